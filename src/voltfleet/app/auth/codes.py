@@ -1,0 +1,85 @@
+"""Codes mailed to an address to prove it is yours: issue, then consume once."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from voltfleet.app.errors import bad_request
+from voltfleet.app.runtime import Runtime
+from voltfleet.app.security import new_code, sha256
+from voltfleet.store.db import utcnow
+from voltfleet.store.models import VerificationCode
+
+SUBJECTS = {
+    "register": "Your voltfleet registration code",
+    "reset_password": "Your voltfleet password reset code",
+    "email_old": "Confirm the change of your voltfleet email",
+    "email_new": "Confirm your new voltfleet email",
+}
+
+
+def issue(
+    session: Session, runtime: Runtime, email: str, purpose: str,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    email = email.strip().lower()
+    runtime.limiter.hit(
+        runtime.settings.code_limit_per_email, "code", purpose, email,
+        message="Too many codes were requested for this address.",
+    )
+    session.execute(
+        update(VerificationCode)
+        .where(VerificationCode.email == email, VerificationCode.purpose == purpose)
+        .values(used=True)
+    )
+    code = new_code()
+    minutes = runtime.settings.verification_code_minutes
+    session.add(
+        VerificationCode(
+            email=email, purpose=purpose, code_hash=sha256(f"{purpose}:{email}:{code}"),
+            expires_at=utcnow() + timedelta(minutes=minutes), payload=payload or {},
+        )
+    )
+    runtime.mailer.send(
+        session, email, SUBJECTS[purpose],
+        f"Your code is {code}\n\nIt is valid for {minutes} minutes. "
+        "If you did not ask for it, ignore this mail.",
+    )
+
+
+def consume(
+    session: Session, runtime: Runtime, email: str, purpose: str, code: str
+) -> dict[str, Any]:
+    """Check a code; returns what was stored with it. Wrong codes count against the code."""
+    email = email.strip().lower()
+    row = session.scalar(
+        select(VerificationCode)
+        .where(
+            VerificationCode.email == email,
+            VerificationCode.purpose == purpose,
+            VerificationCode.used.is_(False),
+        )
+        .order_by(VerificationCode.created_at.desc())
+    )
+    if row is None or row.expires_at < utcnow():
+        raise bad_request("the code has expired or was never requested: ask for a new code")
+    limit = runtime.settings.verification_code_attempts
+    if row.attempts >= limit:
+        raise bad_request("too many wrong codes: ask for a new code")
+    if not hmac.compare_digest(row.code_hash, sha256(f"{purpose}:{email}:{code.strip()}")):
+        # Count the failed attempt in its own transaction: this request's is rolled back.
+        with runtime.db.session() as counter:
+            counter.execute(
+                update(VerificationCode)
+                .where(VerificationCode.id == row.id)
+                .values(attempts=VerificationCode.attempts + 1)
+            )
+        left = limit - row.attempts - 1
+        raise bad_request(f"wrong code ({left} attempts left)")
+    row.used = True
+    return dict(row.payload or {})

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, EmailStr, Field
+
+from voltfleet.app.orgs.schemas import OrgOut
+from voltfleet.app.users.schemas import UserOut
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="seconds")
+
+
+class EmailIn(BaseModel):
+    email: EmailStr
+
+
+class Registration(BaseModel):
+    account_type: Literal["distributor", "installer", "owner"]
+    email: EmailStr
+    code: str = Field(description="the code mailed by POST /api/v1/auth/register/code")
+    password: str
+    username: str = Field(min_length=1, max_length=100)
+    access_code: str = Field(description="your superior's access code")
+    org_name: str | None = Field(
+        default=None, max_length=200, description="the company name (distributor and installer)"
+    )
+    country: str = Field(default="", pattern="^([A-Z]{2})?$")
+
+
+class Registered(BaseModel):
+    user: UserOut
+    org: OrgOut | None
+
+
+class PasswordResetIn(BaseModel):
+    email: EmailStr
+    code: str
+    new_password: str
+
+
+class Accepted(BaseModel):
+    detail: str

@@ -1,0 +1,128 @@
+"""Request dependencies: the unit of work, and who is calling (bearer token or API key)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voltfleet.app.errors import ApiError, forbidden
+from voltfleet.app.runtime import Runtime
+from voltfleet.app.security import API_KEY_PREFIX, sha256
+from voltfleet.domain.access import Action, Kind, Role, allowed
+from voltfleet.store.db import utcnow
+from voltfleet.store.models import ApiKey, Org, User
+
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response leaves (services never commit)."""
+    with get_runtime(request).db.session() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(_session, scope="function")]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated person behind a request, with what decides their scope."""
+
+    user: User
+    org: Org
+    address: str
+
+    @property
+    def role(self) -> Role:
+        return Role(self.user.role)
+
+    @property
+    def superuser(self) -> bool:
+        return self.user.is_superuser
+
+    @property
+    def scope_path(self) -> str:
+        """Organisations whose path starts with this are in the caller's scope."""
+        return "/" if self.superuser else self.org.path
+
+    def can(self, kind: Kind, action: Action) -> bool:
+        return allowed(self.role, kind, action, superuser=self.superuser)
+
+    def require(self, kind: Kind, action: Action) -> None:
+        if not self.can(kind, action):
+            raise forbidden(
+                f"your role ({self.role.value}) may not {action.value.replace('_', ' ')} "
+                f"{kind.value}s"
+            )
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+UNAUTHENTICATED = ApiError(
+    401,
+    "not signed in: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token, "
+    "or 'X-API-Key: <key>'",
+    "unauthenticated",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def user_from_token(session: Session, runtime: Runtime, token: str) -> User | None:
+    claims = runtime.security.read_token(token)
+    if not claims or not isinstance(claims.get("sub"), str):
+        return None
+    user = session.get(User, claims["sub"])
+    if user is None:
+        return None
+    pwd = claims.get("pwd")
+    if not isinstance(pwd, int) or pwd < int(user.password_changed_at.timestamp()):
+        return None  # issued before the last password change
+    return user
+
+
+def user_from_api_key(session: Session, key: str) -> User | None:
+    if not key.startswith(API_KEY_PREFIX):
+        return None
+    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == sha256(key)))
+    if row is None:
+        return None
+    row.last_used_at = utcnow()
+    return session.get(User, row.user_id)
+
+
+def get_caller(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    token: Annotated[str | None, Depends(bearer)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Caller:
+    user: User | None = None
+    if token:
+        user = user_from_token(session, runtime, token)
+    elif api_key:
+        user = user_from_api_key(session, api_key)
+    if user is None:
+        raise UNAUTHENTICATED
+    org = session.get(Org, user.org_id)
+    if org is None:  # pragma: no cover - foreign key keeps this from happening
+        raise UNAUTHENTICATED
+    return Caller(user=user, org=org, address=client_address(request))
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]

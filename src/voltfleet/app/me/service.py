@@ -1,0 +1,103 @@
+"""What a person does to their own account."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from voltfleet.app import audit
+from voltfleet.app.auth import codes
+from voltfleet.app.deps import Caller
+from voltfleet.app.errors import ApiError, bad_request, conflict
+from voltfleet.app.runtime import Runtime
+from voltfleet.app.users.repository import owns_sites, user_by_email
+from voltfleet.app.users.service import check_password
+from voltfleet.store.db import utcnow
+from voltfleet.store.models import Org, Site, User, VerificationCode
+
+AVATAR_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif"}
+AVATAR_MAX_BYTES = 1_000_000
+
+
+def _require_password(runtime: Runtime, user: User, password: str) -> None:
+    if not runtime.security.verify_password(password, user.password_hash):
+        raise ApiError(403, "the current password is wrong", "wrong_password")
+
+
+def change_password(
+    session: Session, runtime: Runtime, caller: Caller, current: str, new: str
+) -> None:
+    _require_password(runtime, caller.user, current)
+    check_password(new, "new_password")
+    caller.user.password_hash = runtime.security.hash_password(new)
+    caller.user.password_changed_at = utcnow()
+    audit.record(session, actor=caller.user, action="account.change_password",
+                 object_type="user", object_id=caller.user.id, address=caller.address)
+
+
+def start_email_change(session: Session, runtime: Runtime, caller: Caller) -> None:
+    codes.issue(session, runtime, caller.user.email, "email_old")
+
+
+def email_change_new(
+    session: Session, runtime: Runtime, caller: Caller, old_code: str, new_email: str
+) -> None:
+    new_email = new_email.strip().lower()
+    if user_by_email(session, new_email) is not None:
+        raise conflict(f"{new_email} is already used by another account")
+    codes.consume(session, runtime, caller.user.email, "email_old", old_code)
+    codes.issue(session, runtime, new_email, "email_new", {"user_id": caller.user.id})
+
+
+def confirm_email_change(session: Session, runtime: Runtime, caller: Caller, code: str) -> str:
+    row = session.scalar(
+        select(VerificationCode)
+        .where(VerificationCode.purpose == "email_new", VerificationCode.used.is_(False))
+        .where(VerificationCode.payload["user_id"].as_string() == caller.user.id)
+        .order_by(VerificationCode.created_at.desc())
+    )
+    if row is None:
+        raise bad_request("no change of email is pending: start again")
+    codes.consume(session, runtime, row.email, "email_new", code)
+    if user_by_email(session, row.email) is not None:
+        raise conflict(f"{row.email} is already used by another account")
+    old = caller.user.email
+    caller.user.email = row.email
+    audit.record(session, actor=caller.user, action="account.change_email", object_type="user",
+                 object_id=caller.user.id, address=caller.address,
+                 detail={"old": old, "new": row.email})
+    return row.email
+
+
+def linked_assets(session: Session, caller: Caller) -> list[str]:
+    """What keeps an account from being deregistered."""
+    found = []
+    user = caller.user
+    if owns_sites(session, user):
+        found.append("sites you own")
+    if user.role == "admin":
+        other_admins = session.scalar(
+            select(func.count()).select_from(User).where(
+                User.org_id == user.org_id, User.role == "admin", User.id != user.id
+            )
+        )
+        if not other_admins:
+            s = session
+            if s.scalar(select(exists().where(Site.org_id == user.org_id))):
+                found.append("your organisation's sites (you are its last administrator)")
+            if s.scalar(select(exists().where(Org.parent_id == user.org_id))):
+                found.append("subordinate organisations (you are the last administrator)")
+            if s.scalar(select(exists().where(User.org_id == user.org_id, User.id != user.id))):
+                found.append("other users of your organisation (you are the last administrator)")
+    return found
+
+
+def deregister(session: Session, runtime: Runtime, caller: Caller, password: str) -> None:
+    _require_password(runtime, caller.user, password)
+    assets = linked_assets(session, caller)
+    if assets:
+        raise conflict("your account still has " + "; ".join(assets) + ": hand them over first")
+    audit.record(session, actor=caller.user, action="account.deregister", object_type="user",
+                 object_id=caller.user.id, address=caller.address,
+                 detail={"email": caller.user.email})
+    session.delete(caller.user)

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CountryCode = Field(default="", pattern="^([A-Z]{2})?$", description="ISO 3166-1 alpha-2, e.g. DE")
+
+
+class OrgCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["Sunny Installers GmbH"])
+    type: Literal["distributor", "installer"]
+    parent_id: str | None = Field(
+        default=None, description="the superior organisation; your own organisation when omitted"
+    )
+    country: str = CountryCode
+    description: str = Field(default="", max_length=2000)
+
+
+class OrgUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    country: str | None = Field(default=None, pattern="^([A-Z]{2})?$")
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class OrgOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    type: str
+    parent_id: str | None
+    country: str
+    description: str
+    access_code: str = Field(description="give this to a subordinate so it can register under you")
+    created_at: datetime

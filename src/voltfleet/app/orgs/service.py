@@ -1,0 +1,81 @@
+"""Organisation changes. Services take a session and a caller, and never commit."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from voltfleet.app import audit
+from voltfleet.app.deps import Caller
+from voltfleet.app.errors import bad_request, conflict, forbidden
+from voltfleet.app.orgs.repository import OrgRepository
+from voltfleet.app.orgs.schemas import OrgCreate, OrgUpdate
+from voltfleet.app.security import new_access_code
+from voltfleet.domain.access import Action, Kind, OrgType, child_path, may_parent
+from voltfleet.store.db import new_id
+from voltfleet.store.models import Org
+
+
+def build_org(
+    parent: Org | None, name: str, type: OrgType, country: str = "", description: str = ""
+) -> Org:
+    if parent is not None and not may_parent(OrgType(parent.type), type):
+        raise bad_request(f"a {type.value} cannot be placed under a {parent.type}")
+    org_id = new_id()
+    return Org(
+        id=org_id,
+        name=name,
+        type=type.value,
+        parent_id=parent.id if parent else None,
+        path=child_path(parent.path if parent else "/", org_id),
+        access_code=new_access_code(),
+        country=country,
+        description=description,
+    )
+
+
+def create_org(session: Session, caller: Caller, data: OrgCreate) -> Org:
+    caller.require(Kind.ORG, Action.CREATE)
+    repo = OrgRepository(session, caller)
+    parent = repo.get(data.parent_id) if data.parent_id else caller.org
+    org = build_org(parent, data.name, OrgType(data.type), data.country, data.description)
+    session.add(org)
+    session.flush()
+    audit.record(
+        session, actor=caller.user, action="org.create", object_type="org", object_id=org.id,
+        org_id=org.id, address=caller.address, detail={"name": org.name, "parent_id": parent.id},
+    )
+    return org
+
+
+def update_org(session: Session, caller: Caller, org_id: str, data: OrgUpdate) -> Org:
+    org = OrgRepository(session, caller).get(org_id)
+    caller.require(Kind.ORG, Action.UPDATE)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    for key, value in changes.items():
+        setattr(org, key, value)
+    audit.record(
+        session, actor=caller.user, action="org.update", object_type="org", object_id=org.id,
+        org_id=org.id, address=caller.address, detail=changes,
+    )
+    return org
+
+
+def delete_org(session: Session, caller: Caller, org_id: str) -> None:
+    repo = OrgRepository(session, caller)
+    org = repo.get(org_id)
+    caller.require(Kind.ORG, Action.DELETE)
+    if org.id == caller.org.id:
+        raise forbidden("you cannot delete your own organisation")
+    if org.type == OrgType.PLATFORM.value:
+        raise forbidden("the platform organisation cannot be deleted")
+    dependents = repo.has_dependents(org)
+    if dependents:
+        raise conflict(
+            f"organisation '{org.name}' still has {', '.join(dependents)}: "
+            "move or delete them first"
+        )
+    audit.record(
+        session, actor=caller.user, action="org.delete", object_type="org", object_id=org.id,
+        org_id=org.parent_id, address=caller.address, detail={"name": org.name},
+    )
+    session.delete(org)

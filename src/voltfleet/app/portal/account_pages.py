@@ -1,0 +1,219 @@
+"""Company and user management, and the signed-in user's own configuration."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from voltfleet.app.deps import Caller, DbSession, RuntimeDep
+from voltfleet.app.me import service as me_service
+from voltfleet.app.orgs import service as org_service
+from voltfleet.app.orgs.repository import OrgRepository
+from voltfleet.app.orgs.schemas import OrgCreate
+from voltfleet.app.pagination import PageParams, paginate
+from voltfleet.app.portal.render import attempt, render
+from voltfleet.app.portal.session import check_csrf, require_caller
+from voltfleet.app.security import new_api_key
+from voltfleet.app.users import service as user_service
+from voltfleet.app.users.repository import UserRepository
+from voltfleet.app.users.schemas import PasswordReset, UserCreate, UserUpdate
+from voltfleet.domain.access import Action, Kind
+from voltfleet.store.models import ApiKey, Org
+
+router = APIRouter()
+Csrf = Annotated[str, Form()]
+
+
+def _orgs_for_select(session: DbSession, caller: Caller) -> list[Org]:
+    return list(session.scalars(OrgRepository(session, caller).query()).all())
+
+
+@router.get("/account/companies", response_class=HTMLResponse)
+def companies(request: Request, session: DbSession, q: str = "", page: int = 1,
+              error: str | None = None, notice: str | None = None) -> HTMLResponse:
+    caller = require_caller(request, session)
+    if not caller.can(Kind.ORG, Action.LIST):
+        return render(request, "portal/denied.html", caller, status_code=403)
+    stmt = OrgRepository(session, caller).query(q=q or None)
+    rows, total = paginate(session, stmt, PageParams(page=max(page, 1), page_size=25))
+    return render(request, "portal/companies.html", caller, orgs=rows, total=total, q=q,
+                  page=page, parents=_orgs_for_select(session, caller), error=error,
+                  notice=notice, can_create=caller.can(Kind.ORG, Action.CREATE))
+
+
+@router.post("/account/companies", response_class=HTMLResponse)
+def create_company(
+    request: Request, session: DbSession, csrf: Csrf, name: Annotated[str, Form()],
+    type: Annotated[str, Form()], parent_id: Annotated[str, Form()] = "",
+    country: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
+) -> Response:
+    caller = require_caller(request, session)
+    check_csrf(request, csrf)
+    try:
+        data = OrgCreate(name=name, type=type, parent_id=parent_id or None,  # type: ignore[arg-type]
+                         country=country.upper(), description=description)
+    except ValueError as exc:
+        return companies(request, session, error=str(exc).splitlines()[-1])
+    org, error = attempt(session, lambda: org_service.create_org(session, caller, data))
+    return companies(request, session, error=error,
+                     notice=f"Company '{org.name}' created." if org else None)
+
+
+@router.post("/account/companies/{org_id}/delete", response_class=HTMLResponse)
+def delete_company(request: Request, session: DbSession, org_id: str, csrf: Csrf) -> Response:
+    caller = require_caller(request, session)
+    check_csrf(request, csrf)
+    _, error = attempt(session, lambda: org_service.delete_org(session, caller, org_id))
+    return companies(request, session, error=error,
+                     notice=None if error else "Company deleted.")
+
+
+@router.get("/account/users", response_class=HTMLResponse)
+def users(request: Request, session: DbSession, q: str = "", role: str = "", page: int = 1,
+          error: str | None = None, notice: str | None = None) -> HTMLResponse:
+    caller = require_caller(request, session)
+    if not caller.can(Kind.USER, Action.LIST):
+        return RedirectResponse("/account/profile", 303)  # type: ignore[return-value]
+    stmt = UserRepository(session, caller).query(q=q or None, role=role or None)
+    rows, total = paginate(session, stmt, PageParams(page=max(page, 1), page_size=25))
+    return render(request, "portal/users.html", caller, users=rows, total=total, q=q, role=role,
+                  page=page, orgs=_orgs_for_select(session, caller), error=error, notice=notice,
+                  can_create=caller.can(Kind.USER, Action.CREATE),
+                  can_role=caller.can(Kind.USER, Action.CHANGE_ROLE),
+                  can_reset=caller.can(Kind.USER, Action.RESET_PASSWORD),
+                  can_delete=caller.can(Kind.USER, Action.DELETE))
+
+
+@router.post("/account/users", response_class=HTMLResponse)
+def create_user(
+    request: Request, session: DbSession, runtime: RuntimeDep, csrf: Csrf,
+    email: Annotated[str, Form()], username: Annotated[str, Form()],
+    password: Annotated[str, Form()], role: Annotated[str, Form()],
+    org_id: Annotated[str, Form()] = "", country: Annotated[str, Form()] = "",
+) -> Response:
+    caller = require_caller(request, session)
+    check_csrf(request, csrf)
+    try:
+        data = UserCreate(email=email, username=username, password=password,  # type: ignore[arg-type]
+                          role=role, org_id=org_id or None, country=country.upper())
+    except ValueError as exc:
+        return users(request, session, error=_short(exc))
+    user, error = attempt(session, lambda: user_service.create_user(session, runtime, caller, data))
+    return users(request, session, error=error,
+                 notice=f"User {user.email} created." if user else None)
+
+
+@router.post("/account/users/{user_id}/role", response_class=HTMLResponse)
+def change_role(request: Request, session: DbSession, user_id: str, csrf: Csrf,
+                role: Annotated[str, Form()]) -> Response:
+    caller = require_caller(request, session)
+    check_csrf(request, csrf)
+    try:
+        data = UserUpdate(role=role)  # type: ignore[arg-type]
+    except ValueError as exc:
+        return users(request, session, error=_short(exc))
+    user, error = attempt(session, lambda: user_service.update_user(session, caller, user_id, data))
+    return users(request, session, error=error,
+                 notice=f"{user.email} is now {user.role}." if user else None)
+
+
+@router.post("/account/users/{user_id}/reset-password", response_class=HTMLResponse)
+def reset_password(request: Request, session: DbSession, runtime: RuntimeDep, user_id: str,
+                   csrf: Csrf) -> Response:
+    caller = require_caller(request, session)
+    check_csrf(request, csrf)
+    _, error = attempt(session, lambda: user_service.reset_password(
+        session, runtime, caller, user_id, PasswordReset()))
+    return users(request, session, error=error,
+                 notice=None if error else "A temporary password was mailed to the user.")
+
+
+@router.post("/account/users/{user_id}/delete", response_class=HTMLResponse)
+def delete_user(request: Request, session: DbSession, user_id: str, csrf: Csrf) -> Response:
+    caller = require_caller(request, session)
+    check_csrf(request, csrf)
+    _, error = attempt(session, lambda: user_service.delete_user(session, caller, user_id))
+    return users(request, session, error=error, notice=None if error else "User deleted.")
+
+
+@router.get("/account/profile", response_class=HTMLResponse)
+def profile(request: Request, session: DbSession, error: str | None = None,
+            notice: str | None = None, new_key: str | None = None) -> HTMLResponse:
+    caller = require_caller(request, session)
+    keys = session.scalars(select(ApiKey).where(ApiKey.user_id == caller.user.id)).all()
+    return render(request, "portal/profile.html", caller, error=error, notice=notice,
+                  keys=keys, new_key=new_key)
+
+
+@router.post("/account/profile", response_class=HTMLResponse)
+def update_profile(request: Request, session: DbSession, csrf: Csrf,
+                   username: Annotated[str, Form()], currency: Annotated[str, Form()]) -> Response:
+    caller = require_caller(request, session)
+    check_csrf(request, csrf)
+    currency = currency.strip().upper()
+    if not username.strip() or len(currency) != 3 or not currency.isalpha():
+        return profile(request, session,
+                       error="Give a username and a three-letter currency code such as EUR.")
+    caller.user.username = username.strip()
+    caller.user.currency = currency
+    return profile(request, session, notice="Profile saved.")
+
+
+@router.post("/account/profile/password", response_class=HTMLResponse)
+def change_password(request: Request, session: DbSession, runtime: RuntimeDep, csrf: Csrf,
+                    current_password: Annotated[str, Form()],
+                    new_password: Annotated[str, Form()]) -> Response:
+    caller = require_caller(request, session)
+    check_csrf(request, csrf)
+    _, error = attempt(session, lambda: me_service.change_password(
+        session, runtime, caller, current_password, new_password))
+    if error:
+        return profile(request, session, error=error)
+    from voltfleet.app.portal.session import sign_in
+
+    return sign_in(request, caller.user, "/account/profile")
+
+
+@router.post("/account/profile/avatar", response_class=HTMLResponse)
+def upload_avatar(request: Request, session: DbSession, csrf: Csrf, file: UploadFile) -> Response:
+    caller = require_caller(request, session)
+    check_csrf(request, csrf)
+    data = file.file.read(me_service.AVATAR_MAX_BYTES + 1)
+    if file.content_type not in me_service.AVATAR_TYPES or len(data) > me_service.AVATAR_MAX_BYTES:
+        return profile(request, session, error="The avatar must be a PNG, JPEG, WebP or GIF "
+                       "image of at most 1 MB.")
+    caller.user.avatar = data
+    caller.user.avatar_type = file.content_type or ""
+    return profile(request, session, notice="Avatar saved.")
+
+
+@router.get("/account/avatar/{user_id}")
+def avatar(request: Request, session: DbSession, user_id: str) -> Response:
+    caller = require_caller(request, session)
+    user, _ = attempt(session, lambda: UserRepository(session, caller).get(user_id))
+    if user is None or not user.avatar_type:
+        return Response(status_code=404)
+    return Response(user.avatar or b"", media_type=user.avatar_type)
+
+
+@router.post("/account/profile/api-keys", response_class=HTMLResponse)
+def create_api_key(request: Request, session: DbSession, csrf: Csrf,
+                   name: Annotated[str, Form()]) -> Response:
+    caller = require_caller(request, session)
+    check_csrf(request, csrf)
+    key, prefix, digest = new_api_key()
+    session.add(ApiKey(user_id=caller.user.id, name=name.strip() or "key", prefix=prefix,
+                       key_hash=digest))
+    session.flush()
+    return profile(request, session, new_key=key, notice="API key created: copy it now.")
+
+
+def _short(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        e = errors()[0]
+        return f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg', '')}"
+    return str(exc)

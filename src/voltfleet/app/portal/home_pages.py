@@ -1,0 +1,47 @@
+"""The home page and the places later features fill in."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import func, select
+
+from voltfleet.app.deps import DbSession
+from voltfleet.app.orgs.repository import visible_orgs
+from voltfleet.app.portal.render import render
+from voltfleet.app.portal.session import require_caller
+from voltfleet.app.users.repository import visible_users
+from voltfleet.store.models import Org, Site
+
+router = APIRouter()
+
+LATER = {
+    "/site": ("Site", "Site list, site overview, tariffs, devices and topology."),
+    "/upgrade": ("Upgrade", "Firmware releases and upgrade campaigns for your fleet."),
+    "/maintenance": ("Maintenance", "Alarms, device commands, parameters and commissioning."),
+}
+
+
+@router.get("/home", response_class=HTMLResponse)
+def home(request: Request, session: DbSession) -> HTMLResponse:
+    caller = require_caller(request, session)
+    org_ids = visible_orgs(caller).with_only_columns(Org.id)
+    counts = {
+        "organisations": session.scalar(
+            select(func.count()).select_from(visible_orgs(caller).subquery())),
+        "users": session.scalar(select(func.count()).select_from(visible_users(caller).subquery())),
+        "sites": session.scalar(
+            select(func.count()).select_from(Site).where(Site.org_id.in_(org_ids))),
+    }
+    return render(request, "portal/home.html", caller, counts=counts)
+
+
+def _later(path: str, title: str, text: str) -> None:
+    @router.get(path, response_class=HTMLResponse, name=f"later_{title.lower()}")
+    def page(request: Request, session: DbSession) -> HTMLResponse:
+        caller = require_caller(request, session)
+        return render(request, "portal/later.html", caller, title=title, text=text)
+
+
+for _path, (_title, _text) in LATER.items():
+    _later(_path, _title, _text)

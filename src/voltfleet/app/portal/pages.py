@@ -1,0 +1,142 @@
+"""Portal routes: sign-in, registration, forgotten password, the outbox; and the feature pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from voltfleet.app.auth import service as auth
+from voltfleet.app.auth.schemas import PasswordResetIn, Registration
+from voltfleet.app.deps import DbSession, RuntimeDep, client_address
+from voltfleet.app.portal import account_pages, home_pages
+from voltfleet.app.portal.render import attempt, render
+from voltfleet.app.portal.session import portal_caller, sign_in, sign_out
+from voltfleet.store.models import OutboxMail
+
+router = APIRouter(include_in_schema=False)
+router.include_router(home_pages.router)
+router.include_router(account_pages.router)
+
+
+@router.get("/")
+def root(request: Request, session: DbSession) -> Response:
+    return RedirectResponse("/home" if portal_caller(request, session) else "/login", 303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    return render(request, "portal/login.html", error=None, email="")
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request, session: DbSession, runtime: RuntimeDep,
+    email: Annotated[str, Form()], password: Annotated[str, Form()],
+) -> Response:
+    user, error = attempt(session, lambda: auth.authenticate(
+        session, runtime, email, password, client_address(request)))
+    if user is None:
+        return render(request, "portal/login.html", error=error, email=email, status_code=401)
+    return sign_in(request, user)
+
+
+@router.post("/logout")
+def logout() -> Response:
+    return sign_out()
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_page(request: Request) -> HTMLResponse:
+    return render(request, "portal/register.html", error=None, notice=None, form={})
+
+
+@router.post("/register/code", response_class=HTMLResponse)
+def register_code(
+    request: Request, session: DbSession, runtime: RuntimeDep, email: Annotated[str, Form()]
+) -> HTMLResponse:
+    """htmx: mail the verification code, answer with a one-line notice."""
+    _, error = attempt(session, lambda: auth.send_registration_code(session, runtime, email))
+    text = error or f"A verification code was sent to {email}."
+    return HTMLResponse(f'<p class="{"error" if error else "notice"}" id="code-notice">'
+                        f"{_esc(text)}</p>")
+
+
+@router.post("/register", response_class=HTMLResponse)
+def register(
+    request: Request, session: DbSession, runtime: RuntimeDep,
+    account_type: Annotated[str, Form()], email: Annotated[str, Form()],
+    code: Annotated[str, Form()], password: Annotated[str, Form()],
+    username: Annotated[str, Form()], access_code: Annotated[str, Form()],
+    org_name: Annotated[str, Form()] = "", country: Annotated[str, Form()] = "",
+) -> Response:
+    form = dict(account_type=account_type, email=email, username=username,
+                access_code=access_code, org_name=org_name, country=country.upper())
+    try:
+        data = Registration(code=code, password=password, org_name=org_name or None,
+                            **{k: v for k, v in form.items() if k != "org_name"})
+    except ValueError as exc:
+        return render(request, "portal/register.html", error=_first_error(exc), notice=None,
+                      form=form, status_code=422)
+    result, error = attempt(session, lambda: auth.register(
+        session, runtime, data, client_address(request)))
+    if result is None:
+        return render(request, "portal/register.html", error=error, notice=None, form=form,
+                      status_code=400)
+    return sign_in(request, result[0])
+
+
+@router.get("/forgot", response_class=HTMLResponse)
+def forgot_page(request: Request) -> HTMLResponse:
+    return render(request, "portal/forgot.html", error=None, notice=None, email="")
+
+
+@router.post("/forgot", response_class=HTMLResponse)
+def forgot(
+    request: Request, session: DbSession, runtime: RuntimeDep, email: Annotated[str, Form()],
+    code: Annotated[str, Form()] = "", new_password: Annotated[str, Form()] = "",
+) -> Response:
+    if not code:
+        _, error = attempt(session, lambda: auth.forgot_password(session, runtime, email))
+        notice = None if error else f"If {email} has an account, a code was sent to it."
+        return render(request, "portal/forgot.html", error=error, notice=notice, email=email,
+                      step="reset" if not error else "")
+    try:
+        data = PasswordResetIn(email=email, code=code, new_password=new_password)
+    except ValueError as exc:
+        return render(request, "portal/forgot.html", error=_first_error(exc), notice=None,
+                      email=email, step="reset", status_code=422)
+    _, error = attempt(session, lambda: auth.reset_password(
+        session, runtime, data, client_address(request)))
+    if error:
+        return render(request, "portal/forgot.html", error=error, notice=None, email=email,
+                      step="reset", status_code=400)
+    return render(request, "portal/login.html", error=None, email=email,
+                  notice="Password changed: sign in with the new password.")
+
+
+@router.get("/outbox", response_class=HTMLResponse)
+def outbox(request: Request, session: DbSession, runtime: RuntimeDep) -> Response:
+    """Mail the platform sent. Open to all in demo mode (there is no mail server); else superusers."""
+    caller = portal_caller(request, session)
+    if runtime.settings.mode != "demo" and not (caller and caller.superuser):
+        return RedirectResponse("/login", 303)
+    mails = session.scalars(select(OutboxMail).order_by(OutboxMail.created_at.desc()).limit(100))
+    return render(request, "portal/outbox.html", caller, mails=list(mails))
+
+
+def _esc(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        field = ".".join(str(x) for x in first.get("loc", ()))
+        return f"{field}: {first.get('msg', '')}"
+    return str(exc)

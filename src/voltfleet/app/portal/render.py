@@ -1,0 +1,49 @@
+"""Rendering portal pages, and running a form's action with its error shown on the page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from voltfleet import __version__
+from voltfleet.app.deps import Caller, get_runtime
+from voltfleet.app.errors import ApiError
+from voltfleet.app.portal.session import csrf_for
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+T = TypeVar("T")
+
+NAV = [
+    ("Home", "/home"),
+    ("Site", "/site"),
+    ("Account", "/account/users"),
+    ("Upgrade", "/upgrade"),
+    ("Maintenance", "/maintenance"),
+]
+
+
+def render(
+    request: Request, template: str, caller: Caller | None = None, status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    runtime = get_runtime(request)
+    context.update(
+        request=request, me=caller, nav=NAV, csrf=csrf_for(request), version=__version__,
+        demo=runtime.settings.mode == "demo", path=request.url.path,
+    )
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, str | None]:
+    """Run a service call; on a refusal roll back and return its message for the page."""
+    try:
+        return action(), None
+    except ApiError as exc:
+        session.rollback()
+        return None, exc.message

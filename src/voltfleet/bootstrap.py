@@ -1,0 +1,71 @@
+"""The one place where adapters are chosen and wired into an application."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from voltfleet import __version__
+from voltfleet.accounts import ensure_platform
+from voltfleet.app import errors
+from voltfleet.app.audit_log.endpoints import router as audit_router
+from voltfleet.app.auth.endpoints import router as auth_router
+from voltfleet.app.mail import Mailer
+from voltfleet.app.me.endpoints import avatars as avatar_router
+from voltfleet.app.me.endpoints import router as me_router
+from voltfleet.app.orgs.endpoints import router as orgs_router
+from voltfleet.app.portal.pages import router as portal_router
+from voltfleet.app.portal.session import LoginRequired
+from voltfleet.app.runtime import Runtime
+from voltfleet.app.security import Security
+from voltfleet.app.users.endpoints import router as users_router
+from voltfleet.settings import Settings
+from voltfleet.store.db import Database
+from voltfleet.store.migrate import upgrade
+
+STATIC = Path(__file__).parent / "app" / "static"
+log = logging.getLogger("voltfleet")
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    settings.check_safe_to_start()
+    if settings.resolved_database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    return Runtime(settings=settings, db=db, security=Security(settings), mailer=Mailer(settings))
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
+               migrate: bool = True) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else Settings())
+    runtime = runtime or build_runtime(settings)
+    if migrate:
+        upgrade(runtime.db.url)
+    with runtime.db.session() as session:
+        ensure_platform(session)
+
+    app = FastAPI(
+        title="voltfleet",
+        version=__version__,
+        description=(
+            "Open, self-hostable platform for fleets of residential energy systems. "
+            "Sign in with `POST /api/v1/auth/token` (username = email) and send "
+            "`Authorization: Bearer <token>`, or create an API key at `POST /api/v1/me/api-keys` "
+            "and send `X-API-Key`. Errors are JSON: `{\"detail\": message, \"code\": ...}`."
+        ),
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    for router in (auth_router, me_router, avatar_router, orgs_router, users_router,
+                   audit_router, portal_router):
+        app.include_router(router)
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, _: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,97 @@
+"""Who may do what: the policy table, as data.
+
+Two questions decide every request:
+
+1. *Can the caller see the object at all?*  That is the scope: the caller's organisation and every
+   organisation below it (plus, later, sites shared to it); an owner sees only what is theirs.
+   Outside the scope an object does not exist for the caller (HTTP 404).
+2. *May the caller's role take this action on this kind of object?*  That is ``POLICY`` below.
+   A visible object with a forbidden action is HTTP 403.
+
+The table is the single source of truth: the API checks it and the authorisation test generates its
+matrix of (role, organisation, object, action) from it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OM = "om"  # operation and maintenance engineer
+    OWNER = "owner"  # the common user: a home's owner
+
+
+class OrgType(StrEnum):
+    PLATFORM = "platform"
+    DISTRIBUTOR = "distributor"
+    INSTALLER = "installer"
+
+
+class Kind(StrEnum):
+    ORG = "org"
+    USER = "user"
+    SITE = "site"
+    AUDIT = "audit"
+
+
+class Action(StrEnum):
+    LIST = "list"
+    READ = "read"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    RESET_PASSWORD = "reset_password"
+    CHANGE_ROLE = "change_role"
+    SHARE = "share"
+    DISTRIBUTE = "distribute"
+
+
+_ALL_ORG = frozenset({Action.LIST, Action.READ, Action.CREATE, Action.UPDATE, Action.DELETE})
+_VIEW = frozenset({Action.LIST, Action.READ})
+
+POLICY: dict[tuple[Role, Kind], frozenset[Action]] = {
+    (Role.ADMIN, Kind.ORG): _ALL_ORG,
+    (Role.OM, Kind.ORG): _VIEW,
+    (Role.OWNER, Kind.ORG): frozenset({Action.READ}),
+    (Role.ADMIN, Kind.USER): _ALL_ORG | {Action.RESET_PASSWORD, Action.CHANGE_ROLE},
+    (Role.OM, Kind.USER): _VIEW | {Action.RESET_PASSWORD},
+    (Role.OWNER, Kind.USER): frozenset(),
+    (Role.ADMIN, Kind.SITE): _ALL_ORG | {Action.SHARE, Action.DISTRIBUTE},
+    (Role.OM, Kind.SITE): _ALL_ORG - {Action.DELETE} | {Action.DISTRIBUTE},
+    (Role.OWNER, Kind.SITE): _VIEW,
+    (Role.ADMIN, Kind.AUDIT): frozenset({Action.LIST}),
+    (Role.OM, Kind.AUDIT): frozenset({Action.LIST}),
+    (Role.OWNER, Kind.AUDIT): frozenset(),
+}
+
+# Which organisation types may sit directly under which (the superior).
+ALLOWED_PARENTS: dict[OrgType, frozenset[OrgType]] = {
+    OrgType.PLATFORM: frozenset(),
+    OrgType.DISTRIBUTOR: frozenset({OrgType.PLATFORM, OrgType.DISTRIBUTOR}),
+    OrgType.INSTALLER: frozenset({OrgType.PLATFORM, OrgType.DISTRIBUTOR, OrgType.INSTALLER}),
+}
+
+
+def allowed(role: Role, kind: Kind, action: Action, *, superuser: bool = False) -> bool:
+    """May a caller with this role take this action on this kind of object (given it can see it)?"""
+    if superuser:
+        return True
+    return action in POLICY.get((role, kind), frozenset())
+
+
+def may_parent(parent: OrgType, child: OrgType) -> bool:
+    return parent in ALLOWED_PARENTS[child]
+
+
+def in_subtree(ancestor_path: str, path: str) -> bool:
+    """Is the organisation at ``path`` the one at ``ancestor_path`` or below it?
+
+    Paths are "/id1/id2/.../" chains from the root, as stored on each organisation.
+    """
+    return path.startswith(ancestor_path)
+
+
+def child_path(parent_path: str, org_id: str) -> str:
+    return f"{parent_path}{org_id}/"

@@ -1,0 +1,70 @@
+"""All configuration in one place: environment variables with the prefix ``VOLTFLEET_``.
+
+Defaults need no other server: an SQLite file under the data directory, mail into the outbox.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "change-me-this-is-the-demo-secret-key"
+
+
+class InsecureSettingsError(RuntimeError):
+    """Raised when voltfleet would start in production with settings only fit for a demo."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VOLTFLEET_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="SQLite file and uploads")
+    database_url: str = Field(default="", description="sqlite:///... or postgresql+psycopg://...")
+    secret_key: str = DEFAULT_SECRET_KEY
+    mode: str = Field(default="production", pattern="^(production|dev|demo|test)$")
+    base_url: str = "http://127.0.0.1:8000"
+
+    access_token_minutes: int = 60 * 12
+    session_cookie_secure: bool = False
+
+    # Argon2id cost; lower only in tests (the defaults follow the argon2-cffi profile).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+
+    # Login rate limits, per account and per client address.
+    login_limit_per_account: str = "5/minute"
+    login_limit_per_address: str = "30/minute"
+    code_limit_per_email: str = "5/10minutes"
+
+    verification_code_minutes: int = 15
+    verification_code_attempts: int = 5
+
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "voltfleet <no-reply@localhost>"
+    smtp_starttls: bool = True
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'voltfleet.db').resolve()}"
+
+    @property
+    def relaxed(self) -> bool:
+        """Demo, dev and test modes may run with the default secret key."""
+        return self.mode in {"dev", "demo", "test"}
+
+    def check_safe_to_start(self) -> None:
+        if not self.relaxed and self.secret_key == DEFAULT_SECRET_KEY:
+            raise InsecureSettingsError(
+                "VOLTFLEET_SECRET_KEY is the default demo key. Set a long random secret "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))') "
+                "or run with VOLTFLEET_MODE=dev for local development."
+            )
+        if not self.relaxed and len(self.secret_key) < 32:
+            raise InsecureSettingsError("VOLTFLEET_SECRET_KEY must be at least 32 characters long.")

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, tenant-scoped repositories, Alembic migrations."""

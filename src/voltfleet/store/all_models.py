@@ -1,0 +1,3 @@
+"""Import every module that defines tables, so Alembic and create_all see them all."""
+
+from voltfleet.store import models  # noqa: F401
