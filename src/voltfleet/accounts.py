@@ -24,7 +24,14 @@ def ensure_platform(session: Session) -> Org:
 
 def create_superuser(session: Session, runtime: Runtime, email: str, password: str) -> User:
     platform = ensure_platform(session)
-    user = new_user(session, runtime, email=email, username=email.split("@")[0],
-                    password=password, org_id=platform.id, role="admin")
+    user = new_user(
+        session,
+        runtime,
+        email=email,
+        username=email.split("@")[0],
+        password=password,
+        org_id=platform.id,
+        role="admin",
+    )
     user.is_superuser = True
     return user

@@ -39,8 +39,9 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(settings=settings, db=db, security=Security(settings), mailer=Mailer(settings))
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
-               migrate: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, runtime: Runtime | None = None, migrate: bool = True
+) -> FastAPI:
     settings = settings or (runtime.settings if runtime else Settings())
     runtime = runtime or build_runtime(settings)
     if migrate:
@@ -55,14 +56,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
             "Open, self-hostable platform for fleets of residential energy systems. "
             "Sign in with `POST /api/v1/auth/token` (username = email) and send "
             "`Authorization: Bearer <token>`, or create an API key at `POST /api/v1/me/api-keys` "
-            "and send `X-API-Key`. Errors are JSON: `{\"detail\": message, \"code\": ...}`."
+            'and send `X-API-Key`. Errors are JSON: `{"detail": message, "code": ...}`.'
         ),
     )
     app.state.runtime = runtime
     errors.install(app)
-    for router in (auth_router, me_router, avatar_router, orgs_router, users_router,
-                   audit_router, portal_router):
+    for router in (
+        auth_router,
+        me_router,
+        avatar_router,
+        orgs_router,
+        users_router,
+        audit_router,
+        portal_router,
+    ):
         app.include_router(router)
+
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _: LoginRequired) -> RedirectResponse:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)

@@ -73,13 +73,17 @@ def cmd_db_upgrade(_: argparse.Namespace) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="voltfleet", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    for name, fn, help_ in (("serve", cmd_serve, "run the API and the portal"),
-                            ("demo", cmd_demo, "run with a demo fleet on SQLite")):
+    for name, fn, help_ in (
+        ("serve", cmd_serve, "run the API and the portal"),
+        ("demo", cmd_demo, "run with a demo fleet on SQLite"),
+    ):
         s = sub.add_parser(name, help=help_)
         s.add_argument("--host", default="127.0.0.1")
         s.add_argument("--port", type=int, default=8000)
         s.set_defaults(fn=fn)
-    admin = sub.add_parser("admin", help="administration").add_subparsers(dest="admin", required=True)
+    admin = sub.add_parser("admin", help="administration").add_subparsers(
+        dest="admin", required=True
+    )
     su = admin.add_parser("create-superuser", help="create a platform superuser")
     su.add_argument("--email", required=True)
     su.add_argument("--password", default="", help="prompted for when omitted")

@@ -45,15 +45,33 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
         s.flush()
 
         def user(email: str, name: str, org_id: str, role: str) -> User:
-            return new_user(s, runtime, email=email, username=name, password=DEMO_PASSWORD,
-                            org_id=org_id, role=role, country="DE")
+            return new_user(
+                s,
+                runtime,
+                email=email,
+                username=name,
+                password=DEMO_PASSWORD,
+                org_id=org_id,
+                role=role,
+                country="DE",
+            )
 
         user(logins[1][1], "Dana Distributor", dist.id, "admin")
         user(logins[2][1], "Ingo Installer", inst.id, "admin")
         user(logins[3][1], "Olga O&M", inst.id, "om")
         owner = user(logins[4][1], "Otto Owner", inst.id, "owner")
         for i, (name, country, tz, kwp, lat, lon) in enumerate(HOMES):
-            s.add(Site(org_id=inst.id if i < 4 else other.id, owner_id=owner.id if i == 0 else None,
-                       name=name, country=country, timezone=tz, capacity_kwp=kwp,
-                       latitude=lat, longitude=lon, currency="EUR"))
+            s.add(
+                Site(
+                    org_id=inst.id if i < 4 else other.id,
+                    owner_id=owner.id if i == 0 else None,
+                    name=name,
+                    country=country,
+                    timezone=tz,
+                    capacity_kwp=kwp,
+                    latitude=lat,
+                    longitude=lon,
+                    currency="EUR",
+                )
+            )
     return logins

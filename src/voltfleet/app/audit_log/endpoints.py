@@ -50,5 +50,9 @@ def list_audit(
     if actor_id:
         stmt = stmt.where(AuditEntry.actor_id == actor_id)
     rows, total = paginate(session, stmt.order_by(AuditEntry.at.desc()), paging)
-    return Page(items=[AuditOut.model_validate(r) for r in rows], total=total,
-                page=paging.page, page_size=paging.page_size)
+    return Page(
+        items=[AuditOut.model_validate(r) for r in rows],
+        total=total,
+        page=paging.page,
+        page_size=paging.page_size,
+    )

@@ -24,12 +24,18 @@ SUBJECTS = {
 
 
 def issue(
-    session: Session, runtime: Runtime, email: str, purpose: str,
+    session: Session,
+    runtime: Runtime,
+    email: str,
+    purpose: str,
     payload: dict[str, Any] | None = None,
 ) -> None:
     email = email.strip().lower()
     runtime.limiter.hit(
-        runtime.settings.code_limit_per_email, "code", purpose, email,
+        runtime.settings.code_limit_per_email,
+        "code",
+        purpose,
+        email,
         message="Too many codes were requested for this address.",
     )
     session.execute(
@@ -41,12 +47,17 @@ def issue(
     minutes = runtime.settings.verification_code_minutes
     session.add(
         VerificationCode(
-            email=email, purpose=purpose, code_hash=sha256(f"{purpose}:{email}:{code}"),
-            expires_at=utcnow() + timedelta(minutes=minutes), payload=payload or {},
+            email=email,
+            purpose=purpose,
+            code_hash=sha256(f"{purpose}:{email}:{code}"),
+            expires_at=utcnow() + timedelta(minutes=minutes),
+            payload=payload or {},
         )
     )
     runtime.mailer.send(
-        session, email, SUBJECTS[purpose],
+        session,
+        email,
+        SUBJECTS[purpose],
         f"Your code is {code}\n\nIt is valid for {minutes} minutes. "
         "If you did not ask for it, ignore this mail.",
     )

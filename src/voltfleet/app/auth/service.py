@@ -18,15 +18,21 @@ from voltfleet.store.db import utcnow
 from voltfleet.store.models import Org, User
 
 
-def authenticate(session: Session, runtime: Runtime, email: str, password: str, address: str) -> User:
+def authenticate(
+    session: Session, runtime: Runtime, email: str, password: str, address: str
+) -> User:
     email = email.strip().lower()
     limits = runtime.settings
     runtime.limiter.hit(
-        limits.login_limit_per_address, "login-address", address,
+        limits.login_limit_per_address,
+        "login-address",
+        address,
         message="Too many sign-in attempts from your address.",
     )
     runtime.limiter.hit(
-        limits.login_limit_per_account, "login-account", email,
+        limits.login_limit_per_account,
+        "login-account",
+        email,
         message="Too many sign-in attempts for this account.",
     )
     user = user_by_email(session, email)
@@ -63,12 +69,23 @@ def register(
         session.flush()
         home_org, role = org, Role.ADMIN
     user = new_user(
-        session, runtime, email=data.email, username=data.username, password=data.password,
-        org_id=home_org.id, role=role.value, country=data.country,
+        session,
+        runtime,
+        email=data.email,
+        username=data.username,
+        password=data.password,
+        org_id=home_org.id,
+        role=role.value,
+        country=data.country,
     )
     audit.record(
-        session, actor=user, action="account.register", object_type="user", object_id=user.id,
-        org_id=home_org.id, address=address,
+        session,
+        actor=user,
+        action="account.register",
+        object_type="user",
+        object_id=user.id,
+        org_id=home_org.id,
+        address=address,
         detail={"account_type": data.account_type, "superior_id": superior.id},
     )
     return user, org
@@ -89,6 +106,10 @@ def reset_password(session: Session, runtime: Runtime, data: PasswordResetIn, ad
     user.password_hash = runtime.security.hash_password(data.new_password)
     user.password_changed_at = utcnow()
     audit.record(
-        session, actor=user, action="account.reset_password", object_type="user",
-        object_id=user.id, address=address,
+        session,
+        actor=user,
+        action="account.reset_password",
+        object_type="user",
+        object_id=user.id,
+        address=address,
     )

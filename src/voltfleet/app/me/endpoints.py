@@ -37,8 +37,12 @@ def _me(session: DbSession, caller: CallerDep) -> Me:
     if caller.superuser:
         perms = {kind.value: ["*"] for kind in Kind}
     has_avatar = session.scalar(select(User.avatar_type).where(User.id == caller.user.id))
-    return Me(user=UserOut.model_validate(caller.user), org=OrgOut.model_validate(caller.org),
-              permissions=perms, has_avatar=bool(has_avatar))
+    return Me(
+        user=UserOut.model_validate(caller.user),
+        org=OrgOut.model_validate(caller.org),
+        permissions=perms,
+        has_avatar=bool(has_avatar),
+    )
 
 
 @router.get("", response_model=Me, summary="Who you are and what you may do")
@@ -54,7 +58,9 @@ def update_me(session: DbSession, caller: CallerDep, body: ProfileUpdate) -> Me:
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, summary="Deregister your account")
-def deregister(session: DbSession, runtime: RuntimeDep, caller: CallerDep, body: Deregister) -> None:
+def deregister(
+    session: DbSession, runtime: RuntimeDep, caller: CallerDep, body: Deregister
+) -> None:
     """Refused (409) while sites or an organisation still depend on the account."""
     service.deregister(session, runtime, caller, body.password)
 
@@ -67,15 +73,23 @@ def change_password(
     return Accepted(detail="password changed: other sessions are signed out")
 
 
-@router.post("/email/start", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED,
-             summary="Change email, step 1: a code goes to your current address")
+@router.post(
+    "/email/start",
+    response_model=Accepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Change email, step 1: a code goes to your current address",
+)
 def email_start(session: DbSession, runtime: RuntimeDep, caller: CallerDep) -> Accepted:
     service.start_email_change(session, runtime, caller)
     return Accepted(detail=f"a code was sent to {caller.user.email}")
 
 
-@router.post("/email/new", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED,
-             summary="Change email, step 2: prove the old address, a code goes to the new one")
+@router.post(
+    "/email/new",
+    response_model=Accepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Change email, step 2: prove the old address, a code goes to the new one",
+)
 def email_new(
     session: DbSession, runtime: RuntimeDep, caller: CallerDep, body: EmailChangeNew
 ) -> Accepted:
@@ -83,8 +97,11 @@ def email_new(
     return Accepted(detail=f"a code was sent to {body.new_email}")
 
 
-@router.post("/email/confirm", response_model=Accepted,
-             summary="Change email, step 3: the code from the new address")
+@router.post(
+    "/email/confirm",
+    response_model=Accepted,
+    summary="Change email, step 3: the code from the new address",
+)
 def email_confirm(
     session: DbSession, runtime: RuntimeDep, caller: CallerDep, body: CodeIn
 ) -> Accepted:

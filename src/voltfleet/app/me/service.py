@@ -31,8 +31,14 @@ def change_password(
     check_password(new, "new_password")
     caller.user.password_hash = runtime.security.hash_password(new)
     caller.user.password_changed_at = utcnow()
-    audit.record(session, actor=caller.user, action="account.change_password",
-                 object_type="user", object_id=caller.user.id, address=caller.address)
+    audit.record(
+        session,
+        actor=caller.user,
+        action="account.change_password",
+        object_type="user",
+        object_id=caller.user.id,
+        address=caller.address,
+    )
 
 
 def start_email_change(session: Session, runtime: Runtime, caller: Caller) -> None:
@@ -63,9 +69,15 @@ def confirm_email_change(session: Session, runtime: Runtime, caller: Caller, cod
         raise conflict(f"{row.email} is already used by another account")
     old = caller.user.email
     caller.user.email = row.email
-    audit.record(session, actor=caller.user, action="account.change_email", object_type="user",
-                 object_id=caller.user.id, address=caller.address,
-                 detail={"old": old, "new": row.email})
+    audit.record(
+        session,
+        actor=caller.user,
+        action="account.change_email",
+        object_type="user",
+        object_id=caller.user.id,
+        address=caller.address,
+        detail={"old": old, "new": row.email},
+    )
     return row.email
 
 
@@ -77,9 +89,9 @@ def linked_assets(session: Session, caller: Caller) -> list[str]:
         found.append("sites you own")
     if user.role == "admin":
         other_admins = session.scalar(
-            select(func.count()).select_from(User).where(
-                User.org_id == user.org_id, User.role == "admin", User.id != user.id
-            )
+            select(func.count())
+            .select_from(User)
+            .where(User.org_id == user.org_id, User.role == "admin", User.id != user.id)
         )
         if not other_admins:
             s = session
@@ -97,7 +109,13 @@ def deregister(session: Session, runtime: Runtime, caller: Caller, password: str
     assets = linked_assets(session, caller)
     if assets:
         raise conflict("your account still has " + "; ".join(assets) + ": hand them over first")
-    audit.record(session, actor=caller.user, action="account.deregister", object_type="user",
-                 object_id=caller.user.id, address=caller.address,
-                 detail={"email": caller.user.email})
+    audit.record(
+        session,
+        actor=caller.user,
+        action="account.deregister",
+        object_type="user",
+        object_id=caller.user.id,
+        address=caller.address,
+        detail={"email": caller.user.email},
+    )
     session.delete(caller.user)

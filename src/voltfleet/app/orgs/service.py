@@ -41,8 +41,14 @@ def create_org(session: Session, caller: Caller, data: OrgCreate) -> Org:
     session.add(org)
     session.flush()
     audit.record(
-        session, actor=caller.user, action="org.create", object_type="org", object_id=org.id,
-        org_id=org.id, address=caller.address, detail={"name": org.name, "parent_id": parent.id},
+        session,
+        actor=caller.user,
+        action="org.create",
+        object_type="org",
+        object_id=org.id,
+        org_id=org.id,
+        address=caller.address,
+        detail={"name": org.name, "parent_id": parent.id},
     )
     return org
 
@@ -54,8 +60,14 @@ def update_org(session: Session, caller: Caller, org_id: str, data: OrgUpdate) -
     for key, value in changes.items():
         setattr(org, key, value)
     audit.record(
-        session, actor=caller.user, action="org.update", object_type="org", object_id=org.id,
-        org_id=org.id, address=caller.address, detail=changes,
+        session,
+        actor=caller.user,
+        action="org.update",
+        object_type="org",
+        object_id=org.id,
+        org_id=org.id,
+        address=caller.address,
+        detail=changes,
     )
     return org
 
@@ -75,7 +87,13 @@ def delete_org(session: Session, caller: Caller, org_id: str) -> None:
             "move or delete them first"
         )
     audit.record(
-        session, actor=caller.user, action="org.delete", object_type="org", object_id=org.id,
-        org_id=org.parent_id, address=caller.address, detail={"name": org.name},
+        session,
+        actor=caller.user,
+        action="org.delete",
+        object_type="org",
+        object_id=org.id,
+        org_id=org.parent_id,
+        address=caller.address,
+        detail={"name": org.name},
     )
     session.delete(org)

@@ -32,34 +32,61 @@ def _orgs_for_select(session: DbSession, caller: Caller) -> list[Org]:
 
 
 @router.get("/account/companies", response_class=HTMLResponse)
-def companies(request: Request, session: DbSession, q: str = "", page: int = 1,
-              error: str | None = None, notice: str | None = None) -> HTMLResponse:
+def companies(
+    request: Request,
+    session: DbSession,
+    q: str = "",
+    page: int = 1,
+    error: str | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
     caller = require_caller(request, session)
     if not caller.can(Kind.ORG, Action.LIST):
         return render(request, "portal/denied.html", caller, status_code=403)
     stmt = OrgRepository(session, caller).query(q=q or None)
     rows, total = paginate(session, stmt, PageParams(page=max(page, 1), page_size=25))
-    return render(request, "portal/companies.html", caller, orgs=rows, total=total, q=q,
-                  page=page, parents=_orgs_for_select(session, caller), error=error,
-                  notice=notice, can_create=caller.can(Kind.ORG, Action.CREATE))
+    return render(
+        request,
+        "portal/companies.html",
+        caller,
+        orgs=rows,
+        total=total,
+        q=q,
+        page=page,
+        parents=_orgs_for_select(session, caller),
+        error=error,
+        notice=notice,
+        can_create=caller.can(Kind.ORG, Action.CREATE),
+    )
 
 
 @router.post("/account/companies", response_class=HTMLResponse)
 def create_company(
-    request: Request, session: DbSession, csrf: Csrf, name: Annotated[str, Form()],
-    type: Annotated[str, Form()], parent_id: Annotated[str, Form()] = "",
-    country: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
+    request: Request,
+    session: DbSession,
+    csrf: Csrf,
+    name: Annotated[str, Form()],
+    type: Annotated[str, Form()],
+    parent_id: Annotated[str, Form()] = "",
+    country: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
     try:
-        data = OrgCreate(name=name, type=type, parent_id=parent_id or None,  # type: ignore[arg-type]
-                         country=country.upper(), description=description)
+        data = OrgCreate(
+            name=name,
+            type=type,
+            parent_id=parent_id or None,  # type: ignore[arg-type]
+            country=country.upper(),
+            description=description,
+        )
     except ValueError as exc:
         return companies(request, session, error=str(exc).splitlines()[-1])
     org, error = attempt(session, lambda: org_service.create_org(session, caller, data))
-    return companies(request, session, error=error,
-                     notice=f"Company '{org.name}' created." if org else None)
+    return companies(
+        request, session, error=error, notice=f"Company '{org.name}' created." if org else None
+    )
 
 
 @router.post("/account/companies/{org_id}/delete", response_class=HTMLResponse)
@@ -67,48 +94,79 @@ def delete_company(request: Request, session: DbSession, org_id: str, csrf: Csrf
     caller = require_caller(request, session)
     check_csrf(request, csrf)
     _, error = attempt(session, lambda: org_service.delete_org(session, caller, org_id))
-    return companies(request, session, error=error,
-                     notice=None if error else "Company deleted.")
+    return companies(request, session, error=error, notice=None if error else "Company deleted.")
 
 
 @router.get("/account/users", response_class=HTMLResponse)
-def users(request: Request, session: DbSession, q: str = "", role: str = "", page: int = 1,
-          error: str | None = None, notice: str | None = None) -> HTMLResponse:
+def users(
+    request: Request,
+    session: DbSession,
+    q: str = "",
+    role: str = "",
+    page: int = 1,
+    error: str | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
     caller = require_caller(request, session)
     if not caller.can(Kind.USER, Action.LIST):
         return RedirectResponse("/account/profile", 303)  # type: ignore[return-value]
     stmt = UserRepository(session, caller).query(q=q or None, role=role or None)
     rows, total = paginate(session, stmt, PageParams(page=max(page, 1), page_size=25))
-    return render(request, "portal/users.html", caller, users=rows, total=total, q=q, role=role,
-                  page=page, orgs=_orgs_for_select(session, caller), error=error, notice=notice,
-                  can_create=caller.can(Kind.USER, Action.CREATE),
-                  can_role=caller.can(Kind.USER, Action.CHANGE_ROLE),
-                  can_reset=caller.can(Kind.USER, Action.RESET_PASSWORD),
-                  can_delete=caller.can(Kind.USER, Action.DELETE))
+    return render(
+        request,
+        "portal/users.html",
+        caller,
+        users=rows,
+        total=total,
+        q=q,
+        role=role,
+        page=page,
+        orgs=_orgs_for_select(session, caller),
+        error=error,
+        notice=notice,
+        can_create=caller.can(Kind.USER, Action.CREATE),
+        can_role=caller.can(Kind.USER, Action.CHANGE_ROLE),
+        can_reset=caller.can(Kind.USER, Action.RESET_PASSWORD),
+        can_delete=caller.can(Kind.USER, Action.DELETE),
+    )
 
 
 @router.post("/account/users", response_class=HTMLResponse)
 def create_user(
-    request: Request, session: DbSession, runtime: RuntimeDep, csrf: Csrf,
-    email: Annotated[str, Form()], username: Annotated[str, Form()],
-    password: Annotated[str, Form()], role: Annotated[str, Form()],
-    org_id: Annotated[str, Form()] = "", country: Annotated[str, Form()] = "",
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    csrf: Csrf,
+    email: Annotated[str, Form()],
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+    org_id: Annotated[str, Form()] = "",
+    country: Annotated[str, Form()] = "",
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
     try:
-        data = UserCreate(email=email, username=username, password=password,  # type: ignore[arg-type]
-                          role=role, org_id=org_id or None, country=country.upper())
+        data = UserCreate(
+            email=email,
+            username=username,
+            password=password,  # type: ignore[arg-type]
+            role=role,
+            org_id=org_id or None,
+            country=country.upper(),
+        )
     except ValueError as exc:
         return users(request, session, error=_short(exc))
     user, error = attempt(session, lambda: user_service.create_user(session, runtime, caller, data))
-    return users(request, session, error=error,
-                 notice=f"User {user.email} created." if user else None)
+    return users(
+        request, session, error=error, notice=f"User {user.email} created." if user else None
+    )
 
 
 @router.post("/account/users/{user_id}/role", response_class=HTMLResponse)
-def change_role(request: Request, session: DbSession, user_id: str, csrf: Csrf,
-                role: Annotated[str, Form()]) -> Response:
+def change_role(
+    request: Request, session: DbSession, user_id: str, csrf: Csrf, role: Annotated[str, Form()]
+) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
     try:
@@ -116,19 +174,27 @@ def change_role(request: Request, session: DbSession, user_id: str, csrf: Csrf,
     except ValueError as exc:
         return users(request, session, error=_short(exc))
     user, error = attempt(session, lambda: user_service.update_user(session, caller, user_id, data))
-    return users(request, session, error=error,
-                 notice=f"{user.email} is now {user.role}." if user else None)
+    return users(
+        request, session, error=error, notice=f"{user.email} is now {user.role}." if user else None
+    )
 
 
 @router.post("/account/users/{user_id}/reset-password", response_class=HTMLResponse)
-def reset_password(request: Request, session: DbSession, runtime: RuntimeDep, user_id: str,
-                   csrf: Csrf) -> Response:
+def reset_password(
+    request: Request, session: DbSession, runtime: RuntimeDep, user_id: str, csrf: Csrf
+) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(session, lambda: user_service.reset_password(
-        session, runtime, caller, user_id, PasswordReset()))
-    return users(request, session, error=error,
-                 notice=None if error else "A temporary password was mailed to the user.")
+    _, error = attempt(
+        session,
+        lambda: user_service.reset_password(session, runtime, caller, user_id, PasswordReset()),
+    )
+    return users(
+        request,
+        session,
+        error=error,
+        notice=None if error else "A temporary password was mailed to the user.",
+    )
 
 
 @router.post("/account/users/{user_id}/delete", response_class=HTMLResponse)
@@ -140,36 +206,63 @@ def delete_user(request: Request, session: DbSession, user_id: str, csrf: Csrf) 
 
 
 @router.get("/account/profile", response_class=HTMLResponse)
-def profile(request: Request, session: DbSession, error: str | None = None,
-            notice: str | None = None, new_key: str | None = None) -> HTMLResponse:
+def profile(
+    request: Request,
+    session: DbSession,
+    error: str | None = None,
+    notice: str | None = None,
+    new_key: str | None = None,
+) -> HTMLResponse:
     caller = require_caller(request, session)
     keys = session.scalars(select(ApiKey).where(ApiKey.user_id == caller.user.id)).all()
-    return render(request, "portal/profile.html", caller, error=error, notice=notice,
-                  keys=keys, new_key=new_key)
+    return render(
+        request,
+        "portal/profile.html",
+        caller,
+        error=error,
+        notice=notice,
+        keys=keys,
+        new_key=new_key,
+    )
 
 
 @router.post("/account/profile", response_class=HTMLResponse)
-def update_profile(request: Request, session: DbSession, csrf: Csrf,
-                   username: Annotated[str, Form()], currency: Annotated[str, Form()]) -> Response:
+def update_profile(
+    request: Request,
+    session: DbSession,
+    csrf: Csrf,
+    username: Annotated[str, Form()],
+    currency: Annotated[str, Form()],
+) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
     currency = currency.strip().upper()
     if not username.strip() or len(currency) != 3 or not currency.isalpha():
-        return profile(request, session,
-                       error="Give a username and a three-letter currency code such as EUR.")
+        return profile(
+            request, session, error="Give a username and a three-letter currency code such as EUR."
+        )
     caller.user.username = username.strip()
     caller.user.currency = currency
     return profile(request, session, notice="Profile saved.")
 
 
 @router.post("/account/profile/password", response_class=HTMLResponse)
-def change_password(request: Request, session: DbSession, runtime: RuntimeDep, csrf: Csrf,
-                    current_password: Annotated[str, Form()],
-                    new_password: Annotated[str, Form()]) -> Response:
+def change_password(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    csrf: Csrf,
+    current_password: Annotated[str, Form()],
+    new_password: Annotated[str, Form()],
+) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(session, lambda: me_service.change_password(
-        session, runtime, caller, current_password, new_password))
+    _, error = attempt(
+        session,
+        lambda: me_service.change_password(
+            session, runtime, caller, current_password, new_password
+        ),
+    )
     if error:
         return profile(request, session, error=error)
     from voltfleet.app.portal.session import sign_in
@@ -183,8 +276,11 @@ def upload_avatar(request: Request, session: DbSession, csrf: Csrf, file: Upload
     check_csrf(request, csrf)
     data = file.file.read(me_service.AVATAR_MAX_BYTES + 1)
     if file.content_type not in me_service.AVATAR_TYPES or len(data) > me_service.AVATAR_MAX_BYTES:
-        return profile(request, session, error="The avatar must be a PNG, JPEG, WebP or GIF "
-                       "image of at most 1 MB.")
+        return profile(
+            request,
+            session,
+            error="The avatar must be a PNG, JPEG, WebP or GIF image of at most 1 MB.",
+        )
     caller.user.avatar = data
     caller.user.avatar_type = file.content_type or ""
     return profile(request, session, notice="Avatar saved.")
@@ -200,13 +296,15 @@ def avatar(request: Request, session: DbSession, user_id: str) -> Response:
 
 
 @router.post("/account/profile/api-keys", response_class=HTMLResponse)
-def create_api_key(request: Request, session: DbSession, csrf: Csrf,
-                   name: Annotated[str, Form()]) -> Response:
+def create_api_key(
+    request: Request, session: DbSession, csrf: Csrf, name: Annotated[str, Form()]
+) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
     key, prefix, digest = new_api_key()
-    session.add(ApiKey(user_id=caller.user.id, name=name.strip() or "key", prefix=prefix,
-                       key_hash=digest))
+    session.add(
+        ApiKey(user_id=caller.user.id, name=name.strip() or "key", prefix=prefix, key_hash=digest)
+    )
     session.flush()
     return profile(request, session, new_key=key, notice="API key created: copy it now.")
 

@@ -28,10 +28,12 @@ def home(request: Request, session: DbSession) -> HTMLResponse:
     org_ids = visible_orgs(caller).with_only_columns(Org.id)
     counts = {
         "organisations": session.scalar(
-            select(func.count()).select_from(visible_orgs(caller).subquery())),
+            select(func.count()).select_from(visible_orgs(caller).subquery())
+        ),
         "users": session.scalar(select(func.count()).select_from(visible_users(caller).subquery())),
         "sites": session.scalar(
-            select(func.count()).select_from(Site).where(Site.org_id.in_(org_ids))),
+            select(func.count()).select_from(Site).where(Site.org_id.in_(org_ids))
+        ),
     }
     return render(request, "portal/home.html", caller, counts=counts)
 

@@ -33,11 +33,16 @@ def login_page(request: Request) -> HTMLResponse:
 
 @router.post("/login", response_class=HTMLResponse)
 def login(
-    request: Request, session: DbSession, runtime: RuntimeDep,
-    email: Annotated[str, Form()], password: Annotated[str, Form()],
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
 ) -> Response:
-    user, error = attempt(session, lambda: auth.authenticate(
-        session, runtime, email, password, client_address(request)))
+    user, error = attempt(
+        session,
+        lambda: auth.authenticate(session, runtime, email, password, client_address(request)),
+    )
     if user is None:
         return render(request, "portal/login.html", error=error, email=email, status_code=401)
     return sign_in(request, user)
@@ -60,31 +65,56 @@ def register_code(
     """htmx: mail the verification code, answer with a one-line notice."""
     _, error = attempt(session, lambda: auth.send_registration_code(session, runtime, email))
     text = error or f"A verification code was sent to {email}."
-    return HTMLResponse(f'<p class="{"error" if error else "notice"}" id="code-notice">'
-                        f"{_esc(text)}</p>")
+    return HTMLResponse(
+        f'<p class="{"error" if error else "notice"}" id="code-notice">{_esc(text)}</p>'
+    )
 
 
 @router.post("/register", response_class=HTMLResponse)
 def register(
-    request: Request, session: DbSession, runtime: RuntimeDep,
-    account_type: Annotated[str, Form()], email: Annotated[str, Form()],
-    code: Annotated[str, Form()], password: Annotated[str, Form()],
-    username: Annotated[str, Form()], access_code: Annotated[str, Form()],
-    org_name: Annotated[str, Form()] = "", country: Annotated[str, Form()] = "",
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    account_type: Annotated[str, Form()],
+    email: Annotated[str, Form()],
+    code: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    username: Annotated[str, Form()],
+    access_code: Annotated[str, Form()],
+    org_name: Annotated[str, Form()] = "",
+    country: Annotated[str, Form()] = "",
 ) -> Response:
-    form = dict(account_type=account_type, email=email, username=username,
-                access_code=access_code, org_name=org_name, country=country.upper())
+    form = dict(
+        account_type=account_type,
+        email=email,
+        username=username,
+        access_code=access_code,
+        org_name=org_name,
+        country=country.upper(),
+    )
     try:
-        data = Registration(code=code, password=password, org_name=org_name or None,
-                            **{k: v for k, v in form.items() if k != "org_name"})
+        data = Registration(
+            code=code,
+            password=password,
+            org_name=org_name or None,
+            **{k: v for k, v in form.items() if k != "org_name"},
+        )
     except ValueError as exc:
-        return render(request, "portal/register.html", error=_first_error(exc), notice=None,
-                      form=form, status_code=422)
-    result, error = attempt(session, lambda: auth.register(
-        session, runtime, data, client_address(request)))
+        return render(
+            request,
+            "portal/register.html",
+            error=_first_error(exc),
+            notice=None,
+            form=form,
+            status_code=422,
+        )
+    result, error = attempt(
+        session, lambda: auth.register(session, runtime, data, client_address(request))
+    )
     if result is None:
-        return render(request, "portal/register.html", error=error, notice=None, form=form,
-                      status_code=400)
+        return render(
+            request, "portal/register.html", error=error, notice=None, form=form, status_code=400
+        )
     return sign_in(request, result[0])
 
 
@@ -95,26 +125,56 @@ def forgot_page(request: Request) -> HTMLResponse:
 
 @router.post("/forgot", response_class=HTMLResponse)
 def forgot(
-    request: Request, session: DbSession, runtime: RuntimeDep, email: Annotated[str, Form()],
-    code: Annotated[str, Form()] = "", new_password: Annotated[str, Form()] = "",
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    email: Annotated[str, Form()],
+    code: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
 ) -> Response:
     if not code:
         _, error = attempt(session, lambda: auth.forgot_password(session, runtime, email))
         notice = None if error else f"If {email} has an account, a code was sent to it."
-        return render(request, "portal/forgot.html", error=error, notice=notice, email=email,
-                      step="reset" if not error else "")
+        return render(
+            request,
+            "portal/forgot.html",
+            error=error,
+            notice=notice,
+            email=email,
+            step="reset" if not error else "",
+        )
     try:
         data = PasswordResetIn(email=email, code=code, new_password=new_password)
     except ValueError as exc:
-        return render(request, "portal/forgot.html", error=_first_error(exc), notice=None,
-                      email=email, step="reset", status_code=422)
-    _, error = attempt(session, lambda: auth.reset_password(
-        session, runtime, data, client_address(request)))
+        return render(
+            request,
+            "portal/forgot.html",
+            error=_first_error(exc),
+            notice=None,
+            email=email,
+            step="reset",
+            status_code=422,
+        )
+    _, error = attempt(
+        session, lambda: auth.reset_password(session, runtime, data, client_address(request))
+    )
     if error:
-        return render(request, "portal/forgot.html", error=error, notice=None, email=email,
-                      step="reset", status_code=400)
-    return render(request, "portal/login.html", error=None, email=email,
-                  notice="Password changed: sign in with the new password.")
+        return render(
+            request,
+            "portal/forgot.html",
+            error=error,
+            notice=None,
+            email=email,
+            step="reset",
+            status_code=400,
+        )
+    return render(
+        request,
+        "portal/login.html",
+        error=None,
+        email=email,
+        notice="Password changed: sign in with the new password.",
+    )
 
 
 @router.get("/outbox", response_class=HTMLResponse)

@@ -29,13 +29,21 @@ NAV = [
 
 
 def render(
-    request: Request, template: str, caller: Caller | None = None, status_code: int = 200,
+    request: Request,
+    template: str,
+    caller: Caller | None = None,
+    status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
     runtime = get_runtime(request)
     context.update(
-        request=request, me=caller, nav=NAV, csrf=csrf_for(request), version=__version__,
-        demo=runtime.settings.mode == "demo", path=request.url.path,
+        request=request,
+        me=caller,
+        nav=NAV,
+        csrf=csrf_for(request),
+        version=__version__,
+        demo=runtime.settings.mode == "demo",
+        path=request.url.path,
     )
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 

@@ -44,7 +44,10 @@ def sign_in(request: Request, user: User, to: str = "/home") -> RedirectResponse
     token = runtime.security.issue_token(user.id, user.password_changed_at, kind="session")
     response = RedirectResponse(to, status_code=303)
     response.set_cookie(
-        COOKIE, token, httponly=True, samesite="lax",
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
         secure=runtime.settings.session_cookie_secure,
         max_age=runtime.settings.access_token_minutes * 60,
     )

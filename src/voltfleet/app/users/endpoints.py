@@ -33,7 +33,9 @@ def list_users(
     rows, total = paginate(session, stmt, paging)
     return Page(
         items=[UserOut.model_validate(r) for r in rows],
-        total=total, page=paging.page, page_size=paging.page_size,
+        total=total,
+        page=paging.page,
+        page_size=paging.page_size,
     )
 
 
@@ -63,7 +65,10 @@ def delete_user(session: DbSession, caller: CallerDep, user_id: str) -> None:
 
 @router.post("/{user_id}/reset-password", response_model=ResetResult)
 def reset_password(
-    session: DbSession, runtime: RuntimeDep, caller: CallerDep, user_id: str,
+    session: DbSession,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    user_id: str,
     body: PasswordReset | None = None,
 ) -> ResetResult:
     mailed = service.reset_password(session, runtime, caller, user_id, body or PasswordReset())

@@ -30,15 +30,26 @@ def check_password(password: str, field: str = "password") -> None:
 
 
 def new_user(
-    session: Session, runtime: Runtime, *, email: str, username: str, password: str,
-    org_id: str, role: str, country: str = "",
+    session: Session,
+    runtime: Runtime,
+    *,
+    email: str,
+    username: str,
+    password: str,
+    org_id: str,
+    role: str,
+    country: str = "",
 ) -> User:
     email = email.strip().lower()
     check_password(password)
     if user_by_email(session, email) is not None:
         raise conflict(f"an account with the email {email} already exists")
     user = User(
-        email=email, username=username, org_id=org_id, role=role, country=country,
+        email=email,
+        username=username,
+        org_id=org_id,
+        role=role,
+        country=country,
         password_hash=runtime.security.hash_password(password),
     )
     session.add(user)
@@ -55,12 +66,24 @@ def create_user(session: Session, runtime: Runtime, caller: Caller, data: UserCr
     caller.require(Kind.USER, Action.CREATE)
     org = OrgRepository(session, caller).get(data.org_id) if data.org_id else caller.org
     user = new_user(
-        session, runtime, email=data.email, username=data.username, password=data.password,
-        org_id=org.id, role=data.role, country=data.country,
+        session,
+        runtime,
+        email=data.email,
+        username=data.username,
+        password=data.password,
+        org_id=org.id,
+        role=data.role,
+        country=data.country,
     )
     audit.record(
-        session, actor=caller.user, action="user.create", object_type="user", object_id=user.id,
-        org_id=org.id, address=caller.address, detail={"email": user.email, "role": user.role},
+        session,
+        actor=caller.user,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        org_id=org.id,
+        address=caller.address,
+        detail={"email": user.email, "role": user.role},
     )
     return user
 
@@ -77,8 +100,14 @@ def update_user(session: Session, caller: Caller, user_id: str, data: UserUpdate
     for key, value in changes.items():
         setattr(user, key, value)
     audit.record(
-        session, actor=caller.user, action="user.update", object_type="user", object_id=user.id,
-        org_id=user.org_id, address=caller.address, detail=changes,
+        session,
+        actor=caller.user,
+        action="user.update",
+        object_type="user",
+        object_id=user.id,
+        org_id=user.org_id,
+        address=caller.address,
+        detail=changes,
     )
     return user
 
@@ -92,8 +121,14 @@ def delete_user(session: Session, caller: Caller, user_id: str) -> None:
     if owns_sites(session, user):
         raise conflict(f"{user.email} still owns sites: distribute them to someone else first")
     audit.record(
-        session, actor=caller.user, action="user.delete", object_type="user", object_id=user.id,
-        org_id=user.org_id, address=caller.address, detail={"email": user.email},
+        session,
+        actor=caller.user,
+        action="user.delete",
+        object_type="user",
+        object_id=user.id,
+        org_id=user.org_id,
+        address=caller.address,
+        detail={"email": user.email},
     )
     session.delete(user)
 
@@ -112,13 +147,20 @@ def reset_password(
     user.password_changed_at = utcnow()
     if mailed:
         runtime.mailer.send(
-            session, user.email, "Your voltfleet password was reset",
+            session,
+            user.email,
+            "Your voltfleet password was reset",
             f"Hello {user.username},\n\n{caller.user.username} reset your password.\n"
             f"Your temporary password is: {password}\n\nPlease change it after signing in.",
         )
     audit.record(
-        session, actor=caller.user, action="user.reset_password", object_type="user",
-        object_id=user.id, org_id=user.org_id, address=caller.address,
+        session,
+        actor=caller.user,
+        action="user.reset_password",
+        object_type="user",
+        object_id=user.id,
+        org_id=user.org_id,
+        address=caller.address,
         detail={"mailed": mailed},
     )
     return mailed
