@@ -34,9 +34,9 @@ def build_org(
 
 
 def create_org(session: Session, caller: Caller, data: OrgCreate) -> Org:
-    caller.require(Kind.ORG, Action.CREATE)
     repo = OrgRepository(session, caller)
     parent = repo.get(data.parent_id) if data.parent_id else caller.org
+    caller.require(Kind.ORG, Action.CREATE)
     org = build_org(parent, data.name, OrgType(data.type), data.country, data.description)
     session.add(org)
     session.flush()

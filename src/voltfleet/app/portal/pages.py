@@ -179,7 +179,7 @@ def forgot(
 
 @router.get("/outbox", response_class=HTMLResponse)
 def outbox(request: Request, session: DbSession, runtime: RuntimeDep) -> Response:
-    """Mail the platform sent. Open to all in demo mode (there is no mail server); else superusers."""
+    """Mail the platform sent: open to all in demo mode (no mail server), else superusers."""
     caller = portal_caller(request, session)
     if runtime.settings.mode != "demo" and not (caller and caller.superuser):
         return RedirectResponse("/login", 303)

@@ -63,8 +63,8 @@ def _guard_superuser(caller: Caller, user: User) -> None:
 
 
 def create_user(session: Session, runtime: Runtime, caller: Caller, data: UserCreate) -> User:
-    caller.require(Kind.USER, Action.CREATE)
     org = OrgRepository(session, caller).get(data.org_id) if data.org_id else caller.org
+    caller.require(Kind.USER, Action.CREATE)
     user = new_user(
         session,
         runtime,

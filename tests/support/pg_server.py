@@ -1,0 +1,75 @@
+"""A throwaway PostgreSQL server for the test run: initdb into a temp dir, listen on loopback.
+
+The real server from the Debian package, not a fake. Used when ``pg_ctl`` is installed; when it
+is not, PostgreSQL tests are skipped, unless VOLTFLEET_REQUIRE_PG=1 (set by the test command),
+which turns the absence into a failure.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+def pg_bindir() -> Path | None:
+    env = os.environ.get("VOLTFLEET_PG_BINDIR")
+    if env:
+        return Path(env)
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if found:
+        return Path(found[-1]).parent
+    which = shutil.which("pg_ctl")
+    return Path(which).parent if which else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PgServer:
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.dir = Path(tempfile.mkdtemp(prefix="voltfleet-pg-"))
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self._as_root = os.geteuid() == 0
+
+    def _run(self, *args: str) -> None:
+        cmd = list(args)
+        if self._as_root:  # initdb and postgres refuse to run as root
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start(self) -> str:
+        if self._as_root:
+            shutil.chown(self.dir, "postgres")
+            os.chmod(self.dir, 0o700)
+        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust",
+                  "-U", "postgres", "--no-sync", "-E", "UTF8")
+        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync=off "
+                f"-c synchronous_commit=off -c full_page_writes=off "
+                f"-c unix_socket_directories={self.dir} -c max_connections=200")
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", opts,
+                  "-l", str(self.dir / "log"), "-w", "start")
+        self._run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+                  "-U", "postgres", "voltfleet_test")
+        return self.url("voltfleet_test")
+
+    def url(self, db: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{db}"
+
+    def stop(self) -> None:
+        try:
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop")
+        except subprocess.CalledProcessError:
+            pass
+        time.sleep(0.1)
+        shutil.rmtree(self.dir, ignore_errors=True)
