@@ -19,7 +19,8 @@ def build_org(
     parent: Org | None, name: str, type: OrgType, country: str = "", description: str = ""
 ) -> Org:
     if parent is not None and not may_parent(OrgType(parent.type), type):
-        raise bad_request(f"a {type.value} cannot be placed under a {parent.type}")
+        article = "an" if parent.type[0] in "aeiou" else "a"
+        raise bad_request(f"a {type.value} cannot be placed under {article} {parent.type}")
     org_id = new_id()
     return Org(
         id=org_id,
