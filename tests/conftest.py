@@ -22,8 +22,12 @@ BACKENDS = ["sqlite", "postgresql"]
 
 def test_settings(tmp: Path, url: str) -> Settings:
     return Settings(
-        mode="test", data_dir=tmp, database_url=url, secret_key="test-secret-" + "x" * 40,
-        argon2_time_cost=1, argon2_memory_kib=1024,
+        mode="test",
+        data_dir=tmp,
+        database_url=url,
+        secret_key="test-secret-" + "x" * 40,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
     )
 
 
@@ -67,7 +71,9 @@ def _truncate(runtime: Runtime) -> None:
 
 @pytest.fixture(params=BACKENDS)
 def runtime(
-    request: pytest.FixtureRequest, _apps: dict[str, str | None], tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    _apps: dict[str, str | None],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Runtime]:
     backend = request.param
     url = _apps[backend]

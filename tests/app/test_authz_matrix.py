@@ -66,19 +66,40 @@ OBJECT_CASES = [
     Case(Kind.ORG, Action.READ, "GET", "/api/v1/orgs/{org_id}"),
     Case(Kind.ORG, Action.UPDATE, "PATCH", "/api/v1/orgs/{org_id}", lambda _: {"description": "x"}),
     Case(Kind.ORG, Action.DELETE, "DELETE", "/api/v1/orgs/{org_id}"),
-    Case(Kind.ORG, Action.CREATE, "POST", "/api/v1/orgs",
-         lambda parent: {"name": "New", "type": "installer", "parent_id": parent}),
+    Case(
+        Kind.ORG,
+        Action.CREATE,
+        "POST",
+        "/api/v1/orgs",
+        lambda parent: {"name": "New", "type": "installer", "parent_id": parent},
+    ),
     Case(Kind.USER, Action.READ, "GET", "/api/v1/users/{user_id}"),
     Case(Kind.USER, Action.READ, "GET", "/api/v1/users/{user_id}/avatar"),
     Case(Kind.USER, Action.UPDATE, "PATCH", "/api/v1/users/{user_id}", lambda _: {"username": "y"}),
-    Case(Kind.USER, Action.CHANGE_ROLE, "PATCH", "/api/v1/users/{user_id}",
-         lambda _: {"role": "om"}),
+    Case(
+        Kind.USER, Action.CHANGE_ROLE, "PATCH", "/api/v1/users/{user_id}", lambda _: {"role": "om"}
+    ),
     Case(Kind.USER, Action.DELETE, "DELETE", "/api/v1/users/{user_id}"),
-    Case(Kind.USER, Action.RESET_PASSWORD, "POST", "/api/v1/users/{user_id}/reset-password",
-         lambda _: {"new_password": "Reset#1234"}),
-    Case(Kind.USER, Action.CREATE, "POST", "/api/v1/users",
-         lambda org: {"email": f"n{id(org)}@example.com", "username": "n",
-                      "password": "Fresh#123", "org_id": org, "role": "owner"}),
+    Case(
+        Kind.USER,
+        Action.RESET_PASSWORD,
+        "POST",
+        "/api/v1/users/{user_id}/reset-password",
+        lambda _: {"new_password": "Reset#1234"},
+    ),
+    Case(
+        Kind.USER,
+        Action.CREATE,
+        "POST",
+        "/api/v1/users",
+        lambda org: {
+            "email": f"n{id(org)}@example.com",
+            "username": "n",
+            "password": "Fresh#123",
+            "org_id": org,
+            "role": "owner",
+        },
+    ),
 ]
 LIST_CASES = [
     (Kind.ORG, "/api/v1/orgs"),
@@ -96,6 +117,7 @@ def described_routes() -> set[tuple[str, str]]:
 
 
 # ---- the oracle -------------------------------------------------------------------------------
+
 
 def org_visible(caller: Account, caller_org: Org, target: Org) -> bool:
     if caller.superuser:
@@ -127,6 +149,7 @@ def outcome(status: int) -> str:
 
 # ---- throwaway targets, so destructive actions never disturb the world -------------------------
 
+
 class Targets:
     def __init__(self, runtime: Runtime, world: World) -> None:
         self.runtime = runtime
@@ -142,8 +165,15 @@ class Targets:
 
     def user(self, org_label: str) -> User:
         with self.runtime.db.session() as s:
-            u = new_user(s, self.runtime, email=f"tmp{next(self.n)}@example.com", username="tmp",
-                         password="Tmp#12345", org_id=self.world.org_id(org_label), role="owner")
+            u = new_user(
+                s,
+                self.runtime,
+                email=f"tmp{next(self.n)}@example.com",
+                username="tmp",
+                password="Tmp#12345",
+                org_id=self.world.org_id(org_label),
+                role="owner",
+            )
             u.avatar, u.avatar_type = b"GIF89a", "image/gif"
             return u
 
@@ -162,8 +192,9 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
     assert not stale, f"matrix describes endpoints that no longer exist: {sorted(stale)}"
 
 
-def test_authorisation_matrix(client: TestClient, runtime: Runtime,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_authorisation_matrix(
+    client: TestClient, runtime: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
     world = build_world(runtime)
     targets = Targets(runtime, world)
     with runtime.db.session() as s:
@@ -171,15 +202,18 @@ def test_authorisation_matrix(client: TestClient, runtime: Runtime,
     tally: Counter[str] = Counter()
     failures: list[str] = []
 
-    def check(caller: Account, label: str, method: str, url: str, want: str,
-              body: object = None) -> None:
+    def check(
+        caller: Account, label: str, method: str, url: str, want: str, body: object = None
+    ) -> None:
         r = client.request(method, url, headers=caller.headers(), json=body)
         got = outcome(r.status_code)
         tally["requests"] += 1
         tally[got] += 1
         if got != want:
-            failures.append(f"{label}: {method} {url} as {caller.email}: want {want}, got "
-                            f"{r.status_code} {r.text[:120]}")
+            failures.append(
+                f"{label}: {method} {url} as {caller.email}: want {want}, got "
+                f"{r.status_code} {r.text[:120]}"
+            )
 
     for key, caller in world.accounts.items():
         caller_org = orgs[world.org_id(caller.org)]
@@ -206,8 +240,14 @@ def test_authorisation_matrix(client: TestClient, runtime: Runtime,
                     body = case.body(target_org.id) if case.body else None
                 if case.kind is Kind.USER and case.action is Action.CREATE and body:
                     body["email"] = f"c{next(targets.n)}@example.com"  # type: ignore[index]
-                check(caller, label, case.method, url,
-                      expected(visible, caller, case.kind, case.action), body)
+                check(
+                    caller,
+                    label,
+                    case.method,
+                    url,
+                    expected(visible, caller, case.kind, case.action),
+                    body,
+                )
 
         # Lists hold exactly what the caller may see.
         with runtime.db.session() as s:
@@ -226,22 +266,30 @@ def test_authorisation_matrix(client: TestClient, runtime: Runtime,
                 continue
             got_ids = {item["id"] for item in r.json()["items"]}
             if kind is Kind.ORG:
-                want_ids = {o.id for o in all_orgs.values()
-                            if org_visible(caller, caller_org, o)}
+                want_ids = {o.id for o in all_orgs.values() if org_visible(caller, caller_org, o)}
             elif kind is Kind.USER:
-                want_ids = {u.id for u in all_users
-                            if user_visible(caller, caller_org, u, all_orgs[u.org_id])}
+                want_ids = {
+                    u.id
+                    for u in all_users
+                    if user_visible(caller, caller_org, u, all_orgs[u.org_id])
+                }
             else:
-                want_ids = {a.id for a in all_audit if a.org_id in all_orgs
-                            and org_visible(caller, caller_org, all_orgs[a.org_id])}
+                want_ids = {
+                    a.id
+                    for a in all_audit
+                    if a.org_id in all_orgs and org_visible(caller, caller_org, all_orgs[a.org_id])
+                }
             assert r.json()["total"] == len(got_ids) or r.json()["total"] > 500
             if got_ids != want_ids:
                 failures.append(f"list {kind} by {key}: {len(got_ids ^ want_ids)} rows differ")
 
     # Another user's API key cannot be deleted: it does not exist for the caller.
     with runtime.db.session() as s:
-        s.add(ApiKey(user_id=world.accounts["admin@D2"].id, name="k", prefix="vfk_x",
-                     key_hash="0" * 64))
+        s.add(
+            ApiKey(
+                user_id=world.accounts["admin@D2"].id, name="k", prefix="vfk_x", key_hash="0" * 64
+            )
+        )
         key_id = s.scalar(select(ApiKey.id))
     for key, caller in world.accounts.items():
         if key != "admin@D2":
@@ -249,8 +297,10 @@ def test_authorisation_matrix(client: TestClient, runtime: Runtime,
 
     refused = tally["403"] + tally["404"]
     with capsys.disabled():
-        print(f"\nauthorisation matrix [{runtime.db.engine.dialect.name}]: "
-              f"{tally['requests']} requests, {refused} refused "
-              f"({tally['403']} with 403, {tally['404']} with 404), {tally['2xx']} allowed")
+        print(
+            f"\nauthorisation matrix [{runtime.db.engine.dialect.name}]: "
+            f"{tally['requests']} requests, {refused} refused "
+            f"({tally['403']} with 403, {tally['404']} with 404), {tally['2xx']} allowed"
+        )
     assert not failures, "\n".join(failures[:40]) + f"\n({len(failures)} failures)"
     assert tally["403"] > 0 and tally["404"] > 0 and tally["2xx"] > 0

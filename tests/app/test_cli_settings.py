@@ -32,24 +32,37 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "voltfleet.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "voltfleet.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_db_upgrade_superuser_and_refusal(tmp_path: Path) -> None:
-    env = {**os.environ, "VOLTFLEET_DATA_DIR": str(tmp_path), "VOLTFLEET_MODE": "dev",
-           "VOLTFLEET_ARGON2_MEMORY_KIB": "1024", "VOLTFLEET_ARGON2_TIME_COST": "1"}
+    env = {
+        **os.environ,
+        "VOLTFLEET_DATA_DIR": str(tmp_path),
+        "VOLTFLEET_MODE": "dev",
+        "VOLTFLEET_ARGON2_MEMORY_KIB": "1024",
+        "VOLTFLEET_ARGON2_TIME_COST": "1",
+    }
     r = _cli(["db", "upgrade"], env)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "voltfleet.db").exists()
-    r = _cli(["admin", "create-superuser", "--email", "boss@example.com",
-              "--password", "Boss#1234"], env)
+    r = _cli(
+        ["admin", "create-superuser", "--email", "boss@example.com", "--password", "Boss#1234"], env
+    )
     assert r.returncode == 0 and "superuser boss@example.com created" in r.stdout
-    r = _cli(["admin", "create-superuser", "--email", "boss@example.com",
-              "--password", "Boss#1234"], env)
+    r = _cli(
+        ["admin", "create-superuser", "--email", "boss@example.com", "--password", "Boss#1234"], env
+    )
     assert r.returncode == 1 and "already exists" in r.stderr
-    r = _cli(["admin", "create-superuser", "--email", "weak@example.com", "--password", "weak"],
-             env)
+    r = _cli(
+        ["admin", "create-superuser", "--email", "weak@example.com", "--password", "weak"], env
+    )
     assert r.returncode == 1 and "6 to 18 characters" in r.stderr
     prod = {**env, "VOLTFLEET_MODE": "production"}
     prod.pop("VOLTFLEET_SECRET_KEY", None)

@@ -13,24 +13,32 @@ from voltfleet.store.models import AuditEntry, Site
 def test_org_crud_and_tree(client: TestClient, runtime: Runtime) -> None:
     w = build_world(runtime)
     admin = w.accounts["admin@D1"]
-    r = client.post("/api/v1/orgs", headers=admin.headers(),
-                    json={"name": "Sub Installer", "type": "installer", "country": "AT"})
+    r = client.post(
+        "/api/v1/orgs",
+        headers=admin.headers(),
+        json={"name": "Sub Installer", "type": "installer", "country": "AT"},
+    )
     assert r.status_code == 201
     org = r.json()
     assert org["parent_id"] == w.org_id("D1") and len(org["access_code"]) == 8
-    r = client.post("/api/v1/orgs", headers=admin.headers(),
-                    json={"name": "Child", "type": "distributor", "parent_id": org["id"]})
+    r = client.post(
+        "/api/v1/orgs",
+        headers=admin.headers(),
+        json={"name": "Child", "type": "distributor", "parent_id": org["id"]},
+    )
     assert r.status_code == 400 and "cannot be placed under an installer" in r.json()["detail"]
     r = client.post("/api/v1/orgs", headers=admin.headers(), json={"name": "", "type": "shop"})
     assert r.status_code == 422
     assert {e["field"] for e in r.json()["errors"]} == {"name", "type"}
-    listing = client.get("/api/v1/orgs", headers=admin.headers(),
-                         params={"type": "installer", "page_size": 1}).json()
+    listing = client.get(
+        "/api/v1/orgs", headers=admin.headers(), params={"type": "installer", "page_size": 1}
+    ).json()
     assert listing["total"] == 2 and len(listing["items"]) == 1
-    r = client.patch(f"/api/v1/orgs/{org['id']}", headers=admin.headers(),
-                     json={"name": "Renamed"})
+    r = client.patch(f"/api/v1/orgs/{org['id']}", headers=admin.headers(), json={"name": "Renamed"})
     assert r.json()["name"] == "Renamed"
-    assert client.delete(f"/api/v1/orgs/{w.org_id('D1')}", headers=admin.headers()).status_code == 403
+    assert (
+        client.delete(f"/api/v1/orgs/{w.org_id('D1')}", headers=admin.headers()).status_code == 403
+    )
     # An organisation with users or sites is not deleted by accident.
     r = client.delete(f"/api/v1/orgs/{w.org_id('I1')}", headers=admin.headers())
     assert r.status_code == 409 and "users" in r.json()["detail"]
@@ -47,17 +55,31 @@ def test_org_crud_and_tree(client: TestClient, runtime: Runtime) -> None:
 def test_user_management(client: TestClient, runtime: Runtime) -> None:
     w = build_world(runtime)
     admin = w.accounts["admin@I1"]
-    r = client.post("/api/v1/users", headers=admin.headers(), json={
-        "email": "New.Person@Example.com", "username": "np", "password": "Good#123",
-        "role": "om", "country": "DE"})
+    r = client.post(
+        "/api/v1/users",
+        headers=admin.headers(),
+        json={
+            "email": "New.Person@Example.com",
+            "username": "np",
+            "password": "Good#123",
+            "role": "om",
+            "country": "DE",
+        },
+    )
     assert r.status_code == 201, r.text
     user = r.json()
     assert user["email"] == "new.person@example.com" and user["org_id"] == w.org_id("I1")
-    r = client.post("/api/v1/users", headers=admin.headers(), json={
-        "email": "new.person@example.com", "username": "np", "password": "Good#123"})
+    r = client.post(
+        "/api/v1/users",
+        headers=admin.headers(),
+        json={"email": "new.person@example.com", "username": "np", "password": "Good#123"},
+    )
     assert r.status_code == 409
-    r = client.post("/api/v1/users", headers=admin.headers(), json={
-        "email": "weak@example.com", "username": "w", "password": "password"})
+    r = client.post(
+        "/api/v1/users",
+        headers=admin.headers(),
+        json={"email": "weak@example.com", "username": "w", "password": "password"},
+    )
     assert r.status_code == 422 and "upper-case" in r.json()["detail"]
     r = client.patch(f"/api/v1/users/{user['id']}", headers=admin.headers(), json={"role": "admin"})
     assert r.json()["role"] == "admin"
@@ -82,8 +104,11 @@ def test_user_management(client: TestClient, runtime: Runtime) -> None:
     assert r.status_code == 409 and "owns sites" in r.json()["detail"]
     assert client.delete(f"/api/v1/users/{user['id']}", headers=admin.headers()).status_code == 204
     # Filters and search.
-    r = client.get("/api/v1/users", headers=w.accounts["admin@D1"].headers(),
-                   params={"role": "owner", "q": "i1"})
+    r = client.get(
+        "/api/v1/users",
+        headers=w.accounts["admin@D1"].headers(),
+        params={"role": "owner", "q": "i1"},
+    )
     assert [u["email"] for u in r.json()["items"]] == ["owner.i1@example.com"]
 
 
@@ -93,11 +118,20 @@ def test_superuser_accounts_are_protected(client: TestClient, runtime: Runtime) 
     from voltfleet.app.users.service import new_user
 
     with runtime.db.session() as s:
-        pa = new_user(s, runtime, email="pa@example.com", username="pa", password="Plat#1234",
-                      org_id=w.org_id("P"), role="admin")
+        pa = new_user(
+            s,
+            runtime,
+            email="pa@example.com",
+            username="pa",
+            password="Plat#1234",
+            org_id=w.org_id("P"),
+            role="admin",
+        )
     token = login(client, pa.email, "Plat#1234")
-    r = client.post(f"/api/v1/users/{w.accounts['super'].id}/reset-password",
-                    headers={"Authorization": f"Bearer {token}"})
+    r = client.post(
+        f"/api/v1/users/{w.accounts['super'].id}/reset-password",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 403 and "superuser" in r.json()["detail"]
 
 

@@ -7,6 +7,7 @@ which turns the absence into a failure.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -52,24 +53,51 @@ class PgServer:
         if self._as_root:
             shutil.chown(self.dir, "postgres")
             os.chmod(self.dir, 0o700)
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust",
-                  "-U", "postgres", "--no-sync", "-E", "UTF8")
-        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync=off "
-                f"-c synchronous_commit=off -c full_page_writes=off "
-                f"-c unix_socket_directories={self.dir} -c max_connections=200")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", opts,
-                  "-l", str(self.dir / "log"), "-w", "start")
-        self._run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-                  "-U", "postgres", "voltfleet_test")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync=off "
+            f"-c synchronous_commit=off -c full_page_writes=off "
+            f"-c unix_socket_directories={self.dir} -c max_connections=200"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            opts,
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "start",
+        )
+        self._run(
+            str(self.bindir / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "voltfleet_test",
+        )
         return self.url("voltfleet_test")
 
     def url(self, db: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{db}"
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop")
-        except subprocess.CalledProcessError:
-            pass
         time.sleep(0.1)
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -66,8 +66,15 @@ def build_world(runtime: Runtime) -> World:
                 continue
             for role in ("admin", "om", "owner"):
                 email = f"{role}.{label.lower()}@example.com"
-                u: User = new_user(s, runtime, email=email, username=f"{role} {label}",
-                                   password=PASSWORD, org_id=world.orgs[label].id, role=role)
+                u: User = new_user(
+                    s,
+                    runtime,
+                    email=email,
+                    username=f"{role} {label}",
+                    password=PASSWORD,
+                    org_id=world.orgs[label].id,
+                    role=role,
+                )
                 world.accounts[f"{role}@{label}"] = Account(u.id, email, role, label)
         users = {u.id: u for u in s.query(User).all()}
         for acc in world.accounts.values():
