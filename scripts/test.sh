@@ -62,6 +62,7 @@ step "Summary"
 printf '  %s\n' "${results[@]}"
 echo "  time: apt ${APT_S} s, pip ${PIP_S} s, checks ${TEST_S} s, total $((SECONDS - START)) s"
 echo "  screenshots and junit.xml: test-artifacts/"
+if [ "$failed" -ne 0 ]; then echo "  RESULT: FAILED"; else echo "  RESULT: all green"; fi
 # The plain closing line CI reads: counts from pytest's junit report.
 if [ -f test-artifacts/junit.xml ]; then
   .venv/bin/python - <<'PY'
@@ -74,8 +75,5 @@ skipped = int(suite.get("skipped", 0))
 print(f"tests: {total - failed - skipped} passed, {failed} failed, {skipped} skipped")
 PY
 fi
-if [ "$failed" -ne 0 ]; then
-  echo "  RESULT: FAILED"
-  exit 1
-fi
-echo "  RESULT: all green"
+exit "$failed"
+
