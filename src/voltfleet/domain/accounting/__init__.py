@@ -1,0 +1,71 @@
+"""Accounting: metered interval records, costs per local calendar bucket, savings."""
+
+from voltfleet.domain.accounting.buckets import Aggregation, Bucket, local_buckets
+from voltfleet.domain.accounting.costs import (
+    CostBucket,
+    CostLine,
+    CostRates,
+    CostReport,
+    energy_costs,
+)
+from voltfleet.domain.accounting.money import round_for_display, round_money, round_price
+from voltfleet.domain.accounting.records import (
+    DEFAULT_MAX_DURATION,
+    BatchResult,
+    DuplicateRecord,
+    EnergyUnit,
+    MeterColumns,
+    MeterInterval,
+    MeterRecord,
+    RecordRefusal,
+    RefusalCode,
+    TariffRate,
+    accept_batch,
+    check_record,
+    deduplicate,
+    energy_wh,
+    normalise_record,
+)
+from voltfleet.domain.accounting.savings import (
+    SavingsBucket,
+    SavingsLine,
+    SavingsReport,
+    StoredEnergySample,
+    savings_line,
+    savings_report,
+)
+
+__all__ = [
+    "DEFAULT_MAX_DURATION",
+    "Aggregation",
+    "BatchResult",
+    "Bucket",
+    "CostBucket",
+    "CostLine",
+    "CostRates",
+    "CostReport",
+    "DuplicateRecord",
+    "EnergyUnit",
+    "MeterColumns",
+    "MeterInterval",
+    "MeterRecord",
+    "RecordRefusal",
+    "RefusalCode",
+    "SavingsBucket",
+    "SavingsLine",
+    "SavingsReport",
+    "StoredEnergySample",
+    "TariffRate",
+    "accept_batch",
+    "check_record",
+    "deduplicate",
+    "energy_costs",
+    "energy_wh",
+    "local_buckets",
+    "normalise_record",
+    "round_for_display",
+    "round_money",
+    "round_price",
+    "savings_line",
+    "savings_report",
+]
