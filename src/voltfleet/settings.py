@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     verification_code_minutes: int = 15
     verification_code_attempts: int = 5
 
+    # How long the telemetry of a deleted site (and of unbound devices) is kept before it is purged.
+    site_retention_days: int = Field(default=90, ge=0)
+
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""

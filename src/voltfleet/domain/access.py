@@ -33,6 +33,7 @@ class Kind(StrEnum):
     ORG = "org"
     USER = "user"
     SITE = "site"
+    DEVICE = "device"
     AUDIT = "audit"
 
 
@@ -61,6 +62,10 @@ POLICY: dict[tuple[Role, Kind], frozenset[Action]] = {
     (Role.ADMIN, Kind.SITE): _ALL_ORG | {Action.SHARE, Action.DISTRIBUTE},
     (Role.OM, Kind.SITE): _ALL_ORG - {Action.DELETE} | {Action.DISTRIBUTE},
     (Role.OWNER, Kind.SITE): _VIEW,
+    # Devices are managed by the people who install and maintain them; owners look.
+    (Role.ADMIN, Kind.DEVICE): _ALL_ORG,
+    (Role.OM, Kind.DEVICE): _ALL_ORG,
+    (Role.OWNER, Kind.DEVICE): _VIEW,
     (Role.ADMIN, Kind.AUDIT): frozenset({Action.LIST}),
     (Role.OM, Kind.AUDIT): frozenset({Action.LIST}),
     (Role.OWNER, Kind.AUDIT): frozenset(),

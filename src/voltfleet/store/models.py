@@ -122,9 +122,18 @@ class AuditEntry(Base):
 
 
 class Site(Base):
-    """A home or small business (plant/station in other clouds)."""
+    """A home or small business (plant/station in other clouds).
+
+    ``status`` is kept from the statuses of the site's devices (see domain.fleet.site_status), so
+    lists filter and count by it without reading every device. A deleted site keeps its row and
+    its telemetry until ``purge_after`` (the retention period); ``deleted_at`` hides it.
+    """
 
     __tablename__ = "sites"
+    __table_args__ = (
+        Index("ix_sites_country_region", "country", "region"),
+        Index("ix_sites_org_status", "org_id", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
@@ -141,7 +150,18 @@ class Site(Base):
     capacity_kwp: Mapped[float] = mapped_column(Float, default=0.0)
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    picture: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    picture_type: Mapped[str] = mapped_column(String(30), default="")
+    status: Mapped[str] = mapped_column(String(10), default="no_device")
+    # Statistical range: whether inverters and meters count in the site's statistics at all
+    # (each device also has its own in_statistics flag).
+    stats_inverters: Mapped[bool] = mapped_column(Boolean, default=True)
+    stats_meters: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    deleted_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class SiteShare(Base):
@@ -151,4 +171,5 @@ class SiteShare(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    shared_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,6 +20,7 @@ SUBJECTS = {
     "reset_password": "Your voltfleet password reset code",
     "email_old": "Confirm the change of your voltfleet email",
     "email_new": "Confirm your new voltfleet email",
+    "site_delete": "A site of yours is about to be deleted: authorisation code",
 }
 
 
@@ -29,7 +30,9 @@ def issue(
     email: str,
     purpose: str,
     payload: dict[str, Any] | None = None,
+    note: str = "",
 ) -> None:
+    """Mail a fresh code for ``purpose``; ``note`` (optional) says above the code what it is for."""
     email = email.strip().lower()
     runtime.limiter.hit(
         runtime.settings.code_limit_per_email,
@@ -58,7 +61,8 @@ def issue(
         session,
         email,
         SUBJECTS[purpose],
-        f"Your code is {code}\n\nIt is valid for {minutes} minutes. "
+        (f"{note}\n\n" if note else "")
+        + f"Your code is {code}\n\nIt is valid for {minutes} minutes. "
         "If you did not ask for it, ignore this mail.",
     )
 

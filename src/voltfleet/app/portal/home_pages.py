@@ -10,13 +10,12 @@ from voltfleet.app.deps import DbSession
 from voltfleet.app.orgs.repository import visible_orgs
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
+from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.users.repository import visible_users
-from voltfleet.store.models import Org, Site
 
 router = APIRouter()
 
 LATER = {
-    "/site": ("Site", "Site list, site overview, tariffs, devices and topology."),
     "/upgrade": ("Upgrade", "Firmware releases and upgrade campaigns for your fleet."),
     "/maintenance": ("Maintenance", "Alarms, device commands, parameters and commissioning."),
 }
@@ -25,17 +24,15 @@ LATER = {
 @router.get("/home", response_class=HTMLResponse)
 def home(request: Request, session: DbSession) -> HTMLResponse:
     caller = require_caller(request, session)
-    org_ids = visible_orgs(caller).with_only_columns(Org.id)
     counts = {
         "organisations": session.scalar(
             select(func.count()).select_from(visible_orgs(caller).subquery())
         ),
         "users": session.scalar(select(func.count()).select_from(visible_users(caller).subquery())),
-        "sites": session.scalar(
-            select(func.count()).select_from(Site).where(Site.org_id.in_(org_ids))
-        ),
     }
-    return render(request, "portal/home.html", caller, counts=counts)
+    site_status = SiteRepository(session, caller).status_counts()
+    counts["sites"] = sum(site_status.values())
+    return render(request, "portal/home.html", caller, counts=counts, site_status=site_status)
 
 
 def _later(path: str, title: str, text: str) -> None:

@@ -1,0 +1,1 @@
+"""Sites: the homes of the fleet, their sharing, distribution and deletion."""

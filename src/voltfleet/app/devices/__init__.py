@@ -1,0 +1,1 @@
+"""Devices of a site: gateways, inverters, batteries, meters and EV chargers."""
