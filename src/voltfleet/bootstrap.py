@@ -14,14 +14,19 @@ from voltfleet.accounts import ensure_platform
 from voltfleet.app import errors
 from voltfleet.app.audit_log.endpoints import router as audit_router
 from voltfleet.app.auth.endpoints import router as auth_router
+from voltfleet.app.devices.endpoints import router as devices_router
 from voltfleet.app.mail import Mailer
 from voltfleet.app.me.endpoints import avatars as avatar_router
 from voltfleet.app.me.endpoints import router as me_router
+from voltfleet.app.metering.endpoints import router as metering_router
 from voltfleet.app.orgs.endpoints import router as orgs_router
 from voltfleet.app.portal.pages import router as portal_router
 from voltfleet.app.portal.session import LoginRequired
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import Security
+from voltfleet.app.sites.endpoints import router as sites_router
+from voltfleet.app.tariffs.endpoints import router as tariffs_router
+from voltfleet.app.tariffs.slot_endpoints import router as slots_router
 from voltfleet.app.users.endpoints import router as users_router
 from voltfleet.settings import Settings
 from voltfleet.store.db import Database
@@ -67,7 +72,12 @@ def create_app(
         avatar_router,
         orgs_router,
         users_router,
+        sites_router,
+        devices_router,
         audit_router,
+        tariffs_router,
+        slots_router,
+        metering_router,
         portal_router,
     ):
         app.include_router(router)

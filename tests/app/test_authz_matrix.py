@@ -17,6 +17,7 @@ import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -28,7 +29,9 @@ from voltfleet.app.orgs.service import build_org
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.users.service import new_user
 from voltfleet.domain.access import Action, Kind, OrgType, Role, allowed
-from voltfleet.store.models import ApiKey, AuditEntry, Org, User
+from voltfleet.store.fleet_models import Device
+from voltfleet.store.models import ApiKey, AuditEntry, Org, Site, SiteShare, User
+from voltfleet.store.money_models import TariffVersion as TariffRow
 
 PUBLIC = {
     ("POST", "/api/v1/auth/token"),
@@ -60,6 +63,11 @@ class Case:
     method: str
     path: str  # with {id} for the target
     body: Callable[[str], object] | None = None  # built from the target org id
+    # Sites and devices: which object the request is about (see Targets.site_target), and
+    # whether the body is a file upload.
+    target: str = ""
+    upload: bool = False
+    query: str = ""  # appended to the URL
 
 
 OBJECT_CASES = [
@@ -101,11 +109,131 @@ OBJECT_CASES = [
         },
     ),
 ]
+S, D = Kind.SITE, Kind.DEVICE
+WINDOW = "start_time=2026-03-02T00:00:00Z&end_time=2026-03-03T00:00:00Z"
+FIXED_TARIFF = {
+    "valid_from": "2020-01-01",
+    "kind": "fixed",
+    "currency": "EUR",
+    "price_per_kwh": 0.3,
+}
+FIXED_DEFINITION = {k: v for k, v in FIXED_TARIFF.items() if k != "valid_from"}
+SITE_CASES = [
+    Case(S, Action.CREATE, "POST", "/api/v1/sites", lambda org: {"name": "n", "org_id": org}),
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}", target="site"),
+    Case(S, Action.UPDATE, "PATCH", "/api/v1/sites/{site_id}", lambda _: {"address": "x"}, "site"),
+    Case(S, Action.DELETE, "DELETE", "/api/v1/sites/{site_id}", target="temp_site"),
+    Case(S, Action.DELETE, "POST", "/api/v1/sites/{site_id}/deletion-code", target="owned_site"),
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/picture", target="site"),
+    Case(S, Action.UPDATE, "PUT", "/api/v1/sites/{site_id}/picture", target="site", upload=True),
+    Case(
+        S,
+        Action.DISTRIBUTE,
+        "POST",
+        "/api/v1/sites/{site_id}/distribute",
+        lambda _: {"user_id": None},
+        "temp_site",
+    ),
+    Case(S, Action.SHARE, "GET", "/api/v1/sites/{site_id}/shares", target="site"),
+    Case(S, Action.SHARE, "POST", "/api/v1/sites/{site_id}/shares", target="temp_site"),
+    Case(S, Action.SHARE, "DELETE", "/api/v1/sites/{site_id}/shares/{org_id}", target="unshare"),
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/statistical-range", target="site"),
+    Case(
+        S,
+        Action.UPDATE,
+        "PUT",
+        "/api/v1/sites/{site_id}/statistical-range",
+        lambda _: {"meters": True},
+        "site",
+    ),
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/status", target="site"),
+    Case(D, Action.READ, "GET", "/api/v1/sites/{site_id}/topology", target="site"),
+    Case(D, Action.CREATE, "POST", "/api/v1/sites/{site_id}/devices", target="site"),
+    Case(
+        D,
+        Action.CREATE,
+        "POST",
+        "/api/v1/sites/{site_id}/devices/import",
+        target="site",
+        upload=True,
+    ),
+    Case(D, Action.READ, "GET", "/api/v1/devices/{device_id}", target="device"),
+    Case(
+        D, Action.UPDATE, "PATCH", "/api/v1/devices/{device_id}", lambda _: {"name": "x"}, "device"
+    ),
+    Case(D, Action.DELETE, "DELETE", "/api/v1/devices/{device_id}", target="temp_device"),
+    Case(D, Action.UPDATE, "POST", "/api/v1/devices/{device_id}/move", target="temp_device"),
+    # Tariffs, prices, slots, schedules, costs and savings of a site.
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/tariffs", target="site"),
+    Case(
+        S,
+        Action.UPDATE,
+        "PUT",
+        "/api/v1/sites/{site_id}/tariffs/{direction}",
+        lambda _: FIXED_TARIFF,
+        "site",
+    ),
+    Case(
+        S,
+        Action.UPDATE,
+        "DELETE",
+        "/api/v1/sites/{site_id}/tariffs/{tariff_id}",
+        target="temp_tariff",
+    ),
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/rates", target="site", query=WINDOW),
+    Case(
+        S,
+        Action.READ,
+        "GET",
+        "/api/v1/sites/{site_id}/slots/threshold",
+        target="site",
+        query=WINDOW + "&segment=LOW&relative=0.5",
+    ),
+    Case(
+        S,
+        Action.READ,
+        "GET",
+        "/api/v1/sites/{site_id}/slots/time",
+        target="site",
+        query=WINDOW + "&segment=HIGH&duration_minutes=60",
+    ),
+    Case(
+        S,
+        Action.READ,
+        "POST",
+        "/api/v1/sites/{site_id}/schedules",
+        lambda _: {
+            "direction": "IMPORT",
+            "start_time": "2026-03-02T00:00:00Z",
+            "end_time": "2026-03-03T00:00:00Z",
+            "energy_kwh": 2,
+            "max_power_kw": 1,
+        },
+        "site",
+    ),
+    Case(
+        S,
+        Action.READ,
+        "POST",
+        "/api/v1/costs/interval/{site_id}",
+        lambda _: {"start_time": "2026-03-02T00:00:00Z", "end_time": "2026-03-03T00:00:00Z"},
+        "site",
+    ),
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/savings", target="site", query=WINDOW),
+]
+# Endpoints whose scope is in the body (metering) or that only superusers may use.
+SPECIAL = {("PUT", "/api/v1/meters/interval"), ("PUT", "/api/v1/market-prices/{source}/{area}")}
+# A site of I1 shared with I2 is one more target ("S") besides a site in each organisation.
+SHARED = "S"
 LIST_CASES = [
     (Kind.ORG, "/api/v1/orgs"),
     (Kind.USER, "/api/v1/users"),
     (Kind.AUDIT, "/api/v1/audit"),
+    (Kind.SITE, "/api/v1/sites"),
+    (Kind.DEVICE, "/api/v1/devices"),
 ]
+# Not about one object: checked against the oracle below.
+COUNT_ROUTES = {("GET", "/api/v1/sites/status-counts")}
 
 
 def template(case: Case) -> tuple[str, str]:
@@ -113,7 +241,14 @@ def template(case: Case) -> tuple[str, str]:
 
 
 def described_routes() -> set[tuple[str, str]]:
-    return PUBLIC | SELF | {template(c) for c in OBJECT_CASES} | {("GET", p) for _, p in LIST_CASES}
+    return (
+        PUBLIC
+        | SELF
+        | SPECIAL
+        | COUNT_ROUTES
+        | {template(c) for c in OBJECT_CASES + SITE_CASES}
+        | {("GET", p) for _, p in LIST_CASES}
+    )
 
 
 # ---- the oracle -------------------------------------------------------------------------------
@@ -133,6 +268,36 @@ def user_visible(caller: Account, caller_org: Org, target: User, target_org: Org
     if caller.role == "owner":
         return target.id == caller.id
     return target_org.path.startswith(caller_org.path)
+
+
+def site_visible(
+    caller: Account, caller_org: Org, site: Site, site_org: Org, shared_to: list[Org]
+) -> tuple[bool, bool]:
+    """(visible, only because it was shared to the caller's organisation or one below it)."""
+    if caller.superuser:
+        return True, False
+    if caller.role == "owner":
+        return site.owner_id == caller.id, False
+    if site_org.path.startswith(caller_org.path):
+        return True, False
+    via_share = any(o.path.startswith(caller_org.path) for o in shared_to)
+    return via_share, via_share
+
+
+# A receiver of a shared site may view and edit it, but not share, distribute or delete it; it
+# removes the share (which takes DELETE) instead.
+RECEIVER_REFUSED = {Action.SHARE, Action.DISTRIBUTE, Action.DELETE}
+
+
+def expected_site(visible: bool, via_share: bool, caller: Account, case: Case) -> str:
+    action = case.action
+    if case.target == "unshare" and via_share:
+        action = Action.DELETE
+    want = expected(visible, caller, case.kind, action)
+    refused = case.kind is Kind.SITE and case.target != "unshare" and action in RECEIVER_REFUSED
+    if want == "2xx" and via_share and refused:
+        return "403"
+    return want
 
 
 def expected(visible: bool, caller: Account, kind: Kind, action: Action) -> str:
@@ -177,6 +342,44 @@ class Targets:
             u.avatar, u.avatar_type = b"GIF89a", "image/gif"
             return u
 
+    def serial(self) -> str:
+        return f"SN{next(self.n):06d}"
+
+    def site(
+        self, label: str, *, owner_id: str | None = None, device: bool = False
+    ) -> tuple[Site, str | None]:
+        """A site in the organisation ``label`` (or I1's site shared with I2 for "S"), owned by
+        that organisation's owner unless told; returns it and its gateway's id when asked for."""
+        org_label = "I1" if label == SHARED else label
+        with self.runtime.db.session() as s:
+            site = Site(
+                org_id=self.world.org_id(org_label),
+                owner_id=owner_id or self.world.accounts[f"owner@{org_label}"].id
+                if org_label != "P"
+                else owner_id,
+                name=f"site {next(self.n)}",
+                picture=b"GIF89a",
+                picture_type="image/gif",
+            )
+            s.add(site)
+            s.flush()
+            if label == SHARED:
+                s.add(SiteShare(site_id=site.id, org_id=self.world.org_id("I2")))
+            gateway_id = None
+            if device:
+                gw = Device(site_id=site.id, kind="gateway", subtype="wifi", serial=self.serial())
+                s.add(gw)
+                s.flush()
+                gateway_id = gw.id
+            return site, gateway_id
+
+    def owned_site(self, label: str) -> Site:
+        """A site with a device and an owner of its own (each deletion code goes to a fresh
+        address, so the per-address code limit never bites)."""
+        org_label = "I1" if label == SHARED else label
+        owner = self.user(org_label)
+        return self.site(label, owner_id=owner.id, device=True)[0]
+
 
 def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
     # The published OpenAPI lists every API route (the portal's pages are left out of it).
@@ -201,11 +404,34 @@ def test_authorisation_matrix(
         orgs = {o.id: o for o in s.scalars(select(Org))}
     tally: Counter[str] = Counter()
     failures: list[str] = []
+    standing = {label: targets.site(label, device=True) for label in [*world.orgs, SHARED]}
+    with runtime.db.session() as s:
+        for site, _ in standing.values():
+            s.add(
+                TariffRow(
+                    site_id=site.id,
+                    direction="IMPORT",
+                    valid_from=date(2020, 1, 1),
+                    kind="fixed",
+                    currency="EUR",
+                    definition=FIXED_DEFINITION,
+                )
+            )
+    tariff_days = itertools.count(1)
 
     def check(
-        caller: Account, label: str, method: str, url: str, want: str, body: object = None
+        caller: Account,
+        label: str,
+        method: str,
+        url: str,
+        want: str,
+        body: object = None,
+        files: dict[str, tuple[str, bytes, str]] | dict[str, tuple[str, bytes]] | None = None,
     ) -> None:
-        r = client.request(method, url, headers=caller.headers(), json=body)
+        if files:
+            r = client.request(method, url, headers=caller.headers(), files=files)
+        else:
+            r = client.request(method, url, headers=caller.headers(), json=body)
         got = outcome(r.status_code)
         tally["requests"] += 1
         tally[got] += 1
@@ -249,11 +475,153 @@ def test_authorisation_matrix(
                     body,
                 )
 
+        # Sites and devices, including a site shared with I2 ("S").
+        for target_label in [*world.orgs, SHARED]:
+            for case in SITE_CASES:
+                if case.action is Action.CREATE and case.kind is Kind.SITE:
+                    if target_label == SHARED:
+                        continue
+                    target_org = orgs[world.org_id(target_label)]
+                    visible = org_visible(caller, caller_org, target_org)
+                    check(
+                        caller,
+                        f"site.create in {target_label} by {key}",
+                        "POST",
+                        case.path,
+                        expected(visible, caller, Kind.SITE, Action.CREATE),
+                        case.body(target_org.id) if case.body else None,
+                    )
+                    continue
+                site, device_id = standing[target_label]
+                if case.target == "temp_site":
+                    site = targets.site(target_label)[0]
+                elif case.target == "owned_site":
+                    site = targets.owned_site(target_label)
+                elif case.target == "unshare":
+                    site = targets.site(target_label)[0]
+                elif case.target == "temp_device":
+                    site, device_id = targets.site(target_label, device=True)
+                tariff_id = ""
+                if case.target == "temp_tariff":
+                    with runtime.db.session() as s:
+                        row = TariffRow(
+                            site_id=site.id,
+                            direction="EXPORT",
+                            valid_from=date(2020, 1, 1) + timedelta(days=next(tariff_days)),
+                            kind="fixed",
+                            currency="EUR",
+                            definition=FIXED_DEFINITION,
+                        )
+                        s.add(row)
+                        s.flush()
+                        tariff_id = row.id
+                share_to = (
+                    "D2" if target_label == SHARED else "I1" if target_label == "I2" else "I2"
+                )
+                if case.target == "unshare":
+                    with runtime.db.session() as s:
+                        if target_label != SHARED:
+                            s.add(SiteShare(site_id=site.id, org_id=world.org_id(share_to)))
+                    unshare_org = "I2" if target_label == SHARED else share_to
+                with runtime.db.session() as s:
+                    shared_to = [
+                        orgs[o]
+                        for o in s.scalars(
+                            select(SiteShare.org_id).where(SiteShare.site_id == site.id)
+                        )
+                    ]
+                visible, via_share = site_visible(
+                    caller, caller_org, site, orgs[site.org_id], shared_to
+                )
+                url = case.path.format(
+                    site_id=site.id,
+                    device_id=device_id,
+                    org_id=world.org_id(unshare_org) if case.target == "unshare" else "",
+                    direction="EXPORT",
+                    tariff_id=tariff_id,
+                ) + (f"?{case.query}" if case.query else "")
+                body = case.body(site.org_id) if case.body else None
+                files = None
+                if case.path.endswith("/shares") and case.method == "POST":
+                    body = {"org_id": world.org_id(share_to)}
+                elif case.path.endswith("/devices"):
+                    body = {"kind": "meter", "serial": targets.serial()}
+                elif case.path.endswith("/move"):
+                    body = {"site_id": standing[target_label][0].id}
+                elif case.upload and case.path.endswith("/picture"):
+                    files = {"file": ("p.gif", b"GIF89a", "image/gif")}
+                elif case.upload:
+                    files = {"file": ("d.csv", f"kind,serial\nmeter,{targets.serial()}".encode())}
+                check(
+                    caller,
+                    f"{case.kind}.{case.action} {case.method} {case.path} on {target_label} "
+                    f"by {key}",
+                    case.method,
+                    url,
+                    expected_site(visible, via_share, caller, case),
+                    body,
+                    files,
+                )
+
+        # Metering names its site in the body: a site out of scope is refused per record.
+        meter_ref = itertools.count()
+        for target_label in [*world.orgs, SHARED]:
+            site = standing[target_label][0]
+            with runtime.db.session() as s:
+                shared_to = [
+                    orgs[o]
+                    for o in s.scalars(select(SiteShare.org_id).where(SiteShare.site_id == site.id))
+                ]
+            visible, _ = site_visible(caller, caller_org, site, orgs[site.org_id], shared_to)
+            want = expected(True, caller, Kind.SITE, Action.UPDATE)
+            rec = {
+                "site_id": site.id,
+                "start_time": "2026-03-02T00:00:00Z",
+                "end_time": "2026-03-02T00:15:00Z",
+                "value": 1,
+                "units": "KWH",
+                "direction": "IMPORT",
+                "tariff_rate": "IMPORT",
+                "record_reference_id": f"{key}-{next(meter_ref)}",
+            }
+            r = client.put("/api/v1/meters/interval", headers=caller.headers(), json=[rec])
+            tally["requests"] += 1
+            got = outcome(r.status_code)
+            if got == "2xx" and not visible:
+                got = "404" if r.json()["refused"][0]["code"] == "unknown_site" else "2xx"
+            tally[got] += 1
+            if want == "2xx" and not visible:
+                want = "404"
+            if got != want:
+                failures.append(f"meters on {target_label} by {key}: want {want}, got {got}")
+        check(
+            caller,
+            f"market prices by {key}",
+            "PUT",
+            "/api/v1/market-prices/awattar/DE",
+            "2xx" if caller.superuser else "403",
+            {
+                "currency": "EUR",
+                "prices": [
+                    {
+                        "start_time": "2026-03-02T00:00:00Z",
+                        "end_time": "2026-03-02T01:00:00Z",
+                        "price_per_kwh": 0.1,
+                    }
+                ],
+            },
+        )
+
         # Lists hold exactly what the caller may see.
         with runtime.db.session() as s:
             all_orgs = {o.id: o for o in s.scalars(select(Org))}
             all_users = list(s.scalars(select(User)))
             all_audit = list(s.scalars(select(AuditEntry)))
+            all_sites = list(s.scalars(select(Site).where(Site.deleted_at.is_(None))))
+            all_devices = list(s.scalars(select(Device).where(Device.deleted_at.is_(None))))
+            shares_of: dict[str, list[str]] = {}
+            for share in s.scalars(select(SiteShare)):
+                shares_of.setdefault(share.site_id, []).append(share.org_id)
         for kind, path in LIST_CASES:
             want = expected(True, caller, kind, Action.LIST)
             r = client.get(path, params={"page_size": 500}, headers=caller.headers())
@@ -273,6 +641,21 @@ def test_authorisation_matrix(
                     for u in all_users
                     if user_visible(caller, caller_org, u, all_orgs[u.org_id])
                 }
+            elif kind in (Kind.SITE, Kind.DEVICE):
+                seen = {
+                    site.id
+                    for site in all_sites
+                    if site_visible(
+                        caller,
+                        caller_org,
+                        site,
+                        all_orgs[site.org_id],
+                        [all_orgs[o] for o in shares_of.get(site.id, [])],
+                    )[0]
+                }
+                want_ids = (
+                    seen if kind is Kind.SITE else {d.id for d in all_devices if d.site_id in seen}
+                )
             else:
                 want_ids = {
                     a.id
@@ -282,6 +665,20 @@ def test_authorisation_matrix(
             assert r.json()["total"] == len(got_ids) or r.json()["total"] > 500
             if got_ids != want_ids:
                 failures.append(f"list {kind} by {key}: {len(got_ids ^ want_ids)} rows differ")
+
+        # Status counts cover the caller's own sites, not those shared to it.
+        r = client.get("/api/v1/sites/status-counts", headers=caller.headers())
+        tally["requests"] += 1
+        tally[outcome(r.status_code)] += 1
+        own = {
+            site.id
+            for site in all_sites
+            if site_visible(caller, caller_org, site, all_orgs[site.org_id], [])[0]
+        }
+        if r.status_code != 200 or r.json()["total"] != len(own):
+            failures.append(
+                f"status counts by {key}: {r.status_code} {r.text[:80]}, want {len(own)}"
+            )
 
     # Another user's API key cannot be deleted: it does not exist for the caller.
     with runtime.db.session() as s:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
@@ -118,4 +118,6 @@ def deregister(session: Session, runtime: Runtime, caller: Caller, password: str
         address=caller.address,
         detail={"email": caller.user.email},
     )
+    # Deleted sites kept for the retention period forget their owner.
+    session.execute(update(Site).where(Site.owner_id == caller.user.id).values(owner_id=None))
     session.delete(caller.user)

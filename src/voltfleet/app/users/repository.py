@@ -52,4 +52,7 @@ def user_by_email(session: Session, email: str) -> User | None:
 
 
 def owns_sites(session: Session, user: User) -> bool:
-    return bool(session.scalar(select(exists().where(Site.owner_id == user.id))))
+    """Live sites only: deleted sites kept for the retention period do not hold an owner."""
+    return bool(
+        session.scalar(select(exists().where(Site.owner_id == user.id, Site.deleted_at.is_(None))))
+    )

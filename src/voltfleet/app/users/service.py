@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
@@ -15,7 +16,7 @@ from voltfleet.app.users.schemas import PasswordReset, UserCreate, UserUpdate
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.passwords import password_problems
 from voltfleet.store.db import utcnow
-from voltfleet.store.models import User
+from voltfleet.store.models import Site, User
 
 
 def check_password(password: str, field: str = "password") -> None:
@@ -130,6 +131,7 @@ def delete_user(session: Session, caller: Caller, user_id: str) -> None:
         address=caller.address,
         detail={"email": user.email},
     )
+    session.execute(update(Site).where(Site.owner_id == user.id).values(owner_id=None))
     session.delete(user)
 
 

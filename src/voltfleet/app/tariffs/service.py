@@ -1,0 +1,205 @@
+"""Tariff versions of a site and the price series they give. Never commits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from voltfleet.app import audit
+from voltfleet.app.deps import Caller
+from voltfleet.app.errors import ApiError, bad_request, not_found
+from voltfleet.app.tariffs import repository
+from voltfleet.app.tariffs.convert import DefinitionError, definition, to_domain
+from voltfleet.app.tariffs.schemas import MarketPricesIn, TariffIn
+from voltfleet.domain.tariffs import (
+    MarketTariff,
+    MissingPriceError,
+    PriceInterval,
+    RateSeries,
+    TariffValidationError,
+    check_tariff,
+    price_series,
+)
+from voltfleet.store.models import Site
+from voltfleet.store.money_models import MarketPriceRow
+from voltfleet.store.money_models import TariffVersion as TariffRow
+
+MAX_WINDOW = timedelta(days=400)
+
+
+def invalid_tariff(exc: TariffValidationError) -> ApiError:
+    return ApiError(
+        422,
+        str(exc),
+        "invalid_tariff",
+        [
+            {
+                k: v
+                for k, v in {
+                    "kind": i.kind.value,
+                    "message": i.message,
+                    "period": i.period,
+                    "day_kind": i.day_kind.value if i.day_kind else None,
+                    "slot_index": i.slot_index,
+                    "other_slot_index": i.other_slot_index,
+                }.items()
+                if v is not None
+            }
+            for i in exc.issues
+        ],
+    )
+
+
+def set_tariff(
+    session: Session, caller: Caller, site: Site, direction: str, body: TariffIn
+) -> TariffRow:
+    """Add a version (or replace the one with the same ``valid_from``)."""
+    try:
+        check_tariff(to_domain(body, site.country))
+    except DefinitionError as exc:
+        raise bad_request(str(exc)) from exc
+    except TariffValidationError as exc:
+        raise invalid_tariff(exc) from exc
+    existing = [r for r in repository.tariff_rows(session, site.id, direction)]
+    other = {r.currency for r in existing if r.valid_from != body.valid_from}
+    if other and other != {body.currency}:
+        raise bad_request(
+            f"currency {body.currency} differs from the site's earlier {direction} tariff "
+            f"versions ({', '.join(sorted(other))})"
+        )
+    for row in existing:
+        if row.valid_from == body.valid_from:
+            session.delete(row)
+            session.flush()
+    row = TariffRow(
+        site_id=site.id,
+        direction=direction,
+        valid_from=body.valid_from,
+        kind=body.kind,
+        currency=body.currency,
+        definition=definition(body),
+        created_by=caller.user.id,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=caller.user,
+        action="tariff.set",
+        object_type="site",
+        object_id=site.id,
+        org_id=site.org_id,
+        address=caller.address,
+        detail={
+            "direction": direction,
+            "valid_from": body.valid_from.isoformat(),
+            "kind": body.kind,
+        },
+    )
+    return row
+
+
+def delete_tariff(session: Session, caller: Caller, site: Site, tariff_id: str) -> None:
+    row = session.scalar(
+        select(TariffRow).where(TariffRow.id == tariff_id, TariffRow.site_id == site.id)
+    )
+    if row is None:
+        raise not_found("tariff version")
+    audit.record(
+        session,
+        actor=caller.user,
+        action="tariff.delete",
+        object_type="site",
+        object_id=site.id,
+        org_id=site.org_id,
+        address=caller.address,
+        detail={"direction": row.direction, "valid_from": row.valid_from.isoformat()},
+    )
+    session.delete(row)
+
+
+def check_window(start: datetime, end: datetime, max_window: timedelta = MAX_WINDOW) -> None:
+    for name, value in (("start_time", start), ("end_time", end)):
+        if value.tzinfo is None:
+            raise bad_request(f"{name} needs a UTC offset, e.g. 2026-01-01T00:00:00Z")
+    if end <= start:
+        raise bad_request("end_time must be after start_time")
+    if end - start > max_window:
+        raise bad_request(f"the window may be at most {max_window.days} days long")
+
+
+def rates(
+    session: Session,
+    site: Site,
+    direction: str,
+    start: datetime,
+    end: datetime,
+    resolution: timedelta | None = timedelta(minutes=15),
+) -> RateSeries:
+    """The site's price series for a direction over [start, end)."""
+    check_window(start, end)
+    hist = repository.history(session, site, direction)
+    if hist is None:
+        raise ApiError(409, f"the site has no {direction} tariff: set one first", "no_tariff")
+    market: list[PriceInterval] = []
+    for version in hist.versions:
+        if isinstance(version.tariff, MarketTariff):
+            t = version.tariff
+            market += repository.market_prices(session, t.provider, t.area, start, end)
+    market.sort(key=lambda p: p.start)
+    try:
+        return price_series(
+            hist, site.timezone, start, end, resolution=resolution, market=_dedupe(market)
+        )
+    except MissingPriceError as exc:
+        raise ApiError(409, str(exc), "missing_prices") from exc
+    except TariffValidationError as exc:
+        raise invalid_tariff(exc) from exc
+
+
+def _dedupe(prices: list[PriceInterval]) -> list[PriceInterval]:
+    out: list[PriceInterval] = []
+    for p in prices:
+        if out and p.start < out[-1].end:
+            continue
+        out.append(p)
+    return out
+
+
+def store_market_prices(
+    session: Session, caller: Caller, source: str, area: str, body: MarketPricesIn
+) -> int:
+    """Upsert market prices of an area (a superuser loads them for sources out of reach)."""
+    for p in body.prices:
+        check_window(p.start_time, p.end_time, timedelta(days=1))
+    starts = [p.start_time for p in body.prices]
+    session.execute(
+        delete(MarketPriceRow).where(
+            MarketPriceRow.source == source,
+            MarketPriceRow.area == area,
+            MarketPriceRow.start.in_(starts),
+        )
+    )
+    session.add_all(
+        MarketPriceRow(
+            source=source,
+            area=area,
+            start=p.start_time,
+            end=p.end_time,
+            price_per_kwh=p.price_per_kwh,
+            currency=body.currency,
+        )
+        for p in body.prices
+    )
+    audit.record(
+        session,
+        actor=caller.user,
+        action="market_prices.store",
+        object_type="market",
+        object_id=f"{source}:{area}",
+        address=caller.address,
+        detail={"count": len(body.prices)},
+    )
+    return len(body.prices)
