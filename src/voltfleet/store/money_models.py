@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voltfleet.store.db import Base, UTCDateTime, new_id, utcnow
@@ -46,12 +46,17 @@ class MarketPriceRow(Base):
 
 
 class MeterIntervalRow(Base):
-    """Energy metered over an interval: which way it moved and at which price it is valued."""
+    """Energy metered over an interval: which way it moved and at which price it is valued.
+
+    ``start_us``/``end_us`` repeat the interval as microseconds since the epoch: costing a
+    year of 15-minute records reads 35,000 rows, and converting that many datetimes costs
+    ten times more than the costing itself.
+    """
 
     __tablename__ = "meter_intervals"
     __table_args__ = (
         UniqueConstraint("site_id", "record_reference_id"),
-        Index("ix_meter_intervals_site_start", "site_id", "start"),
+        Index("ix_meter_intervals_site_start_us", "site_id", "start_us"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -59,6 +64,8 @@ class MeterIntervalRow(Base):
     device_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     start: Mapped[datetime] = mapped_column(UTCDateTime)
     end: Mapped[datetime] = mapped_column(UTCDateTime)
+    start_us: Mapped[int] = mapped_column(BigInteger)
+    end_us: Mapped[int] = mapped_column(BigInteger)
     energy_wh: Mapped[float] = mapped_column(Float)
     direction: Mapped[str] = mapped_column(String(6))  # IMPORT | EXPORT
     tariff_rate: Mapped[str] = mapped_column(String(6))  # IMPORT | EXPORT | LOCAL

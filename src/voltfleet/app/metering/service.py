@@ -27,7 +27,7 @@ from voltfleet.domain.accounting import (
     energy_costs,
     savings_report,
 )
-from voltfleet.domain.tariffs import Direction, MissingPriceError, RateSeries
+from voltfleet.domain.tariffs import Direction, MissingPriceError, RateSeries, to_us
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import MeterIntervalRow
 
@@ -127,28 +127,30 @@ def submit(session: Session, caller: Caller, records: list[MeterRecordIn]) -> Me
 def load_columns(
     session: Session, site_id: str, start: datetime, end: datetime, device_id: str | None
 ) -> MeterColumns:
-    """The site's intervals overlapping the window, as columns (one query, no ORM objects)."""
-    stmt = select(
-        MeterIntervalRow.start,
-        MeterIntervalRow.end,
-        MeterIntervalRow.energy_wh,
-        MeterIntervalRow.direction,
-        MeterIntervalRow.tariff_rate,
-    ).where(
-        MeterIntervalRow.site_id == site_id,
-        MeterIntervalRow.end > start,
-        MeterIntervalRow.start < end,
+    """The site's intervals overlapping the window, as columns (one query, no datetimes)."""
+    m = MeterIntervalRow
+    stmt = select(m.start_us, m.end_us, m.energy_wh, m.direction, m.tariff_rate).where(
+        m.site_id == site_id, m.end_us > to_us(start), m.start_us < to_us(end)
     )
     if device_id:
-        stmt = stmt.where(MeterIntervalRow.device_id == device_id)
-    rows = session.execute(stmt).all()
-    us = 1_000_000
+        stmt = stmt.where(m.device_id == device_id)
+    # The driver's plain tuples: SQLAlchemy's row objects cost 4 us a row, which for a year of
+    # 15-minute records is 30 times the costing itself. The columns need no type conversion.
+    result = session.connection().execute(stmt)
+    try:
+        rows = result.cursor.fetchall() if result.cursor is not None else []
+    finally:
+        result.close()
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return MeterColumns(empty, empty, np.zeros(0), empty, empty)
+    starts, ends, energy, directions, rates = zip(*rows, strict=True)
     return MeterColumns(
-        np.array([int(r[0].timestamp() * us) for r in rows], dtype=np.int64),
-        np.array([int(r[1].timestamp() * us) for r in rows], dtype=np.int64),
-        np.array([r[2] for r in rows], dtype=np.float64),
-        np.array([_DIRECTION[r[3]] for r in rows], dtype=np.int64),
-        np.array([_RATE[r[4]] for r in rows], dtype=np.int64),
+        np.array(starts, dtype=np.int64),
+        np.array(ends, dtype=np.int64),
+        np.array(energy, dtype=np.float64),
+        np.array([_DIRECTION[d] for d in directions], dtype=np.int64),
+        np.array([_RATE[r] for r in rates], dtype=np.int64),
     )
 
 

@@ -54,6 +54,8 @@ def upgrade() -> None:
         sa.Column("device_id", sa.String(length=36), nullable=True),
         sa.Column("start", utc, nullable=False),
         sa.Column("end", utc, nullable=False),
+        sa.Column("start_us", sa.BigInteger(), nullable=False),
+        sa.Column("end_us", sa.BigInteger(), nullable=False),
         sa.Column("energy_wh", sa.Float(), nullable=False),
         sa.Column("direction", sa.String(length=6), nullable=False),
         sa.Column("tariff_rate", sa.String(length=6), nullable=False),
@@ -64,7 +66,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("site_id", "record_reference_id"),
     )
-    op.create_index("ix_meter_intervals_site_start", "meter_intervals", ["site_id", "start"])
+    op.create_index("ix_meter_intervals_site_start_us", "meter_intervals", ["site_id", "start_us"])
     op.create_index("ix_meter_intervals_device_id", "meter_intervals", ["device_id"])
 
 
