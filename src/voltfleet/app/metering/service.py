@@ -109,6 +109,8 @@ def submit(session: Session, caller: Caller, records: list[MeterRecordIn]) -> Me
                     "device_id": i.device_id,
                     "start": i.start,
                     "end": i.end,
+                    "start_us": to_us(i.start),
+                    "end_us": to_us(i.end),
                     "energy_wh": i.energy_wh,
                     "direction": i.direction.value,
                     "tariff_rate": i.tariff_rate.value,
