@@ -70,6 +70,26 @@ def cmd_db_upgrade(_: argparse.Namespace) -> None:
     print("database is at the newest schema")
 
 
+def cmd_prices(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from voltfleet.app.tariffs import market_prices
+    from voltfleet.bootstrap import build_runtime
+    from voltfleet.store.migrate import upgrade
+
+    runtime = build_runtime(Settings())
+    upgrade(runtime.db.url)
+    if args.prices == "load":
+        prices = market_prices.parse_file(args.source, args.area, Path(args.file).read_bytes())
+    else:
+        prices = market_prices.fetch(args.source, args.area, args.days, args.token or None)
+    with runtime.db.session() as session:
+        n = market_prices.store(session, args.source, args.area, prices)
+    first = prices[0].start.isoformat() if prices else "-"
+    last = prices[-1].end.isoformat() if prices else "-"
+    print(f"stored {n} prices for {args.source}:{args.area} from {first} to {last}")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="voltfleet", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -90,6 +110,22 @@ def parser() -> argparse.ArgumentParser:
     su.set_defaults(fn=cmd_superuser)
     db = sub.add_parser("db", help="database").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply the Alembic migrations").set_defaults(fn=cmd_db_upgrade)
+    prices = sub.add_parser("prices", help="day-ahead market prices").add_subparsers(
+        dest="prices", required=True
+    )
+    for name, help_ in (
+        ("fetch", "fetch from the source over HTTP and store"),
+        ("load", "parse a recorded response file and store"),
+    ):
+        pp = prices.add_parser(name, help=help_)
+        pp.add_argument("--source", required=True, help="entsoe | awattar | nordpool | octopus")
+        pp.add_argument("--area", required=True, help="as the tariffs name it, e.g. DE or SE3")
+        if name == "load":
+            pp.add_argument("--file", required=True)
+        else:
+            pp.add_argument("--days", type=int, default=2)
+            pp.add_argument("--token", default=os.environ.get("VOLTFLEET_ENTSOE_TOKEN", ""))
+        pp.set_defaults(fn=cmd_prices)
     return p
 
 
@@ -103,7 +139,11 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from exc
     except Exception as exc:
         from voltfleet.app.errors import ApiError
+        from voltfleet.market import MarketDataError
 
+        if isinstance(exc, MarketDataError):
+            print(f"voltfleet: {exc}", file=sys.stderr)
+            raise SystemExit(1) from exc
         if isinstance(exc, ApiError):
             print(f"voltfleet: {exc.message}", file=sys.stderr)
             raise SystemExit(1) from exc

@@ -68,3 +68,21 @@ def test_cli_db_upgrade_superuser_and_refusal(tmp_path: Path) -> None:
     prod.pop("VOLTFLEET_SECRET_KEY", None)
     r = _cli(["serve", "--port", "1"], prod)
     assert r.returncode == 2 and "refusing to start" in r.stderr
+
+
+def test_cli_loads_recorded_market_prices(tmp_path: Path) -> None:
+    """`voltfleet prices load` parses a recorded aWATTar response and stores it."""
+    env = {**os.environ, "VOLTFLEET_DATA_DIR": str(tmp_path), "VOLTFLEET_MODE": "dev"}
+    fixture = Path(__file__).parent.parent / "fixtures" / "market" / "awattar_de_2024-06-16.json"
+    r = _cli(["prices", "load", "--source", "awattar", "--area", "DE", "--file", str(fixture)], env)
+    assert r.returncode == 0, r.stderr
+    assert "stored 24 prices for awattar:DE from 2024-06-15T22:00:00+00:00" in r.stdout
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "voltfleet.db") as db:
+        n, lo = db.execute("select count(*), min(price_per_kwh) from market_prices").fetchone()
+    assert n == 24 and lo < 0  # the fixture has negative midday prices
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    r = _cli(["prices", "load", "--source", "awattar", "--area", "DE", "--file", str(bad)], env)
+    assert r.returncode == 1 and "voltfleet:" in r.stderr

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
 from voltfleet.app.errors import ApiError, bad_request, not_found
-from voltfleet.app.tariffs import repository
+from voltfleet.app.tariffs import market_prices, repository
 from voltfleet.app.tariffs.convert import DefinitionError, definition, to_domain
 from voltfleet.app.tariffs.schemas import MarketPricesIn, TariffIn
 from voltfleet.domain.tariffs import (
@@ -22,8 +22,8 @@ from voltfleet.domain.tariffs import (
     check_tariff,
     price_series,
 )
+from voltfleet.market import MarketPrice
 from voltfleet.store.models import Site
-from voltfleet.store.money_models import MarketPriceRow
 from voltfleet.store.money_models import TariffVersion as TariffRow
 
 MAX_WINDOW = timedelta(days=400)
@@ -174,25 +174,19 @@ def store_market_prices(
     """Upsert market prices of an area (a superuser loads them for sources out of reach)."""
     for p in body.prices:
         check_window(p.start_time, p.end_time, timedelta(days=1))
-    starts = [p.start_time for p in body.prices]
-    session.execute(
-        delete(MarketPriceRow).where(
-            MarketPriceRow.source == source,
-            MarketPriceRow.area == area,
-            MarketPriceRow.start.in_(starts),
-        )
-    )
-    session.add_all(
-        MarketPriceRow(
-            source=source,
-            area=area,
-            start=p.start_time,
-            end=p.end_time,
-            price_per_kwh=p.price_per_kwh,
-            currency=body.currency,
-        )
-        for p in body.prices
-    )
+    try:
+        prices = [
+            MarketPrice(
+                p.start_time.astimezone(UTC),
+                p.end_time.astimezone(UTC),
+                p.price_per_kwh,
+                body.currency,
+            )
+            for p in body.prices
+        ]
+    except ValueError as exc:
+        raise bad_request(str(exc)) from exc
+    n = market_prices.store(session, source, area, prices)
     audit.record(
         session,
         actor=caller.user,
@@ -200,6 +194,6 @@ def store_market_prices(
         object_type="market",
         object_id=f"{source}:{area}",
         address=caller.address,
-        detail={"count": len(body.prices)},
+        detail={"count": n},
     )
-    return len(body.prices)
+    return n
