@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, date, datetime, timedelta
+
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from voltfleet.accounts import create_superuser, ensure_platform
 from voltfleet.app.orgs.service import build_org
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.users.service import new_user
 from voltfleet.domain.access import OrgType
+from voltfleet.domain.tariffs import to_us
 from voltfleet.store.models import Site, User
+from voltfleet.store.money_models import MarketPriceRow, MeterIntervalRow, TariffVersion
 
 DEMO_PASSWORD = "Demo#2026"  # satisfies the password rules; the demo says so when it starts
 
@@ -60,8 +66,9 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
         user(logins[2][1], "Ingo Installer", inst.id, "admin")
         user(logins[3][1], "Olga O&M", inst.id, "om")
         owner = user(logins[4][1], "Otto Owner", inst.id, "owner")
+        sites = []
         for i, (name, country, tz, kwp, lat, lon) in enumerate(HOMES):
-            s.add(
+            sites.append(
                 Site(
                     org_id=inst.id if i < 4 else other.id,
                     owner_id=owner.id if i == 0 else None,
@@ -74,4 +81,104 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
                     currency="EUR",
                 )
             )
+        s.add_all(sites)
+        s.flush()
+        seed_money(s, sites)
     return logins
+
+
+# A two-rate tariff, a flat feed-in tariff, and one home on a dynamic (market) tariff.
+TOU_IMPORT = {
+    "kind": "tou",
+    "currency": "EUR",
+    "periods": [
+        {
+            "name": "all year",
+            "start": "01-01",
+            "end": "12-31",
+            "slots": [
+                {"start": "00:00", "end": "06:00", "price_per_kwh": 0.24},
+                {"start": "06:00", "end": "17:00", "price_per_kwh": 0.33},
+                {"start": "17:00", "end": "21:00", "price_per_kwh": 0.41},
+                {"start": "21:00", "end": "00:00", "price_per_kwh": 0.29},
+            ],
+        }
+    ],
+}
+FEED_IN = {"kind": "fixed", "currency": "EUR", "price_per_kwh": 0.082}
+MARKET = {
+    "kind": "market",
+    "currency": "EUR",
+    "source": "demo",
+    "area": "DE",
+    "formula": {"markup_per_kwh": 0.02, "grid_fee_per_kwh": 0.11, "vat_rate": 0.19},
+}
+
+
+def seed_money(s: Session, sites: list[Site]) -> None:
+    """Tariffs for every demo home, made-up day-ahead prices (source "demo", labelled so) for
+    the days around today, and a week of battery metering for the first home's savings."""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    for i, site in enumerate(sites):
+        s.add(
+            TariffVersion(
+                site_id=site.id,
+                direction="IMPORT",
+                valid_from=date(2024, 1, 1),
+                kind="market" if i == 1 else "tou",
+                currency="EUR",
+                definition=MARKET if i == 1 else TOU_IMPORT,
+            )
+        )
+        s.add(
+            TariffVersion(
+                site_id=site.id,
+                direction="EXPORT",
+                valid_from=date(2024, 1, 1),
+                kind="fixed",
+                currency="EUR",
+                definition=FEED_IN,
+            )
+        )
+    # Day-ahead shape: cheap at night and midday (solar), dear in the evening; EUR/kWh.
+    hour = timedelta(hours=1)
+    for h in range(-8 * 24, 3 * 24):
+        start = today + h * hour
+        local_hour = (start.hour + 1) % 24
+        price = (
+            0.09
+            + 0.05 * math.cos((local_hour - 19) / 24 * 2 * math.pi)
+            - (0.04 if 11 <= local_hour <= 15 else 0.0)
+        )
+        s.add(
+            MarketPriceRow(
+                source="demo",
+                area="DE",
+                start=start,
+                end=start + hour,
+                price_per_kwh=round(price, 4),
+                currency="EUR",
+            )
+        )
+    # The first home's battery: charges 5 kWh at night, supplies 4.2 kWh in the evening.
+    home = sites[0]
+    for d in range(-7, 0):
+        day = today + timedelta(days=d)
+        for a, b, kwh, direction, rate in (
+            (1, 4, 5.0, "IMPORT", "IMPORT"),
+            (17, 21, 4.2, "EXPORT", "IMPORT"),
+        ):
+            start, end = day + a * hour, day + b * hour
+            s.add(
+                MeterIntervalRow(
+                    site_id=home.id,
+                    start=start,
+                    end=end,
+                    start_us=to_us(start),
+                    end_us=to_us(end),
+                    energy_wh=kwh * 1000,
+                    direction=direction,
+                    tariff_rate=rate,
+                    record_reference_id=f"demo-{d}-{direction}",
+                )
+            )
