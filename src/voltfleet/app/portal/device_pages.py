@@ -1,0 +1,210 @@
+"""Device pages: the gateway and inverter lists, binding by hand or from CSV, device details with
+rename, the live-data switch, moving a gateway to another site, and unbinding or deleting."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import escape
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from voltfleet.app.deps import Caller, DbSession
+from voltfleet.app.devices import service as device_service
+from voltfleet.app.devices.repository import DeviceFilters, DeviceRepository
+from voltfleet.app.devices.schemas import DeviceUpdate
+from voltfleet.app.devices.views import device_views
+from voltfleet.app.errors import ApiError
+from voltfleet.app.pagination import PageParams, paginate
+from voltfleet.app.portal.render import attempt, render
+from voltfleet.app.portal.session import check_csrf, require_caller
+from voltfleet.app.portal.site_detail_pages import Csrf, short_error
+from voltfleet.app.sites.repository import SiteFilters, SiteRepository
+from voltfleet.domain.access import Action, Kind
+from voltfleet.domain.fleet import LiveData
+
+router = APIRouter()
+PAGE = 25
+MOVE_TARGETS = 50  # sites offered in the move picker at once; typing narrows the list
+
+
+def _device_list(
+    request: Request, session: Session, kind: str, title: str, params: dict[str, str], page: int
+) -> HTMLResponse:
+    caller = require_caller(request, session)
+    filters = DeviceFilters(
+        kind=kind,
+        status=params.get("status") or None,
+        model=params.get("model") or None,
+        firmware=params.get("firmware") or None,
+        serial=params.get("serial") or None,
+        live_data=params.get("live_data") or None,
+    )
+    error = None
+    devices: list[Any] = []
+    total = 0
+    try:
+        stmt = DeviceRepository(session, caller).query(filters)
+        rows, total = paginate(session, stmt, PageParams(page=max(page, 1), page_size=PAGE))
+        devices = device_views(session, rows)
+    except ApiError as exc:
+        error = exc.message
+    return render(
+        request,
+        "portal/devices.html",
+        caller,
+        title=title,
+        kind=kind,
+        devices=devices,
+        total=total,
+        page=page,
+        page_size=PAGE,
+        args=params,
+        query="&".join(f"{k}={v}" for k, v in params.items() if v),
+        error=error,
+    )
+
+
+@router.get("/site/gateways", response_class=HTMLResponse)
+def gateway_list(
+    request: Request,
+    session: DbSession,
+    status: str = "",
+    model: str = "",
+    firmware: str = "",
+    serial: str = "",
+    live_data: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    params = dict(status=status, model=model, firmware=firmware, serial=serial, live_data=live_data)
+    return _device_list(request, session, "gateway", "Gateways", params, page)
+
+
+@router.get("/site/inverters", response_class=HTMLResponse)
+def inverter_list(
+    request: Request,
+    session: DbSession,
+    status: str = "",
+    model: str = "",
+    firmware: str = "",
+    serial: str = "",
+    live_data: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    params = dict(status=status, model=model, firmware=firmware, serial=serial, live_data=live_data)
+    return _device_list(request, session, "inverter", "Inverters", params, page)
+
+
+@router.get("/device/{device_id}", response_class=HTMLResponse)
+def device_details(
+    request: Request,
+    session: DbSession,
+    device_id: str,
+    error: str | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
+    caller = require_caller(request, session)
+    repo = DeviceRepository(session, caller)
+    device = repo.get_for(device_id, Action.READ)
+    view = device_views(session, [device])[0]
+    children = device_views(
+        session, [d for d in repo.of_site(device.site_id) if d.parent_id == device.id]
+    )
+    can_edit = caller.can(Kind.DEVICE, Action.UPDATE)
+    movable = can_edit and device.parent_id is None
+    return render(
+        request,
+        "portal/device.html",
+        caller,
+        device=view,
+        children=children,
+        can_edit=can_edit,
+        movable=movable,
+        targets=_move_targets(session, caller, device.site_id, "") if movable else [],
+        supported=device.live_data == LiveData.SUPPORTED,
+        error=error,
+        notice=notice,
+    )
+
+
+def _move_targets(session: Session, caller: Caller, here: str, q: str) -> list[Any]:
+    stmt = SiteRepository(session, caller).query(SiteFilters(q=q.strip() or None))
+    return [s for s in session.scalars(stmt.limit(MOVE_TARGETS + 1)) if s.id != here][:MOVE_TARGETS]
+
+
+@router.get("/device/{device_id}/move-targets", response_class=HTMLResponse)
+def move_targets(request: Request, session: DbSession, device_id: str, q: str = "") -> HTMLResponse:
+    """htmx: the options of the move picker, narrowed by part of the site name."""
+    caller = require_caller(request, session)
+    device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
+    sites = _move_targets(session, caller, device.site_id, q)
+    if not sites:
+        return HTMLResponse('<option value="">no other site matches</option>')
+    return HTMLResponse(
+        "".join(f'<option value="{escape(s.id)}">{escape(s.name)}</option>' for s in sites)
+    )
+
+
+def _update(
+    request: Request, session: Session, device_id: str, data: DeviceUpdate, ok: str
+) -> HTMLResponse:
+    caller = require_caller(request, session)
+    _, error = attempt(
+        session, lambda: device_service.update_device(session, caller, device_id, data)
+    )
+    return device_details(request, session, device_id, error=error, notice=None if error else ok)
+
+
+@router.post("/device/{device_id}/rename", response_class=HTMLResponse)
+def rename_device(
+    request: Request, session: DbSession, device_id: str, csrf: Csrf, name: Annotated[str, Form()]
+) -> HTMLResponse:
+    require_caller(request, session)
+    check_csrf(request, csrf)
+    name = name.strip()
+    if not name:
+        return device_details(request, session, device_id, error="enter a name for the device")
+    try:
+        data = DeviceUpdate(name=name)
+    except ValidationError as exc:
+        return device_details(request, session, device_id, error=short_error(exc))
+    return _update(request, session, device_id, data, f"Renamed to {name}.")
+
+
+@router.post("/device/{device_id}/live-data", response_class=HTMLResponse)
+def switch_live_data(
+    request: Request,
+    session: DbSession,
+    device_id: str,
+    csrf: Csrf,
+    enabled: Annotated[str, Form()],
+) -> HTMLResponse:
+    require_caller(request, session)
+    check_csrf(request, csrf)
+    on = enabled == "yes"
+    ok = "Live data enabled." if on else "Live data switched off."
+    return _update(request, session, device_id, DeviceUpdate(live_data_enabled=on), ok)
+
+
+@router.post("/device/{device_id}/move", response_class=HTMLResponse)
+def move_device(
+    request: Request,
+    session: DbSession,
+    device_id: str,
+    csrf: Csrf,
+    site_id: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    caller = require_caller(request, session)
+    check_csrf(request, csrf)
+    if not site_id:
+        return device_details(request, session, device_id, error="pick the site to move it to")
+    moved, error = attempt(
+        session, lambda: device_service.move_device(session, caller, device_id, site_id)
+    )
+    notice = None
+    if moved is not None:
+        target = SiteRepository(session, caller).get(site_id)
+        notice = f"{moved.serial} moved to {target.name}, with the devices below it."
+    return device_details(request, session, device_id, error=error, notice=notice)
