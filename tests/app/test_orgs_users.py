@@ -146,3 +146,28 @@ def test_openapi_documents_auth(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "/api/v1/orgs" in spec["paths"]
     assert "OAuth2PasswordBearer" in spec["components"]["securitySchemes"]
+
+
+def test_portal_errors_are_pages_for_browsers(client: TestClient, runtime: Runtime) -> None:
+    w = build_world(runtime)
+    from voltfleet.app.portal.session import COOKIE
+
+    client.cookies.set(COOKIE, w.accounts["admin@I2"].token)
+    from voltfleet.store.models import Site
+
+    with runtime.db.session() as s:
+        site = Site(org_id=w.org_id("I1"), name="Not yours")
+        s.add(site)
+        s.flush()
+        site_id = site.id
+    r = client.get(f"/site/{site_id}", headers={"Accept": "text/html"})
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("text/html") and "site not found" in r.text
+    r = client.get("/no/such/page", headers={"Accept": "text/html"})
+    assert r.status_code == 404 and "There is no page at this address." in r.text
+    # The API answers JSON whatever the Accept header says.
+    r = client.get(
+        f"/api/v1/sites/{site_id}",
+        headers={"Accept": "text/html", **w.accounts["admin@I2"].headers()},
+    )
+    assert r.status_code == 404 and r.json()["detail"] == "site not found"

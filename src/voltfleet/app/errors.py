@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -55,9 +55,36 @@ def _body(status: int, message: str, code: str, errors: list[dict[str, Any]]) ->
     return body
 
 
+TITLES = {
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Not possible",
+    429: "Too many attempts",
+}
+
+
+def wants_page(request: Request) -> bool:
+    """A person's browser on a portal page gets an HTML page; the API always gets JSON."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    from voltfleet.app.portal.render import render  # the portal imports this module
+
+    title = TITLES.get(status, "Something went wrong")
+    return render(
+        request, "portal/error.html", None, status_code=status, title=title, message=message
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        if wants_page(request):
+            return error_page(request, exc.status, exc.message)
         return JSONResponse(
             _body(exc.status, exc.message, exc.code, exc.errors),
             status_code=exc.status,
@@ -74,10 +101,12 @@ def install(app: FastAPI) -> None:
         return JSONResponse(_body(422, message, "invalid", errors), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint"
+            if wants_page(request):
+                return error_page(request, 404, "There is no page at this address.")
         if exc.status_code == 405:
             message = "this endpoint does not accept that method"
         return JSONResponse(
