@@ -27,6 +27,7 @@ from voltfleet.app.security import Security
 from voltfleet.app.sites.endpoints import router as sites_router
 from voltfleet.app.tariffs.endpoints import router as tariffs_router
 from voltfleet.app.tariffs.slot_endpoints import router as slots_router
+from voltfleet.app.telemetry.endpoints import router as telemetry_router
 from voltfleet.app.users.endpoints import router as users_router
 from voltfleet.settings import Settings
 from voltfleet.store.db import Database
@@ -78,6 +79,7 @@ def create_app(
         tariffs_router,
         slots_router,
         metering_router,
+        telemetry_router,
         portal_router,
     ):
         app.include_router(router)

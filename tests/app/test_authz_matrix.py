@@ -17,7 +17,7 @@ import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -32,6 +32,7 @@ from voltfleet.domain.access import Action, Kind, OrgType, Role, allowed
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import ApiKey, AuditEntry, Org, Site, SiteShare, User
 from voltfleet.store.money_models import TariffVersion as TariffRow
+from voltfleet.store.telemetry_models import QuarantinedReading
 
 PUBLIC = {
     ("POST", "/api/v1/auth/token"),
@@ -163,6 +164,8 @@ SITE_CASES = [
     ),
     Case(D, Action.DELETE, "DELETE", "/api/v1/devices/{device_id}", target="temp_device"),
     Case(D, Action.UPDATE, "POST", "/api/v1/devices/{device_id}/move", target="temp_device"),
+    # Issuing (rotating) a gateway's ingest token changes the device (the standing one is one).
+    Case(D, Action.UPDATE, "POST", "/api/v1/devices/{device_id}/token", target="device"),
     # Tariffs, prices, slots, schedules, costs and savings of a site.
     Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/tariffs", target="site"),
     Case(
@@ -234,6 +237,11 @@ LIST_CASES = [
 ]
 # Not about one object: checked against the oracle below.
 COUNT_ROUTES = {("GET", "/api/v1/sites/status-counts")}
+# Authenticated by a gateway's credential, not a person's: every person's token is refused, and a
+# gateway naming another gateway's device gets it quarantined (checked below).
+DEVICE_CREDENTIAL = {("POST", "/api/v1/ingest")}
+# The quarantine: for O&M and administrators, holding exactly the rows of the sites they see.
+QUARANTINE = ("GET", "/api/v1/quarantine")
 
 
 def template(case: Case) -> tuple[str, str]:
@@ -246,6 +254,8 @@ def described_routes() -> set[tuple[str, str]]:
         | SELF
         | SPECIAL
         | COUNT_ROUTES
+        | DEVICE_CREDENTIAL
+        | {QUARANTINE}
         | {template(c) for c in OBJECT_CASES + SITE_CASES}
         | {("GET", p) for _, p in LIST_CASES}
     )
@@ -418,6 +428,11 @@ def test_authorisation_matrix(
                 )
             )
     tariff_days = itertools.count(1)
+    with runtime.db.session() as s:
+        for site, gateway_id in standing.values():
+            assert gateway_id is not None
+            s.add(QuarantinedReading(site_id=site.id, gateway_id=gateway_id, reason="too_old"))
+    quarantine_of = {site.id: label for label, (site, _) in standing.items()}
 
     def check(
         caller: Account,
@@ -679,6 +694,49 @@ def test_authorisation_matrix(
             failures.append(
                 f"status counts by {key}: {r.status_code} {r.text[:80]}, want {len(own)}"
             )
+
+        # Readings come from gateways' credentials only.
+        check(caller, f"ingest by {key}", "POST", "/api/v1/ingest", "401", {"readings": []})
+
+        # The quarantine holds the rows of the sites the caller sees, for O&M and admins only.
+        r = client.get("/api/v1/quarantine", params={"page_size": 500}, headers=caller.headers())
+        tally["requests"] += 1
+        tally[outcome(r.status_code)] += 1
+        want = expected(True, caller, Kind.DEVICE, Action.UPDATE)
+        if outcome(r.status_code) != want:
+            failures.append(f"quarantine by {key}: want {want}, got {r.status_code}")
+        elif want == "2xx":
+            got_sites = {quarantine_of.get(q["site_id"], "?") for q in r.json()["items"]}
+            want_sites = {
+                label
+                for label, (site, _) in standing.items()
+                if site_visible(
+                    caller,
+                    caller_org,
+                    site,
+                    all_orgs[site.org_id],
+                    [all_orgs[o] for o in shares_of.get(site.id, [])],
+                )[0]
+            }
+            if got_sites != want_sites:
+                failures.append(f"quarantine by {key}: sites {got_sites}, want {want_sites}")
+
+    # A gateway cannot speak for a device below another gateway: quarantined, not stored.
+    admin = world.accounts["admin@I1"]
+    r = client.post(f"/api/v1/devices/{standing['I1'][1]}/token", headers=admin.headers())
+    assert r.status_code == 201, r.text
+    gateway_token = {"Authorization": f"Bearer {r.json()['token']}"}
+    now = datetime.now(UTC).isoformat()
+    for label in [*world.orgs, SHARED]:
+        if label == "I1":
+            continue
+        reading = {"device": standing[label][1], "point": "soc", "ts": now, "value": 1, "unit": "1"}
+        r = client.post("/api/v1/ingest", json={"readings": [reading]}, headers=gateway_token)
+        tally["requests"] += 1
+        if r.status_code != 200 or r.json()["accepted"] != 0 or r.json()["quarantined"] != 1:
+            failures.append(f"ingest for {label}'s gateway by I1's gateway: {r.text[:120]}")
+        else:
+            tally["403"] += 1  # refused (quarantined)
 
     # Another user's API key cannot be deleted: it does not exist for the caller.
     with runtime.db.session() as s:

@@ -1,0 +1,1 @@
+"""Telemetry, pure: the catalogue of data points, validation of readings, and roll-ups."""

@@ -1,0 +1,66 @@
+"""Seams between the core and the outside world, as ``typing.Protocol``s.
+
+An adapter satisfies a port by shape; each port has one contract test suite (tests/contract/)
+that every adapter, and the in-memory fake used by unit tests, must pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from voltfleet.domain.telemetry.readings import Reading, Sample
+from voltfleet.domain.telemetry.rollup import Resolution, Rollup
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware UTC."""
+        ...
+
+
+class TimeSeriesStore(Protocol):
+    """Readings of devices' data points, and their roll-ups.
+
+    A reading's key is (device_id, point, ts): writing a key that is already stored changes
+    nothing (the first value wins), so replays and retries are harmless. Instants are
+    timezone-aware UTC with microsecond precision. Writes join the caller's transaction: they are
+    durable once the caller commits, and gone if it rolls back.
+    """
+
+    def write(self, readings: Sequence[Reading]) -> int:
+        """Store the readings whose key is new (duplicates inside the batch count once);
+        returns how many were stored."""
+        ...
+
+    def read(self, device_id: str, point: str, start: datetime, end: datetime) -> list[Sample]:
+        """Samples with start <= ts < end, in time order."""
+        ...
+
+    def around(self, device_id: str, point: str, lo: datetime, hi: datetime) -> list[Sample]:
+        """Samples with lo <= ts <= hi, plus the last one before lo and the first one after hi
+        (when they exist), in time order: what a check or a roll-up needs at its edges."""
+        ...
+
+    def latest(self, device_id: str, point: str) -> Sample | None:
+        """The newest sample of the series."""
+        ...
+
+    def replace_rollups(
+        self,
+        device_id: str,
+        point: str,
+        resolution: Resolution,
+        start: datetime,
+        end: datetime,
+        rows: Sequence[Rollup],
+    ) -> None:
+        """Make the roll-ups of periods starting in [start, end) exactly ``rows``."""
+        ...
+
+    def read_rollups(
+        self, device_id: str, point: str, resolution: Resolution, start: datetime, end: datetime
+    ) -> list[Rollup]:
+        """Roll-ups of periods starting in [start, end), in time order."""
+        ...

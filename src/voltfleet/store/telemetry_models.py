@@ -1,0 +1,57 @@
+"""Telemetry tables the ORM knows: gateway credentials and quarantined readings.
+
+The readings and their roll-ups live in tables owned by the time-series adapters
+(store/timeseries/), created by migration 0004.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from voltfleet.store.db import Base, UTCDateTime, new_id, utcnow
+
+
+class DeviceCredential(Base):
+    """A gateway's ingest token. Only its SHA-256 is kept; the token is shown once, when issued.
+    Issuing a new one revokes the previous ones (rotation)."""
+
+    __tablename__ = "device_credentials"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class QuarantinedReading(Base):
+    """A reading that was received but not stored, with the reason, for O&M to look at.
+
+    What was sent is kept as sent (``device_ref``, ``point``, ``ts_text``, ``value_text``,
+    ``unit``), so a NaN or a year-222222017 timestamp survives for inspection."""
+
+    __tablename__ = "quarantined_readings"
+    __table_args__ = (
+        Index("ix_quarantined_readings_site_received", "site_id", "received_at"),
+        Index("ix_quarantined_readings_device", "device_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    gateway_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    device_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    device_ref: Mapped[str] = mapped_column(String(64), default="")
+    point: Mapped[str] = mapped_column(String(64), default="")
+    ts: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ts_text: Mapped[str] = mapped_column(String(64), default="")
+    value_text: Mapped[str] = mapped_column(String(64), default="")
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    reason: Mapped[str] = mapped_column(String(32), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,133 @@
+"""``TimeSeriesStore`` on SQLite: one table keyed (device_id, point, ts_us) WITHOUT ROWID, instants
+as integer microseconds since the epoch (exact, compact, ordered). Batches go in with one
+``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING`` on the caller's connection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from voltfleet.domain.telemetry.readings import Reading, Sample
+from voltfleet.domain.telemetry.rollup import Resolution, Rollup
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def to_us(ts: datetime) -> int:
+    if ts.tzinfo is None:
+        raise ValueError("naive datetime given to the time-series store")
+    return (ts - EPOCH) // _US
+
+
+def from_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
+
+
+INSERT = (
+    "INSERT INTO readings (device_id, point, ts_us, value) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
+SERIES = "device_id = ? AND point = ?"
+
+
+class SqliteTimeSeriesStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def _raw(self) -> Any:
+        # The DBAPI connection under the caller's transaction (sqlite3 begins it before DML).
+        return self.conn.connection.driver_connection
+
+    def write(self, readings: Sequence[Reading]) -> int:
+        if not readings:
+            return 0
+        raw = self._raw()
+        before = raw.total_changes
+        raw.executemany(
+            INSERT, [(r.device_id, r.point, to_us(r.ts), float(r.value)) for r in readings]
+        )
+        return int(raw.total_changes - before)
+
+    def _rows(self, sql: str, args: tuple[Any, ...]) -> list[Sample]:
+        return [Sample(from_us(t), v) for t, v in self._raw().execute(sql, args).fetchall()]
+
+    def read(self, device_id: str, point: str, start: datetime, end: datetime) -> list[Sample]:
+        return self._rows(
+            f"SELECT ts_us, value FROM readings WHERE {SERIES} AND ts_us >= ? AND ts_us < ? "
+            "ORDER BY ts_us",
+            (device_id, point, to_us(start), to_us(end)),
+        )
+
+    def around(self, device_id: str, point: str, lo: datetime, hi: datetime) -> list[Sample]:
+        a, b = to_us(lo), to_us(hi)
+        key = (device_id, point)
+        before = self._rows(
+            f"SELECT ts_us, value FROM readings WHERE {SERIES} AND ts_us < ? "
+            "ORDER BY ts_us DESC LIMIT 1",
+            (*key, a),
+        )
+        inside = self._rows(
+            f"SELECT ts_us, value FROM readings WHERE {SERIES} AND ts_us >= ? AND ts_us <= ? "
+            "ORDER BY ts_us",
+            (*key, a, b),
+        )
+        after = self._rows(
+            f"SELECT ts_us, value FROM readings WHERE {SERIES} AND ts_us > ? "
+            "ORDER BY ts_us LIMIT 1",
+            (*key, b),
+        )
+        return before + inside + after
+
+    def latest(self, device_id: str, point: str) -> Sample | None:
+        rows = self._rows(
+            f"SELECT ts_us, value FROM readings WHERE {SERIES} ORDER BY ts_us DESC LIMIT 1",
+            (device_id, point),
+        )
+        return rows[0] if rows else None
+
+    def replace_rollups(
+        self,
+        device_id: str,
+        point: str,
+        resolution: Resolution,
+        start: datetime,
+        end: datetime,
+        rows: Sequence[Rollup],
+    ) -> None:
+        raw = self._raw()
+        raw.execute(
+            "DELETE FROM rollups WHERE device_id = ? AND point = ? AND resolution = ? "
+            "AND start_us >= ? AND start_us < ?",
+            (device_id, point, resolution.value, to_us(start), to_us(end)),
+        )
+        raw.executemany(
+            "INSERT INTO rollups (device_id, point, resolution, start_us, value, samples, low, "
+            "high) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    device_id,
+                    point,
+                    resolution.value,
+                    to_us(r.start),
+                    r.value,
+                    r.samples,
+                    r.low,
+                    r.high,
+                )
+                for r in rows
+            ],
+        )
+
+    def read_rollups(
+        self, device_id: str, point: str, resolution: Resolution, start: datetime, end: datetime
+    ) -> list[Rollup]:
+        cur = self._raw().execute(
+            "SELECT start_us, value, samples, low, high FROM rollups WHERE device_id = ? "
+            "AND point = ? AND resolution = ? AND start_us >= ? AND start_us < ? ORDER BY start_us",
+            (device_id, point, resolution.value, to_us(start), to_us(end)),
+        )
+        return [Rollup(from_us(s), v, n, lo, hi) for s, v, n, lo, hi in cur.fetchall()]
