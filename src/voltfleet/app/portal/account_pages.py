@@ -14,7 +14,7 @@ from voltfleet.app.orgs import service as org_service
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.orgs.schemas import OrgCreate
 from voltfleet.app.pagination import PageParams, paginate
-from voltfleet.app.portal.render import attempt, render
+from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.security import new_api_key
 from voltfleet.app.users import service as user_service
@@ -82,7 +82,7 @@ def create_company(
             description=description,
         )
     except ValueError as exc:
-        return companies(request, session, error=str(exc).splitlines()[-1])
+        return companies(request, session, error=first_error(exc))
     org, error = attempt(session, lambda: org_service.create_org(session, caller, data))
     return companies(
         request, session, error=error, notice=f"Company '{org.name}' created." if org else None
@@ -156,7 +156,7 @@ def create_user(
             country=country.upper(),
         )
     except ValueError as exc:
-        return users(request, session, error=_short(exc))
+        return users(request, session, error=first_error(exc))
     user, error = attempt(session, lambda: user_service.create_user(session, runtime, caller, data))
     return users(
         request, session, error=error, notice=f"User {user.email} created." if user else None
@@ -172,7 +172,7 @@ def change_role(
     try:
         data = UserUpdate(role=role)  # type: ignore[arg-type]
     except ValueError as exc:
-        return users(request, session, error=_short(exc))
+        return users(request, session, error=first_error(exc))
     user, error = attempt(session, lambda: user_service.update_user(session, caller, user_id, data))
     return users(
         request, session, error=error, notice=f"{user.email} is now {user.role}." if user else None
@@ -307,11 +307,3 @@ def create_api_key(
     )
     session.flush()
     return profile(request, session, new_key=key, notice="API key created: copy it now.")
-
-
-def _short(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        e = errors()[0]
-        return f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg', '')}"
-    return str(exc)

@@ -12,7 +12,7 @@ from voltfleet.app.auth import service as auth
 from voltfleet.app.auth.schemas import PasswordResetIn, Registration
 from voltfleet.app.deps import DbSession, RuntimeDep, client_address
 from voltfleet.app.portal import account_pages, home_pages, money_pages, site_pages
-from voltfleet.app.portal.render import attempt, render
+from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import portal_caller, sign_in, sign_out
 from voltfleet.store.models import OutboxMail
 
@@ -105,7 +105,7 @@ def register(
         return render(
             request,
             "portal/register.html",
-            error=_first_error(exc),
+            error=first_error(exc),
             notice=None,
             form=form,
             status_code=422,
@@ -151,7 +151,7 @@ def forgot(
         return render(
             request,
             "portal/forgot.html",
-            error=_first_error(exc),
+            error=first_error(exc),
             notice=None,
             email=email,
             step="reset",
@@ -193,12 +193,3 @@ def _esc(text: str) -> str:
     from markupsafe import escape
 
     return str(escape(text))
-
-
-def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        field = ".".join(str(x) for x in first.get("loc", ()))
-        return f"{field}: {first.get('msg', '')}"
-    return str(exc)

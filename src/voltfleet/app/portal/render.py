@@ -55,3 +55,13 @@ def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, str | 
     except ApiError as exc:
         session.rollback()
         return None, exc.message
+
+
+def first_error(exc: ValueError) -> str:
+    """The first problem of a pydantic validation error, as "field: message"."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        field = ".".join(str(x) for x in first.get("loc", ()))
+        return f"{field}: {first.get('msg', '')}"
+    return str(exc)
