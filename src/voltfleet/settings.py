@@ -44,6 +44,25 @@ class Settings(BaseSettings):
     # How long the telemetry of a deleted site (and of unbound devices) is kept before it is purged.
     site_retention_days: int = Field(default=90, ge=0)
 
+    # Fleet KPIs: a site without tariffs is valued at this price per kWh of PV yield (in the
+    # site's currency); green efficiency factors per kWh of yield, and the CO2 one tree absorbs in
+    # a year (for "equivalent trees"). Set them for your grid.
+    default_price_per_kwh: float = Field(default=0.30, ge=0)
+    green_coal_kg_per_kwh: float = Field(default=0.4, ge=0)
+    green_co2_kg_per_kwh: float = Field(default=0.997, ge=0)
+    green_co2_kg_per_tree: float = Field(default=18.3, gt=0)
+
+    # MQTT: the bridge's broker and credential (voltfleet mqtt-bridge), and the Mosquitto files
+    # this deployment keeps up to date when gateway tokens are issued (empty: none).
+    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="mqtt://host:port")
+    mqtt_username: str = "_voltfleet-bridge"
+    mqtt_password: str = ""
+    mqtt_client_id: str = Field(
+        default="voltfleet-bridge", description="stable per bridge: its persistent session"
+    )
+    mqtt_broker_dir: Path | None = None
+    mqtt_broker_pid_file: Path | None = None
+
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""

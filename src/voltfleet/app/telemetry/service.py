@@ -41,6 +41,7 @@ from voltfleet.domain.telemetry.validate import (
     check_counter,
 )
 from voltfleet.ports import TimeSeriesStore
+from voltfleet.protocols.mqtt import broker as mqtt_broker
 from voltfleet.store.db import new_id, utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
@@ -76,6 +77,7 @@ def issue_token(session: Session, caller: Caller, device_id: str) -> tuple[Devic
         created_by=caller.user.id,
     )
     session.add(cred)
+    mqtt_broker.credential_issued(session, device.serial, cred, token)  # after commit, if set up
     site = session.get(Site, device.site_id)
     audit.record(
         session,

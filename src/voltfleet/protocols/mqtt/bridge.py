@@ -1,0 +1,393 @@
+"""The MQTT bridge: gateways' messages from the broker into the telemetry pipeline.
+
+It subscribes with its own credential to every gateway's ``telemetry``, ``status``, ``alarms`` and
+command-reply topics (QoS 1) and takes the gateway's identity from the topic: the broker's ACL
+lets a gateway (username = its serial) publish only below ``voltfleet/v1/<its serial>/``, so the
+topic names the credential that sent the message, never the payload.
+
+Delivery. The bridge connects with a fixed client id and ``clean_session=False``, so the broker
+keeps its subscriptions and every QoS 1 message it has not acknowledged, and acknowledges
+(PUBACK) by hand, in order, only after the transaction holding the message has committed. A
+message is lost to the platform only if the broker loses it; a message whose PUBACK did not reach
+the broker (bridge crash, cancelled task, broker or network failure between commit and PUBACK) is
+delivered again and stored once, because the store keeps one reading per device, point and
+timestamp. Messages are processed in batches (up to ``max_batch`` messages in one transaction).
+
+While the database is unavailable the bridge holds the batch and retries with backoff (nothing is
+acknowledged meanwhile); a message that fails for another reason is retried alone and, if it fails
+again, is quarantined with the error and acknowledged, so one bad message cannot stall the rest.
+Connection loss: reconnect with exponential backoff (0.5 s .. 30 s, jittered), logging the failure
+once and the recovery once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiomqtt
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from voltfleet.app.devices.service import set_device_status
+from voltfleet.app.telemetry import service as telemetry
+from voltfleet.app.telemetry.schemas import MAX_BATCH, ReadingIn
+from voltfleet.domain.fleet import UP, DeviceKind, DeviceStatus
+from voltfleet.domain.telemetry.validate import Limits
+from voltfleet.protocols.mqtt import topics
+from voltfleet.protocols.mqtt.topics import Channel, Topic
+from voltfleet.settings import Settings
+from voltfleet.store.db import Database, utcnow
+from voltfleet.store.fleet_models import Device
+from voltfleet.store.telemetry_models import QuarantinedReading
+
+log = logging.getLogger(__name__)
+
+BAD_PAYLOAD = "bad_payload"  # quarantine reason: the message or a reading in it is not readable
+PROCESSING_ERROR = "processing_error"  # quarantine reason: the pipeline failed on the message
+
+
+def parse_url(url: str) -> tuple[str, int]:
+    """``mqtt://host:port`` (or ``tcp://``) -> (host, port)."""
+    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+    if parts.scheme not in ("mqtt", "tcp"):
+        raise ValueError(f"{url!r}: only mqtt://host:port is supported")
+    return parts.hostname or "127.0.0.1", parts.port or 1883
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str = "_voltfleet-bridge"
+    password: str = ""
+    client_id: str = "voltfleet-bridge"  # stable: it names the persistent session
+    max_batch: int = 200  # messages per transaction
+    keepalive_s: int = 30
+    backoff_min_s: float = 0.5
+    backoff_max_s: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BridgeConfig:
+        host, port = parse_url(settings.mqtt_url)
+        return cls(
+            host=host,
+            port=port,
+            username=settings.mqtt_username,
+            password=settings.mqtt_password,
+            client_id=settings.mqtt_client_id,
+        )
+
+
+@dataclass
+class Stats:
+    messages: int = 0  # processed and acknowledged
+    readings: int = 0  # received in telemetry messages
+    batches: int = 0  # transactions committed
+    connects: int = 0
+
+
+@dataclass
+class _Item:
+    topic: Topic | None
+    raw_topic: str
+    payload: bytes
+    mid: int
+    qos: int
+
+
+@dataclass
+class _Failure:
+    """Logs a failing dependency once when it fails and once when it recovers."""
+
+    what: str
+    failing: bool = False
+    detail: str = field(default="")
+
+    def failed(self, exc: BaseException) -> None:
+        if not self.failing:
+            self.failing = True
+            log.warning("mqtt bridge: %s failed (%s); retrying with backoff", self.what, exc)
+
+    def recovered(self) -> None:
+        if self.failing:
+            self.failing = False
+            log.warning("mqtt bridge: %s recovered", self.what)
+
+
+def decode_batch(payload: bytes) -> tuple[list[ReadingIn], list[tuple[Any, str]]]:
+    """(readable readings, [(what could not be read, why)]) from a telemetry payload: the HTTP
+    ingest body ``{"readings": [...]}`` (a bare list is accepted too)."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return [], [(payload[:64].decode("utf-8", "replace"), f"payload is not JSON: {exc}")]
+    items = body.get("readings") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        return [], [(str(body)[:64], 'payload must be {"readings": [...]}')]
+    if len(items) > MAX_BATCH:
+        return [], [(f"{len(items)} readings", f"more than {MAX_BATCH} readings in one message")]
+    good: list[ReadingIn] = []
+    bad: list[tuple[Any, str]] = []
+    for i, item in enumerate(items):
+        try:
+            good.append(ReadingIn.model_validate(item))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first["loc"])
+            bad.append((item, f"reading {i}: {where}: {first['msg']}"))
+    return good, bad
+
+
+class Bridge:
+    """Run with ``await bridge.run()`` (forever; cancel to stop)."""
+
+    def __init__(
+        self,
+        db: Database,
+        config: BridgeConfig,
+        *,
+        limits: Limits = Limits(),
+        clock: Callable[[], datetime] = utcnow,
+        on_alarm: Callable[[Device, Any], None] | None = None,
+        on_reply: Callable[[str, str, Any], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.limits = limits
+        self.clock = clock
+        self.on_alarm = on_alarm
+        self.on_reply = on_reply
+        self.stats = Stats()
+        self.connected = asyncio.Event()
+        self._client: aiomqtt.Client | None = None
+        self._replies: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        self._broker = _Failure("broker connection")
+        self._database = _Failure("database")
+
+    # ---- connection ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        backoff = self.config.backoff_min_s
+        while True:
+            client = aiomqtt.Client(
+                self.config.host,
+                self.config.port,
+                username=self.config.username,
+                password=self.config.password,
+                identifier=self.config.client_id,
+                clean_session=False,
+                keepalive=self.config.keepalive_s,
+                timeout=10,
+            )
+            # Before connecting: the broker resends the session's unacknowledged messages at once.
+            client._client.manual_ack_set(True)
+            try:
+                async with client:
+                    await client.subscribe([(t, 1) for t in topics.BRIDGE_SUBSCRIPTIONS])
+                    self._client = client
+                    self.stats.connects += 1
+                    self._broker.recovered()
+                    log.info("mqtt bridge connected to %s:%s", self.config.host, self.config.port)
+                    backoff = self.config.backoff_min_s
+                    self.connected.set()
+                    await self._consume(client)
+            except aiomqtt.MqttError as exc:
+                self._broker.failed(exc)
+            finally:
+                self._client = None
+                self.connected.clear()
+            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            backoff = min(backoff * 2, self.config.backoff_max_s)
+
+    async def _consume(self, client: aiomqtt.Client) -> None:
+        messages = aiter(client.messages)
+        while True:
+            batch = [await anext(messages)]
+            while len(client.messages) and len(batch) < self.config.max_batch:
+                batch.append(await anext(messages))
+            await self._handle(batch)
+            for m in batch:
+                if m.qos > 0:  # in the order received, after the commit
+                    client._client.ack(m.mid, m.qos)
+            self.stats.messages += len(batch)
+
+    # ---- commands --------------------------------------------------------------------------------
+
+    async def send_command(
+        self, serial: str, command_id: str, body: Any, timeout_s: float = 30.0
+    ) -> Any:
+        """Publish a command to a gateway (QoS 1) and wait for its reply (the parsed JSON)."""
+        client = self._client
+        if client is None:
+            raise aiomqtt.MqttError("the bridge is not connected to the broker")
+        key = (serial, command_id)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._replies[key] = fut
+        try:
+            await client.publish(topics.command(serial, command_id), json.dumps(body), qos=1)
+            return await asyncio.wait_for(fut, timeout_s)
+        finally:
+            self._replies.pop(key, None)
+
+    # ---- messages --------------------------------------------------------------------------------
+
+    async def _handle(self, batch: Sequence[aiomqtt.Message]) -> None:
+        work: list[_Item] = []
+        for m in batch:
+            raw = m.payload if isinstance(m.payload, bytes) else str(m.payload).encode()
+            item = _Item(topics.parse(m.topic.value), m.topic.value, raw, m.mid, m.qos)
+            if item.topic is not None and item.topic.channel is Channel.REPLY:
+                self._reply(item.topic, raw)
+            elif item.topic is None or item.topic.channel is Channel.COMMAND:
+                log.warning("mqtt bridge: ignored a message on %s", item.raw_topic)
+            else:
+                work.append(item)
+        if work:
+            await self._commit(work)
+
+    def _reply(self, topic: Topic, payload: bytes) -> None:
+        try:
+            body: Any = json.loads(payload)
+        except ValueError:
+            body = {"raw": payload.decode("utf-8", "replace")}
+        assert topic.command_id is not None
+        fut = self._replies.get((topic.gateway, topic.command_id))
+        if fut is not None and not fut.done():
+            fut.set_result(body)
+        if self.on_reply is not None:
+            self.on_reply(topic.gateway, topic.command_id, body)
+
+    async def _commit(self, work: list[_Item]) -> None:
+        """Process ``work`` in one transaction, retrying while the database is unavailable;
+        returns once it is committed (or, for a message that cannot be processed, quarantined)."""
+        backoff = self.config.backoff_min_s
+        while True:
+            # A cancelled bridge lets the running transaction finish, then stops without PUBACK.
+            job = asyncio.ensure_future(asyncio.to_thread(self._process, work))
+            try:
+                await asyncio.shield(job)
+            except asyncio.CancelledError:
+                with contextlib.suppress(BaseException):
+                    await job
+                raise
+            except DBAPIError as exc:
+                self._database.failed(exc)
+                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+                backoff = min(backoff * 2, self.config.backoff_max_s)
+                continue
+            except Exception:
+                if len(work) > 1:
+                    for item in work:  # find the one that fails
+                        await self._commit([item])
+                    return
+                log.exception("mqtt bridge: cannot process the message on %s", work[0].raw_topic)
+                await asyncio.to_thread(self._quarantine_failure, work[0])
+                return
+            self._database.recovered()
+            self.stats.batches += 1
+            return
+
+    def _process(self, work: list[_Item]) -> None:
+        gateways: dict[str, Device | None] = {}
+        with self.db.session() as s:
+            for item in work:
+                assert item.topic is not None
+                serial = item.topic.gateway
+                if serial not in gateways:
+                    gateways[serial] = _gateway(s, serial)
+                gateway = gateways[serial]
+                if gateway is None:
+                    log.warning(
+                        "mqtt bridge: no live gateway %s: message on %s not stored",
+                        serial,
+                        item.raw_topic,
+                    )
+                    continue
+                self._apply(s, gateway, item)
+
+    def _apply(self, s: Session, gateway: Device, item: _Item) -> None:
+        assert item.topic is not None
+        now = self.clock()
+        channel = item.topic.channel
+        if channel is Channel.TELEMETRY:
+            readings, bad = decode_batch(item.payload)
+            self.stats.readings += len(readings) + len(bad)
+            if bad:
+                _quarantine(s, gateway, now, [(raw, BAD_PAYLOAD, why) for raw, why in bad])
+            if readings:
+                telemetry.ingest(s, gateway, readings, now=now, limits=self.limits)
+        elif channel is Channel.STATUS:
+            word = topics.parse_status(item.payload)
+            if word == topics.OFFLINE:
+                set_device_status(s, gateway, DeviceStatus.OFFLINE, now)
+            elif word == topics.ONLINE:
+                current = DeviceStatus(gateway.status)
+                set_device_status(
+                    s, gateway, current if current in UP else DeviceStatus.ONLINE, now
+                )
+            else:
+                log.warning(
+                    "mqtt bridge: unreadable status from %s: %r", gateway.serial, item.payload[:64]
+                )
+        elif channel is Channel.ALARMS:
+            try:
+                body = json.loads(item.payload)
+            except ValueError:
+                body = {"raw": item.payload.decode("utf-8", "replace")}
+            log.info("mqtt bridge: alarms from %s: %s", gateway.serial, str(body)[:200])
+            if self.on_alarm is not None:
+                self.on_alarm(gateway, body)
+
+    def _quarantine_failure(self, item: _Item) -> None:
+        assert item.topic is not None
+        try:
+            with self.db.session() as s:
+                gateway = _gateway(s, item.topic.gateway)
+                if gateway is not None:
+                    raw = item.payload[:64].decode("utf-8", "replace")
+                    detail = f"message on {item.raw_topic} could not be processed (see the log)"
+                    _quarantine(s, gateway, self.clock(), [(raw, PROCESSING_ERROR, detail)])
+        except Exception:
+            log.exception("mqtt bridge: could not quarantine the message on %s", item.raw_topic)
+
+
+def _gateway(s: Session, serial: str) -> Device | None:
+    return s.scalar(
+        select(Device).where(
+            Device.serial == serial,
+            Device.deleted_at.is_(None),
+            Device.kind == DeviceKind.GATEWAY.value,
+        )
+    )
+
+
+def _quarantine(
+    s: Session, gateway: Device, now: datetime, rows: list[tuple[Any, str, str]]
+) -> None:
+    for raw, reason, detail in rows:
+        d = raw if isinstance(raw, dict) else {}
+        s.add(
+            QuarantinedReading(
+                received_at=now,
+                site_id=gateway.site_id,
+                gateway_id=gateway.id,
+                device_ref=str(d.get("device", ""))[:64],
+                point=str(d.get("point", ""))[:64],
+                ts_text=str(d.get("ts", ""))[:64],
+                value_text=str(d.get("value", raw if not d else ""))[:64],
+                unit=str(d.get("unit", ""))[:16],
+                reason=reason,
+                detail=detail,
+            )
+        )

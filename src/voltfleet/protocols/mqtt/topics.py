@@ -1,0 +1,138 @@
+"""The versioned MQTT topic layout between gateways and the platform. Pure: strings in, strings
+out.
+
+A gateway's MQTT username is its serial number, and every topic it uses carries that serial as
+the third level, so one broker ACL pattern (``%u``) confines it to its own topics::
+
+    voltfleet/v1/<serial>/telemetry         gateway -> platform  QoS 1, a JSON batch of readings
+    voltfleet/v1/<serial>/status            gateway -> platform  retained "online" / "offline"
+                                                                  ("offline" is its last will)
+    voltfleet/v1/<serial>/alarms            gateway -> platform  QoS 1, JSON alarms
+    voltfleet/v1/<serial>/cmd/<id>          platform -> gateway  QoS 1, JSON command
+    voltfleet/v1/<serial>/cmd/<id>/reply    gateway -> platform  QoS 1, JSON reply
+
+The telemetry payload is the body of ``POST /api/v1/ingest``: ``{"readings": [{"device":
+"<serial below the gateway, or empty>", "point": "pv_power_w", "ts": "2026-01-01T12:00:00Z",
+"value": 1234.5, "unit": "W"}, ...]}``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+
+ROOT = "voltfleet"
+VERSION = "v1"
+PREFIX = f"{ROOT}/{VERSION}"
+
+ONLINE = "online"
+OFFLINE = "offline"
+
+_FORBIDDEN = frozenset("/+#\x00")
+
+
+class Channel(StrEnum):
+    TELEMETRY = "telemetry"
+    STATUS = "status"
+    ALARMS = "alarms"
+    COMMAND = "cmd"
+    REPLY = "reply"
+
+
+@dataclass(frozen=True)
+class Topic:
+    gateway: str  # the gateway's serial, as the broker authenticated it
+    channel: Channel
+    command_id: str | None = None  # for COMMAND and REPLY
+
+
+def valid_level(text: str) -> bool:
+    """A non-empty topic level without separators or wildcards (a serial or a command id)."""
+    return bool(text) and not (_FORBIDDEN & set(text)) and len(text.encode()) <= 128
+
+
+def _level(text: str, what: str) -> str:
+    if not valid_level(text):
+        raise ValueError(f"{what} {text!r} cannot be an MQTT topic level")
+    return text
+
+
+def telemetry(serial: str) -> str:
+    return f"{PREFIX}/{_level(serial, 'serial')}/{Channel.TELEMETRY}"
+
+
+def status(serial: str) -> str:
+    return f"{PREFIX}/{_level(serial, 'serial')}/{Channel.STATUS}"
+
+
+def alarms(serial: str) -> str:
+    return f"{PREFIX}/{_level(serial, 'serial')}/{Channel.ALARMS}"
+
+
+def command(serial: str, command_id: str) -> str:
+    return f"{PREFIX}/{_level(serial, 'serial')}/cmd/{_level(command_id, 'command id')}"
+
+
+def reply(serial: str, command_id: str) -> str:
+    return f"{command(serial, command_id)}/reply"
+
+
+def format_topic(t: Topic) -> str:
+    if t.channel is Channel.TELEMETRY:
+        return telemetry(t.gateway)
+    if t.channel is Channel.STATUS:
+        return status(t.gateway)
+    if t.channel is Channel.ALARMS:
+        return alarms(t.gateway)
+    if t.command_id is None:
+        raise ValueError(f"a {t.channel} topic needs a command id")
+    return (
+        command(t.gateway, t.command_id)
+        if t.channel is Channel.COMMAND
+        else reply(t.gateway, t.command_id)
+    )
+
+
+def parse(topic: str) -> Topic | None:
+    """The topic's meaning, or None when it is not one of ours (other root or version, wrong
+    shape, empty or wildcard levels)."""
+    parts = topic.split("/")
+    if len(parts) < 4 or parts[0] != ROOT or parts[1] != VERSION or not valid_level(parts[2]):
+        return None
+    serial, rest = parts[2], parts[3:]
+    if len(rest) == 1 and rest[0] in (Channel.TELEMETRY, Channel.STATUS, Channel.ALARMS):
+        return Topic(serial, Channel(rest[0]))
+    if rest[0] == "cmd" and len(rest) in (2, 3) and valid_level(rest[1]):
+        if len(rest) == 2:
+            return Topic(serial, Channel.COMMAND, rest[1])
+        if rest[2] == "reply":
+            return Topic(serial, Channel.REPLY, rest[1])
+    return None
+
+
+# What the bridge subscribes to (QoS 1), and what a gateway subscribes to.
+BRIDGE_SUBSCRIPTIONS = (
+    f"{PREFIX}/+/{Channel.TELEMETRY}",
+    f"{PREFIX}/+/{Channel.STATUS}",
+    f"{PREFIX}/+/{Channel.ALARMS}",
+    f"{PREFIX}/+/cmd/+/reply",
+)
+
+
+def gateway_subscription(serial: str) -> str:
+    return f"{PREFIX}/{_level(serial, 'serial')}/cmd/+"
+
+
+def parse_status(payload: bytes) -> str | None:
+    """``online`` or ``offline`` from a status payload: the bare word, or JSON
+    ``{"status": "online"}``; None for anything else."""
+    text = payload.decode("utf-8", "replace").strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text).get("status")
+        except (ValueError, AttributeError):
+            return None
+        text = value if isinstance(value, str) else ""
+    text = text.strip().lower()
+    return text if text in (ONLINE, OFFLINE) else None
