@@ -1,0 +1,453 @@
+"""Many simulated homes from one process, against a running voltfleet; bounded, stops by itself.
+
+Simulated time runs from ``start`` for ``hours`` at ``speed`` simulated seconds per wall second,
+in steps of ``step_s``; all homes advance together one batch of steps at a time and each home
+sends its batch with its gateway's token. Simulated time never runs ahead of the real clock (the
+platform refuses readings from the future): by default the run starts ``hours`` ago and ends now,
+so a day of history arrives in minutes; a run that starts later goes on at real time once it has
+caught up with the clock.
+
+The homes are made from a seed: the same seed gives the same homes, weather and load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from voltfleet.simulator import weather
+from voltfleet.simulator.client import HomeAccount, Stats, VoltfleetClient
+from voltfleet.simulator.model import (
+    BatterySpec,
+    Counters,
+    HomeSpec,
+    HomeState,
+    PvSpec,
+    Step,
+    StepInput,
+    ev_plan,
+    initial_state,
+    load_power_w,
+    pv_power_w,
+    step,
+)
+from voltfleet.simulator.weather import WeatherSource
+
+log = logging.getLogger(__name__)
+
+MAX_SITES = 10_000
+MAX_HOURS = 24 * 28  # inside the platform's 30-day late window for back-filled history
+MAX_STEPS_PER_BATCH = 120
+
+
+# ---- homes --------------------------------------------------------------------------------------
+
+
+def make_homes(n: int, seed: int = 1, *, ev_share: float = 0.0) -> list[HomeSpec]:
+    """``n`` varied German homes near the DWD TRY stations: PV 3-12 kWp, batteries 5-15 kWh,
+    2,000-6,000 kWh/a. Deterministic for a seed."""
+    from voltfleet.simulator.model import EvSpec
+
+    rng = np.random.default_rng([seed, 0xF1EE7])
+    stations = weather.try_stations()
+    homes = []
+    for i in range(n):
+        st = stations[int(rng.integers(len(stations)))]
+        kwp = float(rng.uniform(3.0, 12.0))
+        bat_kwh = float(rng.choice([5.0, 7.7, 10.0, 12.8, 15.0]))
+        battery = BatterySpec(
+            capacity_wh=bat_kwh * 1000,
+            max_charge_w=min(bat_kwh * 500, 5000.0),
+            max_discharge_w=min(bat_kwh * 500, 5000.0),
+            round_trip_efficiency=float(rng.uniform(0.88, 0.94)),
+            soc_min=0.05,
+            soc_max=1.0,
+        )
+        homes.append(
+            HomeSpec(
+                name=f"Simulated home {i + 1} ({st.name})",
+                latitude=st.latitude + float(rng.uniform(-0.3, 0.3)),
+                longitude=st.longitude + float(rng.uniform(-0.3, 0.3)),
+                timezone="Europe/Berlin",
+                annual_kwh=float(rng.uniform(2000.0, 6000.0)),
+                pv=PvSpec(
+                    capacity_wp=kwp * 1000,
+                    tilt_deg=float(rng.uniform(15.0, 45.0)),
+                    azimuth_deg=float(rng.uniform(120.0, 240.0)),
+                    inverter_ac_w=round(kwp * 1000 * 0.9 / 500) * 500 or 500,
+                ),
+                battery=battery,
+                ev=EvSpec() if rng.random() < ev_share else None,
+                seed=int(rng.integers(2**31)),
+            )
+        )
+    return homes
+
+
+# ---- offline simulation -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inputs:
+    times: tuple[datetime, ...]  # step ends
+    pv_w: np.ndarray[Any, np.dtype[np.float64]]
+    load_w: np.ndarray[Any, np.dtype[np.float64]]
+    ev_plugged: np.ndarray[Any, np.dtype[np.bool_]]
+    ev_need_wh: np.ndarray[Any, np.dtype[np.float64]]
+
+    def at(self, i: int) -> StepInput:
+        return StepInput(
+            float(self.pv_w[i]),
+            float(self.load_w[i]),
+            bool(self.ev_plugged[i]),
+            float(self.ev_need_wh[i]),
+        )
+
+
+def step_times(start: datetime, first: int, count: int, dt_s: float) -> tuple[datetime, ...]:
+    """The ends of steps first .. first+count-1 (step k ends at start + (k+1) dt)."""
+    return tuple(start + timedelta(seconds=(k + 1) * dt_s) for k in range(first, first + count))
+
+
+def inputs_for(
+    spec: HomeSpec,
+    times: tuple[datetime, ...],
+    dt_s: float,
+    source: WeatherSource,
+    chunk: int,
+    shape: np.ndarray[Any, np.dtype[np.float64]] | None = None,
+) -> Inputs:
+    """PV, load and EV inputs of one home for the steps ending at ``times`` (means over each step
+    are approximated by the value at the step's middle)."""
+    mids = tuple(t - timedelta(seconds=dt_s / 2) for t in times)
+    irr = weather.irradiance(source, mids, spec.latitude, spec.longitude)
+    pv = pv_power_w(spec.pv, irr, spec.latitude, spec.longitude)
+    if shape is None:
+        shape = weather.household_shape_w_per_kwh(mids, spec.timezone, spec.country)
+    rng = np.random.default_rng([spec.seed, chunk])
+    load = load_power_w(spec.annual_kwh, shape, dt_s, rng)
+    n = len(times)
+    plugged = np.zeros(n, dtype=np.bool_)
+    need = np.zeros(n, dtype=np.float64)
+    if spec.ev is not None:
+        tz = ZoneInfo(spec.timezone)
+        local = [t.astimezone(tz) for t in mids]
+        hours = np.asarray([t.hour + t.minute / 60 for t in local], dtype=np.float64)
+        days = np.asarray([t.toordinal() for t in local], dtype=np.int64)
+        plugged, need = ev_plan(spec.ev, hours, days, np.random.default_rng([spec.seed, chunk, 7]))
+    return Inputs(times, pv, load, plugged, need)
+
+
+def simulate(
+    spec: HomeSpec,
+    start: datetime,
+    steps: int,
+    dt_s: float = 60.0,
+    source: WeatherSource = "try",
+    state: HomeState | None = None,
+    chunk_steps: int = 1440,
+) -> Iterator[tuple[HomeState, Step]]:
+    """Run one home offline; yields (state after, step) for each step. Inputs are made a chunk at
+    a time (a day of minutes by default), so memory stays bounded for long runs. The EV's plan is
+    drawn per chunk, so a car may be unplugged at a chunk edge."""
+    state = state or initial_state(spec)
+    for chunk, first in enumerate(range(0, steps, chunk_steps)):
+        times = step_times(start, first, min(chunk_steps, steps - first), dt_s)
+        inp = inputs_for(spec, times, dt_s, source, chunk)
+        for i, ts in enumerate(times):
+            state, s = step(spec, state, inp.at(i), ts, dt_s)
+            yield state, s
+
+
+# ---- against a platform -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    sites: int = 10
+    speed: float = 60.0  # simulated seconds per wall second; math.inf: as fast as possible
+    hours: float = 24.0  # simulated duration
+    step_s: float = 60.0
+    seed: int = 1
+    weather: WeatherSource = "try"
+    start: datetime | None = None  # default: ``hours`` ago, so the run ends about now
+    batch_steps: int | None = None  # steps per ingest batch; default about 5 wall seconds' worth
+    concurrency: int = 16  # homes talking to the platform at once
+    wall_limit_s: float | None = None  # stop after this much wall time, whatever is left
+    tag: str | None = None  # in the serial numbers; random when omitted
+    ev_share: float = 0.0
+
+    def check(self) -> None:
+        if not 1 <= self.sites <= MAX_SITES:
+            raise ValueError(f"sites must be 1..{MAX_SITES}")
+        if not 0 < self.hours <= MAX_HOURS:
+            raise ValueError(f"hours must be > 0 and <= {MAX_HOURS}")
+        if not self.speed > 0:
+            raise ValueError("speed must be > 0")
+        if not 1.0 <= self.step_s <= 3600.0:
+            raise ValueError("step_s must be 1..3600")
+
+
+@dataclass
+class HomeRun:
+    spec: HomeSpec
+    state: HomeState
+    offset: Counters  # the counters' lifetime values before the run
+    account: HomeAccount | None = None
+    inputs: Inputs | None = None
+    inputs_first: int = 0
+
+
+@dataclass
+class FleetReport:
+    homes: int
+    steps: int
+    sim_start: datetime
+    sim_end: datetime
+    wall_s: float
+    stats: Stats
+    totals: dict[int, Counters]  # per home index: energy in the run (Wh)
+    accounts: list[HomeAccount] = field(default_factory=list)
+    stopped_early: bool = False
+
+    def total(self) -> Counters:
+        out = Counters()
+        for c in self.totals.values():
+            out = out.plus(c)
+        return out
+
+    def summary(self) -> str:
+        t = self.total()
+        s = self.stats
+        sim_h = (self.sim_end - self.sim_start).total_seconds() / 3600
+        return (
+            f"{self.homes} homes, {self.steps} steps ({sim_h:.1f} simulated hours) in "
+            f"{self.wall_s:.1f} s{' (stopped early)' if self.stopped_early else ''}\n"
+            f"readings sent {s.sent}, acknowledged {s.acknowledged} (new {s.accepted}, "
+            f"duplicates {s.duplicates}), quarantined {s.quarantined}, failed {s.failed_readings},"
+            f" retries {s.retries}\n"
+            f"energy kWh: pv {t.pv_wh / 1000:.1f}, load {t.load_wh / 1000:.1f}, "
+            f"import {t.import_wh / 1000:.1f}, export {t.export_wh / 1000:.1f}, "
+            f"charge {t.charge_wh / 1000:.1f}, discharge {t.discharge_wh / 1000:.1f}, "
+            f"ev {t.ev_wh / 1000:.1f}"
+        )
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat()
+
+
+def readings_for(
+    acc: HomeAccount, ts: datetime, c: Counters, s: Step | None, soc: float
+) -> list[dict[str, Any]]:
+    """The readings a gateway sends for one instant: lifetime counters ``c``, the step's powers
+    (none for the baseline at the run's start) and the state of charge."""
+    t = _iso(ts)
+
+    def r(dev: str, point: str, value: float, unit: str) -> dict[str, Any]:
+        return {"device": dev, "point": point, "ts": t, "value": value, "unit": unit}
+
+    inv, bat, mtr = acc.inverter_serial, acc.battery_serial, acc.meter_serial
+    out = [
+        r(inv, "pv_energy_wh", round(c.pv_wh, 3), "Wh"),
+        r(inv, "load_energy_wh", round(c.load_wh, 3), "Wh"),
+        r(bat, "battery_charge_energy_wh", round(c.charge_wh, 3), "Wh"),
+        r(bat, "battery_discharge_energy_wh", round(c.discharge_wh, 3), "Wh"),
+        r(bat, "soc", round(soc * 100, 2), "%"),
+        r(mtr, "grid_import_energy_wh", round(c.import_wh, 3), "Wh"),
+        r(mtr, "grid_export_energy_wh", round(c.export_wh, 3), "Wh"),
+    ]
+    if s is not None:
+        out += [
+            r(inv, "pv_power_w", round(s.pv_w, 1), "W"),
+            r(inv, "load_power_w", round(s.load_w, 1), "W"),
+            r(inv, "ac_power_w", round(s.ac_w, 1), "W"),
+            r(bat, "battery_power_w", round(s.battery_w, 1), "W"),
+            r(mtr, "grid_power_w", round(s.grid_w, 1), "W"),
+        ]
+    return out
+
+
+def _offset(spec: HomeSpec) -> Counters:
+    """Lifetime counter values before the run (a home is not new), from the home's seed."""
+    rng = np.random.default_rng([spec.seed, 0xC0])
+    years = float(rng.uniform(0.2, 5.0))
+    pv = spec.pv.capacity_wp * 1000.0 * years  # ~1000 kWh/kWp/a
+    load = spec.annual_kwh * 1000 * years
+    return Counters(
+        pv_wh=round(pv, 3),
+        load_wh=round(load, 3),
+        import_wh=round(load * 0.55, 3),
+        export_wh=round(pv * 0.45, 3),
+        charge_wh=round(pv * 0.2, 3),
+        discharge_wh=round(pv * 0.18, 3),
+    )
+
+
+async def _sleep_until(wall_due: float, stop: threading.Event | None) -> bool:
+    """Sleep until time.monotonic() reaches ``wall_due``; False when told to stop."""
+    while True:
+        if stop is not None and stop.is_set():
+            return False
+        left = wall_due - time.monotonic()
+        if left <= 0:
+            return True
+        await asyncio.sleep(min(left, 0.5))
+
+
+async def run_fleet(
+    url: str,
+    email: str,
+    password: str,
+    config: FleetConfig,
+    *,
+    stop: threading.Event | None = None,
+    client: VoltfleetClient | None = None,
+) -> FleetReport:
+    """Create ``config.sites`` homes on the platform at ``url`` and run them; returns what was
+    simulated and what the platform acknowledged."""
+    config.check()
+    dt = config.step_s
+    steps = math.ceil(config.hours * 3600 / dt)
+    now = datetime.now(UTC)
+    if config.start is None:
+        begin = now - timedelta(hours=config.hours)
+        start = datetime.fromtimestamp(math.floor(begin.timestamp() / dt) * dt, UTC)
+    else:
+        start = config.start.astimezone(UTC)
+    speed = config.speed
+    per_batch = config.batch_steps or (
+        MAX_STEPS_PER_BATCH
+        if math.isinf(speed)
+        else max(1, min(MAX_STEPS_PER_BATCH, round(speed * 5 / dt)))
+    )
+    tag = config.tag or secrets.token_hex(3).upper()
+    specs = make_homes(config.sites, config.seed, ev_share=config.ev_share)
+    runs = [HomeRun(s, initial_state(s), _offset(s)) for s in specs]
+    own = client is None
+    client = client or VoltfleetClient(url, max_connections=config.concurrency)
+    sem = asyncio.Semaphore(config.concurrency)
+    t_wall0 = time.monotonic()
+    stopped = False
+    try:
+        await client.sign_in(email, password)
+
+        async def setup(i: int, run: HomeRun) -> None:
+            s = run.spec
+            async with sem:
+                run.account = await client.create_home(
+                    i,
+                    tag,
+                    name=s.name,
+                    latitude=s.latitude,
+                    longitude=s.longitude,
+                    timezone=s.timezone,
+                    country=s.country,
+                    capacity_kwp=s.pv.capacity_wp / 1000,
+                    inverter_w=s.pv.inverter_ac_w or s.pv.capacity_wp,
+                    battery_wh=s.battery.capacity_wh if s.battery else 0.0,
+                )
+
+        await asyncio.gather(*(setup(i, r) for i, r in enumerate(runs)))
+        log.info("simulator: %d homes created (serials SIM%s...)", len(runs), tag)
+
+        async def send(run: HomeRun, batch: list[dict[str, Any]]) -> None:
+            assert run.account is not None
+            async with sem:
+                await client.send(run.account, batch)
+
+        # the baseline: every counter's value at the start
+        await asyncio.gather(
+            *(
+                send(
+                    r,
+                    readings_for(
+                        r.account,  # type: ignore[arg-type]
+                        start,
+                        r.offset,
+                        None,
+                        r.state.stored_wh / r.spec.battery.capacity_wh if r.spec.battery else 0.0,
+                    ),
+                )
+                for r in runs
+            )
+        )
+        sim_t0_wall = time.monotonic()
+        chunk_steps = max(per_batch, 1440)
+        shapes: dict[tuple[str, int], Any] = {}
+        k = 0
+        while k < steps:
+            chunk = k // chunk_steps
+            n = min(per_batch, steps - k, chunk_steps * (chunk + 1) - k)
+            batch_end = start + timedelta(seconds=(k + n) * dt)
+            # pace: speed, and never ahead of the real clock
+            due = sim_t0_wall + (k + n) * dt / speed
+            ahead = (batch_end - datetime.now(UTC)).total_seconds()
+            due = max(due, time.monotonic() + ahead)
+            if config.wall_limit_s is not None and due - t_wall0 > config.wall_limit_s:
+                stopped = True
+                break
+            if not await _sleep_until(due, stop):
+                stopped = True
+                break
+            batches: list[tuple[HomeRun, list[dict[str, Any]]]] = []
+            for run in runs:
+                if run.inputs is None or run.inputs_first != chunk * chunk_steps:
+                    first = chunk * chunk_steps
+                    times = step_times(start, first, min(chunk_steps, steps - first), dt)
+                    key = (run.spec.timezone, chunk)
+                    if key not in shapes:
+                        shapes.clear()
+                        mids = tuple(t - timedelta(seconds=dt / 2) for t in times)
+                        shapes[key] = weather.household_shape_w_per_kwh(mids, run.spec.timezone)
+                    run.inputs = inputs_for(
+                        run.spec, times, dt, config.weather, chunk, shape=shapes[key]
+                    )
+                    run.inputs_first = first
+                batch: list[dict[str, Any]] = []
+                for j in range(k, k + n):
+                    i = j - run.inputs_first
+                    run.state, s = step(
+                        run.spec, run.state, run.inputs.at(i), run.inputs.times[i], dt
+                    )
+                    assert run.account is not None
+                    batch += readings_for(run.account, s.ts, run.offset.plus(s.counters), s, s.soc)
+                batches.append((run, batch))
+            await asyncio.gather(*(send(r, b) for r, b in batches))
+            k += n
+    finally:
+        if own:
+            await client.aclose()
+    return FleetReport(
+        homes=len(runs),
+        steps=k if runs else 0,
+        sim_start=start,
+        sim_end=start + timedelta(seconds=k * dt),
+        wall_s=time.monotonic() - t_wall0,
+        stats=client.stats,
+        totals={i: r.state.counters for i, r in enumerate(runs)},
+        accounts=[r.account for r in runs if r.account is not None],
+        stopped_early=stopped,
+    )
+
+
+def run_fleet_sync(
+    url: str,
+    email: str,
+    password: str,
+    config: FleetConfig,
+    stop: threading.Event | None = None,
+) -> FleetReport:
+    """``run_fleet`` on its own event loop (for a CLI or a background thread)."""
+    return asyncio.run(run_fleet(url, email, password, config, stop=stop))
