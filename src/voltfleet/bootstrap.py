@@ -28,6 +28,7 @@ from voltfleet.app.sites.endpoints import router as sites_router
 from voltfleet.app.tariffs.endpoints import router as tariffs_router
 from voltfleet.app.tariffs.slot_endpoints import router as slots_router
 from voltfleet.app.telemetry.endpoints import router as telemetry_router
+from voltfleet.app.telemetry.read_endpoints import router as telemetry_read_router
 from voltfleet.app.users.endpoints import router as users_router
 from voltfleet.settings import Settings
 from voltfleet.store.db import Database
@@ -42,6 +43,9 @@ def build_runtime(settings: Settings) -> Runtime:
     if settings.resolved_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
+    from voltfleet.protocols.mqtt import broker  # gateway tokens also go to the MQTT broker
+
+    broker.configure(db.engine, broker.files_from_settings(settings))
     return Runtime(settings=settings, db=db, security=Security(settings), mailer=Mailer(settings))
 
 
@@ -80,6 +84,7 @@ def create_app(
         slots_router,
         metering_router,
         telemetry_router,
+        telemetry_read_router,
         portal_router,
     ):
         app.include_router(router)

@@ -1,4 +1,4 @@
-"""``voltfleet serve | demo | admin create-superuser | db upgrade``."""
+"""``voltfleet serve | demo | simulate | admin create-superuser | db upgrade``."""
 
 from __future__ import annotations
 
@@ -90,6 +90,61 @@ def cmd_prices(args: argparse.Namespace) -> None:
     print(f"stored {n} prices for {args.source}:{args.area} from {first} to {last}")
 
 
+def cmd_mqtt_bridge(_: argparse.Namespace) -> None:
+    import asyncio
+    import contextlib
+
+    from voltfleet.bootstrap import build_runtime
+    from voltfleet.protocols.mqtt import broker
+    from voltfleet.protocols.mqtt.bridge import Bridge, BridgeConfig
+
+    settings = Settings()
+    runtime = build_runtime(settings)
+    files = broker.files_from_settings(settings)
+    if files is not None:  # drop revoked credentials from the broker's files before starting
+        with runtime.db.session() as session:
+            broker.sync(session, files)
+    bridge = Bridge(runtime.db, BridgeConfig.from_settings(settings))
+    print(f"voltfleet mqtt-bridge: {settings.mqtt_url} as {settings.mqtt_username}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(bridge.run())
+
+
+def cmd_mqtt_broker_files(_: argparse.Namespace) -> None:
+    from voltfleet.bootstrap import build_runtime
+    from voltfleet.protocols.mqtt import broker
+
+    settings = Settings()
+    files = broker.files_from_settings(settings)
+    if files is None:
+        print("voltfleet: set VOLTFLEET_MQTT_BROKER_DIR", file=sys.stderr)
+        raise SystemExit(2)
+    runtime = build_runtime(settings)
+    with runtime.db.session() as session:
+        n = broker.sync(session, files)
+    print(f"wrote {files.config} ({n} gateway credentials); run: mosquitto -c {files.config}")
+
+
+def cmd_simulate(args: argparse.Namespace) -> None:
+    import math
+
+    from voltfleet.simulator.fleet import FleetConfig, run_fleet_sync
+
+    config = FleetConfig(
+        sites=args.sites,
+        speed=math.inf if args.speed <= 0 else args.speed,
+        hours=args.hours,
+        step_s=args.step,
+        seed=args.seed,
+        weather=args.weather,
+        wall_limit_s=args.max_wall or None,
+    )
+    report = run_fleet_sync(args.url, args.email, args.password, config)
+    print(report.summary())
+    if report.stats.failed_readings:
+        raise SystemExit(1)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="voltfleet", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -101,6 +156,30 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--host", default="127.0.0.1")
         s.add_argument("--port", type=int, default=8000)
         s.set_defaults(fn=fn)
+    sub.add_parser(
+        "mqtt-bridge", help="run the MQTT bridge: gateways' messages into the database"
+    ).set_defaults(fn=cmd_mqtt_bridge)
+    sub.add_parser(
+        "mqtt-broker-files", help="write the Mosquitto config, password and ACL files"
+    ).set_defaults(fn=cmd_mqtt_broker_files)
+    sim = sub.add_parser(
+        "simulate", help="run simulated homes against a running voltfleet (through its API)"
+    )
+    sim.add_argument("--url", default="http://127.0.0.1:8000")
+    sim.add_argument("--email", required=True, help="an account that may create sites")
+    sim.add_argument("--password", default=os.environ.get("VOLTFLEET_SIM_PASSWORD", ""))
+    sim.add_argument("--sites", type=int, default=10, help="homes to create and run")
+    sim.add_argument(
+        "--speed", type=float, default=60.0, help="simulated seconds per second (0: flat out)"
+    )
+    sim.add_argument(
+        "--hours", type=float, default=24.0, help="simulated hours, ending now (history first)"
+    )
+    sim.add_argument("--step", type=float, default=60.0, help="simulation step in seconds")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--weather", choices=["try", "clearsky"], default="try")
+    sim.add_argument("--max-wall", type=float, default=0.0, help="stop after this many seconds")
+    sim.set_defaults(fn=cmd_simulate)
     admin = sub.add_parser("admin", help="administration").add_subparsers(
         dest="admin", required=True
     )
@@ -143,6 +222,11 @@ def main(argv: list[str] | None = None) -> None:
 
         if isinstance(exc, MarketDataError):
             print(f"voltfleet: {exc}", file=sys.stderr)
+            raise SystemExit(1) from exc
+        from voltfleet.simulator.client import SimulatorError
+
+        if isinstance(exc, SimulatorError | ValueError) and args.fn is cmd_simulate:
+            print(f"voltfleet simulate: {exc}", file=sys.stderr)
             raise SystemExit(1) from exc
         if isinstance(exc, ApiError):
             print(f"voltfleet: {exc.message}", file=sys.stderr)

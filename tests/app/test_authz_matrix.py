@@ -223,6 +223,12 @@ SITE_CASES = [
         "site",
     ),
     Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/savings", target="site", query=WINDOW),
+    # Telemetry read side: readings and roll-ups of a device, energy of a site.
+    Case(D, Action.READ, "GET", "/api/v1/devices/{device_id}/readings", target="device"),
+    Case(D, Action.READ, "GET", "/api/v1/devices/{device_id}/series", target="device"),
+    Case(
+        S, Action.READ, "GET", "/api/v1/sites/{site_id}/energy", target="site", query="period=year"
+    ),
 ]
 # Endpoints whose scope is in the body (metering) or that only superusers may use.
 SPECIAL = {("PUT", "/api/v1/meters/interval"), ("PUT", "/api/v1/market-prices/{source}/{area}")}
@@ -236,7 +242,7 @@ LIST_CASES = [
     (Kind.DEVICE, "/api/v1/devices"),
 ]
 # Not about one object: checked against the oracle below.
-COUNT_ROUTES = {("GET", "/api/v1/sites/status-counts")}
+COUNT_ROUTES = {("GET", "/api/v1/sites/status-counts"), ("GET", "/api/v1/fleet/kpis")}
 # Authenticated by a gateway's credential, not a person's: every person's token is refused, and a
 # gateway naming another gateway's device gets it quarantined (checked below).
 DEVICE_CREDENTIAL = {("POST", "/api/v1/ingest")}
@@ -694,6 +700,13 @@ def test_authorisation_matrix(
             failures.append(
                 f"status counts by {key}: {r.status_code} {r.text[:80]}, want {len(own)}"
             )
+
+        # The fleet's figures cover the same sites as the status counts.
+        r = client.get("/api/v1/fleet/kpis", headers=caller.headers())
+        tally["requests"] += 1
+        tally[outcome(r.status_code)] += 1
+        if r.status_code != 200 or r.json()["sites"] != len(own):
+            failures.append(f"fleet kpis by {key}: {r.status_code} {r.text[:80]}, want {len(own)}")
 
         # Readings come from gateways' credentials only.
         check(caller, f"ingest by {key}", "POST", "/api/v1/ingest", "401", {"readings": []})

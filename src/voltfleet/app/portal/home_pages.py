@@ -6,11 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
-from voltfleet.app.deps import DbSession
+from voltfleet.app.deps import DbSession, RuntimeDep
 from voltfleet.app.orgs.repository import visible_orgs
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
 from voltfleet.app.sites.repository import SiteRepository
+from voltfleet.app.telemetry import fleet_service
 from voltfleet.app.users.repository import visible_users
 
 router = APIRouter()
@@ -22,7 +23,7 @@ LATER = {
 
 
 @router.get("/home", response_class=HTMLResponse)
-def home(request: Request, session: DbSession) -> HTMLResponse:
+def home(request: Request, session: DbSession, runtime: RuntimeDep) -> HTMLResponse:
     caller = require_caller(request, session)
     counts = {
         "organisations": session.scalar(
@@ -32,7 +33,18 @@ def home(request: Request, session: DbSession) -> HTMLResponse:
     }
     site_status = SiteRepository(session, caller).status_counts()
     counts["sites"] = sum(site_status.values())
-    return render(request, "portal/home.html", caller, counts=counts, site_status=site_status)
+    kpis, _ = fleet_service.fleet_kpis(session, caller, runtime.settings)
+    money = fleet_service.ordered_currencies(kpis.revenue, caller.user.currency)
+    return render(
+        request,
+        "portal/home.html",
+        caller,
+        counts=counts,
+        site_status=site_status,
+        kpis=kpis,
+        money=money,
+        trend_json=fleet_service.trend_json(kpis),
+    )
 
 
 def _later(path: str, title: str, text: str) -> None:

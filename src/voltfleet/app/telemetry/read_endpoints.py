@@ -1,0 +1,226 @@
+"""Telemetry read API: a device's readings and roll-ups, a site's energy, the fleet's figures.
+Each answers JSON, or a CSV download with ``?format=csv``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from voltfleet.app.deps import CallerDep, DbSession, RuntimeDep
+from voltfleet.app.sites.repository import SiteRepository
+from voltfleet.app.telemetry import fleet_service
+from voltfleet.app.telemetry import read_service as rs
+from voltfleet.app.telemetry.read_schemas import (
+    BalanceOut,
+    BarOut,
+    DeviceSeriesOut,
+    FleetKpisOut,
+    GreenOut,
+    MoneyOut,
+    PeriodsOut,
+    PointOut,
+    RankedOut,
+    ReadingOut,
+    ReadingsOut,
+    RollupOut,
+    SeriesOut,
+    SiteEnergyOut,
+    TrendOut,
+)
+from voltfleet.domain.access import Action, Kind
+from voltfleet.domain.telemetry import kpi
+from voltfleet.domain.telemetry.energy import Period
+from voltfleet.domain.telemetry.points import Point
+from voltfleet.domain.telemetry.rollup import Resolution
+
+router = APIRouter(tags=["telemetry"])
+Format = Annotated[Literal["json", "csv"], Query(description="csv: a download")]
+Points = Annotated[
+    str | None,
+    Query(description="comma-separated data points (default: PV, grid, battery and load power)"),
+]
+
+
+def csv_download(text: str, filename: str) -> Response:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _points(r: list[Point]) -> list[PointOut]:
+    return [
+        PointOut(name=p.name, unit=p.unit, kind=p.kind.value, aggregate=rs.aggregate_of(p))
+        for p in r
+    ]
+
+
+@router.get(
+    "/api/v1/devices/{device_id}/readings",
+    response_model=ReadingsOut,
+    tags=["devices"],
+    summary="A device's raw readings in a window (at most 31 days and 20,000 readings)",
+)
+def device_readings(
+    session: DbSession,
+    caller: CallerDep,
+    device_id: str,
+    points: Points = None,
+    start_time: datetime | None = None,
+    end_time: datetime | None = None,
+    format: Format = "json",
+) -> ReadingsOut | Response:
+    """Readings with start_time <= ts < end_time (default: the last 24 hours). A window holding
+    more than 20,000 readings is refused (422 ``too_many_readings``): narrow it, or read the
+    roll-ups from ``/series``."""
+    r = rs.readings(session, caller, device_id, points, start_time, end_time)
+    if format == "csv":
+        return csv_download(rs.readings_csv(r), f"readings-{r.device.serial}.csv")
+    items = sorted(
+        (
+            ReadingOut(point=name, ts=s.ts, value=s.value)
+            for name, v in r.samples.items()
+            for s in v
+        ),
+        key=lambda x: (x.ts, x.point),
+    )
+    return ReadingsOut(
+        device_id=r.device.id,
+        start_time=r.start,
+        end_time=r.end,
+        count=len(items),
+        points=_points(r.points),
+        readings=items,
+    )
+
+
+@router.get(
+    "/api/v1/devices/{device_id}/series",
+    response_model=DeviceSeriesOut,
+    tags=["devices"],
+    summary="A device's roll-ups: 5-minute, hourly, daily or monthly",
+)
+def device_series(
+    session: DbSession,
+    caller: CallerDep,
+    device_id: str,
+    points: Points = None,
+    start_time: datetime | None = None,
+    end_time: datetime | None = None,
+    resolution: Resolution = Resolution.HOUR,
+    format: Format = "json",
+) -> DeviceSeriesOut | Response:
+    """Periods of the site's local calendar starting in [start_time, end_time). Energy points
+    give the energy (Wh) in each period; gauges their mean, minimum and maximum. Windows: at
+    most 31 days of 5-minute periods, 400 days of hours, about ten years of days."""
+    s = rs.series(session, caller, device_id, points, resolution, start_time, end_time)
+    if format == "csv":
+        return csv_download(rs.series_csv(s), f"series-{s.device.serial}-{resolution.value}.csv")
+    return DeviceSeriesOut(
+        device_id=s.device.id,
+        resolution=s.resolution.value,
+        timezone=s.site.timezone,
+        start_time=s.start,
+        end_time=s.end,
+        series=[
+            SeriesOut(
+                point=p.name,
+                unit=p.unit,
+                aggregate=rs.aggregate_of(p),
+                rows=[
+                    RollupOut(
+                        start_time=x.start, value=x.value, samples=x.samples, low=x.low, high=x.high
+                    )
+                    for x in s.rows[p.name]
+                ],
+            )
+            for p in s.points
+        ],
+    )
+
+
+@router.get(
+    "/api/v1/sites/{site_id}/energy",
+    response_model=SiteEnergyOut,
+    tags=["sites"],
+    summary="A site's energy as bars: a day by hour, a month by day, a year by month, all by year",
+)
+def site_energy(
+    session: DbSession,
+    caller: CallerDep,
+    site_id: str,
+    period: Period = Period.DAY,
+    date: Annotated[str | None, Query(description="YYYY-MM-DD in the site's zone; today")] = None,
+    format: Format = "json",
+) -> SiteEnergyOut | Response:
+    """PV yield, consumption (measured, or from the balance pv + import + discharge = consumption
+    + export + charge), grid import and export, battery charge and discharge, self-consumption
+    and self-sufficiency, summed over the devices in the site's statistical range."""
+    e = rs.site_energy(session, caller, site_id, period, rs.parse_day(date))
+    if format == "csv":
+        return csv_download(rs.energy_csv(e), f"energy-{e.period.value}-{e.day.isoformat()}.csv")
+    return SiteEnergyOut(
+        site_id=e.site.id,
+        period=e.period.value,
+        date=e.day.isoformat(),
+        timezone=e.site.timezone,
+        start_time=e.start,
+        end_time=e.end,
+        devices=[d.id for d in e.devices],
+        bars=[
+            BarOut(label=b.label, start_time=b.start, end_time=b.end, **rs.balance_dict(b.balance))  # type: ignore[arg-type]
+            for b in e.bars
+        ],
+        total=BalanceOut(**rs.balance_dict(e.total)),  # type: ignore[arg-type]
+    )
+
+
+def _periods(p: kpi.Periods) -> PeriodsOut:
+    return PeriodsOut(day=p.day, month=p.month, year=p.year, total=p.total)
+
+
+@router.get(
+    "/api/v1/fleet/kpis",
+    response_model=FleetKpisOut,
+    tags=["sites"],
+    summary="Key figures of your fleet: status, power, yield, revenue, green efficiency, ranking",
+)
+def fleet_kpis(
+    session: DbSession, caller: CallerDep, runtime: RuntimeDep, format: Format = "json"
+) -> FleetKpisOut | Response:
+    """Over your own sites (sites shared to your organisation are not in your statistics).
+    Revenue is per currency, yours first; a site without tariffs is valued at the default price
+    of the settings."""
+    caller.require(Kind.SITE, Action.LIST)
+    k, figures = fleet_service.fleet_kpis(session, caller, runtime.settings)
+    status = SiteRepository(session, caller).status_counts()
+    if format == "csv":
+        return csv_download(fleet_service.figures_csv(figures), "fleet-kpis.csv")
+    return FleetKpisOut(
+        sites=k.sites,
+        status=status,
+        capacity_kwp=k.capacity_kwp,
+        power_w=k.power_w,
+        sites_reporting_power=k.sites_reporting_power,
+        yield_wh=_periods(k.yield_wh),
+        revenue=[
+            MoneyOut(currency=c, **_periods(p).model_dump())
+            for c, p in fleet_service.ordered_currencies(k.revenue, caller.user.currency)
+        ],
+        green=GreenOut(coal_kg=k.green.coal_kg, co2_kg=k.green.co2_kg, trees=k.green.trees),
+        trend=[TrendOut(month=m, yield_wh=v) for m, v in k.trend],
+        ranking=[
+            RankedOut(
+                site_id=x.site_id,
+                name=x.name,
+                yield_wh=x.yield_wh,
+                capacity_kwp=x.capacity_kwp,
+                specific_yield_kwh_per_kwp=x.specific_yield_kwh_per_kwp,
+            )
+            for x in k.ranking
+        ],
+    )

@@ -1,0 +1,127 @@
+"""Answers of the telemetry read API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class PointOut(BaseModel):
+    name: str
+    unit: str
+    kind: str
+    aggregate: str = Field(description="what a roll-up holds: energy in the period, or the mean")
+
+
+class ReadingOut(BaseModel):
+    point: str
+    ts: datetime
+    value: float
+
+
+class ReadingsOut(BaseModel):
+    device_id: str
+    start_time: datetime
+    end_time: datetime
+    count: int
+    points: list[PointOut]
+    readings: list[ReadingOut] = Field(description="in time order, then by point")
+
+
+class RollupOut(BaseModel):
+    start_time: datetime
+    value: float = Field(description="energy (Wh) in the period, or the mean of a gauge")
+    samples: int
+    low: float | None = None
+    high: float | None = None
+
+
+class SeriesOut(BaseModel):
+    point: str
+    unit: str
+    aggregate: str
+    rows: list[RollupOut]
+
+
+class DeviceSeriesOut(BaseModel):
+    device_id: str
+    resolution: str
+    timezone: str
+    start_time: datetime
+    end_time: datetime
+    series: list[SeriesOut]
+
+
+class BalanceOut(BaseModel):
+    pv_wh: float
+    consumption_wh: float
+    consumption_measured: bool
+    grid_import_wh: float
+    grid_export_wh: float
+    battery_charge_wh: float
+    battery_discharge_wh: float
+    self_consumed_wh: float
+    self_consumption: float | None = Field(description="fraction 0..1 of the PV yield used")
+    self_sufficiency: float | None = Field(description="fraction 0..1 of consumption not imported")
+
+
+class BarOut(BalanceOut):
+    label: str
+    start_time: datetime
+    end_time: datetime
+
+
+class SiteEnergyOut(BaseModel):
+    site_id: str
+    period: str
+    date: str
+    timezone: str
+    start_time: datetime
+    end_time: datetime
+    devices: list[str] = Field(description="the devices counted (the statistical range)")
+    bars: list[BarOut]
+    total: BalanceOut
+
+
+class PeriodsOut(BaseModel):
+    day: float
+    month: float
+    year: float
+    total: float
+
+
+class MoneyOut(PeriodsOut):
+    currency: str
+
+
+class RankedOut(BaseModel):
+    site_id: str
+    name: str
+    yield_wh: float
+    capacity_kwp: float
+    specific_yield_kwh_per_kwp: float | None
+
+
+class GreenOut(BaseModel):
+    coal_kg: float
+    co2_kg: float
+    trees: float
+
+
+class TrendOut(BaseModel):
+    month: str
+    yield_wh: float
+
+
+class FleetKpisOut(BaseModel):
+    sites: int
+    status: dict[str, int]
+    capacity_kwp: float
+    power_w: float
+    sites_reporting_power: int
+    yield_wh: PeriodsOut
+    revenue: list[MoneyOut] = Field(description="per currency, the caller's currency first")
+    green: GreenOut
+    trend: list[TrendOut]
+    ranking: list[RankedOut]

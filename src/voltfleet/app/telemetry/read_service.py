@@ -1,0 +1,348 @@
+"""The read side of telemetry: a device's raw readings and roll-ups, a site's energy bars, and
+CSV renderings of them. Every object is loaded through the caller's scope (404 outside it).
+Never writes."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voltfleet.app.deps import Caller
+from voltfleet.app.devices.repository import DeviceRepository
+from voltfleet.app.errors import ApiError, bad_request
+from voltfleet.app.sites.repository import SiteRepository
+from voltfleet.domain.access import Action
+from voltfleet.domain.fleet import DeviceKind
+from voltfleet.domain.telemetry import energy as en
+from voltfleet.domain.telemetry.points import CATALOGUE, GAUGES, Point, PointKind
+from voltfleet.domain.telemetry.readings import Sample
+from voltfleet.domain.telemetry.rollup import Resolution, Rollup
+from voltfleet.store.fleet_models import Device
+from voltfleet.store.models import Site
+from voltfleet.store.timeseries import store_for
+from voltfleet.store.timeseries.queries import first_start, read_many
+
+MAX_READINGS = 20_000  # raw samples in one answer; more is refused with a clear error
+MAX_READINGS_WINDOW = timedelta(days=31)
+MAX_SERIES_WINDOW = {
+    Resolution.FIVE_MIN: timedelta(days=31),
+    Resolution.HOUR: timedelta(days=400),
+    Resolution.DAY: timedelta(days=3700),
+    Resolution.MONTH: timedelta(days=36600),
+}
+DEFAULT_POINTS = ("pv_power_w", "grid_power_w", "battery_power_w", "load_power_w")
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def parse_points(text: str | None, *, rolled_up: bool = False) -> list[Point]:
+    """The data points named in a comma-separated list (400 for an unknown one)."""
+    names = [n.strip() for n in (text or "").split(",") if n.strip()] or list(DEFAULT_POINTS)
+    out: list[Point] = []
+    for name in dict.fromkeys(names):
+        p = CATALOGUE.get(name)
+        if p is None:
+            raise bad_request(
+                f"unknown data point '{name}': use any of {', '.join(sorted(CATALOGUE))}"
+            )
+        if rolled_up and not (p.kind is PointKind.ENERGY or p.kind in GAUGES):
+            raise bad_request(f"'{name}' is a status code: it has no roll-ups, read its readings")
+        out.append(p)
+    if len(out) > 12:
+        raise bad_request("ask for at most 12 data points at a time")
+    return out
+
+
+def window(
+    start: datetime | None, end: datetime | None, default: timedelta, limit: timedelta
+) -> tuple[datetime, datetime]:
+    """[start, end) in UTC: defaults to the last ``default`` up to now; refused beyond ``limit``."""
+    for name, value in (("start_time", start), ("end_time", end)):
+        if value is not None and value.tzinfo is None:
+            raise bad_request(f"{name} needs a UTC offset, e.g. 2026-01-01T00:00:00Z")
+    end = (end or datetime.now(UTC)).astimezone(UTC)
+    start = (start or end - default).astimezone(UTC)
+    if end <= start:
+        raise bad_request("end_time must be after start_time")
+    if end - start > limit:
+        raise bad_request(f"the window may be at most {limit.days} days long at this resolution")
+    return start, end
+
+
+# ---- a device's readings and roll-ups -----------------------------------------------------------
+
+
+@dataclass
+class DeviceReadings:
+    device: Device
+    site: Site
+    points: list[Point]
+    start: datetime
+    end: datetime
+    samples: dict[str, list[Sample]]
+
+    @property
+    def count(self) -> int:
+        return sum(len(v) for v in self.samples.values())
+
+
+def _device(session: Session, caller: Caller, device_id: str) -> tuple[Device, Site]:
+    device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
+    site = session.get(Site, device.site_id)
+    assert site is not None
+    return device, site
+
+
+def readings(
+    session: Session,
+    caller: Caller,
+    device_id: str,
+    points: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int = MAX_READINGS,
+) -> DeviceReadings:
+    device, site = _device(session, caller, device_id)
+    chosen = parse_points(points)
+    lo, hi = window(start, end, timedelta(days=1), MAX_READINGS_WINDOW)
+    store = store_for(session.connection())
+    samples: dict[str, list[Sample]] = {}
+    count = 0
+    for p in chosen:
+        samples[p.name] = store.read(device.id, p.name, lo, hi)
+        count += len(samples[p.name])
+        if count > limit:
+            raise ApiError(
+                422,
+                f"more than {limit} readings between {lo.isoformat()} and {hi.isoformat()}: "
+                "ask for a shorter window or fewer points, or read roll-ups from /series",
+                "too_many_readings",
+            )
+    return DeviceReadings(device, site, chosen, lo, hi, samples)
+
+
+@dataclass
+class DeviceSeries:
+    device: Device
+    site: Site
+    points: list[Point]
+    resolution: Resolution
+    start: datetime
+    end: datetime
+    rows: dict[str, list[Rollup]]
+
+
+DEFAULT_SERIES_WINDOW = {
+    Resolution.FIVE_MIN: timedelta(days=1),
+    Resolution.HOUR: timedelta(days=7),
+    Resolution.DAY: timedelta(days=31),
+    Resolution.MONTH: timedelta(days=366),
+}
+
+
+def series(
+    session: Session,
+    caller: Caller,
+    device_id: str,
+    points: str | None,
+    resolution: Resolution,
+    start: datetime | None,
+    end: datetime | None,
+) -> DeviceSeries:
+    device, site = _device(session, caller, device_id)
+    chosen = parse_points(points, rolled_up=True)
+    lo, hi = window(start, end, DEFAULT_SERIES_WINDOW[resolution], MAX_SERIES_WINDOW[resolution])
+    store = store_for(session.connection())
+    rows = {p.name: store.read_rollups(device.id, p.name, resolution, lo, hi) for p in chosen}
+    return DeviceSeries(device, site, chosen, resolution, lo, hi, rows)
+
+
+def aggregate_of(p: Point) -> str:
+    return "energy" if p.kind is PointKind.ENERGY else "mean"
+
+
+# ---- a site's energy ----------------------------------------------------------------------------
+
+
+@dataclass
+class SiteEnergy:
+    site: Site
+    period: en.Period
+    day: date
+    start: datetime
+    end: datetime
+    devices: list[Device]
+    bars: list[en.Bar]
+    total: en.Balance
+
+
+def counted(site: Site, device: Device) -> bool:
+    """Whether a device's energy counts in its site's figures (the statistical range)."""
+    if not device.in_statistics or device.deleted_at is not None:
+        return False
+    if device.kind == DeviceKind.INVERTER.value:
+        return site.stats_inverters
+    if device.kind == DeviceKind.METER.value:
+        return site.stats_meters
+    return True
+
+
+def site_energy(
+    session: Session,
+    caller: Caller,
+    site_id: str,
+    period: en.Period,
+    day: date | None = None,
+    now: datetime | None = None,
+) -> SiteEnergy:
+    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
+    return energy_of(session, site, period, day, now)
+
+
+def energy_of(
+    session: Session,
+    site: Site,
+    period: en.Period,
+    day: date | None = None,
+    now: datetime | None = None,
+) -> SiteEnergy:
+    """The energy bars of a site already loaded through the caller's scope."""
+    tz = zone(site.timezone)
+    now = now or datetime.now(UTC)
+    day = day or now.astimezone(tz).date()
+    live = select(Device).where(Device.site_id == site.id, Device.deleted_at.is_(None))
+    devices = [
+        d for d in session.scalars(live.order_by(Device.kind, Device.serial)) if counted(site, d)
+    ]
+    ids = [d.id for d in devices]
+    conn = session.connection()
+    resolution = en.BAR_RESOLUTION[period]
+    if period is en.Period.TOTAL:
+        first = first_start(conn, ids, en.ENERGY_POINTS, resolution)
+        start = en.window(en.Period.YEAR, (first or now).astimezone(tz).date(), tz)[0]
+        end = en.window(en.Period.YEAR, max(day, now.astimezone(tz).date()), tz)[1]
+    else:
+        start, end = en.window(period, day, tz)
+    grouped: dict[str, list[Rollup]] = {}
+    for _, point, at, value in read_many(conn, ids, en.ENERGY_POINTS, resolution, start, end):
+        grouped.setdefault(point, []).append(Rollup(at, value, 0))
+    bars = en.bars(period, start, end, tz, grouped)
+    return SiteEnergy(site, period, day, start, end, devices, bars, en.total(bars))
+
+
+# ---- CSV ----------------------------------------------------------------------------------------
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def readings_csv(r: DeviceReadings) -> str:
+    """One row per timestamp, one column per point (blank where the point has no sample)."""
+    rows: dict[datetime, dict[str, float]] = {}
+    for name, samples in r.samples.items():
+        for s in samples:
+            rows.setdefault(s.ts, {})[name] = s.value
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["ts"] + [f"{p.name} ({p.unit})" for p in r.points])
+    for ts in sorted(rows):
+        w.writerow([_iso(ts)] + [_num(rows[ts].get(p.name), 6) for p in r.points])
+    return out.getvalue()
+
+
+def series_csv(s: DeviceSeries) -> str:
+    """One row per period: for energy points the energy in the period, for gauges the mean."""
+    rows: dict[datetime, dict[str, float]] = {}
+    for name, items in s.rows.items():
+        for r in items:
+            rows.setdefault(r.start, {})[name] = r.value
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(
+        ["start_time", "resolution"] + [f"{p.name} ({p.unit}, {aggregate_of(p)})" for p in s.points]
+    )
+    for ts in sorted(rows):
+        w.writerow([_iso(ts), s.resolution.value] + [_num(rows[ts].get(p.name)) for p in s.points])
+    return out.getvalue()
+
+
+ENERGY_COLUMNS = [
+    ("pv_kwh", "pv_wh"),
+    ("consumption_kwh", "consumption_wh"),
+    ("grid_import_kwh", "import_wh"),
+    ("grid_export_kwh", "export_wh"),
+    ("battery_charge_kwh", "charge_wh"),
+    ("battery_discharge_kwh", "discharge_wh"),
+    ("self_consumed_kwh", "self_consumed_wh"),
+]
+
+
+def energy_csv(e: SiteEnergy) -> str:
+    """One row per bar and a total row; energies in kWh, rates in percent."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(
+        ["bar", "start_time", "end_time"]
+        + [c for c, _ in ENERGY_COLUMNS]
+        + ["self_consumption_pct", "self_sufficiency_pct"]
+    )
+
+    def line(label: str, a: datetime, b: datetime, bal: en.Balance) -> list[str]:
+        return (
+            [label, _iso(a), _iso(b)]
+            + [_num(getattr(bal, attr) / 1000.0) for _, attr in ENERGY_COLUMNS]
+            + [
+                _num(None if bal.self_consumption is None else 100 * bal.self_consumption, 1),
+                _num(None if bal.self_sufficiency is None else 100 * bal.self_sufficiency, 1),
+            ]
+        )
+
+    for b in e.bars:
+        w.writerow(line(b.label, b.start, b.end, b.balance))
+    w.writerow(line("total", e.start, e.end, e.total))
+    return out.getvalue()
+
+
+def balance_dict(b: en.Balance) -> dict[str, float | bool | None]:
+    return {
+        "pv_wh": b.pv_wh,
+        "consumption_wh": b.consumption_wh,
+        "consumption_measured": b.consumption_measured,
+        "grid_import_wh": b.import_wh,
+        "grid_export_wh": b.export_wh,
+        "battery_charge_wh": b.charge_wh,
+        "battery_discharge_wh": b.discharge_wh,
+        "self_consumed_wh": b.self_consumed_wh,
+        "self_consumption": b.self_consumption,
+        "self_sufficiency": b.self_sufficiency,
+    }
+
+
+def parse_day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise bad_request(f"date '{text}' is not a date: use YYYY-MM-DD") from exc
+
+
+def device_ids(devices: Sequence[Device]) -> list[str]:
+    return [d.id for d in devices]

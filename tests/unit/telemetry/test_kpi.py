@@ -1,0 +1,67 @@
+"""Fleet key figures (domain.telemetry.kpi)."""
+
+from __future__ import annotations
+
+import pytest
+
+from voltfleet.domain.telemetry import kpi
+
+FACTORS = kpi.GreenFactors(coal_kg_per_kwh=0.4, co2_kg_per_kwh=1.0, co2_kg_per_tree=20.0)
+
+
+@pytest.mark.parametrize(
+    ("pv", "export", "xp", "ip", "want"),
+    [
+        (10_000, 4000, 0.08, 0.40, 4 * 0.08 + 6 * 0.40),
+        (10_000, 0, 0.08, 0.40, 4.0),
+        (10_000, 12_000, 0.10, 0.40, 1.0),  # export beyond the yield is not PV revenue
+        (0, 500, 0.10, 0.40, 0.0),
+        (5000, 2000, 0.30, 0.30, 1.5),  # one default price: yield x price
+    ],
+)
+def test_revenue(pv: float, export: float, xp: float, ip: float, want: float) -> None:
+    assert kpi.revenue(pv, export, xp, ip) == pytest.approx(want)
+
+
+def test_priced_revenue_hour_by_hour() -> None:
+    got = kpi.priced_revenue([1000, 2000], [0, 2000], [0.1, 0.05], [0.3, 0.5])
+    assert got == pytest.approx(0.3 + 0.1)
+    with pytest.raises(ValueError):
+        kpi.priced_revenue([1000], [0, 1], [0.1], [0.3])
+
+
+def test_green() -> None:
+    g = kpi.green(2_000_000, FACTORS)
+    assert (g.coal_kg, g.co2_kg, g.trees) == pytest.approx((800, 2000, 100))
+    assert kpi.green(-5, FACTORS).co2_kg == 0
+
+
+def site(name: str, cur: str, y: float, power: float | None = None) -> kpi.SiteFigures:
+    return kpi.SiteFigures(
+        site_id=name, name=name, currency=cur, capacity_kwp=5.0, power_w=power,
+        yield_wh=kpi.Periods(y / 100, y / 10, y, y * 3),
+        revenue=kpi.Periods(1, 2, 3, 4),
+    )  # fmt: skip
+
+
+def test_fleet_sums_per_currency_and_ranks_by_year() -> None:
+    sites = [
+        site("b", "EUR", 5000, 1200),
+        site("a", "EUR", 5000),
+        site("c", "GBP", 9000, 300),
+        site("d", "EUR", 0),
+    ]
+    f = kpi.fleet(sites, FACTORS, trend=[("2026-01", 1.0)], ranking_size=3)
+    assert f.sites == 4 and f.capacity_kwp == 20
+    assert f.power_w == 1500 and f.sites_reporting_power == 2
+    assert f.yield_wh.year == 19_000 and f.yield_wh.total == 57_000
+    assert f.revenue == {"EUR": kpi.Periods(3, 6, 9, 12), "GBP": kpi.Periods(1, 2, 3, 4)}
+    assert [r.name for r in f.ranking] == ["c", "a", "b"]  # ties by name
+    assert f.ranking[0].specific_yield_kwh_per_kwp == pytest.approx(1.8)
+    assert f.green.co2_kg == pytest.approx(57.0)
+    assert f.trend == [("2026-01", 1.0)]
+
+
+def test_empty_fleet() -> None:
+    f = kpi.fleet([], FACTORS)
+    assert f.sites == 0 and f.revenue == {} and f.ranking == [] and f.green.trees == 0
