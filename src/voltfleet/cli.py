@@ -38,8 +38,27 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print("Demo logins (email / password):")
     for role, email, password in logins:
         print(f"  {role:<28} {email:<32} {password}")
-    print(f"Mail sent by the demo is readable at {url}/outbox\n", flush=True)
-    _serve(settings, args.host, args.port)
+    print(f"Mail sent by the demo is readable at {url}/outbox", flush=True)
+    fleet = None
+    if not args.no_simulator:
+        from voltfleet.simulator.demo_fleet import DemoFleet, local_url
+
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per simulated request
+        email, password = next((e, p) for r, e, p in logins if r == "installer administrator")
+        fleet = DemoFleet(local_url(args.host, args.port), email, password).start()
+        print(
+            f"{fleet.sites} simulated homes (serials SIMDEMO...) send live data as {email}, "
+            "after back-filling the last few hours (--no-simulator: none)",
+            flush=True,
+        )
+    print(flush=True)
+    try:
+        _serve(settings, args.host, args.port)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if fleet is not None:
+            fleet.stop()
 
 
 def cmd_superuser(args: argparse.Namespace) -> None:
@@ -138,6 +157,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         seed=args.seed,
         weather=args.weather,
         wall_limit_s=args.max_wall or None,
+        tag=args.tag or None,
     )
     report = run_fleet_sync(args.url, args.email, args.password, config)
     print(report.summary())
@@ -155,6 +175,10 @@ def parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=help_)
         s.add_argument("--host", default="127.0.0.1")
         s.add_argument("--port", type=int, default=8000)
+        if name == "demo":
+            s.add_argument(
+                "--no-simulator", action="store_true", help="without the simulated homes"
+            )
         s.set_defaults(fn=fn)
     sub.add_parser(
         "mqtt-bridge", help="run the MQTT bridge: gateways' messages into the database"
@@ -177,6 +201,12 @@ def parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--step", type=float, default=60.0, help="simulation step in seconds")
     sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument(
+        "--tag",
+        default="",
+        help="serial tag of the homes (default from the seed): homes an earlier run made with "
+        "it are found and go on where their data ends",
+    )
     sim.add_argument("--weather", choices=["try", "clearsky"], default="try")
     sim.add_argument("--max-wall", type=float, default=0.0, help="stop after this many seconds")
     sim.set_defaults(fn=cmd_simulate)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -37,6 +39,31 @@ class HomeAccount:
     meter_serial: str
     device_ids: dict[str, str]  # serial -> id
     token: str
+    reattached: bool = False  # found on the platform (made by an earlier run), not created now
+
+
+@dataclass(frozen=True)
+class LastReading:
+    """Where a home's stored telemetry ends: the newest counter instant, the lifetime counter
+    values then (by point name, Wh) and the battery's state of charge (%, when stored)."""
+
+    ts: datetime
+    counters: dict[str, float]
+    soc_pct: float | None
+
+
+COUNTER_POINTS = {
+    "inverter": ("pv_energy_wh", "load_energy_wh"),
+    "battery": ("battery_charge_energy_wh", "battery_discharge_energy_wh"),
+    "meter": ("grid_import_energy_wh", "grid_export_energy_wh"),
+}
+
+
+def home_serials(index: int, tag: str) -> tuple[str, str, str, str]:
+    """The serial numbers of home ``index`` (gateway, inverter, battery, meter): stable for a
+    tag, so a later run finds the homes an earlier one made."""
+    serial = f"SIM{tag}{index:05d}"
+    return f"{serial}-GW", f"{serial}-INV", f"{serial}-BAT", f"{serial}-MTR"
 
 
 @dataclass
@@ -67,8 +94,10 @@ class VoltfleetClient:
         backoff_s: float = 0.2,
         max_connections: int = 32,
         transport: httpx.AsyncBaseTransport | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.url = url.rstrip("/")
+        self.stop = stop  # once set, failed requests are not retried (the run is ending)
         self.retries = retries
         self.backoff_s = backoff_s
         self.stats = Stats()
@@ -98,17 +127,20 @@ class VoltfleetClient:
             try:
                 r = await self._http.request(method, path, **kw)
             except httpx.TransportError as exc:
-                if attempt == self.retries:
+                if attempt == self.retries or self._stopping():
                     raise SimulatorError(f"{method} {path}: {exc!r}") from exc
                 log.debug("retrying %s %s after %r", method, path, exc)
             else:
-                if r.status_code not in RETRY_STATUS or attempt == self.retries:
+                if r.status_code not in RETRY_STATUS or attempt == self.retries or self._stopping():
                     return r
                 log.debug("retrying %s %s after HTTP %s", method, path, r.status_code)
             self.stats.retries += 1
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
     def _user(self) -> dict[str, str]:
         if self._access is None:
@@ -147,8 +179,7 @@ class VoltfleetClient:
     ) -> HomeAccount:
         """A site with a gateway, a hybrid inverter, a battery and a grid meter below it, and a
         fresh token for the gateway."""
-        serial = f"SIM{tag}{index:05d}"
-        gw, inv, bat, mtr = (f"{serial}-GW", f"{serial}-INV", f"{serial}-BAT", f"{serial}-MTR")
+        gw = home_serials(index, tag)[0]
         site = await self._json(
             "POST",
             "/api/v1/sites",
@@ -164,13 +195,52 @@ class VoltfleetClient:
                 "gateway": {"serial": gw, "subtype": "wifi", "model": "voltfleet simulator"},
             },
         )
-        site_id = str(site["id"])
-        ids: dict[str, str] = {}
+        return await self._complete_home(
+            index, tag, str(site["id"]), {}, inverter_w=inverter_w, battery_wh=battery_wh
+        )
+
+    async def find_home(
+        self, index: int, tag: str, *, inverter_w: float, battery_wh: float
+    ) -> HomeAccount | None:
+        """The home an earlier run made for ``index`` and ``tag`` (found by its gateway's serial
+        number), with any device it lacks added and its gateway's token re-issued (rotating the
+        old one); None when there is no such home."""
+        gw = home_serials(index, tag)[0]
+        page = await self._json("GET", "/api/v1/devices", 200, params={"serial": gw})
+        found = [d for d in page["items"] if d["serial"] == gw]
+        if not found:
+            return None
+        site_id = str(found[0]["site_id"])
+        page = await self._json(
+            "GET", "/api/v1/devices", 200, params={"site_id": site_id, "page_size": 500}
+        )
+        ids = {str(d["serial"]): str(d["id"]) for d in page["items"]}
+        acc = await self._complete_home(
+            index, tag, site_id, ids, inverter_w=inverter_w, battery_wh=battery_wh
+        )
+        acc.reattached = True
+        return acc
+
+    async def _complete_home(
+        self,
+        index: int,
+        tag: str,
+        site_id: str,
+        ids: dict[str, str],
+        *,
+        inverter_w: float,
+        battery_wh: float,
+    ) -> HomeAccount:
+        """Add the devices below the gateway that ``ids`` (serial -> id) lacks and issue the
+        gateway a fresh token."""
+        gw, inv, bat, mtr = home_serials(index, tag)
         for kind, subtype, sn, extra in (
             ("inverter", "hybrid", inv, {"rated_power_w": inverter_w}),
             ("battery", "lfp", bat, {"name": f"{battery_wh / 1000:.1f} kWh"}),
             ("meter", "grid", mtr, {}),
         ):
+            if sn in ids:
+                continue
             dev = await self._json(
                 "POST",
                 f"/api/v1/sites/{site_id}/devices",
@@ -185,13 +255,75 @@ class VoltfleetClient:
                 },
             )
             ids[sn] = str(dev["id"])
-        page = await self._json("GET", "/api/v1/devices", 200, params={"site_id": site_id})
-        for d in page["items"]:
-            ids[str(d["serial"])] = str(d["id"])
+        if gw not in ids:
+            page = await self._json(
+                "GET", "/api/v1/devices", 200, params={"site_id": site_id, "page_size": 500}
+            )
+            for d in page["items"]:
+                ids[str(d["serial"])] = str(d["id"])
         if gw not in ids:
             raise SimulatorError(f"gateway {gw} not listed on site {site_id}")
         tok = await self._json("POST", f"/api/v1/devices/{ids[gw]}/token", 201)
         return HomeAccount(index, site_id, gw, inv, bat, mtr, ids, str(tok["token"]))
+
+    async def last_reading(
+        self, home: HomeAccount, *, now: datetime, lookback: timedelta
+    ) -> LastReading | None:
+        """Where the home's stored telemetry ends (within ``lookback`` before ``now``): the
+        hourly roll-ups of the meter's import counter find the last hour with data, and the raw
+        readings of that hour the instant and the counters. None when nothing is stored."""
+        meter = home.device_ids[home.meter_serial]
+        end = now + timedelta(hours=1)
+        series = await self._json(
+            "GET",
+            f"/api/v1/devices/{meter}/series",
+            200,
+            params={
+                "points": "grid_import_energy_wh",
+                "resolution": "hour",
+                "start_time": (now - lookback).isoformat(),
+                "end_time": end.isoformat(),
+            },
+        )
+        hours = [
+            datetime.fromisoformat(row["start_time"])
+            for s in series["series"]
+            for row in s["rows"]
+            if row.get("samples")
+        ]
+        if not hours:
+            return None
+        # the raw readings of that hour (and the instant that ends it): few enough for one answer
+        lo = max(hours)
+        hi = min(end, lo + timedelta(hours=1, minutes=1))
+        serials = {
+            "inverter": home.inverter_serial,
+            "battery": home.battery_serial,
+            "meter": home.meter_serial,
+        }
+        latest: dict[str, tuple[datetime, float]] = {}
+        for role, points in COUNTER_POINTS.items():
+            names = points + (("soc",) if role == "battery" else ())
+            got = await self._json(
+                "GET",
+                f"/api/v1/devices/{home.device_ids[serials[role]]}/readings",
+                200,
+                params={
+                    "points": ",".join(names),
+                    "start_time": lo.isoformat(),
+                    "end_time": hi.isoformat(),
+                },
+            )
+            for r in got["readings"]:
+                ts = datetime.fromisoformat(r["ts"])
+                if r["point"] not in latest or ts >= latest[r["point"]][0]:
+                    latest[r["point"]] = (ts, float(r["value"]))
+        if "grid_import_energy_wh" not in latest:
+            return None
+        ts = latest["grid_import_energy_wh"][0]
+        counters = {p: latest[p][1] for ps in COUNTER_POINTS.values() for p in ps if p in latest}
+        soc = latest["soc"][1] if "soc" in latest else None
+        return LastReading(ts, counters, soc)
 
     # ---- a gateway's calls ----------------------------------------------------------------------
 
@@ -210,7 +342,8 @@ class VoltfleetClient:
                 headers={"Authorization": f"Bearer {home.token}"},
             )
         except SimulatorError as exc:
-            log.warning("home %s: batch lost after retries: %s", home.index, exc)
+            if not self._stopping():
+                log.warning("home %s: batch lost after retries: %s", home.index, exc)
             self._failed(len(readings))
             return False
         if r.status_code != 200:

@@ -7,7 +7,10 @@ platform refuses readings from the future): by default the run starts ``hours`` 
 so a day of history arrives in minutes; a run that starts later goes on at real time once it has
 caught up with the clock.
 
-The homes are made from a seed: the same seed gives the same homes, weather and load.
+The homes are made from a seed: the same seed gives the same homes, weather and load. Their
+serial numbers carry a tag (by default from the seed), so a later run with the same tag finds the
+homes an earlier one made: it re-issues their gateways' tokens, reads where their stored telemetry
+ends and goes on from there with the counters where they were, instead of making new homes.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +29,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from voltfleet.simulator import weather
-from voltfleet.simulator.client import HomeAccount, Stats, VoltfleetClient
+from voltfleet.simulator.client import HomeAccount, LastReading, Stats, VoltfleetClient
 from voltfleet.simulator.model import (
     BatterySpec,
     Counters,
@@ -49,6 +51,7 @@ log = logging.getLogger(__name__)
 MAX_SITES = 10_000
 MAX_HOURS = 24 * 28  # inside the platform's 30-day late window for back-filled history
 MAX_STEPS_PER_BATCH = 120
+REATTACH_LOOKBACK = timedelta(days=60)  # how far back a reattached home's last reading is sought
 
 
 # ---- homes --------------------------------------------------------------------------------------
@@ -182,11 +185,18 @@ class FleetConfig:
     seed: int = 1
     weather: WeatherSource = "try"
     start: datetime | None = None  # default: ``hours`` ago, so the run ends about now
+    # steps ending at or before this go flat out, whatever the speed (history, back-filled)
+    backfill_until: datetime | None = None
     batch_steps: int | None = None  # steps per ingest batch; default about 5 wall seconds' worth
     concurrency: int = 16  # homes talking to the platform at once
     wall_limit_s: float | None = None  # stop after this much wall time, whatever is left
-    tag: str | None = None  # in the serial numbers; random when omitted
+    tag: str | None = None  # in the serial numbers; from the seed when omitted
     ev_share: float = 0.0
+    reattach: bool = True  # find and go on with homes an earlier run made with the same tag
+
+    @property
+    def serial_tag(self) -> str:
+        return self.tag or f"S{self.seed}"
 
     def check(self) -> None:
         if not 1 <= self.sites <= MAX_SITES:
@@ -205,6 +215,7 @@ class HomeRun:
     state: HomeState
     offset: Counters  # the counters' lifetime values before the run
     account: HomeAccount | None = None
+    last: LastReading | None = None  # where its stored telemetry ended (a reattached home)
     inputs: Inputs | None = None
     inputs_first: int = 0
 
@@ -220,6 +231,7 @@ class FleetReport:
     totals: dict[int, Counters]  # per home index: energy in the run (Wh)
     accounts: list[HomeAccount] = field(default_factory=list)
     stopped_early: bool = False
+    reattached: int = 0  # homes found from an earlier run (the rest were created)
 
     def total(self) -> Counters:
         out = Counters()
@@ -233,7 +245,8 @@ class FleetReport:
         sim_h = (self.sim_end - self.sim_start).total_seconds() / 3600
         return (
             f"{self.homes} homes, {self.steps} steps ({sim_h:.1f} simulated hours) in "
-            f"{self.wall_s:.1f} s{' (stopped early)' if self.stopped_early else ''}\n"
+            f"{self.wall_s:.1f} s{' (stopped early)' if self.stopped_early else ''}"
+            f"{f', {self.reattached} homes reattached' if self.reattached else ''}\n"
             f"readings sent {s.sent}, acknowledged {s.acknowledged} (new {s.accepted}, "
             f"duplicates {s.duplicates}), quarantined {s.quarantined}, failed {s.failed_readings},"
             f" retries {s.retries}\n"
@@ -295,6 +308,23 @@ def _offset(spec: HomeSpec) -> Counters:
     )
 
 
+def _resumed(spec: HomeSpec, last: LastReading) -> tuple[HomeState, Counters]:
+    """A reattached home's state and counter offsets: the battery as the stored state of charge
+    says, the lifetime counters where the stored ones ended (the seed's values where none)."""
+    base = _offset(spec)
+    c = last.counters
+    offset = Counters(
+        pv_wh=c.get("pv_energy_wh", base.pv_wh),
+        load_wh=c.get("load_energy_wh", base.load_wh),
+        import_wh=c.get("grid_import_energy_wh", base.import_wh),
+        export_wh=c.get("grid_export_energy_wh", base.export_wh),
+        charge_wh=c.get("battery_charge_energy_wh", base.charge_wh),
+        discharge_wh=c.get("battery_discharge_energy_wh", base.discharge_wh),
+    )
+    state = initial_state(spec) if last.soc_pct is None else initial_state(spec, last.soc_pct / 100)
+    return state, offset
+
+
 async def _sleep_until(wall_due: float, stop: threading.Event | None) -> bool:
     """Sleep until time.monotonic() reaches ``wall_due``; False when told to stop."""
     while True:
@@ -315,8 +345,9 @@ async def run_fleet(
     stop: threading.Event | None = None,
     client: VoltfleetClient | None = None,
 ) -> FleetReport:
-    """Create ``config.sites`` homes on the platform at ``url`` and run them; returns what was
-    simulated and what the platform acknowledged."""
+    """Create ``config.sites`` homes on the platform at ``url`` (or find those an earlier run
+    made with the same tag, and go on from where their telemetry ends) and run them; returns what
+    was simulated and what the platform acknowledged."""
     config.check()
     dt = config.step_s
     steps = math.ceil(config.hours * 3600 / dt)
@@ -326,17 +357,18 @@ async def run_fleet(
         start = datetime.fromtimestamp(math.floor(begin.timestamp() / dt) * dt, UTC)
     else:
         start = config.start.astimezone(UTC)
+    end = start + timedelta(seconds=steps * dt)
     speed = config.speed
     per_batch = config.batch_steps or (
         MAX_STEPS_PER_BATCH
         if math.isinf(speed)
         else max(1, min(MAX_STEPS_PER_BATCH, round(speed * 5 / dt)))
     )
-    tag = config.tag or secrets.token_hex(3).upper()
+    tag = config.serial_tag
     specs = make_homes(config.sites, config.seed, ev_share=config.ev_share)
     runs = [HomeRun(s, initial_state(s), _offset(s)) for s in specs]
     own = client is None
-    client = client or VoltfleetClient(url, max_connections=config.concurrency)
+    client = client or VoltfleetClient(url, max_connections=config.concurrency, stop=stop)
     sem = asyncio.Semaphore(config.concurrency)
     t_wall0 = time.monotonic()
     stopped = False
@@ -345,7 +377,20 @@ async def run_fleet(
 
         async def setup(i: int, run: HomeRun) -> None:
             s = run.spec
+            inverter_w = s.pv.inverter_ac_w or s.pv.capacity_wp
+            battery_wh = s.battery.capacity_wh if s.battery else 0.0
             async with sem:
+                if config.reattach:
+                    run.account = await client.find_home(
+                        i, tag, inverter_w=inverter_w, battery_wh=battery_wh
+                    )
+                if run.account is not None:
+                    run.last = await client.last_reading(
+                        run.account, now=now, lookback=REATTACH_LOOKBACK
+                    )
+                    if run.last is not None:
+                        run.state, run.offset = _resumed(s, run.last)
+                    return
                 run.account = await client.create_home(
                     i,
                     tag,
@@ -355,12 +400,24 @@ async def run_fleet(
                     timezone=s.timezone,
                     country=s.country,
                     capacity_kwp=s.pv.capacity_wp / 1000,
-                    inverter_w=s.pv.inverter_ac_w or s.pv.capacity_wp,
-                    battery_wh=s.battery.capacity_wh if s.battery else 0.0,
+                    inverter_w=inverter_w,
+                    battery_wh=battery_wh,
                 )
 
         await asyncio.gather(*(setup(i, r) for i, r in enumerate(runs)))
-        log.info("simulator: %d homes created (serials SIM%s...)", len(runs), tag)
+        reattached = sum(1 for r in runs if r.account is not None and r.account.reattached)
+        log.info(
+            "simulator: %d homes (serials SIM%s...): %d created, %d reattached",
+            len(runs),
+            tag,
+            len(runs) - reattached,
+            reattached,
+        )
+        # go on from where the stored telemetry ends (the newest home's), not before it
+        ends = [r.last.ts for r in runs if r.last is not None]
+        if ends and max(ends) > start:
+            start = max(ends).astimezone(UTC)
+            steps = max(0, math.ceil((end - start).total_seconds() / dt - 1e-9))
 
         async def send(run: HomeRun, batch: list[dict[str, Any]]) -> None:
             assert run.account is not None
@@ -383,18 +440,37 @@ async def run_fleet(
                 for r in runs
             )
         )
-        sim_t0_wall = time.monotonic()
+        pace_wall0, pace_k0 = time.monotonic(), 0  # where paced time started
+        backfill_until = config.backfill_until
         chunk_steps = max(per_batch, 1440)
         shapes: dict[tuple[str, int], Any] = {}
         k = 0
         while k < steps:
             chunk = k // chunk_steps
-            n = min(per_batch, steps - k, chunk_steps * (chunk + 1) - k)
+            backfill = backfill_until is not None and start + timedelta(
+                seconds=(k + 1) * dt
+            ) <= backfill_until.astimezone(UTC)
+            n = min(
+                MAX_STEPS_PER_BATCH if backfill else per_batch,
+                steps - k,
+                chunk_steps * (chunk + 1) - k,
+            )
+            wall_now, clock = time.monotonic(), datetime.now(UTC)
+            if backfill:
+                assert backfill_until is not None
+                fits = int((backfill_until.astimezone(UTC) - start).total_seconds() // dt) - k
+                n = max(1, min(n, fits))
+                due = wall_now
+                pace_wall0, pace_k0 = wall_now, k + n
+            else:
+                # caught up with the real clock: batches no longer than the clock allows
+                fits = int((clock - start).total_seconds() // dt) - k
+                n = max(1, min(n, fits))
+                # pace: speed, and never ahead of the real clock
+                due = pace_wall0 + (k + n - pace_k0) * dt / speed
             batch_end = start + timedelta(seconds=(k + n) * dt)
-            # pace: speed, and never ahead of the real clock
-            due = sim_t0_wall + (k + n) * dt / speed
-            ahead = (batch_end - datetime.now(UTC)).total_seconds()
-            due = max(due, time.monotonic() + ahead)
+            ahead = (batch_end - clock).total_seconds()
+            due = max(due, wall_now + ahead)
             if config.wall_limit_s is not None and due - t_wall0 > config.wall_limit_s:
                 stopped = True
                 break
@@ -439,6 +515,7 @@ async def run_fleet(
         totals={i: r.state.counters for i, r in enumerate(runs)},
         accounts=[r.account for r in runs if r.account is not None],
         stopped_early=stopped,
+        reattached=sum(1 for r in runs if r.account is not None and r.account.reattached),
     )
 
 

@@ -1,0 +1,122 @@
+"""The simulated homes of ``voltfleet demo``: a few homes in a background thread, talking to the
+demo's own server through its HTTP API as the demo installer, so a newcomer sees live data.
+
+Once the server answers, the last few simulated hours are back-filled flat out (charts are not
+empty), the last minutes at ``speed``, and from then on the homes keep pace with the real clock
+(the platform refuses readings from the future). The homes carry a fixed serial tag, so a demo
+started again on the same data directory goes on with the same homes. ``stop()`` ends the run
+within about a second; the thread is a daemon, so it never holds the process up.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from voltfleet.simulator.fleet import MAX_HOURS, FleetConfig, FleetReport, run_fleet_sync
+
+log = logging.getLogger(__name__)
+
+DEMO_TAG = "DEMO"
+DEMO_SEED = 2026
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL a client in this process reaches a server bound to ``host`` at."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class DemoFleet:
+    def __init__(
+        self,
+        url: str,
+        email: str,
+        password: str,
+        *,
+        sites: int = 5,
+        speed: float = 60.0,
+        history_hours: float = 3.0,
+        paced_minutes: float = 10.0,
+        step_s: float = 60.0,
+        ready_timeout_s: float = 60.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.email = email
+        self.password = password
+        self.sites = sites
+        self.speed = speed
+        self.history_hours = history_hours
+        self.paced_minutes = paced_minutes
+        self.step_s = step_s
+        self.ready_timeout_s = ready_timeout_s
+        self.report: FleetReport | None = None
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="voltfleet-demo-fleet", daemon=True)
+
+    def start(self) -> DemoFleet:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 10.0) -> bool:
+        """Ask the run to end and wait for it; True when the thread has ended."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def config(self, now: datetime | None = None) -> FleetConfig:
+        now = now or datetime.now(UTC)
+        begin = now - timedelta(hours=self.history_hours)
+        start = datetime.fromtimestamp(
+            math.floor(begin.timestamp() / self.step_s) * self.step_s, UTC
+        )
+        return FleetConfig(
+            sites=self.sites,
+            speed=self.speed,
+            hours=MAX_HOURS,  # bounded: four weeks of real time, or until stopped
+            step_s=self.step_s,
+            seed=DEMO_SEED,
+            tag=DEMO_TAG,
+            start=start,
+            backfill_until=now - timedelta(minutes=self.paced_minutes),
+            concurrency=4,
+        )
+
+    def _wait_for_server(self) -> bool:
+        deadline = time.monotonic() + self.ready_timeout_s
+        with httpx.Client(timeout=2.0, trust_env=False) as http:
+            while not self._stop.is_set() and time.monotonic() < deadline:
+                try:
+                    http.get(f"{self.url}/openapi.json")
+                    return True
+                except httpx.TransportError:
+                    self._stop.wait(0.2)
+        return False
+
+    def _run(self) -> None:
+        try:
+            if not self._wait_for_server():
+                if not self._stop.is_set():
+                    log.warning("demo simulator: no server at %s; not starting", self.url)
+                return
+            self.report = run_fleet_sync(
+                self.url, self.email, self.password, self.config(), stop=self._stop
+            )
+            log.info("demo simulator stopped: %s", self.report.summary().replace("\n", "; "))
+        except Exception as exc:  # the demo goes on without its simulated homes
+            self.error = exc
+            log.warning("demo simulator failed: %r", exc)
