@@ -36,6 +36,7 @@
         chart.setSize({ width: widthOf(el), height: chart.height });
       }, 100);
     });
+    el.__uplot = chart;
     return chart;
   }
 
@@ -188,5 +189,12 @@
     return follow(el, new uPlot(opts, columns, el));
   }
 
-  window.VF = { readJSON: readJSON, priceChart: priceChart, savingsChart: savingsChart };
+  window.VF = {
+    readJSON: readJSON,
+    widthOf: widthOf,
+    follow: follow,
+    groupedBars: groupedBars,
+    priceChart: priceChart,
+    savingsChart: savingsChart,
+  };
 })();

@@ -12,21 +12,10 @@
   "use strict";
   var PALETTE = ["#e0a800", "#2e86c1", "#c0392b", "#0a7d5a", "#8e44ad", "#10202e", "#d35400"];
 
-  function widthOf(el) {
-    return Math.max(280, Math.floor(el.getBoundingClientRect().width) || 600);
-  }
-
-  function follow(el, chart) {
-    var timer = null;
-    window.addEventListener("resize", function () {
-      clearTimeout(timer);
-      timer = setTimeout(function () {
-        chart.setSize({ width: widthOf(el), height: chart.height });
-      }, 100);
-    });
-    el.__uplot = chart;
-    return chart;
-  }
+  // Shared with the money charts (charts.js, loaded first).
+  var widthOf = VF.widthOf;
+  var follow = VF.follow;
+  var groupedBars = VF.groupedBars;
 
   function fixed(digits, unit) {
     return function (u, v) {
@@ -76,28 +65,6 @@
       })
     );
     return follow(el, new uPlot(opts, columns, el));
-  }
-
-  function groupedBars(k, of) {
-    var width = 0.8 / of;
-    return uPlot.paths.bars({
-      disp: {
-        x0: {
-          unit: 1,
-          values: function (u) {
-            return u.data[0].map(function (i) {
-              return i - 0.4 + k * width;
-            });
-          },
-        },
-        size: {
-          unit: 1,
-          values: function () {
-            return [width];
-          },
-        },
-      },
-    });
   }
 
   function barChart(el, labels, bars, unit) {
