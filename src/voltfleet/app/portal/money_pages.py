@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, DbSession
-from voltfleet.app.errors import ApiError
+from voltfleet.app.errors import ApiError, not_found
 from voltfleet.app.metering import service as metering
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import render
@@ -80,18 +80,6 @@ DONE = {"saved": "Tariff saved.", "deleted": "Tariff version deleted."}
 
 
 # --- shared helpers ------------------------------------------------------------------------------
-
-
-def _visible_site(session: Session, caller: Caller, site_id: str) -> Site | None:
-    """The site if the caller can see it; ``None`` (a 404 page) otherwise."""
-    try:
-        return SiteRepository(session, caller).get_for(site_id, Action.READ)
-    except ApiError:
-        return None
-
-
-def _not_found(request: Request, caller: Caller) -> HTMLResponse:
-    return render(request, "portal/money_not_found.html", caller, status_code=404)
 
 
 def _today(site: Site) -> date:
@@ -571,9 +559,7 @@ def tariff_page(
     done: str = "",
 ) -> HTMLResponse:
     caller = require_caller(request, session)
-    site = _visible_site(session, caller, site_id)
-    if site is None:
-        return _not_found(request, caller)
+    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     direction = direction.upper() if direction.upper() in DIRECTIONS else "EXPORT"
     return _tariff_page(
         request, session, caller, site, direction, version_id=version, notice=DONE.get(done)
@@ -586,12 +572,10 @@ def save_tariff(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, data.get("csrf", ""))
-    site = _visible_site(session, caller, site_id)
+    site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
     direction = direction.upper()
-    if site is None or direction not in DIRECTIONS:
-        return _not_found(request, caller)
-    if not caller.can(Kind.SITE, Action.UPDATE):
-        return render(request, "portal/denied.html", caller, status_code=403)
+    if direction not in DIRECTIONS:
+        raise not_found("tariff direction")
     form = form_from_post(direction, data)
     try:
         body = TariffIn.model_validate(body_of(form))
@@ -630,12 +614,10 @@ def delete_tariff(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    site = _visible_site(session, caller, site_id)
+    site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
     direction = direction.upper()
-    if site is None or direction not in DIRECTIONS:
-        return _not_found(request, caller)
-    if not caller.can(Kind.SITE, Action.UPDATE):
-        return render(request, "portal/denied.html", caller, status_code=403)
+    if direction not in DIRECTIONS:
+        raise not_found("tariff direction")
     try:
         tariffs.delete_tariff(session, caller, site, tariff_id)
     except ApiError as exc:
@@ -776,9 +758,7 @@ def savings_page(
     stored_price: str = "",
 ) -> HTMLResponse:
     caller = require_caller(request, session)
-    site = _visible_site(session, caller, site_id)
-    if site is None:
-        return _not_found(request, caller)
+    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     q = savings_query(_today(site), aggregation, start, end, stored_start, stored_end, stored_price)
     report, error, code = None, q.error, ""
     if error is None:
@@ -851,9 +831,7 @@ def savings_csv(
     """The savings table as CSV: one row per bucket and a total row; money in the site's
     currency with four decimals, energy in kWh with three."""
     caller = require_caller(request, session)
-    site = _visible_site(session, caller, site_id)
-    if site is None:
-        return Response("site not found\n", status_code=404, media_type="text/plain")
+    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     q = savings_query(_today(site), aggregation, start, end, stored_start, stored_end, stored_price)
     if q.error:
         return Response(q.error + "\n", status_code=422, media_type="text/plain")
