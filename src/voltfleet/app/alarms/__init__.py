@@ -1,0 +1,1 @@
+"""Device alarms: ingest (HTTP and MQTT), the list, acknowledgement, the active count."""

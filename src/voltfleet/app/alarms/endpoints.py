@@ -1,0 +1,89 @@
+"""Alarms over HTTP: the catalogue of codes, the list (and its CSV), one alarm, acknowledge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from voltfleet.app.alarms import service
+from voltfleet.app.alarms.repository import AlarmFilters, AlarmRepository, alarms_csv
+from voltfleet.app.alarms.schemas import AlarmCodeOut, AlarmOut, Status
+from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.pagination import Page, Paging, paginate
+from voltfleet.app.telemetry.read_endpoints import Format, csv_download
+from voltfleet.domain.access import Action, Kind
+from voltfleet.domain.alarms import CATALOGUE, SEVERITY_ORDER
+
+router = APIRouter(tags=["alarms"])
+
+
+@router.get(
+    "/api/v1/alarms/codes",
+    response_model=list[AlarmCodeOut],
+    summary="The alarm codes a gateway may report, with severity and what to do",
+)
+def alarm_codes(caller: CallerDep) -> list[AlarmCodeOut]:
+    """The same for everyone: not about any tenant's data. Most severe first."""
+    return [
+        AlarmCodeOut(
+            code=c.code,
+            device_kind=c.device_kind.value,
+            severity=c.severity.value,
+            title=c.title,
+            suggested_action=c.action,
+        )
+        for c in sorted(CATALOGUE.values(), key=lambda c: (SEVERITY_ORDER[c.severity], c.code))
+    ]
+
+
+@router.get(
+    "/api/v1/alarms",
+    response_model=Page[AlarmOut],
+    summary="Device alarms of the sites you see, newest first (or a CSV download)",
+)
+def list_alarms(
+    session: DbSession,
+    caller: CallerDep,
+    paging: Paging,
+    site_id: str | None = None,
+    device_id: str | None = None,
+    severity: Annotated[str | None, Query(description="major | minor | warning")] = None,
+    status: Annotated[Status, Query(description="active | cleared | all")] = "all",
+    code: str | None = None,
+    since: Annotated[
+        datetime | None, Query(description="alarms still active at or after this time")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="alarms raised before this time")] = None,
+    format: Format = "json",
+) -> Page[AlarmOut] | Response:
+    """``since``/``until`` select the alarms that were active at some time in [since, until).
+    ``format=csv`` downloads every matching alarm (at most 50,000), ignoring the paging."""
+    caller.require(Kind.DEVICE, Action.LIST)
+    repo = AlarmRepository(session, caller)
+    filters = AlarmFilters(site_id, device_id, severity, status, code, since, until)
+    if format == "csv":
+        return csv_download(alarms_csv(repo.all_views(filters)), "alarms.csv")
+    rows, total = paginate(session, repo.query(filters), paging)
+    return Page(items=repo.views(rows), total=total, page=paging.page, page_size=paging.page_size)
+
+
+@router.get("/api/v1/alarms/{alarm_id}", response_model=AlarmOut, summary="One alarm")
+def get_alarm(session: DbSession, caller: CallerDep, alarm_id: str) -> AlarmOut:
+    repo = AlarmRepository(session, caller)
+    alarm = repo.get(alarm_id)
+    caller.require(Kind.DEVICE, Action.READ)
+    return repo.views([alarm])[0]
+
+
+@router.post(
+    "/api/v1/alarms/{alarm_id}/acknowledge",
+    response_model=AlarmOut,
+    summary="Acknowledge an alarm (O&M engineers and administrators)",
+)
+def acknowledge_alarm(session: DbSession, caller: CallerDep, alarm_id: str) -> AlarmOut:
+    """Records who has seen it and when (audited). The alarm stays active until the device
+    clears it; acknowledging it again changes nothing."""
+    alarm = service.acknowledge(session, caller, alarm_id)
+    return AlarmRepository(session, caller).views([alarm])[0]
