@@ -1,0 +1,342 @@
+"""What a charger's OCPP messages do to the platform: the charger's device and connectors, its
+charging sessions and its telemetry. Never commits: the caller (app.charging.link) commits each
+message's unit of work before the charger gets its answer.
+
+The charger's identity comes from its credential (checked when it connects), never from a
+payload. Its readings go through the same ingest pipeline as a gateway's, with the charger as the
+root of the devices it may speak for (itself).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voltfleet.app.charging.alarm_hooks import charger_fault_cleared, charger_fault_raised
+from voltfleet.app.devices.service import set_device_status
+from voltfleet.app.errors import ApiError
+from voltfleet.app.telemetry.schemas import ReadingIn
+from voltfleet.app.telemetry.service import gateway_for_token, ingest
+from voltfleet.domain.charging import (
+    ConnectorStatus,
+    MeterSample,
+    charger_status,
+    connector_status,
+    is_fault,
+    map_meter_value,
+    parse_timestamp,
+    power_w,
+    register_wh,
+    session_energy_wh,
+)
+from voltfleet.domain.fleet import UP, DeviceKind, DeviceStatus, normalise_serial
+from voltfleet.protocols.ocpp.central16 import BootInfo, StartRequest, StatusReport, StopRequest
+from voltfleet.store.charging_models import ChargingSession
+from voltfleet.store.db import utcnow
+from voltfleet.store.fleet_models import Connector, Device
+
+log = logging.getLogger(__name__)
+
+MAX_TRANSACTION_ID = 2**31 - 1  # OCPP's transactionId is a (signed 32-bit) integer
+
+
+class ChargerGone(Exception):
+    """The charger was deleted or unbound while connected."""
+
+
+# ---- identity -----------------------------------------------------------------------------------
+
+
+def charger_for_credential(session: Session, charge_point_id: str, password: str) -> Device | None:
+    """The live charger whose serial is ``charge_point_id`` and whose credential is
+    ``password`` (a token from POST /api/v1/devices/{id}/token), or None."""
+    try:
+        device = gateway_for_token(session, password)  # the credential lookup of every device
+    except ApiError:
+        return None
+    if device.kind != DeviceKind.CHARGER or device.serial != normalise_serial(charge_point_id):
+        return None
+    return device
+
+
+def live_charger(session: Session, device_id: str) -> Device:
+    device = session.get(Device, device_id)
+    if device is None or device.deleted_at is not None:
+        raise ChargerGone(device_id)
+    return device
+
+
+# ---- status -------------------------------------------------------------------------------------
+
+
+def _stored_status(text: str) -> ConnectorStatus:
+    try:
+        return ConnectorStatus(text)
+    except ValueError:
+        return ConnectorStatus.UNKNOWN
+
+
+def _connectors(session: Session, device: Device) -> list[Connector]:
+    return list(
+        session.scalars(
+            select(Connector)
+            .where(Connector.charger_id == device.id)
+            .order_by(Connector.connector_no)
+        )
+    )
+
+
+def _seen(session: Session, device: Device, now: datetime) -> None:
+    """The charger spoke: online unless it is up or faulted already, and seen now."""
+    status = DeviceStatus(device.status)
+    keep = status in UP or status is DeviceStatus.FAULT
+    set_device_status(session, device, status if keep else DeviceStatus.ONLINE, now)
+    device.last_seen = now
+
+
+def boot(session: Session, device: Device, info: BootInfo) -> None:
+    """Remember what the charger says it is: vendor and model, and its firmware (kept as the
+    device's ARM firmware, the field that holds a device's main firmware)."""
+    model = f"{info.vendor} {info.model}".strip()
+    if model:
+        device.model = model[:100]
+    if info.firmware:
+        device.fw_arm = info.firmware[:40]
+    if info.serial and normalise_serial(info.serial) != device.serial:
+        log.info("charger %s reports serial %s in its boot", device.serial, info.serial)
+    _seen(session, device, utcnow())
+
+
+def heartbeat(session: Session, device: Device) -> None:
+    _seen(session, device, utcnow())
+
+
+def status(session: Session, device: Device, report: StatusReport) -> None:
+    """A connector's status (or, for connector 0, the whole charger's): stored on the connector
+    (made when the charger has more than it was bound with), the charger's device status derived
+    from all of them, and a fault handed to the alarm hook."""
+    now = utcnow()
+    wire = connector_status(report.status)
+    connectors = _connectors(session, device)
+    if report.connector_id > 0:
+        row = next((c for c in connectors if c.connector_no == report.connector_id), None)
+        if row is None:
+            row = Connector(charger_id=device.id, connector_no=report.connector_id)
+            session.add(row)
+            connectors.append(row)
+        row.status = wire.value
+    station = wire if report.connector_id == 0 else None
+    derived = charger_status((_stored_status(c.status) for c in connectors), station)
+    set_device_status(session, device, derived, now)
+    device.last_seen = now
+    at = report.timestamp or now
+    if is_fault(wire, report.error_code):
+        charger_fault_raised(
+            session,
+            device,
+            connector_id=report.connector_id,
+            error_code=report.error_code,
+            info=report.info or "",
+            vendor_error_code=report.vendor_error_code or "",
+            at=at,
+        )
+    elif derived is not DeviceStatus.FAULT:  # another connector may still be faulted
+        charger_fault_cleared(session, device, connector_id=report.connector_id, at=at)
+
+
+def mark_offline(session: Session, device_id: str) -> None:
+    """The charger's connection ended."""
+    device = session.get(Device, device_id)
+    if device is not None and device.deleted_at is None:
+        set_device_status(session, device, DeviceStatus.OFFLINE, utcnow())
+
+
+# ---- sessions -----------------------------------------------------------------------------------
+
+
+def _open_session(session: Session, device: Device, connector_id: int) -> ChargingSession | None:
+    return session.scalar(
+        select(ChargingSession)
+        .where(
+            ChargingSession.device_id == device.id,
+            ChargingSession.connector_id == connector_id,
+            ChargingSession.stopped_at.is_(None),
+        )
+        .order_by(ChargingSession.started_at.desc())
+        .limit(1)
+    )
+
+
+def _new_transaction_id(session: Session) -> int:
+    """A random transaction id not yet used (ids exposed outside are never sequential)."""
+    while True:
+        candidate = secrets.randbelow(MAX_TRANSACTION_ID) + 1
+        taken = session.scalar(
+            select(ChargingSession.id).where(ChargingSession.transaction_id == candidate)
+        )
+        if taken is None:
+            return candidate
+
+
+def start_transaction(session: Session, device: Device, request: StartRequest) -> int:
+    """A new charging session; its transaction id for the charger.
+
+    A StartTransaction sent again (the charger did not get the answer) gets the same id. A session
+    still open on the connector (its StopTransaction was lost) is closed at this start, with what
+    its last meter reading says. The register at the start is stored as the charger's energy
+    counter."""
+    again = session.scalar(
+        select(ChargingSession).where(
+            ChargingSession.device_id == device.id,
+            ChargingSession.connector_id == request.connector_id,
+            ChargingSession.started_at == request.timestamp,
+            ChargingSession.meter_start_wh == float(request.meter_start_wh),
+        )
+    )
+    if again is not None:
+        return again.transaction_id
+    stale = _open_session(session, device, request.connector_id)
+    if stale is not None:
+        _close(stale, request.timestamp, stale.meter_last_wh, "Other")
+    row = ChargingSession(
+        site_id=device.site_id,
+        device_id=device.id,
+        connector_id=request.connector_id,
+        transaction_id=_new_transaction_id(session),
+        id_tag=request.id_tag[:20],
+        started_at=request.timestamp,
+        meter_start_wh=float(request.meter_start_wh),
+        meter_last_wh=float(request.meter_start_wh),
+        updated_at=utcnow(),
+    )
+    session.add(row)
+    _ingest(session, device, [_reading("ev_energy_wh", request.timestamp, request.meter_start_wh)])
+    return row.transaction_id
+
+
+def meter_values(
+    session: Session,
+    device: Device,
+    connector_id: int,
+    transaction_id: int | None,
+    values: Sequence[MeterSample],
+) -> None:
+    """Store the samples as the charger's telemetry, and follow the session's energy and power."""
+    _ingest(session, device, _readings(values))
+    row = None
+    if transaction_id is not None:
+        row = _by_transaction(session, device, transaction_id)
+    if row is None and connector_id > 0:
+        row = _open_session(session, device, connector_id)
+    if row is None or row.stopped_at is not None:
+        return
+    latest = _latest(values)
+    if latest is not None:
+        meter = register_wh(latest.samples)
+        if meter is not None:
+            row.meter_last_wh = meter
+        power = power_w(latest.samples)
+        if power is not None:
+            row.power_w = power
+        row.updated_at = utcnow()
+
+
+def stop_transaction(session: Session, device: Device, request: StopRequest) -> None:
+    """Close the session with the register at its stop; the transaction's meter values, the
+    register at the stop and a charging power of 0 from then on go to telemetry. A StopTransaction
+    sent again changes nothing; one for a transaction the platform does not know is stored as
+    telemetry only (OCPP: the central system accepts it anyway)."""
+    readings = _readings(request.transaction_data)
+    at = request.timestamp
+    have = {(r.point, parse_timestamp(r.ts)) for r in readings}
+    if ("ev_energy_wh", at) not in have:
+        readings.append(_reading("ev_energy_wh", at, request.meter_stop_wh))
+    if ("ev_power_w", at) not in have:
+        readings.append(_reading("ev_power_w", at, 0.0, "W"))
+    _ingest(session, device, readings)
+    row = _by_transaction(session, device, request.transaction_id)
+    if row is None:
+        log.warning(
+            "charger %s stopped unknown transaction %s", device.serial, request.transaction_id
+        )
+        return
+    if row.stopped_at is None:
+        _close(row, at, float(request.meter_stop_wh), request.reason)
+
+
+def _close(row: ChargingSession, at: datetime, meter_wh: float | None, reason: str) -> None:
+    row.stopped_at = max(at, row.started_at)
+    row.meter_stop_wh = meter_wh
+    if meter_wh is not None:
+        row.meter_last_wh = meter_wh
+        row.energy_wh = session_energy_wh(row.meter_start_wh, meter_wh)
+    row.power_w = 0.0
+    row.stop_reason = reason[:20]
+    row.updated_at = utcnow()
+
+
+def _by_transaction(
+    session: Session, device: Device, transaction_id: int
+) -> ChargingSession | None:
+    return session.scalar(
+        select(ChargingSession).where(
+            ChargingSession.transaction_id == transaction_id,
+            ChargingSession.device_id == device.id,
+        )
+    )
+
+
+# ---- telemetry ----------------------------------------------------------------------------------
+
+
+def _reading(point: str, at: datetime, value: float, unit: str = "Wh") -> ReadingIn:
+    return ReadingIn.model_construct(
+        device="", point=point, ts=at.isoformat(), value=value, unit=unit
+    )
+
+
+def _readings(values: Sequence[MeterSample]) -> list[ReadingIn]:
+    """The charger's readings (device "" is the charger itself); a sample that cannot be
+    converted keeps its text and unit, so the ingest pipeline quarantines it with the reason."""
+    out: list[ReadingIn] = []
+    for mv in values:
+        mapped, skipped = map_meter_value(mv.samples)
+        for s in skipped:
+            log.debug("charger sample not stored: %s", s.reason)
+        out.extend(
+            # model_construct: the wire already bounded the fields; an odd one is quarantined by
+            # ingest with its reason instead of failing the whole message here.
+            ReadingIn.model_construct(
+                device="", point=m.point, ts=mv.timestamp, value=m.value, unit=m.unit
+            )
+            for m in mapped
+        )
+    return out
+
+
+def _latest(values: Sequence[MeterSample]) -> MeterSample | None:
+    dated = [(ts, mv) for mv in values if (ts := parse_timestamp(mv.timestamp)) is not None]
+    return max(dated, key=lambda x: x[0])[1] if dated else None
+
+
+def _ingest(session: Session, device: Device, readings: list[ReadingIn]) -> None:
+    """The gateway pipeline with the charger as its own root. Ingest marks a device that sent
+    data online; a charger's fault comes from its StatusNotification, so it is kept."""
+    if not readings:
+        return
+    faulted = device.status == DeviceStatus.FAULT.value
+    result = ingest(session, device, readings)
+    if result.rejections:
+        log.info(
+            "charger %s: %d readings quarantined (first: %s)",
+            device.serial,
+            len(result.rejections),
+            result.rejections[0].detail,
+        )
+    if faulted and device.status != DeviceStatus.FAULT.value:
+        set_device_status(session, device, DeviceStatus.FAULT, utcnow())

@@ -1,0 +1,231 @@
+# ocpp ships no type information: its ChargePoint and @on decorator are untyped.
+# mypy: disable-error-code="misc,untyped-decorator"
+"""The OCPP 1.6J central system's side of one charger connection.
+
+``CentralSystem16`` is the ``ocpp`` library's ChargePoint (one per WebSocket) with a handler per
+message a charger sends. The handlers only translate: wire payloads (already checked against the
+OCPP JSON schemas by the library, which answers a malformed one with a CallError) into the
+dataclasses below, and the platform's answers back into OCPP results. What a message means for
+the platform is the ``ChargerLink``'s; each of its calls returns only after the platform has
+committed, so an answered message is a stored one. Any exception in a handler becomes an OCPP
+CallError (InternalError, or the OCPPError raised), never a dropped connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from ocpp.exceptions import PropertyConstraintViolationError  # type: ignore[import-untyped]
+from ocpp.routing import on  # type: ignore[import-untyped]
+from ocpp.v16 import ChargePoint, call_result  # type: ignore[import-untyped]
+from ocpp.v16.datatypes import IdTagInfo  # type: ignore[import-untyped]
+from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus  # type: ignore[import-untyped]
+
+from voltfleet.domain.charging import MeterSample, Sample, parse_timestamp
+
+log = logging.getLogger(__name__)
+SUBPROTOCOL = "ocpp1.6"
+
+
+@dataclass(frozen=True)
+class BootInfo:
+    vendor: str
+    model: str
+    serial: str | None = None  # chargePointSerialNumber, as the charger says (not its identity)
+    firmware: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    connector_id: int  # 0: the charge point as a whole
+    status: str  # ChargePointStatus as sent (Available, Charging, Faulted ...)
+    error_code: str  # ChargePointErrorCode (NoError ...)
+    timestamp: datetime | None
+    info: str | None = None
+    vendor_id: str | None = None
+    vendor_error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    connector_id: int
+    id_tag: str
+    meter_start_wh: int
+    timestamp: datetime
+
+
+@dataclass(frozen=True)
+class StopRequest:
+    transaction_id: int
+    meter_stop_wh: int
+    timestamp: datetime
+    reason: str  # "Local" when the charger gave none (OCPP 1.6: the default)
+    id_tag: str | None
+    transaction_data: tuple[MeterSample, ...]
+
+
+class ChargerLink(Protocol):
+    """What the platform does with one charger's messages; each returns after committing."""
+
+    async def boot(self, info: BootInfo) -> int:
+        """The heartbeat interval (s) the charger is to use."""
+        ...
+
+    async def heartbeat(self) -> None: ...
+
+    async def status(self, report: StatusReport) -> None: ...
+
+    async def authorize(self, id_tag: str) -> bool: ...
+
+    async def start_transaction(self, request: StartRequest) -> int:
+        """The transaction id for the charger."""
+        ...
+
+    async def meter_values(
+        self, connector_id: int, transaction_id: int | None, values: Sequence[MeterSample]
+    ) -> None: ...
+
+    async def stop_transaction(self, request: StopRequest) -> None: ...
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _when(text: str, field: str) -> datetime:
+    ts = parse_timestamp(text)
+    if ts is None:
+        raise PropertyConstraintViolationError(
+            details={"cause": f"{field} '{text}' is not an ISO 8601 time with an offset (Z)"}
+        )
+    return ts
+
+
+def meter_samples(meter_value: Sequence[Mapping[str, Any]] | None) -> tuple[MeterSample, ...]:
+    """MeterValue payloads (snake case, as the library hands them over) as domain samples."""
+    out = []
+    for mv in meter_value or ():
+        samples = tuple(
+            Sample(
+                value=str(sv.get("value", "")),
+                measurand=sv.get("measurand"),
+                unit=sv.get("unit"),
+                phase=sv.get("phase"),
+                context=sv.get("context"),
+                format=sv.get("format"),
+                location=sv.get("location"),
+            )
+            for sv in mv.get("sampled_value") or ()
+        )
+        out.append(MeterSample(str(mv.get("timestamp", "")), samples))
+    return tuple(out)
+
+
+class CentralSystem16(ChargePoint):
+    """One connected charger, as seen by the central system (OCPP 1.6J)."""
+
+    def __init__(self, charge_point_id: str, connection: Any, link: ChargerLink) -> None:
+        super().__init__(charge_point_id, connection, logger=log)
+        self.link = link
+
+    @on(Action.boot_notification)
+    async def on_boot_notification(
+        self,
+        charge_point_vendor: str,
+        charge_point_model: str,
+        charge_point_serial_number: str | None = None,
+        firmware_version: str | None = None,
+        **_: Any,
+    ) -> call_result.BootNotification:
+        interval = await self.link.boot(
+            BootInfo(
+                charge_point_vendor,
+                charge_point_model,
+                charge_point_serial_number,
+                firmware_version,
+            )
+        )
+        return call_result.BootNotification(
+            current_time=_now(), interval=interval, status=RegistrationStatus.accepted
+        )
+
+    @on(Action.heartbeat)
+    async def on_heartbeat(self) -> call_result.Heartbeat:
+        await self.link.heartbeat()
+        return call_result.Heartbeat(current_time=_now())
+
+    @on(Action.status_notification)
+    async def on_status_notification(
+        self,
+        connector_id: int,
+        error_code: str,
+        status: str,
+        timestamp: str | None = None,
+        info: str | None = None,
+        vendor_id: str | None = None,
+        vendor_error_code: str | None = None,
+    ) -> call_result.StatusNotification:
+        ts = _when(timestamp, "timestamp") if timestamp else None
+        await self.link.status(
+            StatusReport(connector_id, status, error_code, ts, info, vendor_id, vendor_error_code)
+        )
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    async def on_authorize(self, id_tag: str) -> call_result.Authorize:
+        ok = await self.link.authorize(id_tag)
+        status = AuthorizationStatus.accepted if ok else AuthorizationStatus.invalid
+        return call_result.Authorize(id_tag_info=IdTagInfo(status=status))
+
+    @on(Action.start_transaction)
+    async def on_start_transaction(
+        self,
+        connector_id: int,
+        id_tag: str,
+        meter_start: int,
+        timestamp: str,
+        reservation_id: int | None = None,
+    ) -> call_result.StartTransaction:
+        request = StartRequest(connector_id, id_tag, meter_start, _when(timestamp, "timestamp"))
+        transaction_id = await self.link.start_transaction(request)
+        return call_result.StartTransaction(
+            transaction_id=transaction_id,
+            id_tag_info=IdTagInfo(status=AuthorizationStatus.accepted),
+        )
+
+    @on(Action.meter_values)
+    async def on_meter_values(
+        self,
+        connector_id: int,
+        meter_value: list[dict[str, Any]],
+        transaction_id: int | None = None,
+    ) -> call_result.MeterValues:
+        await self.link.meter_values(connector_id, transaction_id, meter_samples(meter_value))
+        return call_result.MeterValues()
+
+    @on(Action.stop_transaction)
+    async def on_stop_transaction(
+        self,
+        meter_stop: int,
+        timestamp: str,
+        transaction_id: int,
+        reason: str | None = None,
+        id_tag: str | None = None,
+        transaction_data: list[dict[str, Any]] | None = None,
+    ) -> call_result.StopTransaction:
+        await self.link.stop_transaction(
+            StopRequest(
+                transaction_id,
+                meter_stop,
+                _when(timestamp, "timestamp"),
+                reason or "Local",
+                id_tag,
+                meter_samples(transaction_data),
+            )
+        )
+        info = IdTagInfo(status=AuthorizationStatus.accepted) if id_tag else None
+        return call_result.StopTransaction(id_tag_info=info)
