@@ -2,11 +2,12 @@
 rate of the same database measured in the same run.
 
 The pipeline is what ``POST /api/v1/ingest`` does after the HTTP server: parse the JSON body
-(pydantic), resolve each device below the gateway, validate (catalogue, units, NaN, time window,
-energy counters against what is stored), store with duplicates removed (SQLite: executemany of
-INSERT ... ON CONFLICT DO NOTHING; PostgreSQL: binary COPY into a temp table, then INSERT ...
-SELECT ... ON CONFLICT DO NOTHING into the monthly partitions), recompute the 5-minute, hourly,
-daily and monthly roll-ups of the touched periods, mark the devices seen, commit. Each batch is
+(msgspec, app/telemetry/decode.py), resolve each device below the gateway, check the readings one
+series at a time (catalogue, units, NaN, time window; energy counters against the stored
+neighbours), read the series' stored instants to tell new readings from duplicates, store the
+new ones (SQLite: executemany; PostgreSQL: binary COPY into a temporary table, then one INSERT
+... SELECT into the monthly partitions), merge what they change into the 5-minute, hourly, daily
+and monthly roll-ups and the site's summary, mark the devices seen, commit. Each batch is
 one gateway's upload: 5 devices x 4 data points x 500 instants (10,000 readings), of which 5 % are
 repeats of the previous batch (retries) and arrive in shuffled order.
 
@@ -41,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from voltfleet.accounts import ensure_platform
 from voltfleet.app.telemetry import service
-from voltfleet.app.telemetry.schemas import IngestIn
+from voltfleet.app.telemetry.decode import decode_http
 from voltfleet.store.db import Database
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.migrate import upgrade
@@ -122,7 +123,7 @@ def pipeline(db: Database, gateway_id: str, data: list[tuple[bytes, list[Any]]])
         with db.session() as s:
             gateway = s.get(Device, gateway_id)
             assert gateway is not None
-            readings = IngestIn.model_validate_json(body).readings
+            readings, _ = decode_http(body)
             result = service.ingest(s, gateway, readings)
         n += result.received
         accepted += result.accepted

@@ -13,6 +13,9 @@ from typing import Protocol
 from voltfleet.domain.telemetry.readings import Reading, Sample
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup
 
+# (device_id, point, resolution, the change to that period)
+RollupDelta = tuple[str, str, Resolution, Rollup]
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -32,6 +35,15 @@ class TimeSeriesStore(Protocol):
     def write(self, readings: Sequence[Reading]) -> int:
         """Store the readings whose key is new (duplicates inside the batch count once);
         returns how many were stored."""
+        ...
+
+    def write_rows(self, rows: Sequence[tuple[str, str, int, float]]) -> int:
+        """``write`` for the ingest fast path: rows of (device_id, point, instant in epoch
+        microseconds, value); the same duplicate rule; returns how many were stored."""
+        ...
+
+    def instants(self, device_id: str, point: str, lo_us: int, hi_us: int) -> set[int]:
+        """The stored instants (epoch microseconds) of the series with lo_us <= ts <= hi_us."""
         ...
 
     def read(self, device_id: str, point: str, start: datetime, end: datetime) -> list[Sample]:
@@ -57,6 +69,12 @@ class TimeSeriesStore(Protocol):
         rows: Sequence[Rollup],
     ) -> None:
         """Make the roll-ups of periods starting in [start, end) exactly ``rows``."""
+        ...
+
+    def merge_rollups(self, deltas: Sequence[RollupDelta]) -> None:
+        """Merge changes into stored roll-ups as ``domain.telemetry.rollup.merge`` does: energy
+        (a delta with ``low`` None) and counts add; means are weighted by counts; extremes
+        widen. A period not stored yet is stored as the delta."""
         ...
 
     def read_rollups(

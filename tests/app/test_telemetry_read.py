@@ -309,3 +309,50 @@ def test_fleet_revenue_from_tariffs(client: TestClient, world: World, site: dict
     mine = next(x for x in rows if x[0] == site["site"])
     assert mine[-1] == "tariff"
     assert float(mine[-2]) == pytest.approx(2.4 * 0.08 + 3.6 * 0.40)
+
+
+def _site_row(client: TestClient, world: World, sid: str) -> list[str]:
+    r = client.get("/api/v1/fleet/kpis", params={"format": "csv"}, headers=h(world, "admin@I1"))
+    return next(x for x in csv.reader(io.StringIO(r.text)) if x[0] == sid)
+
+
+def test_fleet_figures_follow_new_readings_and_range_changes(
+    client: TestClient, world: World, site: dict[str, str]
+) -> None:
+    """The home page's per-site summary: built on first read, then kept up by ingest (more PV
+    the same day, a late reading in the middle), dropped and rebuilt when the statistical range
+    changes."""
+    sid = site["site"]
+    assert _site_row(client, world, sid)[7] == "6.000"  # total yield kWh, summary now exists
+    token = token_for(client, world, site["GWR1"])
+    later = T0 + timedelta(hours=4)
+    body = {
+        "readings": [
+            {"device": "GWR1-INV", "point": "pv_energy_wh", "ts": iso(later), "value": 17_000,
+             "unit": "Wh"},
+            {"device": "GWR1-INV", "point": "pv_energy_wh", "ts": iso(later - timedelta(
+                minutes=30)), "value": 16_500, "unit": "Wh"},
+        ]
+    }  # fmt: skip
+    r = client.post("/api/v1/ingest", json=body, headers=bearer(token))
+    assert r.json()["accepted"] == 2, r.text
+    assert _site_row(client, world, sid)[7] == "7.000"  # +1 kWh after 13:00
+    assert _site_row(client, world, sid)[3] == ""  # no PV power in the last 15 minutes
+    now = datetime.now(UTC).replace(microsecond=0)
+    power = {"readings": [{"device": "GWR1-INV", "point": "pv_power_w", "ts": iso(now),
+                           "value": 1234, "unit": "W"}]}  # fmt: skip
+    assert client.post("/api/v1/ingest", json=power, headers=bearer(token)).status_code == 200
+    assert _site_row(client, world, sid)[3] == "1234.0"
+    r = client.put(
+        f"/api/v1/sites/{sid}/statistical-range",
+        json={"inverters": False, "meters": True},
+        headers=h(world, "admin@I1"),
+    )
+    assert r.status_code == 200, r.text
+    assert _site_row(client, world, sid)[7] == "0.000"
+    client.put(
+        f"/api/v1/sites/{sid}/statistical-range",
+        json={"inverters": True, "meters": True},
+        headers=h(world, "admin@I1"),
+    )
+    assert _site_row(client, world, sid)[7] == "7.000"

@@ -168,3 +168,53 @@ def test_a_rolled_back_transaction_stores_nothing(sqlite_url: str, pg_url: str |
                 tx.rollback()
             assert store_for(conn).read(d, "soc", at(0), at(1)) == []
         engine.dispose()
+
+
+def us(minutes: float) -> int:
+    return int((at(minutes) - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
+
+
+def test_write_rows_keeps_the_first_value_and_instants_lists_stored_ones(
+    store: TimeSeriesStore,
+) -> None:
+    d = dev()
+    assert store.write_rows([(d, "soc", us(0), 0.5), (d, "soc", us(1), 0.6)]) == 2
+    rows = [(d, "soc", us(1), 0.9), (d, "soc", us(2), 0.7), (d, "soc", us(2), 0.8)]
+    assert store.write_rows(rows) == 1
+    assert store.read(d, "soc", at(0), at(3)) == [
+        Sample(at(0), 0.5),
+        Sample(at(1), 0.6),
+        Sample(at(2), 0.7),
+    ]
+    assert store.instants(d, "soc", us(0), us(2)) == {us(0), us(1), us(2)}
+    assert store.instants(d, "soc", us(0.5), us(1.5)) == {us(1)}
+    assert store.instants(d, "pv_power_w", us(0), us(2)) == set()
+    # a sub-second instant survives exactly
+    odd = us(3) + 123_457
+    assert store.write_rows([(d, "soc", odd, 0.1)]) == 1
+    assert store.instants(d, "soc", odd, odd) == {odd}
+
+
+def test_merge_rollups_adds_energy_and_weights_means(store: TimeSeriesStore) -> None:
+    d = dev()
+    five = Resolution.FIVE_MIN
+    store.merge_rollups(
+        [
+            (d, "pv_energy_wh", five, Rollup(at(0), 10.0, 2)),
+            (d, "soc", five, Rollup(at(0), 0.5, 2, 0.4, 0.6)),
+        ]
+    )
+    store.merge_rollups(
+        [
+            (d, "pv_energy_wh", five, Rollup(at(0), -4.0, 1)),
+            (d, "pv_energy_wh", five, Rollup(at(5), 3.0, 1)),
+            (d, "soc", five, Rollup(at(0), 0.8, 1, 0.8, 0.8)),
+        ]
+    )
+    assert store.read_rollups(d, "pv_energy_wh", five, at(0), at(10)) == [
+        Rollup(at(0), 6.0, 3),
+        Rollup(at(5), 3.0, 1),
+    ]
+    [soc] = store.read_rollups(d, "soc", five, at(0), at(10))
+    assert soc.samples == 3 and soc.low == 0.4 and soc.high == 0.8
+    assert soc.value == pytest.approx(0.6)

@@ -66,6 +66,9 @@ class Device(Base):
     live_data: Mapped[str] = mapped_column(String(20), default="no_gateway", index=True)
     live_data_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     in_statistics: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The newest PV power sample and its instant, kept by ingest for the fleet home page.
+    pv_power_w: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pv_power_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voltfleet.store.db import Base, UTCDateTime, new_id, utcnow
@@ -55,3 +55,42 @@ class QuarantinedReading(Base):
     unit: Mapped[str] = mapped_column(String(16), default="")
     reason: Mapped[str] = mapped_column(String(32), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class SiteSummary(Base):
+    """A site's latest day, month and year energy figures, its totals and twelve months of PV
+    (domain.telemetry.summary), kept up to date by ingest for the fleet home page. Derived
+    data: dropped when the site's statistical range, devices or time zone change, and rebuilt
+    from the roll-ups (app/telemetry/summaries.py)."""
+
+    __tablename__ = "site_summaries"
+
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    day_us: Mapped[int] = mapped_column(BigInteger)  # period starts, epoch microseconds (UTC)
+    month_us: Mapped[int] = mapped_column(BigInteger)
+    year_us: Mapped[int] = mapped_column(BigInteger)
+    pv_day: Mapped[float] = mapped_column(Float)
+    pv_month: Mapped[float] = mapped_column(Float)
+    pv_year: Mapped[float] = mapped_column(Float)
+    pv_total: Mapped[float] = mapped_column(Float)
+    export_day: Mapped[float] = mapped_column(Float)
+    export_month: Mapped[float] = mapped_column(Float)
+    export_year: Mapped[float] = mapped_column(Float)
+    export_total: Mapped[float] = mapped_column(Float)
+    power_w: Mapped[float | None] = mapped_column(Float, nullable=True)  # PV power now
+    power_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # ... measured at
+    # PV of the month of month_us (pv_m0) and of the eleven months before it (pv_m1 ... pv_m11)
+    pv_m0: Mapped[float] = mapped_column(Float)
+    pv_m1: Mapped[float] = mapped_column(Float)
+    pv_m2: Mapped[float] = mapped_column(Float)
+    pv_m3: Mapped[float] = mapped_column(Float)
+    pv_m4: Mapped[float] = mapped_column(Float)
+    pv_m5: Mapped[float] = mapped_column(Float)
+    pv_m6: Mapped[float] = mapped_column(Float)
+    pv_m7: Mapped[float] = mapped_column(Float)
+    pv_m8: Mapped[float] = mapped_column(Float)
+    pv_m9: Mapped[float] = mapped_column(Float)
+    pv_m10: Mapped[float] = mapped_column(Float)
+    pv_m11: Mapped[float] = mapped_column(Float)

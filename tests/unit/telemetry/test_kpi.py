@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voltfleet.domain.telemetry import kpi
 
@@ -65,3 +68,51 @@ def test_fleet_sums_per_currency_and_ranks_by_year() -> None:
 def test_empty_fleet() -> None:
     f = kpi.fleet([], FACTORS)
     assert f.sites == 0 and f.revenue == {} and f.ranking == [] and f.green.trees == 0
+
+
+site_figures = st.builds(
+    kpi.SiteFigures,
+    site_id=st.uuids().map(str),
+    name=st.sampled_from(["A", "B", "C", "home"]),
+    currency=st.sampled_from(["EUR", "GBP"]),
+    capacity_kwp=st.sampled_from([0.0, 4.5, 10.0]),
+    power_w=st.one_of(st.none(), st.floats(0, 9000)),
+    yield_wh=st.builds(kpi.Periods, *[st.sampled_from([0.0, 100.0, 2500.0, 7e6])] * 4),
+    revenue=st.builds(kpi.Periods, *[st.floats(0, 1e4)] * 4),
+    priced_by_tariff=st.booleans(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(sites=st.lists(site_figures, max_size=30), size=st.integers(0, 12))
+def test_fleet_of_columns_equals_fleet_of_sites(sites: list[kpi.SiteFigures], size: int) -> None:
+    factors = kpi.GreenFactors(0.4, 0.997, 18.3)
+    want = kpi.fleet(sites, factors, ranking_size=size, trend=[("2026-11", 1.0)])
+    columns = kpi.columns_of(sites)
+    got = kpi.fleet_of(columns, factors, ranking_size=size, trend=[("2026-11", 1.0)])
+    assert got.ranking == want.ranking  # the same sites in the same order, ties by name, id
+    assert (got.sites, got.sites_reporting_power, got.trend) == (
+        want.sites,
+        want.sites_reporting_power,
+        want.trend,
+    )
+    assert got.capacity_kwp == pytest.approx(want.capacity_kwp)
+    assert got.power_w == pytest.approx(want.power_w)
+    assert got.revenue.keys() == want.revenue.keys()
+    for currency, periods in want.revenue.items():
+        assert got.revenue[currency].total == pytest.approx(periods.total)
+        assert got.revenue[currency].day == pytest.approx(periods.day)
+    assert got.yield_wh.year == pytest.approx(want.yield_wh.year)
+    assert got.green.co2_kg == pytest.approx(want.green.co2_kg)
+    assert columns.figures() == list(sites)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pv=st.lists(st.floats(-100, 1e6), min_size=1, max_size=20),
+    ex=st.floats(-100, 2e6),
+    price=st.floats(0, 2),
+)
+def test_revenue_at_equals_revenue(pv: list[float], ex: float, price: float) -> None:
+    got = kpi.revenue_at(np.asarray(pv), np.full(len(pv), ex), price)
+    assert got.tolist() == pytest.approx([kpi.revenue(p, ex, price, price) for p in pv])

@@ -1,9 +1,11 @@
 """The fleet's key figures for the home page and ``GET /api/v1/fleet/kpis``.
 
 Over the caller's own sites (sites shared to the caller are not in its statistics, as for the
-status counts). A handful of statements whatever the fleet's size: the sites, the monthly and
-daily PV/export roll-ups summed per site in SQL (each site's day, month and year in its own time
-zone), the last 5-minute PV power, and the tariff prices of the sites that have tariffs.
+status counts). Two statements whatever the fleet's size: the sites with their summaries (one
+row each, kept up by ingest: app/telemetry/summaries.py), and the sites that have tariffs; the
+figures are computed on columns (domain.telemetry.kpi.fleet_of). Each site's day, month and year
+are those of its own time zone. PV power is the sum of the counted devices' newest samples, when
+measured in the last 15 minutes.
 
 Revenue (domain.telemetry.kpi.revenue): a site with tariffs is valued hour by hour with
 ``tariffs.service.rates``; a site without them (or a direction without one) at the default price
@@ -13,39 +15,38 @@ of the settings. The figures are per currency; the user's currency comes first.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, case, func, literal, or_, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
 from voltfleet.app.errors import ApiError
 from voltfleet.app.sites.repository import owned_sites
 from voltfleet.app.tariffs import service as tariffs
+from voltfleet.app.telemetry import summaries
 from voltfleet.app.telemetry.read_service import counted, zone
-from voltfleet.domain.fleet import DeviceKind
 from voltfleet.domain.tariffs import to_us
 from voltfleet.domain.telemetry import kpi
+from voltfleet.domain.telemetry import summary as sm
+from voltfleet.domain.telemetry.batch import from_us
 from voltfleet.domain.telemetry.energy import EXPORT, PV
 from voltfleet.domain.telemetry.rollup import Resolution, floor, following
 from voltfleet.settings import Settings
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import TariffVersion
+from voltfleet.store.telemetry_models import SiteSummary
 from voltfleet.store.timeseries.queries import (
     first_start,
-    instant,
     read_many,
-    rollups,
-    start_of,
 )
 
-POWER_POINT = "pv_power_w"
-POWER_FRESH = timedelta(minutes=15)
+POWER_FRESH = sm.POWER_WINDOW
 TREND_MONTHS = 12
 
 
@@ -57,8 +58,6 @@ class Calendar:
     day_end: datetime
     month: datetime
     year: datetime
-    months: tuple[datetime, ...]  # this month and the ones before it, newest first
-    labels: tuple[str, ...]  # their YYYY-MM
 
 
 def calendar(tz_name: str, now: datetime) -> Calendar:
@@ -67,35 +66,7 @@ def calendar(tz_name: str, now: datetime) -> Calendar:
     month = floor(now, Resolution.MONTH, tz)
     local = now.astimezone(tz)
     year = datetime(local.year, 1, 1, tzinfo=tz).astimezone(UTC)
-    months = [month]
-    while len(months) < TREND_MONTHS:
-        months.append(floor(months[-1] - timedelta(hours=1), Resolution.MONTH, tz))
-    labels = tuple(m.astimezone(tz).strftime("%Y-%m") for m in months)
-    return Calendar(day, following(day, Resolution.DAY, tz), month, year, tuple(months), labels)
-
-
-def counted_clause() -> object:
-    """Devices in their site's statistical range (see read_service.counted)."""
-    return and_(
-        Device.deleted_at.is_(None),
-        Device.in_statistics.is_(True),
-        or_(
-            Device.kind.not_in([DeviceKind.INVERTER.value, DeviceKind.METER.value]),
-            and_(Device.kind == DeviceKind.INVERTER.value, Site.stats_inverters.is_(True)),
-            and_(Device.kind == DeviceKind.METER.value, Site.stats_meters.is_(True)),
-        ),
-    )
-
-
-def _per_zone(
-    conn: Connection, zones: dict[str, Calendar], attr: str, fallback: datetime
-) -> object:
-    mapping = {tz: instant(conn, getattr(c, attr)) for tz, c in zones.items()}
-    if len(set(mapping.values())) == 1:  # one zone (or zones that agree): a constant
-        return literal(next(iter(mapping.values())))
-    if not mapping:
-        return literal(instant(conn, fallback))
-    return case(mapping, value=Site.timezone, else_=instant(conn, fallback))
+    return Calendar(day, following(day, Resolution.DAY, tz), month, year)
 
 
 def _rows(conn: Connection, stmt: Any) -> list[Any]:
@@ -107,14 +78,28 @@ def _rows(conn: Connection, stmt: Any) -> list[Any]:
         result.close()
 
 
-def _per_zone_month(conn: Connection, zones: dict[str, Calendar], k: int, utc: Calendar) -> Any:
-    """The start of the k-th month before this one, in each site's zone."""
-    mapping = {tz: instant(conn, c.months[k]) for tz, c in zones.items()}
-    if len(set(mapping.values())) == 1:
-        return literal(next(iter(mapping.values())))
-    if not mapping:
-        return literal(instant(conn, utc.months[k]))
-    return case(mapping, value=Site.timezone, else_=instant(conn, utc.months[k]))
+_SUMMARY = [c for c in SiteSummary.__table__.columns if c.name != "site_id"]
+
+
+def _summaries(session: Session, caller: Caller) -> list[Any]:
+    """(id, name, currency, capacity, timezone, *summary columns) of the caller's own sites;
+    the missing summaries are built first (after an upgrade, or a change to a site's range)."""
+    conn = session.connection()
+    stmt = (
+        owned_sites(caller)
+        .with_only_columns(
+            Site.id, Site.name, Site.currency, Site.capacity_kwp, Site.timezone, *_SUMMARY
+        )
+        .outerjoin(SiteSummary, SiteSummary.site_id == Site.id)
+    )
+    rows = _rows(conn, stmt)
+    missing = [r[0] for r in rows if r[5] is None]
+    if not missing:
+        return rows
+    for k in range(0, len(missing), 5000):
+        chunk = missing[k : k + 5000]
+        summaries.ensure(session, list(session.scalars(select(Site).where(Site.id.in_(chunk)))))
+    return _rows(conn, stmt)
 
 
 def fleet_kpis(
@@ -124,126 +109,88 @@ def fleet_kpis(
     now: datetime | None = None,
     *,
     ranking_size: int = 10,
-) -> tuple[kpi.FleetKpis, list[kpi.SiteFigures]]:
+) -> tuple[kpi.FleetKpis, kpi.SiteColumns]:
+    """The fleet's figures and each site's (as columns; ``.figures()`` gives them as rows)."""
     now = now or datetime.now(UTC)
-    conn = session.connection()
-    scope = owned_sites(caller).with_only_columns(Site.id)
-    sites = list(
-        session.execute(
-            owned_sites(caller).with_only_columns(
-                Site.id, Site.name, Site.currency, Site.capacity_kwp, Site.timezone
-            )
-        )
-    )
-    zones = {tz: calendar(tz, now) for tz in {s.timezone for s in sites}}
-    utc = calendar("UTC", now)
-    r = rollups(conn)
-    start = start_of(r)
-    base = (
-        select()
-        .select_from(Device)
-        .join(Site, Site.id == Device.site_id)
-        .join(r, r.c.device_id == Device.id)
-        .where(Device.site_id.in_(scope), counted_clause())  # type: ignore[arg-type]
-    )
+    rows = _summaries(session, caller)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * (5 + len(_SUMMARY))
+    ids, names, currencies, capacity, tz_names = (list(c) for c in cols[:5])
+    column = dict(zip((c.name for c in _SUMMARY), cols[5:], strict=True))
 
-    # One pass over the roll-ups, per device and point: monthly PV and export for all time, this
-    # year and this month; today's daily roll-up; the mean 5-minute PV power of the last 15
-    # minutes; and the last 12 months one by one for the trend (each site in its own zone).
-    ys = _per_zone(conn, zones, "year", utc.year)
-    ms = _per_zone(conn, zones, "month", utc.month)
-    ds = _per_zone(conn, zones, "day", utc.day)
-    back = [_per_zone_month(conn, zones, k, utc) for k in range(TREND_MONTHS)]
-    is_month = r.c.resolution == Resolution.MONTH.value
-    is_day = r.c.resolution == Resolution.DAY.value
-    is_power = r.c.resolution == Resolution.FIVE_MIN.value
-    first_day = min([c.day for c in zones.values()] + [utc.day])
-    fresh = floor(now - POWER_FRESH, Resolution.FIVE_MIN)
-    stmt = (
-        base.add_columns(
-            Device.site_id,
-            Site.timezone,
-            r.c.point,
-            func.sum(case((is_month, r.c.value), else_=0.0)),
-            func.sum(case((and_(is_month, start >= ys), r.c.value), else_=0.0)),
-            func.sum(case((and_(is_month, start >= ms), r.c.value), else_=0.0)),
-            func.sum(case((and_(is_day, start == ds), r.c.value), else_=0.0)),
-            func.avg(case((is_power, r.c.value))),
-            *[func.sum(case((and_(is_month, start == m), r.c.value), else_=0.0)) for m in back],
-        )
-        .where(
-            r.c.point.in_([PV, EXPORT, POWER_POINT]),
-            r.c.resolution.in_(
-                [Resolution.MONTH.value, Resolution.DAY.value, Resolution.FIVE_MIN.value]
-            ),
-            or_(
-                is_month,
-                and_(is_day, start >= instant(conn, first_day)),
-                and_(is_power, start >= instant(conn, fresh)),
-            ),
-        )
-        .group_by(Device.id, Device.site_id, Site.timezone, r.c.point)
-    )
-    months: dict[tuple[str, str], list[float]] = {}
-    days: dict[tuple[str, str], float] = defaultdict(float)
-    power: dict[str, float] = defaultdict(float)
-    trend: dict[str, float] = defaultdict(float)
-    for site_id, tz_name, point, total, year, month, day, pw, *ks in _rows(conn, stmt):
-        if point == POWER_POINT:
-            if pw is not None:
-                power[site_id] += float(pw)
-            continue
-        acc = months.setdefault((site_id, point), [0.0, 0.0, 0.0])
-        acc[0] += float(total or 0)
-        acc[1] += float(year or 0)
-        acc[2] += float(month or 0)
-        days[(site_id, point)] += float(day or 0)
-        if point == PV:
-            labels = zones.get(tz_name, utc).labels
-            for k, value in enumerate(ks):
-                if value:
-                    trend[labels[k]] += float(value)
-    shown = sorted(set(trend) | set(_trend_labels(now)))[-TREND_MONTHS:]
-    trend_rows = [(m, trend.get(m, 0.0)) for m in shown]
+    def floats(*names: str) -> list[np.ndarray]:
+        return [np.asarray(column[n], dtype=np.float64) for n in names]
 
-    priced = _tariff_sites(session, [s.id for s in sites])
+    day_us, month_us, year_us = (
+        np.asarray(column[n], dtype=np.int64) for n in ("day_us", "month_us", "year_us")
+    )
+    pv = dict(zip(kpi.PERIODS, floats(*(f"pv_{p}" for p in kpi.PERIODS)), strict=True))
+    ex = dict(zip(kpi.PERIODS, floats(*(f"export_{p}" for p in kpi.PERIODS)), strict=True))
+
+    # Each site's figures for its own current day, month and year (a period the summary has no
+    # data for shows 0): compare the summary's periods with the calendar of the site's zone.
+    zones = {tz: calendar(tz, now) for tz in set(tz_names)}
+    for key, stored in (("day", day_us), ("month", month_us), ("year", year_us)):
+        of_zone = {tz: to_us(getattr(c, key)) for tz, c in zones.items()}
+        current = np.asarray([of_zone[tz] for tz in tz_names], dtype=np.int64)
+        same = stored == current
+        pv[key] = np.where(same, pv[key], 0.0)
+        ex[key] = np.where(same, ex[key], 0.0)
+    trend = _trend(tz_names, month_us, [column[f"pv_m{k}"] for k in range(TREND_MONTHS)], now)
+    # PV power now: a summary's power when measured in the last 15 minutes
+    fresh = to_us(now - POWER_FRESH)
+    measured = np.asarray([fresh if at is None else at for at in column["power_us"]], np.int64)
+    power = np.where(
+        measured > fresh,
+        np.asarray([np.nan if w is None else w for w in column["power_w"]], np.float64),
+        np.nan,
+    )
     price = settings.default_price_per_kwh
-    figures: list[kpi.SiteFigures] = []
-    for s in sites:
-        total, year, month = months.get((s.id, PV), (0.0, 0.0, 0.0))
-        x_total, x_year, x_month = months.get((s.id, EXPORT), (0.0, 0.0, 0.0))
-        day = days.get((s.id, PV), 0.0)
-        x_day = days.get((s.id, EXPORT), 0.0)
-        yields = kpi.Periods(day, month, year, total)
-        currency = s.currency
-        by_tariff = s.id in priced
-        if by_tariff:
-            money, currency = _tariff_revenue(session, s.id, zones[s.timezone], now, price)
-        else:
-            money = kpi.Periods(
-                kpi.revenue(day, x_day, price, price),
-                kpi.revenue(month, x_month, price, price),
-                kpi.revenue(year, x_year, price, price),
-                kpi.revenue(total, x_total, price, price),
-            )
-        figures.append(
-            kpi.SiteFigures(
-                site_id=s.id,
-                name=s.name,
-                currency=currency,
-                capacity_kwp=float(s.capacity_kwp or 0.0),
-                power_w=power.get(s.id),
-                yield_wh=yields,
-                revenue=money,
-                priced_by_tariff=by_tariff,
-            )
-        )
+    revenue = {p: kpi.revenue_at(pv[p], ex[p], price) for p in kpi.PERIODS}
+    priced = np.zeros(len(ids), dtype=np.bool_)
+    by_tariff = _tariff_sites(session, owned_sites(caller).with_only_columns(Site.id))
+    for i, site_id in enumerate(ids):
+        if site_id in by_tariff:
+            money, currencies[i] = _tariff_revenue(session, site_id, zones[tz_names[i]], now, price)
+            for p in kpi.PERIODS:
+                revenue[p][i] = getattr(money, p)
+            priced[i] = True
+    columns = kpi.SiteColumns(
+        site_id=ids,
+        name=names,
+        currency=currencies,
+        capacity_kwp=np.asarray([c or 0.0 for c in capacity], dtype=np.float64),
+        power_w=power,
+        yield_wh=pv,
+        revenue=revenue,
+        priced_by_tariff=priced,
+    )
     factors = kpi.GreenFactors(
         settings.green_coal_kg_per_kwh,
         settings.green_co2_kg_per_kwh,
         settings.green_co2_kg_per_tree,
     )
-    return kpi.fleet(figures, factors, trend=trend_rows, ranking_size=ranking_size), figures
+    return kpi.fleet_of(columns, factors, trend=trend, ranking_size=ranking_size), columns
+
+
+def _trend(
+    tz_names: list[str], month_us: np.ndarray, months: Sequence[Sequence[float]], now: datetime
+) -> list[tuple[str, float]]:
+    """The fleet's PV of the last twelve months: each site's trend (the months up to its
+    summary's month) added up by local month label."""
+    matrix = np.asarray(months, dtype=np.float64).T  # one row per site, 12 months
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for i, key in enumerate(zip(tz_names, month_us.tolist(), strict=True)):
+        groups[key].append(i)
+    by_label: dict[str, float] = defaultdict(float)
+    for (tz_name, month), members in groups.items():
+        if month == 0:
+            continue  # no month with data yet
+        total = matrix[members].sum(axis=0)
+        labels = sm.trend_labels(from_us(month), zone(tz_name))
+        for label, wh in zip(labels, total.tolist(), strict=True):
+            by_label[label] += wh
+    shown = sorted(set(by_label) | set(_trend_labels(now)))[-TREND_MONTHS:]
+    return [(m, by_label.get(m, 0.0)) for m in shown]
 
 
 def _trend_labels(now: datetime) -> list[str]:
@@ -255,24 +202,18 @@ def _trend_labels(now: datetime) -> list[str]:
     return out[::-1]
 
 
-def _tariff_sites(session: Session, site_ids: Iterable[str]) -> set[str]:
-    ids = list(site_ids)
-    if not ids:
-        return set()
-    found: set[str] = set()
-    for i in range(0, len(ids), 900):
-        chunk = ids[i : i + 900]
-        found.update(
-            session.scalars(
-                select(TariffVersion.site_id)
-                .where(
-                    TariffVersion.site_id.in_(chunk),
-                    TariffVersion.direction.in_(["IMPORT", "EXPORT"]),
-                )
-                .distinct()
+def _tariff_sites(session: Session, scope: Any) -> set[str]:
+    """The sites in scope with an import or export tariff."""
+    return set(
+        session.scalars(
+            select(TariffVersion.site_id)
+            .where(
+                TariffVersion.site_id.in_(scope),
+                TariffVersion.direction.in_(["IMPORT", "EXPORT"]),
             )
+            .distinct()
         )
-    return found
+    )
 
 
 def _tariff_revenue(
@@ -358,8 +299,9 @@ def ordered_currencies(revenue: dict[str, kpi.Periods], mine: str) -> list[tuple
     return out
 
 
-def figures_csv(figures: list[kpi.SiteFigures]) -> str:
+def figures_csv(columns: kpi.SiteColumns) -> str:
     """One row per site: yield (kWh) and revenue per period, capacity and current power."""
+    figures = columns.figures()
     import csv
     import io
 

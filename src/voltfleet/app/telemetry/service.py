@@ -15,9 +15,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
@@ -26,21 +27,19 @@ from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.service import set_device_status
 from voltfleet.app.errors import ApiError, bad_request
 from voltfleet.app.security import sha256
-from voltfleet.app.telemetry.rollups import refresh
-from voltfleet.app.telemetry.schemas import ReadingIn
+from voltfleet.app.telemetry import summaries
+from voltfleet.app.telemetry.read_service import zone
+from voltfleet.app.telemetry.rollups import refresh, rolled_up
 from voltfleet.domain.access import Action
 from voltfleet.domain.fleet import UP, DeviceKind, DeviceStatus, normalise_serial
-from voltfleet.domain.telemetry.points import CATALOGUE
-from voltfleet.domain.telemetry.readings import Reading
-from voltfleet.domain.telemetry.validate import (
-    Limits,
-    RawReading,
-    Reason,
-    Rejection,
-    check,
-    check_counter,
+from voltfleet.domain.telemetry.batch import Series, check_group, from_us, join, to_us
+from voltfleet.domain.telemetry.rollup import (
+    energy_delta,
+    gauge_delta_us,
+    ladder_deltas,
 )
-from voltfleet.ports import TimeSeriesStore
+from voltfleet.domain.telemetry.validate import Limits, Reason, Rejection, check_counter_us
+from voltfleet.ports import RollupDelta, TimeSeriesStore
 from voltfleet.protocols.mqtt import broker as mqtt_broker
 from voltfleet.store.db import new_id, utcnow
 from voltfleet.store.fleet_models import Device
@@ -48,8 +47,24 @@ from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import DeviceCredential, QuarantinedReading
 from voltfleet.store.timeseries import store_for
 
+
+class ReadingLike(Protocol):
+    """A reading as received (``schemas.ReadingIn`` or the fast decoder's ``WireReading``)."""
+
+    @property
+    def device(self) -> str: ...
+    @property
+    def point(self) -> str: ...
+    @property
+    def ts(self) -> str: ...
+    @property
+    def value(self) -> float | str | None: ...
+    @property
+    def unit(self) -> str: ...
+
+
 TOKEN_PREFIX = "vfg_"
-TOKEN_KINDS = frozenset({DeviceKind.GATEWAY.value})
+TOKEN_KINDS = frozenset({DeviceKind.GATEWAY.value, DeviceKind.CHARGER.value})  # chargers: OCPP
 
 # ---- credentials --------------------------------------------------------------------------------
 
@@ -153,122 +168,178 @@ def _family(session: Session, gateway: Device) -> tuple[dict[str, Device], dict[
     return mine, others
 
 
-def _parse_ts(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
+def _serialise(session: Session, gateway: Device) -> None:
+    """One batch of a gateway at a time on PostgreSQL (a transaction-scoped advisory lock): the
+    incremental roll-ups of a counter depend on its stored neighbours, so two concurrent batches
+    of the same series must not both read the neighbours before either has written. (SQLite
+    has one writer at a time already; a batch that read a stale snapshot fails to write and is
+    retried by its sender.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:gateway))"),
+            {"space": _LOCK_SPACE, "gateway": gateway.id},
+        )
 
 
-def _as_float(value: float | str | None) -> float | None:
-    if isinstance(value, float | int):
-        return float(value)
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+_LOCK_SPACE = 1986  # the advisory-lock key space of ingest (two-int form)
 
 
 def ingest(
     session: Session,
     gateway: Device,
-    readings: Sequence[ReadingIn],
+    readings: Sequence[ReadingLike],
     *,
     now: datetime | None = None,
     limits: Limits = Limits(),
     store: TimeSeriesStore | None = None,
 ) -> IngestResult:
+    """Check, store and roll up one gateway's batch; see the module's docstring.
+
+    The batch is handled one *series* (device, data point) at a time: readings are grouped as
+    they are read, each group checked in one pass (domain.telemetry.batch), stored instants of
+    the series read once to tell new readings from duplicates, all new rows written in one
+    statement, and the roll-ups changed by what is new merged into the stored ones."""
     now = now or utcnow()
     store = store or store_for(session.connection())
+    _serialise(session, gateway)
     mine, others = _family(session, gateway)
     result = IngestResult(received=len(readings))
-    rejected: list[tuple[Rejection, ReadingIn, str | None, datetime | None]] = []
-    series: dict[tuple[str, str], list[tuple[int, Reading]]] = defaultdict(list)
+    refused: list[tuple[Rejection, int, str | None, datetime | None]] = []
 
-    def reject(i: int, r: ReadingIn, reason: Reason, detail: str, dev: str | None = None) -> None:
-        rejected.append((Rejection(i, reason, detail), r, dev, None))
-
-    resolved: dict[str, tuple[Device, str] | None] = {}  # device ref -> (device, its id)
+    groups: dict[tuple[str, str, str], list[tuple[int, str, object]]] = defaultdict(list)
     for i, r in enumerate(readings):
-        ref = r.device
-        if ref in resolved:
-            hit = resolved[ref]
-        else:
-            key = ref.strip()
-            found = (mine.get(key) or mine.get(normalise_serial(key))) if key else gateway
-            hit = resolved[ref] = (found, found.id) if found is not None else None
-        if hit is None:
-            ref = ref.strip()
-            other = others.get(ref) or others.get(normalise_serial(ref))
-            if other is not None:
-                reject(
-                    i,
-                    r,
-                    Reason.FOREIGN_DEVICE,
-                    f"{other.serial} is not below gateway {gateway.serial}",
-                    other.id,
-                )
-            else:
-                reject(
-                    i,
-                    r,
-                    Reason.UNKNOWN_DEVICE,
-                    f"no device '{ref}' below gateway {gateway.serial}: bind it first",
-                )
-            continue
-        device_id = hit[1]
-        ts = _parse_ts(r.ts)
-        if ts is None:
-            reject(i, r, Reason.BAD_TIMESTAMP, f"'{r.ts}' is not an ISO 8601 timestamp", device_id)
-            continue
-        value = _as_float(r.value)
-        if value is None:
-            reject(i, r, Reason.NOT_A_NUMBER, f"'{r.value}' is not a number", device_id)
-            continue
-        outcome = check(RawReading(i, device_id, r.point, ts, value, r.unit), now, limits)
-        if isinstance(outcome, Rejection):
-            rejected.append((outcome, r, device_id, ts if ts.tzinfo else None))
-        else:
-            series[(device_id, outcome.point)].append((i, outcome))
+        groups[(r.device, r.point, r.unit)].append((i, r.ts, r.value))
 
-    accepted: list[Reading] = []
-    by_index = dict(enumerate(readings))
-    for (device_id, name), items in series.items():
-        if CATALOGUE[name].counter:
-            times = [r.ts for _, r in items]
-            stored = store.around(device_id, name, min(times), max(times))
-            items[:], bad = check_counter(items, stored)
-            for rej in bad:
-                rejected.append((rej, by_index[rej.index], device_id, None))
-        accepted.extend(r for _, r in items)
+    by_series: dict[tuple[str, str], Series] = {}
+    for (ref, point, unit), items in groups.items():
+        device = _resolve(ref, gateway, mine)
+        if device is None:
+            reason, detail, other_id = _unresolved(ref, gateway, others)
+            refused.extend((Rejection(i, reason, detail), i, other_id, None) for i, _, _ in items)
+            continue
+        series, bad = check_group(device.id, point, unit, items, now, limits)
+        refused.extend((b.rejection, b.rejection.index, device.id, b.ts) for b in bad)
+        if series is None or not series.ts_us:
+            continue
+        key = (device.id, series.point.name)
+        by_series[key] = join(by_series[key], series) if key in by_series else series
 
-    stored_now = store.write(accepted)
+    site = session.get(Site, gateway.site_id)
+    tz = zone(site.timezone if site else "UTC")
+    rows: list[tuple[str, str, int, float]] = []
+    plans: list[tuple[Series, list[int], list[tuple[int, float]]]] = []
+    offered = 0
+    for (device_id, name), series in by_series.items():
+        old: list[tuple[int, float]] = []
+        if series.point.counter:
+            series, old, bad_counts = _check_counter(store, series)
+            refused.extend((rej, rej.index, device_id, None) for rej in bad_counts)
+            stored = {us for us, _ in old}
+        else:
+            stored = store.instants(device_id, name, series.ts_us[0], series.ts_us[-1])
+        fresh = [k for k, us in enumerate(series.ts_us) if us not in stored]
+        offered += len(series.ts_us) + series.repeats
+        values, stamps = series.values, series.ts_us
+        rows.extend((device_id, name, stamps[k], values[k]) for k in fresh)
+        plans.append((series, fresh, old))
+
+    stored_now = store.write_rows(rows)
     result.accepted = stored_now
-    result.duplicates = len(accepted) - stored_now
-    result.rejections = sorted((rej for rej, *_ in rejected), key=lambda x: x.index)
-    _quarantine(session, gateway, rejected, now)
+    result.duplicates = offered - stored_now
+    result.rejections = sorted((rej for rej, *_ in refused), key=lambda x: x.index)
+    _quarantine(session, gateway, readings, refused, now)
 
-    if stored_now:
-        site = session.get(Site, gateway.site_id)
-        tz = _zone(site.timezone if site else "UTC")
-        for (device_id, name), items in series.items():
-            if items:
-                times = [r.ts for _, r in items]
-                refresh(store, device_id, CATALOGUE[name], min(times), max(times), tz)
+    for (device_id, name), series in by_series.items():
+        if name == POWER_POINT and series.ts_us:
+            _newest_power(mine[device_id], series)
 
-    spoke = {gateway.id} | {device_id for device_id, _ in series}
+    if stored_now == len(rows):
+        deltas = [d for plan in plans for d in _deltas(*plan, tz)]
+        store.merge_rollups(deltas)
+        if site is not None:
+            site_devices = {d.id: d for d in (*mine.values(), *others.values())}.values()
+            summaries.fold(session, site, deltas, site_devices)
+    else:  # another writer stored some of them meanwhile: recompute the touched periods
+        for series, _, _ in plans:
+            if series.ts_us:
+                lo, hi = from_us(series.ts_us[0]), from_us(series.ts_us[-1])
+                refresh(store, series.device_id, series.point, lo, hi, tz)
+        if site is not None:
+            summaries.drop(session, site.id)  # rebuilt from the roll-ups when next needed
+
+    spoke = {gateway.id} | {device_id for device_id, _ in by_series}
     for device_id in spoke:
         device = mine[device_id]
-        status = DeviceStatus(device.status)
-        set_device_status(session, device, status if status in UP else DeviceStatus.ONLINE, now)
+        if DeviceStatus(device.status) in UP:
+            device.last_seen = now  # still up: the site's status does not change
+        else:
+            set_device_status(session, device, DeviceStatus.ONLINE, now)
     return result
+
+
+POWER_POINT = "pv_power_w"  # kept per device for the fleet home page (app/telemetry/summaries)
+
+
+def _newest_power(device: Device, series: Series) -> None:
+    at = from_us(series.ts_us[-1])
+    if device.pv_power_at is None or at > device.pv_power_at:
+        device.pv_power_at, device.pv_power_w = at, series.values[-1]
+
+
+def _resolve(ref: str, gateway: Device, mine: dict[str, Device]) -> Device | None:
+    key = ref.strip()
+    if not key:
+        return gateway
+    return mine.get(key) or mine.get(normalise_serial(key))
+
+
+def _unresolved(
+    ref: str, gateway: Device, others: dict[str, Device]
+) -> tuple[Reason, str, str | None]:
+    ref = ref.strip()
+    other = others.get(ref) or others.get(normalise_serial(ref))
+    if other is not None:
+        detail = f"{other.serial} is not below gateway {gateway.serial}"
+        return Reason.FOREIGN_DEVICE, detail, other.id
+    detail = f"no device '{ref}' below gateway {gateway.serial}: bind it first"
+    return Reason.UNKNOWN_DEVICE, detail, None
+
+
+def _check_counter(
+    store: TimeSeriesStore, series: Series
+) -> tuple[Series, list[tuple[int, float]], list[Rejection]]:
+    """An energy counter's new readings against its stored neighbours (validate.
+    check_counter_us): the series without the refused ones, the stored (instant, value) around
+    it, and the refusals."""
+    device_id, name = series.device_id, series.point.name
+    lo, hi = from_us(series.ts_us[0]), from_us(series.ts_us[-1])
+    old = [(to_us(x.ts), x.value) for x in store.around(device_id, name, lo, hi)]
+    new = list(zip(series.indexes, series.ts_us, series.values, strict=True))
+    keep, bad = check_counter_us(name, new, old)
+    if len(keep) == len(new):
+        return series, old, bad
+    kept = Series(device_id, series.point, repeats=series.repeats)
+    kept.indexes = [series.indexes[k] for k in keep]
+    kept.ts_us = [series.ts_us[k] for k in keep]
+    kept.values = [series.values[k] for k in keep]
+    return kept, old, bad
+
+
+def _deltas(
+    series: Series, fresh: list[int], old: list[tuple[int, float]], tz: ZoneInfo
+) -> list[RollupDelta]:
+    """The roll-up changes made by the new readings of one series, at every resolution."""
+    if not fresh or not rolled_up(series.point):
+        return []
+    stamps, values = series.ts_us, series.values
+    if series.point.counter:
+        merged = sorted(old + [(stamps[k], values[k]) for k in fresh])
+        five = energy_delta(old, merged, tz)
+    else:
+        five = gauge_delta_us([stamps[k] for k in fresh], [values[k] for k in fresh], tz)
+    ladder = ladder_deltas(five, tz, is_energy=series.point.counter)
+    key = (series.device_id, series.point.name)
+    return [(*key, resolution, row) for resolution, rows in ladder.items() for row in rows]
 
 
 def _text(value: object, limit: int) -> str:
@@ -278,7 +349,8 @@ def _text(value: object, limit: int) -> str:
 def _quarantine(
     session: Session,
     gateway: Device,
-    rejected: list[tuple[Rejection, ReadingIn, str | None, datetime | None]],
+    readings: Sequence[ReadingLike],
+    rejected: list[tuple[Rejection, int, str | None, datetime | None]],
     now: datetime,
 ) -> None:
     if not rejected:
@@ -301,6 +373,6 @@ def _quarantine(
                 "reason": rej.reason.value,
                 "detail": rej.detail,
             }
-            for rej, r, device_id, ts in rejected
+            for rej, r, device_id, ts in ((rej, readings[i], d, ts) for rej, i, d, ts in rejected)
         ],
     )

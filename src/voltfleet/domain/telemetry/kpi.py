@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
 
 @dataclass(frozen=True)
 class GreenFactors:
@@ -158,6 +161,117 @@ def fleet(
         sites_reporting_power=reporting,
         yield_wh=yields,
         revenue=dict(sorted(money.items())),
+        green=green(yields.total, factors),
+        ranking=ranking,
+        trend=list(trend),
+    )
+
+
+# ---- the same figures from columns -------------------------------------------------------------
+# ``fleet`` over 10,000 ``SiteFigures`` costs about 100 microseconds a site in objects alone,
+# half the home page's budget. ``SiteColumns`` holds the same figures as arrays and ``fleet_of``
+# computes the same ``FleetKpis`` with numpy; a property test checks it against ``fleet``.
+
+
+@dataclass(frozen=True)
+class SiteColumns:
+    """Per-site figures, one array element per site (power NaN when nothing recent)."""
+
+    site_id: list[str]
+    name: list[str]
+    currency: list[str]
+    capacity_kwp: npt.NDArray[np.float64]
+    power_w: npt.NDArray[np.float64]
+    yield_wh: dict[str, npt.NDArray[np.float64]]  # "day" | "month" | "year" | "total"
+    revenue: dict[str, npt.NDArray[np.float64]]
+    priced_by_tariff: npt.NDArray[np.bool_]
+
+    def figures(self) -> list[SiteFigures]:
+        """The rows as ``SiteFigures`` (for a download of every site)."""
+        y, r = self.yield_wh, self.revenue
+        return [
+            SiteFigures(
+                site_id=self.site_id[i],
+                name=self.name[i],
+                currency=self.currency[i],
+                capacity_kwp=float(self.capacity_kwp[i]),
+                power_w=None if np.isnan(self.power_w[i]) else float(self.power_w[i]),
+                yield_wh=Periods(*(float(y[p][i]) for p in PERIODS)),
+                revenue=Periods(*(float(r[p][i]) for p in PERIODS)),
+                priced_by_tariff=bool(self.priced_by_tariff[i]),
+            )
+            for i in range(len(self.site_id))
+        ]
+
+
+PERIODS = ("day", "month", "year", "total")
+
+
+def columns_of(sites: Sequence[SiteFigures]) -> SiteColumns:
+    def col(values: Sequence[float]) -> npt.NDArray[np.float64]:
+        return np.asarray(values, dtype=np.float64)
+
+    return SiteColumns(
+        [s.site_id for s in sites],
+        [s.name for s in sites],
+        [s.currency for s in sites],
+        col([s.capacity_kwp for s in sites]),
+        col([np.nan if s.power_w is None else s.power_w for s in sites]),
+        {p: col([getattr(s.yield_wh, p) for s in sites]) for p in PERIODS},
+        {p: col([getattr(s.revenue, p) for s in sites]) for p in PERIODS},
+        np.asarray([s.priced_by_tariff for s in sites], dtype=np.bool_),
+    )
+
+
+def revenue_at(
+    pv_wh: npt.NDArray[np.float64], export_wh: npt.NDArray[np.float64], price: float
+) -> npt.NDArray[np.float64]:
+    """``revenue`` of many periods at one price for export and import alike."""
+    pv = np.maximum(pv_wh, 0.0)
+    exported = np.minimum(np.maximum(export_wh, 0.0), pv)
+    return (exported * price + (pv - exported) * price) / 1000.0
+
+
+def fleet_of(
+    c: SiteColumns,
+    factors: GreenFactors,
+    *,
+    trend: Sequence[tuple[str, float]] = (),
+    ranking_by: str = "year",
+    ranking_size: int = 10,
+) -> FleetKpis:
+    """``fleet`` on columns: the same figures, the same ranking order."""
+    n = len(c.site_id)
+    reporting = ~np.isnan(c.power_w)
+    yields = Periods(*(float(c.yield_wh[p].sum()) for p in PERIODS))
+    money: dict[str, Periods] = {}
+    currencies = np.asarray(c.currency, dtype=object)
+    for currency in sorted(set(c.currency)):
+        mask = currencies == currency
+        money[currency] = Periods(*(float(c.revenue[p][mask].sum()) for p in PERIODS))
+    key = c.yield_wh[ranking_by]
+    size = max(0, min(ranking_size, n))
+    ranking: list[Ranked] = []
+    if size:
+        # the candidates: every site whose yield reaches the size-th highest (ties included)
+        cut = np.partition(-key, size - 1)[size - 1]
+        candidates = np.flatnonzero(-key <= cut)
+        order = sorted(candidates, key=lambda i: (-key[i], c.name[i], c.site_id[i]))[:size]
+        for i in order:
+            cap = float(c.capacity_kwp[i])
+            value = float(key[i])
+            ranking.append(
+                Ranked(
+                    c.site_id[i], c.name[i], value, cap, value / 1000.0 / cap if cap > 0 else None
+                )
+            )
+    return FleetKpis(
+        sites=n,
+        capacity_kwp=float(c.capacity_kwp.sum()),
+        power_w=float(c.power_w[reporting].sum()),
+        sites_reporting_power=int(reporting.sum()),
+        yield_wh=yields,
+        revenue=money,
         green=green(yields.total, factors),
         ranking=ranking,
         trend=list(trend),

@@ -7,8 +7,10 @@ import bisect
 from collections.abc import Sequence
 from datetime import datetime
 
+from voltfleet.domain.telemetry.batch import from_us, to_us
 from voltfleet.domain.telemetry.readings import Reading, Sample
-from voltfleet.domain.telemetry.rollup import Resolution, Rollup
+from voltfleet.domain.telemetry.rollup import Resolution, Rollup, merge
+from voltfleet.ports import RollupDelta
 
 
 def _check(ts: datetime) -> None:
@@ -33,6 +35,15 @@ class MemoryTimeSeriesStore:
             values.insert(i, float(r.value))
             stored += 1
         return stored
+
+    def write_rows(self, rows: Sequence[tuple[str, str, int, float]]) -> int:
+        return self.write([Reading(d, p, from_us(us), v) for d, p, us, v in rows])
+
+    def instants(self, device_id: str, point: str, lo_us: int, hi_us: int) -> set[int]:
+        times, _ = self._series.get((device_id, point), ([], []))
+        lo, hi = from_us(lo_us), from_us(hi_us)
+        i, j = bisect.bisect_left(times, lo), bisect.bisect_right(times, hi)
+        return {to_us(times[k]) for k in range(i, j)}
 
     def read(self, device_id: str, point: str, start: datetime, end: datetime) -> list[Sample]:
         times, values = self._series.get((device_id, point), ([], []))
@@ -63,6 +74,11 @@ class MemoryTimeSeriesStore:
             del table[at]
         for row in rows:
             table[row.start] = row
+
+    def merge_rollups(self, deltas: Sequence[RollupDelta]) -> None:
+        for device_id, point, resolution, delta in deltas:
+            table = self._rollups.setdefault((device_id, point, resolution.value), {})
+            table[delta.start] = merge(table.get(delta.start), delta, is_energy=delta.low is None)
 
     def read_rollups(
         self, device_id: str, point: str, resolution: Resolution, start: datetime, end: datetime

@@ -19,11 +19,13 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from voltfleet.domain.telemetry.readings import Reading, Sample
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup
+from voltfleet.ports import RollupDelta
 
 COPY_THRESHOLD = 500
 LATE_DAYS = 40  # partitions made ahead for readings this old (the late window is 30 days)
@@ -93,6 +95,42 @@ def _utc(ts: datetime) -> datetime:
 
 
 SERIES = "device_id = :d AND point = :p"
+RAW_SERIES = "device_id = %(d)s AND point = %(p)s"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY_US = 86_400_000_000
+# domain.telemetry.rollup.merge in SQL (see the SQLite adapter; LEAST/GREATEST ignore NULLs).
+MERGE = (
+    "INSERT INTO rollups (device_id, point, resolution, start, value, samples, low, high) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (device_id, point, resolution, start) "
+    "DO UPDATE SET value = CASE WHEN excluded.low IS NULL THEN rollups.value + excluded.value "
+    "WHEN rollups.samples + excluded.samples > 0 THEN (rollups.value * rollups.samples + "
+    "excluded.value * excluded.samples) / (rollups.samples + excluded.samples) "
+    "ELSE rollups.value END, "
+    "samples = rollups.samples + excluded.samples, "
+    "low = LEAST(rollups.low, excluded.low), high = GREATEST(rollups.high, excluded.high)"
+)
+
+
+def _insert_new(cur: Any, insert: str) -> int:
+    """Run ``insert`` (an INSERT ... SELECT into ``readings``) and return how many rows it stored,
+    duplicates skipped. Ingest sends only rows it found new, so the plain INSERT is tried first
+    inside a savepoint: ON CONFLICT DO NOTHING costs about four times as much per row on a
+    partitioned table (measured: 230 against 57 ms for 10,000 rows). A duplicate, which only a
+    concurrent writer or a caller that did not check can cause, falls back to it."""
+    cur.execute("SAVEPOINT vf_new_rows")
+    try:
+        cur.execute(insert)
+    except psycopg.errors.UniqueViolation:
+        cur.execute("ROLLBACK TO SAVEPOINT vf_new_rows")
+        cur.execute(insert + " ON CONFLICT DO NOTHING")
+        return max(int(cur.rowcount), 0)
+    stored = max(int(cur.rowcount), 0)
+    cur.execute("RELEASE SAVEPOINT vf_new_rows")
+    return stored
+
+
+def _at(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
 
 
 class PostgresTimeSeriesStore:
@@ -145,28 +183,87 @@ class PostgresTimeSeriesStore:
             )
             return int(cur.rowcount)
 
+    def write_rows(self, rows: Sequence[tuple[str, str, int, float]]) -> int:
+        """Binary COPY of (device, point, epoch microseconds, value) into a temporary table, then
+        one INSERT ... SELECT into the partitions; the instants become timestamptz in SQL."""
+        if not rows:
+            return 0
+        days = {us // _DAY_US for _, _, us, _ in rows}
+        months = {(d.year, d.month) for d in (_EPOCH + timedelta(days=k) for k in days)}
+        self._ensure_in_transaction(months)
+        if len(rows) < COPY_THRESHOLD:
+            return self.write([Reading(d, p, _at(us), v) for d, p, us, v in rows])
+        raw: Any = self.conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS readings_us (device_id text, point text, "
+                "ts_us int8, value float8) ON COMMIT DELETE ROWS"
+            )
+            cur.execute("DELETE FROM readings_us")  # ON COMMIT empties it; this is for a 2nd call
+            with cur.copy(
+                "COPY readings_us (device_id, point, ts_us, value) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(["text", "text", "int8", "float8"])
+                for row in rows:
+                    copy.write_row(row)
+            return _insert_new(
+                cur,
+                "INSERT INTO readings (device_id, point, ts, value) SELECT device_id, point, "
+                "timestamptz 'epoch' + ts_us * interval '1 microsecond', value FROM readings_us",
+            )
+
+    def instants(self, device_id: str, point: str, lo_us: int, hi_us: int) -> set[int]:
+        raw: Any = self.conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute(
+                "SELECT (extract(epoch FROM ts) * 1000000)::int8 FROM readings "
+                "WHERE device_id = %s AND point = %s AND ts >= %s AND ts <= %s",
+                (device_id, point, _at(lo_us), _at(hi_us)),
+            )
+            return {t for (t,) in cur.fetchall()}
+
+    def merge_rollups(self, deltas: Sequence[RollupDelta]) -> None:
+        if not deltas:
+            return
+        raw: Any = self.conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.executemany(
+                MERGE,
+                [
+                    (d, p, res.value, _utc(r.start), r.value, r.samples, r.low, r.high)
+                    for d, p, res, r in deltas
+                ],
+            )
+
     def _samples(self, sql: str, args: dict[str, Any]) -> list[Sample]:
-        return [Sample(_utc(t), v) for t, v in self.conn.execute(text(sql), args)]
+        # The driver's cursor (psycopg's %(name)s parameters): SQLAlchemy's result rows cost
+        # microseconds each, and a counter check reads hundreds.
+        raw: Any = self.conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute(sql, args)
+            return [Sample(t.astimezone(UTC), v) for t, v in cur.fetchall()]
 
     def read(self, device_id: str, point: str, start: datetime, end: datetime) -> list[Sample]:
         return self._samples(
-            f"SELECT ts, value FROM readings WHERE {SERIES} AND ts >= :a AND ts < :b ORDER BY ts",
+            f"SELECT ts, value FROM readings WHERE {RAW_SERIES} AND ts >= %(a)s AND ts < %(b)s "
+            "ORDER BY ts",
             {"d": device_id, "p": point, "a": _utc(start), "b": _utc(end)},
         )
 
     def around(self, device_id: str, point: str, lo: datetime, hi: datetime) -> list[Sample]:
         args = {"d": device_id, "p": point, "a": _utc(lo), "b": _utc(hi)}
         return self._samples(
-            f"(SELECT ts, value FROM readings WHERE {SERIES} AND ts < :a ORDER BY ts DESC LIMIT 1)"
-            f" UNION ALL (SELECT ts, value FROM readings WHERE {SERIES} AND ts >= :a AND ts <= :b)"
-            f" UNION ALL (SELECT ts, value FROM readings WHERE {SERIES} AND ts > :b "
+            f"(SELECT ts, value FROM readings WHERE {RAW_SERIES} AND ts < %(a)s "
+            "ORDER BY ts DESC LIMIT 1) UNION ALL (SELECT ts, value FROM readings WHERE "
+            f"{RAW_SERIES} AND ts >= %(a)s AND ts <= %(b)s)"
+            f" UNION ALL (SELECT ts, value FROM readings WHERE {RAW_SERIES} AND ts > %(b)s "
             "ORDER BY ts LIMIT 1) ORDER BY ts",
             args,
         )
 
     def latest(self, device_id: str, point: str) -> Sample | None:
         rows = self._samples(
-            f"SELECT ts, value FROM readings WHERE {SERIES} ORDER BY ts DESC LIMIT 1",
+            f"SELECT ts, value FROM readings WHERE {RAW_SERIES} ORDER BY ts DESC LIMIT 1",
             {"d": device_id, "p": point},
         )
         return rows[0] if rows else None

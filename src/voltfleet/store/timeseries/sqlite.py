@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from voltfleet.domain.telemetry.readings import Reading, Sample
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup
+from voltfleet.ports import RollupDelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -32,6 +33,20 @@ INSERT = (
     "ON CONFLICT DO NOTHING"
 )
 SERIES = "device_id = ? AND point = ?"
+# domain.telemetry.rollup.merge in SQL. A delta without ``low`` is energy: it adds; a gauge's
+# mean is weighted by the counts. coalesce() makes min/max ignore a missing side, as LEAST and
+# GREATEST do on PostgreSQL.
+MERGE = (
+    "INSERT INTO rollups (device_id, point, resolution, start_us, value, samples, low, high) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, point, resolution, start_us) "
+    "DO UPDATE SET value = CASE WHEN excluded.low IS NULL THEN rollups.value + excluded.value "
+    "WHEN rollups.samples + excluded.samples > 0 THEN (rollups.value * rollups.samples + "
+    "excluded.value * excluded.samples) / (rollups.samples + excluded.samples) "
+    "ELSE rollups.value END, "
+    "samples = rollups.samples + excluded.samples, "
+    "low = min(coalesce(rollups.low, excluded.low), coalesce(excluded.low, rollups.low)), "
+    "high = max(coalesce(rollups.high, excluded.high), coalesce(excluded.high, rollups.high))"
+)
 
 
 class SqliteTimeSeriesStore:
@@ -51,6 +66,31 @@ class SqliteTimeSeriesStore:
             INSERT, [(r.device_id, r.point, to_us(r.ts), float(r.value)) for r in readings]
         )
         return int(raw.total_changes - before)
+
+    def write_rows(self, rows: Sequence[tuple[str, str, int, float]]) -> int:
+        if not rows:
+            return 0
+        raw = self._raw()
+        before = raw.total_changes
+        raw.executemany(INSERT, rows)
+        return int(raw.total_changes - before)
+
+    def instants(self, device_id: str, point: str, lo_us: int, hi_us: int) -> set[int]:
+        cur = self._raw().execute(
+            f"SELECT ts_us FROM readings WHERE {SERIES} AND ts_us >= ? AND ts_us <= ?",
+            (device_id, point, lo_us, hi_us),
+        )
+        return {t for (t,) in cur.fetchall()}
+
+    def merge_rollups(self, deltas: Sequence[RollupDelta]) -> None:
+        if deltas:
+            self._raw().executemany(
+                MERGE,
+                [
+                    (d, p, res.value, to_us(r.start), r.value, r.samples, r.low, r.high)
+                    for d, p, res, r in deltas
+                ],
+            )
 
     def _rows(self, sql: str, args: tuple[Any, ...]) -> list[Sample]:
         return [Sample(from_us(t), v) for t, v in self._raw().execute(sql, args).fetchall()]
