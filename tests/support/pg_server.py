@@ -65,6 +65,22 @@ class PgServer:
             "-E",
             "UTF8",
         )
+        self.resume()
+        self._run(
+            str(self.bindir / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "voltfleet_test",
+        )
+        return self.url("voltfleet_test")
+
+    def resume(self) -> None:
+        """Start the server on its data directory and port (again, after ``halt``); returns once
+        it accepts connections."""
         opts = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync=off "
             f"-c synchronous_commit=off -c full_page_writes=off "
@@ -81,17 +97,11 @@ class PgServer:
             "-w",
             "start",
         )
-        self._run(
-            str(self.bindir / "createdb"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "postgres",
-            "voltfleet_test",
-        )
-        return self.url("voltfleet_test")
+
+    def halt(self) -> None:
+        """A database outage: stop the server (fast: open sessions are cut off), keeping its data
+        directory for ``resume``; returns once it is down."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def url(self, db: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{db}"

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -61,7 +66,49 @@ TITLES = {
     404: "Not found",
     409: "Not possible",
     429: "Too many attempts",
+    503: "Temporarily unavailable",
 }
+
+# ---- the database is away -----------------------------------------------------------------------
+
+RETRY_AFTER_S = 5  # what a client is told to wait while the database is unavailable
+DB_UNAVAILABLE = (
+    "the database is unavailable at the moment, so the request could not be completed; "
+    "try again in a few seconds (resending telemetry is always safe)"
+)
+# PEP 249 names the driver exceptions for "the database cannot serve this now" (connection lost or
+# refused, server shutting down, lock or statement timeout, serialisation failure). Drivers are
+# used raw in places (the PostgreSQL time-series store copies through psycopg's own cursor), so
+# their exceptions arrive unwrapped as well as wrapped by SQLAlchemy.
+_TRANSIENT_NAMES = frozenset({"OperationalError", "InterfaceError"})
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached or is too busy right now (worth
+    retrying later), as opposed to a bug or bad data (IntegrityError, DataError ...)."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if exc.orig is None:
+            return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+        exc = exc.orig
+    if isinstance(exc, sqlite3.Error):  # SQLite's OperationalError also means "no such table"
+        return "locked" in str(exc) or "busy" in str(exc)
+    return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
+
+
+def _db_error_classes() -> tuple[type[Exception], ...]:
+    """The exception types the 503 handler looks at: SQLAlchemy's, and the raw drivers'."""
+    classes: list[type[Exception]] = [sa_exc.DBAPIError, sa_exc.TimeoutError, sqlite3.Error]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - PostgreSQL support not installed
+        pass
+    else:
+        classes.append(psycopg.Error)
+    return tuple(classes)
 
 
 def wants_page(request: Request) -> bool:
@@ -90,6 +137,32 @@ def install(app: FastAPI) -> None:
             status_code=exc.status,
             headers=exc.headers,
         )
+
+    async def _database(request: Request, exc: Exception) -> Response:
+        if not database_unavailable(exc):
+            raise exc  # a bug or bad data: a 500, logged with its traceback as before
+        log.warning(
+            "database unavailable: %s %s answered 503 (%s)",
+            request.method,
+            request.url.path,
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
+        if wants_page(request):
+            page = error_page(
+                request,
+                503,
+                "The service cannot reach its database right now. "
+                "Please try again in a few seconds.",
+            )
+            page.headers.update(headers)
+            return page
+        return JSONResponse(
+            _body(503, DB_UNAVAILABLE, "unavailable", []), status_code=503, headers=headers
+        )
+
+    for cls in _db_error_classes():
+        app.add_exception_handler(cls, _database)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
