@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -12,8 +14,12 @@ from fastapi.staticfiles import StaticFiles
 from voltfleet import __version__
 from voltfleet.accounts import ensure_platform
 from voltfleet.app import errors
+from voltfleet.app.alarms.endpoints import router as alarms_router
 from voltfleet.app.audit_log.endpoints import router as audit_router
 from voltfleet.app.auth.endpoints import router as auth_router
+from voltfleet.app.charging.endpoints import router as charging_router
+from voltfleet.app.charging.pages import router as charging_pages_router
+from voltfleet.app.charging.ws import router as ocpp_router
 from voltfleet.app.devices.endpoints import router as devices_router
 from voltfleet.app.mail import Mailer
 from voltfleet.app.me.endpoints import avatars as avatar_router
@@ -28,6 +34,8 @@ from voltfleet.app.sites.endpoints import router as sites_router
 from voltfleet.app.tariffs.endpoints import router as tariffs_router
 from voltfleet.app.tariffs.slot_endpoints import router as slots_router
 from voltfleet.app.telemetry.endpoints import router as telemetry_router
+from voltfleet.app.telemetry.live import router as live_router
+from voltfleet.app.telemetry.presence import OfflineSweeper
 from voltfleet.app.telemetry.read_endpoints import router as telemetry_read_router
 from voltfleet.app.users.endpoints import router as users_router
 from voltfleet.settings import Settings
@@ -50,16 +58,35 @@ def build_runtime(settings: Settings) -> Runtime:
 
 
 def create_app(
-    settings: Settings | None = None, runtime: Runtime | None = None, migrate: bool = True
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+    migrate: bool = True,
+    background: bool | None = None,
 ) -> FastAPI:
+    """``background``: run the background tasks (the offline sweep) while serving; by default
+    yes, except in mode "test", where tests call them directly."""
     settings = settings or (runtime.settings if runtime else Settings())
     runtime = runtime or build_runtime(settings)
     if migrate:
         upgrade(runtime.db.url)
     with runtime.db.session() as session:
         ensure_platform(session)
+    if background is None:
+        background = settings.mode != "test"
+    sweeper = OfflineSweeper(runtime.db, settings) if background else None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if sweeper is not None:
+            sweeper.start()
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.stop()
 
     app = FastAPI(
+        lifespan=lifespan,
         title="voltfleet",
         version=__version__,
         description=(
@@ -85,6 +112,11 @@ def create_app(
         metering_router,
         telemetry_router,
         telemetry_read_router,
+        alarms_router,
+        live_router,
+        charging_router,
+        charging_pages_router,
+        ocpp_router,
         portal_router,
     ):
         app.include_router(router)

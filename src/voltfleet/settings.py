@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     # How long the telemetry of a deleted site (and of unbound devices) is kept before it is purged.
     site_retention_days: int = Field(default=90, ge=0)
 
+    # Live data: a device that was up is offline after this silence (seconds); the live streams
+    # (server-sent events) send a snapshot every live_interval_s and end after live_max_s, when
+    # the browser reconnects.
+    offline_after_s: int = Field(default=300, ge=30)
+    live_interval_s: float = Field(default=10.0, gt=0)
+    live_max_s: float = Field(default=3600.0, ge=0)
+
     # Fleet KPIs: a site without tariffs is valued at this price per kWh of PV yield (in the
     # site's currency); green efficiency factors per kWh of yield, and the CO2 one tree absorbs in
     # a year (for "equivalent trees"). Set them for your grid.
@@ -62,6 +69,10 @@ class Settings(BaseSettings):
     )
     mqtt_broker_dir: Path | None = None
     mqtt_broker_pid_file: Path | None = None
+
+    # OCPP chargers: the heartbeat interval (s) a charger is told at BootNotification; keep it
+    # well below offline_after_s, or idle chargers are marked offline between heartbeats.
+    ocpp_heartbeat_s: int = Field(default=120, ge=10, le=86400)
 
     smtp_host: str = ""
     smtp_port: int = 587

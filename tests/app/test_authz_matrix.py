@@ -29,6 +29,8 @@ from voltfleet.app.orgs.service import build_org
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.users.service import new_user
 from voltfleet.domain.access import Action, Kind, OrgType, Role, allowed
+from voltfleet.store.alarm_models import Alarm
+from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import ApiKey, AuditEntry, Org, Site, SiteShare, User
 from voltfleet.store.money_models import TariffVersion as TariffRow
@@ -229,6 +231,16 @@ SITE_CASES = [
     Case(
         S, Action.READ, "GET", "/api/v1/sites/{site_id}/energy", target="site", query="period=year"
     ),
+    # Live data: server-sent events (ended after their first event here, see live_max_s) and
+    # the JSON snapshot.
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/live", target="site"),
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/live/now", target="site"),
+    Case(D, Action.READ, "GET", "/api/v1/devices/{device_id}/live", target="device"),
+    # An alarm of the site's gateway (one standing alarm per standing site).
+    Case(D, Action.READ, "GET", "/api/v1/alarms/{alarm_id}", target="site"),
+    Case(D, Action.UPDATE, "POST", "/api/v1/alarms/{alarm_id}/acknowledge", target="site"),
+    # A charging session of the site's charger (one standing session per standing site).
+    Case(D, Action.READ, "GET", "/api/v1/charging/sessions/{session_id}", target="site"),
 ]
 # Endpoints whose scope is in the body (metering) or that only superusers may use.
 SPECIAL = {("PUT", "/api/v1/meters/interval"), ("PUT", "/api/v1/market-prices/{source}/{area}")}
@@ -248,6 +260,12 @@ COUNT_ROUTES = {("GET", "/api/v1/sites/status-counts"), ("GET", "/api/v1/fleet/k
 DEVICE_CREDENTIAL = {("POST", "/api/v1/ingest")}
 # The quarantine: for O&M and administrators, holding exactly the rows of the sites they see.
 QUARANTINE = ("GET", "/api/v1/quarantine")
+# Alarms: the list holds exactly the alarms of the sites the caller sees.
+ALARMS = ("GET", "/api/v1/alarms")
+# Charging sessions: the list holds exactly the sessions of the sites the caller sees.
+CHARGING = ("GET", "/api/v1/charging/sessions")
+# The same for every signed-in caller: no tenant's object in it.
+REFERENCE = {("GET", "/api/v1/alarms/codes")}
 
 
 def template(case: Case) -> tuple[str, str]:
@@ -261,7 +279,8 @@ def described_routes() -> set[tuple[str, str]]:
         | SPECIAL
         | COUNT_ROUTES
         | DEVICE_CREDENTIAL
-        | {QUARANTINE}
+        | {QUARANTINE, ALARMS, CHARGING}
+        | REFERENCE
         | {template(c) for c in OBJECT_CASES + SITE_CASES}
         | {("GET", p) for _, p in LIST_CASES}
     )
@@ -412,8 +431,12 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
 
 
 def test_authorisation_matrix(
-    client: TestClient, runtime: Runtime, capsys: pytest.CaptureFixture[str]
+    client: TestClient,
+    runtime: Runtime,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(runtime.settings, "live_max_s", 0)  # live streams: one event, then end
     world = build_world(runtime)
     targets = Targets(runtime, world)
     with runtime.db.session() as s:
@@ -439,6 +462,37 @@ def test_authorisation_matrix(
             assert gateway_id is not None
             s.add(QuarantinedReading(site_id=site.id, gateway_id=gateway_id, reason="too_old"))
     quarantine_of = {site.id: label for label, (site, _) in standing.items()}
+    alarm_of: dict[str, str] = {}
+    with runtime.db.session() as s:
+        for site, gateway_id in standing.values():
+            assert gateway_id is not None
+            alarm = Alarm(
+                site_id=site.id,
+                device_id=gateway_id,
+                code="GW_CLOCK_UNSYNCED",
+                severity="warning",
+                raised_at=datetime.now(UTC),
+            )
+            s.add(alarm)
+            s.flush()
+            alarm_of[site.id] = alarm.id
+    session_of: dict[str, str] = {}
+    with runtime.db.session() as s:
+        for n, (site, _) in enumerate(standing.values()):
+            charger = Device(site_id=site.id, kind="charger", subtype="ac", serial=targets.serial())
+            s.add(charger)
+            s.flush()
+            row = ChargingSession(
+                site_id=site.id,
+                device_id=charger.id,
+                connector_id=1,
+                transaction_id=1000 + n,
+                started_at=datetime.now(UTC),
+                meter_start_wh=0.0,
+            )
+            s.add(row)
+            s.flush()
+            session_of[site.id] = row.id
 
     def check(
         caller: Account,
@@ -560,6 +614,8 @@ def test_authorisation_matrix(
                     org_id=world.org_id(unshare_org) if case.target == "unshare" else "",
                     direction="EXPORT",
                     tariff_id=tariff_id,
+                    alarm_id=alarm_of.get(site.id, ""),
+                    session_id=session_of.get(site.id, ""),
                 ) + (f"?{case.query}" if case.query else "")
                 body = case.body(site.org_id) if case.body else None
                 files = None
@@ -733,6 +789,55 @@ def test_authorisation_matrix(
             }
             if got_sites != want_sites:
                 failures.append(f"quarantine by {key}: sites {got_sites}, want {want_sites}")
+
+        # Alarms: exactly those of the sites the caller sees; the code catalogue for everyone.
+        r = client.get(ALARMS[1], params={"page_size": 500}, headers=caller.headers())
+        tally["requests"] += 1
+        tally[outcome(r.status_code)] += 1
+        want = expected(True, caller, Kind.DEVICE, Action.LIST)
+        if outcome(r.status_code) != want:
+            failures.append(f"alarms by {key}: want {want}, got {r.status_code}")
+        elif want == "2xx":
+            got_alarms = {a["id"] for a in r.json()["items"]}
+            want_alarms = {
+                alarm_of[site.id]
+                for site, _ in standing.values()
+                if site_visible(
+                    caller,
+                    caller_org,
+                    site,
+                    all_orgs[site.org_id],
+                    [all_orgs[o] for o in shares_of.get(site.id, [])],
+                )[0]
+            }
+            if got_alarms != want_alarms:
+                failures.append(f"alarms by {key}: {len(got_alarms ^ want_alarms)} rows differ")
+        for method, path in REFERENCE:
+            check(caller, f"{path} by {key}", method, path, "2xx")
+
+        # Charging sessions: exactly those of the sites the caller sees.
+        r = client.get(CHARGING[1], params={"page_size": 500}, headers=caller.headers())
+        tally["requests"] += 1
+        tally[outcome(r.status_code)] += 1
+        want = expected(True, caller, Kind.DEVICE, Action.LIST)
+        if outcome(r.status_code) != want:
+            failures.append(f"charging sessions by {key}: want {want}, got {r.status_code}")
+        elif want == "2xx":
+            got_sessions = {x["id"] for x in r.json()["items"]}
+            want_sessions = {
+                session_of[site.id]
+                for site, _ in standing.values()
+                if site_visible(
+                    caller,
+                    caller_org,
+                    site,
+                    all_orgs[site.org_id],
+                    [all_orgs[o] for o in shares_of.get(site.id, [])],
+                )[0]
+            }
+            if got_sessions != want_sessions:
+                n = len(got_sessions ^ want_sessions)
+                failures.append(f"charging sessions by {key}: {n} rows differ")
 
     # A gateway cannot speak for a device below another gateway: quarantined, not stored.
     admin = world.accounts["admin@I1"]

@@ -53,16 +53,17 @@ UP = frozenset({DeviceStatus.ONLINE, DeviceStatus.RUNNING, DeviceStatus.STANDBY}
 class SiteStatus(StrEnum):
     ONLINE = "online"  # at least one device up and none faulty
     OFFLINE = "offline"  # no device up (all offline or unknown), none faulty
-    ABNORMAL = "abnormal"  # at least one device faulty
+    ABNORMAL = "abnormal"  # at least one device faulty, or an active major alarm
     NO_DEVICE = "no_device"  # nothing bound yet
 
 
-def site_status(statuses: Iterable[str]) -> SiteStatus:
-    """The status of a site from the statuses of its devices."""
+def site_status(statuses: Iterable[str], *, major_alarm: bool = False) -> SiteStatus:
+    """The status of a site from the statuses of its devices (and whether one of them has an
+    active major alarm)."""
     seen = [DeviceStatus(s) for s in statuses]
     if not seen:
         return SiteStatus.NO_DEVICE
-    if DeviceStatus.FAULT in seen:
+    if DeviceStatus.FAULT in seen or major_alarm:
         return SiteStatus.ABNORMAL
     if any(s in UP for s in seen):
         return SiteStatus.ONLINE

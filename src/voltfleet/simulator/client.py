@@ -3,7 +3,8 @@
 A person's credential (email and password, signed in for a bearer token) creates the sites and
 their devices and issues a token per gateway; from then on each home's telemetry goes to
 ``POST /api/v1/ingest`` with *its gateway's own* token, as a real gateway would. Transient
-failures (connection errors, 5xx, 429) are retried with exponential backoff; resending a batch is
+failures (connection errors, 5xx, 429) are retried with exponential backoff (longer when the
+server's ``Retry-After`` asks, up to 10 s), a bounded number of times; resending a batch is
 safe (the platform stores each reading once), so a retry after a lost answer cannot double-count.
 """
 
@@ -23,6 +24,18 @@ log = logging.getLogger(__name__)
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
+MAX_RETRY_AFTER_S = 10.0
+
+
+def _retry_after(r: httpx.Response) -> float:
+    """The seconds of a ``Retry-After`` header (0 when absent, an HTTP date, or odd), at most
+    ``MAX_RETRY_AFTER_S``."""
+    try:
+        return min(max(float(r.headers.get("retry-after", "")), 0.0), MAX_RETRY_AFTER_S)
+    except ValueError:
+        return 0.0
+
+
 class SimulatorError(RuntimeError):
     """The platform refused something the simulator cannot work around."""
 
@@ -40,6 +53,8 @@ class HomeAccount:
     device_ids: dict[str, str]  # serial -> id
     token: str
     reattached: bool = False  # found on the platform (made by an earlier run), not created now
+    charger_serial: str | None = None  # the EV charger, which speaks OCPP with its own token
+    charger_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,11 @@ def home_serials(index: int, tag: str) -> tuple[str, str, str, str]:
     return f"{serial}-GW", f"{serial}-INV", f"{serial}-BAT", f"{serial}-MTR"
 
 
+def charger_serial(index: int, tag: str) -> str:
+    """The serial number (OCPP charge point id) of home ``index``'s EV charger."""
+    return f"SIM{tag}{index:05d}-EVC"
+
+
 @dataclass
 class Stats:
     batches: int = 0
@@ -77,6 +97,8 @@ class Stats:
     failed_batches: int = 0
     failed_readings: int = 0
     rejections: list[dict[str, Any]] = field(default_factory=list)
+    alarm_events: int = 0  # raise / clear events sent
+    alarms_refused: int = 0
 
     @property
     def acknowledged(self) -> int:
@@ -122,7 +144,7 @@ class VoltfleetClient:
     # ---- plumbing -------------------------------------------------------------------------------
 
     async def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        delay = self.backoff_s
+        delay = wait = self.backoff_s
         for attempt in range(self.retries + 1):
             try:
                 r = await self._http.request(method, path, **kw)
@@ -134,9 +156,12 @@ class VoltfleetClient:
                 if r.status_code not in RETRY_STATUS or attempt == self.retries or self._stopping():
                     return r
                 log.debug("retrying %s %s after HTTP %s", method, path, r.status_code)
+                # the server's hint (503 while its database is away, 429), within our own bound
+                wait = max(_retry_after(r), wait)
             self.stats.retries += 1
-            await asyncio.sleep(delay)
+            await asyncio.sleep(wait)
             delay = min(delay * 2, 10.0)
+            wait = delay
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _stopping(self) -> bool:
@@ -176,9 +201,11 @@ class VoltfleetClient:
         capacity_kwp: float,
         inverter_w: float,
         battery_wh: float,
+        charger: bool = False,
     ) -> HomeAccount:
         """A site with a gateway, a hybrid inverter, a battery and a grid meter below it, and a
-        fresh token for the gateway."""
+        fresh token for the gateway; with ``charger``, an EV charger at the site too (with a
+        token of its own, for OCPP)."""
         gw = home_serials(index, tag)[0]
         site = await self._json(
             "POST",
@@ -196,11 +223,17 @@ class VoltfleetClient:
             },
         )
         return await self._complete_home(
-            index, tag, str(site["id"]), {}, inverter_w=inverter_w, battery_wh=battery_wh
+            index,
+            tag,
+            str(site["id"]),
+            {},
+            inverter_w=inverter_w,
+            battery_wh=battery_wh,
+            charger=charger,
         )
 
     async def find_home(
-        self, index: int, tag: str, *, inverter_w: float, battery_wh: float
+        self, index: int, tag: str, *, inverter_w: float, battery_wh: float, charger: bool = False
     ) -> HomeAccount | None:
         """The home an earlier run made for ``index`` and ``tag`` (found by its gateway's serial
         number), with any device it lacks added and its gateway's token re-issued (rotating the
@@ -216,7 +249,7 @@ class VoltfleetClient:
         )
         ids = {str(d["serial"]): str(d["id"]) for d in page["items"]}
         acc = await self._complete_home(
-            index, tag, site_id, ids, inverter_w=inverter_w, battery_wh=battery_wh
+            index, tag, site_id, ids, inverter_w=inverter_w, battery_wh=battery_wh, charger=charger
         )
         acc.reattached = True
         return acc
@@ -230,9 +263,10 @@ class VoltfleetClient:
         *,
         inverter_w: float,
         battery_wh: float,
+        charger: bool = False,
     ) -> HomeAccount:
         """Add the devices below the gateway that ``ids`` (serial -> id) lacks and issue the
-        gateway a fresh token."""
+        gateway a fresh token (and the charger one, with ``charger``)."""
         gw, inv, bat, mtr = home_serials(index, tag)
         for kind, subtype, sn, extra in (
             ("inverter", "hybrid", inv, {"rated_power_w": inverter_w}),
@@ -264,7 +298,20 @@ class VoltfleetClient:
         if gw not in ids:
             raise SimulatorError(f"gateway {gw} not listed on site {site_id}")
         tok = await self._json("POST", f"/api/v1/devices/{ids[gw]}/token", 201)
-        return HomeAccount(index, site_id, gw, inv, bat, mtr, ids, str(tok["token"]))
+        acc = HomeAccount(index, site_id, gw, inv, bat, mtr, ids, str(tok["token"]))
+        if charger:
+            evc = charger_serial(index, tag)
+            if evc not in ids:
+                dev = await self._json(
+                    "POST",
+                    f"/api/v1/sites/{site_id}/devices",
+                    201,
+                    json={"kind": "charger", "subtype": "ac", "serial": evc, "name": "Wallbox"},
+                )
+                ids[evc] = str(dev["id"])
+            tok = await self._json("POST", f"/api/v1/devices/{ids[evc]}/token", 201)
+            acc.charger_serial, acc.charger_token = evc, str(tok["token"])
+        return acc
 
     async def last_reading(
         self, home: HomeAccount, *, now: datetime, lookback: timedelta
@@ -325,20 +372,69 @@ class VoltfleetClient:
         soc = latest["soc"][1] if "soc" in latest else None
         return LastReading(ts, counters, soc)
 
+    async def charger_register_wh(
+        self, home: HomeAccount, *, now: datetime, lookback: timedelta
+    ) -> float | None:
+        """The charger's energy register as last stored (within ``lookback`` before ``now``), so
+        a reattached charger goes on counting from there; None when nothing is stored."""
+        if home.charger_serial is None:
+            return None
+        charger = home.device_ids[home.charger_serial]
+        end = now + timedelta(hours=1)
+        series = await self._json(
+            "GET",
+            f"/api/v1/devices/{charger}/series",
+            200,
+            params={
+                "points": "ev_energy_wh",
+                "resolution": "hour",
+                "start_time": (now - lookback).isoformat(),
+                "end_time": end.isoformat(),
+            },
+        )
+        hours = [
+            datetime.fromisoformat(row["start_time"])
+            for s in series["series"]
+            for row in s["rows"]
+            if row.get("samples")
+        ]
+        if not hours:
+            return None
+        lo = max(hours)
+        got = await self._json(
+            "GET",
+            f"/api/v1/devices/{charger}/readings",
+            200,
+            params={
+                "points": "ev_energy_wh",
+                "start_time": lo.isoformat(),
+                "end_time": min(end, lo + timedelta(hours=1, minutes=1)).isoformat(),
+            },
+        )
+        values = [float(r["value"]) for r in got["readings"]]
+        return max(values) if values else None
+
     # ---- a gateway's calls ----------------------------------------------------------------------
 
-    async def send(self, home: HomeAccount, readings: list[dict[str, Any]]) -> bool:
-        """Send one batch with the home's gateway token; True when the platform acknowledged it
-        (every reading stored or already stored, or quarantined with a reason)."""
-        if not readings:
+    async def send(
+        self,
+        home: HomeAccount,
+        readings: list[dict[str, Any]],
+        alarms: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Send one batch (readings, and alarm events when given) with the home's gateway token;
+        True when the platform acknowledged it (every reading stored or already stored, or
+        quarantined with a reason)."""
+        if not readings and not alarms:
             return True
         self.stats.batches += 1
         self.stats.sent += len(readings)
+        self.stats.alarm_events += len(alarms or [])
         try:
             r = await self._request(
                 "POST",
                 "/api/v1/ingest",
-                json={"readings": readings},
+                json={"readings": readings, "alarms": alarms or []},
                 headers={"Authorization": f"Bearer {home.token}"},
             )
         except SimulatorError as exc:
@@ -354,6 +450,7 @@ class VoltfleetClient:
         self.stats.accepted += int(body["accepted"])
         self.stats.duplicates += int(body["duplicates"])
         self.stats.quarantined += int(body["quarantined"])
+        self.stats.alarms_refused += int(body.get("alarms", {}).get("refused", 0))
         if body["rejections"] and len(self.stats.rejections) < 50:
             self.stats.rejections.extend(body["rejections"][:10])
         return True

@@ -3,7 +3,9 @@ demo's own server through its HTTP API as the demo installer, so a newcomer sees
 
 Once the server answers, the last few simulated hours are back-filled flat out (charts are not
 empty), the last minutes at ``speed``, and from then on the homes keep pace with the real clock
-(the platform refuses readings from the future). The homes carry a fixed serial tag, so a demo
+(the platform refuses readings from the future). The first home has an EV that came home a few
+minutes before the start, so its charger (OCPP, over the demo's own server) is charging it from
+the first minutes on. The homes carry a fixed serial tag, so a demo
 started again on the same data directory goes on with the same homes. ``stop()`` ends the run
 within about a second; the thread is a daemon, so it never holds the process up.
 """
@@ -15,15 +17,34 @@ import math
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from voltfleet.simulator.fleet import MAX_HOURS, FleetConfig, FleetReport, run_fleet_sync
+from voltfleet.simulator.model import EvSpec, FaultSpec
 
 log = logging.getLogger(__name__)
 
 DEMO_TAG = "DEMO"
 DEMO_SEED = 2026
+DEMO_EV_ARRIVES = timedelta(minutes=5)  # before the demo starts: charging at once
+DEMO_ZONE = ZoneInfo("Europe/Berlin")  # the simulated homes' time zone
+
+
+def demo_ev(now: datetime) -> EvSpec:
+    """The first home's EV: comes home every day at the time it came home just before the demo
+    started, wanting 30-80 kWh, so it charges at 7.4 kW for four hours or more (also when the
+    back-filled history already holds the day before's arrival)."""
+    arrival = (now - DEMO_EV_ARRIVES).astimezone(DEMO_ZONE)
+    return EvSpec(
+        battery_wh=100_000.0,
+        max_power_w=7_400.0,
+        arrive_hour=arrival.hour + arrival.minute / 60 + arrival.second / 3600,
+        arrive_spread_h=0.0,
+        daily_need_wh=100_000.0,
+        at_home_probability=1.0,
+    )
 
 
 def local_url(host: str, port: int) -> str:
@@ -48,7 +69,11 @@ class DemoFleet:
         paced_minutes: float = 10.0,
         step_s: float = 60.0,
         ready_timeout_s: float = 60.0,
+        early_fault_minutes: float | None = 30.0,
     ) -> None:
+        """``early_fault_minutes``: the first home's battery loses its communication one
+        simulated minute into the paced part, for this long (None: only the random faults), so
+        an active alarm shows within seconds of the start and then clears."""
         self.url = url.rstrip("/")
         self.email = email
         self.password = password
@@ -58,6 +83,7 @@ class DemoFleet:
         self.paced_minutes = paced_minutes
         self.step_s = step_s
         self.ready_timeout_s = ready_timeout_s
+        self.early_fault_minutes = early_fault_minutes
         self.report: FleetReport | None = None
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -94,6 +120,13 @@ class DemoFleet:
             start=start,
             backfill_until=now - timedelta(minutes=self.paced_minutes),
             concurrency=4,
+            ev_homes=(0,),
+            ev=demo_ev(now),
+            faults=FaultSpec(),  # a few battery faults per home and week, each for minutes
+            forced_fault_at=None
+            if self.early_fault_minutes is None
+            else now - timedelta(minutes=self.paced_minutes - 1),
+            forced_fault_minutes=self.early_fault_minutes or 0.0,
         )
 
     def _wait_for_server(self) -> bool:

@@ -7,6 +7,10 @@ platform refuses readings from the future): by default the run starts ``hours`` 
 so a day of history arrives in minutes; a run that starts later goes on at real time once it has
 caught up with the clock.
 
+A home with an EV has a charger that speaks OCPP 1.6J to the platform over its own WebSocket
+(simulator.ocpp_charger): the EV's readings reach the platform only that way, never through the
+gateway.
+
 The homes are made from a seed: the same seed gives the same homes, weather and load. Their
 serial numbers carry a tag (by default from the seed), so a later run with the same tag finds the
 homes an earlier one made: it re-issues their gateways' tokens, reads where their stored telemetry
@@ -21,7 +25,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,17 +37,21 @@ from voltfleet.simulator.client import HomeAccount, LastReading, Stats, Voltflee
 from voltfleet.simulator.model import (
     BatterySpec,
     Counters,
+    EvSpec,
+    FaultSpec,
     HomeSpec,
     HomeState,
     PvSpec,
     Step,
     StepInput,
+    battery_faults,
     ev_plan,
     initial_state,
     load_power_w,
     pv_power_w,
     step,
 )
+from voltfleet.simulator.ocpp_charger import ChargerStats, SimulatedCharger
 from voltfleet.simulator.weather import WeatherSource
 
 log = logging.getLogger(__name__)
@@ -57,11 +65,17 @@ REATTACH_LOOKBACK = timedelta(days=60)  # how far back a reattached home's last 
 # ---- homes --------------------------------------------------------------------------------------
 
 
-def make_homes(n: int, seed: int = 1, *, ev_share: float = 0.0) -> list[HomeSpec]:
+def make_homes(
+    n: int,
+    seed: int = 1,
+    *,
+    ev_share: float = 0.0,
+    ev: EvSpec | None = None,
+    ev_homes: tuple[int, ...] = (),
+) -> list[HomeSpec]:
     """``n`` varied German homes near the DWD TRY stations: PV 3-12 kWp, batteries 5-15 kWh,
-    2,000-6,000 kWh/a. Deterministic for a seed."""
-    from voltfleet.simulator.model import EvSpec
-
+    2,000-6,000 kWh/a. Deterministic for a seed. A share ``ev_share`` of them, and the homes
+    numbered in ``ev_homes``, have an EV (``ev``, by default ``EvSpec()``)."""
     rng = np.random.default_rng([seed, 0xF1EE7])
     stations = weather.try_stations()
     homes = []
@@ -91,7 +105,7 @@ def make_homes(n: int, seed: int = 1, *, ev_share: float = 0.0) -> list[HomeSpec
                     inverter_ac_w=round(kwp * 1000 * 0.9 / 500) * 500 or 500,
                 ),
                 battery=battery,
-                ev=EvSpec() if rng.random() < ev_share else None,
+                ev=(ev or EvSpec()) if rng.random() < ev_share or i in ev_homes else None,
                 seed=int(rng.integers(2**31)),
             )
         )
@@ -108,6 +122,7 @@ class Inputs:
     load_w: np.ndarray[Any, np.dtype[np.float64]]
     ev_plugged: np.ndarray[Any, np.dtype[np.bool_]]
     ev_need_wh: np.ndarray[Any, np.dtype[np.float64]]
+    battery_fault: np.ndarray[Any, np.dtype[np.bool_]] | None = None  # None: no faults
 
     def at(self, i: int) -> StepInput:
         return StepInput(
@@ -115,6 +130,7 @@ class Inputs:
             float(self.load_w[i]),
             bool(self.ev_plugged[i]),
             float(self.ev_need_wh[i]),
+            self.battery_fault is not None and bool(self.battery_fault[i]),
         )
 
 
@@ -130,9 +146,11 @@ def inputs_for(
     source: WeatherSource,
     chunk: int,
     shape: np.ndarray[Any, np.dtype[np.float64]] | None = None,
+    faults: FaultSpec | None = None,
 ) -> Inputs:
     """PV, load and EV inputs of one home for the steps ending at ``times`` (means over each step
-    are approximated by the value at the step's middle)."""
+    are approximated by the value at the step's middle), and its battery faults when ``faults``
+    is given (drawn per chunk, like the EV's plan)."""
     mids = tuple(t - timedelta(seconds=dt_s / 2) for t in times)
     irr = weather.irradiance(source, mids, spec.latitude, spec.longitude)
     pv = pv_power_w(spec.pv, irr, spec.latitude, spec.longitude)
@@ -149,7 +167,10 @@ def inputs_for(
         hours = np.asarray([t.hour + t.minute / 60 for t in local], dtype=np.float64)
         days = np.asarray([t.toordinal() for t in local], dtype=np.int64)
         plugged, need = ev_plan(spec.ev, hours, days, np.random.default_rng([spec.seed, chunk, 7]))
-    return Inputs(times, pv, load, plugged, need)
+    down = None
+    if faults is not None and spec.battery is not None:
+        down = battery_faults(faults, n, dt_s, np.random.default_rng([spec.seed, chunk, 0xFA]))
+    return Inputs(times, pv, load, plugged, need, down)
 
 
 def simulate(
@@ -160,14 +181,16 @@ def simulate(
     source: WeatherSource = "try",
     state: HomeState | None = None,
     chunk_steps: int = 1440,
+    faults: FaultSpec | None = None,
 ) -> Iterator[tuple[HomeState, Step]]:
     """Run one home offline; yields (state after, step) for each step. Inputs are made a chunk at
-    a time (a day of minutes by default), so memory stays bounded for long runs. The EV's plan is
-    drawn per chunk, so a car may be unplugged at a chunk edge."""
+    a time (a day of minutes by default), so memory stays bounded for long runs. The EV's plan
+    (and the battery's faults, with ``faults``) are drawn per chunk, so a car may be unplugged and
+    a fault may end at a chunk edge."""
     state = state or initial_state(spec)
     for chunk, first in enumerate(range(0, steps, chunk_steps)):
         times = step_times(start, first, min(chunk_steps, steps - first), dt_s)
-        inp = inputs_for(spec, times, dt_s, source, chunk)
+        inp = inputs_for(spec, times, dt_s, source, chunk, faults=faults)
         for i, ts in enumerate(times):
             state, s = step(spec, state, inp.at(i), ts, dt_s)
             yield state, s
@@ -192,7 +215,15 @@ class FleetConfig:
     wall_limit_s: float | None = None  # stop after this much wall time, whatever is left
     tag: str | None = None  # in the serial numbers; from the seed when omitted
     ev_share: float = 0.0
+    ev_homes: tuple[int, ...] = ()  # homes (by number) that always have an EV
+    ev: EvSpec | None = None  # the EV of the homes that have one (default EvSpec())
     reattach: bool = True  # find and go on with homes an earlier run made with the same tag
+    # battery communication faults, raised and cleared as alarms (the demo uses FaultSpec());
+    # none by default, so a run's readings are complete and countable
+    faults: FaultSpec | None = None
+    # one battery fault in the first home from this time (the demo shows an alarm at once)
+    forced_fault_at: datetime | None = None
+    forced_fault_minutes: float = 15.0
 
     @property
     def serial_tag(self) -> str:
@@ -218,6 +249,10 @@ class HomeRun:
     last: LastReading | None = None  # where its stored telemetry ended (a reattached home)
     inputs: Inputs | None = None
     inputs_first: int = 0
+    charger: SimulatedCharger | None = None  # the EV's charger, connected over OCPP
+    battery_down: bool = False  # its battery's communication fault is on (an alarm is raised)
+    forced_fault: tuple[datetime, datetime] | None = None  # a fault forced on it, from .. until
+    alarms: list[dict[str, Any]] = field(default_factory=list)  # events for the next batch
 
 
 @dataclass
@@ -232,6 +267,7 @@ class FleetReport:
     accounts: list[HomeAccount] = field(default_factory=list)
     stopped_early: bool = False
     reattached: int = 0  # homes found from an earlier run (the rest were created)
+    chargers: list[ChargerStats] = field(default_factory=list)
 
     def total(self) -> Counters:
         out = Counters()
@@ -254,6 +290,15 @@ class FleetReport:
             f"import {t.import_wh / 1000:.1f}, export {t.export_wh / 1000:.1f}, "
             f"charge {t.charge_wh / 1000:.1f}, discharge {t.discharge_wh / 1000:.1f}, "
             f"ev {t.ev_wh / 1000:.1f}"
+            + (
+                f"\nOCPP: {len(self.chargers)} chargers, "
+                f"{sum(c.sessions_started for c in self.chargers)} sessions started, "
+                f"{sum(c.sessions_stopped for c in self.chargers)} stopped, "
+                f"{sum(c.messages for c in self.chargers)} messages, "
+                f"{sum(c.lost for c in self.chargers)} lost"
+                if self.chargers
+                else ""
+            )
         )
 
 
@@ -262,10 +307,17 @@ def _iso(ts: datetime) -> str:
 
 
 def readings_for(
-    acc: HomeAccount, ts: datetime, c: Counters, s: Step | None, soc: float
+    acc: HomeAccount,
+    ts: datetime,
+    c: Counters,
+    s: Step | None,
+    soc: float,
+    *,
+    battery: bool = True,
 ) -> list[dict[str, Any]]:
     """The readings a gateway sends for one instant: lifetime counters ``c``, the step's powers
-    (none for the baseline at the run's start) and the state of charge."""
+    (none for the baseline at the run's start) and the state of charge; nothing of the battery
+    without ``battery`` (its communication is down)."""
     t = _iso(ts)
 
     def r(dev: str, point: str, value: float, unit: str) -> dict[str, Any]:
@@ -289,7 +341,40 @@ def readings_for(
             r(bat, "battery_power_w", round(s.battery_w, 1), "W"),
             r(mtr, "grid_power_w", round(s.grid_w, 1), "W"),
         ]
+    if not battery:
+        out = [x for x in out if x["device"] != bat]
     return out
+
+
+BATTERY_FAULT = "BAT_COMM_LOST"  # domain.alarms' code for the simulated fault
+
+
+def fault_input(run: HomeRun, inp: StepInput, ts: datetime, dt_s: float) -> StepInput:
+    """The step's input with the fault forced on the home, if the step (ending at ``ts``) falls
+    in its forced fault."""
+    f = run.forced_fault
+    if f is None or inp.battery_fault or not (ts > f[0] and ts - timedelta(seconds=dt_s) < f[1]):
+        return inp
+    return replace(inp, battery_fault=True)
+
+
+def fault_events(run: HomeRun, s: Step) -> list[dict[str, Any]]:
+    """The alarm events of a step: a raise when the battery's fault begins, a clear when it
+    ends (both at the step's end, when the gateway notices)."""
+    if s.battery_fault == run.battery_down or run.account is None:
+        return []
+    run.battery_down = s.battery_fault
+    return [
+        {
+            "device": run.account.battery_serial,
+            "code": BATTERY_FAULT,
+            "action": "raise" if s.battery_fault else "clear",
+            "ts": _iso(s.ts),
+            "message": "no answer from the battery management system"
+            if s.battery_fault
+            else "battery management system answers again",
+        }
+    ]
 
 
 def _offset(spec: HomeSpec) -> Counters:
@@ -306,6 +391,12 @@ def _offset(spec: HomeSpec) -> Counters:
         charge_wh=round(pv * 0.2, 3),
         discharge_wh=round(pv * 0.18, 3),
     )
+
+
+def _ev_register(spec: HomeSpec) -> float:
+    """The charger's energy register before the run (Wh), from the home's seed."""
+    rng = np.random.default_rng([spec.seed, 0xE7])
+    return round(float(rng.uniform(0.2, 5.0)) * 2_000_000.0)  # ~2,000 kWh a year
 
 
 def _resumed(spec: HomeSpec, last: LastReading) -> tuple[HomeState, Counters]:
@@ -365,8 +456,17 @@ async def run_fleet(
         else max(1, min(MAX_STEPS_PER_BATCH, round(speed * 5 / dt)))
     )
     tag = config.serial_tag
-    specs = make_homes(config.sites, config.seed, ev_share=config.ev_share)
+    specs = make_homes(
+        config.sites,
+        config.seed,
+        ev_share=config.ev_share,
+        ev=config.ev,
+        ev_homes=config.ev_homes,
+    )
     runs = [HomeRun(s, initial_state(s), _offset(s)) for s in specs]
+    if config.forced_fault_at is not None and runs and specs[0].battery is not None:
+        begin = config.forced_fault_at.astimezone(UTC)
+        runs[0].forced_fault = (begin, begin + timedelta(minutes=config.forced_fault_minutes))
     own = client is None
     client = client or VoltfleetClient(url, max_connections=config.concurrency, stop=stop)
     sem = asyncio.Semaphore(config.concurrency)
@@ -380,9 +480,10 @@ async def run_fleet(
             inverter_w = s.pv.inverter_ac_w or s.pv.capacity_wp
             battery_wh = s.battery.capacity_wh if s.battery else 0.0
             async with sem:
+                ev = s.ev is not None
                 if config.reattach:
                     run.account = await client.find_home(
-                        i, tag, inverter_w=inverter_w, battery_wh=battery_wh
+                        i, tag, inverter_w=inverter_w, battery_wh=battery_wh, charger=ev
                     )
                 if run.account is not None:
                     run.last = await client.last_reading(
@@ -402,9 +503,36 @@ async def run_fleet(
                     capacity_kwp=s.pv.capacity_wp / 1000,
                     inverter_w=inverter_w,
                     battery_wh=battery_wh,
+                    charger=ev,
                 )
 
+        async def connect_charger(run: HomeRun) -> None:
+            acc = run.account
+            if acc is None or acc.charger_serial is None or acc.charger_token is None:
+                return
+            register = None
+            if acc.reattached:
+                async with sem:
+                    register = await client.charger_register_wh(
+                        acc, now=now, lookback=REATTACH_LOOKBACK
+                    )
+            charger = SimulatedCharger(
+                url,
+                acc.charger_serial,
+                acc.charger_token,
+                register_wh=register if register is not None else _ev_register(run.spec),
+                stop=stop,
+            )
+            try:
+                await charger.connect()
+            except Exception as exc:  # the home runs on without its EV's telemetry
+                log.warning("simulator: charger %s not connected: %r", acc.charger_serial, exc)
+                await charger.close()
+                return
+            run.charger = charger
+
         await asyncio.gather(*(setup(i, r) for i, r in enumerate(runs)))
+        await asyncio.gather(*(connect_charger(r) for r in runs))
         reattached = sum(1 for r in runs if r.account is not None and r.account.reattached)
         log.info(
             "simulator: %d homes (serials SIM%s...): %d created, %d reattached",
@@ -421,9 +549,28 @@ async def run_fleet(
 
         async def send(run: HomeRun, batch: list[dict[str, Any]]) -> None:
             assert run.account is not None
+            alarms, run.alarms = run.alarms, []
             async with sem:
-                await client.send(run.account, batch)
+                await client.send(run.account, batch, alarms)
 
+        async def drive(run: HomeRun, ev_steps: list[tuple[datetime, bool, float]]) -> None:
+            """The EV's steps, through the home's charger (OCPP), in order."""
+            if run.charger is not None:
+                for ts, plugged, power in ev_steps:
+                    await run.charger.step(ts, dt, plugged, power)
+
+        # A reattached home's gateway reports its battery fine at the start: an alarm an
+        # earlier run left active ends there (a clear with nothing active changes nothing).
+        for r in runs:
+            if r.account is not None and r.account.reattached and r.spec.battery is not None:
+                r.alarms.append(
+                    {
+                        "device": r.account.battery_serial,
+                        "code": BATTERY_FAULT,
+                        "action": "clear",
+                        "ts": _iso(start),
+                    }
+                )
         # the baseline: every counter's value at the start
         await asyncio.gather(
             *(
@@ -478,6 +625,7 @@ async def run_fleet(
                 stopped = True
                 break
             batches: list[tuple[HomeRun, list[dict[str, Any]]]] = []
+            ev_batches: list[tuple[HomeRun, list[tuple[datetime, bool, float]]]] = []
             for run in runs:
                 if run.inputs is None or run.inputs_first != chunk * chunk_steps:
                     first = chunk * chunk_steps
@@ -488,21 +636,42 @@ async def run_fleet(
                         mids = tuple(t - timedelta(seconds=dt / 2) for t in times)
                         shapes[key] = weather.household_shape_w_per_kwh(mids, run.spec.timezone)
                     run.inputs = inputs_for(
-                        run.spec, times, dt, config.weather, chunk, shape=shapes[key]
+                        run.spec,
+                        times,
+                        dt,
+                        config.weather,
+                        chunk,
+                        shape=shapes[key],
+                        faults=config.faults,
                     )
                     run.inputs_first = first
                 batch: list[dict[str, Any]] = []
+                ev_steps: list[tuple[datetime, bool, float]] = []
                 for j in range(k, k + n):
                     i = j - run.inputs_first
-                    run.state, s = step(
-                        run.spec, run.state, run.inputs.at(i), run.inputs.times[i], dt
-                    )
+                    inp = fault_input(run, run.inputs.at(i), run.inputs.times[i], dt)
+                    run.state, s = step(run.spec, run.state, inp, run.inputs.times[i], dt)
                     assert run.account is not None
-                    batch += readings_for(run.account, s.ts, run.offset.plus(s.counters), s, s.soc)
+                    batch += readings_for(
+                        run.account,
+                        s.ts,
+                        run.offset.plus(s.counters),
+                        s,
+                        s.soc,
+                        battery=not s.battery_fault,
+                    )
+                    run.alarms += fault_events(run, s)
+                    ev_steps.append((s.ts, inp.ev_plugged, s.ev_w))
                 batches.append((run, batch))
-            await asyncio.gather(*(send(r, b) for r, b in batches))
+                ev_batches.append((run, ev_steps))
+            await asyncio.gather(
+                *(send(r, b) for r, b in batches), *(drive(r, e) for r, e in ev_batches)
+            )
             k += n
     finally:
+        for r in runs:
+            if r.charger is not None:
+                await r.charger.close()
         if own:
             await client.aclose()
     return FleetReport(
@@ -516,6 +685,7 @@ async def run_fleet(
         accounts=[r.account for r in runs if r.account is not None],
         stopped_early=stopped,
         reattached=sum(1 for r in runs if r.account is not None and r.account.reattached),
+        chargers=[r.charger.stats for r in runs if r.charger is not None],
     )
 
 

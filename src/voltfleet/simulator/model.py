@@ -9,6 +9,10 @@ in every step (powers are the step's means, in W)::
 The battery's stored energy changes by ``charge_wh * eta - discharge_wh / eta`` where ``eta`` is
 the square root of the round-trip efficiency (charge and discharge each lose half, in log terms).
 
+Faults: now and then the battery's communication with the inverter fails (``battery_faults``, a
+seeded random plan); while it is down the battery stays idle (the grid covers the difference, so
+energy is still conserved) and reports nothing, and it recovers after some minutes.
+
 Inputs per step (PV power, household load, EV plug state) are made as whole arrays for a span of
 steps (``pv_power_w``, ``load_power_w``, ``ev_plan``), vectorised with numpy/pvlib; ``step``
 then moves the state on by one step given those inputs and the current command.
@@ -82,10 +86,12 @@ class BatterySpec:
 class EvSpec:
     battery_wh: float = 60_000.0
     max_power_w: float = 11_000.0
-    arrive_hour: float = 18.0  # local time, with +-1.5 h of randomness
-    depart_hour: float = 7.5
+    arrive_hour: float = 18.0  # local time, with +-arrive_spread_h of randomness
+    depart_hour: float = 7.5  # with +-depart_spread_h
     daily_need_wh: float = 8_000.0  # energy used while away, with randomness
     at_home_probability: float = 0.8  # of the car coming home on a given day
+    arrive_spread_h: float = 1.5
+    depart_spread_h: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,7 @@ class StepInput:
     load_w: float  # household load, >= 0
     ev_plugged: bool = False
     ev_arrival_need_wh: float = 0.0  # > 0 at the step the car arrives: what it wants
+    battery_fault: bool = False  # the battery's communication is down: it stays idle
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,7 @@ class Step:
     stored_after_wh: float
     soc: float
     counters: Counters  # after the step
+    battery_fault: bool = False  # the battery's communication was down during the step
 
     @property
     def battery_w(self) -> float:
@@ -215,7 +223,7 @@ def step(
         avail_w = max(stored - b.min_wh, 0.0) * eta / h
         max_c = min(b.max_charge_w, room_w)
         max_d = min(b.max_discharge_w, avail_w)
-        cmd = state.command
+        cmd = Command(Mode.IDLE) if inp.battery_fault else state.command
         if cmd.mode is Mode.SELF_CONSUMPTION:
             surplus = pv - load - ev
             if surplus > 0:
@@ -256,6 +264,7 @@ def step(
         stored_after_wh=stored,
         soc=soc,
         counters=counters,
+        battery_fault=inp.battery_fault,
     )
 
 
@@ -265,6 +274,29 @@ def command(state: HomeState, cmd: Command) -> HomeState:
 
 
 # ---- inputs for a span of steps -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """How often a home's battery loses its communication, and for how long."""
+
+    per_week: float = 2.0  # mean number of faults per home per simulated week; 0: never
+    min_minutes: float = 5.0
+    max_minutes: float = 30.0
+
+
+def battery_faults(spec: FaultSpec, n: int, dt_s: float, rng: np.random.Generator) -> BoolArray:
+    """Per step: is the battery's communication down? Faults begin at random (about
+    ``per_week`` a week: each step starts one with probability rate x step) and each lasts a
+    uniform ``min_minutes`` .. ``max_minutes``."""
+    down = np.zeros(n, dtype=np.bool_)
+    if n == 0 or spec.per_week <= 0:
+        return down
+    p = min(spec.per_week * dt_s / (7 * 86400.0), 1.0)
+    for start in np.flatnonzero(rng.random(n) < p):
+        minutes = float(rng.uniform(spec.min_minutes, spec.max_minutes))
+        down[start : start + max(1, round(minutes * 60 / dt_s))] = True
+    return down
 
 
 def pv_power_w(spec: PvSpec, irr: Irradiance, latitude: float, longitude: float) -> FloatArray:
@@ -352,8 +384,8 @@ def ev_plan(
     for d in days:
         if rng.random() > spec.at_home_probability:
             continue
-        arrive = spec.arrive_hour + rng.uniform(-1.5, 1.5)
-        depart = spec.depart_hour + rng.uniform(-1.0, 1.0)
+        arrive = spec.arrive_hour + rng.uniform(-spec.arrive_spread_h, spec.arrive_spread_h)
+        depart = spec.depart_hour + rng.uniform(-spec.depart_spread_h, spec.depart_spread_h)
         wanted = min(spec.daily_need_wh * rng.uniform(0.3, 2.5), spec.battery_wh * 0.8)
         windows.append((d, arrive, wanted))
         windows.append((d + 1, -depart, 0.0))  # negative: leaves at this hour of the next day

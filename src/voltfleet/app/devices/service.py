@@ -22,6 +22,7 @@ from voltfleet.app.devices.schemas import DeviceIn, DeviceUpdate, ImportReport, 
 from voltfleet.app.errors import ApiError, bad_request, conflict
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.domain.access import Action, Kind
+from voltfleet.domain.alarms import Severity
 from voltfleet.domain.fleet import (
     LIVE_DATA_REASONS,
     PARENTS,
@@ -34,6 +35,7 @@ from voltfleet.domain.fleet import (
     normalise_serial,
     site_status,
 )
+from voltfleet.store.alarm_models import Alarm
 from voltfleet.store.db import new_id, utcnow
 from voltfleet.store.fleet_models import Connector, Device, DeviceStatusChange
 from voltfleet.store.models import Site
@@ -172,11 +174,21 @@ class Binder:
 
 
 def refresh_site_status(session: Session, site: Site) -> None:
-    """Keep the site's status in line with the statuses of its live devices."""
+    """Keep the site's status in line with the statuses of its live devices (and its active
+    major alarms: such a site is abnormal)."""
     statuses = session.scalars(
         select(Device.status).where(Device.site_id == site.id, Device.deleted_at.is_(None))
     )
-    site.status = site_status(statuses).value
+    major = session.scalar(
+        select(Alarm.id)
+        .where(
+            Alarm.site_id == site.id,
+            Alarm.cleared_at.is_(None),
+            Alarm.severity == Severity.MAJOR.value,
+        )
+        .limit(1)
+    )
+    site.status = site_status(statuses, major_alarm=major is not None).value
 
 
 def refresh_live_data(session: Session, site_id: str) -> None:

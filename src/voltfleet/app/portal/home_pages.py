@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
+from voltfleet.app.alarms.repository import active_counts as active_alarm_counts
 from voltfleet.app.deps import DbSession, RuntimeDep
 from voltfleet.app.orgs.repository import visible_orgs
 from voltfleet.app.portal.render import render
@@ -18,7 +19,6 @@ router = APIRouter()
 
 LATER = {
     "/upgrade": ("Upgrade", "Firmware releases and upgrade campaigns for your fleet."),
-    "/maintenance": ("Maintenance", "Alarms, device commands, parameters and commissioning."),
 }
 
 
@@ -44,6 +44,7 @@ def home(request: Request, session: DbSession, runtime: RuntimeDep) -> HTMLRespo
         kpis=kpis,
         money=money,
         trend_json=fleet_service.trend_json(kpis),
+        alarm_counts=active_alarm_counts(session, caller),
     )
 
 

@@ -11,7 +11,14 @@ from sqlalchemy import select
 from voltfleet.app.auth import service as auth
 from voltfleet.app.auth.schemas import PasswordResetIn, Registration
 from voltfleet.app.deps import DbSession, RuntimeDep, client_address
-from voltfleet.app.portal import account_pages, home_pages, money_pages, site_pages, telemetry_pages
+from voltfleet.app.portal import (
+    account_pages,
+    alarm_pages,
+    home_pages,
+    money_pages,
+    site_pages,
+    telemetry_pages,
+)
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import portal_caller, sign_in, sign_out
 from voltfleet.store.models import OutboxMail
@@ -22,6 +29,7 @@ router.include_router(account_pages.router)
 router.include_router(site_pages.router)
 router.include_router(money_pages.router)
 router.include_router(telemetry_pages.router)
+router.include_router(alarm_pages.router)
 
 
 @router.get("/")

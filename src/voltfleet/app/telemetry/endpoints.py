@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Depends, Header, Query, status
 from sqlalchemy import select
 
+from voltfleet.app.alarms import service as alarm_service
+from voltfleet.app.alarms.schemas import AlarmEventIn
 from voltfleet.app.deps import CallerDep, DbSession
 from voltfleet.app.errors import forbidden
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.sites.repository import visible_sites
 from voltfleet.app.telemetry import service
+from voltfleet.app.telemetry.decode import WireReading, ingest_body
 from voltfleet.app.telemetry.schemas import (
     IngestIn,
     IngestOut,
@@ -30,22 +33,31 @@ router = APIRouter(tags=["telemetry"])
     "/api/v1/ingest",
     response_model=IngestOut,
     summary="A batch of readings from a gateway (gateway token)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": IngestIn.model_json_schema()}},
+        }
+    },
 )
 def ingest(
     session: DbSession,
-    body: IngestIn,
+    body: Annotated[tuple[list[WireReading], list[AlarmEventIn]], Depends(ingest_body)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> IngestOut:
     """Send readings of the gateway and of the devices below it, as
     ``Authorization: Bearer <gateway token>``. The answer comes after the batch is committed:
     ``accepted`` readings are stored, ``duplicates`` were already stored (same device, data point
-    and timestamp), and each quarantined reading is listed with its reason. Resending a batch is
-    always safe."""
+    and timestamp), and each quarantined reading is listed with its reason. Alarm events
+    (``alarms``) are applied after the readings, in the same transaction; ``alarms.refusals``
+    lists those refused. Resending a batch is always safe."""
     token = None
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
     gateway = service.gateway_for_token(session, token)
-    result = service.ingest(session, gateway, body.readings)
+    readings, events = body
+    result = service.ingest(session, gateway, readings)
+    alarms = alarm_service.ingest_alarms(session, gateway, events)
     return IngestOut(
         received=result.received,
         accepted=result.accepted,
@@ -55,6 +67,7 @@ def ingest(
             RejectionOut(index=r.index, reason=r.reason.value, detail=r.detail)
             for r in result.rejections
         ],
+        alarms=alarms,
     )
 
 

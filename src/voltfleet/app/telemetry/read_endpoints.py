@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from voltfleet.app.alarms.repository import active_counts as active_alarm_counts
+from voltfleet.app.alarms.schemas import AlarmCountsOut
 from voltfleet.app.deps import CallerDep, DbSession, RuntimeDep
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.telemetry import fleet_service
@@ -223,4 +225,5 @@ def fleet_kpis(
             )
             for x in k.ranking
         ],
+        alarms=AlarmCountsOut(**active_alarm_counts(session, caller)),
     )

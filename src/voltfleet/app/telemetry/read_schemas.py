@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from voltfleet.app.alarms.schemas import AlarmCountsOut
+
 
 class PointOut(BaseModel):
     name: str
@@ -125,3 +127,6 @@ class FleetKpisOut(BaseModel):
     green: GreenOut
     trend: list[TrendOut]
     ranking: list[RankedOut]
+    alarms: AlarmCountsOut = Field(
+        default_factory=AlarmCountsOut, description="active alarms of your sites, by severity"
+    )

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from voltfleet.app.alarms.schemas import MAX_ALARMS, AlarmEventIn, AlarmIngestOut
+
 MAX_BATCH = 50_000
 
 
@@ -21,7 +23,12 @@ class ReadingIn(BaseModel):
 
 
 class IngestIn(BaseModel):
-    readings: list[ReadingIn] = Field(max_length=MAX_BATCH)
+    readings: list[ReadingIn] = Field(default_factory=list, max_length=MAX_BATCH)
+    alarms: list[AlarmEventIn] = Field(
+        default_factory=list,
+        max_length=MAX_ALARMS,
+        description="alarm events (raise / clear), applied after the readings",
+    )
 
 
 class RejectionOut(BaseModel):
@@ -36,6 +43,9 @@ class IngestOut(BaseModel):
     duplicates: int = Field(description="already stored (same device, point and timestamp)")
     quarantined: int
     rejections: list[RejectionOut]
+    alarms: AlarmIngestOut = Field(
+        default_factory=AlarmIngestOut, description="what the batch's alarm events did"
+    )
 
 
 class TokenOut(BaseModel):

@@ -107,6 +107,24 @@ _POINTS = [
     Point("battery_voltage_v", PointKind.VOLTAGE, _units("V", kV=1000.0), 0.0, 1500.0),
     Point("grid_current_a", PointKind.CURRENT, _units("A", mA=0.001), -1000.0, 1000.0),
     Point("ev_current_a", PointKind.CURRENT, _units("A", mA=0.001), 0.0, 1000.0),
+    # EV chargers (OCPP): per-line current and voltage, and the vehicle's state of charge
+    *(
+        Point(f"ev_current_l{n}_a", PointKind.CURRENT, _units("A", mA=0.001), 0.0, 1000.0)
+        for n in (1, 2, 3)
+    ),
+    Point("ev_voltage_v", PointKind.VOLTAGE, _units("V", kV=1000.0), 0.0, 1000.0),
+    *(
+        Point(f"ev_voltage_l{n}_v", PointKind.VOLTAGE, _units("V", kV=1000.0), 0.0, 1000.0)
+        for n in (1, 2, 3)
+    ),
+    Point(
+        "ev_soc",
+        PointKind.SOC,
+        MappingProxyType({"fraction": 1.0, "1": 1.0, "%": 0.01}),
+        0.0,
+        1.0,
+        "the charging vehicle's state of charge",
+    ),
     Point("grid_frequency_hz", PointKind.FREQUENCY, _units("Hz"), 40.0, 70.0),
     Point("device_status", PointKind.STATUS, _units("code"), 0.0, 65535.0, "vendor state code"),
 ]

@@ -34,14 +34,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiomqtt
-from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from voltfleet.app.alarms import service as alarms
 from voltfleet.app.devices.service import set_device_status
+from voltfleet.app.errors import database_unavailable
 from voltfleet.app.telemetry import service as telemetry
-from voltfleet.app.telemetry.schemas import MAX_BATCH, ReadingIn
+from voltfleet.app.telemetry.decode import decode_lenient
 from voltfleet.domain.fleet import UP, DeviceKind, DeviceStatus
 from voltfleet.domain.telemetry.validate import Limits
 from voltfleet.protocols.mqtt import topics
@@ -117,36 +117,13 @@ class _Failure:
     def failed(self, exc: BaseException) -> None:
         if not self.failing:
             self.failing = True
-            log.warning("mqtt bridge: %s failed (%s); retrying with backoff", self.what, exc)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            log.warning("mqtt bridge: %s failed (%s); retrying with backoff", self.what, first)
 
     def recovered(self) -> None:
         if self.failing:
             self.failing = False
             log.warning("mqtt bridge: %s recovered", self.what)
-
-
-def decode_batch(payload: bytes) -> tuple[list[ReadingIn], list[tuple[Any, str]]]:
-    """(readable readings, [(what could not be read, why)]) from a telemetry payload: the HTTP
-    ingest body ``{"readings": [...]}`` (a bare list is accepted too)."""
-    try:
-        body = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return [], [(payload[:64].decode("utf-8", "replace"), f"payload is not JSON: {exc}")]
-    items = body.get("readings") if isinstance(body, dict) else body
-    if not isinstance(items, list):
-        return [], [(str(body)[:64], 'payload must be {"readings": [...]}')]
-    if len(items) > MAX_BATCH:
-        return [], [(f"{len(items)} readings", f"more than {MAX_BATCH} readings in one message")]
-    good: list[ReadingIn] = []
-    bad: list[tuple[Any, str]] = []
-    for i, item in enumerate(items):
-        try:
-            good.append(ReadingIn.model_validate(item))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(x) for x in first["loc"])
-            bad.append((item, f"reading {i}: {where}: {first['msg']}"))
-    return good, bad
 
 
 class Bridge:
@@ -281,12 +258,14 @@ class Bridge:
                 with contextlib.suppress(BaseException):
                     await job
                 raise
-            except DBAPIError as exc:
-                self._database.failed(exc)
-                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
-                backoff = min(backoff * 2, self.config.backoff_max_s)
-                continue
-            except Exception:
+            except Exception as exc:
+                # Only an unreachable or busy database is waited out; a DB error that says the
+                # message itself is bad (IntegrityError, DataError ...) must not stall the stream.
+                if database_unavailable(exc):
+                    self._database.failed(exc)
+                    await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+                    backoff = min(backoff * 2, self.config.backoff_max_s)
+                    continue
                 if len(work) > 1:
                     for item in work:  # find the one that fails
                         await self._commit([item])
@@ -321,7 +300,7 @@ class Bridge:
         now = self.clock()
         channel = item.topic.channel
         if channel is Channel.TELEMETRY:
-            readings, bad = decode_batch(item.payload)
+            readings, bad = decode_lenient(item.payload)
             self.stats.readings += len(readings) + len(bad)
             if bad:
                 _quarantine(s, gateway, now, [(raw, BAD_PAYLOAD, why) for raw, why in bad])
@@ -341,11 +320,19 @@ class Bridge:
                     "mqtt bridge: unreadable status from %s: %r", gateway.serial, item.payload[:64]
                 )
         elif channel is Channel.ALARMS:
+            # The body of POST /api/v1/ingest's "alarms" ({"alarms": [...]}, a bare list or one
+            # event), applied by the same function; refused events are quarantined there.
             try:
                 body = json.loads(item.payload)
-            except ValueError:
-                body = {"raw": item.payload.decode("utf-8", "replace")}
-            log.info("mqtt bridge: alarms from %s: %s", gateway.serial, str(body)[:200])
+            except (ValueError, UnicodeDecodeError):
+                body = None
+            events = alarms.events_of(body)
+            if events is None:
+                raw = item.payload[:64].decode("utf-8", "replace")
+                why = 'alarms payload must be JSON: {"alarms": [...]}, a list or one event'
+                _quarantine(s, gateway, now, [(raw, BAD_PAYLOAD, why)])
+            else:
+                alarms.ingest_alarms(s, gateway, events, now=now)
             if self.on_alarm is not None:
                 self.on_alarm(gateway, body)
 
