@@ -127,3 +127,9 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one of several server processes (``voltfleet serve --workers N``): the
+    database was migrated by the parent."""
+    return create_app(Settings(), migrate=False)

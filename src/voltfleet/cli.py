@@ -20,7 +20,26 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    _serve(Settings(), args.host, args.port)
+    if args.workers <= 1:
+        _serve(Settings(), args.host, args.port)
+        return
+    # Several processes (Python runs one thread at a time per process): migrate once here, then
+    # each worker builds its app without migrating. Rate limits are kept per process.
+    import uvicorn
+
+    from voltfleet.bootstrap import build_runtime, create_app
+
+    runtime = build_runtime(Settings())
+    create_app(runtime.settings, runtime)  # migrates, and creates the platform organisation
+    runtime.db.engine.dispose()
+    uvicorn.run(
+        "voltfleet.bootstrap:worker_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -175,6 +194,8 @@ def parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=help_)
         s.add_argument("--host", default="127.0.0.1")
         s.add_argument("--port", type=int, default=8000)
+        if name == "serve":
+            s.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
         if name == "demo":
             s.add_argument(
                 "--no-simulator", action="store_true", help="without the simulated homes"

@@ -68,7 +68,8 @@ class ServerProcess:
     """``python -m voltfleet.cli serve`` on 127.0.0.1 with the given database; its output goes to
     ``data_dir/server.log``."""
 
-    def __init__(self, database_url: str, data_dir: Path) -> None:
+    def __init__(self, database_url: str, data_dir: Path, workers: int = 1) -> None:
+        self.workers = workers
         self.database_url = database_url
         self.data_dir = data_dir
         self.port = free_port()
@@ -100,7 +101,7 @@ class ServerProcess:
             log.flush()
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "voltfleet.cli", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port)],
+                 "--port", str(self.port), "--workers", str(self.workers)],
                 env=self._env(), stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         self.starts += 1
