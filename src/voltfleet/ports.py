@@ -55,6 +55,12 @@ class TimeSeriesStore(Protocol):
         (when they exist), in time order: what a check or a roll-up needs at its edges."""
         ...
 
+    def around_us(
+        self, device_id: str, point: str, lo_us: int, hi_us: int
+    ) -> list[tuple[int, float]]:
+        """``around`` with instants as epoch microseconds: (instant, value) pairs."""
+        ...
+
     def latest(self, device_id: str, point: str) -> Sample | None:
         """The newest sample of the series."""
         ...

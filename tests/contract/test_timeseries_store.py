@@ -218,3 +218,13 @@ def test_merge_rollups_adds_energy_and_weights_means(store: TimeSeriesStore) -> 
     [soc] = store.read_rollups(d, "soc", five, at(0), at(10))
     assert soc.samples == 3 and soc.low == 0.4 and soc.high == 0.8
     assert soc.value == pytest.approx(0.6)
+
+
+def test_around_us_is_around_in_microseconds(store: TimeSeriesStore) -> None:
+    d = dev()
+    store.write([Reading(d, "pv_energy_wh", at(m), float(m)) for m in (0, 5, 10, 15, 20)])
+    got = store.around_us(d, "pv_energy_wh", us(6), us(14))
+    assert got == [(us(5), 5.0), (us(10), 10.0), (us(15), 15.0)]
+    want = store.around(d, "pv_energy_wh", at(6), at(14))
+    assert [(us(0) + int((s.ts - at(0)) / timedelta(microseconds=1)), s.value) for s in want] == got
+    assert store.around_us(dev(), "pv_energy_wh", us(0), us(1)) == []

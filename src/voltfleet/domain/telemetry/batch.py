@@ -103,59 +103,30 @@ def check_group(
     values: list[float] = []
     indexes: list[int] = []
     fromiso = datetime.fromisoformat
+    floor_value = 0.0 if counter else low  # a counter is never negative
+    earliest, latest = now_us - late_us, now_us + future_us
     for index, ts_text, raw in items:
+        # The happy path in as few operations as possible; anything unusual goes to _judge,
+        # which gives check()'s reasons in check()'s order.
         try:
             ts = fromiso(ts_text)
-        except ValueError:
-            refused.append(
-                Refused(
-                    Rejection(
-                        index, Reason.BAD_TIMESTAMP, f"'{ts_text}' is not an ISO 8601 timestamp"
-                    ),
-                    None,
-                )
-            )
+            us = (ts - EPOCH) // _US  # TypeError for a naive timestamp
+        except (ValueError, TypeError):
+            refused.append(_judge(index, ts_text, raw, group_reason, factor, p, name, unit, now,
+                                  limits))  # fmt: skip
             continue
-        value = raw if type(raw) is float else _number(raw)
-        offset = ts.utcoffset()
-        aware = ts if offset is not None else None
-        if value is None:
-            why = (Reason.NOT_A_NUMBER, f"'{raw}' is not a number")
-            refused.append(Refused(Rejection(index, *why), aware))
-            continue
-        if group_reason is not None:
-            refused.append(Refused(Rejection(index, *group_reason), aware))
-            continue
-        value *= factor
-        if value != value or value == _INF or value == -_INF:
-            why = (Reason.NOT_A_NUMBER, f"{name} is {raw}")
-            refused.append(Refused(Rejection(index, *why), aware))
-            continue
-        if offset is None:
-            why = (Reason.NAIVE_TIMESTAMP, "timestamp without a time zone")
-            refused.append(Refused(Rejection(index, *why), None))
-            continue
-        us = (ts - EPOCH) // _US
-        if us - now_us > future_us:
-            detail = (
-                f"timestamp {_iso(ts)} is more than {_span(limits.future)} ahead of {_iso(now)}"
-            )
-            refused.append(Refused(Rejection(index, Reason.FUTURE_TIMESTAMP, detail), aware))
-            continue
-        if now_us - us > late_us:
-            detail = (
-                f"timestamp {_iso(ts)} is older than the late window of {_span(limits.late_window)}"
-            )
-            refused.append(Refused(Rejection(index, Reason.TOO_OLD, detail), aware))
-            continue
-        if counter and value < 0:
-            why = (Reason.NEGATIVE_COUNTER, f"{name} is negative: {value}")
-            refused.append(Refused(Rejection(index, *why), aware))
-            continue
-        if not low <= value <= high:
-            unit_name = p.unit if p is not None else unit
-            detail = f"{name} = {value} {unit_name} outside {low}..{high}"
-            refused.append(Refused(Rejection(index, Reason.OUT_OF_RANGE, detail), aware))
+        value = (raw if type(raw) is float else _number(raw)) if group_reason is None else None
+        if value is not None:
+            value *= factor
+        if (
+            value is None
+            or not floor_value <= value <= high
+            or value == _INF
+            or value == -_INF
+            or not earliest <= us <= latest
+        ):
+            refused.append(_judge(index, ts_text, raw, group_reason, factor, p, name, unit, now,
+                                  limits))  # fmt: skip
             continue
         if us in seen:
             if series is not None:
@@ -190,3 +161,49 @@ def join(a: Series, b: Series) -> Series:
         out.indexes.append(index)
         out.values.append(value)
     return out
+
+
+def _judge(
+    index: int,
+    ts_text: str,
+    raw: object,
+    group_reason: tuple[Reason, str] | None,
+    factor: float,
+    p: Point | None,
+    name: str,
+    unit: str,
+    now: datetime,
+    limits: Limits,
+) -> Refused:
+    """Why a reading that left ``check_group``'s happy path is refused, in ``check``'s order."""
+    try:
+        ts = datetime.fromisoformat(ts_text)
+    except ValueError:
+        why = (Reason.BAD_TIMESTAMP, f"'{ts_text}' is not an ISO 8601 timestamp")
+        return Refused(Rejection(index, *why), None)
+    aware = ts if ts.utcoffset() is not None else None
+    value = raw if type(raw) is float else _number(raw)
+    if value is None:
+        return Refused(Rejection(index, Reason.NOT_A_NUMBER, f"'{raw}' is not a number"), aware)
+    if group_reason is not None or p is None:
+        assert group_reason is not None
+        return Refused(Rejection(index, *group_reason), aware)
+    value *= factor
+    if value != value or value == _INF or value == -_INF:
+        return Refused(Rejection(index, Reason.NOT_A_NUMBER, f"{name} is {raw}"), aware)
+    if aware is None:
+        why = (Reason.NAIVE_TIMESTAMP, "timestamp without a time zone")
+        return Refused(Rejection(index, *why), None)
+    if ts - now > limits.future:
+        detail = f"timestamp {_iso(ts)} is more than {_span(limits.future)} ahead of {_iso(now)}"
+        return Refused(Rejection(index, Reason.FUTURE_TIMESTAMP, detail), aware)
+    if now - ts > limits.late_window:
+        detail = (
+            f"timestamp {_iso(ts)} is older than the late window of {_span(limits.late_window)}"
+        )
+        return Refused(Rejection(index, Reason.TOO_OLD, detail), aware)
+    if p.counter and value < 0:
+        return Refused(Rejection(index, Reason.NEGATIVE_COUNTER, f"{name} is negative: {value}"),
+                       aware)  # fmt: skip
+    detail = f"{name} = {value} {p.unit} outside {p.low}..{p.high}"
+    return Refused(Rejection(index, Reason.OUT_OF_RANGE, detail), aware)

@@ -27,7 +27,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
+import numpy as np
+
 from voltfleet.domain.telemetry.readings import Sample
+from voltfleet.domain.telemetry.rollup_fast import energy as fast_energy
+from voltfleet.domain.telemetry.rollup_fast import fixed_offset, gauge_stats
 
 
 class Resolution(StrEnum):
@@ -282,6 +286,15 @@ def combine(
 def gauge_delta_us(ts_us: Sequence[int], values: Sequence[float], tz: tzinfo) -> list[Rollup]:
     """Mean, min, max and count per 5-minute period of new gauge samples (instants in epoch
     microseconds, any order)."""
+    if not ts_us:
+        return []
+    offset = fixed_offset(tz, min(ts_us) / 1_000_000, max(ts_us) / 1_000_000)
+    if offset is not None:  # the common case, on arrays
+        t = np.asarray(ts_us, dtype=np.float64) / 1_000_000
+        return [
+            Rollup(datetime.fromtimestamp(k, UTC), mean, n, low, high)
+            for k, mean, n, low, high in gauge_stats(t, np.asarray(values, np.float64), offset)
+        ]
     buckets = _Buckets(Resolution.FIVE_MIN, tz)
     acc: dict[float, list[float]] = {}
     for us, v in zip(ts_us, values, strict=True):
@@ -324,7 +337,13 @@ def energy_delta(
     _, hi = buckets.floor(last / 1_000_000)
     gap = max_gap.total_seconds()
 
+    offset = fixed_offset(tz, first / 1_000_000, last / 1_000_000)
+
     def run(samples: Sequence[tuple[int, float]]) -> tuple[dict[float, float], dict[float, int]]:
+        if offset is not None:  # the common case, on arrays
+            t = np.asarray([us for us, _ in samples], dtype=np.float64) / 1_000_000
+            v = np.asarray([x for _, x in samples], dtype=np.float64)
+            return fast_energy(t, v, lo, hi, offset, gap)
         times = [us / 1_000_000 for us, _ in samples]
         return _energy(times, [v for _, v in samples], lo, hi, buckets, gap)
 

@@ -56,6 +56,12 @@ class MemoryTimeSeriesStore:
         i, j = max(i - 1, 0), min(j + 1, len(times))
         return [Sample(times[k], values[k]) for k in range(i, j)]
 
+    def around_us(
+        self, device_id: str, point: str, lo_us: int, hi_us: int
+    ) -> list[tuple[int, float]]:
+        samples = self.around(device_id, point, from_us(lo_us), from_us(hi_us))
+        return [(to_us(s.ts), s.value) for s in samples]
+
     def latest(self, device_id: str, point: str) -> Sample | None:
         times, values = self._series.get((device_id, point), ([], []))
         return Sample(times[-1], values[-1]) if times else None

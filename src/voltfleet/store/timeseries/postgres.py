@@ -261,6 +261,21 @@ class PostgresTimeSeriesStore:
             args,
         )
 
+    def around_us(
+        self, device_id: str, point: str, lo_us: int, hi_us: int
+    ) -> list[tuple[int, float]]:
+        raw: Any = self.conn.connection.driver_connection
+        us = "(extract(epoch FROM ts) * 1000000)::int8"
+        with raw.cursor() as cur:
+            cur.execute(
+                f"(SELECT {us}, value FROM readings WHERE {RAW_SERIES} AND ts < %(a)s "
+                f"ORDER BY ts DESC LIMIT 1) UNION ALL (SELECT {us}, value FROM readings WHERE "
+                f"{RAW_SERIES} AND ts >= %(a)s AND ts <= %(b)s) UNION ALL (SELECT {us}, value "
+                f"FROM readings WHERE {RAW_SERIES} AND ts > %(b)s ORDER BY ts LIMIT 1) ORDER BY 1",
+                {"d": device_id, "p": point, "a": _at(lo_us), "b": _at(hi_us)},
+            )
+            return [(int(t), float(v)) for t, v in cur.fetchall()]
+
     def latest(self, device_id: str, point: str) -> Sample | None:
         rows = self._samples(
             f"SELECT ts, value FROM readings WHERE {RAW_SERIES} ORDER BY ts DESC LIMIT 1",

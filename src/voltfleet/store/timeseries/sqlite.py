@@ -103,23 +103,30 @@ class SqliteTimeSeriesStore:
         )
 
     def around(self, device_id: str, point: str, lo: datetime, hi: datetime) -> list[Sample]:
-        a, b = to_us(lo), to_us(hi)
+        return [
+            Sample(from_us(t), v) for t, v in self.around_us(device_id, point, to_us(lo), to_us(hi))
+        ]
+
+    def around_us(
+        self, device_id: str, point: str, lo_us: int, hi_us: int
+    ) -> list[tuple[int, float]]:
+        raw = self._raw()
         key = (device_id, point)
-        before = self._rows(
+        before = raw.execute(
             f"SELECT ts_us, value FROM readings WHERE {SERIES} AND ts_us < ? "
             "ORDER BY ts_us DESC LIMIT 1",
-            (*key, a),
-        )
-        inside = self._rows(
+            (*key, lo_us),
+        ).fetchall()
+        inside = raw.execute(
             f"SELECT ts_us, value FROM readings WHERE {SERIES} AND ts_us >= ? AND ts_us <= ? "
             "ORDER BY ts_us",
-            (*key, a, b),
-        )
-        after = self._rows(
+            (*key, lo_us, hi_us),
+        ).fetchall()
+        after = raw.execute(
             f"SELECT ts_us, value FROM readings WHERE {SERIES} AND ts_us > ? "
             "ORDER BY ts_us LIMIT 1",
-            (*key, b),
-        )
+            (*key, hi_us),
+        ).fetchall()
         return before + inside + after
 
     def latest(self, device_id: str, point: str) -> Sample | None:
