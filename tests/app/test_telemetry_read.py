@@ -356,3 +356,12 @@ def test_fleet_figures_follow_new_readings_and_range_changes(
         headers=h(world, "admin@I1"),
     )
     assert _site_row(client, world, sid)[7] == "7.000"
+
+
+def test_the_catalogue_of_data_points(client: TestClient, world: World) -> None:
+    r = client.get("/api/v1/telemetry/points", headers=h(world, "owner@I2"))
+    assert r.status_code == 200, r.text
+    points = {p["name"]: p for p in r.json()}
+    assert points["pv_energy_wh"]["units"][:2] == ["Wh", "kWh"]
+    assert points["pv_energy_wh"]["aggregate"] == "energy" and points["soc"]["high"] == 1.0
+    assert client.get("/api/v1/telemetry/points").status_code == 401

@@ -3,6 +3,7 @@ Each answers JSON, or a CSV download with ``?format=csv``."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -18,6 +19,7 @@ from voltfleet.app.telemetry import read_service as rs
 from voltfleet.app.telemetry.read_schemas import (
     BalanceOut,
     BarOut,
+    CataloguePointOut,
     DeviceSeriesOut,
     FleetKpisOut,
     GreenOut,
@@ -35,10 +37,35 @@ from voltfleet.app.telemetry.read_schemas import (
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.telemetry import kpi
 from voltfleet.domain.telemetry.energy import Period
-from voltfleet.domain.telemetry.points import Point
+from voltfleet.domain.telemetry.points import CATALOGUE, Point
 from voltfleet.domain.telemetry.rollup import Resolution
 
 router = APIRouter(tags=["telemetry"])
+
+
+@router.get(
+    "/api/v1/telemetry/points",
+    response_model=list[CataloguePointOut],
+    summary="The data points a gateway may send: kind, units and plausible range",
+)
+def catalogue(caller: CallerDep) -> list[CataloguePointOut]:
+    """The same for everyone: not about any tenant's data. A reading in another unit of the
+    point is converted; one outside the range, or in a unit not listed, is quarantined."""
+    return [
+        CataloguePointOut(
+            name=p.name,
+            unit=p.unit,
+            kind=p.kind.value,
+            aggregate=rs.aggregate_of(p),
+            units=list(p.units),
+            low=p.low if math.isfinite(p.low) else None,
+            high=p.high if math.isfinite(p.high) else None,
+            description=p.description,
+        )
+        for p in CATALOGUE.values()
+    ]
+
+
 Format = Annotated[Literal["json", "csv"], Query(description="csv: a download")]
 Points = Annotated[
     str | None,

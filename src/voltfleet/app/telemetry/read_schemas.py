@@ -16,6 +16,13 @@ class PointOut(BaseModel):
     aggregate: str = Field(description="what a roll-up holds: energy in the period, or the mean")
 
 
+class CataloguePointOut(PointOut):
+    units: list[str] = Field(description="units accepted on ingest; the first is canonical")
+    low: float | None = Field(description="lowest plausible value (canonical unit), if any")
+    high: float | None = Field(description="highest plausible value (canonical unit), if any")
+    description: str
+
+
 class ReadingOut(BaseModel):
     point: str
     ts: datetime
