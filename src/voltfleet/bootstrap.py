@@ -20,6 +20,9 @@ from voltfleet.app.auth.endpoints import router as auth_router
 from voltfleet.app.charging.endpoints import router as charging_router
 from voltfleet.app.charging.pages import router as charging_pages_router
 from voltfleet.app.charging.ws import router as ocpp_router
+from voltfleet.app.commands.endpoints import router as commands_router
+from voltfleet.app.commands.pages import router as commands_pages_router
+from voltfleet.app.commands.plan_endpoints import router as plan_router
 from voltfleet.app.devices.endpoints import router as devices_router
 from voltfleet.app.mail import Mailer
 from voltfleet.app.me.endpoints import avatars as avatar_router
@@ -36,7 +39,9 @@ from voltfleet.app.tariffs.slot_endpoints import router as slots_router
 from voltfleet.app.telemetry.endpoints import router as telemetry_router
 from voltfleet.app.telemetry.live import router as live_router
 from voltfleet.app.telemetry.presence import OfflineSweeper
+from voltfleet.app.telemetry.quarantine_endpoints import router as quarantine_router
 from voltfleet.app.telemetry.read_endpoints import router as telemetry_read_router
+from voltfleet.app.telemetry.restarts_endpoints import router as restarts_router
 from voltfleet.app.users.endpoints import router as users_router
 from voltfleet.settings import Settings
 from voltfleet.store.db import Database
@@ -112,10 +117,15 @@ def create_app(
         metering_router,
         telemetry_router,
         telemetry_read_router,
+        quarantine_router,
+        restarts_router,
         alarms_router,
+        commands_router,
+        plan_router,
         live_router,
         charging_router,
         charging_pages_router,
+        commands_pages_router,
         ocpp_router,
         portal_router,
     ):

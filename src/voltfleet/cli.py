@@ -46,7 +46,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     os.environ.setdefault("VOLTFLEET_MODE", "demo")
     settings = Settings()
     from voltfleet.bootstrap import build_runtime
-    from voltfleet.demo import seed_demo
+    from voltfleet.demo import demo_installer_id, seed_demo
     from voltfleet.store.migrate import upgrade
 
     runtime = build_runtime(settings)
@@ -63,11 +63,16 @@ def cmd_demo(args: argparse.Namespace) -> None:
         from voltfleet.simulator.demo_fleet import DemoFleet, local_url
 
         logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per simulated request
-        email, password = next((e, p) for r, e, p in logins if r == "installer administrator")
-        fleet = DemoFleet(local_url(args.host, args.port), email, password).start()
+        # The distributor sees every seeded site (they are under two installers); the homes
+        # beyond them go to the first installer, whose people then see most of the fleet.
+        email, password = next((e, p) for r, e, p in logins if r == "distributor administrator")
+        fleet = DemoFleet(
+            local_url(args.host, args.port), email, password, org_id=demo_installer_id(runtime)
+        ).start()
         print(
-            f"{fleet.sites} simulated homes (serials SIMDEMO...) send live data as {email}, "
-            "after back-filling the last few hours (--no-simulator: none)",
+            f"{fleet.sites} simulated homes (serials SIMDEMO...; the first five are the seeded "
+            f"sites) send live data as {email}, after back-filling the last few hours; the "
+            "battery of the home on the dynamic tariff follows a day plan (--no-simulator: none)",
             flush=True,
         )
     print(flush=True)

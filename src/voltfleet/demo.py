@@ -14,10 +14,20 @@ from voltfleet.app.runtime import Runtime
 from voltfleet.app.users.service import new_user
 from voltfleet.domain.access import OrgType
 from voltfleet.domain.tariffs import to_us
-from voltfleet.store.models import Site, User
+from voltfleet.store.fleet_models import Device
+from voltfleet.store.models import Org, Site, User
 from voltfleet.store.money_models import MarketPriceRow, MeterIntervalRow, TariffVersion
 
 DEMO_PASSWORD = "Demo#2026"  # satisfies the password rules; the demo says so when it starts
+DEMO_TAG = "DEMO"  # the simulated homes' serial tag (simulator.demo_fleet)
+DYNAMIC_HOME = 1  # the home on the dynamic (market) tariff, whose battery follows a day plan
+
+
+def demo_gateway_serial(index: int) -> str:
+    """The gateway serial of simulated home ``index`` (simulator.client.home_serials): seeding
+    it on a demo site makes the simulator take that site for the home instead of a new one."""
+    return f"SIM{DEMO_TAG}{index:05d}-GW"
+
 
 HOMES = [
     ("Musterhaus Freiburg", "DE", "Europe/Berlin", 9.8, 47.99, 7.85),
@@ -26,6 +36,16 @@ HOMES = [
     ("Villa Zon Utrecht", "NL", "Europe/Amsterdam", 5.4, 52.09, 5.12),
     ("Ferme Solaire Lyon", "FR", "Europe/Paris", 11.5, 45.76, 4.84),
 ]
+
+
+INSTALLER = "Bright Roofs Installers"
+
+
+def demo_installer_id(runtime: Runtime) -> str | None:
+    """The demo installer's organisation id (where the simulated homes beyond the seeded
+    sites go)."""
+    with runtime.db.session() as s:
+        return s.scalar(select(Org.id).where(Org.name == INSTALLER))
 
 
 def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
@@ -45,7 +65,7 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
         dist = build_org(platform, "Sunrise Distribution", OrgType.DISTRIBUTOR, "DE")
         s.add(dist)
         s.flush()
-        inst = build_org(dist, "Bright Roofs Installers", OrgType.INSTALLER, "DE")
+        inst = build_org(dist, INSTALLER, OrgType.INSTALLER, "DE")
         other = build_org(dist, "Alpine Solar Service", OrgType.INSTALLER, "AT")
         s.add_all([inst, other])
         s.flush()
@@ -83,6 +103,19 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
             )
         s.add_all(sites)
         s.flush()
+        # Each seeded site is one of the simulated homes: its gateway is here, the simulator adds
+        # the inverter, battery and meter below it and sends live data.
+        for i, site in enumerate(sites):
+            s.add(
+                Device(
+                    site_id=site.id,
+                    kind="gateway",
+                    subtype="wifi",
+                    serial=demo_gateway_serial(i),
+                    model="voltfleet simulator",
+                    name="Gateway",
+                )
+            )
         seed_money(s, sites)
     return logins
 
@@ -125,9 +158,9 @@ def seed_money(s: Session, sites: list[Site]) -> None:
                 site_id=site.id,
                 direction="IMPORT",
                 valid_from=date(2024, 1, 1),
-                kind="market" if i == 1 else "tou",
+                kind="market" if i == DYNAMIC_HOME else "tou",
                 currency="EUR",
-                definition=MARKET if i == 1 else TOU_IMPORT,
+                definition=MARKET if i == DYNAMIC_HOME else TOU_IMPORT,
             )
         )
         s.add(

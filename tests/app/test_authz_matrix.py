@@ -31,10 +31,11 @@ from voltfleet.app.users.service import new_user
 from voltfleet.domain.access import Action, Kind, OrgType, Role, allowed
 from voltfleet.store.alarm_models import Alarm
 from voltfleet.store.charging_models import ChargingSession
+from voltfleet.store.command_models import Command
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import ApiKey, AuditEntry, Org, Site, SiteShare, User
 from voltfleet.store.money_models import TariffVersion as TariffRow
-from voltfleet.store.telemetry_models import QuarantinedReading
+from voltfleet.store.telemetry_models import CounterRestart, QuarantinedReading
 
 PUBLIC = {
     ("POST", "/api/v1/auth/token"),
@@ -113,6 +114,8 @@ OBJECT_CASES = [
     ),
 ]
 S, D = Kind.SITE, Kind.DEVICE
+RESTARTS_FROM = datetime(2024, 1, 1, tzinfo=UTC)
+RESTART_N = itertools.count(1)
 WINDOW = "start_time=2026-03-02T00:00:00Z&end_time=2026-03-03T00:00:00Z"
 FIXED_TARIFF = {
     "valid_from": "2020-01-01",
@@ -241,6 +244,49 @@ SITE_CASES = [
     Case(D, Action.UPDATE, "POST", "/api/v1/alarms/{alarm_id}/acknowledge", target="site"),
     # A charging session of the site's charger (one standing session per standing site).
     Case(D, Action.READ, "GET", "/api/v1/charging/sessions/{session_id}", target="site"),
+    # Commands to the site's battery (one standing battery and command per standing site).
+    Case(
+        D,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/devices/{device_id}/commands",
+        lambda _: {"kind": "battery_mode", "params": {"mode": "idle"}},
+        "battery",
+    ),
+    Case(D, Action.READ, "GET", "/api/v1/devices/{device_id}/commands", target="battery"),
+    Case(D, Action.READ, "GET", "/api/v1/commands/{command_id}", target="site"),
+    # The battery's placeholder day plan: made by those who command devices, read by all.
+    Case(
+        D,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/sites/{site_id}/battery-plan",
+        lambda _: {"capacity_kwh": 10, "max_charge_w": 3000, "max_discharge_w": 3000, "hours": 6},
+        "site",
+    ),
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/battery-plan", target="site"),
+    # Counter restarts of the standing gateway's PV counter (each POST a new instant); DELETE
+    # removes a throwaway restart (no reading depends on it).
+    Case(D, Action.READ, "GET", "/api/v1/devices/{device_id}/counter-restarts", target="device"),
+    Case(
+        D,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/devices/{device_id}/counter-restarts",
+        lambda _: {
+            "point": "pv_energy_wh",
+            "at": (RESTARTS_FROM + timedelta(minutes=next(RESTART_N))).isoformat(),
+            "reason": "meter replaced",
+        },
+        "device",
+    ),
+    Case(
+        D,
+        Action.UPDATE,
+        "DELETE",
+        "/api/v1/devices/{device_id}/counter-restarts/{restart_id}",
+        target="temp_restart",
+    ),
 ]
 # Endpoints whose scope is in the body (metering) or that only superusers may use.
 SPECIAL = {("PUT", "/api/v1/meters/interval"), ("PUT", "/api/v1/market-prices/{source}/{area}")}
@@ -257,15 +303,21 @@ LIST_CASES = [
 COUNT_ROUTES = {("GET", "/api/v1/sites/status-counts"), ("GET", "/api/v1/fleet/kpis")}
 # Authenticated by a gateway's credential, not a person's: every person's token is refused, and a
 # gateway naming another gateway's device gets it quarantined (checked below).
-DEVICE_CREDENTIAL = {("POST", "/api/v1/ingest")}
+DEVICE_CREDENTIAL = {
+    ("POST", "/api/v1/ingest"),
+    ("GET", "/api/v1/gateway/commands"),
+    ("POST", "/api/v1/gateway/commands/{command_id}/reply"),
+}
 # The quarantine: for O&M and administrators, holding exactly the rows of the sites they see.
 QUARANTINE = ("GET", "/api/v1/quarantine")
+# Releasing quarantined readings by id: a row of a site out of scope is 404, else O&M/admin only.
+RELEASE = ("POST", "/api/v1/quarantine/release")
 # Alarms: the list holds exactly the alarms of the sites the caller sees.
 ALARMS = ("GET", "/api/v1/alarms")
 # Charging sessions: the list holds exactly the sessions of the sites the caller sees.
 CHARGING = ("GET", "/api/v1/charging/sessions")
 # The same for every signed-in caller: no tenant's object in it.
-REFERENCE = {("GET", "/api/v1/alarms/codes")}
+REFERENCE = {("GET", "/api/v1/alarms/codes"), ("GET", "/api/v1/telemetry/points")}
 
 
 def template(case: Case) -> tuple[str, str]:
@@ -279,7 +331,7 @@ def described_routes() -> set[tuple[str, str]]:
         | SPECIAL
         | COUNT_ROUTES
         | DEVICE_CREDENTIAL
-        | {QUARANTINE, ALARMS, CHARGING}
+        | {QUARANTINE, RELEASE, ALARMS, CHARGING}
         | REFERENCE
         | {template(c) for c in OBJECT_CASES + SITE_CASES}
         | {("GET", p) for _, p in LIST_CASES}
@@ -457,10 +509,14 @@ def test_authorisation_matrix(
                 )
             )
     tariff_days = itertools.count(1)
+    quarantined_row: dict[str, str] = {}
     with runtime.db.session() as s:
         for site, gateway_id in standing.values():
             assert gateway_id is not None
-            s.add(QuarantinedReading(site_id=site.id, gateway_id=gateway_id, reason="too_old"))
+            row = QuarantinedReading(site_id=site.id, gateway_id=gateway_id, reason="too_old")
+            s.add(row)
+            s.flush()
+            quarantined_row[site.id] = row.id
     quarantine_of = {site.id: label for label, (site, _) in standing.items()}
     alarm_of: dict[str, str] = {}
     with runtime.db.session() as s:
@@ -493,6 +549,30 @@ def test_authorisation_matrix(
             s.add(row)
             s.flush()
             session_of[site.id] = row.id
+    battery_of: dict[str, str] = {}
+    command_of: dict[str, str] = {}
+    with runtime.db.session() as s:
+        for site, gateway_id in standing.values():
+            battery = Device(
+                site_id=site.id, kind="battery", serial=targets.serial(), parent_id=gateway_id
+            )
+            s.add(battery)
+            s.flush()
+            battery_of[site.id] = battery.id
+            now = datetime.now(UTC)
+            cmd = Command(
+                site_id=site.id,
+                device_id=battery.id,
+                gateway_id=gateway_id,
+                kind="battery_mode",
+                params={"mode": "idle"},
+                state="queued",
+                not_before=now,
+                expires_at=now + timedelta(hours=1),
+            )
+            s.add(cmd)
+            s.flush()
+            command_of[site.id] = cmd.id
 
     def check(
         caller: Account,
@@ -576,6 +656,20 @@ def test_authorisation_matrix(
                     site = targets.site(target_label)[0]
                 elif case.target == "temp_device":
                     site, device_id = targets.site(target_label, device=True)
+                elif case.target == "battery":
+                    device_id = battery_of[site.id]
+                restart_id = ""
+                if case.target == "temp_restart":
+                    with runtime.db.session() as s:
+                        restart = CounterRestart(
+                            device_id=device_id,
+                            point="pv_energy_wh",
+                            at=RESTARTS_FROM - timedelta(minutes=next(RESTART_N)),
+                            reason="x",
+                        )
+                        s.add(restart)
+                        s.flush()
+                        restart_id = restart.id
                 tariff_id = ""
                 if case.target == "temp_tariff":
                     with runtime.db.session() as s:
@@ -616,6 +710,8 @@ def test_authorisation_matrix(
                     tariff_id=tariff_id,
                     alarm_id=alarm_of.get(site.id, ""),
                     session_id=session_of.get(site.id, ""),
+                    command_id=command_of.get(site.id, ""),
+                    restart_id=restart_id,
                 ) + (f"?{case.query}" if case.query else "")
                 body = case.body(site.org_id) if case.body else None
                 files = None
@@ -764,8 +860,11 @@ def test_authorisation_matrix(
         if r.status_code != 200 or r.json()["sites"] != len(own):
             failures.append(f"fleet kpis by {key}: {r.status_code} {r.text[:80]}, want {len(own)}")
 
-        # Readings come from gateways' credentials only.
+        # Readings come from gateways' credentials only, and so do command polls and replies.
         check(caller, f"ingest by {key}", "POST", "/api/v1/ingest", "401", {"readings": []})
+        check(caller, f"command poll by {key}", "GET", "/api/v1/gateway/commands", "401")
+        reply_url = f"/api/v1/gateway/commands/{command_of[standing['I1'][0].id]}/reply"
+        check(caller, f"reply by {key}", "POST", reply_url, "401", {"status": "failed"})
 
         # The quarantine holds the rows of the sites the caller sees, for O&M and admins only.
         r = client.get("/api/v1/quarantine", params={"page_size": 500}, headers=caller.headers())
@@ -789,6 +888,24 @@ def test_authorisation_matrix(
             }
             if got_sites != want_sites:
                 failures.append(f"quarantine by {key}: sites {got_sites}, want {want_sites}")
+
+        # Releasing a quarantined reading by id: 404 outside the caller's scope, else the
+        # quarantine's rule (the reading is refused again and stays: it is not a reading).
+        for label, (site, _) in standing.items():
+            visible, _ = site_visible(
+                caller,
+                caller_org,
+                site,
+                all_orgs[site.org_id],
+                [all_orgs[o] for o in shares_of.get(site.id, [])],
+            )
+            check(
+                caller,
+                f"release of {label}'s quarantine by {key}",
+                *RELEASE,
+                expected(visible, caller, Kind.DEVICE, Action.UPDATE),
+                {"ids": [quarantined_row[site.id]]},
+            )
 
         # Alarms: exactly those of the sites the caller sees; the code catalogue for everyone.
         r = client.get(ALARMS[1], params={"page_size": 500}, headers=caller.headers())
@@ -855,6 +972,29 @@ def test_authorisation_matrix(
             failures.append(f"ingest for {label}'s gateway by I1's gateway: {r.text[:120]}")
         else:
             tally["403"] += 1  # refused (quarantined)
+
+    # A gateway gets and answers only the commands of the devices below it.
+    polled = client.get("/api/v1/gateway/commands", headers=gateway_token)
+    tally["requests"] += 1
+    own_site = standing["I1"][0].id
+    got_serials = {c["device"] for c in polled.json()["commands"]}
+    with runtime.db.session() as s:
+        own_serials = set(
+            s.scalars(
+                select(Device.serial).where(Device.site_id == own_site, Device.kind == "battery")
+            )
+        )
+    if polled.status_code != 200 or not got_serials or not got_serials <= own_serials:
+        failures.append(f"I1's gateway polled {got_serials}, want only {own_serials}")
+    for label in [*world.orgs, SHARED]:
+        if label == "I1":
+            continue
+        url = f"/api/v1/gateway/commands/{command_of[standing[label][0].id]}/reply"
+        r = client.post(url, json={"status": "acknowledged"}, headers=gateway_token)
+        tally["requests"] += 1
+        tally[outcome(r.status_code)] += 1
+        if r.status_code != 404:
+            failures.append(f"reply for {label}'s command by I1's gateway: {r.status_code}")
 
     # Another user's API key cannot be deleted: it does not exist for the caller.
     with runtime.db.session() as s:

@@ -99,6 +99,9 @@ class Stats:
     rejections: list[dict[str, Any]] = field(default_factory=list)
     alarm_events: int = 0  # raise / clear events sent
     alarms_refused: int = 0
+    commands_received: int = 0  # distinct commands fetched by the homes' gateways
+    commands_acknowledged: int = 0
+    commands_failed: int = 0
 
     @property
     def acknowledged(self) -> int:
@@ -202,10 +205,12 @@ class VoltfleetClient:
         inverter_w: float,
         battery_wh: float,
         charger: bool = False,
+        org_id: str | None = None,
     ) -> HomeAccount:
-        """A site with a gateway, a hybrid inverter, a battery and a grid meter below it, and a
-        fresh token for the gateway; with ``charger``, an EV charger at the site too (with a
-        token of its own, for OCPP)."""
+        """A site (in ``org_id``, by default the signed-in person's organisation) with a
+        gateway, a hybrid inverter, a battery and a grid meter below it, and a fresh token for
+        the gateway; with ``charger``, an EV charger at the site too (with a token of its own,
+        for OCPP)."""
         gw = home_serials(index, tag)[0]
         site = await self._json(
             "POST",
@@ -220,6 +225,7 @@ class VoltfleetClient:
                 "longitude": round(longitude, 5),
                 "address": f"simulated home {index}",
                 "gateway": {"serial": gw, "subtype": "wifi", "model": "voltfleet simulator"},
+                **({"org_id": org_id} if org_id else {}),
             },
         )
         return await self._complete_home(
@@ -454,6 +460,50 @@ class VoltfleetClient:
         if body["rejections"] and len(self.stats.rejections) < 50:
             self.stats.rejections.extend(body["rejections"][:10])
         return True
+
+    async def poll_commands(self, home: HomeAccount) -> list[dict[str, Any]]:
+        """The commands waiting for the home's gateway (``GET /api/v1/gateway/commands``, with
+        its token); none when the platform cannot be reached."""
+        try:
+            r = await self._request(
+                "GET", "/api/v1/gateway/commands", headers={"Authorization": f"Bearer {home.token}"}
+            )
+        except SimulatorError as exc:
+            if not self._stopping():
+                log.warning("home %s: command poll failed: %s", home.index, exc)
+            return []
+        if r.status_code != 200:
+            log.warning(
+                "home %s: command poll HTTP %s: %s", home.index, r.status_code, r.text[:200]
+            )
+            return []
+        return list(r.json().get("commands", []))
+
+    async def reply_command(
+        self, home: HomeAccount, command_id: str, reply: dict[str, Any]
+    ) -> bool:
+        """Answer a command with the home's gateway token; True when the platform took it."""
+        try:
+            r = await self._request(
+                "POST",
+                f"/api/v1/gateway/commands/{command_id}/reply",
+                json=reply,
+                headers={"Authorization": f"Bearer {home.token}"},
+            )
+        except SimulatorError as exc:
+            log.warning("home %s: reply to %s lost: %s", home.index, command_id, exc)
+            return False
+        if r.status_code != 200:
+            log.warning("home %s: reply HTTP %s: %s", home.index, r.status_code, r.text[:200])
+            return False
+        return True
+
+    async def request_plan(self, home: HomeAccount, body: dict[str, Any]) -> Any:
+        """Ask the platform for the battery's day plan of the home's site (as the signed-in
+        person): ``POST /api/v1/sites/{id}/battery-plan``."""
+        return await self._json(
+            "POST", f"/api/v1/sites/{home.site_id}/battery-plan", 201, json=body
+        )
 
     def _failed(self, n: int) -> None:
         self.stats.failed_batches += 1

@@ -16,17 +16,18 @@ import logging
 import math
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from voltfleet.demo import DEMO_TAG, DYNAMIC_HOME, HOMES
 from voltfleet.simulator.fleet import MAX_HOURS, FleetConfig, FleetReport, run_fleet_sync
-from voltfleet.simulator.model import EvSpec, FaultSpec
+from voltfleet.simulator.model import EvSpec, FaultSpec, HomeSpec
 
 log = logging.getLogger(__name__)
 
-DEMO_TAG = "DEMO"
 DEMO_SEED = 2026
 DEMO_EV_ARRIVES = timedelta(minutes=5)  # before the demo starts: charging at once
 DEMO_ZONE = ZoneInfo("Europe/Berlin")  # the simulated homes' time zone
@@ -47,6 +48,23 @@ def demo_ev(now: datetime) -> EvSpec:
     )
 
 
+def on_seeded_sites(specs: list[HomeSpec]) -> list[HomeSpec]:
+    """The first homes are the demo's seeded sites (demo.HOMES, which carry their gateways):
+    their names, places and PV sizes; the rest stay as the seed made them. Time zone and
+    holidays stay German (all these homes keep Central European time)."""
+    out = list(specs)
+    for i, (name, _country, _tz, kwp, lat, lon) in enumerate(HOMES[: len(out)]):
+        s = out[i]
+        out[i] = replace(
+            s,
+            name=name,
+            latitude=lat,
+            longitude=lon,
+            pv=replace(s.pv, capacity_wp=kwp * 1000, inverter_ac_w=round(kwp * 900 / 500) * 500),
+        )
+    return out
+
+
 def local_url(host: str, port: int) -> str:
     """The URL a client in this process reaches a server bound to ``host`` at."""
     if host in ("", "0.0.0.0"):
@@ -63,13 +81,14 @@ class DemoFleet:
         email: str,
         password: str,
         *,
-        sites: int = 5,
+        sites: int = 20,
         speed: float = 60.0,
         history_hours: float = 3.0,
         paced_minutes: float = 10.0,
         step_s: float = 60.0,
         ready_timeout_s: float = 60.0,
         early_fault_minutes: float | None = 30.0,
+        org_id: str | None = None,
     ) -> None:
         """``early_fault_minutes``: the first home's battery loses its communication one
         simulated minute into the paced part, for this long (None: only the random faults), so
@@ -84,6 +103,7 @@ class DemoFleet:
         self.step_s = step_s
         self.ready_timeout_s = ready_timeout_s
         self.early_fault_minutes = early_fault_minutes
+        self.org_id = org_id  # where the homes beyond the seeded sites go
         self.report: FleetReport | None = None
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -127,6 +147,9 @@ class DemoFleet:
             if self.early_fault_minutes is None
             else now - timedelta(minutes=self.paced_minutes - 1),
             forced_fault_minutes=self.early_fault_minutes or 0.0,
+            adjust_homes=on_seeded_sites,
+            site_org_id=self.org_id,
+            plan_homes=(DYNAMIC_HOME,) if self.sites > DYNAMIC_HOME else (),
         )
 
     def _wait_for_server(self) -> bool:

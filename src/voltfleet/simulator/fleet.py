@@ -24,7 +24,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from voltfleet.simulator import commands as sim_commands
 from voltfleet.simulator import weather
 from voltfleet.simulator.client import HomeAccount, LastReading, Stats, VoltfleetClient
 from voltfleet.simulator.model import (
@@ -51,6 +52,7 @@ from voltfleet.simulator.model import (
     pv_power_w,
     step,
 )
+from voltfleet.simulator.model import command as set_command
 from voltfleet.simulator.ocpp_charger import ChargerStats, SimulatedCharger
 from voltfleet.simulator.weather import WeatherSource
 
@@ -224,6 +226,16 @@ class FleetConfig:
     # one battery fault in the first home from this time (the demo shows an alarm at once)
     forced_fault_at: datetime | None = None
     forced_fault_minutes: float = 15.0
+    # each home's gateway fetches its commands (GET /api/v1/gateway/commands) this often (wall
+    # seconds, also while waiting for the next batch) and applies them; None: never
+    command_poll_s: float | None = 5.0
+    # homes (by number) whose battery gets a day plan from the platform (POST battery-plan) at
+    # the start and every ``plan_every_s`` wall seconds (the placeholder of the optimiser)
+    plan_homes: tuple[int, ...] = ()
+    plan_every_s: float = 6 * 3600.0
+    # a last say on the homes made from the seed (the demo puts some on its seeded sites)
+    adjust_homes: Callable[[list[HomeSpec]], list[HomeSpec]] | None = None
+    site_org_id: str | None = None  # where new homes' sites go (default: the person's org)
 
     @property
     def serial_tag(self) -> str:
@@ -253,6 +265,8 @@ class HomeRun:
     battery_down: bool = False  # its battery's communication fault is on (an alarm is raised)
     forced_fault: tuple[datetime, datetime] | None = None  # a fault forced on it, from .. until
     alarms: list[dict[str, Any]] = field(default_factory=list)  # events for the next batch
+    replies: dict[str, dict[str, Any]] = field(default_factory=dict)  # command id -> its reply
+    planned_at: float | None = None  # wall time (monotonic) of the last day plan asked for
 
 
 @dataclass
@@ -297,6 +311,12 @@ class FleetReport:
                 f"{sum(c.messages for c in self.chargers)} messages, "
                 f"{sum(c.lost for c in self.chargers)} lost"
                 if self.chargers
+                else ""
+            )
+            + (
+                f"\ncommands: {s.commands_received} received, {s.commands_acknowledged} "
+                f"acknowledged, {s.commands_failed} failed"
+                if s.commands_received
                 else ""
             )
         )
@@ -464,6 +484,9 @@ async def run_fleet(
         ev_homes=config.ev_homes,
     )
     runs = [HomeRun(s, initial_state(s), _offset(s)) for s in specs]
+    if config.adjust_homes is not None:
+        specs = config.adjust_homes(specs)
+        runs = [HomeRun(s, initial_state(s), _offset(s)) for s in specs]
     if config.forced_fault_at is not None and runs and specs[0].battery is not None:
         begin = config.forced_fault_at.astimezone(UTC)
         runs[0].forced_fault = (begin, begin + timedelta(minutes=config.forced_fault_minutes))
@@ -504,6 +527,7 @@ async def run_fleet(
                     inverter_w=inverter_w,
                     battery_wh=battery_wh,
                     charger=ev,
+                    org_id=config.site_org_id,
                 )
 
         async def connect_charger(run: HomeRun) -> None:
@@ -587,6 +611,92 @@ async def run_fleet(
                 for r in runs
             )
         )
+        last_poll = -math.inf
+
+        async def poll(run: HomeRun) -> None:
+            """Fetch the home's commands, apply each new one to its battery (from the next
+            step on) and answer it; a command handed out again gets the same answer."""
+            acc = run.account
+            if acc is None:
+                return
+            async with sem:
+                got = await client.poll_commands(acc)
+            for body in got:
+                cid = str(body.get("id", ""))
+                reply = run.replies.get(cid)
+                if reply is None:
+                    client.stats.commands_received += 1
+                    out = sim_commands.interpret(
+                        body, run.spec.battery, {acc.battery_serial, acc.inverter_serial}
+                    )
+                    if out.command is not None:
+                        run.state = set_command(run.state, out.command)
+                    reply = out.reply()
+                    if len(run.replies) > 500:
+                        run.replies.clear()
+                    run.replies[cid] = reply
+                    if out.ok:
+                        client.stats.commands_acknowledged += 1
+                    else:
+                        client.stats.commands_failed += 1
+                async with sem:
+                    await client.reply_command(acc, cid, reply)
+
+        async def plan(run: HomeRun) -> None:
+            b = run.spec.battery
+            if run.account is None or b is None:
+                return
+            run.planned_at = time.monotonic()
+            body = {
+                "capacity_kwh": round(b.capacity_wh / 1000, 3),
+                "soc_now": round(run.state.stored_wh / b.capacity_wh, 4),
+                "max_charge_w": b.max_charge_w,
+                "max_discharge_w": b.max_discharge_w,
+                "soc_min": b.soc_min,
+                "round_trip_efficiency": b.round_trip_efficiency,
+            }
+            try:
+                async with sem:
+                    got = await client.request_plan(run.account, body)
+                log.info(
+                    "simulator: home %d has a day plan of %d commands",
+                    run.account.index,
+                    len(got.get("commands", [])),
+                )
+            except Exception as exc:  # the home goes on in self-consumption
+                log.warning("simulator: no day plan for home %d: %s", run.account.index, exc)
+
+        async def commands_due() -> None:
+            nonlocal last_poll
+            if config.command_poll_s is None:
+                return
+            if time.monotonic() - last_poll < config.command_poll_s:
+                return
+            last_poll = time.monotonic()
+            planning = [
+                runs[i]
+                for i in config.plan_homes
+                if i < len(runs)
+                and (
+                    runs[i].planned_at is None
+                    or time.monotonic() - (runs[i].planned_at or 0.0) >= config.plan_every_s
+                )
+            ]
+            await asyncio.gather(*(plan(r) for r in planning))
+            await asyncio.gather(*(poll(r) for r in runs))
+
+        async def wait_until(due: float) -> bool:
+            """Sleep until ``due`` (monotonic), fetching commands meanwhile; False on stop."""
+            while True:
+                await commands_due()
+                poll_s = config.command_poll_s
+                nxt = due if poll_s is None else min(due, last_poll + poll_s)
+                if not await _sleep_until(nxt, stop):
+                    return False
+                if time.monotonic() >= due:
+                    await commands_due()
+                    return True
+
         pace_wall0, pace_k0 = time.monotonic(), 0  # where paced time started
         backfill_until = config.backfill_until
         chunk_steps = max(per_batch, 1440)
@@ -621,7 +731,7 @@ async def run_fleet(
             if config.wall_limit_s is not None and due - t_wall0 > config.wall_limit_s:
                 stopped = True
                 break
-            if not await _sleep_until(due, stop):
+            if not await wait_until(due):
                 stopped = True
                 break
             batches: list[tuple[HomeRun, list[dict[str, Any]]]] = []

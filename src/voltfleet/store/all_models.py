@@ -3,6 +3,7 @@
 from voltfleet.store import (  # noqa: F401
     alarm_models,
     charging_models,
+    command_models,
     fleet_models,
     models,
     money_models,

@@ -1,4 +1,4 @@
-"""Telemetry tables the ORM knows: gateway credentials and quarantined readings.
+"""Telemetry tables the ORM knows: gateway credentials, quarantined readings, counter restarts.
 
 The readings and their roll-ups live in tables owned by the time-series adapters
 (store/timeseries/), created by migration 0004.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voltfleet.store.db import Base, UTCDateTime, new_id, utcnow
@@ -55,6 +55,26 @@ class QuarantinedReading(Base):
     unit: Mapped[str] = mapped_column(String(16), default="")
     reason: Mapped[str] = mapped_column(String(32), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class CounterRestart(Base):
+    """An energy counter of a device restarted at ``at`` from ``start_wh`` (a replaced meter, a
+    firmware reset): recorded by O&M, applied by ingest and the roll-ups
+    (domain.telemetry.restarts)."""
+
+    __tablename__ = "counter_restarts"
+    __table_args__ = (
+        UniqueConstraint("device_id", "point", "at", name="uq_counter_restarts_device_point_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    point: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    start_wh: Mapped[float] = mapped_column(Float, default=0.0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class SiteSummary(Base):

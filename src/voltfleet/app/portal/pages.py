@@ -16,6 +16,7 @@ from voltfleet.app.portal import (
     alarm_pages,
     home_pages,
     money_pages,
+    quarantine_pages,
     site_pages,
     telemetry_pages,
 )
@@ -30,6 +31,7 @@ router.include_router(site_pages.router)
 router.include_router(money_pages.router)
 router.include_router(telemetry_pages.router)
 router.include_router(alarm_pages.router)
+router.include_router(quarantine_pages.router)
 
 
 @router.get("/")

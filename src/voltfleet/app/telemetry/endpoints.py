@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, status
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+from pydantic import AwareDatetime
 
 from voltfleet.app.alarms import service as alarm_service
 from voltfleet.app.alarms.schemas import AlarmEventIn
 from voltfleet.app.deps import CallerDep, DbSession
-from voltfleet.app.errors import forbidden
 from voltfleet.app.pagination import Page, Paging, paginate
-from voltfleet.app.sites.repository import visible_sites
-from voltfleet.app.telemetry import service
+from voltfleet.app.telemetry import quarantine, service
 from voltfleet.app.telemetry.decode import WireReading, ingest_body
+from voltfleet.app.telemetry.read_endpoints import csv_download
 from voltfleet.app.telemetry.schemas import (
     IngestIn,
     IngestOut,
@@ -22,9 +21,7 @@ from voltfleet.app.telemetry.schemas import (
     RejectionOut,
     TokenOut,
 )
-from voltfleet.domain.access import Action, Kind
-from voltfleet.store.models import Site
-from voltfleet.store.telemetry_models import QuarantinedReading
+from voltfleet.domain.telemetry.validate import Reason
 
 router = APIRouter(tags=["telemetry"])
 
@@ -98,24 +95,24 @@ def list_quarantine(
     paging: Paging,
     site_id: str | None = None,
     device_id: Annotated[str | None, Query(description="the device or the gateway")] = None,
-    reason: str | None = None,
-) -> Page[QuarantineOut]:
-    """For O&M engineers and administrators, over the sites in their scope; newest first."""
-    if not caller.can(Kind.DEVICE, Action.UPDATE):
-        raise forbidden("the quarantine is for O&M engineers and administrators")
-    stmt = select(QuarantinedReading).where(
-        QuarantinedReading.site_id.in_(visible_sites(caller).with_only_columns(Site.id))
+    reason: Reason | None = None,
+    point: str | None = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="the readings' own timestamps: since <= ts")
+    ] = None,
+    until: Annotated[AwareDatetime | None, Query(description="ts < until")] = None,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: a download")] = "json",
+) -> Page[QuarantineOut] | Response:
+    """For O&M engineers and administrators, over the sites in their scope; newest first.
+    ``format=csv`` downloads all matching rows (at most 100,000), paging aside. Release them
+    with ``POST /api/v1/quarantine/release``."""
+    quarantine.require_om(caller)
+    filters = quarantine.Filters(
+        site_id, device_id, point, reason.value if reason else None, since, until
     )
-    if site_id:
-        stmt = stmt.where(QuarantinedReading.site_id == site_id)
-    if device_id:
-        stmt = stmt.where(
-            (QuarantinedReading.device_id == device_id)
-            | (QuarantinedReading.gateway_id == device_id)
-        )
-    if reason:
-        stmt = stmt.where(QuarantinedReading.reason == reason)
-    stmt = stmt.order_by(QuarantinedReading.received_at.desc(), QuarantinedReading.id)
+    stmt = quarantine.query(caller, filters)
+    if format == "csv":
+        return csv_download(quarantine.as_csv(session, stmt), "quarantine.csv")
     rows, total = paginate(session, stmt, paging)
     return Page(
         items=[QuarantineOut.model_validate(r, from_attributes=True) for r in rows],

@@ -8,9 +8,13 @@ then each coarser resolution from the one below it, for the periods that contain
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 
+from voltfleet.domain.telemetry.batch import from_us, to_us
 from voltfleet.domain.telemetry.points import GAUGES, Point, PointKind
+from voltfleet.domain.telemetry.readings import Sample
+from voltfleet.domain.telemetry.restarts import Restart, continuous
 from voltfleet.domain.telemetry.rollup import LADDER, Resolution, average, combine, energy, span
 from voltfleet.ports import TimeSeriesStore
 
@@ -22,9 +26,17 @@ def rolled_up(p: Point) -> bool:
 
 
 def refresh(
-    store: TimeSeriesStore, device_id: str, p: Point, lo: datetime, hi: datetime, tz: tzinfo
+    store: TimeSeriesStore,
+    device_id: str,
+    p: Point,
+    lo: datetime,
+    hi: datetime,
+    tz: tzinfo,
+    restarts: Sequence[Restart] = (),
 ) -> None:
-    """Recompute the roll-ups of (device, point) touched by new readings between lo and hi."""
+    """Recompute the roll-ups of (device, point) touched by new readings between lo and hi (or
+    by a counter restart recorded or removed at lo = hi; ``restarts`` are the counter's recorded
+    restarts, domain.telemetry.restarts)."""
     if not rolled_up(p):
         return
     five = Resolution.FIVE_MIN
@@ -33,6 +45,9 @@ def refresh(
         first, last = (edges[0].ts, edges[-1].ts) if edges else (lo, hi)
         start, end = span(min(first, lo), max(last, hi), five, tz)
         samples = store.around(device_id, p.name, start, end - _TICK)
+        if restarts:
+            pairs = continuous([(to_us(x.ts), x.value) for x in samples], restarts)
+            samples = [Sample(from_us(us), v) for us, v in pairs]
         rows = energy(samples, start, end, five, tz)
     else:
         start, end = span(lo, hi, five, tz)

@@ -32,19 +32,21 @@ from voltfleet.app.telemetry.read_service import zone
 from voltfleet.app.telemetry.rollups import refresh, rolled_up
 from voltfleet.domain.access import Action
 from voltfleet.domain.fleet import UP, DeviceKind, DeviceStatus, normalise_serial
+from voltfleet.domain.telemetry import restarts as counter_restarts
 from voltfleet.domain.telemetry.batch import Series, check_group, from_us, join, to_us
+from voltfleet.domain.telemetry.restarts import Restart
 from voltfleet.domain.telemetry.rollup import (
     energy_delta,
     gauge_delta_us,
     ladder_deltas,
 )
-from voltfleet.domain.telemetry.validate import Limits, Reason, Rejection, check_counter_us
+from voltfleet.domain.telemetry.validate import Limits, Reason, Rejection
 from voltfleet.ports import RollupDelta, TimeSeriesStore
 from voltfleet.protocols.mqtt import broker as mqtt_broker
 from voltfleet.store.db import new_id, utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
-from voltfleet.store.telemetry_models import DeviceCredential, QuarantinedReading
+from voltfleet.store.telemetry_models import CounterRestart, DeviceCredential, QuarantinedReading
 from voltfleet.store.timeseries import store_for
 
 
@@ -192,8 +194,13 @@ def ingest(
     now: datetime | None = None,
     limits: Limits = Limits(),
     store: TimeSeriesStore | None = None,
+    replay: bool = False,
 ) -> IngestResult:
     """Check, store and roll up one gateway's batch; see the module's docstring.
+
+    ``replay``: readings of the gateway taken out of the quarantine (app/telemetry/quarantine.py)
+    rather than sent now: the refused ones are only reported (the caller keeps their rows), and
+    the devices are not marked seen.
 
     The batch is handled one *series* (device, data point) at a time: readings are grouped as
     they are read, each group checked in one pass (domain.telemetry.batch), stored instants of
@@ -227,13 +234,15 @@ def ingest(
     site = session.get(Site, gateway.site_id)
     tz = zone(site.timezone if site else "UTC")
     rows: list[tuple[str, str, int, float]] = []
-    plans: list[tuple[Series, list[int], list[tuple[int, float]]]] = []
+    plans: list[tuple[Series, list[int], list[tuple[int, float]], list[Restart]]] = []
     offered = 0
+    restarts = _restarts(session, [key for key, s in by_series.items() if s.point.counter])
     for (device_id, name), series in by_series.items():
         old: list[tuple[int, float]] = []
+        known = restarts.get((device_id, name), [])
         if series.point.counter:
-            series, old, bad_counts = _check_counter(store, series)
-            refused.extend((rej, rej.index, device_id, None) for rej in bad_counts)
+            series, old, bad_counts = _check_counter(store, series, known)
+            refused.extend((rej, rej.index, device_id, ts) for rej, ts in bad_counts)
             stored = {us for us, _ in old}
         else:
             stored = store.instants(device_id, name, series.ts_us[0], series.ts_us[-1])
@@ -241,13 +250,14 @@ def ingest(
         offered += len(series.ts_us) + series.repeats
         values, stamps = series.values, series.ts_us
         rows.extend((device_id, name, stamps[k], values[k]) for k in fresh)
-        plans.append((series, fresh, old))
+        plans.append((series, fresh, old, known))
 
     stored_now = store.write_rows(rows)
     result.accepted = stored_now
     result.duplicates = offered - stored_now
     result.rejections = sorted((rej for rej, *_ in refused), key=lambda x: x.index)
-    _quarantine(session, gateway, readings, refused, now)
+    if not replay:
+        _quarantine(session, gateway, readings, refused, now)
 
     for (device_id, name), series in by_series.items():
         if name == POWER_POINT and series.ts_us:
@@ -260,13 +270,15 @@ def ingest(
             site_devices = {d.id: d for d in (*mine.values(), *others.values())}.values()
             summaries.fold(session, site, deltas, site_devices)
     else:  # another writer stored some of them meanwhile: recompute the touched periods
-        for series, _, _ in plans:
+        for series, _, _, known in plans:
             if series.ts_us:
                 lo, hi = from_us(series.ts_us[0]), from_us(series.ts_us[-1])
-                refresh(store, series.device_id, series.point, lo, hi, tz)
+                refresh(store, series.device_id, series.point, lo, hi, tz, known)
         if site is not None:
             summaries.drop(session, site.id)  # rebuilt from the roll-ups when next needed
 
+    if replay:
+        return result
     spoke = {gateway.id} | {device_id for device_id, _ in by_series}
     for device_id in spoke:
         device = mine[device_id]
@@ -305,36 +317,70 @@ def _unresolved(
     return Reason.UNKNOWN_DEVICE, detail, None
 
 
+def _restarts(
+    session: Session, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], list[Restart]]:
+    """The recorded restarts of the batch's counter series (domain.telemetry.restarts), by
+    (device id, point): one query per batch, none without counters. A counter restarts a handful
+    of times in its life, so all of them are read rather than those of a window."""
+    if not keys:
+        return {}
+    out: dict[tuple[str, str], list[Restart]] = {}
+    rows = session.execute(
+        select(
+            CounterRestart.device_id,
+            CounterRestart.point,
+            CounterRestart.at,
+            CounterRestart.start_wh,
+        ).where(
+            CounterRestart.device_id.in_({d for d, _ in keys}),
+            CounterRestart.point.in_({p for _, p in keys}),
+        )
+    )
+    for device_id, point, at, start_wh in rows:
+        out.setdefault((device_id, point), []).append(Restart(to_us(at), start_wh))
+    return out
+
+
 def _check_counter(
-    store: TimeSeriesStore, series: Series
-) -> tuple[Series, list[tuple[int, float]], list[Rejection]]:
-    """An energy counter's new readings against its stored neighbours (validate.
-    check_counter_us): the series without the refused ones, the stored (instant, value) around
-    it, and the refusals."""
+    store: TimeSeriesStore, series: Series, restarts: Sequence[Restart] = ()
+) -> tuple[Series, list[tuple[int, float]], list[tuple[Rejection, datetime]]]:
+    """An energy counter's new readings against its stored neighbours and its recorded
+    restarts (domain.telemetry.restarts.check_counter_us): the series without the refused ones,
+    the stored (instant, value) around it, and the refusals with their instants."""
     device_id, name = series.device_id, series.point.name
-    lo, hi = from_us(series.ts_us[0]), from_us(series.ts_us[-1])
-    old = [(to_us(x.ts), x.value) for x in store.around(device_id, name, lo, hi)]
+    old = store.around_us(device_id, name, series.ts_us[0], series.ts_us[-1])
     new = list(zip(series.indexes, series.ts_us, series.values, strict=True))
-    keep, bad = check_counter_us(name, new, old)
+    keep, bad = counter_restarts.check_counter_us(name, new, old, restarts)
     if len(keep) == len(new):
-        return series, old, bad
+        return series, old, []
+    at = dict(zip(series.indexes, series.ts_us, strict=True))
     kept = Series(device_id, series.point, repeats=series.repeats)
     kept.indexes = [series.indexes[k] for k in keep]
     kept.ts_us = [series.ts_us[k] for k in keep]
     kept.values = [series.values[k] for k in keep]
-    return kept, old, bad
+    return kept, old, [(rej, from_us(at[rej.index])) for rej in bad]
 
 
 def _deltas(
-    series: Series, fresh: list[int], old: list[tuple[int, float]], tz: ZoneInfo
+    series: Series,
+    fresh: list[int],
+    old: list[tuple[int, float]],
+    restarts: list[Restart],
+    tz: ZoneInfo,
 ) -> list[RollupDelta]:
-    """The roll-up changes made by the new readings of one series, at every resolution."""
+    """The roll-up changes made by the new readings of one series, at every resolution (a
+    counter's recorded restarts count as in domain.telemetry.restarts)."""
     if not fresh or not rolled_up(series.point):
         return []
     stamps, values = series.ts_us, series.values
     if series.point.counter:
         merged = sorted(old + [(stamps[k], values[k]) for k in fresh])
-        five = energy_delta(old, merged, tz)
+        if restarts:
+            old_c = counter_restarts.continuous(old, restarts)
+            five = energy_delta(old_c, counter_restarts.continuous(merged, restarts), tz)
+        else:
+            five = energy_delta(old, merged, tz)
     else:
         five = gauge_delta_us([stamps[k] for k in fresh], [values[k] for k in fresh], tz)
     ladder = ladder_deltas(five, tz, is_energy=series.point.counter)

@@ -4,7 +4,8 @@ A reading that fails a check is not stored but *quarantined* with its reason (ne
 dropped): unknown data point, wrong unit, NaN or infinity, a value outside the point's plausible
 range, a timestamp without a time zone, too far in the future (clock skew beyond
 ``Limits.future``) or older than the late window (``Limits.late_window``, default 30 days),
-a negative energy counter, or a counter going backwards (a reset or a glitch).
+a negative energy counter, or a counter going backwards (a reset or a glitch; a restart O&M
+recorded starts the check again there: domain.telemetry.restarts).
 
 Readings that are late but inside the window are normal (gateways back-fill after an outage) and
 are accepted; their roll-ups are recomputed.

@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.alarms import service as alarms
+from voltfleet.app.commands import service as commands
 from voltfleet.app.devices.service import set_device_status
 from voltfleet.app.errors import database_unavailable
 from voltfleet.app.telemetry import service as telemetry
@@ -76,6 +77,7 @@ class BridgeConfig:
     keepalive_s: int = 30
     backoff_min_s: float = 0.5
     backoff_max_s: float = 30.0
+    command_poll_s: float = 1.0  # how often due commands are looked up for connected gateways
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BridgeConfig:
@@ -151,6 +153,7 @@ class Bridge:
         self._replies: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self._broker = _Failure("broker connection")
         self._database = _Failure("database")
+        self.online: set[str] = set()  # gateways whose retained status is "online"
 
     # ---- connection ------------------------------------------------------------------------------
 
@@ -178,7 +181,11 @@ class Bridge:
                     log.info("mqtt bridge connected to %s:%s", self.config.host, self.config.port)
                     backoff = self.config.backoff_min_s
                     self.connected.set()
-                    await self._consume(client)
+                    dispatch = asyncio.create_task(self._dispatch_commands(client))
+                    try:
+                        await self._consume(client)
+                    finally:
+                        dispatch.cancel()
             except aiomqtt.MqttError as exc:
                 self._broker.failed(exc)
             finally:
@@ -217,6 +224,44 @@ class Bridge:
         finally:
             self._replies.pop(key, None)
 
+    async def _dispatch_commands(self, client: aiomqtt.Client) -> None:
+        """Publish the due commands of the gateways connected to the broker (QoS 1) every
+        ``command_poll_s``; a gateway that is not connected gets them by HTTP polling. A command
+        whose publish fails goes back to the queue."""
+        poll = self.config.command_poll_s
+        while poll > 0:
+            await asyncio.sleep(poll)
+            if not self.online:
+                continue
+            try:
+                due = await asyncio.to_thread(self._claim_commands, set(self.online))
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    log.exception("mqtt bridge: cannot look up commands")
+                continue
+            failed: list[str] = []
+            for serial, d in due:
+                try:
+                    await client.publish(
+                        topics.command(serial, d.command.id), json.dumps(d.body()), qos=1
+                    )
+                except (aiomqtt.MqttError, ValueError) as exc:
+                    log.warning("mqtt bridge: command %s not published: %r", d.command.id, exc)
+                    failed.append(d.command.id)
+            if failed:
+                await asyncio.to_thread(self._unclaim, failed)
+
+    def _claim_commands(self, serials: set[str]) -> list[tuple[str, commands.Delivery]]:
+        with self.db.session() as s:
+            due = commands.claim_for_serials(s, serials, self.clock())
+            for _, d in due:
+                s.expunge(d.command)
+            return due
+
+    def _unclaim(self, ids: list[str]) -> None:
+        with self.db.session() as s:
+            commands.unclaim(s, ids)
+
     # ---- messages --------------------------------------------------------------------------------
 
     async def _handle(self, batch: Sequence[aiomqtt.Message]) -> None:
@@ -226,9 +271,16 @@ class Bridge:
             item = _Item(topics.parse(m.topic.value), m.topic.value, raw, m.mid, m.qos)
             if item.topic is not None and item.topic.channel is Channel.REPLY:
                 self._reply(item.topic, raw)
+                work.append(item)  # recorded on its command, acknowledged after the commit
             elif item.topic is None or item.topic.channel is Channel.COMMAND:
                 log.warning("mqtt bridge: ignored a message on %s", item.raw_topic)
             else:
+                if item.topic.channel is Channel.STATUS:
+                    word = topics.parse_status(raw)
+                    if word == topics.ONLINE:
+                        self.online.add(item.topic.gateway)
+                    elif word == topics.OFFLINE:
+                        self.online.discard(item.topic.gateway)
                 work.append(item)
         if work:
             await self._commit(work)
@@ -335,6 +387,14 @@ class Bridge:
                 alarms.ingest_alarms(s, gateway, events, now=now)
             if self.on_alarm is not None:
                 self.on_alarm(gateway, body)
+        elif channel is Channel.REPLY and item.topic.command_id is not None:
+            try:
+                reply = json.loads(item.payload)
+            except (ValueError, UnicodeDecodeError):
+                reply = None
+            refused = commands.mqtt_reply(s, gateway, item.topic.command_id, reply, now)
+            if refused:
+                log.warning("mqtt bridge: reply on %s not recorded: %s", item.raw_topic, refused)
 
     def _quarantine_failure(self, item: _Item) -> None:
         assert item.topic is not None

@@ -1,0 +1,139 @@
+"""Portal: the command form and history on a battery's or hybrid inverter's page, and the
+battery's day plan against its reported power on the site page (both htmx fragments)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from voltfleet.app.commands import plan_service, service
+from voltfleet.app.commands.repository import CommandRepository
+from voltfleet.app.commands.schemas import CommandIn
+from voltfleet.app.deps import DbSession
+from voltfleet.app.devices.repository import DeviceRepository
+from voltfleet.app.errors import ApiError
+from voltfleet.app.portal.render import render
+from voltfleet.app.portal.session import check_csrf, require_caller
+from voltfleet.domain.access import Action, Kind
+from voltfleet.domain.commands import TARGETS, BatteryMode, CommandKind
+from voltfleet.store.db import utcnow
+
+router = APIRouter(include_in_schema=False)
+HISTORY = 20
+
+
+def _fragment(
+    request: Request,
+    session: DbSession,
+    device_id: str,
+    error: str | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
+    caller = require_caller(request, session)
+    device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
+    service.sweep(session, utcnow(), device_id=device.id)
+    rows = session.scalars(
+        CommandRepository(session, caller).of_device(device.id).limit(HISTORY)
+    ).all()
+    return render(
+        request,
+        "portal/_device_commands.html",
+        caller,
+        device=device,
+        commands=rows,
+        commandable=device.kind in TARGETS[CommandKind.BATTERY_MODE],
+        can_command=caller.can(Kind.DEVICE, Action.UPDATE),
+        modes=[m.value for m in BatteryMode],
+        pending=any(r.state in ("queued", "sent") for r in rows),
+        error=error,
+        notice=notice,
+    )
+
+
+@router.get("/device/{device_id}/commands", response_class=HTMLResponse)
+def device_commands(request: Request, session: DbSession, device_id: str) -> HTMLResponse:
+    return _fragment(request, session, device_id)
+
+
+@router.post("/device/{device_id}/commands", response_class=HTMLResponse)
+def send_from_portal(
+    request: Request,
+    session: DbSession,
+    device_id: str,
+    csrf: Annotated[str, Form()],
+    mode: Annotated[str, Form()],
+    power_w: Annotated[str, Form()] = "",
+    ttl_s: Annotated[str, Form()] = "300",
+) -> Response:
+    """The form: a mode, and a battery power (W) for charge (> 0) or discharge (< 0)."""
+    check_csrf(request, csrf)
+    caller = require_caller(request, session)
+    error = notice = None
+    params: dict[str, object] = {"mode": mode}
+    try:
+        if power_w.strip():
+            params["battery_power_w"] = float(power_w)
+        ttl = float(ttl_s or 300)
+        row = service.create(
+            session, caller, device_id, CommandIn(kind="battery_mode", params=params, ttl_s=ttl)
+        )
+        notice = f"Command {row.params.get('mode')} queued"
+    except ValueError:
+        error = "power and time to live must be numbers (W, seconds)"
+    except ApiError as exc:
+        session.rollback()
+        error = exc.message
+    if request.headers.get("hx-request") != "true":
+        where = f"/device/{device_id}?" + ("error=" if error else "notice=")
+        return RedirectResponse(where + quote(error or notice or ""), status_code=303)
+    return _fragment(request, session, device_id, error=error, notice=notice)
+
+
+@router.get("/site/{site_id}/battery-plan", response_class=HTMLResponse)
+def battery_plan(request: Request, session: DbSession, site_id: str) -> HTMLResponse:
+    """The plan's commands (each an interval with a mode and power) over the last and next 12
+    hours, the battery's mean reported power in each, and a chart of both."""
+    caller = require_caller(request, session)
+    now = utcnow()
+    start, end = now - timedelta(hours=12), now + timedelta(hours=12)
+    got = plan_service.plan_vs_actual(session, caller, site_id, start, end)
+    rows = []
+    chart: dict[str, list[float | None]] = {"x": [], "plan": [], "actual": []}
+    if got is not None:
+        actual = [(r.start, r.value) for r in got.actual]
+        for c in got.commands:
+            if c.state == "expired" and c.message == "replaced by a newer plan":
+                continue
+            inside = [v for t, v in actual if c.not_before <= t < c.expires_at]
+            planned = c.params.get("battery_power_w")
+            rows.append(
+                {
+                    "command": c,
+                    "planned_w": planned,
+                    "actual_w": sum(inside) / len(inside) if inside else None,
+                }
+            )
+        # the chart: the planned power as steps (None where self-consumption), actual 5-min means
+        times = sorted({t for t, _ in actual} | {c["command"].not_before for c in rows})
+        for t in times:
+            plan_w = None
+            for r in rows:
+                c = r["command"]
+                if c.not_before <= t < c.expires_at:
+                    plan_w = r["planned_w"]
+            chart["x"].append(t.timestamp())
+            chart["plan"].append(plan_w)
+            chart["actual"].append(next((v for at, v in actual if at == t), None))
+    return render(
+        request,
+        "portal/_battery_plan.html",
+        caller,
+        plan=got,
+        rows=rows,
+        chart=json.dumps(chart),
+    )

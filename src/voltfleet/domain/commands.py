@@ -1,0 +1,272 @@
+"""Device commands: what may be asked of a device, checked, and how a command's state moves on.
+
+Pure: data in, data out; the caller passes the clock's reading.
+
+Kinds (for now: the battery of a site, through its battery or its hybrid inverter):
+
+- ``battery_mode``: ``{"mode": "self_consumption" | "charge" | "discharge" | "idle",
+  "battery_power_w": <W, optional>}``. Sign as everywhere at a site (DESIGN.md): > 0 is
+  charging, < 0 is discharging, so ``charge`` takes a power > 0 and ``discharge`` one < 0;
+  without it the device's limit is used. ``self_consumption`` and ``idle`` take no power.
+- ``battery_setpoint``: ``{"battery_power_w": <W>}``: hold this battery power (signed as
+  above; 0 holds the battery idle).
+
+The wire form a gateway receives is the kind and the checked parameters (``wire_body``).
+
+States: ``queued`` (waiting for its gateway) -> ``sent`` (handed to the gateway, over HTTP or
+MQTT) -> ``acknowledged`` (the gateway applied it) | ``failed`` (the gateway refused it, or no
+reply came in time). A command still queued at ``expires_at`` is ``expired``: it was never
+delivered, so nothing was applied. Final states never change again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+
+class CommandKind(StrEnum):
+    BATTERY_MODE = "battery_mode"
+    BATTERY_SETPOINT = "battery_setpoint"
+
+
+class BatteryMode(StrEnum):
+    SELF_CONSUMPTION = "self_consumption"  # charge from surplus PV, discharge to cover the load
+    CHARGE = "charge"  # charge at battery_power_w (> 0), from PV or the grid
+    DISCHARGE = "discharge"  # discharge at -battery_power_w (battery_power_w < 0)
+    IDLE = "idle"  # neither charge nor discharge
+
+
+class CommandState(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+FINAL = frozenset({CommandState.ACKNOWLEDGED, CommandState.FAILED, CommandState.EXPIRED})
+PENDING = frozenset({CommandState.QUEUED, CommandState.SENT})
+
+# Device kinds that take each command (the battery itself, or the hybrid inverter it hangs on).
+TARGETS: dict[CommandKind, frozenset[str]] = {
+    CommandKind.BATTERY_MODE: frozenset({"battery", "inverter"}),
+    CommandKind.BATTERY_SETPOINT: frozenset({"battery", "inverter"}),
+}
+
+DEFAULT_TTL = timedelta(minutes=5)
+MIN_TTL = timedelta(seconds=10)
+MAX_TTL = timedelta(days=2)
+# Without a rated power on the device: the most a residential battery is asked for.
+DEFAULT_MAX_POWER_W = 50_000.0
+# How long a sent command waits for its reply at least (when sent close to its expiry).
+REPLY_GRACE = timedelta(seconds=60)
+
+
+class CommandError(ValueError):
+    """A command that cannot be accepted; ``field`` names the parameter at fault."""
+
+    def __init__(self, message: str, field: str = "params") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class TransitionError(ValueError):
+    """A state change that is not allowed (for example a reply to an expired command)."""
+
+
+@dataclass(frozen=True)
+class DeviceLimits:
+    """What a device can do: its kind and the largest battery power (W, magnitude) it takes."""
+
+    device_kind: str
+    max_power_w: float = DEFAULT_MAX_POWER_W
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """A checked command: the kind and its normalised parameters (only the keys it uses)."""
+
+    kind: CommandKind
+    params: dict[str, Any]
+
+    def wire_body(self, command_id: str) -> dict[str, Any]:
+        return {"id": command_id, "kind": self.kind.value, "params": dict(self.params)}
+
+
+def _power(params: dict[str, Any], limit_w: float, *, required: bool) -> float | None:
+    value = params.get("battery_power_w")
+    if value is None:
+        if required:
+            raise CommandError("battery_power_w (W) is required", "battery_power_w")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise CommandError(
+            f"battery_power_w must be a number of watts, got {value!r}", "battery_power_w"
+        )
+    if abs(value) > limit_w:
+        raise CommandError(
+            f"battery_power_w {value:g} W is beyond the device's limit of ±{limit_w:g} W",
+            "battery_power_w",
+        )
+    return float(value)
+
+
+def validate(kind: str, params: Any, limits: DeviceLimits) -> CommandRequest:
+    """The command, checked against the device; ``CommandError`` says what is wrong."""
+    try:
+        k = CommandKind(kind)
+    except ValueError:
+        known = ", ".join(c.value for c in CommandKind)
+        raise CommandError(f"unknown command kind {kind!r}: one of {known}", "kind") from None
+    if limits.device_kind not in TARGETS[k]:
+        kinds = " or ".join(sorted(TARGETS[k]))
+        raise CommandError(
+            f"a {limits.device_kind} does not take {k.value} commands: send them to a {kinds}",
+            "kind",
+        )
+    if not isinstance(params, dict):
+        raise CommandError("params must be a JSON object")
+    limit = limits.max_power_w
+    if not (math.isfinite(limit) and limit > 0):
+        raise CommandError("the device has no usable power limit (rated_power_w)", "device")
+    if k is CommandKind.BATTERY_SETPOINT:
+        _no_extra(params, {"battery_power_w"})
+        power = _power(params, limit, required=True)
+        return CommandRequest(k, {"battery_power_w": power})
+    _no_extra(params, {"mode", "battery_power_w"})
+    raw = params.get("mode")
+    try:
+        mode = BatteryMode(str(raw))
+    except ValueError:
+        modes = ", ".join(m.value for m in BatteryMode)
+        raise CommandError(f"mode must be one of {modes}, got {raw!r}", "mode") from None
+    power = _power(params, limit, required=False)
+    if mode in (BatteryMode.SELF_CONSUMPTION, BatteryMode.IDLE):
+        if power is not None:
+            raise CommandError(f"mode {mode.value} takes no battery_power_w", "battery_power_w")
+        return CommandRequest(k, {"mode": mode.value})
+    if power is None:
+        power = limit if mode is BatteryMode.CHARGE else -limit
+    if mode is BatteryMode.CHARGE and power <= 0:
+        raise CommandError(
+            "charge needs battery_power_w > 0 (W; > 0 is charging)", "battery_power_w"
+        )
+    if mode is BatteryMode.DISCHARGE and power >= 0:
+        raise CommandError(
+            "discharge needs battery_power_w < 0 (W; < 0 is discharging)", "battery_power_w"
+        )
+    return CommandRequest(k, {"mode": mode.value, "battery_power_w": power})
+
+
+def _no_extra(params: dict[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(params) - allowed)
+    if extra:
+        raise CommandError(
+            f"unknown parameter(s) {', '.join(extra)}: this kind takes "
+            f"{', '.join(sorted(allowed))}",
+            extra[0],
+        )
+
+
+def check_ttl(ttl: timedelta) -> timedelta:
+    if not MIN_TTL <= ttl <= MAX_TTL:
+        raise CommandError(
+            f"ttl_s must be {MIN_TTL.total_seconds():g}..{MAX_TTL.total_seconds():g} s", "ttl_s"
+        )
+    return ttl
+
+
+# ---- transitions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where a command stands: its state and the instants that matter to it."""
+
+    state: CommandState
+    not_before: datetime
+    expires_at: datetime
+    sent_at: datetime | None = None
+    replied_at: datetime | None = None
+    message: str = ""
+
+
+def deliverable(c: Status, now: datetime) -> bool:
+    """May the command be handed to its gateway now? Queued, due and not expired."""
+    return c.state is CommandState.QUEUED and c.not_before <= now < c.expires_at
+
+
+def sent(c: Status, now: datetime) -> Status:
+    """Handed to the gateway. Only a deliverable command can be sent."""
+    if not deliverable(c, now):
+        raise TransitionError(f"a {c.state.value} command cannot be sent now")
+    return Status(CommandState.SENT, c.not_before, c.expires_at, now)
+
+
+def reply_deadline(c: Status) -> datetime | None:
+    """Until when a sent command waits for its reply (None when it was not sent)."""
+    if c.sent_at is None:
+        return None
+    return max(c.expires_at, c.sent_at + REPLY_GRACE)
+
+
+def replied(c: Status, ok: bool, message: str, now: datetime) -> Status:
+    """The gateway's reply: acknowledged or failed. A reply is taken while the command is
+    sent (a gateway may also answer a command it got but that the platform had not yet marked,
+    i.e. queued); a second reply to a final command is refused."""
+    if c.state in FINAL:
+        raise TransitionError(f"the command is already {c.state.value}")
+    state = CommandState.ACKNOWLEDGED if ok else CommandState.FAILED
+    return Status(state, c.not_before, c.expires_at, c.sent_at or now, now, message)
+
+
+def swept(c: Status, now: datetime) -> Status:
+    """The command with time's effect applied: queued past its expiry -> expired; sent and
+    unanswered past its reply deadline -> failed. Others unchanged."""
+    if c.state is CommandState.QUEUED and now >= c.expires_at:
+        return Status(
+            CommandState.EXPIRED,
+            c.not_before,
+            c.expires_at,
+            message="not delivered before it expired (is the gateway online?)",
+        )
+    deadline = reply_deadline(c)
+    if c.state is CommandState.SENT and deadline is not None and now >= deadline:
+        return Status(
+            CommandState.FAILED,
+            c.not_before,
+            c.expires_at,
+            c.sent_at,
+            None,
+            "no reply from the gateway in time",
+        )
+    return c
+
+
+def parse_reply(body: Any) -> tuple[bool, str, dict[str, Any]]:
+    """A gateway's reply body ``{"status": "acknowledged" | "failed", "message": "...",
+    ...details}`` -> (ok, message, details). ``ok`` / ``accepted`` booleans are understood too.
+    ``CommandError`` for a body that says neither."""
+    if not isinstance(body, dict):
+        raise CommandError('a reply must be a JSON object: {"status": "acknowledged" | "failed"}')
+    status = body.get("status")
+    if status in ("acknowledged", "ack", "ok", "applied"):
+        ok = True
+    elif status in ("failed", "error", "rejected"):
+        ok = False
+    elif isinstance(body.get("ok"), bool):
+        ok = bool(body["ok"])
+    elif isinstance(body.get("accepted"), bool):
+        ok = bool(body["accepted"])
+    else:
+        raise CommandError(
+            f'reply status must be "acknowledged" or "failed", got {status!r}', "status"
+        )
+    message = body.get("message", "")
+    message = message if isinstance(message, str) else str(message)
+    details = {k: v for k, v in body.items() if k not in ("status", "message", "ok", "accepted")}
+    return ok, message[:2000], details

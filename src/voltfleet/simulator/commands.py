@@ -1,0 +1,93 @@
+"""A simulated gateway's command handling: the platform's commands (``GET /api/v1/gateway/commands``
+or MQTT, same body) turned into the home model's battery command, and the reply it sends.
+
+Pure: data in, data out. The battery obeys its limits: a power beyond what it can charge or
+discharge is clipped to its limit (and the reply says so); the model's step keeps energy
+conserved (DESIGN.md signs: battery_power_w > 0 is charging).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from voltfleet.simulator.model import BatterySpec, Command, Mode
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the gateway does with one command: the new battery command (None: unchanged) and
+    its reply."""
+
+    command: Command | None
+    ok: bool
+    message: str
+    details: dict[str, Any]
+
+    def reply(self) -> dict[str, Any]:
+        return {
+            "status": "acknowledged" if self.ok else "failed",
+            "message": self.message,
+            "details": self.details,
+        }
+
+
+def _fail(message: str) -> Outcome:
+    return Outcome(None, False, message, {})
+
+
+def _setpoint(power_w: float, battery: BatterySpec, what: str) -> Outcome:
+    limit = battery.max_charge_w if power_w > 0 else battery.max_discharge_w
+    applied = max(-limit, min(limit, power_w))
+    note = "" if applied == power_w else f" (clipped from {power_w:g} W to the battery's limit)"
+    return Outcome(
+        Command(Mode.SETPOINT, applied),
+        True,
+        f"{what} at {applied:g} W{note}",
+        {"applied_battery_power_w": applied},
+    )
+
+
+def interpret(body: Any, battery: BatterySpec | None, devices: set[str]) -> Outcome:
+    """The outcome of one command body ``{"id", "kind", "device", "params"}`` for a home whose
+    battery is ``battery`` and whose battery-controlling devices have the serials ``devices``."""
+    if not isinstance(body, dict):
+        return _fail("unreadable command")
+    if body.get("device") not in devices:
+        return _fail(f"no device {body.get('device')!r} controls a battery here")
+    if battery is None:
+        return _fail("this home has no battery")
+    params = body.get("params")
+    if not isinstance(params, dict):
+        return _fail("params missing")
+    kind = body.get("kind")
+    power = params.get("battery_power_w")
+    if power is not None and (
+        isinstance(power, bool) or not isinstance(power, int | float) or not math.isfinite(power)
+    ):
+        return _fail(f"battery_power_w {power!r} is not a number")
+    if kind == "battery_setpoint":
+        if power is None:
+            return _fail("battery_power_w missing")
+        if power == 0:
+            return Outcome(Command(Mode.IDLE), True, "idle (setpoint 0 W)", {})
+        return _setpoint(float(power), battery, "holding")
+    if kind != "battery_mode":
+        return _fail(f"unsupported command kind {kind!r}")
+    mode = params.get("mode")
+    if mode == "self_consumption":
+        return Outcome(Command(Mode.SELF_CONSUMPTION), True, "self-consumption", {})
+    if mode == "idle":
+        return Outcome(Command(Mode.IDLE), True, "idle", {})
+    if mode == "charge":
+        p = battery.max_charge_w if power is None else float(power)
+        if p <= 0:
+            return _fail("charge needs battery_power_w > 0")
+        return _setpoint(p, battery, "charging")
+    if mode == "discharge":
+        p = -battery.max_discharge_w if power is None else float(power)
+        if p >= 0:
+            return _fail("discharge needs battery_power_w < 0")
+        return _setpoint(p, battery, "discharging")
+    return _fail(f"unsupported mode {mode!r}")

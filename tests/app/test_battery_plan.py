@@ -1,0 +1,158 @@
+"""The placeholder day plan through the API and the portal: made from the site's prices, queued as
+timed battery_mode commands (one per change), replacing an earlier plan's queued commands;
+plan against reported power; the device page's command form and history."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.app.test_alarms import home
+from tests.app.test_site_pages import login
+from tests.app.test_telemetry import bearer, h, iso
+from tests.support.world import World, build_world
+from voltfleet.app.runtime import Runtime
+from voltfleet.demo import TOU_IMPORT
+
+
+@pytest.fixture
+def world(client: TestClient, runtime: Runtime) -> World:
+    return build_world(runtime)
+
+
+def site_with_tariff(client: TestClient, world: World, gw: str) -> tuple[dict[str, str], str]:
+    ids, token = home(client, world, gw)
+    r = client.put(
+        f"/api/v1/sites/{ids['site']}/tariffs/IMPORT",
+        json={"valid_from": "2020-01-01", **TOU_IMPORT},
+        headers=h(world, "admin@I1"),
+    )
+    assert r.status_code in (200, 201), r.text
+    return ids, token
+
+
+def test_a_plan_becomes_timed_commands_and_replaces_the_previous_one(
+    client: TestClient, world: World
+) -> None:
+    ids, token = site_with_tariff(client, world, "GWP1")
+    body = {
+        "capacity_kwh": 10,
+        "soc_now": 0.1,
+        "max_charge_w": 4000,
+        "max_discharge_w": 4000,
+        "round_trip_efficiency": 0.9,
+        "start_time": iso(datetime.now(UTC).replace(minute=0, second=0, microsecond=0)),
+    }
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan", json=body, headers=h(world, "om@I1")
+    )
+    assert r.status_code == 201, r.text
+    plan = r.json()
+    assert plan["device_id"] == ids["GWP1-BAT"] and plan["currency"] == "EUR"
+    modes = {i["mode"] for i in plan["intervals"]}
+    assert "charge" in modes and "discharge" in modes  # 0.24 at night vs 0.41 in the evening
+    # charging happens in the cheapest (night) price
+    assert all(i["price_per_kwh"] == 0.24 for i in plan["intervals"] if i["mode"] == "charge")
+    assert all(i["price_per_kwh"] >= 0.33 for i in plan["intervals"] if i["mode"] == "discharge")
+    cmds = plan["commands"]
+    assert cmds and all(c["source"] == "plan" and c["kind"] == "battery_mode" for c in cmds)
+    for a, b in itertools.pairwise(cmds):
+        assert a["expires_at"] == b["not_before"]  # back to back, one per change
+    # only the one due now goes to the gateway
+    due = client.get("/api/v1/gateway/commands", headers=bearer(token)).json()["commands"]
+    assert [c["id"] for c in due] == [cmds[0]["id"]]
+    # a new plan replaces the queued commands of the old one
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan", json=body, headers=h(world, "om@I1")
+    )
+    assert r.status_code == 201
+    page = client.get(
+        f"/api/v1/devices/{ids['GWP1-BAT']}/commands?page_size=500", headers=h(world, "om@I1")
+    ).json()["items"]
+    replaced = [c for c in page if c["message"] == "replaced by a newer plan"]
+    assert len(replaced) == len(cmds) - 1 and all(c["state"] == "expired" for c in replaced)
+    window = {
+        "start_time": body["start_time"],
+        "end_time": iso(datetime.now(UTC) + timedelta(days=2)),
+    }
+    got = client.get(
+        f"/api/v1/sites/{ids['site']}/battery-plan", params=window, headers=h(world, "om@I1")
+    ).json()  # the whole plan (the default window is 12 hours either side of now)
+    assert got["device_id"] == ids["GWP1-BAT"] and len(got["commands"]) >= len(cmds)
+
+
+def test_plan_errors(client: TestClient, world: World) -> None:
+    ids, _ = home(client, world, "GWP2")  # no tariff
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan",
+        json={"capacity_kwh": 10, "max_charge_w": 3000, "max_discharge_w": 3000},
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 409 and "IMPORT tariff" in r.json()["detail"]
+    ids, _ = site_with_tariff(client, world, "GWP3")
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan",
+        json={"capacity_kwh": 10},  # no power given and the battery has no rated power
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 422 and "max_charge_w" in r.json()["detail"]
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan",
+        json={"capacity_kwh": -1},
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 422
+
+
+def test_portal_command_form_history_and_plan_table(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    ids, token = site_with_tariff(client, world, "GWP4")
+    email = next(a.email for k, a in world.accounts.items() if k == "om@I1")
+    csrf = login(client, email)
+    page = client.get(f"/device/{ids['GWP4-BAT']}")
+    assert 'id="device-commands"' in page.text
+    assert 'id="device-commands"' not in client.get(f"/device/{ids['GWP4-MTR']}").text
+    frag = client.get(f"/device/{ids['GWP4-BAT']}/commands")
+    assert 'id="command-form"' in frag.text and "No commands yet" in frag.text
+    r = client.post(
+        f"/device/{ids['GWP4-BAT']}/commands",
+        data={"csrf": csrf, "mode": "discharge", "power_w": "-1500", "ttl_s": "300"},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 200 and "queued" in r.text and "-1500 W" in r.text, r.text
+    r = client.post(
+        f"/device/{ids['GWP4-BAT']}/commands",
+        data={"csrf": csrf, "mode": "discharge", "power_w": "1500"},
+        headers={"HX-Request": "true"},
+    )
+    assert 'id="command-error"' in r.text and "discharge needs battery_power_w &lt; 0" in r.text
+    r = client.post(
+        f"/device/{ids['GWP4-BAT']}/commands",
+        data={"csrf": "wrong", "mode": "idle"},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 403
+    # the gateway takes it and answers: the history shows it
+    got = client.get("/api/v1/gateway/commands", headers=bearer(token)).json()["commands"]
+    client.post(
+        f"/api/v1/gateway/commands/{got[0]['id']}/reply",
+        json={"status": "acknowledged", "message": "discharging"},
+        headers=bearer(token),
+    )
+    frag = client.get(f"/device/{ids['GWP4-BAT']}/commands")
+    assert "acknowledged" in frag.text and "discharging" in frag.text
+    # the plan on the site page
+    assert "No day plan" in client.get(f"/site/{ids['site']}/battery-plan").text
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan",
+        json={"capacity_kwh": 10, "soc_now": 0.2, "max_charge_w": 3000, "max_discharge_w": 3000},
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 201, r.text
+    frag = client.get(f"/site/{ids['site']}/battery-plan").text
+    assert 'id="plan-table"' in frag and "charge" in frag and 'id="plan-data"' in frag
+    assert 'id="battery-plan"' in client.get(f"/site/{ids['site']}").text
