@@ -71,7 +71,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         ).start()
         print(
             f"{fleet.sites} simulated homes (serials SIMDEMO...; the first five are the seeded "
-            f"sites) send live data as {email}, after back-filling the last few hours; the "
+            f"sites) send live data as {email}, after back-filling the last day; the "
             "battery of the home on the dynamic tariff follows a day plan (--no-simulator: none)",
             flush=True,
         )
