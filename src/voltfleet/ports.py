@@ -15,6 +15,12 @@ from voltfleet.domain.telemetry.rollup import Resolution, Rollup
 
 # (device_id, point, resolution, the change to that period)
 RollupDelta = tuple[str, str, Resolution, Rollup]
+# (device_id, point): one series, a data point of a device
+SeriesKey = tuple[str, str]
+# (device_id, point, lo, hi): a window of one series, instants in epoch microseconds, inclusive
+Span = tuple[str, str, int, int]
+# (device_id, point, instants in epoch microseconds, values): readings of one series, columns
+SeriesRows = tuple[str, str, Sequence[int], Sequence[float]]
 
 
 class Clock(Protocol):
@@ -37,13 +43,15 @@ class TimeSeriesStore(Protocol):
         returns how many were stored."""
         ...
 
-    def write_rows(self, rows: Sequence[tuple[str, str, int, float]]) -> int:
-        """``write`` for the ingest fast path: rows of (device_id, point, instant in epoch
-        microseconds, value); the same duplicate rule; returns how many were stored."""
+    def write_series(self, batch: Sequence[SeriesRows]) -> int:
+        """``write`` for the ingest fast path: the readings as columns, a series at a time;
+        the same duplicate rule (inside the batch, the first of an instant wins); returns how
+        many were stored."""
         ...
 
-    def instants(self, device_id: str, point: str, lo_us: int, hi_us: int) -> set[int]:
-        """The stored instants (epoch microseconds) of the series with lo_us <= ts <= hi_us."""
+    def instants(self, spans: Sequence[Span]) -> dict[SeriesKey, set[int]]:
+        """For each span (one per series), the stored instants (epoch microseconds) of its series
+        with lo <= ts <= hi; every series asked for is in the answer. One round trip for all."""
         ...
 
     def read(self, device_id: str, point: str, start: datetime, end: datetime) -> list[Sample]:
@@ -55,10 +63,10 @@ class TimeSeriesStore(Protocol):
         (when they exist), in time order: what a check or a roll-up needs at its edges."""
         ...
 
-    def around_us(
-        self, device_id: str, point: str, lo_us: int, hi_us: int
-    ) -> list[tuple[int, float]]:
-        """``around`` with instants as epoch microseconds: (instant, value) pairs."""
+    def around_us(self, spans: Sequence[Span]) -> dict[SeriesKey, list[tuple[int, float]]]:
+        """``around`` for many series at once (one span per series), instants as epoch
+        microseconds: (instant, value) pairs in time order; every series asked for is in the
+        answer. One round trip for all."""
         ...
 
     def latest(self, device_id: str, point: str) -> Sample | None:

@@ -52,8 +52,8 @@ class _Blind:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
-    def instants(self, *a: Any) -> set[int]:
-        return set()
+    def instants(self, spans: Any) -> dict[tuple[str, str], set[int]]:
+        return {(d, p): set() for d, p, _, _ in spans}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

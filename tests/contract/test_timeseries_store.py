@@ -174,25 +174,55 @@ def us(minutes: float) -> int:
     return int((at(minutes) - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
 
 
-def test_write_rows_keeps_the_first_value_and_instants_lists_stored_ones(
+def test_write_series_keeps_the_first_value_and_instants_lists_stored_ones(
     store: TimeSeriesStore,
 ) -> None:
     d = dev()
-    assert store.write_rows([(d, "soc", us(0), 0.5), (d, "soc", us(1), 0.6)]) == 2
-    rows = [(d, "soc", us(1), 0.9), (d, "soc", us(2), 0.7), (d, "soc", us(2), 0.8)]
-    assert store.write_rows(rows) == 1
+    assert store.write_series([(d, "soc", [us(0), us(1)], [0.5, 0.6])]) == 2
+    # one stored already, one twice in the batch: the stored value, then the first, win
+    assert store.write_series([(d, "soc", [us(1), us(2), us(2)], [0.9, 0.7, 0.8])]) == 1
     assert store.read(d, "soc", at(0), at(3)) == [
         Sample(at(0), 0.5),
         Sample(at(1), 0.6),
         Sample(at(2), 0.7),
     ]
-    assert store.instants(d, "soc", us(0), us(2)) == {us(0), us(1), us(2)}
-    assert store.instants(d, "soc", us(0.5), us(1.5)) == {us(1)}
-    assert store.instants(d, "pv_power_w", us(0), us(2)) == set()
+    assert store.instants([(d, "soc", us(0), us(2))]) == {(d, "soc"): {us(0), us(1), us(2)}}
+    assert store.instants([(d, "soc", us(0.5), us(1.5))]) == {(d, "soc"): {us(1)}}
+    assert store.instants([(d, "pv_power_w", us(0), us(2))]) == {(d, "pv_power_w"): set()}
     # a sub-second instant survives exactly
     odd = us(3) + 123_457
-    assert store.write_rows([(d, "soc", odd, 0.1)]) == 1
-    assert store.instants(d, "soc", odd, odd) == {odd}
+    assert store.write_series([(d, "soc", [odd], [0.1])]) == 1
+    assert store.instants([(d, "soc", odd, odd)]) == {(d, "soc"): {odd}}
+
+
+def test_instants_of_many_series_at_once(store: TimeSeriesStore) -> None:
+    """One span per series, each with its own window; unknown series answer empty."""
+    a, b, c = dev(), dev(), dev()
+    minutes = range(6)
+    batch = [
+        (x, p, [us(m) for m in minutes], [float(m) for m in minutes])
+        for x in (a, b)
+        for p in ("soc", "pv_power_w")
+    ]
+    assert store.write_series(batch) == 24
+    assert store.write_series([(a, "soc", [], [])]) == 0
+    got = store.instants(
+        [
+            (a, "soc", us(1), us(3)),
+            (a, "pv_power_w", us(5), us(9)),
+            (b, "soc", us(-5), us(0)),
+            (b, "pv_power_w", us(2.5), us(2.9)),
+            (c, "soc", us(0), us(9)),
+        ]
+    )
+    assert got == {
+        (a, "soc"): {us(1), us(2), us(3)},
+        (a, "pv_power_w"): {us(5)},
+        (b, "soc"): {us(0)},
+        (b, "pv_power_w"): set(),
+        (c, "soc"): set(),
+    }
+    assert store.instants([]) == {}
 
 
 def test_merge_rollups_adds_energy_and_weights_means(store: TimeSeriesStore) -> None:
@@ -223,8 +253,45 @@ def test_merge_rollups_adds_energy_and_weights_means(store: TimeSeriesStore) -> 
 def test_around_us_is_around_in_microseconds(store: TimeSeriesStore) -> None:
     d = dev()
     store.write([Reading(d, "pv_energy_wh", at(m), float(m)) for m in (0, 5, 10, 15, 20)])
-    got = store.around_us(d, "pv_energy_wh", us(6), us(14))
+    got = store.around_us([(d, "pv_energy_wh", us(6), us(14))])[(d, "pv_energy_wh")]
     assert got == [(us(5), 5.0), (us(10), 10.0), (us(15), 15.0)]
     want = store.around(d, "pv_energy_wh", at(6), at(14))
     assert [(us(0) + int((s.ts - at(0)) / timedelta(microseconds=1)), s.value) for s in want] == got
-    assert store.around_us(dev(), "pv_energy_wh", us(0), us(1)) == []
+    other = dev()
+    assert store.around_us([(other, "pv_energy_wh", us(0), us(1))]) == {(other, "pv_energy_wh"): []}
+
+
+def test_around_us_of_many_series_at_once(store: TimeSeriesStore) -> None:
+    a, b = dev(), dev()
+    store.write([Reading(a, "pv_energy_wh", at(m), float(m)) for m in (0, 5, 10, 15, 20)])
+    store.write([Reading(b, "pv_energy_wh", at(m), 2.0 * m) for m in (0, 10, 20)])
+    store.write([Reading(b, "grid_import_energy_wh", at(m), 3.0 * m) for m in (1, 2)])
+    got = store.around_us(
+        [
+            (a, "pv_energy_wh", us(6), us(14)),
+            (b, "pv_energy_wh", us(25), us(30)),
+            (b, "grid_import_energy_wh", us(0), us(0.5)),
+        ]
+    )
+    assert got == {
+        (a, "pv_energy_wh"): [(us(5), 5.0), (us(10), 10.0), (us(15), 15.0)],
+        (b, "pv_energy_wh"): [(us(20), 40.0)],
+        (b, "grid_import_energy_wh"): [(us(1), 3.0)],
+    }
+
+
+def test_merge_rollups_takes_the_same_period_twice_in_one_call(store: TimeSeriesStore) -> None:
+    """As if the changes came in two calls: a batch may hold two changes of one period."""
+    d, hour = dev(), Resolution.HOUR
+    store.merge_rollups(
+        [
+            (d, "pv_energy_wh", hour, Rollup(at(0), 10.0, 2)),
+            (d, "soc", hour, Rollup(at(0), 0.5, 2, 0.4, 0.6)),
+            (d, "pv_energy_wh", hour, Rollup(at(0), 5.0, 1)),
+            (d, "soc", hour, Rollup(at(0), 0.8, 1, 0.8, 0.8)),
+        ]
+    )
+    assert store.read_rollups(d, "pv_energy_wh", hour, at(0), at(60)) == [Rollup(at(0), 15.0, 3)]
+    [soc] = store.read_rollups(d, "soc", hour, at(0), at(60))
+    assert (soc.samples, soc.low, soc.high) == (3, 0.4, 0.8)
+    assert soc.value == pytest.approx(0.6)

@@ -231,7 +231,6 @@ async def scenario(
 
 def check_store(database_url: str, gateways: list[Gateway]) -> dict[str, int]:
     engine = create_engine(database_url)
-    ts_col = "ts" if database_url.startswith("postgresql") else "ts_us"
     lo = min(k[2] for g in gateways for k in g.expected) - timedelta(days=1)
     hi = max(k[2] for g in gateways for k in g.expected) + timedelta(days=1)
     tz = ZoneInfo(TZ)
@@ -240,8 +239,8 @@ def check_store(database_url: str, gateways: list[Gateway]) -> dict[str, int]:
         with engine.connect() as conn:
             doubled = conn.execute(
                 text(
-                    f"SELECT device_id, point, {ts_col}, count(*) FROM readings "
-                    f"GROUP BY device_id, point, {ts_col} HAVING count(*) > 1"
+                    "SELECT device_id, point, ts_us, count(*) FROM device_readings "
+                    "GROUP BY device_id, point, ts_us HAVING count(*) > 1"
                 )
             ).all()
             assert doubled == [], f"readings stored more than once: {doubled[:5]}"

@@ -176,11 +176,11 @@ def readings_per_key(env: Env, device_id: str) -> tuple[int, int]:
     """(readings stored for the device, the most stored under one key)."""
     with env.runtime.db.engine.connect() as c:
         total = c.execute(
-            text("SELECT count(*) FROM readings WHERE device_id = :d"), {"d": device_id}
+            text("SELECT count(*) FROM device_readings WHERE device_id = :d"), {"d": device_id}
         ).scalar_one()
         most = c.execute(
             text(
-                "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM readings "
+                "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM device_readings "
                 "WHERE device_id = :d GROUP BY point, ts) per_key"
             ),
             {"d": device_id},
@@ -366,7 +366,7 @@ def test_http_ingest_answers_503_while_the_database_is_down_and_the_simulator_re
     finally:
         server.stop()
     with db.runtime.db.engine.connect() as c:
-        n = c.execute(text("SELECT count(*) FROM readings WHERE device_id = :d"), {"d": inv})
+        n = c.execute(text("SELECT count(*) FROM device_readings WHERE device_id = :d"), {"d": inv})
         assert n.scalar_one() == 5 + 20  # the refused batch was not stored: the client got 503
     log = server.log_tail(200_000)
     assert "database unavailable" in log

@@ -77,7 +77,7 @@ class Env:
 
     def count(self, device_id: str) -> int:
         with self.runtime.db.engine.connect() as c:
-            sql = text("SELECT count(*) FROM readings WHERE device_id = :d")
+            sql = text("SELECT count(*) FROM device_readings WHERE device_id = :d")
             return int(c.execute(sql, {"d": device_id}).scalar_one())
 
     def status(self, device_id: str) -> str:

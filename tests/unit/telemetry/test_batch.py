@@ -113,6 +113,28 @@ def test_check_group_agrees_with_check(
         assert series.repeats == accepted - len(expected_ok)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    groups=st.lists(
+        st.tuples(points, units, st.lists(st.tuples(stamps, values), max_size=12)), max_size=5
+    )
+)
+def test_a_parse_cache_shared_by_the_groups_of_a_batch_changes_nothing(
+    groups: list[tuple[str, str, list[tuple[str, object]]]],
+) -> None:
+    """Ingest shares one timestamp cache between the groups of a batch: each group's outcome is
+    the one it has alone, and only timestamps that made an instant are cached."""
+    parsed: dict[str, int] = {}
+    for point, unit, items in groups:
+        indexed = [(i, ts, v) for i, (ts, v) in enumerate(items)]
+        alone = check_group("dev", point, unit, indexed, NOW)
+        shared = check_group("dev", point, unit, indexed, NOW, parsed=parsed)
+        assert shared == alone
+    for text, us in parsed.items():
+        ts = datetime.fromisoformat(text)
+        assert ts.utcoffset() is not None and to_us(ts) == us
+
+
 def test_join_keeps_the_reading_earlier_in_the_batch() -> None:
     p = CATALOGUE["pv_power_w"]
     a, _ = check_group("d", "pv_power_w", "W", [(0, "2026-03-29T11:00:00Z", 1.0)], NOW)

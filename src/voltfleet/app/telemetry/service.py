@@ -41,7 +41,7 @@ from voltfleet.domain.telemetry.rollup import (
     ladder_deltas,
 )
 from voltfleet.domain.telemetry.validate import Limits, Reason, Rejection
-from voltfleet.ports import RollupDelta, TimeSeriesStore
+from voltfleet.ports import RollupDelta, SeriesRows, TimeSeriesStore
 from voltfleet.protocols.mqtt import broker as mqtt_broker
 from voltfleet.store.db import new_id, utcnow
 from voltfleet.store.fleet_models import Device
@@ -218,13 +218,14 @@ def ingest(
         groups[(r.device, r.point, r.unit)].append((i, r.ts, r.value))
 
     by_series: dict[tuple[str, str], Series] = {}
+    parsed: dict[str, int] = {}  # timestamp text -> instant, shared by the groups of the batch
     for (ref, point, unit), items in groups.items():
         device = _resolve(ref, gateway, mine)
         if device is None:
             reason, detail, other_id = _unresolved(ref, gateway, others)
             refused.extend((Rejection(i, reason, detail), i, other_id, None) for i, _, _ in items)
             continue
-        series, bad = check_group(device.id, point, unit, items, now, limits)
+        series, bad = check_group(device.id, point, unit, items, now, limits, parsed=parsed)
         refused.extend((b.rejection, b.rejection.index, device.id, b.ts) for b in bad)
         if series is None or not series.ts_us:
             continue
@@ -233,26 +234,40 @@ def ingest(
 
     site = session.get(Site, gateway.site_id)
     tz = zone(site.timezone if site else "UTC")
-    rows: list[tuple[str, str, int, float]] = []
+    new: list[SeriesRows] = []
+    fresh_count = 0
     plans: list[tuple[Series, list[int], list[tuple[int, float]], list[Restart]]] = []
     offered = 0
-    restarts = _restarts(session, [key for key, s in by_series.items() if s.point.counter])
+    counters = [key for key, s in by_series.items() if s.point.counter]
+    restarts = _restarts(session, counters)
+    # What is stored already, for all series in two round trips: a counter's neighbours (its
+    # check and its energy need them), the other series' instants (to tell new from repeated).
+    spans = {key: (*key, s.ts_us[0], s.ts_us[-1]) for key, s in by_series.items()}
+    around = store.around_us([spans[key] for key in counters])
+    instants = store.instants([x for key, x in spans.items() if key not in around])
     for (device_id, name), series in by_series.items():
         old: list[tuple[int, float]] = []
         known = restarts.get((device_id, name), [])
         if series.point.counter:
-            series, old, bad_counts = _check_counter(store, series, known)
+            old = around[(device_id, name)]
+            series, bad_counts = _check_counter(series, old, known)
             refused.extend((rej, rej.index, device_id, ts) for rej, ts in bad_counts)
             stored = {us for us, _ in old}
         else:
-            stored = store.instants(device_id, name, series.ts_us[0], series.ts_us[-1])
-        fresh = [k for k, us in enumerate(series.ts_us) if us not in stored]
+            stored = instants[(device_id, name)]
+        if stored:
+            fresh = [k for k, us in enumerate(series.ts_us) if us not in stored]
+        else:
+            fresh = list(range(len(series.ts_us)))
         offered += len(series.ts_us) + series.repeats
         values, stamps = series.values, series.ts_us
-        rows.extend((device_id, name, stamps[k], values[k]) for k in fresh)
+        if len(fresh) < len(stamps):
+            values, stamps = [values[k] for k in fresh], [stamps[k] for k in fresh]
+        new.append((device_id, name, stamps, values))
+        fresh_count += len(fresh)
         plans.append((series, fresh, old, known))
 
-    stored_now = store.write_rows(rows)
+    stored_now = store.write_series(new)
     result.accepted = stored_now
     result.duplicates = offered - stored_now
     result.rejections = sorted((rej for rej, *_ in refused), key=lambda x: x.index)
@@ -263,7 +278,7 @@ def ingest(
         if name == POWER_POINT and series.ts_us:
             _newest_power(mine[device_id], series)
 
-    if stored_now == len(rows):
+    if stored_now == fresh_count:
         deltas = [d for plan in plans for d in _deltas(*plan, tz)]
         store.merge_rollups(deltas)
         if site is not None:
@@ -343,23 +358,21 @@ def _restarts(
 
 
 def _check_counter(
-    store: TimeSeriesStore, series: Series, restarts: Sequence[Restart] = ()
-) -> tuple[Series, list[tuple[int, float]], list[tuple[Rejection, datetime]]]:
-    """An energy counter's new readings against its stored neighbours and its recorded
-    restarts (domain.telemetry.restarts.check_counter_us): the series without the refused ones,
-    the stored (instant, value) around it, and the refusals with their instants."""
-    device_id, name = series.device_id, series.point.name
-    old = store.around_us(device_id, name, series.ts_us[0], series.ts_us[-1])
+    series: Series, old: list[tuple[int, float]], restarts: Sequence[Restart] = ()
+) -> tuple[Series, list[tuple[Rejection, datetime]]]:
+    """An energy counter's new readings against its stored neighbours ``old`` (instant, value)
+    and its recorded restarts (domain.telemetry.restarts.check_counter_us): the series without
+    the refused ones, and the refusals with their instants."""
     new = list(zip(series.indexes, series.ts_us, series.values, strict=True))
-    keep, bad = counter_restarts.check_counter_us(name, new, old, restarts)
+    keep, bad = counter_restarts.check_counter_us(series.point.name, new, old, restarts)
     if len(keep) == len(new):
-        return series, old, []
+        return series, []
     at = dict(zip(series.indexes, series.ts_us, strict=True))
-    kept = Series(device_id, series.point, repeats=series.repeats)
+    kept = Series(series.device_id, series.point, repeats=series.repeats)
     kept.indexes = [series.indexes[k] for k in keep]
     kept.ts_us = [series.ts_us[k] for k in keep]
     kept.values = [series.values[k] for k in keep]
-    return kept, old, [(rej, from_us(at[rej.index])) for rej in bad]
+    return kept, [(rej, from_us(at[rej.index])) for rej in bad]
 
 
 def _deltas(

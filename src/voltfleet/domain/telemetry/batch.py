@@ -74,10 +74,16 @@ def check_group(
     now: datetime,
     limits: Limits = Limits(),
     catalogue: Mapping[str, Point] = CATALOGUE,
+    parsed: dict[str, int] | None = None,
 ) -> tuple[Series | None, list[Refused]]:
     """Check the readings ``(batch index, timestamp text, value)`` of one device, data point and
     unit. Returns the series of acceptable ones (None when the point is unknown) and the refused
-    ones with their reasons, in the order ``validate.check`` would give."""
+    ones with their reasons, in the order ``validate.check`` would give.
+
+    ``parsed`` (timestamp text -> epoch microseconds of an aware timestamp) is a cache the caller
+    may share between the groups of a batch: a gateway reports all its points at the same
+    instants, so a batch holds each timestamp text many times, and a dictionary lookup costs a
+    tenth of parsing it again."""
     p = catalogue.get(point_name)
     refused: list[Refused] = []
     # What check() says for every reading when the point or the unit is wrong.
@@ -105,16 +111,21 @@ def check_group(
     fromiso = datetime.fromisoformat
     floor_value = 0.0 if counter else low  # a counter is never negative
     earliest, latest = now_us - late_us, now_us + future_us
+    cache: dict[str, int] = {} if parsed is None else parsed
+    cached = cache.get
     for index, ts_text, raw in items:
         # The happy path in as few operations as possible; anything unusual goes to _judge,
         # which gives check()'s reasons in check()'s order.
-        try:
-            ts = fromiso(ts_text)
-            us = (ts - EPOCH) // _US  # TypeError for a naive timestamp
-        except (ValueError, TypeError):
-            refused.append(_judge(index, ts_text, raw, group_reason, factor, p, name, unit, now,
-                                  limits))  # fmt: skip
-            continue
+        us = cached(ts_text)
+        if us is None:
+            try:
+                ts = fromiso(ts_text)
+                us = (ts - EPOCH) // _US  # TypeError for a naive timestamp
+            except (ValueError, TypeError):
+                refused.append(_judge(index, ts_text, raw, group_reason, factor, p, name, unit,
+                                      now, limits))  # fmt: skip
+                continue
+            cache[ts_text] = us
         value = (raw if type(raw) is float else _number(raw)) if group_reason is None else None
         if value is not None:
             value *= factor

@@ -10,7 +10,7 @@ from datetime import datetime
 from voltfleet.domain.telemetry.batch import from_us, to_us
 from voltfleet.domain.telemetry.readings import Reading, Sample
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup, merge
-from voltfleet.ports import RollupDelta
+from voltfleet.ports import RollupDelta, SeriesKey, SeriesRows, Span
 
 
 def _check(ts: datetime) -> None:
@@ -36,14 +36,23 @@ class MemoryTimeSeriesStore:
             stored += 1
         return stored
 
-    def write_rows(self, rows: Sequence[tuple[str, str, int, float]]) -> int:
-        return self.write([Reading(d, p, from_us(us), v) for d, p, us, v in rows])
+    def write_series(self, batch: Sequence[SeriesRows]) -> int:
+        return self.write(
+            [
+                Reading(d, p, from_us(us), v)
+                for d, p, stamps, values in batch
+                for us, v in zip(stamps, values, strict=True)
+            ]
+        )
 
-    def instants(self, device_id: str, point: str, lo_us: int, hi_us: int) -> set[int]:
-        times, _ = self._series.get((device_id, point), ([], []))
-        lo, hi = from_us(lo_us), from_us(hi_us)
-        i, j = bisect.bisect_left(times, lo), bisect.bisect_right(times, hi)
-        return {to_us(times[k]) for k in range(i, j)}
+    def instants(self, spans: Sequence[Span]) -> dict[SeriesKey, set[int]]:
+        out: dict[SeriesKey, set[int]] = {}
+        for device_id, point, lo_us, hi_us in spans:
+            times, _ = self._series.get((device_id, point), ([], []))
+            i = bisect.bisect_left(times, from_us(lo_us))
+            j = bisect.bisect_right(times, from_us(hi_us))
+            out[(device_id, point)] = {to_us(times[k]) for k in range(i, j)}
+        return out
 
     def read(self, device_id: str, point: str, start: datetime, end: datetime) -> list[Sample]:
         times, values = self._series.get((device_id, point), ([], []))
@@ -56,11 +65,11 @@ class MemoryTimeSeriesStore:
         i, j = max(i - 1, 0), min(j + 1, len(times))
         return [Sample(times[k], values[k]) for k in range(i, j)]
 
-    def around_us(
-        self, device_id: str, point: str, lo_us: int, hi_us: int
-    ) -> list[tuple[int, float]]:
-        samples = self.around(device_id, point, from_us(lo_us), from_us(hi_us))
-        return [(to_us(s.ts), s.value) for s in samples]
+    def around_us(self, spans: Sequence[Span]) -> dict[SeriesKey, list[tuple[int, float]]]:
+        return {
+            (d, p): [(to_us(x.ts), x.value) for x in self.around(d, p, from_us(lo), from_us(hi))]
+            for d, p, lo, hi in spans
+        }
 
     def latest(self, device_id: str, point: str) -> Sample | None:
         times, values = self._series.get((device_id, point), ([], []))

@@ -1,18 +1,22 @@
-"""``TimeSeriesStore`` on SQLite: one table keyed (device_id, point, ts_us) WITHOUT ROWID, instants
-as integer microseconds since the epoch (exact, compact, ordered). Batches go in with one
-``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING`` on the caller's connection."""
+"""``TimeSeriesStore`` on SQLite: ``readings`` is keyed (series, ts_us) WITHOUT ROWID, where a
+series is one data point of one device (``series``: an integer id per (device_id, point), made on
+the first write; migration 0010), and instants are integer microseconds since the epoch (exact,
+compact, ordered). Batches go in with one ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING``
+on the caller's connection, inside its transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import chain, repeat
 from typing import Any
 
 from sqlalchemy import Connection
 
 from voltfleet.domain.telemetry.readings import Reading, Sample
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup
-from voltfleet.ports import RollupDelta
+from voltfleet.ports import RollupDelta, SeriesKey, SeriesRows, Span
+from voltfleet.store.timeseries.series import as_columns, series_ids
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -28,11 +32,9 @@ def from_us(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=us)
 
 
-INSERT = (
-    "INSERT INTO readings (device_id, point, ts_us, value) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT DO NOTHING"
-)
-SERIES = "device_id = ? AND point = ?"
+INSERT = "INSERT INTO readings (series, ts_us, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+# The id of one series, inside a reading query: no row, no readings.
+SERIES = "series = (SELECT id FROM series WHERE device_id = ? AND point = ?)"
 # domain.telemetry.rollup.merge in SQL. A delta without ``low`` is energy: it adds; a gauge's
 # mean is weighted by the counts. coalesce() makes min/max ignore a missing side, as LEAST and
 # GREATEST do on PostgreSQL.
@@ -52,35 +54,51 @@ MERGE = (
 class SqliteTimeSeriesStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._ids: dict[SeriesKey, int] = {}  # series ids seen by this transaction
 
     def _raw(self) -> Any:
         # The DBAPI connection under the caller's transaction (sqlite3 begins it before DML).
         return self.conn.connection.driver_connection
 
+    def _series(self, keys: Iterable[SeriesKey], *, create: bool) -> dict[SeriesKey, int]:
+        keys = set(keys)
+        todo = keys - self._ids.keys()
+        if todo:
+            self._ids.update(series_ids(self._raw(), "?", todo, create=create))
+        return {k: self._ids[k] for k in keys if k in self._ids}
+
     def write(self, readings: Sequence[Reading]) -> int:
-        if not readings:
+        return self.write_series(as_columns(readings))
+
+    def write_series(self, batch: Sequence[SeriesRows]) -> int:
+        if not batch:
             return 0
+        ids = self._series({(d, p) for d, p, _, _ in batch}, create=True)
         raw = self._raw()
         before = raw.total_changes
         raw.executemany(
-            INSERT, [(r.device_id, r.point, to_us(r.ts), float(r.value)) for r in readings]
+            INSERT,
+            chain.from_iterable(
+                zip(repeat(ids[(d, p)]), stamps, values) for d, p, stamps, values in batch
+            ),
         )
         return int(raw.total_changes - before)
 
-    def write_rows(self, rows: Sequence[tuple[str, str, int, float]]) -> int:
-        if not rows:
-            return 0
+    def instants(self, spans: Sequence[Span]) -> dict[SeriesKey, set[int]]:
+        ids = self._series({(d, p) for d, p, _, _ in spans}, create=False)
+        out: dict[SeriesKey, set[int]] = {}
         raw = self._raw()
-        before = raw.total_changes
-        raw.executemany(INSERT, rows)
-        return int(raw.total_changes - before)
-
-    def instants(self, device_id: str, point: str, lo_us: int, hi_us: int) -> set[int]:
-        cur = self._raw().execute(
-            f"SELECT ts_us FROM readings WHERE {SERIES} AND ts_us >= ? AND ts_us <= ?",
-            (device_id, point, lo_us, hi_us),
-        )
-        return {t for (t,) in cur.fetchall()}
+        for d, p, lo, hi in spans:
+            sid = ids.get((d, p))
+            if sid is None:
+                out[(d, p)] = set()
+                continue
+            cur = raw.execute(
+                "SELECT ts_us FROM readings WHERE series = ? AND ts_us >= ? AND ts_us <= ?",
+                (sid, lo, hi),
+            )
+            out[(d, p)] = {t for (t,) in cur.fetchall()}
+        return out
 
     def merge_rollups(self, deltas: Sequence[RollupDelta]) -> None:
         if deltas:
@@ -103,31 +121,35 @@ class SqliteTimeSeriesStore:
         )
 
     def around(self, device_id: str, point: str, lo: datetime, hi: datetime) -> list[Sample]:
-        return [
-            Sample(from_us(t), v) for t, v in self.around_us(device_id, point, to_us(lo), to_us(hi))
-        ]
+        pairs = self.around_us([(device_id, point, to_us(lo), to_us(hi))])[(device_id, point)]
+        return [Sample(from_us(t), v) for t, v in pairs]
 
-    def around_us(
-        self, device_id: str, point: str, lo_us: int, hi_us: int
-    ) -> list[tuple[int, float]]:
+    def around_us(self, spans: Sequence[Span]) -> dict[SeriesKey, list[tuple[int, float]]]:
+        ids = self._series({(d, p) for d, p, _, _ in spans}, create=False)
+        out: dict[SeriesKey, list[tuple[int, float]]] = {}
         raw = self._raw()
-        key = (device_id, point)
-        before = raw.execute(
-            f"SELECT ts_us, value FROM readings WHERE {SERIES} AND ts_us < ? "
-            "ORDER BY ts_us DESC LIMIT 1",
-            (*key, lo_us),
-        ).fetchall()
-        inside = raw.execute(
-            f"SELECT ts_us, value FROM readings WHERE {SERIES} AND ts_us >= ? AND ts_us <= ? "
-            "ORDER BY ts_us",
-            (*key, lo_us, hi_us),
-        ).fetchall()
-        after = raw.execute(
-            f"SELECT ts_us, value FROM readings WHERE {SERIES} AND ts_us > ? "
-            "ORDER BY ts_us LIMIT 1",
-            (*key, hi_us),
-        ).fetchall()
-        return before + inside + after
+        for d, p, lo, hi in spans:
+            sid = ids.get((d, p))
+            if sid is None:
+                out[(d, p)] = []
+                continue
+            before = raw.execute(
+                "SELECT ts_us, value FROM readings WHERE series = ? AND ts_us < ? "
+                "ORDER BY ts_us DESC LIMIT 1",
+                (sid, lo),
+            ).fetchall()
+            inside = raw.execute(
+                "SELECT ts_us, value FROM readings WHERE series = ? AND ts_us >= ? "
+                "AND ts_us <= ? ORDER BY ts_us",
+                (sid, lo, hi),
+            ).fetchall()
+            after = raw.execute(
+                "SELECT ts_us, value FROM readings WHERE series = ? AND ts_us > ? "
+                "ORDER BY ts_us LIMIT 1",
+                (sid, hi),
+            ).fetchall()
+            out[(d, p)] = before + inside + after
+        return out
 
     def latest(self, device_id: str, point: str) -> Sample | None:
         rows = self._rows(
