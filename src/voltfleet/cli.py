@@ -182,6 +182,8 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         weather=args.weather,
         wall_limit_s=args.max_wall or None,
         tag=args.tag or None,
+        transport=args.transport,
+        mqtt_url=args.mqtt_url,
     )
     report = run_fleet_sync(args.url, args.email, args.password, config)
     print(report.summary())
@@ -234,6 +236,17 @@ def parser() -> argparse.ArgumentParser:
         "it are found and go on where their data ends",
     )
     sim.add_argument("--weather", choices=["try", "clearsky"], default="try")
+    sim.add_argument(
+        "--transport",
+        choices=["http", "mqtt"],
+        default="http",
+        help="how each gateway sends telemetry, status and alarms and gets its commands: HTTP "
+        "with its token, or MQTT with the same token at --mqtt-url (the platform's bridge reads "
+        "the broker); sites and devices are made through the HTTP API either way",
+    )
+    sim.add_argument(
+        "--mqtt-url", default="mqtt://127.0.0.1:1883", help="the broker, for --transport mqtt"
+    )
     sim.add_argument("--max-wall", type=float, default=0.0, help="stop after this many seconds")
     sim.set_defaults(fn=cmd_simulate)
     admin = sub.add_parser("admin", help="administration").add_subparsers(

@@ -92,14 +92,15 @@ class Stats:
     sent: int = 0  # readings sent (each counted once, however often retried)
     accepted: int = 0
     duplicates: int = 0
+    delivered: int = 0  # readings the MQTT broker acknowledged (PUBACK); the bridge stores them
     quarantined: int = 0
-    retries: int = 0
+    retries: int = 0  # requests (HTTP) or messages (MQTT) sent again
     failed_batches: int = 0
     failed_readings: int = 0
     rejections: list[dict[str, Any]] = field(default_factory=list)
     alarm_events: int = 0  # raise / clear events sent
     alarms_refused: int = 0
-    commands_received: int = 0  # distinct commands fetched by the homes' gateways
+    commands_received: int = 0  # distinct commands the homes' gateways received (HTTP or MQTT)
     commands_acknowledged: int = 0
     commands_failed: int = 0
 

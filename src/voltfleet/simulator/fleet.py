@@ -7,6 +7,11 @@ platform refuses readings from the future): by default the run starts ``hours`` 
 so a day of history arrives in minutes; a run that starts later goes on at real time once it has
 caught up with the clock.
 
+Each home's gateway talks to the platform over HTTP (``POST /api/v1/ingest`` and command polling,
+with its token) or, with ``transport="mqtt"``, over MQTT (simulator.mqtt_gateway: its telemetry,
+status, alarms and commands on its own topics, logged in with the same token); creating the
+homes and asking for day plans goes through the HTTP API as the person in either case.
+
 A home with an EV has a charger that speaks OCPP 1.6J to the platform over its own WebSocket
 (simulator.ocpp_charger): the EV's readings reach the platform only that way, never through the
 gateway.
@@ -20,6 +25,7 @@ ends and goes on from there with the counters where they were, instead of making
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import threading
@@ -34,7 +40,13 @@ import numpy as np
 
 from voltfleet.simulator import commands as sim_commands
 from voltfleet.simulator import weather
-from voltfleet.simulator.client import HomeAccount, LastReading, Stats, VoltfleetClient
+from voltfleet.simulator.client import (
+    HomeAccount,
+    LastReading,
+    SimulatorError,
+    Stats,
+    VoltfleetClient,
+)
 from voltfleet.simulator.model import (
     BatterySpec,
     Counters,
@@ -53,6 +65,13 @@ from voltfleet.simulator.model import (
     step,
 )
 from voltfleet.simulator.model import command as set_command
+from voltfleet.simulator.mqtt_gateway import (
+    TRANSPORTS,
+    LinkStats,
+    MqttGateway,
+    Transport,
+    broker_address,
+)
 from voltfleet.simulator.ocpp_charger import ChargerStats, SimulatedCharger
 from voltfleet.simulator.weather import WeatherSource
 
@@ -227,7 +246,8 @@ class FleetConfig:
     forced_fault_at: datetime | None = None
     forced_fault_minutes: float = 15.0
     # each home's gateway fetches its commands (GET /api/v1/gateway/commands) this often (wall
-    # seconds, also while waiting for the next batch) and applies them; None: never
+    # seconds, also while waiting for the next batch) and applies them; None: never. Over MQTT
+    # the platform pushes the commands instead; this paces the day plans only.
     command_poll_s: float | None = 5.0
     # homes (by number) whose battery gets a day plan from the platform (POST battery-plan) at
     # the start and every ``plan_every_s`` wall seconds (the placeholder of the optimiser)
@@ -236,6 +256,11 @@ class FleetConfig:
     # a last say on the homes made from the seed (the demo puts some on its seeded sites)
     adjust_homes: Callable[[list[HomeSpec]], list[HomeSpec]] | None = None
     site_org_id: str | None = None  # where new homes' sites go (default: the person's org)
+    # how the gateways talk to the platform: "http" (ingest and command polling) or "mqtt" (the
+    # broker at ``mqtt_url``, which the platform's bridge reads)
+    transport: Transport = "http"
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_connect_timeout_s: float = 30.0  # every gateway must be connected by then
 
     @property
     def serial_tag(self) -> str:
@@ -250,6 +275,12 @@ class FleetConfig:
             raise ValueError("speed must be > 0")
         if not 1.0 <= self.step_s <= 3600.0:
             raise ValueError("step_s must be 1..3600")
+        if self.transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}")
+        if self.transport == "mqtt":
+            broker_address(self.mqtt_url)
+            if not self.mqtt_connect_timeout_s > 0:
+                raise ValueError("mqtt_connect_timeout_s must be > 0")
 
 
 @dataclass
@@ -262,6 +293,7 @@ class HomeRun:
     inputs: Inputs | None = None
     inputs_first: int = 0
     charger: SimulatedCharger | None = None  # the EV's charger, connected over OCPP
+    gateway: MqttGateway | None = None  # the gateway's MQTT link (transport "mqtt")
     battery_down: bool = False  # its battery's communication fault is on (an alarm is raised)
     forced_fault: tuple[datetime, datetime] | None = None  # a fault forced on it, from .. until
     alarms: list[dict[str, Any]] = field(default_factory=list)  # events for the next batch
@@ -282,6 +314,8 @@ class FleetReport:
     stopped_early: bool = False
     reattached: int = 0  # homes found from an earlier run (the rest were created)
     chargers: list[ChargerStats] = field(default_factory=list)
+    transport: Transport = "http"
+    gateways: list[LinkStats] = field(default_factory=list)  # the MQTT links (transport "mqtt")
 
     def total(self) -> Counters:
         out = Counters()
@@ -297,10 +331,17 @@ class FleetReport:
             f"{self.homes} homes, {self.steps} steps ({sim_h:.1f} simulated hours) in "
             f"{self.wall_s:.1f} s{' (stopped early)' if self.stopped_early else ''}"
             f"{f', {self.reattached} homes reattached' if self.reattached else ''}\n"
-            f"readings sent {s.sent}, acknowledged {s.acknowledged} (new {s.accepted}, "
-            f"duplicates {s.duplicates}), quarantined {s.quarantined}, failed {s.failed_readings},"
-            f" retries {s.retries}\n"
-            f"energy kWh: pv {t.pv_wh / 1000:.1f}, load {t.load_wh / 1000:.1f}, "
+            + (
+                f"readings sent {s.sent}, acknowledged {s.acknowledged} (new {s.accepted}, "
+                f"duplicates {s.duplicates}), quarantined {s.quarantined}, "
+                f"failed {s.failed_readings}, retries {s.retries}\n"
+                if self.transport == "http"
+                else f"readings sent over MQTT {s.sent}, delivered to the broker {s.delivered} "
+                f"(the bridge stores them), failed {s.failed_readings}, "
+                f"messages resent {s.retries}, gateway connections "
+                f"{sum(g.connects for g in self.gateways)}\n"
+            )
+            + f"energy kWh: pv {t.pv_wh / 1000:.1f}, load {t.load_wh / 1000:.1f}, "
             f"import {t.import_wh / 1000:.1f}, export {t.export_wh / 1000:.1f}, "
             f"charge {t.charge_wh / 1000:.1f}, discharge {t.discharge_wh / 1000:.1f}, "
             f"ev {t.ev_wh / 1000:.1f}"
@@ -555,8 +596,68 @@ async def run_fleet(
                 return
             run.charger = charger
 
+        def apply_command(run: HomeRun, command_id: str, body: Any) -> dict[str, Any]:
+            """Apply a new command to the home's battery (from the next step on) and return its
+            reply; a command handed out again gets the same answer."""
+            acc = run.account
+            assert acc is not None
+            reply = run.replies.get(command_id)
+            if reply is not None:
+                return reply
+            client.stats.commands_received += 1
+            out = sim_commands.interpret(
+                body, run.spec.battery, {acc.battery_serial, acc.inverter_serial}
+            )
+            if out.command is not None:
+                run.state = set_command(run.state, out.command)
+            reply = out.reply()
+            if len(run.replies) > 500:
+                run.replies.clear()
+            run.replies[command_id] = reply
+            if out.ok:
+                client.stats.commands_acknowledged += 1
+            else:
+                client.stats.commands_failed += 1
+            return reply
+
+        async def connect_gateways() -> None:
+            """Every home's gateway on the broker (logged in with its token), or an error."""
+            host, port = broker_address(config.mqtt_url)
+            gateways = []
+            for r in runs:
+                assert r.account is not None
+                r.gateway = MqttGateway(
+                    host,
+                    port,
+                    r.account.gateway_serial,
+                    r.account.token,
+                    functools.partial(apply_command, r),
+                    stats=client.stats,
+                    stop=stop,
+                )
+                r.gateway.start()
+                gateways.append(r.gateway)
+            wait_s = config.mqtt_connect_timeout_s
+            up = await asyncio.gather(*(g.wait_connected(wait_s) for g in gateways))
+            down = [g for g, ok in zip(gateways, up, strict=True) if not ok]
+            if down:
+                why = down[0].last_error or "no answer"
+                hint = (
+                    "the platform lets a gateway log in with its token when it keeps the "
+                    "broker's files (VOLTFLEET_MQTT_BROKER_DIR)"
+                    if "authori" in why.lower()
+                    else "is the broker running there?"
+                )
+                raise SimulatorError(
+                    f"{len(down)} of {len(runs)} gateways not connected to the MQTT broker at "
+                    f"{config.mqtt_url} after {wait_s:g} s (gateway {down[0].serial}: {why}); "
+                    + hint
+                )
+
         await asyncio.gather(*(setup(i, r) for i, r in enumerate(runs)))
         await asyncio.gather(*(connect_charger(r) for r in runs))
+        if config.transport == "mqtt":
+            await connect_gateways()
         reattached = sum(1 for r in runs if r.account is not None and r.account.reattached)
         log.info(
             "simulator: %d homes (serials SIM%s...): %d created, %d reattached",
@@ -575,7 +676,10 @@ async def run_fleet(
             assert run.account is not None
             alarms, run.alarms = run.alarms, []
             async with sem:
-                await client.send(run.account, batch, alarms)
+                if run.gateway is not None:
+                    await run.gateway.send(batch, alarms)
+                else:
+                    await client.send(run.account, batch, alarms)
 
         async def drive(run: HomeRun, ev_steps: list[tuple[datetime, bool, float]]) -> None:
             """The EV's steps, through the home's charger (OCPP), in order."""
@@ -614,8 +718,7 @@ async def run_fleet(
         last_poll = -math.inf
 
         async def poll(run: HomeRun) -> None:
-            """Fetch the home's commands, apply each new one to its battery (from the next
-            step on) and answer it; a command handed out again gets the same answer."""
+            """Fetch the home's commands over HTTP, apply each and answer it."""
             acc = run.account
             if acc is None:
                 return
@@ -623,22 +726,7 @@ async def run_fleet(
                 got = await client.poll_commands(acc)
             for body in got:
                 cid = str(body.get("id", ""))
-                reply = run.replies.get(cid)
-                if reply is None:
-                    client.stats.commands_received += 1
-                    out = sim_commands.interpret(
-                        body, run.spec.battery, {acc.battery_serial, acc.inverter_serial}
-                    )
-                    if out.command is not None:
-                        run.state = set_command(run.state, out.command)
-                    reply = out.reply()
-                    if len(run.replies) > 500:
-                        run.replies.clear()
-                    run.replies[cid] = reply
-                    if out.ok:
-                        client.stats.commands_acknowledged += 1
-                    else:
-                        client.stats.commands_failed += 1
+                reply = apply_command(run, cid, body)
                 async with sem:
                     await client.reply_command(acc, cid, reply)
 
@@ -683,7 +771,8 @@ async def run_fleet(
                 )
             ]
             await asyncio.gather(*(plan(r) for r in planning))
-            await asyncio.gather(*(poll(r) for r in runs))
+            # the gateways on MQTT get their commands pushed by the platform's bridge
+            await asyncio.gather(*(poll(r) for r in runs if r.gateway is None))
 
         async def wait_until(due: float) -> bool:
             """Sleep until ``due`` (monotonic), fetching commands meanwhile; False on stop."""
@@ -782,6 +871,8 @@ async def run_fleet(
         for r in runs:
             if r.charger is not None:
                 await r.charger.close()
+            if r.gateway is not None:
+                await r.gateway.close()
         if own:
             await client.aclose()
     return FleetReport(
@@ -796,6 +887,8 @@ async def run_fleet(
         stopped_early=stopped,
         reattached=sum(1 for r in runs if r.account is not None and r.account.reattached),
         chargers=[r.charger.stats for r in runs if r.charger is not None],
+        transport=config.transport,
+        gateways=[r.gateway.link for r in runs if r.gateway is not None],
     )
 
 
