@@ -155,7 +155,7 @@ def inputs_for(
     is given (drawn per chunk, like the EV's plan)."""
     mids = tuple(t - timedelta(seconds=dt_s / 2) for t in times)
     irr = weather.irradiance(source, mids, spec.latitude, spec.longitude)
-    pv = pv_power_w(spec.pv, irr, spec.latitude, spec.longitude)
+    pv = pv_power_w(spec.pv, irr)
     if shape is None:
         shape = weather.household_shape_w_per_kwh(mids, spec.timezone, spec.country)
     rng = np.random.default_rng([spec.seed, chunk])
@@ -208,7 +208,7 @@ class FleetConfig:
     hours: float = 24.0  # simulated duration
     step_s: float = 60.0
     seed: int = 1
-    weather: WeatherSource = "try"
+    weather: WeatherSource = "try"  # measured typical years by region; "clearsky": always sunny
     start: datetime | None = None  # default: ``hours`` ago, so the run ends about now
     # steps ending at or before this go flat out, whatever the speed (history, back-filled)
     backfill_until: datetime | None = None
