@@ -1,8 +1,9 @@
 """Weather for simulated homes: the station a site gets, real cloudy and clear days, physical
-bounds, a typical year on any calendar."""
+bounds, a typical year on any calendar, and homes outside Germany."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -11,8 +12,9 @@ import pytest
 from pvlib import irradiance as pvirradiance
 from pvlib import solarposition
 
+from tests.unit.simulator.test_model import assert_conserved
 from voltfleet.simulator import weather
-from voltfleet.simulator.fleet import make_homes, step_times
+from voltfleet.simulator.fleet import Place, german_places, make_homes, simulate, step_times
 from voltfleet.simulator.model import PvSpec, pv_power_w
 
 # name: (latitude, longitude)
@@ -87,6 +89,10 @@ def test_bad_places_and_times_are_refused() -> None:
         weather.irradiance("try", (datetime(2025, 6, 1, 12),), *POTSDAM)
     with pytest.raises(ValueError, match="weather source"):
         weather.irradiance("sunny", year_of(3600.0)[:3], *POTSDAM)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="latitude"):
+        Place("Pole", 89.9, 0.0)
+    with pytest.raises(ValueError, match="time zone"):
+        Place("Olympus Mons", 18.6, -133.8, "Mars/Tharsis")
 
 
 def test_the_sun_is_pvlibs_nrel_spa() -> None:
@@ -246,6 +252,27 @@ def test_south_of_the_equator_the_seasons_turn() -> None:
     assert mean_temp(SYDNEY, 1) == pytest.approx(mean_temp(RALEIGH, 7), abs=1.0)
     assert mean_temp(SYDNEY, 7) == pytest.approx(mean_temp(RALEIGH, 1), abs=1.0)
     assert mean_temp(SYDNEY, 1) > mean_temp(SYDNEY, 7) + 10
+
+
+def test_homes_outside_germany() -> None:
+    greensboro = Place("Greensboro", 36.07, -79.79, "America/New_York", "US")
+    homes = make_homes(12, 5, places=(greensboro,))
+    assert make_homes(5, 7) == make_homes(5, 7, places=german_places())  # the default: Germany
+    for h in homes:
+        assert (h.timezone, h.country) == ("America/New_York", "US")
+        assert abs(h.latitude - 36.07) <= 0.3 and abs(h.longitude + 79.79) <= 0.3
+        assert weather.choose_station(h.latitude, h.longitude).station.key == "TMY3-723170"
+    spec = replace(homes[0], pv=replace(homes[0].pv, azimuth_deg=180.0))
+    start = datetime(2025, 6, 1, 4, tzinfo=UTC)  # local midnight
+    steps = [s for _, s in simulate(spec, start, 3 * 1440, 60.0)]
+    for s in steps:
+        assert_conserved(spec, s)
+    pv = np.asarray([s.pv_w for s in steps])
+    assert pv.sum() / 60 > 10_000  # Wh in three June days
+    # the sun is at its highest around 13:20 EDT (17:20 UTC): so is the PV, on average
+    minute_of_day = np.asarray([(s.ts - start).total_seconds() / 60 % 1440 for s in steps])
+    centre = (minute_of_day * pv).sum() / pv.sum()  # minutes after local midnight
+    assert 12.5 * 60 < centre < 14.2 * 60
 
 
 def test_a_fleet_step_shares_the_sun_and_the_station_years() -> None:
