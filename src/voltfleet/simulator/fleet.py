@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -86,6 +86,31 @@ REATTACH_LOOKBACK = timedelta(days=60)  # how far back a reattached home's last 
 # ---- homes --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where simulated homes are put: within +-0.3 degrees of this point, on its clock and with
+    its country's holidays. Their weather follows from where they are (weather.choose_station)."""
+
+    name: str
+    latitude: float
+    longitude: float
+    timezone: str = "Europe/Berlin"
+    country: str = "DE"
+
+    def __post_init__(self) -> None:
+        if not -89.0 <= self.latitude <= 89.0 or not -179.0 <= self.longitude <= 179.0:
+            raise ValueError(f"{self.name}: latitude must be -89..89, longitude -179..179")
+        try:  # an unknown zone fails here, not in the middle of a run
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{self.name}: unknown time zone {self.timezone!r}") from exc
+
+
+def german_places() -> tuple[Place, ...]:
+    """The 15 DWD TRY stations: homes there get the measured weather of their climate region."""
+    return tuple(Place(s.name, s.latitude, s.longitude) for s in weather.try_stations())
+
+
 def make_homes(
     n: int,
     seed: int = 1,
@@ -93,15 +118,17 @@ def make_homes(
     ev_share: float = 0.0,
     ev: EvSpec | None = None,
     ev_homes: tuple[int, ...] = (),
+    places: tuple[Place, ...] = (),
 ) -> list[HomeSpec]:
-    """``n`` varied German homes near the DWD TRY stations: PV 3-12 kWp, batteries 5-15 kWh,
-    2,000-6,000 kWh/a. Deterministic for a seed. A share ``ev_share`` of them, and the homes
-    numbered in ``ev_homes``, have an EV (``ev``, by default ``EvSpec()``)."""
+    """``n`` varied homes, each near one of ``places`` drawn at random (by default the German TRY
+    stations, ``german_places()``): PV 3-12 kWp, batteries 5-15 kWh, 2,000-6,000 kWh/a.
+    Deterministic for a seed. A share ``ev_share`` of them, and the homes numbered in
+    ``ev_homes``, have an EV (``ev``, by default ``EvSpec()``)."""
     rng = np.random.default_rng([seed, 0xF1EE7])
-    stations = weather.try_stations()
+    sites = places or german_places()
     homes = []
     for i in range(n):
-        st = stations[int(rng.integers(len(stations)))]
+        st = sites[int(rng.integers(len(sites)))]
         kwp = float(rng.uniform(3.0, 12.0))
         bat_kwh = float(rng.choice([5.0, 7.7, 10.0, 12.8, 15.0]))
         battery = BatterySpec(
@@ -117,7 +144,7 @@ def make_homes(
                 name=f"Simulated home {i + 1} ({st.name})",
                 latitude=st.latitude + float(rng.uniform(-0.3, 0.3)),
                 longitude=st.longitude + float(rng.uniform(-0.3, 0.3)),
-                timezone="Europe/Berlin",
+                timezone=st.timezone,
                 annual_kwh=float(rng.uniform(2000.0, 6000.0)),
                 pv=PvSpec(
                     capacity_wp=kwp * 1000,
@@ -128,6 +155,7 @@ def make_homes(
                 battery=battery,
                 ev=(ev or EvSpec()) if rng.random() < ev_share or i in ev_homes else None,
                 seed=int(rng.integers(2**31)),
+                country=st.country,
             )
         )
     return homes
@@ -174,7 +202,7 @@ def inputs_for(
     is given (drawn per chunk, like the EV's plan)."""
     mids = tuple(t - timedelta(seconds=dt_s / 2) for t in times)
     irr = weather.irradiance(source, mids, spec.latitude, spec.longitude)
-    pv = pv_power_w(spec.pv, irr, spec.latitude, spec.longitude)
+    pv = pv_power_w(spec.pv, irr)
     if shape is None:
         shape = weather.household_shape_w_per_kwh(mids, spec.timezone, spec.country)
     rng = np.random.default_rng([spec.seed, chunk])
@@ -227,7 +255,7 @@ class FleetConfig:
     hours: float = 24.0  # simulated duration
     step_s: float = 60.0
     seed: int = 1
-    weather: WeatherSource = "try"
+    weather: WeatherSource = "try"  # measured typical years by region; "clearsky": always sunny
     start: datetime | None = None  # default: ``hours`` ago, so the run ends about now
     # steps ending at or before this go flat out, whatever the speed (history, back-filled)
     backfill_until: datetime | None = None
@@ -238,6 +266,7 @@ class FleetConfig:
     ev_share: float = 0.0
     ev_homes: tuple[int, ...] = ()  # homes (by number) that always have an EV
     ev: EvSpec | None = None  # the EV of the homes that have one (default EvSpec())
+    places: tuple[Place, ...] = ()  # where the homes are (default: German TRY stations)
     reattach: bool = True  # find and go on with homes an earlier run made with the same tag
     # battery communication faults, raised and cleared as alarms (the demo uses FaultSpec());
     # none by default, so a run's readings are complete and countable
@@ -523,6 +552,7 @@ async def run_fleet(
         ev_share=config.ev_share,
         ev=config.ev,
         ev_homes=config.ev_homes,
+        places=config.places,
     )
     runs = [HomeRun(s, initial_state(s), _offset(s)) for s in specs]
     if config.adjust_homes is not None:
@@ -789,7 +819,7 @@ async def run_fleet(
         pace_wall0, pace_k0 = time.monotonic(), 0  # where paced time started
         backfill_until = config.backfill_until
         chunk_steps = max(per_batch, 1440)
-        shapes: dict[tuple[str, int], Any] = {}
+        shapes: dict[tuple[str, str, int], Any] = {}
         k = 0
         while k < steps:
             chunk = k // chunk_steps
@@ -829,11 +859,14 @@ async def run_fleet(
                 if run.inputs is None or run.inputs_first != chunk * chunk_steps:
                     first = chunk * chunk_steps
                     times = step_times(start, first, min(chunk_steps, steps - first), dt)
-                    key = (run.spec.timezone, chunk)
+                    key = (run.spec.timezone, run.spec.country, chunk)
                     if key not in shapes:
-                        shapes.clear()
+                        if any(c != chunk for _, _, c in shapes):  # a new chunk
+                            shapes.clear()
                         mids = tuple(t - timedelta(seconds=dt / 2) for t in times)
-                        shapes[key] = weather.household_shape_w_per_kwh(mids, run.spec.timezone)
+                        shapes[key] = weather.household_shape_w_per_kwh(
+                            mids, run.spec.timezone, run.spec.country
+                        )
                     run.inputs = inputs_for(
                         run.spec,
                         times,

@@ -299,20 +299,18 @@ def battery_faults(spec: FaultSpec, n: int, dt_s: float, rng: np.random.Generato
     return down
 
 
-def pv_power_w(spec: PvSpec, irr: Irradiance, latitude: float, longitude: float) -> FloatArray:
+def pv_power_w(spec: PvSpec, irr: Irradiance) -> FloatArray:
     """AC power (W) the array delivers at each instant of ``irr``: transposition to the plane of
-    the array (pvlib, isotropic sky), PVWatts DC model with a simple cell temperature, system
-    losses, a flat inverter efficiency and clipping at the inverter's AC rating."""
-    import pandas as pd  # type: ignore[import-untyped]
-    from pvlib import irradiance, pvsystem, solarposition  # type: ignore[import-untyped]
+    the array (pvlib, isotropic sky, with the sun that ``irr`` carries), PVWatts DC model with a
+    simple cell temperature, system losses, a flat inverter efficiency and clipping at the
+    inverter's AC rating."""
+    from pvlib import irradiance, pvsystem  # type: ignore[import-untyped]
 
-    idx = pd.DatetimeIndex(irr.times).tz_convert("UTC")
-    sp = solarposition.get_solarposition(idx, latitude, longitude, method="nrel_numpy")
     poa = irradiance.get_total_irradiance(
         spec.tilt_deg,
         spec.azimuth_deg,
-        sp["apparent_zenith"].to_numpy(),
-        sp["azimuth"].to_numpy(),
+        irr.sun_zenith_deg,
+        irr.sun_azimuth_deg,
         irr.dni_w_m2,
         irr.ghi_w_m2,
         irr.dhi_w_m2,

@@ -213,9 +213,7 @@ def test_pv_is_zero_at_night_and_plausible_at_noon(source: str) -> None:
         # a clear June noon near Berlin: 60-95 % of the nameplate after losses and heat
         assert 0.6 * 8000 <= noon <= 0.95 * 8000
         irr = clearsky_irradiance(times, spec.latitude, spec.longitude)
-        assert pv_power_w(spec.pv, irr, spec.latitude, spec.longitude).max() == pytest.approx(
-            max(by_hour.values()), rel=0.05
-        )
+        assert pv_power_w(spec.pv, irr).max() == pytest.approx(max(by_hour.values()), rel=0.05)
     else:
         assert 0 < noon <= 8000
     daily_kwh = sum(by_hour.values()) * 0.25 / 1000
