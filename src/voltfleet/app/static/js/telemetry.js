@@ -11,7 +11,7 @@
  *   VF.devicePicker(model, serial, page)
  *                              a model <select> narrowing a serial-number <select>; choosing a
  *                              device opens its ``page`` (chart), keeping the zoom and day, and
- *                              the data points when the model stays the same
+ *                              the data points when the model and kind stay the same
  * The y axis is 60 px wide so that negative values' labels are not clipped.
  */
 (function () {
@@ -224,10 +224,11 @@
   function devicePicker(model, serial, page) {
     if (!model || !serial) return;
     var options = Array.prototype.slice.call(serial.options);
-    var mine = serial.dataset.model;
+    var mine = serial.options[serial.selectedIndex];
     function open(option) {
       var query = serial.dataset.keep;
-      if (option.dataset.model === mine && serial.dataset.points) {
+      var same = option.dataset.model === mine.dataset.model && option.dataset.kind === mine.dataset.kind;
+      if (same && serial.dataset.points) {
         query += "&points=" + encodeURIComponent(serial.dataset.points);
       }
       location.href = "/device/" + encodeURIComponent(option.value) + "/" + page + "?" + query;
