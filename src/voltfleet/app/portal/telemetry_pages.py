@@ -201,7 +201,7 @@ def device_chart(
         spans=list(SPANS),
         day=q.day,
         earlier=q.day - step,
-        later=q.day + step if q.day < today(site.timezone) else None,
+        later=min(q.day + step, today(site.timezone)) if q.day < today(site.timezone) else None,
         resolution=q.resolution.value,
         chart_json=json.dumps(chart),
         samples=len(chart["x"]),

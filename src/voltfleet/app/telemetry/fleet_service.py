@@ -179,26 +179,23 @@ def fleet_figures(
     money_trend: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(labels, 0.0))
     for i, site_id in enumerate(ids):
         if site_id in by_tariff:
-            money, currencies[i], by_month = _tariff_revenue(
+            money, currencies[i], site_months = _tariff_revenue(
                 session, site_id, zones[tz_names[i]], now, price, labels
             )
             for p in kpi.PERIODS:
                 revenue[p][i] = getattr(money, p)
-            for label, value in by_month.items():
+            for label, value in site_months.items():
                 money_trend[currencies[i]][label] += value
             priced[i] = True
     # A site at the default price: each month's revenue is its yield x price.
+    month_matrix = np.asarray(months, dtype=np.float64).reshape(TREND_MONTHS, len(ids))
+    of_currency = np.asarray(currencies, dtype=object)
     for currency in sorted(set(currencies)):
-        members = [i for i, c in enumerate(currencies) if c == currency and not priced[i]]
-        if not members:
+        members = np.flatnonzero((of_currency == currency) & ~priced)
+        if not len(members):
             continue
-        pick = [months[k] for k in range(TREND_MONTHS)]
-        kwh = _trend(
-            [tz_names[i] for i in members],
-            month_us[members],
-            [[col[i] for i in members] for col in pick],
-            now,
-        )
+        zones_of = [tz_names[i] for i in members]
+        kwh = _trend(zones_of, month_us[members], month_matrix[:, members], now)
         for label, wh in kwh:
             if label in money_trend[currency]:
                 money_trend[currency][label] += wh / 1000.0 * price
@@ -223,7 +220,10 @@ def fleet_figures(
 
 
 def _trend(
-    tz_names: list[str], month_us: np.ndarray, months: Sequence[Sequence[float]], now: datetime
+    tz_names: list[str],
+    month_us: np.ndarray,
+    months: Sequence[Sequence[float]] | np.ndarray,
+    now: datetime,
 ) -> list[tuple[str, float]]:
     """The fleet's PV of the last twelve months: each site's trend (the months up to its
     summary's month) added up by local month label."""
