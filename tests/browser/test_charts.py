@@ -361,6 +361,11 @@ def test_device_energy_from_the_site_energy_page(
 def test_home_revenue_tiles_and_trend(page: Any, fleet: dict[str, str], live_server: Any) -> None:
     price = live_server.runtime.settings.default_price_per_kwh
     page.goto("/home")
+    # The status tiles count each of the user's sites once; no alarm is active.
+    statuses = ("online", "offline", "abnormal", "no_device")
+    counts = [int(page.locator(f"#status-{k}").inner_text()) for k in statuses]
+    assert sum(counts) == int(page.locator("#count-sites").inner_text()) == 1
+    expect(page.locator("#active-alarms .big")).to_have_text(["0", "0", "0"])
     tiles = page.locator("#kpi-revenue-tiles")
     expect(tiles).to_have_attribute("data-currency", "EUR")
     expect(page.locator("#revenue-total")).to_have_text(f"{6.0 * price:.2f}")
