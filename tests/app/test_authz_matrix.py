@@ -228,9 +228,17 @@ SITE_CASES = [
         "site",
     ),
     Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/savings", target="site", query=WINDOW),
-    # Telemetry read side: readings and roll-ups of a device, energy of a site.
+    # Telemetry read side: readings, roll-ups and energy of a device, energy of a site.
     Case(D, Action.READ, "GET", "/api/v1/devices/{device_id}/readings", target="device"),
     Case(D, Action.READ, "GET", "/api/v1/devices/{device_id}/series", target="device"),
+    Case(
+        D,
+        Action.READ,
+        "GET",
+        "/api/v1/devices/{device_id}/energy",
+        target="device",
+        query="period=year",
+    ),
     Case(
         S, Action.READ, "GET", "/api/v1/sites/{site_id}/energy", target="site", query="period=year"
     ),

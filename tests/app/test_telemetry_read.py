@@ -365,3 +365,156 @@ def test_the_catalogue_of_data_points(client: TestClient, world: World) -> None:
     assert points["pv_energy_wh"]["units"][:2] == ["Wh", "kWh"]
     assert points["pv_energy_wh"]["aggregate"] == "energy" and points["soc"]["high"] == 1.0
     assert client.get("/api/v1/telemetry/points").status_code == 401
+
+
+def test_device_energy_bars_from_its_own_counters(
+    client: TestClient, world: World, site: dict[str, str]
+) -> None:
+    """A device's bars hold only the counters it sent, whether or not it is in the site's
+    statistics; a gateway without counters has empty bars."""
+    inv, mtr, gw = site["GWR1-INV"], site["GWR1-MTR"], site["GWR1"]
+    day = {"period": "day", "date": DAY.isoformat()}
+    r = client.get(f"/api/v1/devices/{inv}/energy", params=day, headers=h(world, "om@I1"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [p["name"] for p in body["points"]] == ["pv_energy_wh"]
+    assert len(body["bars"]) == 24 and body["bars"][10]["label"] == "10:00"
+    assert body["bars"][10]["energy_wh"] == {"pv_energy_wh": pytest.approx(2000)}
+    assert body["total_wh"] == {"pv_energy_wh": pytest.approx(6000)}
+
+    meter = client.get(
+        f"/api/v1/devices/{mtr}/energy", params={**day, "period": "month"},
+        headers=h(world, "om@I1"),
+    ).json()  # fmt: skip
+    assert [p["name"] for p in meter["points"]] == [
+        "grid_import_energy_wh",
+        "grid_export_energy_wh",
+    ]
+    assert len(meter["bars"]) == MONTH_DAYS
+    assert meter["total_wh"] == {
+        "grid_import_energy_wh": pytest.approx(1200),
+        "grid_export_energy_wh": pytest.approx(2400),
+    }
+    empty = client.get(f"/api/v1/devices/{gw}/energy", params=day, headers=h(world, "om@I1"))
+    assert empty.json()["points"] == [] and len(empty.json()["bars"]) == 24
+
+    # Out of the site's statistics: the site's PV is gone, the inverter's own bars are not.
+    client.put(
+        f"/api/v1/sites/{site['site']}/statistical-range",
+        json={"inverters": False, "meters": True},
+        headers=h(world, "admin@I1"),
+    )
+    site_day = client.get(
+        f"/api/v1/sites/{site['site']}/energy", params=day, headers=h(world, "admin@I1")
+    ).json()
+    assert site_day["total"]["pv_wh"] == 0
+    total = client.get(
+        f"/api/v1/devices/{inv}/energy", params={"period": "total"}, headers=h(world, "om@I1")
+    ).json()
+    assert total["bars"][0]["label"] == str(DAY.year)
+    assert total["total_wh"]["pv_energy_wh"] == pytest.approx(6000)
+
+    r = client.get(
+        f"/api/v1/devices/{inv}/energy", params={**day, "format": "csv"}, headers=h(world, "om@I1")
+    )
+    assert r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0] == ["bar", "start_time", "end_time", "pv_energy_kwh"]
+    assert next(x for x in rows if x[0] == "10:00")[3] == "2.000"
+    assert rows[-1][0] == "total" and rows[-1][3] == "6.000"
+    for who in ("admin@I2", "owner@I2"):
+        other = client.get(f"/api/v1/devices/{inv}/energy", headers=h(world, who))
+        assert other.status_code == 404, (who, other.text)
+
+
+def _month_revenue(client: TestClient, world: World) -> float:
+    body = client.get("/api/v1/fleet/kpis", headers=h(world, "admin@I1")).json()
+    mine = body["revenue_trend"][0]
+    assert mine["currency"] == "EUR"
+    assert [m["month"] for m in mine["months"]] == [t["month"] for t in body["trend"]]
+    return float(next(m["revenue"] for m in mine["months"] if m["month"] == f"{DAY:%Y-%m}"))
+
+
+def test_fleet_revenue_trend_by_month(
+    client: TestClient, world: World, site: dict[str, str], runtime: Runtime
+) -> None:
+    """The revenue of each month of the trend: yield x the default price without tariffs, hour
+    by hour at the tariffs once the site has them (the same figures as the revenue tiles)."""
+    price = runtime.settings.default_price_per_kwh
+    assert _month_revenue(client, world) == pytest.approx(6.0 * price)
+    for direction, value in (("EXPORT", 0.08), ("IMPORT", 0.40)):
+        r = client.put(
+            f"/api/v1/sites/{site['site']}/tariffs/{direction}",
+            json={"valid_from": f"{DAY.year - 1}-01-01", "kind": "fixed", "currency": "EUR",
+                  "price_per_kwh": value},
+            headers=h(world, "admin@I1"),
+        )  # fmt: skip
+        assert r.status_code in (200, 201), r.text
+    assert _month_revenue(client, world) == pytest.approx(2.4 * 0.08 + 3.6 * 0.40)
+    other = client.get("/api/v1/fleet/kpis", headers=h(world, "admin@I2")).json()
+    assert all(m["revenue"] == 0 for t in other["revenue_trend"] for m in t["months"])
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "message"),
+    [
+        ("readings", {"points": "pv_power_w,nope"}, 400, "unknown data point 'nope'"),
+        (
+            "readings",
+            {"start_time": "2026-03-02T00:00:00Z", "end_time": "2026-03-01T00:00:00Z"},
+            400,
+            "end_time must be after start_time",
+        ),
+        (
+            "readings",
+            {"start_time": "2026-01-01T00:00:00Z", "end_time": "2026-03-01T00:00:00Z"},
+            400,
+            "at most 31 days long for raw readings",
+        ),
+        ("readings", {"start_time": "2026-03-01T00:00:00"}, 400, "needs a UTC offset"),
+        ("readings", {"start_time": "yesterday"}, 422, "start_time: Input should be a valid"),
+        (
+            "readings",
+            {"start_time": "0001-01-01T00:00:00Z", "end_time": "0001-01-02T00:00:00Z"},
+            400,
+            "start_time is out of range",
+        ),
+        ("series", {"resolution": "10min"}, 422, "'5min', 'hour', 'day' or 'month'"),
+        (
+            "series",
+            {
+                "resolution": "5min",
+                "start_time": "2026-01-01T00:00:00Z",
+                "end_time": "2026-03-01T00:00:00Z",
+            },
+            400,
+            "at most 31 days long for 5min roll-ups",
+        ),
+        ("series", {"points": "device_status"}, 400, "has no roll-ups"),
+        ("energy", {"period": "week"}, 422, "'day', 'month', 'year' or 'total'"),
+        ("energy", {"date": "10.06.2026"}, 400, "'10.06.2026' is not a date: use YYYY-MM-DD"),
+        ("energy", {"date": "9999-12-31", "period": "year"}, 400, "9999-12-31 is out of range"),
+        ("energy", {"date": "0001-01-01"}, 400, "0001-01-01 is out of range"),
+        ("site-energy", {"date": "9999-12-31", "period": "year"}, 400, "is out of range"),
+        ("site-energy", {"date": "0001-01-01"}, 400, "0001-01-01 is out of range"),
+        ("site-energy", {"period": "week"}, 422, "'day', 'month', 'year' or 'total'"),
+    ],
+)
+def test_bad_query_parameters_are_refused_clearly(
+    client: TestClient,
+    world: World,
+    site: dict[str, str],
+    path: str,
+    params: dict[str, str],
+    status: int,
+    message: str,
+) -> None:
+    """Every refusal says what was wrong in words a person reads (never a 500)."""
+    url = (
+        f"/api/v1/sites/{site['site']}/energy"
+        if path == "site-energy"
+        else f"/api/v1/devices/{site['GWR1-INV']}/{path}"
+    )
+    r = client.get(url, params=params, headers=h(world, "om@I1"))
+    assert r.status_code == status, r.text
+    assert message in r.json()["detail"]

@@ -190,3 +190,12 @@ def test_device_page_has_its_own_live_panel(
     rows = page.locator("#live-devices tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first.locator(".badge")).to_have_text("online")
+    # Silence: the title's badge follows the device's status without a reload.
+    expect(page.locator("#device-status")).to_have_text("online")
+    page.evaluate("window.__notReloaded = true")
+    with server.runtime.db.session() as s:
+        later = datetime.now(UTC) + timedelta(seconds=server.runtime.settings.offline_after_s + 1)
+        assert sweep_offline(s, later, server.runtime.settings)
+    expect(page.locator("#device-status")).to_have_text("offline")
+    expect(rows.first.locator(".badge")).to_have_text("offline")
+    assert page.evaluate("window.__notReloaded") is True

@@ -33,7 +33,8 @@ def home(request: Request, session: DbSession, runtime: RuntimeDep) -> HTMLRespo
     }
     site_status = SiteRepository(session, caller).status_counts()
     counts["sites"] = sum(site_status.values())
-    kpis, _ = fleet_service.fleet_kpis(session, caller, runtime.settings)
+    figures = fleet_service.fleet_figures(session, caller, runtime.settings)
+    kpis = figures.kpis
     money = fleet_service.ordered_currencies(kpis.revenue, caller.user.currency)
     return render(
         request,
@@ -43,7 +44,7 @@ def home(request: Request, session: DbSession, runtime: RuntimeDep) -> HTMLRespo
         site_status=site_status,
         kpis=kpis,
         money=money,
-        trend_json=fleet_service.trend_json(kpis),
+        trend_json=fleet_service.trend_json(figures, caller.user.currency),
         alarm_counts=active_alarm_counts(session, caller),
     )
 

@@ -14,6 +14,7 @@ from voltfleet.app.deps import DbSession, RuntimeDep, client_address
 from voltfleet.app.portal import (
     account_pages,
     alarm_pages,
+    energy_pages,
     home_pages,
     money_pages,
     quarantine_pages,
@@ -30,6 +31,7 @@ router.include_router(account_pages.router)
 router.include_router(site_pages.router)
 router.include_router(money_pages.router)
 router.include_router(telemetry_pages.router)
+router.include_router(energy_pages.router)
 router.include_router(alarm_pages.router)
 router.include_router(quarantine_pages.router)
 

@@ -1,5 +1,6 @@
-"""Telemetry in the portal: a device's chart (data points, day/week/month, hover, CSV), a device's
-data table for a time range (CSV), and a site's energy bars (day/month/year/total, CSV).
+"""Telemetry in the portal: a device's chart (model, serial number and data points; day, week or
+month; hover; CSV) and its data table for a range of days (paged; CSV). A site's "Chart" opens
+the chart of its first device with data. Energy bars are in ``energy_pages``.
 
 The pages read through the same services as the API (app.telemetry.read_service), so the same
 scope rules apply; the CSV downloads here are the API's CSV, served under the portal's session.
@@ -8,24 +9,26 @@ scope rules apply; the CSV downloads here are the API's CSV, served under the po
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from voltfleet.app.deps import DbSession
+from voltfleet.app.deps import Caller, DbSession
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.errors import ApiError
+from voltfleet.app.errors import ApiError, bad_request
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.telemetry import read_service as rs
 from voltfleet.app.telemetry.read_endpoints import csv_download
 from voltfleet.domain.access import Action
-from voltfleet.domain.telemetry.energy import Period
-from voltfleet.domain.telemetry.points import CATALOGUE, GAUGES, PointKind
+from voltfleet.domain.telemetry.points import CATALOGUE, GAUGES, Point, PointKind
 from voltfleet.domain.telemetry.rollup import Resolution
+from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 
 router = APIRouter()
@@ -37,39 +40,125 @@ SPANS = {
     "month": (timedelta(days=31), Resolution.HOUR),
 }
 CHARTABLE = [p for p in CATALOGUE.values() if p.kind is PointKind.ENERGY or p.kind in GAUGES]
+TABLE_ROWS = 500  # rows of the data table on one page; the CSV has them all
+# Which device a site's chart opens first: the one most people look for.
+FIRST_KINDS = ("inverter", "battery", "meter", "charger", "gateway")
+PointsQuery = Annotated[
+    list[str] | None, Query(description="one per chosen data point (checkboxes)")
+]
 
 
-def _day(text: str, tz_name: str) -> tuple[date, str | None]:
-    today = datetime.now(UTC).astimezone(rs.zone(tz_name)).date()
-    if not text.strip():
-        return today, None
+def today(tz_name: str) -> date:
+    return datetime.now(UTC).astimezone(rs.zone(tz_name)).date()
+
+
+def day_or_today(text: str, tz_name: str) -> tuple[date, str | None]:
+    """The day asked for (today when empty), or today and the reason it was refused."""
     try:
-        return date.fromisoformat(text.strip()), None
-    except ValueError:
-        return today, f"'{text}' is not a date: use YYYY-MM-DD"
+        return rs.parse_day(text) or today(tz_name), None
+    except ApiError as exc:
+        return today(tz_name), exc.message
 
 
-def _local_end(day: date, tz_name: str) -> datetime:
+def local_end(day: date, tz_name: str) -> datetime:
     """The end (UTC) of the local day ``day``: charts end with the chosen day."""
-    tz = rs.zone(tz_name)
     nxt = day + timedelta(days=1)
-    return datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).astimezone(UTC)
+    return datetime(nxt.year, nxt.month, nxt.day, tzinfo=rs.zone(tz_name)).astimezone(UTC)
 
 
-def _chart_query(
-    request: Request, session: DbSession, device_id: str, points: str, span: str, day: str
-) -> tuple[Any, ...]:
+def shown(p: Point) -> tuple[str, float]:
+    """The unit a person reads a point in, and the factor from the stored value: a state of
+    charge is stored as a fraction and read in percent."""
+    return ("%", 100.0) if p.unit == "fraction" else (p.unit, 1.0)
+
+
+def _names(points: str, point: list[str] | None) -> str:
+    """The chosen points as one comma-separated list: ``points=a,b`` (links) and the picker's
+    ``point=a&point=b`` (checkboxes) together."""
+    names = [n.strip() for n in [*points.split(","), *(point or [])] if n.strip()]
+    return ",".join(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class Picker:
+    """The data points offered for a device: those it has sent first, then the others."""
+
+    reported: list[Point]
+    others: list[Point]
+    defaults: list[str]
+
+
+def picker(session: Session, device: Device, offered: list[Point]) -> Picker:
+    """Defaults: the usual power points among those the device sends, else the first four it
+    sends, else the usual ones (which then show that there is no data)."""
+    sent = {p.name for p in rs.reported_points(session, device)}
+    reported = [p for p in offered if p.name in sent]
+    others = [p for p in offered if p.name not in sent]
+    defaults = [n for n in rs.DEFAULT_POINTS if n in sent] or [p.name for p in reported[:4]]
+    return Picker(reported, others, defaults or list(rs.DEFAULT_POINTS))
+
+
+def _device(request: Request, session: Session, device_id: str) -> tuple[Caller, Device, Site]:
     caller = require_caller(request, session)
     device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
     site = session.get(Site, device.site_id)
     assert site is not None
-    span = span if span in SPANS else "day"
-    chosen_day, error = _day(day, site.timezone)
+    return caller, device, site
+
+
+# ---- the chart ----------------------------------------------------------------------------------
+
+
+@router.get("/site/{site_id}/chart")
+def site_chart(request: Request, session: DbSession, site_id: str) -> Response:
+    """A site's chart is its devices' charts: open the first device's (inverters first)."""
+    caller = require_caller(request, session)
+    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
+    devices = DeviceRepository(session, caller).of_site(site.id)
+    if not devices:
+        raise ApiError(404, f"{site.name} has no devices yet: bind one to see its chart", "empty")
+    rank = {k: i for i, k in enumerate(FIRST_KINDS)}
+    first = min(devices, key=lambda d: (rank.get(d.kind, len(rank)), d.serial))
+    return RedirectResponse(f"/device/{first.id}/chart", 303)
+
+
+@dataclass(frozen=True)
+class ChartQuery:
+    span: str
+    day: date
+    resolution: Resolution
+    start: datetime
+    end: datetime
+    error: str | None
+
+
+def _chart_query(site: Site, span: str, day: str) -> ChartQuery:
+    chosen_day, error = day_or_today(day, site.timezone)
+    if span not in SPANS:
+        error = error or f"zoom '{span}' is not one of {', '.join(SPANS)}"
+        span = "day"
     length, resolution = SPANS[span]
-    end = _local_end(chosen_day, site.timezone)
-    start = end - length
-    names = points or ",".join(rs.DEFAULT_POINTS)
-    return caller, device, site, span, chosen_day, error, resolution, start, end, names
+    end = local_end(chosen_day, site.timezone)
+    return ChartQuery(span, chosen_day, resolution, end - length, end, error)
+
+
+def _chart_data(s: rs.DeviceSeries, q: ChartQuery, tz_name: str) -> dict[str, Any]:
+    """The uPlot columns: one x axis over the whole window (not just the data), one series per
+    point in the unit a person reads."""
+    chart: dict[str, Any] = {"x": [], "tz": tz_name, "series": []}
+    xs = sorted({r.start for rows in s.rows.values() for r in rows})
+    if xs:
+        xs = sorted({q.start, *xs, q.end})
+    index = {t: i for i, t in enumerate(xs)}
+    chart["x"] = [t.timestamp() for t in xs]
+    for p in s.points:
+        unit, factor = shown(p)
+        values: list[float | None] = [None] * len(xs)
+        for r in s.rows[p.name]:
+            values[index[r.start]] = round(r.value * factor, 4)
+        label = f"{p.name} ({'energy' if p.kind is PointKind.ENERGY else 'mean'})"
+        chart["series"].append({"label": label, "unit": unit, "values": values})
+    return chart
 
 
 @router.get("/device/{device_id}/chart", response_class=HTMLResponse)
@@ -78,30 +167,25 @@ def device_chart(
     session: DbSession,
     device_id: str,
     points: str = "",
+    point: PointsQuery = None,
     span: str = "day",
     day: str = "",
 ) -> HTMLResponse:
-    caller, device, site, span, chosen_day, error, resolution, start, end, names = _chart_query(
-        request, session, device_id, points, span, day
-    )
+    caller, device, site = _device(request, session, device_id)
+    q = _chart_query(site, span, day)
+    offer = picker(session, device, CHARTABLE)
+    names = _names(points, point) or ",".join(offer.defaults)
     chart: dict[str, Any] = {"x": [], "tz": site.timezone, "series": []}
-    chosen: list[str] = []
-    try:
-        s = rs.series(session, caller, device.id, names, resolution, start, end)
-        chosen = [p.name for p in s.points]
-        xs = sorted({r.start for rows in s.rows.values() for r in rows})
-        if xs:  # the x axis spans the whole window (day, week, month), not just the data
-            xs = sorted({start, *xs, end})
-        index = {t: i for i, t in enumerate(xs)}
-        chart["x"] = [t.timestamp() for t in xs]
-        for p in s.points:
-            values: list[float | None] = [None] * len(xs)
-            for r in s.rows[p.name]:
-                values[index[r.start]] = round(r.value, 4)
-            label = f"{p.name} ({'energy' if p.kind is PointKind.ENERGY else 'mean'})"
-            chart["series"].append({"label": label, "unit": p.unit, "values": values})
-    except ApiError as exc:
-        error = exc.message
+    chosen: list[str] = names.split(",")
+    error = q.error
+    if error is None:
+        try:
+            s = rs.series(session, caller, device.id, names, q.resolution, q.start, q.end)
+            chosen = [p.name for p in s.points]
+            chart = _chart_data(s, q, site.timezone)
+        except ApiError as exc:
+            error = exc.message
+    step = SPANS[q.span][0]
     siblings = DeviceRepository(session, caller).of_site(device.site_id)
     return render(
         request,
@@ -110,14 +194,15 @@ def device_chart(
         device=device,
         site=site,
         siblings=siblings,
-        catalogue=CHARTABLE,
-        chosen=chosen or names.split(","),
-        span=span,
+        models=sorted({d.model or "" for d in siblings}),
+        picker=offer,
+        chosen=chosen,
+        span=q.span,
         spans=list(SPANS),
-        day=chosen_day,
-        resolution=resolution.value,
-        start=start,
-        end=end,
+        day=q.day,
+        earlier=q.day - step,
+        later=min(q.day + step, today(site.timezone)) if q.day < today(site.timezone) else None,
+        resolution=q.resolution.value,
         chart_json=json.dumps(chart),
         samples=len(chart["x"]),
         error=error,
@@ -131,23 +216,37 @@ def device_chart_csv(
     session: DbSession,
     device_id: str,
     points: str = "",
+    point: PointsQuery = None,
     span: str = "day",
     day: str = "",
 ) -> Response:
-    caller, device, _, span, chosen_day, _, resolution, start, end, names = _chart_query(
-        request, session, device_id, points, span, day
-    )
-    s = rs.series(session, caller, device.id, names, resolution, start, end)
-    return csv_download(rs.series_csv(s), f"chart-{device.serial}-{span}-{chosen_day}.csv")
+    caller, device, site = _device(request, session, device_id)
+    q = _chart_query(site, span, day)
+    if q.error:
+        raise bad_request(q.error)
+    names = _names(points, point) or ",".join(picker(session, device, CHARTABLE).defaults)
+    s = rs.series(session, caller, device.id, names, q.resolution, q.start, q.end)
+    return csv_download(rs.series_csv(s), f"chart-{device.serial}-{q.span}-{q.day}.csv")
+
+
+# ---- the data table -----------------------------------------------------------------------------
 
 
 def _table_window(start: str, end: str, tz_name: str) -> tuple[date, date, str | None]:
-    first, error = _day(start, tz_name)
-    last, error2 = _day(end, tz_name) if end.strip() else (first, None)
+    first, error = day_or_today(start, tz_name)
+    last, error2 = day_or_today(end, tz_name) if end.strip() else (first, None)
     error = error or error2
     if error is None and last < first:
-        error = "the last day is before the first"
+        error = f"the last day ({last}) is before the first ({first})"
     return first, last, error
+
+
+def _readings(
+    session: Session, caller: Caller, device: Device, site: Site, names: str, a: date, b: date
+) -> rs.DeviceReadings:
+    """The raw readings of the local days ``a`` to ``b`` (inclusive)."""
+    start = local_end(a - timedelta(days=1), site.timezone)
+    return rs.readings(session, caller, device.id, names, start, local_end(b, site.timezone))
 
 
 @router.get("/device/{device_id}/data", response_class=HTMLResponse)
@@ -156,54 +255,63 @@ def device_data(
     session: DbSession,
     device_id: str,
     points: str = "",
+    point: PointsQuery = None,
     start: str = "",
     end: str = "",
+    page: int = 1,
 ) -> HTMLResponse:
-    caller = require_caller(request, session)
-    device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
-    site = session.get(Site, device.site_id)
-    assert site is not None
+    caller, device, site = _device(request, session, device_id)
     first, last, error = _table_window(start, end, site.timezone)
-    names = points or ",".join(rs.DEFAULT_POINTS)
+    offer = picker(session, device, list(CATALOGUE.values()))
+    names = _names(points, point) or ",".join(offer.defaults)
     rows: list[tuple[datetime, list[float | None]]] = []
-    chosen: list[Any] = []
+    chosen: list[Point] = []
     if error is None:
         try:
-            r = rs.readings(
-                session,
-                caller,
-                device.id,
-                names,
-                _local_end(first - timedelta(days=1), site.timezone),
-                _local_end(last, site.timezone),
-            )
+            r = _readings(session, caller, device, site, names, first, last)
             chosen = r.points
             by_ts: dict[datetime, dict[str, float]] = {}
             for name, samples in r.samples.items():
                 for smp in samples:
                     by_ts.setdefault(smp.ts, {})[name] = smp.value
             tz = rs.zone(site.timezone)
+            factors = [(p.name, shown(p)[1]) for p in chosen]
             rows = [
-                (ts.astimezone(tz), [by_ts[ts].get(p.name) for p in chosen]) for ts in sorted(by_ts)
+                (ts.astimezone(tz), [_times(by_ts[ts].get(n), f) for n, f in factors])
+                for ts in sorted(by_ts)
             ]
         except ApiError as exc:
             error = exc.message
+    pages = max(1, -(-len(rows) // TABLE_ROWS))
+    page = min(max(page, 1), pages)
+    offset = (page - 1) * TABLE_ROWS
+    names = ",".join(p.name for p in chosen) or names
+    query = f"points={names}&start={first.isoformat()}&end={last.isoformat()}"
     return render(
         request,
         "portal/telemetry_data.html",
         caller,
         device=device,
         site=site,
-        catalogue=list(CATALOGUE.values()),
-        chosen=[p.name for p in chosen] or names.split(","),
+        picker=offer,
+        chosen=names.split(","),
         points=chosen,
-        rows=rows,
+        units=[shown(p)[0] for p in chosen],
+        rows=rows[offset : offset + TABLE_ROWS],
+        total=len(rows),
+        offset=offset,
+        page=page,
+        pages=pages,
         first=first,
         last=last,
-        query=f"points={names}&start={first.isoformat()}&end={last.isoformat()}",
+        query=query,
         error=error,
         status_code=200 if error is None else 400,
     )
+
+
+def _times(value: float | None, factor: float) -> float | None:
+    return None if value is None else value * factor
 
 
 @router.get("/device/{device_id}/data.csv")
@@ -212,84 +320,16 @@ def device_data_csv(
     session: DbSession,
     device_id: str,
     points: str = "",
+    point: PointsQuery = None,
     start: str = "",
     end: str = "",
 ) -> Response:
-    caller = require_caller(request, session)
-    device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
-    site = session.get(Site, device.site_id)
-    assert site is not None
+    caller, device, site = _device(request, session, device_id)
     first, last, error = _table_window(start, end, site.timezone)
     if error:
-        raise ApiError(400, error, "bad_request")
-    r = rs.readings(
-        session,
-        caller,
-        device.id,
-        points or None,
-        _local_end(first - timedelta(days=1), site.timezone),
-        _local_end(last, site.timezone),
+        raise bad_request(error)
+    names = _names(points, point) or ",".join(
+        picker(session, device, list(CATALOGUE.values())).defaults
     )
+    r = _readings(session, caller, device, site, names, first, last)
     return csv_download(rs.readings_csv(r), f"data-{device.serial}-{first}-{last}.csv")
-
-
-def _energy(
-    request: Request, session: DbSession, site_id: str, period: str, day: str
-) -> tuple[Any, Site, rs.SiteEnergy | None, Period, date, str | None]:
-    caller = require_caller(request, session)
-    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    chosen = Period(period) if period in Period.__members__.values() else Period.DAY
-    chosen_day, error = _day(day, site.timezone)
-    e = None if error else rs.energy_of(session, site, chosen, chosen_day)
-    return caller, site, e, chosen, chosen_day, error
-
-
-def _kwh(wh: float) -> float:
-    return round(wh / 1000.0, 3)
-
-
-@router.get("/site/{site_id}/energy", response_class=HTMLResponse)
-def site_energy(
-    request: Request, session: DbSession, site_id: str, period: str = "day", day: str = ""
-) -> HTMLResponse:
-    caller, site, e, chosen, chosen_day, error = _energy(request, session, site_id, period, day)
-    chart: dict[str, list[Any]] = {
-        "labels": [],
-        "pv": [],
-        "consumption": [],
-        "grid_import": [],
-        "grid_export": [],
-    }
-    if e is not None:
-        chart = {
-            "labels": [b.label for b in e.bars],
-            "pv": [_kwh(b.balance.pv_wh) for b in e.bars],
-            "consumption": [_kwh(b.balance.consumption_wh) for b in e.bars],
-            "grid_import": [_kwh(b.balance.import_wh) for b in e.bars],
-            "grid_export": [_kwh(b.balance.export_wh) for b in e.bars],
-        }
-    return render(
-        request,
-        "portal/site_energy.html",
-        caller,
-        site=site,
-        energy=e,
-        period=chosen,
-        periods=[p.value for p in Period],
-        day=chosen_day,
-        chart_json=json.dumps(chart),
-        kwh=_kwh,
-        pct=lambda v: "-" if v is None else f"{100 * v:.1f} %",
-        error=error,
-        status_code=200 if error is None else 400,
-    )
-
-
-@router.get("/site/{site_id}/energy.csv")
-def site_energy_csv(
-    request: Request, session: DbSession, site_id: str, period: str = "day", day: str = ""
-) -> Response:
-    _, _, e, chosen, chosen_day, error = _energy(request, session, site_id, period, day)
-    if e is None:
-        raise ApiError(400, error or "bad request", "bad_request")
-    return csv_download(rs.energy_csv(e), f"energy-{chosen.value}-{chosen_day}.csv")

@@ -102,6 +102,19 @@ def _summaries(session: Session, caller: Caller) -> list[Any]:
     return _rows(conn, stmt)
 
 
+Trend = list[tuple[str, float]]  # (local "YYYY-MM", value), oldest first
+
+
+@dataclass(frozen=True)
+class FleetFigures:
+    """The fleet's figures, each site's (as columns), and the revenue of the months of the
+    yield trend, per currency (the same months as ``kpis.trend``)."""
+
+    kpis: kpi.FleetKpis
+    columns: kpi.SiteColumns
+    revenue_trend: dict[str, Trend]
+
+
 def fleet_kpis(
     session: Session,
     caller: Caller,
@@ -111,6 +124,19 @@ def fleet_kpis(
     ranking_size: int = 10,
 ) -> tuple[kpi.FleetKpis, kpi.SiteColumns]:
     """The fleet's figures and each site's (as columns; ``.figures()`` gives them as rows)."""
+    f = fleet_figures(session, caller, settings, now, ranking_size=ranking_size)
+    return f.kpis, f.columns
+
+
+def fleet_figures(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    ranking_size: int = 10,
+) -> FleetFigures:
+    """``fleet_kpis`` with the monthly revenue trend."""
     now = now or datetime.now(UTC)
     rows = _summaries(session, caller)
     cols = list(zip(*rows, strict=True)) if rows else [()] * (5 + len(_SUMMARY))
@@ -135,7 +161,8 @@ def fleet_kpis(
         same = stored == current
         pv[key] = np.where(same, pv[key], 0.0)
         ex[key] = np.where(same, ex[key], 0.0)
-    trend = _trend(tz_names, month_us, [column[f"pv_m{k}"] for k in range(TREND_MONTHS)], now)
+    months = [column[f"pv_m{k}"] for k in range(TREND_MONTHS)]
+    trend = _trend(tz_names, month_us, months, now)
     # PV power now: a summary's power when measured in the last 15 minutes
     fresh = to_us(now - POWER_FRESH)
     measured = np.asarray([fresh if at is None else at for at in column["power_us"]], np.int64)
@@ -148,12 +175,30 @@ def fleet_kpis(
     revenue = {p: kpi.revenue_at(pv[p], ex[p], price) for p in kpi.PERIODS}
     priced = np.zeros(len(ids), dtype=np.bool_)
     by_tariff = _tariff_sites(session, owned_sites(caller).with_only_columns(Site.id))
+    labels = [m for m, _ in trend]
+    money_trend: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(labels, 0.0))
     for i, site_id in enumerate(ids):
         if site_id in by_tariff:
-            money, currencies[i] = _tariff_revenue(session, site_id, zones[tz_names[i]], now, price)
+            money, currencies[i], site_months = _tariff_revenue(
+                session, site_id, zones[tz_names[i]], now, price, labels
+            )
             for p in kpi.PERIODS:
                 revenue[p][i] = getattr(money, p)
+            for label, value in site_months.items():
+                money_trend[currencies[i]][label] += value
             priced[i] = True
+    # A site at the default price: each month's revenue is its yield x price.
+    month_matrix = np.asarray(months, dtype=np.float64).reshape(TREND_MONTHS, len(ids))
+    of_currency = np.asarray(currencies, dtype=object)
+    for currency in sorted(set(currencies)):
+        members = np.flatnonzero((of_currency == currency) & ~priced)
+        if not len(members):
+            continue
+        zones_of = [tz_names[i] for i in members]
+        kwh = _trend(zones_of, month_us[members], month_matrix[:, members], now)
+        for label, wh in kwh:
+            if label in money_trend[currency]:
+                money_trend[currency][label] += wh / 1000.0 * price
     columns = kpi.SiteColumns(
         site_id=ids,
         name=names,
@@ -169,11 +214,16 @@ def fleet_kpis(
         settings.green_co2_kg_per_kwh,
         settings.green_co2_kg_per_tree,
     )
-    return kpi.fleet_of(columns, factors, trend=trend, ranking_size=ranking_size), columns
+    kpis = kpi.fleet_of(columns, factors, trend=trend, ranking_size=ranking_size)
+    revenue_trend = {c: [(m, by[m]) for m in labels] for c, by in sorted(money_trend.items())}
+    return FleetFigures(kpis, columns, revenue_trend)
 
 
 def _trend(
-    tz_names: list[str], month_us: np.ndarray, months: Sequence[Sequence[float]], now: datetime
+    tz_names: list[str],
+    month_us: np.ndarray,
+    months: Sequence[Sequence[float]] | np.ndarray,
+    now: datetime,
 ) -> list[tuple[str, float]]:
     """The fleet's PV of the last twelve months: each site's trend (the months up to its
     summary's month) added up by local month label."""
@@ -217,10 +267,16 @@ def _tariff_sites(session: Session, scope: Any) -> set[str]:
 
 
 def _tariff_revenue(
-    session: Session, site_id: str, cal: Calendar, now: datetime, default_price: float
-) -> tuple[kpi.Periods, str]:
+    session: Session,
+    site_id: str,
+    cal: Calendar,
+    now: datetime,
+    default_price: float,
+    months: Sequence[str] = (),
+) -> tuple[kpi.Periods, str, dict[str, float]]:
     """Revenue of a site with tariffs, hour by hour: today, this month, this year; earlier years
-    are valued the same way, one year at a time."""
+    are valued the same way, one year at a time. Also the revenue of each of ``months`` (local
+    "YYYY-MM" labels), for the trend."""
     site = session.get(Site, site_id)
     assert site is not None
     conn = session.connection()
@@ -237,6 +293,7 @@ def _tariff_revenue(
     tz = zone(site.timezone)
     end = following(floor(now, Resolution.HOUR, tz), Resolution.HOUR, tz)
     day = month = year = total = 0.0
+    by_month = dict.fromkeys(months, 0.0)
     year_start = cal.year
     chunk_end = end
     while first is not None and chunk_end > first:
@@ -258,6 +315,7 @@ def _tariff_revenue(
                 [kpi.revenue(a, b, c, d) for a, b, c, d in zip(pv, ex, xp, ip, strict=True)]
             )
             total += float(values.sum())
+            _add_by_month(by_month, values, starts, local.year, tz)
             if chunk_start == year_start:
                 year += float(values.sum())
                 month += float(values[starts >= to_us(cal.month)].sum())
@@ -265,7 +323,22 @@ def _tariff_revenue(
                     values[(starts >= to_us(cal.day)) & (starts < to_us(cal.day_end))].sum()
                 )
         chunk_end = chunk_start
-    return kpi.Periods(day, month, year, total), currency
+    return kpi.Periods(day, month, year, total), currency, by_month
+
+
+def _add_by_month(
+    by_month: dict[str, float], values: np.ndarray, starts_us: np.ndarray, year: int, tz: Any
+) -> None:
+    """Add hourly ``values`` of one local year into the months of ``by_month`` they fall in."""
+    edges = np.array(
+        [to_us(datetime(year, m, 1, tzinfo=tz).astimezone(UTC)) for m in range(1, 13)],
+        dtype=np.int64,
+    )
+    index = np.searchsorted(edges, starts_us, side="right") - 1
+    for m in range(12):
+        label = f"{year:04d}-{m + 1:02d}"
+        if label in by_month:
+            by_month[label] += float(values[index == m].sum())
 
 
 def _first_hour(conn: Connection, ids: list[str]) -> datetime | None:
@@ -331,10 +404,16 @@ def figures_csv(columns: kpi.SiteColumns) -> str:
     return out.getvalue()
 
 
-def trend_json(k: kpi.FleetKpis) -> str:
-    """The monthly yield trend for the home page's chart (kWh)."""
+def trend_json(f: FleetFigures, currency: str) -> str:
+    """The monthly yield (kWh) and revenue (in ``currency``) trends for the home page's chart."""
     import json
 
+    money = dict(f.revenue_trend.get(currency, []))
     return json.dumps(
-        {"labels": [m for m, _ in k.trend], "values": [round(v / 1000.0, 3) for _, v in k.trend]}
+        {
+            "labels": [m for m, _ in f.kpis.trend],
+            "values": [round(v / 1000.0, 3) for _, v in f.kpis.trend],
+            "revenue": [round(money.get(m, 0.0), 2) for m, _ in f.kpis.trend],
+            "currency": currency,
+        }
     )

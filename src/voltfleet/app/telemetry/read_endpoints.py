@@ -20,6 +20,8 @@ from voltfleet.app.telemetry.read_schemas import (
     BalanceOut,
     BarOut,
     CataloguePointOut,
+    DeviceBarOut,
+    DeviceEnergyOut,
     DeviceSeriesOut,
     FleetKpisOut,
     GreenOut,
@@ -29,9 +31,11 @@ from voltfleet.app.telemetry.read_schemas import (
     RankedOut,
     ReadingOut,
     ReadingsOut,
+    RevenueTrendOut,
     RollupOut,
     SeriesOut,
     SiteEnergyOut,
+    TrendMoneyOut,
     TrendOut,
 )
 from voltfleet.domain.access import Action, Kind
@@ -208,6 +212,43 @@ def site_energy(
     )
 
 
+@router.get(
+    "/api/v1/devices/{device_id}/energy",
+    response_model=DeviceEnergyOut,
+    tags=["devices"],
+    summary="A device's energy counters as bars: a day by hour, a month by day, a year by month",
+)
+def device_energy(
+    session: DbSession,
+    caller: CallerDep,
+    device_id: str,
+    period: Period = Period.DAY,
+    date: Annotated[str | None, Query(description="YYYY-MM-DD in the site's zone; today")] = None,
+    format: Format = "json",
+) -> DeviceEnergyOut | Response:
+    """The energy of each counter the device has sent (PV yield, grid import and export,
+    battery charge and discharge, consumption, EV energy), whether or not the device counts in
+    its site's statistics. No balance is derived from one device: see the site's energy."""
+    e = rs.device_energy(session, caller, device_id, period, rs.parse_day(date))
+    if format == "csv":
+        name = f"energy-{e.device.serial}-{e.period.value}-{e.day.isoformat()}.csv"
+        return csv_download(rs.device_energy_csv(e), name)
+    return DeviceEnergyOut(
+        device_id=e.device.id,
+        period=e.period.value,
+        date=e.day.isoformat(),
+        timezone=e.site.timezone,
+        start_time=e.start,
+        end_time=e.end,
+        points=_points(e.points),
+        bars=[
+            DeviceBarOut(label=b.label, start_time=b.start, end_time=b.end, energy_wh=b.wh)
+            for b in e.bars
+        ],
+        total_wh=e.total,
+    )
+
+
 def _periods(p: kpi.Periods) -> PeriodsOut:
     return PeriodsOut(day=p.day, month=p.month, year=p.year, total=p.total)
 
@@ -225,10 +266,14 @@ def fleet_kpis(
     Revenue is per currency, yours first; a site without tariffs is valued at the default price
     of the settings."""
     caller.require(Kind.SITE, Action.LIST)
-    k, figures = fleet_service.fleet_kpis(session, caller, runtime.settings)
+    f = fleet_service.fleet_figures(session, caller, runtime.settings)
+    k = f.kpis
     status = SiteRepository(session, caller).status_counts()
     if format == "csv":
-        return csv_download(fleet_service.figures_csv(figures), "fleet-kpis.csv")
+        return csv_download(fleet_service.figures_csv(f.columns), "fleet-kpis.csv")
+    mine = caller.user.currency
+    money_trend = {mine: f.revenue_trend.get(mine, [(m, 0.0) for m, _ in k.trend])}
+    money_trend |= {c: t for c, t in f.revenue_trend.items() if c != mine}
     return FleetKpisOut(
         sites=k.sites,
         status=status,
@@ -242,6 +287,12 @@ def fleet_kpis(
         ],
         green=GreenOut(coal_kg=k.green.coal_kg, co2_kg=k.green.co2_kg, trees=k.green.trees),
         trend=[TrendOut(month=m, yield_wh=v) for m, v in k.trend],
+        revenue_trend=[
+            RevenueTrendOut(
+                currency=c, months=[TrendMoneyOut(month=m, revenue=v) for m, v in months]
+            )
+            for c, months in money_trend.items()
+        ],
         ranking=[
             RankedOut(
                 site_id=x.site_id,

@@ -93,6 +93,25 @@ class SiteEnergyOut(BaseModel):
     total: BalanceOut
 
 
+class DeviceBarOut(BaseModel):
+    label: str
+    start_time: datetime
+    end_time: datetime
+    energy_wh: dict[str, float] = Field(description="Wh in the bar, per energy counter")
+
+
+class DeviceEnergyOut(BaseModel):
+    device_id: str
+    period: str
+    date: str
+    timezone: str
+    start_time: datetime
+    end_time: datetime
+    points: list[PointOut] = Field(description="the energy counters the device has sent")
+    bars: list[DeviceBarOut]
+    total_wh: dict[str, float]
+
+
 class PeriodsOut(BaseModel):
     day: float
     month: float
@@ -123,6 +142,16 @@ class TrendOut(BaseModel):
     yield_wh: float
 
 
+class TrendMoneyOut(BaseModel):
+    month: str
+    revenue: float
+
+
+class RevenueTrendOut(BaseModel):
+    currency: str
+    months: list[TrendMoneyOut] = Field(description="the months of the yield trend")
+
+
 class FleetKpisOut(BaseModel):
     sites: int
     status: dict[str, int]
@@ -133,6 +162,9 @@ class FleetKpisOut(BaseModel):
     revenue: list[MoneyOut] = Field(description="per currency, the caller's currency first")
     green: GreenOut
     trend: list[TrendOut]
+    revenue_trend: list[RevenueTrendOut] = Field(
+        description="monthly revenue per currency, yours first, over the months of the trend"
+    )
     ranking: list[RankedOut]
     alarms: AlarmCountsOut = Field(
         default_factory=AlarmCountsOut, description="active alarms of your sites, by severity"

@@ -4,6 +4,7 @@ Never writes."""
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
@@ -65,19 +66,38 @@ def parse_points(text: str | None, *, rolled_up: bool = False) -> list[Point]:
     return out
 
 
+# The calendar a query may name: far beyond any fleet's data, and well inside what Python's
+# dates and the site's zone conversions can hold (year 1 or 9999 would overflow, a 500).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+_EARLIEST = datetime(FIRST_DAY.year, 1, 1, tzinfo=UTC)
+_LATEST = datetime(LAST_DAY.year + 1, 1, 1, tzinfo=UTC)
+
+
 def window(
-    start: datetime | None, end: datetime | None, default: timedelta, limit: timedelta
+    start: datetime | None,
+    end: datetime | None,
+    default: timedelta,
+    limit: timedelta,
+    what: str,
 ) -> tuple[datetime, datetime]:
-    """[start, end) in UTC: defaults to the last ``default`` up to now; refused beyond ``limit``."""
+    """[start, end) in UTC: defaults to the last ``default`` up to now; refused beyond ``limit``
+    (``what`` names what is read, for the message: "raw readings", "hour roll-ups")."""
     for name, value in (("start_time", start), ("end_time", end)):
         if value is not None and value.tzinfo is None:
             raise bad_request(f"{name} needs a UTC offset, e.g. 2026-01-01T00:00:00Z")
+        if value is not None and not _EARLIEST <= value < _LATEST:
+            raise bad_request(
+                f"{name} is out of range: use a time between {FIRST_DAY} and {LAST_DAY}"
+            )
     end = (end or datetime.now(UTC)).astimezone(UTC)
     start = (start or end - default).astimezone(UTC)
     if end <= start:
         raise bad_request("end_time must be after start_time")
     if end - start > limit:
-        raise bad_request(f"the window may be at most {limit.days} days long at this resolution")
+        raise bad_request(
+            f"the window may be at most {limit.days} days long for {what}: ask for a shorter one"
+        )
     return start, end
 
 
@@ -116,7 +136,7 @@ def readings(
 ) -> DeviceReadings:
     device, site = _device(session, caller, device_id)
     chosen = parse_points(points)
-    lo, hi = window(start, end, timedelta(days=1), MAX_READINGS_WINDOW)
+    lo, hi = window(start, end, timedelta(days=1), MAX_READINGS_WINDOW, "raw readings")
     store = store_for(session.connection())
     samples: dict[str, list[Sample]] = {}
     count = 0
@@ -163,10 +183,22 @@ def series(
 ) -> DeviceSeries:
     device, site = _device(session, caller, device_id)
     chosen = parse_points(points, rolled_up=True)
-    lo, hi = window(start, end, DEFAULT_SERIES_WINDOW[resolution], MAX_SERIES_WINDOW[resolution])
+    lo, hi = window(
+        start,
+        end,
+        DEFAULT_SERIES_WINDOW[resolution],
+        MAX_SERIES_WINDOW[resolution],
+        f"{resolution.value} roll-ups",
+    )
     store = store_for(session.connection())
     rows = {p.name: store.read_rollups(device.id, p.name, resolution, lo, hi) for p in chosen}
     return DeviceSeries(device, site, chosen, resolution, lo, hi, rows)
+
+
+def reported_points(session: Session, device: Device) -> list[Point]:
+    """The data points a device has sent (those with a stored sample), in catalogue order."""
+    store = store_for(session.connection())
+    return [p for p in CATALOGUE.values() if store.latest(device.id, p.name) is not None]
 
 
 def aggregate_of(p: Point) -> str:
@@ -229,17 +261,110 @@ def energy_of(
     ids = [d.id for d in devices]
     conn = session.connection()
     resolution = en.BAR_RESOLUTION[period]
-    if period is en.Period.TOTAL:
-        first = first_start(conn, ids, en.ENERGY_POINTS, resolution)
-        start = en.window(en.Period.YEAR, (first or now).astimezone(tz).date(), tz)[0]
-        end = en.window(en.Period.YEAR, max(day, now.astimezone(tz).date()), tz)[1]
-    else:
-        start, end = en.window(period, day, tz)
+    start, end = _bars_window(conn, ids, en.ENERGY_POINTS, period, day, tz, now)
     grouped: dict[str, list[Rollup]] = {}
     for _, point, at, value in read_many(conn, ids, en.ENERGY_POINTS, resolution, start, end):
         grouped.setdefault(point, []).append(Rollup(at, value, 0))
     bars = en.bars(period, start, end, tz, grouped)
     return SiteEnergy(site, period, day, start, end, devices, bars, en.total(bars))
+
+
+def _bars_window(
+    conn: Connection,
+    ids: Sequence[str],
+    points: Sequence[str],
+    period: en.Period,
+    day: date,
+    tz: ZoneInfo,
+    now: datetime,
+) -> tuple[datetime, datetime]:
+    """[start, end) of the bars: the local day, month or year of ``day``; for the total, the
+    years from the first roll-up of these series up to this year (or ``day``'s, if later)."""
+    if period is not en.Period.TOTAL:
+        return en.window(period, day, tz)
+    first = first_start(conn, ids, points, en.BAR_RESOLUTION[period])
+    start = en.window(en.Period.YEAR, (first or now).astimezone(tz).date(), tz)[0]
+    end = en.window(en.Period.YEAR, max(day, now.astimezone(tz).date()), tz)[1]
+    return start, end
+
+
+# ---- a device's energy --------------------------------------------------------------------------
+
+ENERGY_COUNTERS = [p for p in CATALOGUE.values() if p.kind is PointKind.ENERGY]
+
+
+def energy_counters(session: Session, device: Device) -> list[Point]:
+    """The energy counters a device has sent (those with roll-ups), in catalogue order."""
+    conn = session.connection()
+    month = en.BAR_RESOLUTION[en.Period.YEAR]
+    return [
+        p for p in ENERGY_COUNTERS if first_start(conn, [device.id], [p.name], month) is not None
+    ]
+
+
+def with_energy(session: Session, devices: Sequence[Device]) -> list[Device]:
+    """The devices that have sent any energy counter: those worth an energy page."""
+    conn = session.connection()
+    names = [p.name for p in ENERGY_COUNTERS]
+    month = en.BAR_RESOLUTION[en.Period.YEAR]
+    return [d for d in devices if first_start(conn, [d.id], names, month) is not None]
+
+
+@dataclass(frozen=True)
+class DeviceBar:
+    """One bar of a device: [start, end) in UTC, its local label, and Wh per counter."""
+
+    start: datetime
+    end: datetime
+    label: str
+    wh: dict[str, float]
+
+
+@dataclass
+class DeviceEnergy:
+    """A device's own counters as bars. Unlike a site's, no balance is derived: one device
+    rarely sees all of PV, grid and battery, so consumption and the rates would be wrong."""
+
+    device: Device
+    site: Site
+    period: en.Period
+    day: date
+    start: datetime
+    end: datetime
+    points: list[Point]
+    bars: list[DeviceBar]
+    total: dict[str, float]
+
+
+def device_energy(
+    session: Session,
+    caller: Caller,
+    device_id: str,
+    period: en.Period,
+    day: date | None = None,
+    now: datetime | None = None,
+) -> DeviceEnergy:
+    """A device's energy per hour of a day, day of a month, month of a year, or year, whether
+    or not it counts in its site's statistics."""
+    device, site = _device(session, caller, device_id)
+    tz = zone(site.timezone)
+    now = now or datetime.now(UTC)
+    day = day or now.astimezone(tz).date()
+    points = energy_counters(session, device)
+    names = [p.name for p in points]
+    conn = session.connection()
+    start, end = _bars_window(conn, [device.id], names, period, day, tz, now)
+    frames = en.bars(period, start, end, tz, {})  # every bar of the window, for its edges
+    sums: list[dict[str, float]] = [dict.fromkeys(names, 0.0) for _ in frames]
+    edges = [b.start for b in frames]
+    rows = read_many(conn, [device.id], names, en.BAR_RESOLUTION[period], start, end)
+    for _, point, at, value in rows:
+        i = bisect.bisect_right(edges, at) - 1
+        if 0 <= i < len(frames):
+            sums[i][point] += value
+    bars = [DeviceBar(b.start, b.end, b.label, sums[i]) for i, b in enumerate(frames)]
+    total = {n: sum(b.wh[n] for b in bars) for n in names}
+    return DeviceEnergy(device, site, period, day, start, end, points, bars, total)
 
 
 # ---- CSV ----------------------------------------------------------------------------------------
@@ -320,6 +445,26 @@ def energy_csv(e: SiteEnergy) -> str:
     return out.getvalue()
 
 
+def device_energy_csv(e: DeviceEnergy) -> str:
+    """One row per bar and a total row; one column per counter of the device, in kWh."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["bar", "start_time", "end_time"] + [energy_column(p) for p in e.points])
+    for b in e.bars:
+        w.writerow(
+            [b.label, _iso(b.start), _iso(b.end)] + [_num(b.wh[p.name] / 1000.0) for p in e.points]
+        )
+    w.writerow(
+        ["total", _iso(e.start), _iso(e.end)] + [_num(e.total[p.name] / 1000.0) for p in e.points]
+    )
+    return out.getvalue()
+
+
+def energy_column(p: Point) -> str:
+    """A counter's column in kWh: ``pv_energy_wh`` -> ``pv_energy_kwh``."""
+    return p.name.removesuffix("_wh") + "_kwh"
+
+
 def balance_dict(b: en.Balance) -> dict[str, float | bool | None]:
     return {
         "pv_wh": b.pv_wh,
@@ -336,12 +481,16 @@ def balance_dict(b: en.Balance) -> dict[str, float | bool | None]:
 
 
 def parse_day(text: str | None) -> date | None:
-    if not text:
+    """A day as YYYY-MM-DD (None when empty); 400 for anything else, or a day out of range."""
+    if not text or not text.strip():
         return None
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise bad_request(f"date '{text}' is not a date: use YYYY-MM-DD") from exc
+        raise bad_request(f"'{text}' is not a date: use YYYY-MM-DD") from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise bad_request(f"{day} is out of range: use a day between {FIRST_DAY} and {LAST_DAY}")
+    return day
 
 
 def device_ids(devices: Sequence[Device]) -> list[str]:

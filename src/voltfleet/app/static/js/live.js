@@ -17,7 +17,12 @@
     grid_import_energy_wh: "Imported", grid_export_energy_wh: "Exported",
     battery_charge_energy_wh: "Charged", battery_discharge_energy_wh: "Discharged",
     load_energy_wh: "Consumed", ev_energy_wh: "EV energy", grid_frequency_hz: "Frequency",
-    grid_voltage_v: "Grid voltage", device_status: "State code"
+    grid_voltage_v: "Grid voltage", device_status: "State code", ev_soc: "EV SoC",
+    ev_current_a: "EV current", ev_current_l1_a: "L1", ev_current_l2_a: "L2",
+    ev_current_l3_a: "L3", ev_voltage_v: "EV voltage", ev_voltage_l1_v: "L1",
+    ev_voltage_l2_v: "L2", ev_voltage_l3_v: "L3", grid_current_a: "Grid current",
+    pv_voltage_v: "PV voltage", battery_voltage_v: "Battery voltage",
+    battery_temperature_c: "Battery", inverter_temperature_c: "Inverter"
   };
 
   function slot(name) {
@@ -103,6 +108,8 @@
     showFlows(live.flows);
     var heading = document.getElementById("site-status");  // the site page's title badge
     if (heading && !live.device_id) badge(heading, live.site_status);
+    var own = document.getElementById("device-status");  // the device page's title badge
+    if (own && live.device_id && live.devices.length) badge(own, live.devices[0].status);
     var all = [];
     live.devices.forEach(function (d) { all = all.concat(d.values); });
     show("updated", clock(newest(all), tz));

@@ -1,11 +1,17 @@
 /* uPlot charts of telemetry, beside charts.js (whose VF.readJSON they use). Plain JS.
  *
- *   VF.seriesChart(el, data)   lines of a device's data points over time, in the site's zone;
- *                              data: {x: [epoch s], tz, series: [{label, unit, values: [..]}]}
- *                              hover shows each point's value in the legend.
- *   VF.energyChart(el, data)   grouped bars per period (PV, consumption, import, export)
- *                              data: {labels: [..], pv, consumption, grid_import, grid_export} kWh
- *   VF.trendChart(el, data)    bars of the fleet's monthly yield; data: {labels, values} kWh
+ *   VF.seriesChart(el, data)   lines of a device's data points over time, in the site's zone
+ *                              (24-hour clock); data: {x: [epoch s], tz, series: [{label, unit,
+ *                              values: [..]}]}; hover shows each point's value in the legend.
+ *   VF.energyChart(el, data)   grouped bars per period, one per series (click a name in the
+ *                              legend to hide it); data: {labels: [..], series: [{label, color,
+ *                              values}]} in kWh
+ *   VF.trendChart(el, data)    bars of the fleet's monthly yield and a line of its revenue;
+ *                              data: {labels, values (kWh), revenue, currency}
+ *   VF.devicePicker(model, serial, page)
+ *                              a model <select> narrowing a serial-number <select>; choosing a
+ *                              device opens its ``page`` (chart), keeping the zoom and day, and
+ *                              the data points when the model and kind stay the same
  * The y axis is 60 px wide so that negative values' labels are not clipped.
  */
 (function () {
@@ -23,6 +29,16 @@
     };
   }
 
+  // Time axis labels on a 24-hour clock, day before month (uPlot's defaults are American).
+  var TIME_AXIS = [
+    [3600 * 24 * 365, "{YYYY}", null, null, null, null, null, null, 1],
+    [3600 * 24 * 28, "{MMM}", "\n{YYYY}", null, null, null, null, null, 1],
+    [3600 * 24, "{D} {MMM}", "\n{YYYY}", null, null, null, null, null, 1],
+    [3600, "{HH}:{mm}", "\n{D} {MMM} {YYYY}", null, "\n{D} {MMM}", null, null, null, 1],
+    [60, "{HH}:{mm}", "\n{D} {MMM} {YYYY}", null, "\n{D} {MMM}", null, null, null, 1],
+    [1, "{HH}:{mm}:{ss}", "\n{D} {MMM} {YYYY}", null, "\n{D} {MMM}", null, null, null, 1],
+  ];
+
   function seriesChart(el, data) {
     if (!el || !data || !data.x || data.x.length === 0) return null;
     var tz = data.tz;
@@ -31,12 +47,12 @@
       if (units.indexOf(s.unit) < 0) units.push(s.unit);
     });
     var scales = { x: { time: true } };
-    var axes = [{}];
+    var axes = [{ values: TIME_AXIS }];
     units.forEach(function (unit, i) {
       scales[unit] = {};
       axes.push({ scale: unit, size: 60, label: unit, side: i === 0 ? 3 : 1, grid: { show: i === 0 } });
     });
-    var series = [{}];
+    var series = [{ label: "Time", value: "{YYYY}-{MM}-{DD} {HH}:{mm}" }];
     data.series.forEach(function (s, i) {
       series.push({
         label: s.label,
@@ -109,7 +125,9 @@
       },
       axes: [
         {
-          space: 40,
+          // room for the longest label (7 px a character), so that none overlap
+          space: 10 + 7 * Math.max.apply(null, labels.map(function (l) { return l.length; })),
+          incrs: [1, 2, 3, 4, 6, 12, 24, 50, 100],
           values: function (u, splits) {
             return splits.map(function (v) {
               return Number.isInteger(v) && v >= 0 && v < n ? labels[v] : "";
@@ -130,26 +148,112 @@
 
   function energyChart(el, data) {
     if (!el || !data || !data.labels || data.labels.length === 0) return null;
-    return barChart(
-      el,
-      data.labels,
-      [
-        { label: "PV yield", color: "#e0a800", values: data.pv },
-        { label: "Consumption", color: "#2e86c1", values: data.consumption },
-        { label: "Grid import", color: "#c0392b", values: data.grid_import },
-        { label: "Grid export", color: "#0a7d5a", values: data.grid_export },
-      ],
-      "kWh"
-    );
+    return barChart(el, data.labels, data.series, "kWh");
   }
 
   function trendChart(el, data) {
     if (!el || !data || !data.labels || data.labels.length === 0) return null;
-    return barChart(el, data.labels, [{ label: "PV yield", color: "#e0a800", values: data.values }], "kWh");
+    var labels = data.labels;
+    var n = labels.length;
+    var opts = {
+      width: widthOf(el),
+      height: 280,
+      scales: {
+        x: {
+          time: false,
+          range: function () {
+            return [-0.5, n - 0.5];
+          },
+        },
+        kWh: {
+          range: function (u, min, max) {
+            return uPlot.rangeNum(0, Math.max(0, max), 0.1, true);
+          },
+        },
+        money: {
+          range: function (u, min, max) {
+            return uPlot.rangeNum(Math.min(0, min), Math.max(0, max), 0.1, true);
+          },
+        },
+      },
+      axes: [
+        {
+          space: 40,
+          values: function (u, splits) {
+            return splits.map(function (v) {
+              return Number.isInteger(v) && v >= 0 && v < n ? labels[v] : "";
+            });
+          },
+        },
+        { scale: "kWh", size: 60, label: "kWh" },
+        { scale: "money", size: 60, label: data.currency, side: 1, grid: { show: false } },
+      ],
+      series: [
+        {
+          label: "Month",
+          value: function (u, v) {
+            return v == null ? "–" : labels[v];
+          },
+        },
+        {
+          label: "PV yield",
+          scale: "kWh",
+          fill: "#e0a800cc",
+          stroke: "#e0a800",
+          width: 0,
+          paths: groupedBars(0, 1),
+          points: { show: false },
+          value: fixed(1, "kWh"),
+        },
+        {
+          label: "Revenue",
+          scale: "money",
+          stroke: "#0a7d5a",
+          width: 2,
+          points: { show: true, size: 6 },
+          value: fixed(2, data.currency),
+        },
+      ],
+    };
+    var xs = labels.map(function (_, i) {
+      return i;
+    });
+    return follow(el, new uPlot(opts, [xs, data.values, data.revenue], el));
+  }
+
+  function devicePicker(model, serial, page) {
+    if (!model || !serial) return;
+    var options = Array.prototype.slice.call(serial.options);
+    var mine = serial.options[serial.selectedIndex];
+    function open(option) {
+      var query = serial.dataset.keep;
+      var same = option.dataset.model === mine.dataset.model && option.dataset.kind === mine.dataset.kind;
+      if (same && serial.dataset.points) {
+        query += "&points=" + encodeURIComponent(serial.dataset.points);
+      }
+      location.href = "/device/" + encodeURIComponent(option.value) + "/" + page + "?" + query;
+    }
+    function narrow() {
+      options.forEach(function (o) {
+        o.hidden = o.dataset.model !== model.value;
+      });
+    }
+    model.addEventListener("change", function () {
+      narrow();
+      var first = options.filter(function (o) {
+        return o.dataset.model === model.value;
+      })[0];
+      if (first) open(first);
+    });
+    serial.addEventListener("change", function () {
+      open(serial.options[serial.selectedIndex]);
+    });
+    narrow();
   }
 
   window.VF = window.VF || {};
   window.VF.seriesChart = seriesChart;
   window.VF.energyChart = energyChart;
   window.VF.trendChart = trendChart;
+  window.VF.devicePicker = devicePicker;
 })();

@@ -1,0 +1,263 @@
+"""Energy bars in the portal: a site's (PV yield, consumption, grid import and export, battery
+charge and discharge, self-consumption and self-sufficiency) and a device's own counters, for a
+day by hour, a month by day, a year by month, or all years; with the earlier and later period,
+a picker of the site's devices, and CSV downloads (the API's CSV under the portal's session).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from voltfleet.app.deps import Caller, DbSession
+from voltfleet.app.devices.repository import DeviceRepository
+from voltfleet.app.errors import bad_request
+from voltfleet.app.portal.render import render
+from voltfleet.app.portal.session import require_caller
+from voltfleet.app.portal.telemetry_pages import day_or_today, today
+from voltfleet.app.sites.repository import SiteRepository
+from voltfleet.app.telemetry import read_service as rs
+from voltfleet.app.telemetry.read_endpoints import csv_download
+from voltfleet.domain.access import Action
+from voltfleet.domain.telemetry.energy import Period
+from voltfleet.store.fleet_models import Device
+from voltfleet.store.models import Site
+
+router = APIRouter()
+
+PERIOD_TITLES = {"day": "Day", "month": "Month", "year": "Year", "total": "Total"}
+BAR_TITLES = {"day": "Hour", "month": "Day", "year": "Month", "total": "Year"}
+# Colours of the bars, shared by the site's balance and a device's counters.
+COLORS = {
+    "pv": "#e0a800",
+    "consumption": "#2e86c1",
+    "import": "#c0392b",
+    "export": "#0a7d5a",
+    "charge": "#8e44ad",
+    "discharge": "#d35400",
+    "ev": "#10202e",
+}
+COUNTER_COLORS = {
+    "pv_energy_wh": COLORS["pv"],
+    "load_energy_wh": COLORS["consumption"],
+    "grid_import_energy_wh": COLORS["import"],
+    "grid_export_energy_wh": COLORS["export"],
+    "battery_charge_energy_wh": COLORS["charge"],
+    "battery_discharge_energy_wh": COLORS["discharge"],
+    "ev_energy_wh": COLORS["ev"],
+}
+COUNTER_TITLES = {
+    "pv_energy_wh": "PV yield",
+    "load_energy_wh": "Consumption",
+    "grid_import_energy_wh": "Grid import",
+    "grid_export_energy_wh": "Grid export",
+    "battery_charge_energy_wh": "Battery charge",
+    "battery_discharge_energy_wh": "Battery discharge",
+    "ev_energy_wh": "EV charging",
+}
+
+
+def kwh(wh: float) -> float:
+    return round(wh / 1000.0, 3)
+
+
+def pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f} %"
+
+
+def _period(text: str) -> tuple[Period, str | None]:
+    if text in Period.__members__.values():
+        return Period(text), None
+    return Period.DAY, f"period '{text}' is not one of {', '.join(p.value for p in Period)}"
+
+
+def step(period: Period, day: date, by: int) -> date | None:
+    """The day ``by`` periods from ``day`` (the same day of the month or year where it exists,
+    else the last one); None for the total, which has no neighbours."""
+    if period is Period.DAY:
+        return date.fromordinal(day.toordinal() + by)
+    if period is Period.MONTH:
+        index = day.year * 12 + day.month - 1 + by
+        year, month = divmod(index, 12)
+        return _clamped(year, month + 1, day.day)
+    if period is Period.YEAR:
+        return _clamped(day.year + by, day.month, day.day)
+    return None
+
+
+def _clamped(year: int, month: int, day: int) -> date:
+    while True:
+        try:
+            return date(year, month, day)
+        except ValueError:
+            day -= 1
+
+
+def _neighbours(period: Period, day: date, tz_name: str) -> dict[str, date | None]:
+    """The earlier and later period to link to (no later one past today)."""
+    earlier = step(period, day, -1)
+    later = step(period, day, +1)
+    if earlier is not None and earlier < rs.FIRST_DAY:
+        earlier = None
+    if later is not None and later > today(tz_name):
+        later = None
+    return {"earlier": earlier, "later": later}
+
+
+def _shown_window(period: Period, day: date, labels: list[str]) -> str:
+    """What the bars cover, as a person names it: 2026-05-04, 2026-05, 2026, 2024 to 2026."""
+    if period is Period.DAY:
+        return day.isoformat()
+    if period is Period.MONTH:
+        return f"{day:%Y-%m}"
+    if period is Period.YEAR:
+        return str(day.year)
+    return f"{labels[0]} to {labels[-1]}" if len(labels) > 1 else "".join(labels)
+
+
+def _choice(session: DbSession, caller: Caller, site_id: str) -> list[Device]:
+    """The site's devices that have sent energy counters, for the device picker."""
+    return rs.with_energy(session, DeviceRepository(session, caller).of_site(site_id))
+
+
+# ---- a site -------------------------------------------------------------------------------------
+
+
+@router.get("/site/{site_id}/energy", response_class=HTMLResponse)
+def site_energy(
+    request: Request, session: DbSession, site_id: str, period: str = "day", day: str = ""
+) -> HTMLResponse:
+    caller = require_caller(request, session)
+    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
+    chosen, error = _period(period)
+    chosen_day, day_error = day_or_today(day, site.timezone)
+    error = error or day_error
+    e = None if error else rs.energy_of(session, site, chosen, chosen_day)
+    chart: dict[str, Any] = {"labels": [], "series": []}
+    if e is not None:
+        fields = (
+            ("PV yield", "pv", "pv_wh"),
+            ("Consumption", "consumption", "consumption_wh"),
+            ("Grid import", "import", "import_wh"),
+            ("Grid export", "export", "export_wh"),
+            ("Battery charge", "charge", "charge_wh"),
+            ("Battery discharge", "discharge", "discharge_wh"),
+        )
+        chart = {
+            "labels": [b.label for b in e.bars],
+            "series": [
+                {
+                    "label": label,
+                    "color": COLORS[key],
+                    "values": [kwh(getattr(b.balance, attr)) for b in e.bars],
+                }
+                for label, key, attr in fields
+            ],
+        }
+    return render(
+        request,
+        "portal/site_energy.html",
+        caller,
+        site=site,
+        device=None,
+        devices=_choice(session, caller, site.id),
+        energy=e,
+        period=chosen,
+        periods=PERIOD_TITLES,
+        bar_title=BAR_TITLES[chosen.value],
+        day=chosen_day,
+        chart_json=json.dumps(chart),
+        shown_window=_shown_window(chosen, chosen_day, chart["labels"]),
+        base=f"/site/{site.id}/energy",
+        kwh=kwh,
+        pct=pct,
+        error=error,
+        status_code=200 if error is None else 400,
+        **_neighbours(chosen, chosen_day, site.timezone),
+    )
+
+
+@router.get("/site/{site_id}/energy.csv")
+def site_energy_csv(
+    request: Request, session: DbSession, site_id: str, period: str = "day", day: str = ""
+) -> Response:
+    caller = require_caller(request, session)
+    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
+    chosen, error = _period(period)
+    chosen_day, day_error = day_or_today(day, site.timezone)
+    if error or day_error:
+        raise bad_request(error or day_error or "")
+    e = rs.energy_of(session, site, chosen, chosen_day)
+    return csv_download(rs.energy_csv(e), f"energy-{chosen.value}-{chosen_day}.csv")
+
+
+# ---- a device -----------------------------------------------------------------------------------
+
+
+@router.get("/device/{device_id}/energy", response_class=HTMLResponse)
+def device_energy(
+    request: Request, session: DbSession, device_id: str, period: str = "day", day: str = ""
+) -> HTMLResponse:
+    caller = require_caller(request, session)
+    device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
+    site = session.get(Site, device.site_id)
+    assert site is not None
+    chosen, error = _period(period)
+    chosen_day, day_error = day_or_today(day, site.timezone)
+    error = error or day_error
+    e = None if error else rs.device_energy(session, caller, device.id, chosen, chosen_day)
+    chart: dict[str, Any] = {"labels": [], "series": []}
+    if e is not None:
+        chart = {
+            "labels": [b.label for b in e.bars],
+            "series": [
+                {
+                    "label": COUNTER_TITLES.get(p.name, p.name),
+                    "color": COUNTER_COLORS.get(p.name, COLORS["ev"]),
+                    "values": [kwh(b.wh[p.name]) for b in e.bars],
+                }
+                for p in e.points
+            ],
+        }
+    return render(
+        request,
+        "portal/device_energy.html",
+        caller,
+        site=site,
+        device=device,
+        devices=_choice(session, caller, site.id),
+        energy=e,
+        titles=COUNTER_TITLES,
+        period=chosen,
+        periods=PERIOD_TITLES,
+        bar_title=BAR_TITLES[chosen.value],
+        day=chosen_day,
+        chart_json=json.dumps(chart),
+        shown_window=_shown_window(chosen, chosen_day, chart["labels"]),
+        base=f"/device/{device.id}/energy",
+        kwh=kwh,
+        error=error,
+        status_code=200 if error is None else 400,
+        **_neighbours(chosen, chosen_day, site.timezone),
+    )
+
+
+@router.get("/device/{device_id}/energy.csv")
+def device_energy_csv(
+    request: Request, session: DbSession, device_id: str, period: str = "day", day: str = ""
+) -> Response:
+    caller = require_caller(request, session)
+    device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
+    site = session.get(Site, device.site_id)
+    assert site is not None
+    chosen, error = _period(period)
+    chosen_day, day_error = day_or_today(day, site.timezone)
+    if error or day_error:
+        raise bad_request(error or day_error or "")
+    e = rs.device_energy(session, caller, device.id, chosen, chosen_day)
+    name = f"energy-{device.serial}-{chosen.value}-{chosen_day}.csv"
+    return csv_download(rs.device_energy_csv(e), name)
