@@ -27,13 +27,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_ingest as b
+from _pg import SKIPPED, postgres_server, scratch_database
 from tests.support.server_process import ServerProcess, seed_installer
 
 from voltfleet.store.db import Database
@@ -139,35 +138,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             lines = run("SQLite", f"sqlite:///{tmp}/bench.db", Path(tmp), workers)
             print("\n".join(lines), flush=True)
-    pg_url = os.environ.get("VOLTFLEET_BENCH_PG_URL")
-    server = None
-    if not pg_url:
-        from tests.support.pg_server import PgServer, pg_bindir
-
-        bindir = pg_bindir()
-        if bindir is None:
-            print("\nPostgreSQL: skipped (no server)")
+    with postgres_server() as server:
+        if server is None:
+            print(SKIPPED)
             return
-        server = PgServer(bindir)
-        pg_url = server.start()
-    scratch = f"voltfleet_bench_http_{os.getpid()}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {scratch}"))
-        url = make_url(pg_url).set(database=scratch).render_as_string(hide_password=False)
         for workers in WORKERS:
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
-                conn.execute(text(f"CREATE DATABASE {scratch}"))
-            with tempfile.TemporaryDirectory() as tmp:
+            with scratch_database(server, "http") as url, tempfile.TemporaryDirectory() as tmp:
                 print("\n".join(run("PostgreSQL", url, Path(tmp), workers)), flush=True)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
-        admin.dispose()
-        if server is not None:
-            server.stop()
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ your own for figures with durable commits.
 from __future__ import annotations
 
 import json
-import os
 import random
 import sys
 import tempfile
@@ -35,10 +34,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _pg import SKIPPED, fsync_of, postgres_server, scratch_database
 
 from voltfleet.accounts import ensure_platform
 from voltfleet.app.telemetry import service
@@ -221,34 +221,12 @@ def main() -> None:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         print("\n".join(run("SQLite", f"sqlite:///{tmp}/bench.db")), flush=True)
-    pg_url = os.environ.get("VOLTFLEET_BENCH_PG_URL")
-    server = None
-    if not pg_url:
-        from tests.support.pg_server import PgServer, pg_bindir
-
-        bindir = pg_bindir()
-        if bindir is None:
-            print("\nPostgreSQL: skipped (no server: set VOLTFLEET_BENCH_PG_URL or install it)")
+    with postgres_server() as server:
+        if server is None:
+            print(SKIPPED)
             return
-        server = PgServer(bindir)
-        pg_url = server.start()
-    scratch = f"voltfleet_bench_{os.getpid()}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {scratch}"))
-        url = make_url(pg_url).set(database=scratch).render_as_string(hide_password=False)
-        fsync = "on"
-        with create_engine(url).connect() as conn:
-            fsync = conn.execute(text("SHOW fsync")).scalar_one()
-        lines = run(f"PostgreSQL (fsync={fsync})", url)
-        print("\n".join(lines))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
-        admin.dispose()
-        if server is not None:
-            server.stop()
+        with scratch_database(server, "ingest") as url:
+            print("\n".join(run(f"PostgreSQL (fsync={fsync_of(url)})", url)))
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 

@@ -26,14 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_ingest  # noqa: E402
+from _pg import SKIPPED, fsync_of, postgres_server, scratch_database  # noqa: E402
 from tests.protocols.mosquitto import MOSQUITTO, Mosquitto, free_port  # noqa: E402
 
 from voltfleet.protocols.mqtt import broker, topics  # noqa: E402
@@ -131,32 +131,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         print("\n".join(run("SQLite", f"sqlite:///{tmp}/bench.db", tmp)), flush=True)
-        pg_url = os.environ.get("VOLTFLEET_BENCH_PG_URL")
-        server = None
-        if not pg_url:
-            from tests.support.pg_server import PgServer, pg_bindir
-
-            bindir = pg_bindir()
-            if bindir is None:
-                print("\nPostgreSQL: skipped (set VOLTFLEET_BENCH_PG_URL or install it)")
+        with postgres_server() as server:
+            if server is None:
+                print(SKIPPED)
                 return
-            server = PgServer(bindir)
-            pg_url = server.start()
-        scratch = f"voltfleet_mqtt_bench_{os.getpid()}"
-        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f"CREATE DATABASE {scratch}"))
-            url = make_url(pg_url).set(database=scratch).render_as_string(hide_password=False)
-            with create_engine(url).connect() as conn:
-                fsync = conn.execute(text("SHOW fsync")).scalar_one()
-            print("\n".join(run(f"PostgreSQL (fsync={fsync})", url, tmp)), flush=True)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
-            admin.dispose()
-            if server is not None:
-                server.stop()
+            with scratch_database(server, "mqtt") as url:
+                label = f"PostgreSQL (fsync={fsync_of(url)})"
+                print("\n".join(run(label, url, tmp)), flush=True)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 

@@ -13,7 +13,6 @@ searches with the fleet indexes dropped.
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import tempfile
@@ -23,9 +22,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _pg import SKIPPED, postgres_server, scratch_database
 
 from voltfleet.app.deps import Caller
 from voltfleet.app.pagination import PageParams, paginate
@@ -319,31 +319,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out += run_backend("SQLite", f"sqlite:///{tmp}/bench.db", Path(tmp))
         print("\n".join(out), flush=True)
-        pg_url = os.environ.get("VOLTFLEET_BENCH_PG_URL")
-        server = None
-        if not pg_url:
-            from tests.support.pg_server import PgServer, pg_bindir
-
-            bindir = pg_bindir()
-            if bindir is None:
-                print("\nPostgreSQL: skipped (no server: set VOLTFLEET_BENCH_PG_URL or install it)")
+        with postgres_server() as server:
+            if server is None:
+                print(SKIPPED)
                 return
-            server = PgServer(bindir)
-            pg_url = server.start()
-        scratch = f"voltfleet_bench_{os.getpid()}"
-        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f"CREATE DATABASE {scratch}"))
-            url = make_url(pg_url).set(database=scratch).render_as_string(hide_password=False)
-            lines = run_backend("PostgreSQL", url, Path(tmp))
-            print("\n".join(lines))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
-            admin.dispose()
-            if server is not None:
-                server.stop()
+            with scratch_database(server, "search") as url:
+                print("\n".join(run_backend("PostgreSQL", url, Path(tmp))))
 
 
 if __name__ == "__main__":

@@ -116,3 +116,75 @@ def test_fleet_of_columns_equals_fleet_of_sites(sites: list[kpi.SiteFigures], si
 def test_revenue_at_equals_revenue(pv: list[float], ex: float, price: float) -> None:
     got = kpi.revenue_at(np.asarray(pv), np.full(len(pv), ex), price)
     assert got.tolist() == pytest.approx([kpi.revenue(p, ex, price, price) for p in pv])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sites=st.lists(
+        st.tuples(
+            st.sampled_from(["EUR", "GBP"]),
+            st.booleans(),  # priced by tariffs
+            st.lists(st.sampled_from([-40.0, 0.0, 250.0, 7e6]), min_size=4, max_size=4),
+            st.lists(st.sampled_from([-40.0, 0.0, 100.0, 9e6]), min_size=4, max_size=4),
+            st.one_of(st.none(), st.floats(0, 9000)),
+        ),
+        max_size=25,
+    ),
+    price=st.sampled_from([0.0, 0.3, 1.25]),
+)
+def test_fleet_of_groups_equals_fleet_of_sites(
+    sites: list[tuple[str, bool, list[float], list[float], float | None]], price: float
+) -> None:
+    """Sites summed into groups (per currency and pricing, as the database does) give the
+    figures of the sites themselves, revenue at the default price included."""
+    factors = kpi.GreenFactors(0.4, 0.997, 18.3)
+    figures = []
+    groups: dict[tuple[str, bool], list[kpi.SiteFigures]] = {}
+    tariff_money = kpi.Periods(1.0, 2.0, 3.0, 4.0)
+    for k, (currency, priced, pv, ex, power) in enumerate(sites):
+        y = kpi.Periods(*pv)
+        money = (
+            tariff_money
+            if priced
+            else kpi.Periods(
+                *(kpi.revenue(a, b, price, price) for a, b in zip(pv, ex, strict=True))
+            )
+        )
+        f = kpi.SiteFigures(str(k), str(k), currency, 5.0, power, y, money, priced)
+        figures.append(f)
+        groups.setdefault((currency, priced), []).append(f)
+    want = kpi.fleet(figures, factors, ranking_size=0)
+    summed = []
+    for (currency, priced), members in groups.items():
+        total, positive = kpi.Periods(), kpi.Periods()
+        for m in members:
+            total = total + m.yield_wh
+            positive = positive + kpi.Periods(
+                *(max(getattr(m.yield_wh, p), 0.0) for p in kpi.PERIODS)
+            )
+        summed.append(
+            kpi.Group(
+                currency,
+                sites=len(members),
+                capacity_kwp=sum(m.capacity_kwp for m in members),
+                power_w=sum(m.power_w or 0.0 for m in members),
+                reporting=sum(m.power_w is not None for m in members),
+                yield_wh=total,
+                pv_positive_wh=positive,
+                revenue_by_tariff=kpi.Periods() if priced else None,
+            )
+        )
+        if priced:  # as fleet_service does: each priced site's revenue, as a group of none
+            summed += [
+                kpi.Group(currency, 0, 0.0, 0.0, 0, kpi.Periods(), revenue_by_tariff=tariff_money)
+                for _ in members
+            ]
+    got = kpi.fleet_of_groups(summed, factors, price)
+    assert (got.sites, got.sites_reporting_power) == (want.sites, want.sites_reporting_power)
+    assert got.capacity_kwp == pytest.approx(want.capacity_kwp)
+    assert got.power_w == pytest.approx(want.power_w)
+    assert got.yield_wh.total == pytest.approx(want.yield_wh.total)
+    assert got.revenue.keys() == want.revenue.keys()
+    for currency, periods in want.revenue.items():
+        for p in kpi.PERIODS:
+            assert getattr(got.revenue[currency], p) == pytest.approx(getattr(periods, p))

@@ -1,131 +1,152 @@
 """The fleet's key figures for the home page and ``GET /api/v1/fleet/kpis``.
 
 Over the caller's own sites (sites shared to the caller are not in its statistics, as for the
-status counts). Two statements whatever the fleet's size: the sites with their summaries (one
-row each, kept up by ingest: app/telemetry/summaries.py), and the sites that have tariffs; the
-figures are computed on columns (domain.telemetry.kpi.fleet_of). Each site's day, month and year
-are those of its own time zone. PV power is the sum of the counted devices' newest samples, when
-measured in the last 15 minutes.
+status counts), from the site summaries ingest keeps (one row a site: app/telemetry/summaries.py).
+The database does the adding up, so the cost hardly grows with the fleet: one statement sums the
+summaries of the sites that share a currency, a time zone, the periods their summaries hold and
+whether tariffs price them (a handful of groups for 10,000 sites), and one finds the ranking's
+top sites. Each group's periods are then compared with the calendar of its zone, so a site's day,
+month and year are those of its own time zone and a site silent since yesterday adds 0 to today
+(domain.telemetry.kpi.fleet_of_groups). PV power is the sum of the summaries' power measured in
+the last 15 minutes.
 
 Revenue (domain.telemetry.kpi.revenue): a site with tariffs is valued hour by hour with
-``tariffs.service.rates``; a site without them (or a direction without one) at the default price
-of the settings. The figures are per currency; the user's currency comes first.
+``tariffs.service.rates`` (app/telemetry/fleet_revenue.py, one site at a time); the others at the
+default price of the settings, summed in the database. The figures are per currency; the user's
+currency comes first. Each site's own figures, for the CSV download, are in site_figures.py.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
-from voltfleet.app.errors import ApiError
 from voltfleet.app.sites.repository import owned_sites
-from voltfleet.app.tariffs import service as tariffs
 from voltfleet.app.telemetry import summaries
-from voltfleet.app.telemetry.read_service import counted, zone
+from voltfleet.app.telemetry.fleet_revenue import (
+    Calendar,
+    calendar,
+    tariff_revenue,
+    tariff_sites,
+)
+from voltfleet.app.telemetry.read_service import zone
 from voltfleet.domain.tariffs import to_us
 from voltfleet.domain.telemetry import kpi
 from voltfleet.domain.telemetry import summary as sm
 from voltfleet.domain.telemetry.batch import from_us
-from voltfleet.domain.telemetry.energy import EXPORT, PV
-from voltfleet.domain.telemetry.rollup import Resolution, floor, following
 from voltfleet.settings import Settings
-from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import TariffVersion
 from voltfleet.store.telemetry_models import SiteSummary
-from voltfleet.store.timeseries.queries import (
-    first_start,
-    read_many,
-)
 
-POWER_FRESH = sm.POWER_WINDOW
-TREND_MONTHS = 12
-
-
-@dataclass(frozen=True)
-class Calendar:
-    """A zone's current day, month and year starts (UTC)."""
-
-    day: datetime
-    day_end: datetime
-    month: datetime
-    year: datetime
-
-
-def calendar(tz_name: str, now: datetime) -> Calendar:
-    tz = zone(tz_name)
-    day = floor(now, Resolution.DAY, tz)
-    month = floor(now, Resolution.MONTH, tz)
-    local = now.astimezone(tz)
-    year = datetime(local.year, 1, 1, tzinfo=tz).astimezone(UTC)
-    return Calendar(day, following(day, Resolution.DAY, tz), month, year)
-
-
-def _rows(conn: Connection, stmt: Any) -> list[Any]:
-    """The driver's plain tuples (SQLAlchemy's row objects cost microseconds a row)."""
-    result = conn.execute(stmt)
-    try:
-        return list(result.cursor.fetchall()) if result.cursor is not None else []
-    finally:
-        result.close()
-
-
-_SUMMARY = [c for c in SiteSummary.__table__.columns if c.name != "site_id"]
-
-
-def _summaries(session: Session, caller: Caller) -> list[Any]:
-    """(id, name, currency, capacity, timezone, *summary columns) of the caller's own sites;
-    the missing summaries are built first (after an upgrade, or a change to a site's range)."""
-    conn = session.connection()
-    stmt = (
-        owned_sites(caller)
-        .with_only_columns(
-            Site.id, Site.name, Site.currency, Site.capacity_kwp, Site.timezone, *_SUMMARY
-        )
-        .outerjoin(SiteSummary, SiteSummary.site_id == Site.id)
-    )
-    rows = _rows(conn, stmt)
-    missing = [r[0] for r in rows if r[5] is None]
-    if not missing:
-        return rows
-    for k in range(0, len(missing), 5000):
-        chunk = missing[k : k + 5000]
-        summaries.ensure(session, list(session.scalars(select(Site).where(Site.id.in_(chunk)))))
-    return _rows(conn, stmt)
-
-
+TREND_MONTHS = sm.TREND_MONTHS
 Trend = list[tuple[str, float]]  # (local "YYYY-MM", value), oldest first
 
 
 @dataclass(frozen=True)
 class FleetFigures:
-    """The fleet's figures, each site's (as columns), and the revenue of the months of the
-    yield trend, per currency (the same months as ``kpis.trend``)."""
+    """The fleet's figures, and the revenue of the months of the yield trend per currency (the
+    same months as ``kpis.trend``)."""
 
     kpis: kpi.FleetKpis
-    columns: kpi.SiteColumns
     revenue_trend: dict[str, Trend]
 
 
-def fleet_kpis(
-    session: Session,
-    caller: Caller,
-    settings: Settings,
-    now: datetime | None = None,
-    *,
-    ranking_size: int = 10,
-) -> tuple[kpi.FleetKpis, kpi.SiteColumns]:
-    """The fleet's figures and each site's (as columns; ``.figures()`` gives them as rows)."""
-    f = fleet_figures(session, caller, settings, now, ranking_size=ranking_size)
-    return f.kpis, f.columns
+def _positive(x: Any) -> ColumnElement[float]:
+    return case((x > 0, x), else_=0.0)
+
+
+def _ensure_summaries(session: Session, caller: Caller) -> None:
+    """Build the missing summaries of the caller's sites (after an upgrade, or a change to a
+    site's statistical range) before they are summed."""
+    missing = select(Site).where(
+        Site.id.in_(
+            owned_sites(caller)
+            .with_only_columns(Site.id)
+            .outerjoin(SiteSummary, SiteSummary.site_id == Site.id)
+            .where(SiteSummary.site_id.is_(None))
+        )
+    )
+    sites = list(session.scalars(missing))
+    for k in range(0, len(sites), 5000):
+        summaries.ensure(session, sites[k : k + 5000])
+
+
+_KEY = 6  # (currency, timezone, day_us, month_us, year_us, priced) lead each group's row
+
+
+def _group_rows(session: Session, caller: Caller, fresh_us: int) -> list[Any]:
+    """The summaries of the caller's sites, summed per group (see the module's docstring)."""
+    s = SiteSummary
+    priced = Site.id.in_(
+        select(TariffVersion.site_id).where(TariffVersion.direction.in_(["IMPORT", "EXPORT"]))
+    )
+    fresh = and_(s.power_us > fresh_us, s.power_w.is_not(None))
+    sums: list[Any] = [
+        func.count(),
+        func.sum(func.coalesce(Site.capacity_kwp, 0.0)),
+        func.sum(case((fresh, s.power_w), else_=0.0)),
+        func.sum(case((fresh, 1), else_=0)),
+    ]
+    for p in kpi.PERIODS:
+        pv = getattr(s, f"pv_{p}")
+        sums += [func.sum(pv), func.sum(_positive(pv))]
+    sums += [func.sum(getattr(s, f"pv_m{k}")) for k in range(TREND_MONTHS)]
+    key = (Site.currency, Site.timezone, s.day_us, s.month_us, s.year_us, priced)
+    stmt = (
+        owned_sites(caller)
+        .with_only_columns(*key, *sums)
+        .outerjoin(s, s.site_id == Site.id)  # sites without a summary: a group of NULL periods
+        .group_by(*key)
+    )
+    return list(session.execute(stmt))
+
+
+def _ranking(
+    session: Session, caller: Caller, zones: dict[str, Calendar], size: int
+) -> list[kpi.Ranked]:
+    """The sites with the highest yield of their current year, ties by name (in code point
+    order, as Python sorts) and id."""
+    if size <= 0 or not zones:
+        return []
+    s = SiteSummary
+    this_year = case(
+        *[
+            (and_(Site.timezone == tz, s.year_us == to_us(c.year)), s.pv_year)
+            for tz, c in sorted(zones.items())
+        ],
+        else_=literal(0.0),
+    ).label("this_year")
+    name = Site.name.collate("C") if session.get_bind().dialect.name == "postgresql" else Site.name
+    stmt = (
+        owned_sites(caller)
+        .with_only_columns(Site.id, Site.name, Site.capacity_kwp, this_year)
+        .join(s, s.site_id == Site.id)
+        .order_by(this_year.desc(), name, Site.id)
+        .limit(size)
+    )
+    out = []
+    for site_id, site_name, capacity, wh in session.execute(stmt):
+        cap = float(capacity or 0.0)
+        specific = float(wh) / 1000.0 / cap if cap > 0 else None
+        out.append(kpi.Ranked(site_id, site_name, float(wh), cap, specific))
+    return out
+
+
+def _now_or_0(sums: Sequence[Any], k: int, current: dict[str, bool]) -> kpi.Periods:
+    """The ``k``-th of each period's two sums (yield, positive yield), 0 for a period the
+    summaries hold that is not the zone's current one."""
+    return kpi.Periods(
+        *(float(sums[2 * i + k] or 0.0) if current[p] else 0.0 for i, p in enumerate(kpi.PERIODS))
+    )
 
 
 def fleet_figures(
@@ -136,108 +157,88 @@ def fleet_figures(
     *,
     ranking_size: int = 10,
 ) -> FleetFigures:
-    """``fleet_kpis`` with the monthly revenue trend."""
+    """The fleet's key figures and its monthly revenue trend (see the module's docstring)."""
     now = now or datetime.now(UTC)
-    rows = _summaries(session, caller)
-    cols = list(zip(*rows, strict=True)) if rows else [()] * (5 + len(_SUMMARY))
-    ids, names, currencies, capacity, tz_names = (list(c) for c in cols[:5])
-    column = dict(zip((c.name for c in _SUMMARY), cols[5:], strict=True))
-
-    def floats(*names: str) -> list[np.ndarray]:
-        return [np.asarray(column[n], dtype=np.float64) for n in names]
-
-    day_us, month_us, year_us = (
-        np.asarray(column[n], dtype=np.int64) for n in ("day_us", "month_us", "year_us")
-    )
-    pv = dict(zip(kpi.PERIODS, floats(*(f"pv_{p}" for p in kpi.PERIODS)), strict=True))
-    ex = dict(zip(kpi.PERIODS, floats(*(f"export_{p}" for p in kpi.PERIODS)), strict=True))
-
-    # Each site's figures for its own current day, month and year (a period the summary has no
-    # data for shows 0): compare the summary's periods with the calendar of the site's zone.
-    zones = {tz: calendar(tz, now) for tz in set(tz_names)}
-    for key, stored in (("day", day_us), ("month", month_us), ("year", year_us)):
-        of_zone = {tz: to_us(getattr(c, key)) for tz, c in zones.items()}
-        current = np.asarray([of_zone[tz] for tz in tz_names], dtype=np.int64)
-        same = stored == current
-        pv[key] = np.where(same, pv[key], 0.0)
-        ex[key] = np.where(same, ex[key], 0.0)
-    months = [column[f"pv_m{k}"] for k in range(TREND_MONTHS)]
-    trend = _trend(tz_names, month_us, months, now)
-    # PV power now: a summary's power when measured in the last 15 minutes
-    fresh = to_us(now - POWER_FRESH)
-    measured = np.asarray([fresh if at is None else at for at in column["power_us"]], np.int64)
-    power = np.where(
-        measured > fresh,
-        np.asarray([np.nan if w is None else w for w in column["power_w"]], np.float64),
-        np.nan,
-    )
+    rows = _group_rows(session, caller, to_us(now - sm.POWER_WINDOW))
+    if any(r[2] is None for r in rows):  # summaries missing: build them, then sum again
+        _ensure_summaries(session, caller)
+        rows = _group_rows(session, caller, to_us(now - sm.POWER_WINDOW))
+    zones = {tz: calendar(tz, now) for tz in {r[1] for r in rows}}
     price = settings.default_price_per_kwh
-    revenue = {p: kpi.revenue_at(pv[p], ex[p], price) for p in kpi.PERIODS}
-    priced = np.zeros(len(ids), dtype=np.bool_)
-    by_tariff = _tariff_sites(session, owned_sites(caller).with_only_columns(Site.id))
-    labels = [m for m, _ in trend]
-    money_trend: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(labels, 0.0))
-    for i, site_id in enumerate(ids):
-        if site_id in by_tariff:
-            money, currencies[i], site_months = _tariff_revenue(
-                session, site_id, zones[tz_names[i]], now, price, labels
+    groups: list[kpi.Group] = []
+    months: list[tuple[str, int, list[float], str, bool]] = []  # zone, month, trend, currency
+    for row in rows:
+        currency, tz, day_us, month_us, year_us, priced = row[:_KEY]
+        n, capacity, power, reporting = row[_KEY : _KEY + 4]
+        sums = row[_KEY + 4 : _KEY + 4 + 2 * len(kpi.PERIODS)]
+        cal = zones[tz]
+        current = {
+            "day": day_us == to_us(cal.day),
+            "month": month_us == to_us(cal.month),
+            "year": year_us == to_us(cal.year),
+            "total": True,
+        }
+        groups.append(
+            kpi.Group(
+                currency=currency,
+                sites=int(n),
+                capacity_kwp=float(capacity or 0.0),
+                power_w=float(power or 0.0),
+                reporting=int(reporting or 0),
+                yield_wh=_now_or_0(sums, 0, current),
+                pv_positive_wh=_now_or_0(sums, 1, current),
+                revenue_by_tariff=kpi.Periods() if priced else None,  # added below, per site
             )
-            for p in kpi.PERIODS:
-                revenue[p][i] = getattr(money, p)
-            for label, value in site_months.items():
-                money_trend[currencies[i]][label] += value
-            priced[i] = True
-    # A site at the default price: each month's revenue is its yield x price.
-    month_matrix = np.asarray(months, dtype=np.float64).reshape(TREND_MONTHS, len(ids))
-    of_currency = np.asarray(currencies, dtype=object)
-    for currency in sorted(set(currencies)):
-        members = np.flatnonzero((of_currency == currency) & ~priced)
-        if not len(members):
-            continue
-        zones_of = [tz_names[i] for i in members]
-        kwh = _trend(zones_of, month_us[members], month_matrix[:, members], now)
-        for label, wh in kwh:
+        )
+        trend = [float(v or 0.0) for v in row[_KEY + 4 + 2 * len(kpi.PERIODS) :]]
+        months.append((tz, int(month_us), trend, currency, bool(priced)))
+
+    trend_of = _trend([(tz, m, t) for tz, m, t, _, _ in months], now)
+    labels = [m for m, _ in trend_of]
+    money_trend: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(labels, 0.0))
+    for currency in sorted({c for *_, c, priced in months if not priced}):
+        mine = [(tz, m, t) for tz, m, t, c, priced in months if c == currency and not priced]
+        for label, wh in _trend(mine, now):  # at the default price: yield x price
             if label in money_trend[currency]:
                 money_trend[currency][label] += wh / 1000.0 * price
-    columns = kpi.SiteColumns(
-        site_id=ids,
-        name=names,
-        currency=currencies,
-        capacity_kwp=np.asarray([c or 0.0 for c in capacity], dtype=np.float64),
-        power_w=power,
-        yield_wh=pv,
-        revenue=revenue,
-        priced_by_tariff=priced,
-    )
+
+    # Sites with tariffs: valued one at a time, their revenue added to their currency's.
+    by_tariff = tariff_sites(session, owned_sites(caller).with_only_columns(Site.id))
+    for site_id, tz in session.execute(
+        select(Site.id, Site.timezone).where(Site.id.in_(sorted(by_tariff)))
+    ):
+        money, currency, by_month = tariff_revenue(
+            session, site_id, zones.get(tz) or calendar(tz, now), now, price, labels
+        )
+        groups.append(kpi.Group(currency, 0, 0.0, 0.0, 0, kpi.Periods(), revenue_by_tariff=money))
+        for label, value in by_month.items():
+            money_trend[currency][label] += value
+
     factors = kpi.GreenFactors(
         settings.green_coal_kg_per_kwh,
         settings.green_co2_kg_per_kwh,
         settings.green_co2_kg_per_tree,
     )
-    kpis = kpi.fleet_of(columns, factors, trend=trend, ranking_size=ranking_size)
+    kpis = kpi.fleet_of_groups(
+        groups,
+        factors,
+        price,
+        ranking=_ranking(session, caller, zones, ranking_size),
+        trend=trend_of,
+    )
     revenue_trend = {c: [(m, by[m]) for m in labels] for c, by in sorted(money_trend.items())}
-    return FleetFigures(kpis, columns, revenue_trend)
+    return FleetFigures(kpis, revenue_trend)
 
 
-def _trend(
-    tz_names: list[str],
-    month_us: np.ndarray,
-    months: Sequence[Sequence[float]] | np.ndarray,
-    now: datetime,
-) -> list[tuple[str, float]]:
-    """The fleet's PV of the last twelve months: each site's trend (the months up to its
-    summary's month) added up by local month label."""
-    matrix = np.asarray(months, dtype=np.float64).T  # one row per site, 12 months
-    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for i, key in enumerate(zip(tz_names, month_us.tolist(), strict=True)):
-        groups[key].append(i)
+def _trend(groups: Sequence[tuple[str, int, Sequence[float]]], now: datetime) -> Trend:
+    """PV of the last twelve months, from (zone, the summaries' month, their twelve months up
+    to it) of groups of sites, added up by local month label."""
     by_label: dict[str, float] = defaultdict(float)
-    for (tz_name, month), members in groups.items():
+    for tz_name, month, values in groups:
         if month == 0:
             continue  # no month with data yet
-        total = matrix[members].sum(axis=0)
         labels = sm.trend_labels(from_us(month), zone(tz_name))
-        for label, wh in zip(labels, total.tolist(), strict=True):
+        for label, wh in zip(labels, values, strict=True):
             by_label[label] += wh
     shown = sorted(set(by_label) | set(_trend_labels(now)))[-TREND_MONTHS:]
     return [(m, by_label.get(m, 0.0)) for m in shown]
@@ -252,119 +253,6 @@ def _trend_labels(now: datetime) -> list[str]:
     return out[::-1]
 
 
-def _tariff_sites(session: Session, scope: Any) -> set[str]:
-    """The sites in scope with an import or export tariff."""
-    return set(
-        session.scalars(
-            select(TariffVersion.site_id)
-            .where(
-                TariffVersion.site_id.in_(scope),
-                TariffVersion.direction.in_(["IMPORT", "EXPORT"]),
-            )
-            .distinct()
-        )
-    )
-
-
-def _tariff_revenue(
-    session: Session,
-    site_id: str,
-    cal: Calendar,
-    now: datetime,
-    default_price: float,
-    months: Sequence[str] = (),
-) -> tuple[kpi.Periods, str, dict[str, float]]:
-    """Revenue of a site with tariffs, hour by hour: today, this month, this year; earlier years
-    are valued the same way, one year at a time. Also the revenue of each of ``months`` (local
-    "YYYY-MM" labels), for the trend."""
-    site = session.get(Site, site_id)
-    assert site is not None
-    conn = session.connection()
-    devices = [
-        d
-        for d in session.scalars(
-            select(Device).where(Device.site_id == site_id, Device.deleted_at.is_(None))
-        )
-        if counted(site, d)
-    ]
-    ids = [d.id for d in devices]
-    first = _first_hour(conn, ids)
-    currency = site.currency
-    tz = zone(site.timezone)
-    end = following(floor(now, Resolution.HOUR, tz), Resolution.HOUR, tz)
-    day = month = year = total = 0.0
-    by_month = dict.fromkeys(months, 0.0)
-    year_start = cal.year
-    chunk_end = end
-    while first is not None and chunk_end > first:
-        local = (chunk_end - timedelta(microseconds=1)).astimezone(tz)
-        chunk_start = datetime(local.year, 1, 1, tzinfo=tz).astimezone(UTC)
-        lo = max(chunk_start, floor(first, Resolution.HOUR, tz))
-        rows = read_many(conn, ids, [PV, EXPORT], Resolution.HOUR, lo, chunk_end)
-        if rows:
-            index = {at: i for i, at in enumerate(sorted({at for _, _, at, _ in rows}))}
-            n = len(index)
-            pv = np.zeros(n)
-            ex = np.zeros(n)
-            for _, point, at, value in rows:
-                (pv if point == PV else ex)[index[at]] += value
-            starts = np.array([to_us(at) for at in index], dtype=np.int64)
-            xp = _prices(session, site, "EXPORT", lo, chunk_end, starts, default_price)
-            ip = _prices(session, site, "IMPORT", lo, chunk_end, starts, default_price)
-            values = np.array(
-                [kpi.revenue(a, b, c, d) for a, b, c, d in zip(pv, ex, xp, ip, strict=True)]
-            )
-            total += float(values.sum())
-            _add_by_month(by_month, values, starts, local.year, tz)
-            if chunk_start == year_start:
-                year += float(values.sum())
-                month += float(values[starts >= to_us(cal.month)].sum())
-                day += float(
-                    values[(starts >= to_us(cal.day)) & (starts < to_us(cal.day_end))].sum()
-                )
-        chunk_end = chunk_start
-    return kpi.Periods(day, month, year, total), currency, by_month
-
-
-def _add_by_month(
-    by_month: dict[str, float], values: np.ndarray, starts_us: np.ndarray, year: int, tz: Any
-) -> None:
-    """Add hourly ``values`` of one local year into the months of ``by_month`` they fall in."""
-    edges = np.array(
-        [to_us(datetime(year, m, 1, tzinfo=tz).astimezone(UTC)) for m in range(1, 13)],
-        dtype=np.int64,
-    )
-    index = np.searchsorted(edges, starts_us, side="right") - 1
-    for m in range(12):
-        label = f"{year:04d}-{m + 1:02d}"
-        if label in by_month:
-            by_month[label] += float(values[index == m].sum())
-
-
-def _first_hour(conn: Connection, ids: list[str]) -> datetime | None:
-    return first_start(conn, ids, [PV], Resolution.HOUR)
-
-
-def _prices(
-    session: Session,
-    site: Site,
-    direction: str,
-    start: datetime,
-    end: datetime,
-    starts_us: np.ndarray,
-    default_price: float,
-) -> np.ndarray:
-    """The direction's price at each hour start, or the default where the site has no tariff
-    (or one in another currency than the site's)."""
-    try:
-        series = tariffs.rates(session, site, direction, start, end, resolution=None)
-    except ApiError:
-        return np.full(len(starts_us), default_price)
-    if series.currency != site.currency:
-        return np.full(len(starts_us), default_price)
-    return np.asarray(series.prices_per_kwh[series.locate(starts_us)], dtype=np.float64)
-
-
 def ordered_currencies(revenue: dict[str, kpi.Periods], mine: str) -> list[tuple[str, kpi.Periods]]:
     """The user's currency first (zero when no site uses it), then the others."""
     out = [(mine, revenue.get(mine, kpi.Periods()))]
@@ -372,42 +260,8 @@ def ordered_currencies(revenue: dict[str, kpi.Periods], mine: str) -> list[tuple
     return out
 
 
-def figures_csv(columns: kpi.SiteColumns) -> str:
-    """One row per site: yield (kWh) and revenue per period, capacity and current power."""
-    figures = columns.figures()
-    import csv
-    import io
-
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(
-        ["site_id", "name", "capacity_kwp", "power_w"]
-        + [f"yield_{p}_kwh" for p in ("day", "month", "year", "total")]
-        + ["currency"]
-        + [f"revenue_{p}" for p in ("day", "month", "year", "total")]
-        + ["priced_by"]
-    )
-    for f in figures:
-        y, m = f.yield_wh, f.revenue
-        w.writerow(
-            [
-                f.site_id,
-                f.name,
-                f"{f.capacity_kwp:g}",
-                "" if f.power_w is None else f"{f.power_w:.1f}",
-            ]
-            + [f"{v / 1000:.3f}" for v in (y.day, y.month, y.year, y.total)]
-            + [f.currency]
-            + [f"{v:.4f}" for v in (m.day, m.month, m.year, m.total)]
-            + ["tariff" if f.priced_by_tariff else "default_price"]
-        )
-    return out.getvalue()
-
-
 def trend_json(f: FleetFigures, currency: str) -> str:
     """The monthly yield (kWh) and revenue (in ``currency``) trends for the home page's chart."""
-    import json
-
     money = dict(f.revenue_trend.get(currency, []))
     return json.dumps(
         {

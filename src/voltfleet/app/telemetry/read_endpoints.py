@@ -14,7 +14,7 @@ from voltfleet.app.alarms.repository import active_counts as active_alarm_counts
 from voltfleet.app.alarms.schemas import AlarmCountsOut
 from voltfleet.app.deps import CallerDep, DbSession, RuntimeDep
 from voltfleet.app.sites.repository import SiteRepository
-from voltfleet.app.telemetry import fleet_service
+from voltfleet.app.telemetry import fleet_service, site_figures
 from voltfleet.app.telemetry import read_service as rs
 from voltfleet.app.telemetry.read_schemas import (
     BalanceOut,
@@ -266,11 +266,12 @@ def fleet_kpis(
     Revenue is per currency, yours first; a site without tariffs is valued at the default price
     of the settings."""
     caller.require(Kind.SITE, Action.LIST)
+    if format == "csv":
+        columns = site_figures.site_columns(session, caller, runtime.settings)
+        return csv_download(site_figures.figures_csv(columns), "fleet-kpis.csv")
     f = fleet_service.fleet_figures(session, caller, runtime.settings)
     k = f.kpis
     status = SiteRepository(session, caller).status_counts()
-    if format == "csv":
-        return csv_download(fleet_service.figures_csv(f.columns), "fleet-kpis.csv")
     mine = caller.user.currency
     money_trend = {mine: f.revenue_trend.get(mine, [(m, 0.0) for m, _ in k.trend])}
     money_trend |= {c: t for c, t in f.revenue_trend.items() if c != mine}

@@ -276,3 +276,62 @@ def fleet_of(
         ranking=ranking,
         trend=list(trend),
     )
+
+
+# ---- the same figures from groups of sites ------------------------------------------------------
+# The home page needs sums, not sites: the database adds up the sites that share a currency, a
+# time zone and the periods of their summaries (``Group``), and returns a few rows however large
+# the fleet; the ranking is its own query (the top few by yield). ``fleet_of_groups`` gives the
+# same ``FleetKpis`` as ``fleet_of`` over the sites (a property test checks it).
+
+
+@dataclass(frozen=True)
+class Group:
+    """Sums over sites of one currency. ``yield_wh`` is already for the sites' own current
+    periods; ``pv_positive_wh`` is the sum of ``max(pv, 0)`` per site: at one default price for
+    export and self-consumption alike a site's revenue is that times the price, so the group's
+    is too. Groups priced by tariffs carry their revenue instead (``revenue_by_tariff``)."""
+
+    currency: str
+    sites: int
+    capacity_kwp: float
+    power_w: float  # of the sites reporting power now
+    reporting: int
+    yield_wh: Periods
+    pv_positive_wh: Periods = Periods()
+    revenue_by_tariff: Periods | None = None  # the group's revenue, when tariffs price it
+
+
+def group_revenue(g: Group, price_per_kwh: float) -> Periods:
+    """A group's revenue: from its tariffs, or its yield at one default price (``revenue`` with
+    the same price for export and import)."""
+    if g.revenue_by_tariff is not None:
+        return g.revenue_by_tariff
+    return Periods(*(getattr(g.pv_positive_wh, p) * price_per_kwh / 1000.0 for p in PERIODS))
+
+
+def fleet_of_groups(
+    groups: Sequence[Group],
+    factors: GreenFactors,
+    price_per_kwh: float,
+    *,
+    ranking: Sequence[Ranked] = (),
+    trend: Sequence[tuple[str, float]] = (),
+) -> FleetKpis:
+    """``fleet`` from sums over groups of sites, with the ranking found elsewhere."""
+    yields = Periods()
+    money: dict[str, Periods] = {}
+    for g in groups:
+        yields = yields + g.yield_wh
+        money[g.currency] = money.get(g.currency, Periods()) + group_revenue(g, price_per_kwh)
+    return FleetKpis(
+        sites=sum(g.sites for g in groups),
+        capacity_kwp=sum(g.capacity_kwp for g in groups),
+        power_w=sum(g.power_w for g in groups),
+        sites_reporting_power=sum(g.reporting for g in groups),
+        yield_wh=yields,
+        revenue=dict(sorted(money.items())),
+        green=green(yields.total, factors),
+        ranking=list(ranking),
+        trend=list(trend),
+    )
