@@ -1,7 +1,8 @@
 """PostgreSQL for the benchmarks: a scratch database on the server named by
-``VOLTFLEET_BENCH_PG_URL`` (created and dropped; give a server of yours for figures with durable
-commits), or else on a throwaway server started on loopback (tests/support/pg_server.py, with
-fsync off), or none when PostgreSQL is not installed."""
+``VOLTFLEET_BENCH_PG_URL`` (created and dropped), or else on a throwaway server started on
+loopback (tests/support/pg_server.py) with durable commits, as in production (fsync, synchronous
+commit and full-page writes on; ``VOLTFLEET_BENCH_PG_FAST=1`` turns them off), or none when
+PostgreSQL is not installed. Each figure's label says which."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def postgres_server() -> Iterator[str | None]:
     if bindir is None:
         yield None
         return
-    server = PgServer(bindir)
+    server = PgServer(bindir, durable=os.environ.get("VOLTFLEET_BENCH_PG_FAST") != "1")
     try:
         yield server.start()
     finally:

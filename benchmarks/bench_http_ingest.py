@@ -6,9 +6,9 @@ Two gateways (two homes), each with the batches of bench_ingest.py (5 devices x 
 500 instants = 10,000 readings per request, 5 % repeats of the previous batch, shuffled),
 pre-encoded, each posted in order by its own client thread with a keep-alive connection; the
 server is ``voltfleet serve`` (one process; VOLTFLEET_BENCH_WORKERS=1,2 runs ``--workers 1``
-and then ``--workers 2``) on SQLite in a temporary directory, or on
-PostgreSQL (the throwaway server of tests/support/pg_server.py, fsync off, or
-VOLTFLEET_BENCH_PG_URL). The figure is readings
+and then ``--workers 2``) on SQLite in a temporary directory (WAL, synchronous=NORMAL, as
+voltfleet runs it), or on PostgreSQL (benchmarks/_pg.py: durable commits unless
+VOLTFLEET_BENCH_PG_FAST=1). The figure is readings
 acknowledged per second (each answer comes after the commit), the peer the raw insert rate of
 the same rows into a plain table of the same database (bench_ingest.raw). Bounded: 40 batches
 or about 20 s per database.
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_ingest as b
-from _pg import SKIPPED, postgres_server, scratch_database
+from _pg import SKIPPED, fsync_of, postgres_server, scratch_database
 from tests.support.server_process import ServerProcess, seed_installer
 
 from voltfleet.store.db import Database
@@ -144,7 +144,8 @@ def main() -> None:
             return
         for workers in WORKERS:
             with scratch_database(server, "http") as url, tempfile.TemporaryDirectory() as tmp:
-                print("\n".join(run("PostgreSQL", url, Path(tmp), workers)), flush=True)
+                label = f"PostgreSQL (fsync={fsync_of(url)})"
+                print("\n".join(run(label, url, Path(tmp), workers)), flush=True)
 
 
 if __name__ == "__main__":

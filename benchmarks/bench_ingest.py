@@ -19,8 +19,8 @@ batch. The ratio pipeline/raw is the figure. Bounded: about 20 s per database.
     VOLTFLEET_BENCH_PG_URL=postgresql+psycopg://u@host/db ...   # a server of yours (a scratch
                                                                 # database is created and dropped)
 
-Note: the throwaway server of tests/support/pg_server.py runs with fsync=off; give a server of
-your own for figures with durable commits.
+PostgreSQL: see benchmarks/_pg.py (a throwaway server with durable commits unless
+VOLTFLEET_BENCH_PG_FAST=1); SQLite runs as voltfleet runs it (WAL, synchronous=NORMAL).
 """
 
 from __future__ import annotations

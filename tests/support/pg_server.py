@@ -36,8 +36,12 @@ def free_port() -> int:
 
 
 class PgServer:
-    def __init__(self, bindir: Path) -> None:
+    """``durable``: fsync, synchronous commit and full-page writes on, as in production (the
+    benchmarks' default); off, the tests' default, trades crash safety for speed."""
+
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        self.durable = durable
         self.dir = Path(tempfile.mkdtemp(prefix="voltfleet-pg-"))
         self.data = self.dir / "data"
         self.port = free_port()
@@ -81,9 +85,10 @@ class PgServer:
     def resume(self) -> None:
         """Start the server on its data directory and port (again, after ``halt``); returns once
         it accepts connections."""
+        safety = "on" if self.durable else "off"
         opts = (
-            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync=off "
-            f"-c synchronous_commit=off -c full_page_writes=off "
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync={safety} "
+            f"-c synchronous_commit={safety} -c full_page_writes={safety} "
             f"-c unix_socket_directories={self.dir} -c max_connections=200"
         )
         self._run(
