@@ -173,6 +173,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
 
     from voltfleet.simulator.fleet import FleetConfig, run_fleet_sync
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per simulated request
     config = FleetConfig(
         sites=args.sites,
         speed=math.inf if args.speed <= 0 else args.speed,

@@ -249,8 +249,10 @@ def swept(c: Status, now: datetime) -> Status:
 
 def parse_reply(body: Any) -> tuple[bool, str, dict[str, Any]]:
     """A gateway's reply body ``{"status": "acknowledged" | "failed", "message": "...",
-    ...details}`` -> (ok, message, details). ``ok`` / ``accepted`` booleans are understood too.
-    ``CommandError`` for a body that says neither."""
+    ...details}`` -> (ok, message, details). ``ok`` / ``accepted`` booleans are understood too,
+    and the details may come as a ``details`` object instead, as ``POST .../reply`` takes them,
+    so a gateway can send the same body over HTTP and MQTT. ``CommandError`` for a body that
+    says neither."""
     if not isinstance(body, dict):
         raise CommandError('a reply must be a JSON object: {"status": "acknowledged" | "failed"}')
     status = body.get("status")
@@ -268,5 +270,10 @@ def parse_reply(body: Any) -> tuple[bool, str, dict[str, Any]]:
         )
     message = body.get("message", "")
     message = message if isinstance(message, str) else str(message)
-    details = {k: v for k, v in body.items() if k not in ("status", "message", "ok", "accepted")}
+    skip = ("status", "message", "ok", "accepted", "details")
+    nested = body.get("details")
+    details = dict(nested) if isinstance(nested, dict) else {}
+    if nested is not None and not isinstance(nested, dict):
+        details["details"] = nested  # not an object: kept as it came
+    details.update({k: v for k, v in body.items() if k not in skip})
     return ok, message[:2000], details

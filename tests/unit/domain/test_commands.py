@@ -164,6 +164,16 @@ def test_replies(body: dict[str, Any], ok: bool, message: str) -> None:
     assert dc.parse_reply({"status": "ack", "w": 1})[2] == {"w": 1}
 
 
+def test_a_reply_takes_its_details_flat_or_as_an_object() -> None:
+    """The body of POST .../reply ({"details": {...}}) means the same over MQTT as flat keys."""
+    flat = dc.parse_reply({"status": "acknowledged", "message": "ok", "battery_power_w": 2500})
+    nested = dc.parse_reply(
+        {"status": "acknowledged", "message": "ok", "details": {"battery_power_w": 2500}}
+    )
+    assert flat == nested == (True, "ok", {"battery_power_w": 2500})
+    assert dc.parse_reply({"status": "failed", "details": "busy"})[2] == {"details": "busy"}
+
+
 @pytest.mark.parametrize("body", [None, [], {"status": "perhaps"}, {}])
 def test_unreadable_replies(body: Any) -> None:
     with pytest.raises(CommandError):
