@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     # How long the telemetry of a deleted site (and of unbound devices) is kept before it is purged.
     site_retention_days: int = Field(default=90, ge=0)
 
+    # Ingest: a reading may be this many days late (its period's roll-ups are recomputed) and
+    # this many seconds ahead of the server's clock; others are quarantined with the reason.
+    late_window_days: int = Field(default=30, ge=1, le=3660)
+    future_skew_s: int = Field(default=300, ge=0, le=86_400)
+
     # Live data: a device that was up is offline after this silence (seconds); the live streams
     # (server-sent events) send a snapshot every live_interval_s and end after live_max_s, when
     # the browser reconnects.

@@ -282,3 +282,34 @@ def test_rollups_follow_late_and_out_of_order_readings(
             day + timedelta(days=1),
         )
         assert round(sum(m.value for m in months), 6) == 600.0
+
+
+def test_the_late_window_and_the_clock_skew_are_settings(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    """VOLTFLEET_LATE_WINDOW_DAYS and VOLTFLEET_FUTURE_SKEW_S bound what ingest accepts."""
+    from voltfleet.app.telemetry import service
+
+    ids = make_site(client, world, "GWLATE")
+    token = token_for(client, world, ids["GWLATE"])
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def send(ts: datetime) -> dict[str, object]:
+        body = {"readings": [{"device": "GWLATE-MTR", "point": "grid_power_w", "ts": iso(ts),
+                              "value": 100, "unit": "W"}]}  # fmt: skip
+        r = client.post("/api/v1/ingest", json=body, headers=bearer(token))
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    assert send(now - timedelta(days=3))["accepted"] == 1  # the default window is 30 days
+    tight = runtime.settings.model_copy(update={"late_window_days": 2, "future_skew_s": 3600})
+    service.configure(runtime.db.engine, tight)
+    try:
+        late = send(now - timedelta(days=2, hours=1))
+        assert late["accepted"] == 0
+        assert late["rejections"][0]["reason"] == "too_old"  # type: ignore[index]
+        assert "2 days" in late["rejections"][0]["detail"]  # type: ignore[index]
+        assert send(now + timedelta(minutes=30))["accepted"] == 1  # within the hour allowed
+    finally:
+        service.configure(runtime.db.engine, runtime.settings)
+    assert send(now + timedelta(minutes=31))["rejections"][0]["reason"] == "future_timestamp"  # type: ignore[index]

@@ -11,14 +11,15 @@ the devices that spoke as seen.
 from __future__ import annotations
 
 import secrets
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
@@ -43,6 +44,7 @@ from voltfleet.domain.telemetry.rollup import (
 from voltfleet.domain.telemetry.validate import Limits, Reason, Rejection
 from voltfleet.ports import RollupDelta, SeriesRows, TimeSeriesStore
 from voltfleet.protocols.mqtt import broker as mqtt_broker
+from voltfleet.settings import Settings
 from voltfleet.store.db import new_id, utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
@@ -185,6 +187,26 @@ def _serialise(session: Session, gateway: Device) -> None:
 
 _LOCK_SPACE = 1986  # the advisory-lock key space of ingest (two-int form)
 
+# The deployment's limits (settings late_window_days, future_skew_s) by the engine it runs on,
+# set by bootstrap: every path into ingest (HTTP, MQTT, OCPP, releasing the quarantine) uses them.
+_limits: weakref.WeakKeyDictionary[Engine, Limits] = weakref.WeakKeyDictionary()
+
+
+def configure(engine: Engine, settings: Settings) -> None:
+    _limits[engine] = limits_of(settings)
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(
+        future=timedelta(seconds=settings.future_skew_s),
+        late_window=timedelta(days=settings.late_window_days),
+    )
+
+
+def _configured(session: Session) -> Limits:
+    bind = session.get_bind()
+    return _limits.get(bind if isinstance(bind, Engine) else bind.engine, Limits())
+
 
 def ingest(
     session: Session,
@@ -192,12 +214,13 @@ def ingest(
     readings: Sequence[ReadingLike],
     *,
     now: datetime | None = None,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     store: TimeSeriesStore | None = None,
     replay: bool = False,
 ) -> IngestResult:
     """Check, store and roll up one gateway's batch; see the module's docstring.
 
+    ``limits``: how late or early a reading may be; by default the deployment's (``configure``).
     ``replay``: readings of the gateway taken out of the quarantine (app/telemetry/quarantine.py)
     rather than sent now: the refused ones are only reported (the caller keeps their rows), and
     the devices are not marked seen.
@@ -207,6 +230,7 @@ def ingest(
     the series read once to tell new readings from duplicates, all new rows written in one
     statement, and the roll-ups changed by what is new merged into the stored ones."""
     now = now or utcnow()
+    limits = limits or _configured(session)
     store = store or store_for(session.connection())
     _serialise(session, gateway)
     mine, others = _family(session, gateway)

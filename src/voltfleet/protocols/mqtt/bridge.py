@@ -136,7 +136,7 @@ class Bridge:
         db: Database,
         config: BridgeConfig,
         *,
-        limits: Limits = Limits(),
+        limits: Limits | None = None,
         clock: Callable[[], datetime] = utcnow,
         on_alarm: Callable[[Device, Any], None] | None = None,
         on_reply: Callable[[str, str, Any], None] | None = None,
