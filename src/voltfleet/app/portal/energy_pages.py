@@ -124,7 +124,61 @@ def _choice(session: DbSession, caller: Caller, site_id: str) -> list[Device]:
     return rs.with_energy(session, DeviceRepository(session, caller).of_site(site_id))
 
 
+def _chosen(period: str, day: str, tz_name: str) -> tuple[Period, date, str | None]:
+    """The period and day asked for (today, the day, by default) and what is wrong with them."""
+    chosen, error = _period(period)
+    chosen_day, day_error = day_or_today(day, tz_name)
+    return chosen, chosen_day, error or day_error
+
+
+def _page(
+    request: Request,
+    caller: Caller,
+    template: str,
+    *,
+    site: Site,
+    device: Device | None,
+    devices: list[Device],
+    chosen: Period,
+    chosen_day: date,
+    chart: dict[str, Any],
+    base: str,
+    error: str | None,
+    **extra: Any,
+) -> HTMLResponse:
+    """An energy page: the bars' chart, the period tabs, the earlier and later period."""
+    return render(
+        request,
+        template,
+        caller,
+        site=site,
+        device=device,
+        devices=devices,
+        period=chosen,
+        periods=PERIOD_TITLES,
+        bar_title=BAR_TITLES[chosen.value],
+        day=chosen_day,
+        chart_json=json.dumps(chart),
+        shown_window=_shown_window(chosen, chosen_day, chart["labels"]),
+        base=base,
+        kwh=kwh,
+        error=error,
+        status_code=200 if error is None else 400,
+        **_neighbours(chosen, chosen_day, site.timezone),
+        **extra,
+    )
+
+
 # ---- a site -------------------------------------------------------------------------------------
+
+_BALANCE = (
+    ("PV yield", "pv", "pv_wh"),
+    ("Consumption", "consumption", "consumption_wh"),
+    ("Grid import", "import", "import_wh"),
+    ("Grid export", "export", "export_wh"),
+    ("Battery charge", "charge", "charge_wh"),
+    ("Battery discharge", "discharge", "discharge_wh"),
+)
 
 
 @router.get("/site/{site_id}/energy", response_class=HTMLResponse)
@@ -133,20 +187,10 @@ def site_energy(
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    chosen, error = _period(period)
-    chosen_day, day_error = day_or_today(day, site.timezone)
-    error = error or day_error
+    chosen, chosen_day, error = _chosen(period, day, site.timezone)
     e = None if error else rs.energy_of(session, site, chosen, chosen_day)
     chart: dict[str, Any] = {"labels": [], "series": []}
     if e is not None:
-        fields = (
-            ("PV yield", "pv", "pv_wh"),
-            ("Consumption", "consumption", "consumption_wh"),
-            ("Grid import", "import", "import_wh"),
-            ("Grid export", "export", "export_wh"),
-            ("Battery charge", "charge", "charge_wh"),
-            ("Battery discharge", "discharge", "discharge_wh"),
-        )
         chart = {
             "labels": [b.label for b in e.bars],
             "series": [
@@ -155,29 +199,23 @@ def site_energy(
                     "color": COLORS[key],
                     "values": [kwh(getattr(b.balance, attr)) for b in e.bars],
                 }
-                for label, key, attr in fields
+                for label, key, attr in _BALANCE
             ],
         }
-    return render(
+    return _page(
         request,
-        "portal/site_energy.html",
         caller,
+        "portal/site_energy.html",
         site=site,
         device=None,
         devices=_choice(session, caller, site.id),
-        energy=e,
-        period=chosen,
-        periods=PERIOD_TITLES,
-        bar_title=BAR_TITLES[chosen.value],
-        day=chosen_day,
-        chart_json=json.dumps(chart),
-        shown_window=_shown_window(chosen, chosen_day, chart["labels"]),
+        chosen=chosen,
+        chosen_day=chosen_day,
+        chart=chart,
         base=f"/site/{site.id}/energy",
-        kwh=kwh,
-        pct=pct,
         error=error,
-        status_code=200 if error is None else 400,
-        **_neighbours(chosen, chosen_day, site.timezone),
+        energy=e,
+        pct=pct,
     )
 
 
@@ -187,10 +225,9 @@ def site_energy_csv(
 ) -> Response:
     caller = require_caller(request, session)
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    chosen, error = _period(period)
-    chosen_day, day_error = day_or_today(day, site.timezone)
-    if error or day_error:
-        raise bad_request(error or day_error or "")
+    chosen, chosen_day, error = _chosen(period, day, site.timezone)
+    if error:
+        raise bad_request(error)
     e = rs.energy_of(session, site, chosen, chosen_day)
     return csv_download(rs.energy_csv(e), f"energy-{chosen.value}-{chosen_day}.csv")
 
@@ -198,17 +235,22 @@ def site_energy_csv(
 # ---- a device -----------------------------------------------------------------------------------
 
 
-@router.get("/device/{device_id}/energy", response_class=HTMLResponse)
-def device_energy(
-    request: Request, session: DbSession, device_id: str, period: str = "day", day: str = ""
-) -> HTMLResponse:
+def _device_and_site(
+    request: Request, session: DbSession, device_id: str
+) -> tuple[Caller, Device, Site]:
     caller = require_caller(request, session)
     device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
     site = session.get(Site, device.site_id)
     assert site is not None
-    chosen, error = _period(period)
-    chosen_day, day_error = day_or_today(day, site.timezone)
-    error = error or day_error
+    return caller, device, site
+
+
+@router.get("/device/{device_id}/energy", response_class=HTMLResponse)
+def device_energy(
+    request: Request, session: DbSession, device_id: str, period: str = "day", day: str = ""
+) -> HTMLResponse:
+    caller, device, site = _device_and_site(request, session, device_id)
+    chosen, chosen_day, error = _chosen(period, day, site.timezone)
     e = None if error else rs.device_energy(session, caller, device.id, chosen, chosen_day)
     chart: dict[str, Any] = {"labels": [], "series": []}
     if e is not None:
@@ -223,26 +265,20 @@ def device_energy(
                 for p in e.points
             ],
         }
-    return render(
+    return _page(
         request,
-        "portal/device_energy.html",
         caller,
+        "portal/device_energy.html",
         site=site,
         device=device,
         devices=_choice(session, caller, site.id),
+        chosen=chosen,
+        chosen_day=chosen_day,
+        chart=chart,
+        base=f"/device/{device.id}/energy",
+        error=error,
         energy=e,
         titles=COUNTER_TITLES,
-        period=chosen,
-        periods=PERIOD_TITLES,
-        bar_title=BAR_TITLES[chosen.value],
-        day=chosen_day,
-        chart_json=json.dumps(chart),
-        shown_window=_shown_window(chosen, chosen_day, chart["labels"]),
-        base=f"/device/{device.id}/energy",
-        kwh=kwh,
-        error=error,
-        status_code=200 if error is None else 400,
-        **_neighbours(chosen, chosen_day, site.timezone),
     )
 
 
@@ -250,14 +286,10 @@ def device_energy(
 def device_energy_csv(
     request: Request, session: DbSession, device_id: str, period: str = "day", day: str = ""
 ) -> Response:
-    caller = require_caller(request, session)
-    device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
-    site = session.get(Site, device.site_id)
-    assert site is not None
-    chosen, error = _period(period)
-    chosen_day, day_error = day_or_today(day, site.timezone)
-    if error or day_error:
-        raise bad_request(error or day_error or "")
+    caller, device, site = _device_and_site(request, session, device_id)
+    chosen, chosen_day, error = _chosen(period, day, site.timezone)
+    if error:
+        raise bad_request(error)
     e = rs.device_energy(session, caller, device.id, chosen, chosen_day)
     name = f"energy-{device.serial}-{chosen.value}-{chosen_day}.csv"
     return csv_download(rs.device_energy_csv(e), name)

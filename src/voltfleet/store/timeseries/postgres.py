@@ -39,7 +39,7 @@ from sqlalchemy.exc import OperationalError
 from voltfleet.domain.telemetry.readings import Reading, Sample
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup, merge
 from voltfleet.ports import RollupDelta, SeriesKey, SeriesRows, Span
-from voltfleet.store.timeseries.series import as_columns, series_ids
+from voltfleet.store.timeseries.series import SeriesCache, as_columns
 from voltfleet.store.timeseries.sqlite import from_us, to_us
 
 LATE_DAYS = 40  # partitions made ahead for readings this old (the late window is 30 days)
@@ -177,7 +177,7 @@ def _copy_data(columns: Iterable[tuple[int, Sequence[int], Sequence[float]]]) ->
 class PostgresTimeSeriesStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._ids: dict[SeriesKey, int] = {}  # series ids seen by this transaction
+        self._ids = SeriesCache("%s")  # the series ids this transaction has seen
         # The months a reading can fall in exist before this transaction touches the table.
         with contextlib.suppress(OperationalError):
             ensure_partitions(conn.engine, _months_around(datetime.now(UTC)))
@@ -186,11 +186,7 @@ class PostgresTimeSeriesStore:
         return self.conn.connection.driver_connection
 
     def _series(self, keys: Iterable[SeriesKey], *, create: bool) -> dict[SeriesKey, int]:
-        keys = set(keys)
-        todo = keys - self._ids.keys()
-        if todo:
-            self._ids.update(series_ids(self._raw(), "%s", todo, create=create))
-        return {k: self._ids[k] for k in keys if k in self._ids}
+        return self._ids.ids(self._raw(), keys, create=create)
 
     def _ensure_in_transaction(self, months: set[tuple[int, int]]) -> None:
         """Months outside the usual window: created inside the caller's transaction (which may

@@ -51,6 +51,25 @@ def series_ids(
     return found
 
 
+class SeriesCache:
+    """The series ids one adapter (one transaction) has seen, so a batch asks the database only
+    for the series it has not met yet. Ids made by this transaction are cached too: the adapter
+    is dropped with its transaction."""
+
+    def __init__(self, mark: str) -> None:
+        self.mark = mark
+        self._ids: dict[SeriesKey, int] = {}
+
+    def ids(self, raw: Any, keys: Iterable[SeriesKey], *, create: bool) -> dict[SeriesKey, int]:
+        """``series_ids`` through the cache: the known ones of ``keys``, made first when
+        ``create``."""
+        keys = set(keys)
+        todo = keys - self._ids.keys()
+        if todo:
+            self._ids.update(series_ids(raw, self.mark, todo, create=create))
+        return {k: self._ids[k] for k in keys if k in self._ids}
+
+
 def as_columns(readings: Sequence[Reading]) -> list[SeriesRows]:
     """Readings as ``write_series`` takes them: a series at a time, in their order."""
     out: dict[SeriesKey, tuple[list[int], list[float]]] = {}

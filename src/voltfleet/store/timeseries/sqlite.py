@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from voltfleet.domain.telemetry.readings import Reading, Sample
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup
 from voltfleet.ports import RollupDelta, SeriesKey, SeriesRows, Span
-from voltfleet.store.timeseries.series import as_columns, series_ids
+from voltfleet.store.timeseries.series import SeriesCache, as_columns
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -54,18 +54,14 @@ MERGE = (
 class SqliteTimeSeriesStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._ids: dict[SeriesKey, int] = {}  # series ids seen by this transaction
+        self._ids = SeriesCache("?")  # the series ids this transaction has seen
 
     def _raw(self) -> Any:
         # The DBAPI connection under the caller's transaction (sqlite3 begins it before DML).
         return self.conn.connection.driver_connection
 
     def _series(self, keys: Iterable[SeriesKey], *, create: bool) -> dict[SeriesKey, int]:
-        keys = set(keys)
-        todo = keys - self._ids.keys()
-        if todo:
-            self._ids.update(series_ids(self._raw(), "?", todo, create=create))
-        return {k: self._ids[k] for k in keys if k in self._ids}
+        return self._ids.ids(self._raw(), keys, create=create)
 
     def write(self, readings: Sequence[Reading]) -> int:
         return self.write_series(as_columns(readings))
