@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import os
 import subprocess
 import sys
 import threading
@@ -26,7 +25,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.e2e.test_simulated_fleet import EMAIL, PASSWORD, POINTS, Server, server, stored_totals
-from tests.protocols.mosquitto import Mosquitto, free_port, require_mosquitto
+from tests.protocols.mosquitto import platform_broker
 from voltfleet.protocols.mqtt import broker, topics
 from voltfleet.protocols.mqtt.bridge import Bridge, BridgeConfig
 from voltfleet.protocols.mqtt.broker import BrokerFiles
@@ -113,19 +112,8 @@ class MqttPlatform:
 @pytest.fixture
 def mqtt(server: Server, tmp_path: Path) -> Iterator[MqttPlatform]:
     """A Mosquitto that the server's token issuing keeps the password file of, and the bridge."""
-    require_mosquitto()
-    d = tmp_path / "broker"
-    files = BrokerFiles(
-        d,
-        bridge_password=BRIDGE_PASSWORD,
-        listen_port=free_port(),
-        pid_file=d / "mosquitto.pid",
-        run_as_user="root" if os.geteuid() == 0 else None,
-    )
-    broker.write(files)
-    broker.configure(server.runtime.db.engine, files)
-    mosquitto = Mosquitto(files)
-    mosquitto.start()
+    mosquitto = platform_broker(server.runtime.db.engine, tmp_path / "broker", BRIDGE_PASSWORD)
+    files = mosquitto.files
     bridge = Bridge(
         server.runtime.db,
         BridgeConfig(

@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
+from voltfleet.protocols.mqtt import broker
 from voltfleet.protocols.mqtt.broker import BrokerFiles
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -70,3 +72,21 @@ class Mosquitto:
     def log(self) -> str:
         path = self.files.directory / "mosquitto.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+
+def platform_broker(engine: Engine, directory: Path, bridge_password: str) -> Mosquitto:
+    """A started Mosquitto on voltfleet's broker files in ``directory``, which the deployment
+    on ``engine`` keeps up to date: gateway tokens issued from now on can log in. Stop it."""
+    require_mosquitto()
+    files = BrokerFiles(
+        directory,
+        bridge_password=bridge_password,
+        listen_port=free_port(),
+        pid_file=directory / "mosquitto.pid",
+        run_as_user="root" if os.geteuid() == 0 else None,
+    )
+    broker.write(files)
+    broker.configure(engine, files)
+    server = Mosquitto(files)
+    server.start()
+    return server

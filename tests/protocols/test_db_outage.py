@@ -30,7 +30,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as SaTimeoutError
 
-from tests.protocols.mosquitto import Mosquitto, free_port, require_mosquitto
+from tests.protocols.mosquitto import platform_broker
 from tests.protocols.test_mqtt_bridge import BRIDGE_PASSWORD, Env, body, run, running, until
 from tests.support.pg_server import PgServer, pg_bindir
 from tests.support.server_process import ServerProcess, settings_for
@@ -40,7 +40,6 @@ from voltfleet.app.runtime import Runtime
 from voltfleet.bootstrap import build_runtime, create_app
 from voltfleet.protocols.mqtt import broker, topics
 from voltfleet.protocols.mqtt.bridge import Bridge
-from voltfleet.protocols.mqtt.broker import BrokerFiles
 from voltfleet.simulator.client import HomeAccount, VoltfleetClient
 from voltfleet.store.telemetry_models import QuarantinedReading
 
@@ -95,19 +94,8 @@ def database_down(pg: PgServer) -> Iterator[None]:
 @pytest.fixture
 def env(db: Db, tmp_path: Path) -> Iterator[Env]:
     """A Mosquitto with voltfleet's files; gateway tokens issued meanwhile reach it."""
-    require_mosquitto()
-    d = tmp_path / "broker"
-    files = BrokerFiles(
-        d,
-        bridge_password=BRIDGE_PASSWORD,
-        listen_port=free_port(),
-        pid_file=d / "mosquitto.pid",
-        run_as_user="root" if os.geteuid() == 0 else None,
-    )
-    broker.write(files)
-    broker.configure(db.runtime.db.engine, files)
-    server = Mosquitto(files)
-    server.start()
+    server = platform_broker(db.runtime.db.engine, tmp_path / "broker", BRIDGE_PASSWORD)
+    files = server.files
     try:
         yield Env(db.runtime, db.client, db.world, files, server)
     finally:

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -21,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from tests.protocols.mosquitto import Mosquitto, free_port, require_mosquitto
+from tests.protocols.mosquitto import Mosquitto, platform_broker
 from tests.support.world import World, build_world
 from voltfleet.app.runtime import Runtime
 from voltfleet.protocols.mqtt import broker, topics
@@ -87,20 +86,9 @@ class Env:
 
 @pytest.fixture
 def env(runtime: Runtime, client: TestClient, tmp_path: Path) -> Iterator[Env]:
-    require_mosquitto()
     world = build_world(runtime)
-    d = tmp_path / "broker"
-    files = BrokerFiles(
-        d,
-        bridge_password=BRIDGE_PASSWORD,
-        listen_port=free_port(),
-        pid_file=d / "mosquitto.pid",
-        run_as_user="root" if os.geteuid() == 0 else None,
-    )
-    broker.write(files)
-    broker.configure(runtime.db.engine, files)  # tokens issued from now on reach the broker
-    server = Mosquitto(files)
-    server.start()
+    server = platform_broker(runtime.db.engine, tmp_path / "broker", BRIDGE_PASSWORD)
+    files = server.files
     try:
         yield Env(runtime, client, world, files, server)
     finally:
