@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 DEMO_SEED = 2026
 DEMO_EV_ARRIVES = timedelta(minutes=5)  # before the demo starts: charging at once
-DEMO_ZONE = ZoneInfo("Europe/Berlin")  # the simulated homes' time zone
+DEMO_ZONE = ZoneInfo(HOMES[0][2])  # the first home's time zone, where the demo's EV lives
 
 
 def demo_ev(now: datetime) -> EvSpec:
@@ -55,16 +55,19 @@ def demo_ev(now: datetime) -> EvSpec:
 
 def on_seeded_sites(specs: list[HomeSpec]) -> list[HomeSpec]:
     """The first homes are the demo's seeded sites (demo.HOMES, which carry their gateways):
-    their names, places and PV sizes; the rest stay as the seed made them. Time zone and
-    holidays stay German (all these homes keep Central European time)."""
+    their names, places, countries, time zones and PV sizes, so a home in Graz keeps Austrian
+    holidays on Vienna's clock in its household load (and its EV's hours); the rest stay as the
+    seed made them."""
     out = list(specs)
-    for i, (name, _country, _tz, kwp, lat, lon) in enumerate(HOMES[: len(out)]):
+    for i, (name, country, tz, kwp, lat, lon) in enumerate(HOMES[: len(out)]):
         s = out[i]
         out[i] = replace(
             s,
             name=name,
             latitude=lat,
             longitude=lon,
+            timezone=tz,
+            country=country,
             pv=replace(s.pv, capacity_wp=kwp * 1000, inverter_ac_w=round(kwp * 900 / 500) * 500),
         )
     return out
