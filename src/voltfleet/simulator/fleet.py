@@ -407,7 +407,11 @@ def readings_for(
 ) -> list[dict[str, Any]]:
     """The readings a gateway sends for one instant: lifetime counters ``c``, the step's powers
     (none for the baseline at the run's start) and the state of charge; nothing of the battery
-    without ``battery`` (its communication is down)."""
+    without ``battery`` (its communication is down).
+
+    The inverter's load is all the site consumes, the EV's charging included: a hybrid inverter
+    measures it from its grid meter, so at the site pv + grid = load + battery (DESIGN.md)
+    whether or not a car is charging. The charger reports the EV's share itself, over OCPP."""
     t = _iso(ts)
 
     def r(dev: str, point: str, value: float, unit: str) -> dict[str, Any]:
@@ -416,7 +420,7 @@ def readings_for(
     inv, bat, mtr = acc.inverter_serial, acc.battery_serial, acc.meter_serial
     out = [
         r(inv, "pv_energy_wh", round(c.pv_wh, 3), "Wh"),
-        r(inv, "load_energy_wh", round(c.load_wh, 3), "Wh"),
+        r(inv, "load_energy_wh", round(c.load_wh + c.ev_wh, 3), "Wh"),
         r(bat, "battery_charge_energy_wh", round(c.charge_wh, 3), "Wh"),
         r(bat, "battery_discharge_energy_wh", round(c.discharge_wh, 3), "Wh"),
         r(bat, "soc", round(soc * 100, 2), "%"),
@@ -426,7 +430,7 @@ def readings_for(
     if s is not None:
         out += [
             r(inv, "pv_power_w", round(s.pv_w, 1), "W"),
-            r(inv, "load_power_w", round(s.load_w, 1), "W"),
+            r(inv, "load_power_w", round(s.load_w + s.ev_w, 1), "W"),
             r(inv, "ac_power_w", round(s.ac_w, 1), "W"),
             r(bat, "battery_power_w", round(s.battery_w, 1), "W"),
             r(mtr, "grid_power_w", round(s.grid_w, 1), "W"),
