@@ -6,9 +6,11 @@ have a day at once: about 50 s for 20 homes on the 2-core machine), the last min
 ``speed``, and from then on the homes keep pace with the real clock (the platform refuses
 readings from the future). The first home has an EV that came home a few minutes before the
 start, so its charger (OCPP, over the demo's own server) is charging it from the first minutes
-on. The homes carry a fixed serial tag, so a demo
-started again on the same data directory goes on with the same homes. ``stop()`` ends the run
-within about a second; the thread is a daemon, so it never holds the process up.
+on. The home on the dynamic tariff follows, over the back-filled day, the plan the demo seeded
+for it (demo.seed_plan_history), and gets its live day plan once the homes have caught up. The
+homes carry a fixed serial tag, so a demo started again on the same data directory goes on with
+the same homes. ``stop()`` ends the run within about a second; the thread is a daemon, so it
+never holds the process up.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from voltfleet.demo import DEMO_TAG, DYNAMIC_HOME, HOMES
+from voltfleet.demo import (
+    DEMO_HISTORY,
+    DEMO_TAG,
+    DYNAMIC_BATTERY_W,
+    DYNAMIC_BATTERY_WH,
+    DYNAMIC_HOME,
+    HOMES,
+)
 from voltfleet.simulator.fleet import MAX_HOURS, FleetConfig, FleetReport, run_fleet_sync
 from voltfleet.simulator.model import EvSpec, FaultSpec, HomeSpec
 
@@ -57,10 +66,19 @@ def on_seeded_sites(specs: list[HomeSpec]) -> list[HomeSpec]:
     """The first homes are the demo's seeded sites (demo.HOMES, which carry their gateways):
     their names, places, countries, time zones and PV sizes, so a home in Graz keeps Austrian
     holidays on Vienna's clock in its household load (and its EV's hours); the rest stay as the
-    seed made them."""
+    seed made them. The home on the dynamic tariff gets the battery the demo seeded for it (and
+    planned its day of history with)."""
     out = list(specs)
     for i, (name, country, tz, kwp, lat, lon) in enumerate(HOMES[: len(out)]):
         s = out[i]
+        battery = s.battery
+        if i == DYNAMIC_HOME and battery is not None:
+            battery = replace(
+                battery,
+                capacity_wh=DYNAMIC_BATTERY_WH,
+                max_charge_w=DYNAMIC_BATTERY_W,
+                max_discharge_w=DYNAMIC_BATTERY_W,
+            )
         out[i] = replace(
             s,
             name=name,
@@ -69,6 +87,7 @@ def on_seeded_sites(specs: list[HomeSpec]) -> list[HomeSpec]:
             timezone=tz,
             country=country,
             pv=replace(s.pv, capacity_wp=kwp * 1000, inverter_ac_w=round(kwp * 900 / 500) * 500),
+            battery=battery,
         )
     return out
 
@@ -91,7 +110,7 @@ class DemoFleet:
         *,
         sites: int = 20,
         speed: float = 60.0,
-        history_hours: float = 24.0,
+        history_hours: float = DEMO_HISTORY.total_seconds() / 3600,
         paced_minutes: float = 10.0,
         step_s: float = 60.0,
         ready_timeout_s: float = 60.0,
