@@ -92,6 +92,35 @@ def on_seeded_sites(specs: list[HomeSpec]) -> list[HomeSpec]:
     return out
 
 
+class QuietSimulatedTraffic(logging.Filter):
+    """Leaves the demo's simulated devices out of the server's line-per-message logs: twenty
+    homes sending and fetching commands, and a charger's OCPP messages, would scroll the logins
+    the demo printed (and a person's own requests) out of the terminal at some 80 lines a second.
+    Dropped: access-log lines of device calls (ingest and gateway command polling, which only
+    devices make) and OCPP message lines of the demo's chargers (those with the demo's serial
+    tag). The simulator still logs its problems, and its summary when it stops."""
+
+    DEVICE_PATHS = ("/api/v1/ingest", "/api/v1/gateway/")
+    CHARGERS = f"SIM{DEMO_TAG}"
+    # where those lines are logged: uvicorn's access log, and the central system's message log
+    # (the ocpp library logs "<charge point id>: send|receive ..." there)
+    LOGGERS = ("uvicorn.access", "voltfleet.protocols.ocpp.central16")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.name == "uvicorn.access":  # '%s - "%s %s HTTP/%s" %d': client, method, path
+            return not (len(args) > 2 and str(args[2]).startswith(self.DEVICE_PATHS))
+        return not (args and str(args[0]).startswith(self.CHARGERS))
+
+    def install(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).addFilter(self)
+
+    def remove(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeFilter(self)
+
+
 def local_url(host: str, port: int) -> str:
     """The URL a client in this process reaches a server bound to ``host`` at."""
     if host in ("", "0.0.0.0"):
@@ -135,8 +164,10 @@ class DemoFleet:
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="voltfleet-demo-fleet", daemon=True)
+        self._quiet = QuietSimulatedTraffic()
 
     def start(self) -> DemoFleet:
+        self._quiet.install()
         self._thread.start()
         return self
 
@@ -145,6 +176,7 @@ class DemoFleet:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
+        self._quiet.remove()
         return not self._thread.is_alive()
 
     @property
