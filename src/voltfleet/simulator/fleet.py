@@ -55,6 +55,7 @@ from voltfleet.simulator.model import (
     FaultSpec,
     HomeSpec,
     HomeState,
+    Mode,
     PvSpec,
     Step,
     StepInput,
@@ -483,21 +484,29 @@ def followed_plan(
 ) -> list[tuple[datetime, Command]]:
     """What a home's battery did of its plans' commands (``CommandOut`` bodies) from ``start``
     on: each acknowledged one as the battery command it became, from when it took over (its due
-    time, or ``start`` for one in force then), oldest first. A run going through that history
-    (a demo's seeded day, or a stretch it back-fills after a stop) has the battery follow them,
-    as it did then."""
-    out = []
+    time, or ``start`` for one in force then), and self-consumption from where one ran out with
+    none after it (as the plan has it between its intervals); oldest first. A run going through
+    that history (a demo's seeded day, or a stretch it back-fills after a stop) has the battery
+    follow them, as it did then."""
+    done = []
     for c in commands:
         if c.get("state") != "acknowledged":
             continue
         begin = datetime.fromisoformat(c["not_before"])
-        if datetime.fromisoformat(c["expires_at"]) <= start:
+        end = datetime.fromisoformat(c["expires_at"])
+        if end <= start:
             continue
         body = {"kind": c.get("kind"), "params": c.get("params"), "device": serial}
         outcome = sim_commands.interpret(body, battery, {serial})
         if outcome.command is not None:
-            out.append((max(begin, start), outcome.command))
-    return sorted(out, key=lambda x: x[0])
+            done.append((max(begin, start), end, outcome.command))
+    done.sort(key=lambda x: x[0])
+    out: list[tuple[datetime, Command]] = []
+    for k, (begin, end, cmd) in enumerate(done):
+        out.append((begin, cmd))
+        if k + 1 == len(done) or done[k + 1][0] > end:
+            out.append((end, Command(Mode.SELF_CONSUMPTION)))
+    return out
 
 
 def _offset(spec: HomeSpec) -> Counters:

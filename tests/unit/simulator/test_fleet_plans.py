@@ -33,18 +33,15 @@ def command(state: str, start: datetime, minutes: float, params: dict[str, Any])
 
 def test_followed_plan_keeps_what_the_battery_acknowledged_from_the_start_on() -> None:
     t = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    charge = {"mode": "charge", "battery_power_w": 9e3}
     got = followed_plan(
         [
-            command("acknowledged", t + timedelta(hours=2), 60, {"mode": "self_consumption"}),
+            command("acknowledged", t + timedelta(hours=2), 60, {"mode": "discharge"}),
             command("acknowledged", t - timedelta(hours=2), 60, {"mode": "idle"}),  # before
-            command(
-                "acknowledged",
-                t - timedelta(minutes=30),
-                90,
-                {"mode": "charge", "battery_power_w": 9e3},
-            ),
-            command("expired", t + timedelta(hours=1), 60, {"mode": "idle"}),
-            command("failed", t + timedelta(hours=1), 60, {"mode": "idle"}),
+            command("acknowledged", t - timedelta(minutes=30), 90, charge),
+            command("acknowledged", t + timedelta(hours=1), 30, {"mode": "idle"}),
+            command("expired", t + timedelta(hours=3), 60, {"mode": "idle"}),
+            command("failed", t + timedelta(hours=3), 60, {"mode": "idle"}),
         ],
         BATTERY,
         "BAT",
@@ -52,7 +49,11 @@ def test_followed_plan_keeps_what_the_battery_acknowledged_from_the_start_on() -
     )
     assert got == [
         (t, Command(Mode.SETPOINT, 5_000.0)),  # in force at the start; clipped to the limit
-        (t + timedelta(hours=2), Command(Mode.SELF_CONSUMPTION)),
+        (t + timedelta(hours=1), Command(Mode.IDLE)),  # right after it
+        # it ran out with nothing after it: self-consumption, as between a plan's intervals
+        (t + timedelta(minutes=90), Command(Mode.SELF_CONSUMPTION)),
+        (t + timedelta(hours=2), Command(Mode.SETPOINT, -5_000.0)),
+        (t + timedelta(hours=3), Command(Mode.SELF_CONSUMPTION)),  # the expired one: not done
     ]
 
 
