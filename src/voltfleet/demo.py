@@ -9,24 +9,36 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.accounts import create_superuser, ensure_platform
+from voltfleet.app.commands.plan_service import PLAN
+from voltfleet.app.devices.service import refresh_live_data
 from voltfleet.app.orgs.service import build_org
 from voltfleet.app.runtime import Runtime
+from voltfleet.app.tariffs import service as tariffs
 from voltfleet.app.users.service import new_user
 from voltfleet.domain.access import OrgType
+from voltfleet.domain.commands import CommandKind, CommandState
+from voltfleet.domain.plan import BatteryParams, day_plan
 from voltfleet.domain.tariffs import to_us
+from voltfleet.store.command_models import Command
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Org, Site, User
 from voltfleet.store.money_models import MarketPriceRow, MeterIntervalRow, TariffVersion
 
 DEMO_PASSWORD = "Demo#2026"  # satisfies the password rules; the demo says so when it starts
 DEMO_TAG = "DEMO"  # the simulated homes' serial tag (simulator.demo_fleet)
+DEMO_HISTORY = timedelta(hours=24)  # what the simulated homes back-fill before they go live
 DYNAMIC_HOME = 1  # the home on the dynamic (market) tariff, whose battery follows a day plan
+# That home's battery, seeded with the plan it followed over the day of history; the simulator
+# gives the home this battery (simulator.demo_fleet.on_seeded_sites).
+DYNAMIC_BATTERY_WH = 10_000.0
+DYNAMIC_BATTERY_W = 5_000.0  # its largest charge and discharge power
 
 
-def demo_gateway_serial(index: int) -> str:
-    """The gateway serial of simulated home ``index`` (simulator.client.home_serials): seeding
-    it on a demo site makes the simulator take that site for the home instead of a new one."""
-    return f"SIM{DEMO_TAG}{index:05d}-GW"
+def demo_serial(index: int, part: str) -> str:
+    """The serial of simulated home ``index``'s ``part`` ("GW", "BAT"; as
+    simulator.client.home_serials makes them): a device seeded with it on a demo site makes the
+    simulator take that site for the home (and that device for its own) instead of new ones."""
+    return f"SIM{DEMO_TAG}{index:05d}-{part}"
 
 
 HOMES = [
@@ -104,19 +116,23 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
         s.add_all(sites)
         s.flush()
         # Each seeded site is one of the simulated homes: its gateway is here, the simulator adds
-        # the inverter, battery and meter below it and sends live data.
-        for i, site in enumerate(sites):
-            s.add(
-                Device(
-                    site_id=site.id,
-                    kind="gateway",
-                    subtype="wifi",
-                    serial=demo_gateway_serial(i),
-                    model="voltfleet simulator",
-                    name="Gateway",
-                )
+        # the inverter, battery and meter below it and sends live data (the dynamic-tariff home's
+        # battery is seeded too, with the plan it followed: seed_plan_history).
+        gateways = [
+            Device(
+                site_id=site.id,
+                kind="gateway",
+                subtype="wifi",
+                serial=demo_serial(i, "GW"),
+                model="voltfleet simulator",
+                name="Gateway",
             )
+            for i, site in enumerate(sites)
+        ]
+        s.add_all(gateways)
+        s.flush()
         seed_money(s, sites)
+        seed_plan_history(s, sites[DYNAMIC_HOME], gateways[DYNAMIC_HOME])
     return logins
 
 
@@ -215,3 +231,60 @@ def seed_money(s: Session, sites: list[Site]) -> None:
                     record_reference_id=f"demo-{d}-{direction}",
                 )
             )
+
+
+def seed_plan_history(
+    s: Session, site: Site, gateway: Device, now: datetime | None = None
+) -> list[Command]:
+    """The dynamic-tariff home's battery below its gateway, and the day plan it followed over
+    the day of history: the placeholder plan (domain.plan) from the seeded prices, as the
+    acknowledged commands of a plan made when that day began. The simulated home back-fills
+    the day obeying them (simulator.fleet replays a planned home's acknowledged plan
+    commands), so the site page shows planned against reported power from the first minute,
+    not only from the live plan's first charge or discharge hour on. Planned as for a battery
+    the night has emptied, so the day charges it fully."""
+    now = now or datetime.now(UTC)
+    quarter = 900
+    end = datetime.fromtimestamp(now.timestamp() // quarter * quarter, UTC)
+    start = datetime.fromtimestamp((now - DEMO_HISTORY).timestamp() // 3600 * 3600, UTC)
+    battery = Device(
+        site_id=site.id,
+        parent_id=gateway.id,
+        kind="battery",
+        subtype="lfp",
+        serial=demo_serial(DYNAMIC_HOME, "BAT"),
+        model="voltfleet simulator",
+        name=f"{DYNAMIC_BATTERY_WH / 1000:.1f} kWh",
+        rated_power_w=DYNAMIC_BATTERY_W,
+    )
+    s.add(battery)
+    s.flush()
+    refresh_live_data(s, site.id)
+    params = BatteryParams(
+        capacity_wh=DYNAMIC_BATTERY_WH,
+        max_charge_w=DYNAMIC_BATTERY_W,
+        max_discharge_w=DYNAMIC_BATTERY_W,
+        soc_now=0.05,
+        soc_min=0.05,
+    )
+    plan = day_plan(tariffs.rates(s, site, "IMPORT", start, end), params)
+    rows = [
+        Command(
+            site_id=site.id,
+            device_id=battery.id,
+            gateway_id=gateway.id,
+            kind=CommandKind.BATTERY_MODE.value,
+            params=it.command_params(),
+            state=CommandState.ACKNOWLEDGED.value,
+            source=PLAN,
+            created_at=start,
+            not_before=it.start,
+            expires_at=it.end,
+            sent_at=it.start,
+            replied_at=it.start,
+            message="demo history: the simulated battery followed it",
+        )
+        for it in plan.intervals
+    ]
+    s.add_all(rows)
+    return rows

@@ -506,6 +506,20 @@ class VoltfleetClient:
             "POST", f"/api/v1/sites/{home.site_id}/battery-plan", 201, json=body
         )
 
+    async def plan_commands(
+        self, home: HomeAccount, start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
+        """The day plans' commands for the home's battery due in [start, end), oldest first,
+        whatever their state (as the signed-in person): ``GET /api/v1/sites/{id}/battery-plan``
+        (at most three days at once)."""
+        got = await self._json(
+            "GET",
+            f"/api/v1/sites/{home.site_id}/battery-plan",
+            200,
+            params={"start_time": start.isoformat(), "end_time": end.isoformat()},
+        )
+        return list(got.get("commands", []))
+
     def _failed(self, n: int) -> None:
         self.stats.failed_batches += 1
         self.stats.failed_readings += n

@@ -6,9 +6,11 @@ have a day at once: about 50 s for 20 homes on the 2-core machine), the last min
 ``speed``, and from then on the homes keep pace with the real clock (the platform refuses
 readings from the future). The first home has an EV that came home a few minutes before the
 start, so its charger (OCPP, over the demo's own server) is charging it from the first minutes
-on. The homes carry a fixed serial tag, so a demo
-started again on the same data directory goes on with the same homes. ``stop()`` ends the run
-within about a second; the thread is a daemon, so it never holds the process up.
+on. The home on the dynamic tariff follows, over the back-filled day, the plan the demo seeded
+for it (demo.seed_plan_history), and gets its live day plan once the homes have caught up. The
+homes carry a fixed serial tag, so a demo started again on the same data directory goes on with
+the same homes. ``stop()`` ends the run within about a second; the thread is a daemon, so it
+never holds the process up.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from voltfleet.demo import DEMO_TAG, DYNAMIC_HOME, HOMES
+from voltfleet.demo import (
+    DEMO_HISTORY,
+    DEMO_TAG,
+    DYNAMIC_BATTERY_W,
+    DYNAMIC_BATTERY_WH,
+    DYNAMIC_HOME,
+    HOMES,
+)
 from voltfleet.simulator.fleet import MAX_HOURS, FleetConfig, FleetReport, run_fleet_sync
 from voltfleet.simulator.model import EvSpec, FaultSpec, HomeSpec
 
@@ -31,7 +40,7 @@ log = logging.getLogger(__name__)
 
 DEMO_SEED = 2026
 DEMO_EV_ARRIVES = timedelta(minutes=5)  # before the demo starts: charging at once
-DEMO_ZONE = ZoneInfo("Europe/Berlin")  # the simulated homes' time zone
+DEMO_ZONE = ZoneInfo(HOMES[0][2])  # the first home's time zone, where the demo's EV lives
 
 
 def demo_ev(now: datetime) -> EvSpec:
@@ -55,19 +64,61 @@ def demo_ev(now: datetime) -> EvSpec:
 
 def on_seeded_sites(specs: list[HomeSpec]) -> list[HomeSpec]:
     """The first homes are the demo's seeded sites (demo.HOMES, which carry their gateways):
-    their names, places and PV sizes; the rest stay as the seed made them. Time zone and
-    holidays stay German (all these homes keep Central European time)."""
+    their names, places, countries, time zones and PV sizes, so a home in Graz keeps Austrian
+    holidays on Vienna's clock in its household load (and its EV's hours); the rest stay as the
+    seed made them. The home on the dynamic tariff gets the battery the demo seeded for it (and
+    planned its day of history with)."""
     out = list(specs)
-    for i, (name, _country, _tz, kwp, lat, lon) in enumerate(HOMES[: len(out)]):
+    for i, (name, country, tz, kwp, lat, lon) in enumerate(HOMES[: len(out)]):
         s = out[i]
+        battery = s.battery
+        if i == DYNAMIC_HOME and battery is not None:
+            battery = replace(
+                battery,
+                capacity_wh=DYNAMIC_BATTERY_WH,
+                max_charge_w=DYNAMIC_BATTERY_W,
+                max_discharge_w=DYNAMIC_BATTERY_W,
+            )
         out[i] = replace(
             s,
             name=name,
             latitude=lat,
             longitude=lon,
+            timezone=tz,
+            country=country,
             pv=replace(s.pv, capacity_wp=kwp * 1000, inverter_ac_w=round(kwp * 900 / 500) * 500),
+            battery=battery,
         )
     return out
+
+
+class QuietSimulatedTraffic(logging.Filter):
+    """Leaves the demo's simulated devices out of the server's line-per-message logs: twenty
+    homes sending and fetching commands, and a charger's OCPP messages, would scroll the logins
+    the demo printed (and a person's own requests) out of the terminal at some 80 lines a second.
+    Dropped: access-log lines of device calls (ingest and gateway command polling, which only
+    devices make) and OCPP message lines of the demo's chargers (those with the demo's serial
+    tag). The simulator still logs its problems, and its summary when it stops."""
+
+    DEVICE_PATHS = ("/api/v1/ingest", "/api/v1/gateway/")
+    CHARGERS = f"SIM{DEMO_TAG}"
+    # where those lines are logged: uvicorn's access log, and the central system's message log
+    # (the ocpp library logs "<charge point id>: send|receive ..." there)
+    LOGGERS = ("uvicorn.access", "voltfleet.protocols.ocpp.central16")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.name == "uvicorn.access":  # '%s - "%s %s HTTP/%s" %d': client, method, path
+            return not (len(args) > 2 and str(args[2]).startswith(self.DEVICE_PATHS))
+        return not (args and str(args[0]).startswith(self.CHARGERS))
+
+    def install(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).addFilter(self)
+
+    def remove(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeFilter(self)
 
 
 def local_url(host: str, port: int) -> str:
@@ -88,7 +139,7 @@ class DemoFleet:
         *,
         sites: int = 20,
         speed: float = 60.0,
-        history_hours: float = 24.0,
+        history_hours: float = DEMO_HISTORY.total_seconds() / 3600,
         paced_minutes: float = 10.0,
         step_s: float = 60.0,
         ready_timeout_s: float = 60.0,
@@ -113,8 +164,10 @@ class DemoFleet:
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="voltfleet-demo-fleet", daemon=True)
+        self._quiet = QuietSimulatedTraffic()
 
     def start(self) -> DemoFleet:
+        self._quiet.install()
         self._thread.start()
         return self
 
@@ -123,6 +176,7 @@ class DemoFleet:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
+        self._quiet.remove()
         return not self._thread.is_alive()
 
     @property

@@ -49,11 +49,13 @@ from voltfleet.simulator.client import (
 )
 from voltfleet.simulator.model import (
     BatterySpec,
+    Command,
     Counters,
     EvSpec,
     FaultSpec,
     HomeSpec,
     HomeState,
+    Mode,
     PvSpec,
     Step,
     StepInput,
@@ -81,6 +83,7 @@ MAX_SITES = 10_000
 MAX_HOURS = 24 * 28  # inside the platform's 30-day late window for back-filled history
 MAX_STEPS_PER_BATCH = 120
 REATTACH_LOOKBACK = timedelta(days=60)  # how far back a reattached home's last reading is sought
+PLAN_LOOKBACK = timedelta(days=2)  # how far back a planned home's followed plan is sought
 
 
 # ---- homes --------------------------------------------------------------------------------------
@@ -278,8 +281,10 @@ class FleetConfig:
     # seconds, also while waiting for the next batch) and applies them; None: never. Over MQTT
     # the platform pushes the commands instead; this paces the day plans only.
     command_poll_s: float | None = 5.0
-    # homes (by number) whose battery gets a day plan from the platform (POST battery-plan) at
-    # the start and every ``plan_every_s`` wall seconds (the placeholder of the optimiser)
+    # homes (by number) whose battery gets a day plan from the platform (POST battery-plan) once
+    # the run is past its back-fill (from the battery's state then) and every ``plan_every_s``
+    # wall seconds (the placeholder of the optimiser); in the history they go through they
+    # follow the plan commands they acknowledged back then (followed_plan)
     plan_homes: tuple[int, ...] = ()
     plan_every_s: float = 6 * 3600.0
     # a last say on the homes made from the seed (the demo puts some on its seeded sites)
@@ -328,6 +333,9 @@ class HomeRun:
     alarms: list[dict[str, Any]] = field(default_factory=list)  # events for the next batch
     replies: dict[str, dict[str, Any]] = field(default_factory=dict)  # command id -> its reply
     planned_at: float | None = None  # wall time (monotonic) of the last day plan asked for
+    # the plan commands its battery carried out in the history the run goes through: from when
+    # each took over, oldest first (followed_plan); a command of the platform now ends them
+    replay: list[tuple[datetime, Command]] = field(default_factory=list)
 
 
 @dataclass
@@ -407,7 +415,11 @@ def readings_for(
 ) -> list[dict[str, Any]]:
     """The readings a gateway sends for one instant: lifetime counters ``c``, the step's powers
     (none for the baseline at the run's start) and the state of charge; nothing of the battery
-    without ``battery`` (its communication is down)."""
+    without ``battery`` (its communication is down).
+
+    The inverter's load is all the site consumes, the EV's charging included: a hybrid inverter
+    measures it from its grid meter, so at the site pv + grid = load + battery (DESIGN.md)
+    whether or not a car is charging. The charger reports the EV's share itself, over OCPP."""
     t = _iso(ts)
 
     def r(dev: str, point: str, value: float, unit: str) -> dict[str, Any]:
@@ -416,7 +428,7 @@ def readings_for(
     inv, bat, mtr = acc.inverter_serial, acc.battery_serial, acc.meter_serial
     out = [
         r(inv, "pv_energy_wh", round(c.pv_wh, 3), "Wh"),
-        r(inv, "load_energy_wh", round(c.load_wh, 3), "Wh"),
+        r(inv, "load_energy_wh", round(c.load_wh + c.ev_wh, 3), "Wh"),
         r(bat, "battery_charge_energy_wh", round(c.charge_wh, 3), "Wh"),
         r(bat, "battery_discharge_energy_wh", round(c.discharge_wh, 3), "Wh"),
         r(bat, "soc", round(soc * 100, 2), "%"),
@@ -426,7 +438,7 @@ def readings_for(
     if s is not None:
         out += [
             r(inv, "pv_power_w", round(s.pv_w, 1), "W"),
-            r(inv, "load_power_w", round(s.load_w, 1), "W"),
+            r(inv, "load_power_w", round(s.load_w + s.ev_w, 1), "W"),
             r(inv, "ac_power_w", round(s.ac_w, 1), "W"),
             r(bat, "battery_power_w", round(s.battery_w, 1), "W"),
             r(mtr, "grid_power_w", round(s.grid_w, 1), "W"),
@@ -465,6 +477,36 @@ def fault_events(run: HomeRun, s: Step) -> list[dict[str, Any]]:
             else "battery management system answers again",
         }
     ]
+
+
+def followed_plan(
+    commands: list[dict[str, Any]], battery: BatterySpec | None, serial: str, start: datetime
+) -> list[tuple[datetime, Command]]:
+    """What a home's battery did of its plans' commands (``CommandOut`` bodies) from ``start``
+    on: each acknowledged one as the battery command it became, from when it took over (its due
+    time, or ``start`` for one in force then), and self-consumption from where one ran out with
+    none after it (as the plan has it between its intervals); oldest first. A run going through
+    that history (a demo's seeded day, or a stretch it back-fills after a stop) has the battery
+    follow them, as it did then."""
+    done = []
+    for c in commands:
+        if c.get("state") != "acknowledged":
+            continue
+        begin = datetime.fromisoformat(c["not_before"])
+        end = datetime.fromisoformat(c["expires_at"])
+        if end <= start:
+            continue
+        body = {"kind": c.get("kind"), "params": c.get("params"), "device": serial}
+        outcome = sim_commands.interpret(body, battery, {serial})
+        if outcome.command is not None:
+            done.append((max(begin, start), end, outcome.command))
+    done.sort(key=lambda x: x[0])
+    out: list[tuple[datetime, Command]] = []
+    for k, (begin, end, cmd) in enumerate(done):
+        out.append((begin, cmd))
+        if k + 1 == len(done) or done[k + 1][0] > end:
+            out.append((end, Command(Mode.SELF_CONSUMPTION)))
+    return out
 
 
 def _offset(spec: HomeSpec) -> Counters:
@@ -640,6 +682,7 @@ async def run_fleet(
             )
             if out.command is not None:
                 run.state = set_command(run.state, out.command)
+                run.replay.clear()  # the platform's word now, not the history's
             reply = out.reply()
             if len(run.replies) > 500:
                 run.replies.clear()
@@ -701,6 +744,22 @@ async def run_fleet(
         if ends and max(ends) > start:
             start = max(ends).astimezone(UTC)
             steps = max(0, math.ceil((end - start).total_seconds() / dt - 1e-9))
+
+        async def history_of_plan(run: HomeRun) -> None:
+            acc = run.account
+            if acc is None or run.spec.battery is None or start >= now:
+                return
+            try:
+                async with sem:
+                    got = await client.plan_commands(acc, max(start, now - PLAN_LOOKBACK), now)
+            except SimulatorError as exc:  # the history in self-consumption, then
+                log.warning("simulator: no plan history for home %d: %s", acc.index, exc)
+                return
+            run.replay = followed_plan(got, run.spec.battery, acc.battery_serial, start)
+
+        await asyncio.gather(
+            *(history_of_plan(runs[i]) for i in config.plan_homes if i < len(runs))
+        )
 
         async def send(run: HomeRun, batch: list[dict[str, Any]]) -> None:
             assert run.account is not None
@@ -784,6 +843,8 @@ async def run_fleet(
             except Exception as exc:  # the home goes on in self-consumption
                 log.warning("simulator: no day plan for home %d: %s", run.account.index, exc)
 
+        caught_up = False  # past the back-fill: a day plan starts from the battery's state now
+
         async def commands_due() -> None:
             nonlocal last_poll
             if config.command_poll_s is None:
@@ -794,7 +855,8 @@ async def run_fleet(
             planning = [
                 runs[i]
                 for i in config.plan_homes
-                if i < len(runs)
+                if caught_up
+                and i < len(runs)
                 and (
                     runs[i].planned_at is None
                     or time.monotonic() - (runs[i].planned_at or 0.0) >= config.plan_every_s
@@ -850,6 +912,7 @@ async def run_fleet(
             if config.wall_limit_s is not None and due - t_wall0 > config.wall_limit_s:
                 stopped = True
                 break
+            caught_up = caught_up or not backfill
             if not await wait_until(due):
                 stopped = True
                 break
@@ -881,6 +944,9 @@ async def run_fleet(
                 ev_steps: list[tuple[datetime, bool, float]] = []
                 for j in range(k, k + n):
                     i = j - run.inputs_first
+                    begins = run.inputs.times[i] - timedelta(seconds=dt)
+                    while run.replay and run.replay[0][0] <= begins:
+                        run.state = set_command(run.state, run.replay.pop(0)[1])
                     inp = fault_input(run, run.inputs.at(i), run.inputs.times[i], dt)
                     run.state, s = step(run.spec, run.state, inp, run.inputs.times[i], dt)
                     assert run.account is not None

@@ -47,6 +47,18 @@ from websockets.typing import Subprotocol
 log = logging.getLogger(__name__)
 
 SUBPROTOCOL = Subprotocol("ocpp1.6")
+
+
+class WireLog(logging.LoggerAdapter[logging.Logger]):
+    """The ``ocpp`` library logs every message sent and received at INFO. A simulated charger
+    sends hundreds a minute while a run back-fills history, so its messages are DEBUG here (on
+    ``voltfleet.simulator.ocpp_charger.wire``); the library's warnings and errors stay as they
+    are."""
+
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.debug(msg, *args, **kwargs)
+
+
 VOLTAGE_V = 230.0
 
 
@@ -138,7 +150,12 @@ class SimulatedCharger:
                 f"{self.serial}: {exc} ({exc.response.body.decode(errors='replace')[:200]})"
             ) from exc
         self._ws = ws
-        self._cp = ChargePoint(self.serial, ws, response_timeout=self.response_timeout_s)
+        self._cp = ChargePoint(
+            self.serial,
+            ws,
+            response_timeout=self.response_timeout_s,
+            logger=WireLog(log.getChild("wire")),
+        )
         reader = asyncio.create_task(self._cp.start(), name=f"ocpp-{self.serial}")
         reader.add_done_callback(_quiet)
         self._tasks = [t for t in self._tasks if not t.done()] + [reader]
