@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 
 from voltfleet.settings import InsecureSettingsError, Settings
@@ -17,6 +18,10 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -76,6 +81,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
             flush=True,
         )
     print(flush=True)
+    # uvicorn handles SIGTERM while it serves, then raises it again: as an interrupt here, so the
+    # simulated homes stop and report (the default action would end the process at once).
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         _serve(settings, args.host, args.port)
     except KeyboardInterrupt:
