@@ -62,18 +62,20 @@ BUDGET_S = 20.0
 MAX_BATCHES = 40
 
 
-def seed(db: Database) -> tuple[str, list[str]]:
+def seed(db: Database, home: str = "") -> tuple[str, list[str]]:
+    """A site with gateway BENCHGW<home> and meters BENCHDEV<home><i> below it: (the gateway's
+    id, the meters' serials)."""
     with db.session() as s:
         org = ensure_platform(s)
-        site = Site(org_id=org.id, name="bench home", timezone="Europe/Berlin")
+        site = Site(org_id=org.id, name=f"bench home {home}", timezone="Europe/Berlin")
         s.add(site)
         s.flush()
-        gw = Device(site_id=site.id, kind="gateway", subtype="wifi", serial="BENCHGW")
+        gw = Device(site_id=site.id, kind="gateway", subtype="wifi", serial=f"BENCHGW{home}")
         s.add(gw)
         s.flush()
         serials = []
         for i in range(DEVICES):
-            serial = f"BENCHDEV{i}"
+            serial = f"BENCHDEV{home}{i}"
             s.add(Device(site_id=site.id, kind="meter", serial=serial, parent_id=gw.id))
             serials.append(serial)
         return gw.id, serials
