@@ -114,12 +114,39 @@
     });
   }
 
-  function savingsChart(el, data) {
-    if (!el || !data || !data.labels || data.labels.length === 0) return null;
-    var n = data.labels.length;
-    var xs = data.labels.map(function (_, i) {
+  // Charts over labelled periods (bars at x = 0, 1, 2 ...): the x scale, the tick labels, a
+  // y range that keeps zero in view, and the x values. Shared by the savings, energy and trend
+  // charts.
+  function indexes(labels) {
+    return labels.map(function (_, i) {
       return i;
     });
+  }
+
+  function indexScale(n) {
+    return {
+      time: false,
+      range: function () {
+        return [-0.5, n - 0.5];
+      },
+    };
+  }
+
+  function labelTicks(labels) {
+    return function (u, splits) {
+      return splits.map(function (v) {
+        return Number.isInteger(v) && v >= 0 && v < labels.length ? labels[v] : "";
+      });
+    };
+  }
+
+  function withZero(u, min, max) {
+    return uPlot.rangeNum(Math.min(0, min), Math.max(0, max), 0.1, true);
+  }
+
+  function savingsChart(el, data) {
+    if (!el || !data || !data.labels || data.labels.length === 0) return null;
+    var xs = indexes(data.labels);
     var money = fixed(2);
     function bar(label, color, k) {
       return {
@@ -135,28 +162,12 @@
     var opts = {
       width: widthOf(el),
       height: 280,
-      scales: {
-        x: {
-          time: false,
-          range: function () {
-            return [-0.5, n - 0.5];
-          },
-        },
-        y: {
-          range: function (u, min, max) {
-            return uPlot.rangeNum(Math.min(0, min), Math.max(0, max), 0.1, true);
-          },
-        },
-      },
+      scales: { x: indexScale(xs.length), y: { range: withZero } },
       axes: [
         {
           space: 80,
           incrs: [1, 2, 3, 5, 7, 10, 14, 20, 30, 50, 100, 200, 500],
-          values: function (u, splits) {
-            return splits.map(function (v) {
-              return Number.isInteger(v) && v >= 0 && v < n ? data.labels[v] : "";
-            });
-          },
+          values: labelTicks(data.labels),
         },
         { size: 60, label: data.currency, values: axisValues(2) },
       ],
@@ -194,6 +205,10 @@
     widthOf: widthOf,
     follow: follow,
     groupedBars: groupedBars,
+    indexes: indexes,
+    indexScale: indexScale,
+    labelTicks: labelTicks,
+    withZero: withZero,
     priceChart: priceChart,
     savingsChart: savingsChart,
   };

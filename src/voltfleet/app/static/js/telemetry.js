@@ -22,6 +22,10 @@
   var widthOf = VF.widthOf;
   var follow = VF.follow;
   var groupedBars = VF.groupedBars;
+  var indexes = VF.indexes;
+  var indexScale = VF.indexScale;
+  var labelTicks = VF.labelTicks;
+  var withZero = VF.withZero;
 
   function fixed(digits, unit) {
     return function (u, v) {
@@ -84,10 +88,7 @@
   }
 
   function barChart(el, labels, bars, unit) {
-    var n = labels.length;
-    var xs = labels.map(function (_, i) {
-      return i;
-    });
+    var xs = indexes(labels);
     var series = [
       {
         label: "Period",
@@ -110,29 +111,13 @@
     var opts = {
       width: widthOf(el),
       height: 280,
-      scales: {
-        x: {
-          time: false,
-          range: function () {
-            return [-0.5, n - 0.5];
-          },
-        },
-        y: {
-          range: function (u, min, max) {
-            return uPlot.rangeNum(Math.min(0, min), Math.max(0, max), 0.1, true);
-          },
-        },
-      },
+      scales: { x: indexScale(xs.length), y: { range: withZero } },
       axes: [
         {
           // room for the longest label (7 px a character), so that none overlap
           space: 10 + 7 * Math.max.apply(null, labels.map(function (l) { return l.length; })),
           incrs: [1, 2, 3, 4, 6, 12, 24, 50, 100],
-          values: function (u, splits) {
-            return splits.map(function (v) {
-              return Number.isInteger(v) && v >= 0 && v < n ? labels[v] : "";
-            });
-          },
+          values: labelTicks(labels),
         },
         { size: 60, label: unit },
       ],
@@ -154,37 +139,21 @@
   function trendChart(el, data) {
     if (!el || !data || !data.labels || data.labels.length === 0) return null;
     var labels = data.labels;
-    var n = labels.length;
+    var xs = indexes(labels);
     var opts = {
       width: widthOf(el),
       height: 280,
       scales: {
-        x: {
-          time: false,
-          range: function () {
-            return [-0.5, n - 0.5];
-          },
-        },
+        x: indexScale(xs.length),
         kWh: {
           range: function (u, min, max) {
             return uPlot.rangeNum(0, Math.max(0, max), 0.1, true);
           },
         },
-        money: {
-          range: function (u, min, max) {
-            return uPlot.rangeNum(Math.min(0, min), Math.max(0, max), 0.1, true);
-          },
-        },
+        money: { range: withZero },
       },
       axes: [
-        {
-          space: 40,
-          values: function (u, splits) {
-            return splits.map(function (v) {
-              return Number.isInteger(v) && v >= 0 && v < n ? labels[v] : "";
-            });
-          },
-        },
+        { space: 40, values: labelTicks(labels) },
         { scale: "kWh", size: 60, label: "kWh" },
         { scale: "money", size: 60, label: data.currency, side: 1, grid: { show: false } },
       ],
@@ -215,9 +184,6 @@
         },
       ],
     };
-    var xs = labels.map(function (_, i) {
-      return i;
-    });
     return follow(el, new uPlot(opts, [xs, data.values, data.revenue], el));
   }
 
