@@ -24,9 +24,21 @@ SeriesRows = tuple[str, str, Sequence[int], Sequence[float]]
 
 
 class Clock(Protocol):
+    """Where the time comes from: ``voltfleet.clock.SystemClock`` in a running platform,
+    ``ManualClock`` in tests that move time instead of sleeping. Chosen by bootstrap."""
+
     def now(self) -> datetime:
         """The current instant, timezone-aware UTC."""
         ...
+
+
+# ---- device links: how a command or a charging limit reaches a device -------------------------
+# (defined with the use cases that need them: GatewayLink for gateways' commands over MQTT or the
+# HTTP poll, ChargerLink for OCPP; see below)
+
+
+# ---- background work -----------------------------------------------------------------------------
+# (the Jobs port: periodic, delayed and queued jobs; see below)
 
 
 class TimeSeriesStore(Protocol):

@@ -5,13 +5,13 @@ uvicorn on loopback, the simulator through the public API only), the home's batt
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select
 
 from tests.e2e.test_simulated_fleet import EMAIL, PASSWORD, Server, server
+from tests.support.waiting import until
 from voltfleet.simulator.fleet import FleetConfig, FleetReport, run_fleet_sync
 from voltfleet.store.command_models import Command
 from voltfleet.store.fleet_models import Device
@@ -19,17 +19,6 @@ from voltfleet.store.timeseries import store_for
 
 __all__ = ["server"]  # the fixture
 SETPOINT_W = 2500.0
-
-
-def _until(check, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def test_a_simulated_home_applies_a_command_and_its_battery_follows(server: Server) -> None:
@@ -61,7 +50,7 @@ def test_a_simulated_home_applies_a_command_and_its_battery_follows(server: Serv
             with server.runtime.db.session() as s:
                 return s.scalar(select(Device.id).where(Device.serial == "SIMCMD00000-BAT"))
 
-        battery_id = _until(battery, 30, "the simulated home's battery")
+        battery_id = until(battery, 30, "the simulated home's battery")
 
         def history() -> list[float] | None:
             with server.runtime.db.engine.connect() as conn:
@@ -73,7 +62,7 @@ def test_a_simulated_home_applies_a_command_and_its_battery_follows(server: Serv
                 )
             return [v.value for v in got] if len(got) >= 5 else None
 
-        before = _until(history, 30, "the home's first readings")  # before any command
+        before = until(history, 30, "the home's first readings")  # before any command
         with httpx.Client(base_url=server.url, trust_env=False, timeout=10) as http:
             r = http.post("/api/v1/auth/token", data={"username": EMAIL, "password": PASSWORD})
             headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -89,7 +78,7 @@ def test_a_simulated_home_applies_a_command_and_its_battery_follows(server: Serv
                 got = http.get(f"/api/v1/commands/{cid}", headers=headers).json()
                 return got if got["state"] in ("acknowledged", "failed", "expired") else None
 
-            done = _until(acknowledged, 30, "the command's reply")
+            done = until(acknowledged, 30, "the command's reply")
         assert done["state"] == "acknowledged", done
         assert done["sent_via"] == "http" and "holding at 2500 W" in done["message"]
         replied = datetime.fromisoformat(done["replied_at"])
@@ -105,7 +94,7 @@ def test_a_simulated_home_applies_a_command_and_its_battery_follows(server: Serv
             values = [v.value for v in samples]
             return values if len(values) >= 3 else None
 
-        after = _until(followed, 30, "battery power readings after the command")
+        after = until(followed, 30, "battery power readings after the command")
         assert all(abs(v - SETPOINT_W) < 1.0 for v in after), after
         assert any(abs(v - SETPOINT_W) > 1.0 for v in before), before
         with server.runtime.db.session() as s:

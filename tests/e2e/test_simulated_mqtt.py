@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +26,7 @@ from sqlalchemy import func, select, text
 
 from tests.e2e.test_simulated_fleet import EMAIL, PASSWORD, POINTS, Server, server, stored_totals
 from tests.protocols.mosquitto import platform_broker
+from tests.support.waiting import until
 from voltfleet.protocols.mqtt import broker, topics
 from voltfleet.protocols.mqtt.bridge import Bridge, BridgeConfig
 from voltfleet.protocols.mqtt.broker import BrokerFiles
@@ -133,18 +134,6 @@ def mqtt(server: Server, tmp_path: Path) -> Iterator[MqttPlatform]:
         thread.stop()
         mosquitto.stop()
         broker.configure(server.runtime.db.engine, None)
-
-
-def until(check: Callable[[], T | None], timeout_s: float, what: str) -> T:
-    """What ``check`` returns once it is truthy; an AssertionError after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def test_three_homes_over_mqtt_store_the_energy_the_simulator_made(mqtt: MqttPlatform) -> None:

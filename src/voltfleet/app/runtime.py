@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from voltfleet.app.mail import Mailer
 from voltfleet.app.ratelimit import AttemptLimiter
 from voltfleet.app.security import Security
+from voltfleet.clock import SystemClock
+from voltfleet.ports import Clock
 from voltfleet.settings import Settings
 from voltfleet.store.db import Database
 
@@ -18,3 +20,4 @@ class Runtime:
     security: Security
     mailer: Mailer
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
+    clock: Clock = field(default_factory=SystemClock)
