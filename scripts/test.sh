@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh Debian 12 machine and run them all:
-# ruff, mypy (strict on the pure core), and pytest (unit, SQLite and PostgreSQL, browser).
+# ruff, mypy (strict on the core and the wire engines), the import contracts (layers),
+# and pytest (unit, SQLite and PostgreSQL, browser).
 # This is what CI runs (.ci/run), as root. Reruns skip what is already installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,7 +55,9 @@ check() {
   fi
 }
 check ruff .venv/bin/ruff check src tests benchmarks
-check mypy .venv/bin/mypy src/voltfleet/domain
+check mypy .venv/bin/mypy src/voltfleet/domain src/voltfleet/usecases src/voltfleet/protocols \
+  src/voltfleet/ports.py src/voltfleet/clock.py
+check import-contracts .venv/bin/lint-imports --no-logo
 check pytest .venv/bin/pytest -q --junitxml=test-artifacts/junit.xml --durations=10
 TEST_S=$((SECONDS - t))
 

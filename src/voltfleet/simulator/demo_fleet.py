@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from voltfleet.demo import (
+from voltfleet.simulator.demo_homes import (
     DEMO_HISTORY,
     DEMO_TAG,
     DYNAMIC_BATTERY_W,
