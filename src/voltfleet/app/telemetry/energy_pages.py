@@ -18,9 +18,9 @@ from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.errors import bad_request
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
-from voltfleet.app.portal.telemetry_pages import day_or_today, today
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.telemetry import read_service as rs
+from voltfleet.app.telemetry.pages import day_or_today, today
 from voltfleet.app.telemetry.read_endpoints import csv_download
 from voltfleet.domain.access import Action
 from voltfleet.domain.telemetry.energy import Period

@@ -1,6 +1,6 @@
 """Telemetry in the portal: a device's chart (model, serial number and data points; day, week or
 month; hover; CSV) and its data table for a range of days (paged; CSV). A site's "Chart" opens
-the chart of its first device with data. Energy bars are in ``energy_pages``.
+the chart of its first device with data. Energy bars are in ``telemetry.energy_pages``.
 
 The pages read through the same services as the API (app.telemetry.read_service), so the same
 scope rules apply; the CSV downloads here are the API's CSV, served under the portal's session.
