@@ -10,8 +10,6 @@ rounded, the CSV keeps four decimals.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Mapping
@@ -32,6 +30,7 @@ from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
+from voltfleet.app.tables import Column, Table
 from voltfleet.app.tariffs import repository as tariff_repo
 from voltfleet.app.tariffs import service as tariffs
 from voltfleet.app.tariffs.convert import from_definition
@@ -816,6 +815,29 @@ def _csv_value(value: float | None, digits: int) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+# A savings table's row: the bucket's label, its start and end (local), and its figures.
+SavingsRow = tuple[str, datetime, datetime, dict[str, Any]]
+
+
+def _figure(name: str, digits: int) -> Column[SavingsRow]:
+    return Column(CSV_HEADINGS.get(name, name), lambda row: _csv_value(row[3][name], digits))
+
+
+def savings_table(report: Any, zone: ZoneInfo, honest: bool) -> Table[SavingsRow]:
+    """One row per bucket and a total row; money in the site's currency with four decimals,
+    energy in kWh with three; the honest lines (stored energy, losses) when asked for."""
+    lines = [(b.label, b.start, b.end, b.savings) for b in report.buckets]
+    lines.append(("total", report.start, report.end, report.total))
+    columns: list[Column[SavingsRow]] = [
+        Column("bucket", lambda row: row[0]),
+        Column("start_time", lambda row: row[1].astimezone(zone).isoformat()),
+        Column("end_time", lambda row: row[2].astimezone(zone).isoformat()),
+        Column("currency", lambda row: report.currency),
+    ]
+    columns += [_figure(n, d) for n, d in CSV_COLUMNS + (CSV_HONEST if honest else [])]
+    return Table(columns, [(label, a, b, _line_view(line)) for label, a, b, line in lines])
+
+
 @router.get("/sites/{site_id}/savings.csv")
 def savings_csv(
     request: Request,
@@ -839,36 +861,12 @@ def savings_csv(
         report = _savings_report(session, site, q)
     except ApiError as exc:
         return Response(exc.message + "\n", status_code=exc.status, media_type="text/plain")
-    columns = CSV_COLUMNS + (CSV_HONEST if q.stored_start is not None else [])
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        ["bucket", "start_time", "end_time", "currency"]
-        + [CSV_HEADINGS.get(name, name) for name, _ in columns]
-    )
-    zone = ZoneInfo(site.timezone)
-    lines = [(b.label, b.start, b.end, b.savings) for b in report.buckets]
-    lines.append(("total", report.start, report.end, report.total))
-    for label, a, b, line in lines:
-        view = _line_view(line)
-        writer.writerow(
-            [
-                label,
-                a.astimezone(zone).isoformat(),
-                b.astimezone(zone).isoformat(),
-                report.currency,
-            ]
-            + [_csv_value(view[name], digits) for name, digits in columns]
-        )
+    table = savings_table(report, ZoneInfo(site.timezone), q.stored_start is not None)
     name = re.sub(r"[^A-Za-z0-9]+", "-", site.name).strip("-").lower() or "site"
     filename = (
         f"savings-{name}-{q.start.isoformat()}-{q.end.isoformat()}-{q.aggregation.lower()}.csv"
     )
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return table.download(filename)
 
 
 # --- fleet savings -------------------------------------------------------------------------------

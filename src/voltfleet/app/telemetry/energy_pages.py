@@ -20,8 +20,8 @@ from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.telemetry import read_service as rs
+from voltfleet.app.telemetry import read_tables
 from voltfleet.app.telemetry.pages import day_or_today, today
-from voltfleet.app.telemetry.read_endpoints import csv_download
 from voltfleet.domain.access import Action
 from voltfleet.domain.telemetry.energy import Period
 from voltfleet.store.fleet_models import Device
@@ -229,7 +229,7 @@ def site_energy_csv(
     if error:
         raise bad_request(error)
     e = rs.energy_of(session, site, chosen, chosen_day)
-    return csv_download(rs.energy_csv(e), f"energy-{chosen.value}-{chosen_day}.csv")
+    return read_tables.energy_table(e).download(f"energy-{chosen.value}-{chosen_day}.csv")
 
 
 # ---- a device -----------------------------------------------------------------------------------
@@ -292,4 +292,4 @@ def device_energy_csv(
         raise bad_request(error)
     e = rs.device_energy(session, caller, device.id, chosen, chosen_day)
     name = f"energy-{device.serial}-{chosen.value}-{chosen_day}.csv"
-    return csv_download(rs.device_energy_csv(e), name)
+    return read_tables.device_energy_table(e).download(name)
