@@ -19,10 +19,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
 from fastapi.responses import Response
@@ -79,27 +79,52 @@ def csv_download(text: str, filename: str) -> Response:
     )
 
 
+def _attrs(attrs: Mapping[str, str]) -> str:
+    return "".join(f' {k}="{escape(v)}"' for k, v in attrs.items())
+
+
 @dataclass(frozen=True)
 class Column(Generic[R]):
-    """One column: its title (the CSV header and the page's heading), the cell's value for a row,
-    and how a page shows that value (by default as the CSV writes it)."""
+    """One column of a table.
+
+    ``title`` is the CSV header; ``value`` gives the row's cell; ``text`` turns it into the CSV
+    cell (say, three decimals); a page shows it under ``heading`` (default: the title) as
+    ``show`` makes it (default: as the CSV has it), right-aligned when ``num``. ``page=False``
+    keeps a column out of the page (a start and end time a page shows elsewhere)."""
 
     title: str
-    value: Callable[[R], object]
-    show: Callable[[object], str] = text_of
+    value: Callable[[R], Any]
+    text: Callable[[Any], object] = text_of
+    heading: str | None = None
+    show: Callable[[Any], str] | None = None
+    num: bool = False
+    page: bool = True
+
+    def csv_value(self, row: R) -> object:
+        return self.text(self.value(row))
+
+    def cell(self, row: R) -> Markup:
+        value = self.value(row)
+        shown = self.show(value) if self.show else text_of(self.text(value))
+        return Markup("<td{}>{}</td>").format(Markup(' class="num"') if self.num else "", shown)
 
 
 @dataclass(frozen=True)
 class Table(Generic[R]):
+    """Rows under columns, and ``footer`` rows after them (a total: last in the CSV, in the
+    page's ``<tfoot>``). ``row_attrs`` gives a page row's attributes (``data-*``, class, id)."""
+
     columns: Sequence[Column[R]]
     rows: Sequence[R]
+    footer: Sequence[R] = ()
+    row_attrs: Callable[[R], Mapping[str, str]] | None = None
 
     def header(self) -> list[str]:
         return [c.title for c in self.columns]
 
     def values(self) -> Iterable[list[object]]:
-        for row in self.rows:
-            yield [c.value(row) for c in self.columns]
+        for row in (*self.rows, *self.footer):
+            yield [c.csv_value(row) for c in self.columns]
 
     def csv(self) -> str:
         return csv_text(self.header(), self.values())
@@ -108,17 +133,30 @@ class Table(Generic[R]):
         return csv_download(self.csv(), filename)
 
     def html(self, id: str = "", empty: str = "Nothing to show.") -> Markup:
-        """An HTML ``<table>`` fragment (every cell escaped), or a line saying it is empty."""
-        if not self.rows:
+        """An HTML ``<table>`` (every cell escaped), or a line saying it is empty."""
+        if not self.rows and not self.footer:
             return Markup('<p class="empty">{}</p>').format(empty)
-        head = "".join(f"<th>{escape(t)}</th>" for t in self.header())
-        body = "".join(
-            "<tr>"
-            + "".join(
-                f"<td>{escape(c.show(v))}</td>" for c, v in zip(self.columns, values, strict=True)
+        shown = [c for c in self.columns if c.page]
+        head = Markup("").join(
+            Markup("<th{}>{}</th>").format(
+                Markup(' class="num"') if c.num else "", c.heading or c.title
             )
-            + "</tr>"
-            for values in self.values()
+            for c in shown
         )
-        attr = f' id="{escape(id)}"' if id else ""
-        return Markup(f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+        def tr(row: R) -> Markup:
+            attrs = _attrs(self.row_attrs(row)) if self.row_attrs else ""
+            return Markup("<tr{}>{}</tr>\n").format(
+                Markup(attrs), Markup("").join(c.cell(row) for c in shown)
+            )
+
+        body = Markup("").join(tr(r) for r in self.rows)
+        foot = Markup("").join(tr(r) for r in self.footer)
+        return Markup(
+            "<table{}>\n<thead><tr>{}</tr></thead>\n<tbody>\n{}</tbody>\n{}</table>"
+        ).format(
+            Markup(_attrs({"id": id})) if id else "",
+            head,
+            body,
+            Markup("<tfoot>\n{}</tfoot>\n").format(foot) if self.footer else "",
+        )

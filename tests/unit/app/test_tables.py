@@ -69,19 +69,31 @@ def test_the_owasp_examples() -> None:
 
 
 def test_a_table_as_html_and_as_csv() -> None:
-    rows = [("GW-1", -200.0), ("=cmd", 3.5)]
+    Row = tuple[str, float]
+    columns: list[Column[Row]] = [
+        Column("device", lambda r: r[0], heading="Device"),
+        Column(
+            "power_w", lambda r: r[1], lambda v: f"{v:.1f}", show=lambda v: f"{v:.0f} W", num=True
+        ),
+        Column("note", lambda r: "csv only", page=False),
+    ]
     table = Table(
-        [
-            Column[tuple[str, float]]("device", lambda r: r[0]),
-            Column[tuple[str, float]]("power_w", lambda r: r[1], lambda v: f"{v:.0f} W"),
-        ],
-        rows,
+        columns,
+        [("GW-1", -200.0), ("=cmd", 3.5)],
+        footer=[("total", -196.5)],
+        row_attrs=lambda r: {"class": "total"} if r[0] == "total" else {"data-device": r[0]},
     )
-    assert table.csv() == "device,power_w\r\nGW-1,-200.0\r\n'=cmd,3.5\r\n"
+    assert table.csv() == (
+        "device,power_w,note\r\nGW-1,-200.0,csv only\r\n'=cmd,3.5,csv only\r\n"
+        "total,-196.5,csv only\r\n"
+    )
     html = str(table.html(id="t"))
-    assert html.startswith('<table id="t"><thead><tr><th>device</th><th>power_w</th>')
-    assert "<td>-200 W</td>" in html and "<td>=cmd</td>" in html
-    assert "<script>" not in str(Table([Column[str]("x", lambda r: r)], ["<script>"]).html())
+    assert html.startswith('<table id="t">\n<thead><tr><th>Device</th><th class="num">power_w</th>')
+    assert '<tr data-device="GW-1"><td>GW-1</td><td class="num">-200 W</td></tr>' in html
+    assert "<td>=cmd</td>" in html and "csv only" not in html and "note" not in html
+    assert '<tfoot>\n<tr class="total"><td>total</td><td class="num">-196 W</td></tr>' in html
+    evil = Table([Column[str]("x", lambda r: r)], ["<script>"], row_attrs=lambda r: {"data-x": r})
+    assert "<script>" not in str(evil.html()) and "&lt;script&gt;" in str(evil.html())
     assert str(Table([Column[str]("x", lambda r: r)], []).html(empty="None.")) == (
         '<p class="empty">None.</p>'
     )

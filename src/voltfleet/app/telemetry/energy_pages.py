@@ -215,6 +215,7 @@ def site_energy(
         base=f"/site/{site.id}/energy",
         error=error,
         energy=e,
+        table=None if e is None else read_tables.energy_table(e, BAR_TITLES[chosen.value]),
         pct=pct,
     )
 
@@ -278,6 +279,9 @@ def device_energy(
         base=f"/device/{device.id}/energy",
         error=error,
         energy=e,
+        table=None
+        if e is None
+        else read_tables.device_energy_table(e, BAR_TITLES[chosen.value], COUNTER_TITLES),
         titles=COUNTER_TITLES,
     )
 

@@ -4,7 +4,7 @@ and roll-ups (one row per instant, one column per point), a site's and a device'
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
@@ -65,59 +65,102 @@ def series_table(s: DeviceSeries) -> Table[Row]:
     )
 
 
+# The site's energy columns: the CSV's title, the balance's field, the page's heading (None: not
+# on the page).
 ENERGY_COLUMNS = [
-    ("pv_kwh", "pv_wh"),
-    ("consumption_kwh", "consumption_wh"),
-    ("grid_import_kwh", "import_wh"),
-    ("grid_export_kwh", "export_wh"),
-    ("battery_charge_kwh", "charge_wh"),
-    ("battery_discharge_kwh", "discharge_wh"),
-    ("self_consumed_kwh", "self_consumed_wh"),
+    ("pv_kwh", "pv_wh", "PV kWh"),
+    ("consumption_kwh", "consumption_wh", "Consumption kWh"),
+    ("grid_import_kwh", "import_wh", "Import kWh"),
+    ("grid_export_kwh", "export_wh", "Export kWh"),
+    ("battery_charge_kwh", "charge_wh", "Charge kWh"),
+    ("battery_discharge_kwh", "discharge_wh", "Discharge kWh"),
+    ("self_consumed_kwh", "self_consumed_wh", None),
 ]
 
-# A bar of an energy table: its label, start and end, and what it holds.
+# A bar of an energy table: its label ("total" for the total row), start and end, what it holds.
 Bar = tuple[str, datetime, datetime, T]
 
 
-def _bar_columns() -> list[Column[Bar[Any]]]:
+def _kwh_csv(wh: float) -> str:
+    return _num(wh / 1000.0)
+
+
+def _kwh_page(wh: float) -> str:
+    return f"{round(wh / 1000.0, 3):.2f}"
+
+
+def _pct_csv(rate: float | None) -> str:
+    return _num(None if rate is None else 100 * rate, 1)
+
+
+def _pct_page(rate: float | None) -> str:
+    return "-" if rate is None else f"{100 * rate:.1f} %"
+
+
+def _bar_label(label: str) -> str:
+    return "Total" if label == "total" else label
+
+
+def _bar_columns(bar_title: str) -> list[Column[Bar[Any]]]:
     return [
-        Column("bar", lambda b: b[0]),
-        Column("start_time", lambda b: _iso(b[1])),
-        Column("end_time", lambda b: _iso(b[2])),
+        Column("bar", itemgetter(0), heading=bar_title, show=_bar_label),
+        Column("start_time", lambda b: _iso(b[1]), page=False),
+        Column("end_time", lambda b: _iso(b[2]), page=False),
     ]
 
 
-def _kwh(title: str, wh: Callable[[T], float]) -> Column[Bar[T]]:
-    return Column(title, lambda b: _num(wh(b[3]) / 1000.0))
-
-
-def _pct(title: str, rate: Callable[[en.Balance], float | None]) -> Column[Bar[en.Balance]]:
-    def cell(b: Bar[en.Balance]) -> str:
-        value = rate(b[3])
-        return _num(None if value is None else 100 * value, 1)
-
-    return Column(title, cell)
-
-
-def energy_table(e: SiteEnergy) -> Table[Bar[en.Balance]]:
-    """One row per bar and a total row; energies in kWh, rates in percent."""
-    bars: list[Bar[en.Balance]] = [(b.label, b.start, b.end, b.balance) for b in e.bars]
-    bars.append(("total", e.start, e.end, e.total))
-    return Table(
-        _bar_columns()
-        + [_kwh(title, attrgetter(attr)) for title, attr in ENERGY_COLUMNS]
-        + [
-            _pct("self_consumption_pct", lambda bal: bal.self_consumption),
-            _pct("self_sufficiency_pct", lambda bal: bal.self_sufficiency),
-        ],
-        bars,
+def _kwh(title: str, wh: Callable[[T], float], heading: str | None) -> Column[Bar[T]]:
+    return Column(
+        title,
+        lambda b: wh(b[3]),
+        _kwh_csv,
+        heading=heading,
+        show=_kwh_page,
+        num=True,
+        page=heading is not None,
     )
 
 
-def device_energy_table(e: DeviceEnergy) -> Table[Bar[dict[str, float]]]:
-    """One row per bar and a total row; one column per counter of the device, in kWh."""
-    bars: list[Bar[dict[str, float]]] = [(b.label, b.start, b.end, b.wh) for b in e.bars]
-    bars.append(("total", e.start, e.end, e.total))
+def _pct(
+    title: str, heading: str, rate: Callable[[en.Balance], float | None]
+) -> Column[Bar[en.Balance]]:
+    return Column(title, lambda b: rate(b[3]), _pct_csv, heading=heading, show=_pct_page, num=True)
+
+
+def _bar_attrs(b: Bar[Any]) -> dict[str, str]:
+    if b[0] == "total":
+        return {"class": "total", "id": "energy-total-row"}
+    return {"data-bar": b[0]}
+
+
+def energy_table(e: SiteEnergy, bar_title: str = "Bar") -> Table[Bar[en.Balance]]:
+    """One row per bar and a total row; energies in kWh, rates in percent (the page shows two
+    decimals, the CSV three)."""
     return Table(
-        _bar_columns() + [_kwh(energy_column(p), itemgetter(p.name)) for p in e.points], bars
+        _bar_columns(bar_title)
+        + [_kwh(title, attrgetter(attr), heading) for title, attr, heading in ENERGY_COLUMNS]
+        + [
+            _pct("self_consumption_pct", "Self-consumption", lambda x: x.self_consumption),
+            _pct("self_sufficiency_pct", "Self-sufficiency", lambda x: x.self_sufficiency),
+        ],
+        [(b.label, b.start, b.end, b.balance) for b in e.bars],
+        footer=[("total", e.start, e.end, e.total)],
+        row_attrs=_bar_attrs,
+    )
+
+
+def device_energy_table(
+    e: DeviceEnergy, bar_title: str = "Bar", titles: Mapping[str, str] | None = None
+) -> Table[Bar[dict[str, float]]]:
+    """One row per bar and a total row; one column per counter of the device, in kWh."""
+    titles = titles or {}
+    return Table(
+        _bar_columns(bar_title)
+        + [
+            _kwh(energy_column(p), itemgetter(p.name), f"{titles.get(p.name, p.name)} kWh")
+            for p in e.points
+        ],
+        [(b.label, b.start, b.end, b.wh) for b in e.bars],
+        footer=[("total", e.start, e.end, e.total)],
+        row_attrs=_bar_attrs,
     )
