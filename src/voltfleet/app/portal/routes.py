@@ -14,7 +14,8 @@ from voltfleet.app.devices import pages as device_pages
 from voltfleet.app.portal import home_pages
 from voltfleet.app.sites import detail_pages as site_detail_pages
 from voltfleet.app.sites import pages as site_pages
-from voltfleet.app.tariffs import pages as money_pages
+from voltfleet.app.tariffs import pages as tariff_pages
+from voltfleet.app.tariffs import savings_pages
 from voltfleet.app.telemetry import energy_pages, quarantine_pages
 from voltfleet.app.telemetry import pages as telemetry_pages
 from voltfleet.app.users import pages as account_pages
@@ -28,7 +29,8 @@ for pages in (
     site_pages,
     device_pages,
     site_detail_pages,
-    money_pages,
+    tariff_pages,
+    savings_pages,
     telemetry_pages,
     energy_pages,
     alarm_pages,

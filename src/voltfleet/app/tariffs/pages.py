@@ -1,22 +1,17 @@
-"""Money pages: a site's tariff setting (export and import prices, customised or automatic, the
-history of versions, a preview of the next days' prices), a site's savings (chart, table, CSV) and
-the fleet's savings (one row per site the caller can see).
+"""A site's tariff setting: export and import prices, customised or automatic, the history of
+versions, a preview of the next days' prices. The editor's state is in ``tariff_form``; savings
+are in ``savings_pages``.
 
-The pages call the same services as the money API, so a tariff saved here is checked exactly as
+The page calls the same services as the money API, so a tariff saved here is checked exactly as
 one sent to ``PUT /api/v1/sites/{id}/tariffs/{direction}``; a refusal is shown next to the period
-and slot at fault. Dates on these pages are local dates of the site; prices and money are shown
-rounded, the CSV keeps four decimals.
+and slot at fault. Dates are local dates of the site; prices are shown rounded.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,21 +20,37 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, DbSession
 from voltfleet.app.errors import ApiError, not_found
-from voltfleet.app.metering import service as metering
-from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
-from voltfleet.app.sites.repository import SiteFilters, SiteRepository
-from voltfleet.app.tables import Column, Table
+from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.tariffs import repository as tariff_repo
 from voltfleet.app.tariffs import service as tariffs
 from voltfleet.app.tariffs.convert import from_definition
-from voltfleet.app.tariffs.schemas import SlotIn, TariffIn
+from voltfleet.app.tariffs.page_text import (
+    num_text,
+    price_text,
+    script_json,
+    site_midnight,
+    site_today,
+)
+from voltfleet.app.tariffs.schemas import TariffIn
+from voltfleet.app.tariffs.tariff_form import (
+    KINDS,
+    SLOT_LISTS,
+    PeriodForm,
+    SlotForm,
+    TariffForm,
+    body_of,
+    form_from_post,
+    form_from_tariff,
+    new_form,
+    place_schema_errors,
+    place_tariff_issues,
+    site_area,
+    whole_day,
+)
 from voltfleet.domain.access import Action, Kind
-from voltfleet.domain.accounting import SavingsLine
-from voltfleet.domain.tariffs.local_time import local_midnight_us
-from voltfleet.domain.tariffs.series import from_us
-from voltfleet.market import AREAS, market_area
+from voltfleet.market import AREAS
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import TariffVersion as TariffRow
 
@@ -56,337 +67,15 @@ async def _form_fields(request: Request) -> dict[str, str]:
 FormFields = Annotated[dict[str, str], Depends(_form_fields)]
 
 DIRECTIONS = {"EXPORT": "Export price", "IMPORT": "Import price"}
-KINDS = {
-    "fixed": "Fixed tariff",
-    "tou": "Time of use (TOU)",
-    "tou_weekday_weekend": "TOU (weekday + weekend)",
-    "market": "Automatic (market price)",
-}
 SOURCES = {
     "entsoe": "ENTSO-E day-ahead",
     "awattar": "aWATTar",
     "nordpool": "Nord Pool day-ahead",
     "octopus": "Octopus Agile",
 }
-SLOT_LISTS = {"all": "slots", "weekday": "weekday_slots", "weekend": "weekend_slots"}
-DAY_KIND_LIST = {"ALL": "all", "WEEKDAY": "weekday", "WEEKEND": "weekend"}
-AGGREGATIONS = {"DAY": "Day", "WEEK": "Week", "MONTH": "Month", "YEAR": "Year"}
 PREVIEW_DAYS = 3
 PREVIEW_STEP = timedelta(minutes=15)
-FLEET_PAGE = 25
-FLEET_TOTAL_LIMIT = 200  # sites priced for the fleet total; beyond it only the page is summed
 DONE = {"saved": "Tariff saved.", "deleted": "Tariff version deleted."}
-
-
-# --- shared helpers ------------------------------------------------------------------------------
-
-
-def _today(site: Site) -> date:
-    return datetime.now(UTC).astimezone(ZoneInfo(site.timezone)).date()
-
-
-def _midnight(site: Site, day: date) -> datetime:
-    """The first instant of a local date of the site (DST-safe), in UTC."""
-    return from_us(local_midnight_us(ZoneInfo(site.timezone), day))
-
-
-def _num(value: float | None) -> str:
-    """A number as a form field shows it (no float noise, no exponent for prices)."""
-    if value is None:
-        return ""
-    text = f"{value:.10f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
-
-
-def _clock(value: time) -> str:
-    return value.strftime("%H:%M:%S" if value.second else "%H:%M")
-
-
-def _decimal(text: str) -> str:
-    """Accept a decimal comma (0,32) as people in most of Europe write it."""
-    return text.strip().replace(",", ".")
-
-
-def _script_json(data: Any) -> str:
-    """JSON to put inside a <script> element (no "</script>" can end it early)."""
-    return json.dumps(data).replace("<", "\\u003c")
-
-
-def money(value: float | None, digits: int = 2) -> str:
-    return "" if value is None else f"{value:,.{digits}f}"
-
-
-def price_text(value: float) -> str:
-    """A price per kWh: at least two decimals, at most five."""
-    text = f"{value:.5f}".rstrip("0")
-    head, _, tail = text.partition(".")
-    return f"{head}.{tail.ljust(2, '0')}"
-
-
-# --- the tariff editor's state -------------------------------------------------------------------
-
-
-@dataclass
-class SlotForm:
-    start: str = ""
-    end: str = ""
-    price: str = ""
-    error: str | None = None
-    fault: bool = False
-
-
-@dataclass
-class PeriodForm:
-    name: str = ""
-    start: str = ""
-    end: str = ""
-    lists: dict[str, list[SlotForm]] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-
-
-@dataclass
-class TariffForm:
-    """What the editor shows: a stored version, a new one, or what was posted (with its errors)."""
-
-    direction: str
-    valid_from: str
-    kind: str = "fixed"
-    currency: str = "EUR"
-    price: str = ""
-    periods: list[PeriodForm] = field(default_factory=list)
-    holiday_country: str = ""
-    holiday_subdivision: str = ""
-    source: str = ""
-    area: str = ""
-    multiplier: str = "1"
-    markup: str = "0"
-    grid_fee: str = "0"
-    vat_percent: str = "0"
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def manner(self) -> str:
-        return "automatic" if self.kind == "market" else "customised"
-
-
-def _whole_day() -> list[SlotForm]:
-    return [SlotForm("00:00", "00:00", "")]
-
-
-def _default_period() -> PeriodForm:
-    return PeriodForm("All year", "01-01", "12-31", {name: _whole_day() for name in SLOT_LISTS}, [])
-
-
-def _slot_forms(slots: list[SlotIn] | None) -> list[SlotForm]:
-    return [SlotForm(_clock(s.start), _clock(s.end), _num(s.price_per_kwh)) for s in slots or []]
-
-
-def form_from_tariff(direction: str, body: TariffIn, valid_from: date) -> TariffForm:
-    """The editor filled with a stored version. The slot lists the kind does not use are filled
-    from the ones it does, so switching between TOU and TOU weekday+weekend keeps the prices."""
-    form = TariffForm(direction, valid_from.isoformat(), body.kind, body.currency)
-    form.price = _num(body.price_per_kwh)
-    for p in body.periods or []:
-        lists = {
-            "all": _slot_forms(p.slots),
-            "weekday": _slot_forms(p.weekday_slots),
-            "weekend": _slot_forms(p.weekend_slots),
-        }
-        if not lists["all"]:
-            lists["all"] = [SlotForm(s.start, s.end, s.price) for s in lists["weekday"]]
-        for name in ("weekday", "weekend"):
-            if not lists[name]:
-                lists[name] = [SlotForm(s.start, s.end, s.price) for s in lists["all"]]
-        form.periods.append(PeriodForm(p.name, p.start, p.end, lists))
-    form.holiday_country = body.holiday_country or ""
-    form.holiday_subdivision = body.holiday_subdivision or ""
-    form.source = body.source or ""
-    form.area = body.area or ""
-    if body.formula is not None:
-        form.multiplier = _num(body.formula.multiplier)
-        form.markup = _num(body.formula.markup_per_kwh)
-        form.grid_fee = _num(body.formula.grid_fee_per_kwh)
-        form.vat_percent = _num(round(body.formula.vat_rate * 100, 8))
-    return form
-
-
-def new_form(site: Site, direction: str, today: date) -> TariffForm:
-    return TariffForm(
-        direction,
-        today.isoformat(),
-        currency=site.currency or "EUR",
-        periods=[_default_period()],
-        holiday_country=site.country or "",
-        source="",
-        area=_site_area(site) or "",
-    )
-
-
-_PERIOD_FIELD = re.compile(r"^p(\d+)_(name|start|end)$")
-_SLOT_FIELD = re.compile(r"^p(\d+)_(all|weekday|weekend)_(\d+)_(start|end|price)$")
-
-
-def form_from_post(direction: str, data: Mapping[str, str]) -> TariffForm:
-    """The editor's state from a posted form. Periods and slots are named ``p{i}_...`` and
-    ``p{i}_{list}_{j}_...``; the browser may leave gaps in the numbers (removed rows)."""
-    manner = data.get("manner", "customised")
-    kind = "market" if manner == "automatic" else data.get("kind", "fixed")
-    form = TariffForm(
-        direction,
-        data.get("valid_from", "").strip(),
-        kind if kind in KINDS else "fixed",
-        data.get("currency", "").strip().upper(),
-        _decimal(data.get("price", "")),
-        holiday_country=data.get("holiday_country", "").strip().upper(),
-        holiday_subdivision=data.get("holiday_subdivision", "").strip().upper(),
-        source=data.get("source", "").strip(),
-        area=data.get("area", "").strip().upper(),
-        multiplier=_decimal(data.get("multiplier", "1")) or "1",
-        markup=_decimal(data.get("markup", "0")) or "0",
-        grid_fee=_decimal(data.get("grid_fee", "0")) or "0",
-        vat_percent=_decimal(data.get("vat_percent", "0")) or "0",
-    )
-    periods: dict[int, dict[str, str]] = {}
-    slots: dict[tuple[int, str, int], dict[str, str]] = {}
-    for key, value in data.items():
-        if m := _PERIOD_FIELD.match(key):
-            periods.setdefault(int(m[1]), {})[m[2]] = value.strip()
-        elif m := _SLOT_FIELD.match(key):
-            slots.setdefault((int(m[1]), m[2], int(m[3])), {})[m[4]] = value.strip()
-    for i in sorted(periods):
-        p = periods[i]
-        lists: dict[str, list[SlotForm]] = {name: [] for name in SLOT_LISTS}
-        for (pi, name, _), s in sorted(slots.items()):
-            if pi == i:
-                lists[name].append(
-                    SlotForm(s.get("start", ""), s.get("end", ""), _decimal(s.get("price", "")))
-                )
-        form.periods.append(
-            PeriodForm(p.get("name", ""), p.get("start", ""), p.get("end", ""), lists)
-        )
-    return form
-
-
-def _vat_rate(percent: str) -> float | str:
-    try:
-        return float(percent) / 100
-    except ValueError:
-        return percent  # refused by the schema with the field named
-
-
-def body_of(form: TariffForm) -> dict[str, Any]:
-    """The API body (``TariffIn``) the form stands for; only the fields of its kind."""
-    body: dict[str, Any] = {
-        "valid_from": form.valid_from,
-        "kind": form.kind,
-        "currency": form.currency,
-    }
-    if form.kind == "fixed":
-        body["price_per_kwh"] = form.price or None
-    elif form.kind == "market":
-        body.update(
-            source=form.source or None,
-            area=form.area or None,
-            formula={
-                "multiplier": form.multiplier,
-                "markup_per_kwh": form.markup,
-                "grid_fee_per_kwh": form.grid_fee,
-                "vat_rate": _vat_rate(form.vat_percent),
-            },
-        )
-    else:
-        names = ["all"] if form.kind == "tou" else ["weekday", "weekend"]
-        body["periods"] = [
-            {
-                "name": p.name,
-                "start": p.start,
-                "end": p.end,
-                **{
-                    SLOT_LISTS[name]: [
-                        {"start": s.start, "end": s.end, "price_per_kwh": s.price}
-                        for s in p.lists.get(name, [])
-                    ]
-                    for name in names
-                },
-            }
-            for p in form.periods
-        ]
-        if form.kind == "tou_weekday_weekend":
-            body["holiday_country"] = form.holiday_country or None
-            body["holiday_subdivision"] = form.holiday_subdivision or None
-    return body
-
-
-_FIELD_LABELS = {
-    "price_per_kwh": "price",
-    "valid_from": "valid from",
-    "markup_per_kwh": "markup",
-    "grid_fee_per_kwh": "grid fee",
-    "vat_rate": "VAT",
-    "multiplier": "multiplier",
-    "currency": "currency",
-}
-
-
-def place_schema_errors(form: TariffForm, exc: ValidationError) -> None:
-    """Put each field error of the schema next to the period or slot it is about."""
-    list_of = {v: k for k, v in SLOT_LISTS.items()}
-    for e in exc.errors():
-        loc = list(e.get("loc", ()))
-        what = str(loc[-1]) if loc else "tariff"
-        message = f"{_FIELD_LABELS.get(what, what)}: {e.get('msg', 'invalid')}"
-        if len(loc) >= 2 and loc[0] == "periods" and isinstance(loc[1], int):
-            if loc[1] >= len(form.periods):
-                form.errors.append(message)
-                continue
-            period = form.periods[loc[1]]
-            if len(loc) >= 4 and loc[2] in list_of and isinstance(loc[3], int):
-                slot_list = period.lists.get(list_of[str(loc[2])], [])
-                if loc[3] < len(slot_list):
-                    slot = slot_list[loc[3]]
-                    slot.error = f"{slot.error}; {message}" if slot.error else message
-                    slot.fault = True
-                    continue
-            period.errors.append(message)
-        else:
-            form.errors.append(message)
-
-
-def place_tariff_issues(form: TariffForm, issues: list[dict[str, Any]]) -> None:
-    """Put each validation issue of the service next to its period and slot."""
-    positions: dict[str, int] = {}
-    for i, p in enumerate(form.periods):
-        positions.setdefault(p.name, i)
-    for issue in issues:
-        message = str(issue.get("message", ""))
-        index = positions.get(str(issue.get("period")))
-        if index is None:
-            form.errors.append(message)
-            continue
-        period = form.periods[index]
-        slot_index = issue.get("slot_index")
-        name = DAY_KIND_LIST.get(str(issue.get("day_kind")), "all")
-        slot_list = period.lists.get(name, [])
-        if isinstance(slot_index, int) and slot_index < len(slot_list):
-            slot = slot_list[slot_index]
-            slot.error = f"{slot.error}; {message}" if slot.error else message
-            slot.fault = True
-            other = issue.get("other_slot_index")
-            if isinstance(other, int) and other < len(slot_list):
-                slot_list[other].fault = True
-        else:
-            period.errors.append(message)
-
-
-# --- tariff page ---------------------------------------------------------------------------------
-
-
-def _site_area(site: Site) -> str | None:
-    """The day-ahead market area of the site, if any source covers it."""
-    try:
-        return market_area(site.country or "", site.region or None).code
-    except Exception:
-        return None
 
 
 def _sources_for(area: str | None, current: str) -> dict[str, str]:
@@ -406,13 +95,13 @@ def summary(body: TariffIn) -> str:
         parts = [f"{SOURCES.get(body.source or '', body.source)} {body.area}"]
         if f is not None:
             if f.multiplier != 1:
-                parts.append(f"x {_num(f.multiplier)}")
+                parts.append(f"x {num_text(f.multiplier)}")
             if f.markup_per_kwh:
                 parts.append(f"+ {price_text(f.markup_per_kwh)} markup")
             if f.grid_fee_per_kwh:
                 parts.append(f"+ {price_text(f.grid_fee_per_kwh)} grid fee")
             if f.vat_rate:
-                parts.append(f"+ {_num(round(f.vat_rate * 100, 6))} % VAT")
+                parts.append(f"+ {num_text(round(f.vat_rate * 100, 6))} % VAT")
         return " ".join(parts) + f" ({body.currency}/kWh)"
     prices = [
         s.price_per_kwh
@@ -462,7 +151,7 @@ def preview(session: Session, site: Site, today: date) -> dict[str, Any]:
     for the chart; a day without prices (no tariff, market prices not yet known) is a gap and a
     note says why."""
     days = [today + timedelta(days=i) for i in range(PREVIEW_DAYS + 1)]
-    edges = [_midnight(site, d) for d in days]
+    edges = [site_midnight(site, d) for d in days]
     series: dict[str, dict[int, float]] = {"IMPORT": {}, "EXPORT": {}}
     notes: list[str] = []
     currency = site.currency
@@ -503,7 +192,7 @@ def _tariff_page(
     notice: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    today = _today(site)
+    today = site_today(site)
     rows = tariff_repo.tariff_rows(session, site.id, direction)
     versions = _versions(rows, today)
     current = next((v for v in versions if v.status == "in force"), None)
@@ -516,7 +205,7 @@ def _tariff_page(
             form = form_from_tariff(direction, latest.body, max(latest.valid_from, today))
         else:
             form = new_form(site, direction, today)
-    area = _site_area(site)
+    area = site_area(site)
     prices = preview(session, site, today)
     return render(
         request,
@@ -538,9 +227,9 @@ def _tariff_page(
         sources=_sources_for(area, form.source),
         areas=sorted(AREAS),
         preview=prices,
-        preview_json=_script_json(prices),
+        preview_json=script_json(prices),
         preview_days=PREVIEW_DAYS,
-        blank_period=PeriodForm(lists={name: _whole_day() for name in SLOT_LISTS}),
+        blank_period=PeriodForm(lists={name: whole_day() for name in SLOT_LISTS}),
         blank_slot=SlotForm(),
         price_text=price_text,
         error=error,
@@ -624,335 +313,4 @@ def delete_tariff(
         return _tariff_page(request, session, caller, site, direction, error=exc.message)
     return RedirectResponse(
         f"/sites/{site.id}/tariff?direction={direction}&done=deleted", status_code=303
-    )
-
-
-# --- savings -------------------------------------------------------------------------------------
-
-
-@dataclass
-class SavingsQuery:
-    """A savings page's choices, read leniently: a bad value is reported, not a crash."""
-
-    aggregation: str
-    start: date
-    end: date
-    stored_start: float | None = None
-    stored_end: float | None = None
-    stored_price: float | None = None
-    error: str | None = None
-
-    def args(self) -> dict[str, str]:
-        out = {
-            "aggregation": self.aggregation,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-        }
-        for key, value in (
-            ("stored_start", self.stored_start),
-            ("stored_end", self.stored_end),
-            ("stored_price", self.stored_price),
-        ):
-            if value is not None:
-                out[key] = _num(value)
-        return out
-
-    def query(self) -> str:
-        from urllib.parse import urlencode
-
-        return urlencode(self.args())
-
-
-def savings_query(
-    today: date,
-    aggregation: str,
-    start: str,
-    end: str,
-    stored_start: str = "",
-    stored_end: str = "",
-    stored_price: str = "",
-) -> SavingsQuery:
-    errors: list[str] = []
-    agg = aggregation.upper() if aggregation.upper() in AGGREGATIONS else "DAY"
-
-    def day(text: str, default: date, label: str) -> date:
-        if not text.strip():
-            return default
-        try:
-            return date.fromisoformat(text.strip())
-        except ValueError:
-            errors.append(f"{label}: {text!r} is not a date (YYYY-MM-DD)")
-            return default
-
-    def number(text: str, label: str) -> float | None:
-        if not text.strip():
-            return None
-        try:
-            value = float(_decimal(text))
-        except ValueError:
-            errors.append(f"{label}: {text!r} is not a number")
-            return None
-        if label != "stored energy price" and value < 0:
-            errors.append(f"{label} cannot be negative")
-            return None
-        return value
-
-    q = SavingsQuery(
-        agg,
-        day(start, today - timedelta(days=29), "from"),
-        day(end, today, "to"),
-        number(stored_start, "battery energy at the start"),
-        number(stored_end, "battery energy at the end"),
-        number(stored_price, "stored energy price"),
-    )
-    if q.end < q.start:
-        errors.append("the end date is before the start date")
-        q.start, q.end = q.end, q.start
-    if (q.stored_start is None) != (q.stored_end is None):
-        errors.append("give the battery energy at both the start and the end, or neither")
-    q.error = "; ".join(errors) or None
-    return q
-
-
-def _savings_report(session: Session, site: Site, q: SavingsQuery) -> Any:
-    return metering.savings(
-        session,
-        site,
-        _midnight(site, q.start),
-        _midnight(site, q.end + timedelta(days=1)),
-        q.aggregation,
-        None,
-        q.stored_start,
-        q.stored_end,
-        q.stored_price,
-    )
-
-
-def _line_view(x: SavingsLine) -> dict[str, Any]:
-    return {
-        "imported_kwh": x.imported_kwh,
-        "import_cost": x.import_cost,
-        "supplied_kwh": x.supplied_kwh,
-        "supplied_value": x.supplied_value,
-        "exported_kwh": x.exported_kwh,
-        "export_earnings": x.export_earnings,
-        "savings": x.savings,
-        "percent": None if x.savings_fraction is None else 100 * x.savings_fraction,
-        "stored_change_kwh": x.stored_energy_change_kwh,
-        "stored_change_value": x.stored_energy_change_value,
-        "losses_kwh": x.round_trip_losses_kwh,
-    }
-
-
-@router.get("/sites/{site_id}/savings", response_class=HTMLResponse)
-def savings_page(
-    request: Request,
-    session: DbSession,
-    site_id: str,
-    aggregation: str = "DAY",
-    start: str = "",
-    end: str = "",
-    stored_start: str = "",
-    stored_end: str = "",
-    stored_price: str = "",
-) -> HTMLResponse:
-    caller = require_caller(request, session)
-    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    q = savings_query(_today(site), aggregation, start, end, stored_start, stored_end, stored_price)
-    report, error, code = None, q.error, ""
-    if error is None:
-        try:
-            report = _savings_report(session, site, q)
-        except ApiError as exc:
-            error, code = exc.message, exc.code
-    rows = [(b.label, _line_view(b.savings)) for b in report.buckets] if report else []
-    chart = {
-        "labels": [label for label, _ in rows],
-        "import_cost": [r["import_cost"] for _, r in rows],
-        "supplied_value": [r["supplied_value"] for _, r in rows],
-        "export_earnings": [r["export_earnings"] for _, r in rows],
-        "savings": [r["savings"] for _, r in rows],
-        "currency": report.currency if report else site.currency,
-    }
-    return render(
-        request,
-        "portal/savings.html",
-        caller,
-        status_code=200 if report or q.error is None else 422,
-        site=site,
-        q=q,
-        aggregations=AGGREGATIONS,
-        rows=rows,
-        total=_line_view(report.total) if report else None,
-        currency=chart["currency"],
-        chart_json=_script_json(chart),
-        money=money,
-        error=error,
-        no_tariff=code in ("no_tariff", "missing_prices"),
-    )
-
-
-CSV_COLUMNS = [
-    ("imported_kwh", 3),
-    ("import_cost", 4),
-    ("supplied_kwh", 3),
-    ("supplied_value", 4),
-    ("exported_kwh", 3),
-    ("export_earnings", 4),
-    ("savings", 4),
-    ("percent", 1),
-]
-CSV_HONEST = [("stored_change_kwh", 3), ("stored_change_value", 4), ("losses_kwh", 3)]
-CSV_HEADINGS = {
-    "percent": "savings_percent",
-    "stored_change_kwh": "stored_energy_change_kwh",
-    "stored_change_value": "stored_energy_change_value",
-    "losses_kwh": "round_trip_losses_kwh",
-}
-
-
-def _csv_value(value: float | None, digits: int) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
-
-
-# A savings table's row: the bucket's label, its start and end (local), and its figures.
-SavingsRow = tuple[str, datetime, datetime, dict[str, Any]]
-
-
-def _figure(name: str, digits: int) -> Column[SavingsRow]:
-    return Column(CSV_HEADINGS.get(name, name), lambda row: _csv_value(row[3][name], digits))
-
-
-def savings_table(report: Any, zone: ZoneInfo, honest: bool) -> Table[SavingsRow]:
-    """One row per bucket and a total row; money in the site's currency with four decimals,
-    energy in kWh with three; the honest lines (stored energy, losses) when asked for."""
-    lines = [(b.label, b.start, b.end, b.savings) for b in report.buckets]
-    lines.append(("total", report.start, report.end, report.total))
-    columns: list[Column[SavingsRow]] = [
-        Column("bucket", lambda row: row[0]),
-        Column("start_time", lambda row: row[1].astimezone(zone).isoformat()),
-        Column("end_time", lambda row: row[2].astimezone(zone).isoformat()),
-        Column("currency", lambda row: report.currency),
-    ]
-    columns += [_figure(n, d) for n, d in CSV_COLUMNS + (CSV_HONEST if honest else [])]
-    return Table(columns, [(label, a, b, _line_view(line)) for label, a, b, line in lines])
-
-
-@router.get("/sites/{site_id}/savings.csv")
-def savings_csv(
-    request: Request,
-    session: DbSession,
-    site_id: str,
-    aggregation: str = "DAY",
-    start: str = "",
-    end: str = "",
-    stored_start: str = "",
-    stored_end: str = "",
-    stored_price: str = "",
-) -> Response:
-    """The savings table as CSV: one row per bucket and a total row; money in the site's
-    currency with four decimals, energy in kWh with three."""
-    caller = require_caller(request, session)
-    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    q = savings_query(_today(site), aggregation, start, end, stored_start, stored_end, stored_price)
-    if q.error:
-        return Response(q.error + "\n", status_code=422, media_type="text/plain")
-    try:
-        report = _savings_report(session, site, q)
-    except ApiError as exc:
-        return Response(exc.message + "\n", status_code=exc.status, media_type="text/plain")
-    table = savings_table(report, ZoneInfo(site.timezone), q.stored_start is not None)
-    name = re.sub(r"[^A-Za-z0-9]+", "-", site.name).strip("-").lower() or "site"
-    filename = (
-        f"savings-{name}-{q.start.isoformat()}-{q.end.isoformat()}-{q.aggregation.lower()}.csv"
-    )
-    return table.download(filename)
-
-
-# --- fleet savings -------------------------------------------------------------------------------
-
-
-@dataclass
-class FleetRow:
-    site: Site
-    line: dict[str, Any] | None
-    currency: str
-    error: str | None
-
-
-def _fleet_row(session: Session, site: Site, start: date, end: date) -> FleetRow:
-    q = SavingsQuery("YEAR", start, end)
-    try:
-        report = _savings_report(session, site, q)
-    except ApiError as exc:
-        return FleetRow(site, None, site.currency, exc.message)
-    return FleetRow(site, _line_view(report.total), report.currency, None)
-
-
-_SUMMED = ["imported_kwh", "import_cost", "supplied_value", "export_earnings", "savings"]
-
-
-def _totals(rows: list[FleetRow]) -> list[dict[str, Any]]:
-    """Sums per currency (sites in different currencies are not added up)."""
-    by_currency: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        if r.line is None:
-            continue
-        t = by_currency.setdefault(r.currency, {k: 0.0 for k in _SUMMED} | {"sites": 0})
-        t["sites"] += 1
-        for k in _SUMMED:
-            t[k] += r.line[k]
-    out = []
-    for currency, t in sorted(by_currency.items()):
-        avoided = t["supplied_value"] + t["export_earnings"]
-        t["percent"] = 100 * t["savings"] / avoided if avoided > 0 else None
-        t["currency"] = currency
-        out.append(t)
-    return out
-
-
-@router.get("/savings", response_class=HTMLResponse)
-def fleet_savings(
-    request: Request,
-    session: DbSession,
-    start: str = "",
-    end: str = "",
-    q: str = "",
-    page: int = 1,
-) -> HTMLResponse:
-    caller = require_caller(request, session)
-    today = datetime.now(UTC).date()
-    query = savings_query(today, "YEAR", start, end)
-    page = max(page, 1)
-    stmt = SiteRepository(session, caller).query(SiteFilters(q=q.strip() or None), "name")
-    sites, count = paginate(session, stmt, PageParams(page=page, page_size=FLEET_PAGE))
-    rows: list[FleetRow] = []
-    fleet_totals: list[dict[str, Any]] | None = None
-    if query.error is None:
-        rows = [_fleet_row(session, s, query.start, query.end) for s in sites]
-        if count <= len(sites):
-            fleet_totals = _totals(rows)
-        elif count <= FLEET_TOTAL_LIMIT:
-            every = session.scalars(stmt).all()
-            shown = {r.site.id: r for r in rows}
-            fleet_totals = _totals(
-                [shown.get(s.id) or _fleet_row(session, s, query.start, query.end) for s in every]
-            )
-    return render(
-        request,
-        "portal/fleet_savings.html",
-        caller,
-        status_code=200 if query.error is None else 422,
-        rows=rows,
-        count=count,
-        page=page,
-        page_size=FLEET_PAGE,
-        page_totals=_totals(rows),
-        fleet_totals=fleet_totals,
-        total_limit=FLEET_TOTAL_LIMIT,
-        q=q,
-        start=query.start,
-        end=query.end,
-        money=money,
-        error=query.error,
     )
