@@ -26,7 +26,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
 from fastapi.responses import Response
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 R = TypeVar("R")
 
@@ -79,8 +79,8 @@ def csv_download(text: str, filename: str) -> Response:
     )
 
 
-def _attrs(attrs: Mapping[str, str]) -> str:
-    return "".join(f' {k}="{escape(v)}"' for k, v in attrs.items())
+def _attrs(attrs: Mapping[str, str]) -> Markup:
+    return Markup("").join(Markup(' {}="{}"').format(k, v) for k, v in attrs.items())
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,9 @@ class Column(Generic[R]):
 
     ``title`` is the CSV header; ``value`` gives the row's cell; ``text`` turns it into the CSV
     cell (say, three decimals); a page shows it under ``heading`` (default: the title) as
-    ``show`` makes it (default: as the CSV has it), right-aligned when ``num``. ``page=False``
-    keeps a column out of the page (a start and end time a page shows elsewhere)."""
+    ``show`` makes it (default: as the CSV has it), right-aligned when ``num``, with the classes
+    ``css`` gives for the value (say ``neg`` below zero). ``page=False`` keeps a column out of
+    the page (a start and end time a page shows elsewhere)."""
 
     title: str
     value: Callable[[R], Any]
@@ -98,6 +99,7 @@ class Column(Generic[R]):
     heading: str | None = None
     show: Callable[[Any], str] | None = None
     num: bool = False
+    css: Callable[[Any], str] | None = None
     page: bool = True
 
     def csv_value(self, row: R) -> object:
@@ -106,7 +108,10 @@ class Column(Generic[R]):
     def cell(self, row: R) -> Markup:
         value = self.value(row)
         shown = self.show(value) if self.show else text_of(self.text(value))
-        return Markup("<td{}>{}</td>").format(Markup(' class="num"') if self.num else "", shown)
+        classes = " ".join(
+            c for c in ("num" if self.num else "", self.css and self.css(value)) if c
+        )
+        return Markup("<td{}>{}</td>").format(_attrs({"class": classes}) if classes else "", shown)
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,7 @@ class Table(Generic[R]):
         def tr(row: R) -> Markup:
             attrs = _attrs(self.row_attrs(row)) if self.row_attrs else ""
             return Markup("<tr{}>{}</tr>\n").format(
-                Markup(attrs), Markup("").join(c.cell(row) for c in shown)
+                attrs, Markup("").join(c.cell(row) for c in shown)
             )
 
         body = Markup("").join(tr(r) for r in self.rows)
@@ -155,7 +160,7 @@ class Table(Generic[R]):
         return Markup(
             "<table{}>\n<thead><tr>{}</tr></thead>\n<tbody>\n{}</tbody>\n{}</table>"
         ).format(
-            Markup(_attrs({"id": id})) if id else "",
+            _attrs({"id": id}) if id else "",
             head,
             body,
             Markup("<tfoot>\n{}</tfoot>\n").format(foot) if self.footer else "",

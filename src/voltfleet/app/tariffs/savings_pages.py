@@ -5,8 +5,10 @@ decimals."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -196,6 +198,7 @@ def savings_page(
         q=q,
         aggregations=AGGREGATIONS,
         rows=rows,
+        table=savings_table(report, ZoneInfo(site.timezone), False) if report else None,
         total=_line_view(report.total) if report else None,
         currency=chart["currency"],
         chart_json=script_json(chart),
@@ -231,24 +234,65 @@ def _csv_value(value: float | None, digits: int) -> str:
 # A savings table's row: the bucket's label, its start and end (local), and its figures.
 SavingsRow = tuple[str, datetime, datetime, dict[str, Any]]
 
+# How the page shows each figure the CSV holds (the honest lines have a section of their own).
+PAGE_FIGURES: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "imported_kwh": ("Imported kWh", lambda v: f"{v:.2f}"),
+    "import_cost": ("Import cost", money),
+    "supplied_kwh": ("Supplied kWh", lambda v: f"{v:.2f}"),
+    "supplied_value": ("Supplied value", money),
+    "exported_kwh": ("Exported kWh", lambda v: f"{v:.2f}"),
+    "export_earnings": ("Export earnings", money),
+    "savings": ("Savings", money),
+    "percent": ("%", lambda v: "\u2013" if v is None else f"{v:.1f}"),
+}
+
+
+def _negative(value: float | None) -> str:
+    return "neg" if value is not None and value < 0 else ""
+
 
 def _figure(name: str, digits: int) -> Column[SavingsRow]:
-    return Column(CSV_HEADINGS.get(name, name), lambda row: _csv_value(row[3][name], digits))
+    heading, show = PAGE_FIGURES.get(name, (name, str))
+    return Column(
+        CSV_HEADINGS.get(name, name),
+        lambda row: row[3][name],
+        lambda value: _csv_value(value, digits),
+        heading=heading,
+        show=show,
+        num=True,
+        css=_negative if name == "savings" else None,
+        page=name in PAGE_FIGURES,
+    )
 
 
 def savings_table(report: Any, zone: ZoneInfo, honest: bool) -> Table[SavingsRow]:
     """One row per bucket and a total row; money in the site's currency with four decimals,
-    energy in kWh with three; the honest lines (stored energy, losses) when asked for."""
-    lines = [(b.label, b.start, b.end, b.savings) for b in report.buckets]
-    lines.append(("total", report.start, report.end, report.total))
+    energy in kWh with three (the page: two, money as money), the honest lines (stored
+    energy, losses) when asked for."""
+
+    def label(text: str) -> str:
+        return f"Total ({report.currency})" if text == "total" else text
+
+    def local(instant: datetime) -> str:
+        return instant.astimezone(zone).isoformat()
+
     columns: list[Column[SavingsRow]] = [
-        Column("bucket", lambda row: row[0]),
-        Column("start_time", lambda row: row[1].astimezone(zone).isoformat()),
-        Column("end_time", lambda row: row[2].astimezone(zone).isoformat()),
-        Column("currency", lambda row: report.currency),
+        Column("bucket", itemgetter(0), heading="Period", show=label),
+        Column("start_time", lambda row: local(row[1]), page=False),
+        Column("end_time", lambda row: local(row[2]), page=False),
+        Column("currency", lambda row: report.currency, page=False),
     ]
     columns += [_figure(n, d) for n, d in CSV_COLUMNS + (CSV_HONEST if honest else [])]
-    return Table(columns, [(label, a, b, _line_view(line)) for label, a, b, line in lines])
+    return Table(
+        columns,
+        [(b.label, b.start, b.end, _line_view(b.savings)) for b in report.buckets],
+        footer=[("total", report.start, report.end, _line_view(report.total))],
+        row_attrs=lambda row: (
+            {"class": "total", "data-bucket": "total"}
+            if row[0] == "total"
+            else {"data-bucket": row[0]}
+        ),
+    )
 
 
 @router.get("/sites/{site_id}/savings.csv")
