@@ -29,7 +29,7 @@ from voltfleet.app.me.endpoints import avatars as avatar_router
 from voltfleet.app.me.endpoints import router as me_router
 from voltfleet.app.metering.endpoints import router as metering_router
 from voltfleet.app.orgs.endpoints import router as orgs_router
-from voltfleet.app.portal.pages import router as portal_router
+from voltfleet.app.portal.routes import router as portal_router
 from voltfleet.app.portal.session import LoginRequired
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import Security

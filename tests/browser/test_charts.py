@@ -289,7 +289,7 @@ def test_chart_picks_model_serial_and_points(
 def test_data_table_pages_and_picks_points(
     page: Any, fleet: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from voltfleet.app.portal import telemetry_pages
+    from voltfleet.app.telemetry import pages as telemetry_pages
 
     monkeypatch.setattr(telemetry_pages, "TABLE_ROWS", 5)
     page.goto(f"/device/{fleet['inverter']}/data?points=pv_energy_wh&start={DAY.isoformat()}")

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from voltfleet.app.alarms import service
-from voltfleet.app.alarms.repository import AlarmFilters, AlarmRepository, alarms_csv
+from voltfleet.app.alarms.repository import AlarmFilters, AlarmRepository, alarm_table
 from voltfleet.app.alarms.schemas import AlarmCodeOut, AlarmOut, Status
 from voltfleet.app.deps import CallerDep, DbSession
 from voltfleet.app.pagination import Page, Paging, paginate
-from voltfleet.app.telemetry.read_endpoints import Format, csv_download
+from voltfleet.app.tables import Format
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.alarms import CATALOGUE, SEVERITY_ORDER
 
@@ -64,7 +64,7 @@ def list_alarms(
     repo = AlarmRepository(session, caller)
     filters = AlarmFilters(site_id, device_id, severity, status, code, since, until)
     if format == "csv":
-        return csv_download(alarms_csv(repo.all_views(filters)), "alarms.csv")
+        return alarm_table(repo.all_views(filters)).download("alarms.csv")
     rows, total = paginate(session, repo.query(filters), paging)
     return Page(items=repo.views(rows), total=total, page=paging.page, page_size=paging.page_size)
 

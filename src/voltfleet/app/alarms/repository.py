@@ -3,8 +3,6 @@ included, as for devices), with the filters of the list and its rows ready to sh
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +13,7 @@ from voltfleet.app.alarms.schemas import AlarmOut
 from voltfleet.app.deps import Caller
 from voltfleet.app.errors import bad_request, not_found
 from voltfleet.app.sites.repository import owned_sites, visible_sites
+from voltfleet.app.tables import Column, Table
 from voltfleet.domain.alarms import CATALOGUE, Severity, count_by_severity
 from voltfleet.store.alarm_models import Alarm
 from voltfleet.store.fleet_models import Device
@@ -157,42 +156,23 @@ def active_counts(session: Session, caller: Caller) -> dict[str, int]:
     return counts
 
 
-def alarms_csv(rows: list[AlarmOut]) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(
-        [
-            "severity",
-            "raised_at",
-            "cleared_at",
-            "status",
-            "site",
-            "device_serial",
-            "device_name",
-            "code",
-            "title",
-            "message",
-            "acknowledged_at",
-            "acknowledged_by",
-            "id",
-        ]
-    )
-    for a in rows:
-        w.writerow(
-            [
-                a.severity,
-                a.raised_at.isoformat(),
-                a.cleared_at.isoformat() if a.cleared_at else "",
-                a.status,
-                a.site_name,
-                a.device_serial,
-                a.device_name,
-                a.code,
-                a.title,
-                a.message,
-                a.acknowledged_at.isoformat() if a.acknowledged_at else "",
-                a.acknowledged_by_email or "",
-                a.id,
-            ]
-        )
-    return out.getvalue()
+ALARM_COLUMNS: list[Column[AlarmOut]] = [
+    Column("severity", lambda a: a.severity),
+    Column("raised_at", lambda a: a.raised_at),
+    Column("cleared_at", lambda a: a.cleared_at),
+    Column("status", lambda a: a.status),
+    Column("site", lambda a: a.site_name),
+    Column("device_serial", lambda a: a.device_serial),
+    Column("device_name", lambda a: a.device_name),
+    Column("code", lambda a: a.code),
+    Column("title", lambda a: a.title),
+    Column("message", lambda a: a.message),
+    Column("acknowledged_at", lambda a: a.acknowledged_at),
+    Column("acknowledged_by", lambda a: a.acknowledged_by_email),
+    Column("id", lambda a: a.id),
+]
+
+
+def alarm_table(rows: list[AlarmOut]) -> Table[AlarmOut]:
+    """The alarms as the download has them (instants in ISO 8601, as stored: UTC)."""
+    return Table(ALARM_COLUMNS, rows)

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from voltfleet.app.charging.repository import ChargingRepository, SessionFilters, sessions_csv
+from voltfleet.app.charging.repository import ChargingRepository, SessionFilters, session_table
 from voltfleet.app.charging.schemas import ChargingSessionOut
 from voltfleet.app.deps import CallerDep, DbSession
 from voltfleet.app.pagination import Page, Paging, paginate
-from voltfleet.app.telemetry.read_endpoints import Format, csv_download
+from voltfleet.app.tables import Format
 from voltfleet.domain.access import Action, Kind
 
 router = APIRouter(tags=["charging"])
@@ -38,7 +38,7 @@ def list_sessions(
     repo = ChargingRepository(session, caller)
     filters = SessionFilters(site_id, device_id, active)
     if format == "csv":
-        return csv_download(sessions_csv(repo.all_views(filters)), "charging-sessions.csv")
+        return session_table(repo.all_views(filters)).download("charging-sessions.csv")
     rows, total = paginate(session, repo.query(filters), paging)
     return Page(items=repo.views(rows), total=total, page=paging.page, page_size=paging.page_size)
 

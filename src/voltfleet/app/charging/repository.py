@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,6 +12,7 @@ from voltfleet.app.charging.schemas import ChargingSessionOut
 from voltfleet.app.deps import Caller
 from voltfleet.app.errors import not_found
 from voltfleet.app.sites.repository import visible_sites
+from voltfleet.app.tables import Column, Table
 from voltfleet.domain.charging import session_energy_wh
 from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.fleet_models import Device
@@ -118,20 +117,9 @@ COLUMNS = [
 ]
 
 
-def sessions_csv(rows: Sequence[ChargingSessionOut]) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(COLUMNS)
-    for r in rows:
-        values = r.model_dump()
-        w.writerow(
-            [
-                ""
-                if values[c] is None
-                else values[c].isoformat()
-                if hasattr(values[c], "isoformat")
-                else values[c]
-                for c in COLUMNS
-            ]
-        )
-    return out.getvalue()
+def _field(name: str) -> Column[ChargingSessionOut]:
+    return Column(name, lambda r: getattr(r, name))
+
+
+def session_table(rows: Sequence[ChargingSessionOut]) -> Table[ChargingSessionOut]:
+    return Table([_field(c) for c in COLUMNS], rows)

@@ -13,7 +13,7 @@ from voltfleet.app.deps import CallerDep, DbSession
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.telemetry import quarantine, service
 from voltfleet.app.telemetry.decode import WireReading, ingest_body
-from voltfleet.app.telemetry.read_endpoints import csv_download
+from voltfleet.app.telemetry.quarantine_table import quarantine_table
 from voltfleet.app.telemetry.schemas import (
     IngestIn,
     IngestOut,
@@ -112,7 +112,7 @@ def list_quarantine(
     )
     stmt = quarantine.query(caller, filters)
     if format == "csv":
-        return csv_download(quarantine.as_csv(session, stmt), "quarantine.csv")
+        return quarantine_table(session, stmt).download("quarantine.csv")
     rows, total = paginate(session, stmt, paging)
     return Page(
         items=[QuarantineOut.model_validate(r, from_attributes=True) for r in rows],

@@ -10,8 +10,6 @@ that meter. Each release is audited, per gateway. Never commits.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +32,6 @@ from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import QuarantinedReading
 
 MAX_RELEASE = 50_000  # readings per release (ingest's batch limit); the answer says what remains
-MAX_CSV = 100_000
 MAX_IDS = 5_000
 
 
@@ -75,41 +72,6 @@ def query(caller: Caller, f: Filters) -> Select[QuarantinedReading]:
     if f.until:
         stmt = stmt.where(Q.ts < f.until)
     return stmt.order_by(Q.received_at.desc(), Q.id)
-
-
-CSV_COLUMNS = (
-    "id",
-    "received_at",
-    "site_id",
-    "gateway_id",
-    "device_id",
-    "device_ref",
-    "point",
-    "ts",
-    "ts_text",
-    "value_text",
-    "unit",
-    "reason",
-    "detail",
-)
-
-
-def as_csv(session: Session, stmt: Select[QuarantinedReading]) -> str:
-    """The rows as CSV (at most MAX_CSV), instants in ISO 8601 UTC."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    for row in session.scalars(stmt.limit(MAX_CSV)):
-        w.writerow([_cell(getattr(row, c)) for c in CSV_COLUMNS])
-    return out.getvalue()
-
-
-def _cell(v: object) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, datetime):
-        return v.isoformat().replace("+00:00", "Z")
-    return str(v)
 
 
 # ---- release ------------------------------------------------------------------------------------

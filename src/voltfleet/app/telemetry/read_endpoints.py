@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -14,7 +14,8 @@ from voltfleet.app.alarms.repository import active_counts as active_alarm_counts
 from voltfleet.app.alarms.schemas import AlarmCountsOut
 from voltfleet.app.deps import CallerDep, DbSession, RuntimeDep
 from voltfleet.app.sites.repository import SiteRepository
-from voltfleet.app.telemetry import fleet_service, site_figures
+from voltfleet.app.tables import Format
+from voltfleet.app.telemetry import fleet_service, read_tables, site_figures
 from voltfleet.app.telemetry import read_service as rs
 from voltfleet.app.telemetry.read_schemas import (
     BalanceOut,
@@ -70,19 +71,10 @@ def catalogue(caller: CallerDep) -> list[CataloguePointOut]:
     ]
 
 
-Format = Annotated[Literal["json", "csv"], Query(description="csv: a download")]
 Points = Annotated[
     str | None,
     Query(description="comma-separated data points (default: PV, grid, battery and load power)"),
 ]
-
-
-def csv_download(text: str, filename: str) -> Response:
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 def _points(r: list[Point]) -> list[PointOut]:
@@ -112,7 +104,7 @@ def device_readings(
     roll-ups from ``/series``."""
     r = rs.readings(session, caller, device_id, points, start_time, end_time)
     if format == "csv":
-        return csv_download(rs.readings_csv(r), f"readings-{r.device.serial}.csv")
+        return read_tables.readings_table(r).download(f"readings-{r.device.serial}.csv")
     items = sorted(
         (
             ReadingOut(point=name, ts=s.ts, value=s.value)
@@ -152,7 +144,9 @@ def device_series(
     most 31 days of 5-minute periods, 400 days of hours, about ten years of days."""
     s = rs.series(session, caller, device_id, points, resolution, start_time, end_time)
     if format == "csv":
-        return csv_download(rs.series_csv(s), f"series-{s.device.serial}-{resolution.value}.csv")
+        return read_tables.series_table(s).download(
+            f"series-{s.device.serial}-{resolution.value}.csv"
+        )
     return DeviceSeriesOut(
         device_id=s.device.id,
         resolution=s.resolution.value,
@@ -195,7 +189,9 @@ def site_energy(
     and self-sufficiency, summed over the devices in the site's statistical range."""
     e = rs.site_energy(session, caller, site_id, period, rs.parse_day(date))
     if format == "csv":
-        return csv_download(rs.energy_csv(e), f"energy-{e.period.value}-{e.day.isoformat()}.csv")
+        return read_tables.energy_table(e).download(
+            f"energy-{e.period.value}-{e.day.isoformat()}.csv"
+        )
     return SiteEnergyOut(
         site_id=e.site.id,
         period=e.period.value,
@@ -232,7 +228,7 @@ def device_energy(
     e = rs.device_energy(session, caller, device_id, period, rs.parse_day(date))
     if format == "csv":
         name = f"energy-{e.device.serial}-{e.period.value}-{e.day.isoformat()}.csv"
-        return csv_download(rs.device_energy_csv(e), name)
+        return read_tables.device_energy_table(e).download(name)
     return DeviceEnergyOut(
         device_id=e.device.id,
         period=e.period.value,
@@ -268,7 +264,7 @@ def fleet_kpis(
     caller.require(Kind.SITE, Action.LIST)
     if format == "csv":
         columns = site_figures.site_columns(session, caller, runtime.settings)
-        return csv_download(site_figures.figures_csv(columns), "fleet-kpis.csv")
+        return site_figures.figures_table(columns).download("fleet-kpis.csv")
     f = fleet_service.fleet_figures(session, caller, runtime.settings)
     k = f.kpis
     status = SiteRepository(session, caller).status_counts()

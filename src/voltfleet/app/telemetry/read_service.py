@@ -1,12 +1,10 @@
-"""The read side of telemetry: a device's raw readings and roll-ups, a site's energy bars, and
-CSV renderings of them. Every object is loaded through the caller's scope (404 outside it).
-Never writes."""
+"""The read side of telemetry: a device's raw readings and roll-ups, a site's energy bars (their
+tables, as CSV downloads, are in read_tables.py). Every object is loaded through the caller's
+scope (404 outside it). Never writes."""
 
 from __future__ import annotations
 
 import bisect
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -365,99 +363,6 @@ def device_energy(
     bars = [DeviceBar(b.start, b.end, b.label, sums[i]) for i, b in enumerate(frames)]
     total = {n: sum(b.wh[n] for b in bars) for n in names}
     return DeviceEnergy(device, site, period, day, start, end, points, bars, total)
-
-
-# ---- CSV ----------------------------------------------------------------------------------------
-
-
-def _num(value: float | None, digits: int = 3) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
-
-
-def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def readings_csv(r: DeviceReadings) -> str:
-    """One row per timestamp, one column per point (blank where the point has no sample)."""
-    rows: dict[datetime, dict[str, float]] = {}
-    for name, samples in r.samples.items():
-        for s in samples:
-            rows.setdefault(s.ts, {})[name] = s.value
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(["ts"] + [f"{p.name} ({p.unit})" for p in r.points])
-    for ts in sorted(rows):
-        w.writerow([_iso(ts)] + [_num(rows[ts].get(p.name), 6) for p in r.points])
-    return out.getvalue()
-
-
-def series_csv(s: DeviceSeries) -> str:
-    """One row per period: for energy points the energy in the period, for gauges the mean."""
-    rows: dict[datetime, dict[str, float]] = {}
-    for name, items in s.rows.items():
-        for r in items:
-            rows.setdefault(r.start, {})[name] = r.value
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(
-        ["start_time", "resolution"] + [f"{p.name} ({p.unit}, {aggregate_of(p)})" for p in s.points]
-    )
-    for ts in sorted(rows):
-        w.writerow([_iso(ts), s.resolution.value] + [_num(rows[ts].get(p.name)) for p in s.points])
-    return out.getvalue()
-
-
-ENERGY_COLUMNS = [
-    ("pv_kwh", "pv_wh"),
-    ("consumption_kwh", "consumption_wh"),
-    ("grid_import_kwh", "import_wh"),
-    ("grid_export_kwh", "export_wh"),
-    ("battery_charge_kwh", "charge_wh"),
-    ("battery_discharge_kwh", "discharge_wh"),
-    ("self_consumed_kwh", "self_consumed_wh"),
-]
-
-
-def energy_csv(e: SiteEnergy) -> str:
-    """One row per bar and a total row; energies in kWh, rates in percent."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(
-        ["bar", "start_time", "end_time"]
-        + [c for c, _ in ENERGY_COLUMNS]
-        + ["self_consumption_pct", "self_sufficiency_pct"]
-    )
-
-    def line(label: str, a: datetime, b: datetime, bal: en.Balance) -> list[str]:
-        return (
-            [label, _iso(a), _iso(b)]
-            + [_num(getattr(bal, attr) / 1000.0) for _, attr in ENERGY_COLUMNS]
-            + [
-                _num(None if bal.self_consumption is None else 100 * bal.self_consumption, 1),
-                _num(None if bal.self_sufficiency is None else 100 * bal.self_sufficiency, 1),
-            ]
-        )
-
-    for b in e.bars:
-        w.writerow(line(b.label, b.start, b.end, b.balance))
-    w.writerow(line("total", e.start, e.end, e.total))
-    return out.getvalue()
-
-
-def device_energy_csv(e: DeviceEnergy) -> str:
-    """One row per bar and a total row; one column per counter of the device, in kWh."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(["bar", "start_time", "end_time"] + [energy_column(p) for p in e.points])
-    for b in e.bars:
-        w.writerow(
-            [b.label, _iso(b.start), _iso(b.end)] + [_num(b.wh[p.name] / 1000.0) for p in e.points]
-        )
-    w.writerow(
-        ["total", _iso(e.start), _iso(e.end)] + [_num(e.total[p.name] / 1000.0) for p in e.points]
-    )
-    return out.getvalue()
 
 
 def energy_column(p: Point) -> str:

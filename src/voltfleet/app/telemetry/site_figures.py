@@ -7,8 +7,6 @@ default price of the settings. The home page sums the same figures in the databa
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
 from voltfleet.app.sites.repository import owned_sites
+from voltfleet.app.tables import Column, Table
 from voltfleet.app.telemetry import summaries
 from voltfleet.app.telemetry.fleet_revenue import calendar, tariff_revenue, tariff_sites
 from voltfleet.domain.tariffs import to_us
@@ -27,6 +26,7 @@ from voltfleet.settings import Settings
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import SiteSummary
 
+FigureColumn = Column[kpi.SiteFigures]
 _SUMMARY = [c for c in SiteSummary.__table__.columns if c.name != "site_id"]
 
 
@@ -117,29 +117,27 @@ def site_columns(
     )
 
 
-def figures_csv(columns: kpi.SiteColumns) -> str:
-    """One row per site: yield (kWh) and revenue per period, capacity and current power."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(
-        ["site_id", "name", "capacity_kwp", "power_w"]
-        + [f"yield_{p}_kwh" for p in kpi.PERIODS]
-        + ["currency"]
-        + [f"revenue_{p}" for p in kpi.PERIODS]
-        + ["priced_by"]
-    )
-    for f in columns.figures():
-        y, m = f.yield_wh, f.revenue
-        w.writerow(
-            [
-                f.site_id,
-                f.name,
-                f"{f.capacity_kwp:g}",
-                "" if f.power_w is None else f"{f.power_w:.1f}",
-            ]
-            + [f"{v / 1000:.3f}" for v in (y.day, y.month, y.year, y.total)]
-            + [f.currency]
-            + [f"{v:.4f}" for v in (m.day, m.month, m.year, m.total)]
-            + ["tariff" if f.priced_by_tariff else "default_price"]
+def _periods(prefix: str, suffix: str, of: str, scale: float, digits: int) -> list[FigureColumn]:
+    def column(p: str) -> FigureColumn:
+        return Column(
+            f"{prefix}{p}{suffix}", lambda f: f"{getattr(getattr(f, of), p) / scale:.{digits}f}"
         )
-    return out.getvalue()
+
+    return [column(p) for p in kpi.PERIODS]
+
+
+FIGURE_COLUMNS: list[FigureColumn] = [
+    Column("site_id", lambda f: f.site_id),
+    Column("name", lambda f: f.name),
+    Column("capacity_kwp", lambda f: f"{f.capacity_kwp:g}"),
+    Column("power_w", lambda f: None if f.power_w is None else f"{f.power_w:.1f}"),
+    *_periods("yield_", "_kwh", "yield_wh", 1000, 3),
+    Column("currency", lambda f: f.currency),
+    *_periods("revenue_", "", "revenue", 1, 4),
+    Column("priced_by", lambda f: "tariff" if f.priced_by_tariff else "default_price"),
+]
+
+
+def figures_table(columns: kpi.SiteColumns) -> Table[kpi.SiteFigures]:
+    """One row per site: capacity, current power, yield (kWh) and revenue per period."""
+    return Table(FIGURE_COLUMNS, columns.figures())

@@ -1,6 +1,6 @@
 """Telemetry in the portal: a device's chart (model, serial number and data points; day, week or
 month; hover; CSV) and its data table for a range of days (paged; CSV). A site's "Chart" opens
-the chart of its first device with data. Energy bars are in ``energy_pages``.
+the chart of its first device with data. Energy bars are in ``telemetry.energy_pages``.
 
 The pages read through the same services as the API (app.telemetry.read_service), so the same
 scope rules apply; the CSV downloads here are the API's CSV, served under the portal's session.
@@ -24,7 +24,7 @@ from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.telemetry import read_service as rs
-from voltfleet.app.telemetry.read_endpoints import csv_download
+from voltfleet.app.telemetry import read_tables
 from voltfleet.domain.access import Action
 from voltfleet.domain.telemetry.points import CATALOGUE, GAUGES, Point, PointKind
 from voltfleet.domain.telemetry.rollup import Resolution
@@ -226,7 +226,7 @@ def device_chart_csv(
         raise bad_request(q.error)
     names = _names(points, point) or ",".join(picker(session, device, CHARTABLE).defaults)
     s = rs.series(session, caller, device.id, names, q.resolution, q.start, q.end)
-    return csv_download(rs.series_csv(s), f"chart-{device.serial}-{q.span}-{q.day}.csv")
+    return read_tables.series_table(s).download(f"chart-{device.serial}-{q.span}-{q.day}.csv")
 
 
 # ---- the data table -----------------------------------------------------------------------------
@@ -332,4 +332,4 @@ def device_data_csv(
         picker(session, device, list(CATALOGUE.values())).defaults
     )
     r = _readings(session, caller, device, site, names, first, last)
-    return csv_download(rs.readings_csv(r), f"data-{device.serial}-{first}-{last}.csv")
+    return read_tables.readings_table(r).download(f"data-{device.serial}-{first}-{last}.csv")

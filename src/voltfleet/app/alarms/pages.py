@@ -11,14 +11,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voltfleet.app.alarms import service
-from voltfleet.app.alarms.repository import AlarmFilters, AlarmRepository, alarms_csv
+from voltfleet.app.alarms.repository import AlarmFilters, AlarmRepository, alarm_table
 from voltfleet.app.deps import DbSession
 from voltfleet.app.errors import ApiError, bad_request
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import SiteRepository, visible_sites
-from voltfleet.app.telemetry.read_endpoints import csv_download
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.alarms import CATALOGUE, Severity
 from voltfleet.store.models import Site
@@ -131,7 +130,7 @@ def alarm_list_csv(
         "until": until,
     }
     rows = AlarmRepository(session, caller).all_views(_filters(args))
-    return csv_download(alarms_csv(rows), "alarms.csv")
+    return alarm_table(rows).download("alarms.csv")
 
 
 @router.post("/maintenance/alarms/{alarm_id}/acknowledge")

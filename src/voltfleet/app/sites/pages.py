@@ -1,6 +1,5 @@
-"""Site pages: the site list (search, remembered columns) and the creation wizard. This router
-also carries the device pages (``device_pages``) and the site overview with its forms
-(``site_detail_pages``), in the order their paths need."""
+"""Site pages: the site list (search, remembered columns) and the creation wizard. The site
+overview and its forms are in ``detail_pages``; ``portal.routes`` orders the routers."""
 
 from __future__ import annotations
 
@@ -16,11 +15,10 @@ from voltfleet.app.deps import Caller, DbSession, RuntimeDep
 from voltfleet.app.errors import ApiError
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.pagination import PageParams, paginate
-from voltfleet.app.portal import device_pages, site_detail_pages
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
-from voltfleet.app.portal.site_detail_pages import short_error
 from voltfleet.app.sites import service
+from voltfleet.app.sites.detail_pages import short_error
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
 from voltfleet.app.sites.schemas import SiteCreate
 from voltfleet.app.users.repository import UserRepository
@@ -231,9 +229,3 @@ def create_site(
 
 def _form_values(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if isinstance(v, str) and k != "csrf"}
-
-
-# After /site/new and before /site/{site_id}: the device lists (/site/gateways, /site/inverters),
-# then the site overview and its forms.
-router.include_router(device_pages.router)
-router.include_router(site_detail_pages.router)

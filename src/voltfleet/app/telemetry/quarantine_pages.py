@@ -21,7 +21,7 @@ from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import visible_sites
 from voltfleet.app.telemetry import quarantine, restarts
-from voltfleet.app.telemetry.read_endpoints import csv_download
+from voltfleet.app.telemetry.quarantine_table import quarantine_table
 from voltfleet.app.telemetry.read_service import zone
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.telemetry.validate import Reason
@@ -139,7 +139,7 @@ def quarantine_csv(
         site_id=site_id, device_id=device_id, point=point, reason=reason, since=since, until=until
     )
     stmt = quarantine.query(caller, _filters(args))
-    return csv_download(quarantine.as_csv(session, stmt), "quarantine.csv")
+    return quarantine_table(session, stmt).download("quarantine.csv")
 
 
 @router.post("/maintenance/quarantine/release", response_class=HTMLResponse)

@@ -11,29 +11,11 @@ from sqlalchemy import select
 from voltfleet.app.auth import service as auth
 from voltfleet.app.auth.schemas import PasswordResetIn, Registration
 from voltfleet.app.deps import DbSession, RuntimeDep, client_address
-from voltfleet.app.portal import (
-    account_pages,
-    alarm_pages,
-    energy_pages,
-    home_pages,
-    money_pages,
-    quarantine_pages,
-    site_pages,
-    telemetry_pages,
-)
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import portal_caller, sign_in, sign_out
 from voltfleet.store.models import OutboxMail
 
 router = APIRouter(include_in_schema=False)
-router.include_router(home_pages.router)
-router.include_router(account_pages.router)
-router.include_router(site_pages.router)
-router.include_router(money_pages.router)
-router.include_router(telemetry_pages.router)
-router.include_router(energy_pages.router)
-router.include_router(alarm_pages.router)
-router.include_router(quarantine_pages.router)
 
 
 @router.get("/")

@@ -18,10 +18,10 @@ from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.errors import bad_request
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
-from voltfleet.app.portal.telemetry_pages import day_or_today, today
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.telemetry import read_service as rs
-from voltfleet.app.telemetry.read_endpoints import csv_download
+from voltfleet.app.telemetry import read_tables
+from voltfleet.app.telemetry.pages import day_or_today, today
 from voltfleet.domain.access import Action
 from voltfleet.domain.telemetry.energy import Period
 from voltfleet.store.fleet_models import Device
@@ -215,6 +215,7 @@ def site_energy(
         base=f"/site/{site.id}/energy",
         error=error,
         energy=e,
+        table=None if e is None else read_tables.energy_table(e, BAR_TITLES[chosen.value]),
         pct=pct,
     )
 
@@ -229,7 +230,7 @@ def site_energy_csv(
     if error:
         raise bad_request(error)
     e = rs.energy_of(session, site, chosen, chosen_day)
-    return csv_download(rs.energy_csv(e), f"energy-{chosen.value}-{chosen_day}.csv")
+    return read_tables.energy_table(e).download(f"energy-{chosen.value}-{chosen_day}.csv")
 
 
 # ---- a device -----------------------------------------------------------------------------------
@@ -278,6 +279,9 @@ def device_energy(
         base=f"/device/{device.id}/energy",
         error=error,
         energy=e,
+        table=None
+        if e is None
+        else read_tables.device_energy_table(e, BAR_TITLES[chosen.value], COUNTER_TITLES),
         titles=COUNTER_TITLES,
     )
 
@@ -292,4 +296,4 @@ def device_energy_csv(
         raise bad_request(error)
     e = rs.device_energy(session, caller, device.id, chosen, chosen_day)
     name = f"energy-{device.serial}-{chosen.value}-{chosen_day}.csv"
-    return csv_download(rs.device_energy_csv(e), name)
+    return read_tables.device_energy_table(e).download(name)

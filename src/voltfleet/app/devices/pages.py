@@ -20,7 +20,7 @@ from voltfleet.app.errors import ApiError
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
-from voltfleet.app.portal.site_detail_pages import Csrf, short_error
+from voltfleet.app.sites.detail_pages import Csrf, short_error
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.fleet import LiveData
