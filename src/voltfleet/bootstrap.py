@@ -30,6 +30,7 @@ from voltfleet.app.me.endpoints import router as me_router
 from voltfleet.app.metering.endpoints import router as metering_router
 from voltfleet.app.orgs.endpoints import router as orgs_router
 from voltfleet.app.portal.pages import router as portal_router
+from voltfleet.app.portal.render import error_page
 from voltfleet.app.portal.session import LoginRequired
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import Security
@@ -105,7 +106,7 @@ def create_app(
         ),
     )
     app.state.runtime = runtime
-    errors.install(app)
+    errors.install(app, page=error_page)
     for router in (
         auth_router,
         me_router,
