@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, DbSession
-from voltfleet.app.errors import ApiError, not_found
+from voltfleet.app.errors import status_of
 from voltfleet.app.metering import service as metering
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import render
@@ -43,6 +43,7 @@ from voltfleet.domain.tariffs.series import from_us
 from voltfleet.market import AREAS, market_area
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import TariffVersion as TariffRow
+from voltfleet.usecases.errors import Conflict, Invalid, NotFound
 
 router = APIRouter()
 Csrf = Annotated[str, Form()]
@@ -471,7 +472,7 @@ def preview(session: Session, site: Site, today: date) -> dict[str, Any]:
         for day, start, end in zip(days, edges, edges[1:], strict=False):
             try:
                 rates = tariffs.rates(session, site, direction, start, end, PREVIEW_STEP)
-            except ApiError as exc:
+            except (Conflict, Invalid) as exc:  # no tariff, missing prices, a broken tariff
                 if exc.code == "no_tariff":
                     notes.append(f"No {direction.lower()} tariff is set.")
                     break
@@ -575,7 +576,7 @@ def save_tariff(
     site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
     direction = direction.upper()
     if direction not in DIRECTIONS:
-        raise not_found("tariff direction")
+        raise NotFound("tariff direction")
     form = form_from_post(direction, data)
     try:
         body = TariffIn.model_validate(body_of(form))
@@ -590,7 +591,7 @@ def save_tariff(
         )
     try:
         tariffs.set_tariff(session, caller, site, direction, body)
-    except ApiError as exc:
+    except Invalid as exc:
         session.rollback()
         if exc.code == "invalid_tariff":
             place_tariff_issues(form, exc.errors)
@@ -617,10 +618,10 @@ def delete_tariff(
     site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
     direction = direction.upper()
     if direction not in DIRECTIONS:
-        raise not_found("tariff direction")
+        raise NotFound("tariff direction")
     try:
         tariffs.delete_tariff(session, caller, site, tariff_id)
-    except ApiError as exc:
+    except NotFound as exc:
         session.rollback()
         return _tariff_page(request, session, caller, site, direction, error=exc.message)
     return RedirectResponse(
@@ -764,7 +765,7 @@ def savings_page(
     if error is None:
         try:
             report = _savings_report(session, site, q)
-        except ApiError as exc:
+        except (Conflict, Invalid) as exc:
             error, code = exc.message, exc.code
     rows = [(b.label, _line_view(b.savings)) for b in report.buckets] if report else []
     chart = {
@@ -837,8 +838,8 @@ def savings_csv(
         return Response(q.error + "\n", status_code=422, media_type="text/plain")
     try:
         report = _savings_report(session, site, q)
-    except ApiError as exc:
-        return Response(exc.message + "\n", status_code=exc.status, media_type="text/plain")
+    except (Conflict, Invalid) as exc:
+        return Response(exc.message + "\n", status_code=status_of(exc), media_type="text/plain")
     columns = CSV_COLUMNS + (CSV_HONEST if q.stored_start is not None else [])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -886,7 +887,7 @@ def _fleet_row(session: Session, site: Site, start: date, end: date) -> FleetRow
     q = SavingsQuery("YEAR", start, end)
     try:
         report = _savings_report(session, site, q)
-    except ApiError as exc:
+    except (Conflict, Invalid) as exc:
         return FleetRow(site, None, site.currency, exc.message)
     return FleetRow(site, _line_view(report.total), report.currency, None)
 
