@@ -49,43 +49,8 @@ STATUS: dict[type[AppError], int] = {
 }
 
 
-class ApiError(AppError):
-    """An error with its HTTP status chosen by the raiser (on its way out: raise the project's
-    errors instead)."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        code: str = "error",
-        errors: list[dict[str, Any]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message, errors, code=code)
-        self.status = status
-        self.headers = headers
-
-
-def not_found(kind: str) -> ApiError:
-    return ApiError(404, f"{kind} not found", "not_found")
-
-
-def forbidden(message: str) -> ApiError:
-    return ApiError(403, message, "forbidden")
-
-
-def conflict(message: str) -> ApiError:
-    return ApiError(409, message, "conflict")
-
-
-def bad_request(message: str, errors: list[dict[str, Any]] | None = None) -> ApiError:
-    return ApiError(400, message, "bad_request", errors)
-
-
 def status_of(exc: AppError) -> int:
     """The HTTP status code that answers ``exc``."""
-    if isinstance(exc, ApiError):
-        return exc.status
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]
@@ -95,8 +60,6 @@ def status_of(exc: AppError) -> int:
 def headers_of(exc: AppError) -> dict[str, str]:
     """The headers the status code of ``exc`` calls for (RFC 9110: a 401 names the scheme
     to use, a 429 or 503 says when to come back)."""
-    if isinstance(exc, ApiError):
-        return dict(exc.headers or {})
     if isinstance(exc, Unauthenticated):
         return {"WWW-Authenticate": exc.scheme}
     if isinstance(exc, TooMany | Unavailable):
