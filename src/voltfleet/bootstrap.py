@@ -28,6 +28,7 @@ from voltfleet.app.mail import Mailer
 from voltfleet.app.me.endpoints import avatars as avatar_router
 from voltfleet.app.me.endpoints import router as me_router
 from voltfleet.app.metering.endpoints import router as metering_router
+from voltfleet.app.openapi import describe_errors
 from voltfleet.app.orgs.endpoints import router as orgs_router
 from voltfleet.app.portal.pages import router as portal_router
 from voltfleet.app.portal.render import error_page
@@ -134,6 +135,7 @@ def create_app(
         portal_router,
     ):
         app.include_router(router)
+    describe_errors(app)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _: LoginRequired) -> RedirectResponse:
