@@ -28,7 +28,9 @@ from voltfleet.app.mail import Mailer
 from voltfleet.app.me.endpoints import avatars as avatar_router
 from voltfleet.app.me.endpoints import router as me_router
 from voltfleet.app.metering.endpoints import router as metering_router
+from voltfleet.app.openapi import describe_errors
 from voltfleet.app.orgs.endpoints import router as orgs_router
+from voltfleet.app.portal.render import error_page
 from voltfleet.app.portal.routes import router as portal_router
 from voltfleet.app.portal.session import LoginRequired
 from voltfleet.app.runtime import Runtime
@@ -105,7 +107,7 @@ def create_app(
         ),
     )
     app.state.runtime = runtime
-    errors.install(app)
+    errors.install(app, page=error_page)
     for router in (
         auth_router,
         me_router,
@@ -133,6 +135,7 @@ def create_app(
         portal_router,
     ):
         app.include_router(router)
+    describe_errors(app)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _: LoginRequired) -> RedirectResponse:

@@ -295,18 +295,18 @@ def main(argv: list[str] | None = None) -> None:
         print(f"voltfleet: refusing to start: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     except Exception as exc:
-        from voltfleet.app.errors import ApiError
         from voltfleet.market import MarketDataError
 
         if isinstance(exc, MarketDataError):
             print(f"voltfleet: {exc}", file=sys.stderr)
             raise SystemExit(1) from exc
         from voltfleet.simulator.client import SimulatorError
+        from voltfleet.usecases.errors import AppError
 
         if isinstance(exc, SimulatorError | ValueError) and args.fn is cmd_simulate:
             print(f"voltfleet simulate: {exc}", file=sys.stderr)
             raise SystemExit(1) from exc
-        if isinstance(exc, ApiError):
+        if isinstance(exc, AppError):
             print(f"voltfleet: {exc.message}", file=sys.stderr)
             raise SystemExit(1) from exc
         raise

@@ -11,12 +11,12 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voltfleet.app.errors import ApiError, forbidden
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import API_KEY_PREFIX, sha256
 from voltfleet.domain.access import Action, Kind, Role, allowed
 from voltfleet.store.db import utcnow
 from voltfleet.store.models import ApiKey, Org, User
+from voltfleet.usecases.errors import Forbidden, Unauthenticated
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -63,7 +63,7 @@ class Caller:
 
     def require(self, kind: Kind, action: Action) -> None:
         if not self.can(kind, action):
-            raise forbidden(
+            raise Forbidden(
                 f"your role ({self.role.value}) may not {action.value.replace('_', ' ')} "
                 f"{kind.value}s"
             )
@@ -73,12 +73,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-UNAUTHENTICATED = ApiError(
-    401,
+UNAUTHENTICATED = Unauthenticated(
     "not signed in: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token, "
-    "or 'X-API-Key: <key>'",
-    "unauthenticated",
-    headers={"WWW-Authenticate": "Bearer"},
+    "or 'X-API-Key: <key>'"
 )
 
 

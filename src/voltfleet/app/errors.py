@@ -1,9 +1,12 @@
-"""Errors as JSON a person can read: ``{"detail": message, "code": code, "errors": [...]}``."""
+"""The HTTP edge of the project's errors: each ``voltfleet.usecases.errors`` class answered with
+its status code and ``{"detail": message, "code": code, "errors": [...]}`` (a portal page gets
+the error page the application was given instead)."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,40 +15,56 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voltfleet.usecases.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Rejected,
+    TooLarge,
+    TooMany,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedMedia,
+)
+
 log = logging.getLogger(__name__)
 
+ErrorPage = Callable[[Request, int, str], Response]
+"""Renders a person's error page: (request, status code, message) -> response."""
 
-class ApiError(Exception):
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        code: str = "error",
-        errors: list[dict[str, Any]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.errors = errors or []
-        self.headers = headers
-
-
-def not_found(kind: str) -> ApiError:
-    return ApiError(404, f"{kind} not found", "not_found")
+# The status code of each of the project's errors; a subclass takes its nearest listed ancestor's.
+STATUS: dict[type[AppError], int] = {
+    Invalid: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    UnsupportedMedia: 415,
+    Rejected: 422,
+    TooMany: 429,
+    Unavailable: 503,
+}
 
 
-def forbidden(message: str) -> ApiError:
-    return ApiError(403, message, "forbidden")
+def status_of(exc: AppError) -> int:
+    """The HTTP status code that answers ``exc``."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500  # a bare AppError: a mistake of the raiser, not of the client
 
 
-def conflict(message: str) -> ApiError:
-    return ApiError(409, message, "conflict")
-
-
-def bad_request(message: str, errors: list[dict[str, Any]] | None = None) -> ApiError:
-    return ApiError(400, message, "bad_request", errors)
+def headers_of(exc: AppError) -> dict[str, str]:
+    """The headers the status code of ``exc`` calls for (RFC 9110: a 401 names the scheme
+    to use, a 429 or 503 says when to come back)."""
+    if isinstance(exc, Unauthenticated):
+        return {"WWW-Authenticate": exc.scheme}
+    if isinstance(exc, TooMany | Unavailable):
+        return {"Retry-After": str(exc.retry_after_s)}
+    return {}
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -59,15 +78,6 @@ def _body(status: int, message: str, code: str, errors: list[dict[str, Any]]) ->
         body["errors"] = errors
     return body
 
-
-TITLES = {
-    401: "Please sign in",
-    403: "Not allowed",
-    404: "Not found",
-    409: "Not possible",
-    429: "Too many attempts",
-    503: "Temporarily unavailable",
-}
 
 # ---- the database is away -----------------------------------------------------------------------
 
@@ -118,24 +128,26 @@ def wants_page(request: Request) -> bool:
     )
 
 
-def error_page(request: Request, status: int, message: str) -> Response:
-    from voltfleet.app.portal.render import render  # the portal imports this module
+def install(app: FastAPI, page: ErrorPage | None = None) -> None:
+    """Answer the project's errors, an unreachable database, invalid requests and unknown
+    addresses as JSON; with ``page``, a person's browser on a portal page gets that page."""
 
-    title = TITLES.get(status, "Something went wrong")
-    return render(
-        request, "portal/error.html", None, status_code=status, title=title, message=message
-    )
+    def as_page(request: Request) -> ErrorPage | None:
+        return page if page is not None and wants_page(request) else None
 
-
-def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> Response:
-        if wants_page(request):
-            return error_page(request, exc.status, exc.message)
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        status = status_of(exc)
+        if status == 500:  # a bare AppError: the raiser should have said what kind
+            log.error("%s %s: %s (%s)", request.method, request.url.path, exc, type(exc).__name__)
+        headers = headers_of(exc)
+        render = as_page(request)
+        if render is not None:
+            response = render(request, status, exc.message)
+            response.headers.update(headers)
+            return response
         return JSONResponse(
-            _body(exc.status, exc.message, exc.code, exc.errors),
-            status_code=exc.status,
-            headers=exc.headers,
+            _body(status, exc.message, exc.code, exc.errors), status_code=status, headers=headers
         )
 
     async def _database(request: Request, exc: Exception) -> Response:
@@ -148,15 +160,16 @@ def install(app: FastAPI) -> None:
             str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
         )
         headers = {"Retry-After": str(RETRY_AFTER_S)}
-        if wants_page(request):
-            page = error_page(
+        render = as_page(request)
+        if render is not None:
+            response = render(
                 request,
                 503,
                 "The service cannot reach its database right now. "
                 "Please try again in a few seconds.",
             )
-            page.headers.update(headers)
-            return page
+            response.headers.update(headers)
+            return response
         return JSONResponse(
             _body(503, DB_UNAVAILABLE, "unavailable", []), status_code=503, headers=headers
         )
@@ -178,8 +191,9 @@ def install(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint"
-            if wants_page(request):
-                return error_page(request, 404, "There is no page at this address.")
+            render = as_page(request)
+            if render is not None:
+                return render(request, 404, "There is no page at this address.")
         if exc.status_code == 405:
             message = "this endpoint does not accept that method"
         return JSONResponse(

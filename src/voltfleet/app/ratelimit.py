@@ -12,7 +12,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from voltfleet.app.errors import ApiError
+from voltfleet.usecases.errors import TooMany
 
 
 class AttemptLimiter:
@@ -21,17 +21,12 @@ class AttemptLimiter:
         self._limiter = MovingWindowRateLimiter(self._storage)
 
     def hit(self, rule: str, *key: str, message: str) -> None:
-        """Count one attempt; raise HTTP 429 when the rule's budget is spent."""
+        """Count one attempt; raise TooMany when the rule's budget is spent."""
         limit = parse(rule)
         if not self._limiter.hit(limit, *key):
             stats = self._limiter.get_window_stats(limit, *key)
             retry = max(1, int(stats.reset_time - time.time()))
-            raise ApiError(
-                429,
-                f"{message} Try again in {retry} seconds.",
-                "rate_limited",
-                headers={"Retry-After": str(retry)},
-            )
+            raise TooMany(f"{message} Try again in {retry} seconds.", retry)
 
     def reset(self) -> None:
         self._storage.reset()

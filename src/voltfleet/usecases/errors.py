@@ -35,8 +35,8 @@ class NotFound(AppError):
 
     code = "not_found"
 
-    def __init__(self, kind: str, message: str | None = None) -> None:
-        super().__init__(message or f"{kind} not found")
+    def __init__(self, kind: str, message: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(message or f"{kind} not found", code=code)
         self.kind = kind
 
 
@@ -51,8 +51,8 @@ class Unauthenticated(AppError):
 
     code = "unauthenticated"
 
-    def __init__(self, message: str, *, scheme: str = "Bearer") -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, scheme: str = "Bearer", code: str | None = None) -> None:
+        super().__init__(message, code=code)
         self.scheme = scheme
 
 
@@ -60,6 +60,25 @@ class Invalid(AppError):
     """The input breaks a rule; ``errors`` says which fields, where known."""
 
     code = "bad_request"
+
+
+class TooLarge(Invalid):
+    """The input is bigger than the operation accepts (a file, a batch, a body)."""
+
+    code = "too_large"
+
+
+class UnsupportedMedia(Invalid):
+    """The input is of a kind the operation cannot read (an image format, a file type)."""
+
+    code = "bad_media_type"
+
+
+class Rejected(Invalid):
+    """The input is well-formed but its content cannot be carried out as asked (a tariff whose
+    slots overlap, a schedule that does not fit, a command outside a device's range)."""
+
+    code = "rejected"
 
 
 class Conflict(AppError):

@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from voltfleet.app.alarms import service
 from voltfleet.app.alarms.repository import AlarmFilters, AlarmRepository, alarm_table
 from voltfleet.app.deps import DbSession
-from voltfleet.app.errors import ApiError, bad_request
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
@@ -21,6 +20,7 @@ from voltfleet.app.sites.repository import SiteRepository, visible_sites
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.alarms import CATALOGUE, Severity
 from voltfleet.store.models import Site
+from voltfleet.usecases.errors import Invalid
 
 router = APIRouter()
 PAGE = 25
@@ -34,7 +34,7 @@ def _day(text: str, name: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise bad_request(f"{name}: '{text}' is not a date (YYYY-MM-DD)") from None
+        raise Invalid(f"{name}: '{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def _filters(args: dict[str, str]) -> AlarmFilters:
@@ -85,7 +85,7 @@ def alarm_list(
             session, repo.query(_filters(args)), PageParams(page=max(page, 1), page_size=PAGE)
         )
         rows = repo.views(found)
-    except ApiError as exc:  # a bad filter: shown on the page
+    except Invalid as exc:  # a bad filter: shown on the page
         session.rollback()
         error = exc.message
     query = urlencode({k: v for k, v in args.items() if v})

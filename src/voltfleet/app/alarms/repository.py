@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.alarms.schemas import AlarmOut
 from voltfleet.app.deps import Caller
-from voltfleet.app.errors import bad_request, not_found
 from voltfleet.app.sites.repository import owned_sites, visible_sites
 from voltfleet.app.tables import Column, Table
 from voltfleet.domain.alarms import CATALOGUE, Severity, count_by_severity
 from voltfleet.store.alarm_models import Alarm
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site, User
+from voltfleet.usecases.errors import Invalid, NotFound
 
 STATUSES = ("active", "cleared", "all")
 CSV_MAX_ROWS = 50_000
@@ -46,7 +46,7 @@ class AlarmRepository:
     def get(self, alarm_id: str) -> Alarm:
         alarm = self.session.scalar(visible_alarms(self.caller).where(Alarm.id == alarm_id))
         if alarm is None:
-            raise not_found("alarm")
+            raise NotFound("alarm")
         return alarm
 
     def query(self, f: AlarmFilters) -> Select[tuple[Alarm]]:
@@ -59,11 +59,11 @@ class AlarmRepository:
             try:
                 stmt = stmt.where(Alarm.severity == Severity(f.severity.strip().lower()).value)
             except ValueError:
-                raise bad_request(
+                raise Invalid(
                     f"severity must be one of {', '.join(s.value for s in Severity)}"
                 ) from None
         if f.status not in STATUSES:
-            raise bad_request(f"status must be one of {', '.join(STATUSES)}")
+            raise Invalid(f"status must be one of {', '.join(STATUSES)}")
         if f.status == "active":
             stmt = stmt.where(Alarm.cleared_at.is_(None))
         elif f.status == "cleared":
@@ -72,9 +72,9 @@ class AlarmRepository:
             stmt = stmt.where(Alarm.code == f.code.strip().upper())
         for name, value in (("since", f.since), ("until", f.until)):
             if value is not None and value.tzinfo is None:
-                raise bad_request(f"{name} needs a UTC offset, e.g. 2026-03-02T00:00:00Z")
+                raise Invalid(f"{name} needs a UTC offset, e.g. 2026-03-02T00:00:00Z")
         if f.since and f.until and f.until <= f.since:
-            raise bad_request("until must be after since")
+            raise Invalid("until must be after since")
         if f.until is not None:
             stmt = stmt.where(Alarm.raised_at < f.until)
         if f.since is not None:

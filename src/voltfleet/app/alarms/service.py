@@ -25,7 +25,6 @@ from voltfleet.app.alarms.repository import AlarmRepository
 from voltfleet.app.alarms.schemas import AlarmEventIn, AlarmIngestOut, AlarmRefusalOut
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.service import refresh_site_status
-from voltfleet.app.errors import forbidden
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.alarms import (
     AlarmEvent,
@@ -43,6 +42,7 @@ from voltfleet.store.db import new_id, utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import QuarantinedReading
+from voltfleet.usecases.errors import Forbidden
 
 QUARANTINE_POINT = "alarm"
 
@@ -247,7 +247,7 @@ def acknowledge(session: Session, caller: Caller, alarm_id: str) -> Alarm:
     changes nothing; an active alarm stays active until its device clears it."""
     alarm = AlarmRepository(session, caller).get(alarm_id)
     if not caller.can(Kind.DEVICE, Action.UPDATE):
-        raise forbidden("alarms are acknowledged by O&M engineers and administrators")
+        raise Forbidden("alarms are acknowledged by O&M engineers and administrators")
     if alarm.acknowledged_at is not None:
         return alarm
     alarm.acknowledged_at = utcnow()

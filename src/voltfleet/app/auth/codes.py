@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from voltfleet.app.errors import bad_request
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import new_code, sha256
 from voltfleet.store.db import utcnow
 from voltfleet.store.models import VerificationCode
+from voltfleet.usecases.errors import Invalid
 
 SUBJECTS = {
     "register": "Your voltfleet registration code",
@@ -82,10 +82,10 @@ def consume(
         .order_by(VerificationCode.created_at.desc())
     )
     if row is None or row.expires_at < utcnow():
-        raise bad_request("the code has expired or was never requested: ask for a new code")
+        raise Invalid("the code has expired or was never requested: ask for a new code")
     limit = runtime.settings.verification_code_attempts
     if row.attempts >= limit:
-        raise bad_request("too many wrong codes: ask for a new code")
+        raise Invalid("too many wrong codes: ask for a new code")
     if not hmac.compare_digest(row.code_hash, sha256(f"{purpose}:{email}:{code.strip()}")):
         # Count the failed attempt in its own transaction: this request's is rolled back.
         with runtime.db.session() as counter:
@@ -95,6 +95,6 @@ def consume(
                 .values(attempts=VerificationCode.attempts + 1)
             )
         left = limit - row.attempts - 1
-        raise bad_request(f"wrong code ({left} attempts left)")
+        raise Invalid(f"wrong code ({left} attempts left)")
     row.used = True
     return dict(row.payload or {})

@@ -7,7 +7,6 @@ from sqlalchemy.orm import Session
 from voltfleet.app import audit
 from voltfleet.app.auth import codes
 from voltfleet.app.auth.schemas import PasswordResetIn, Registration
-from voltfleet.app.errors import ApiError, bad_request, conflict
 from voltfleet.app.orgs.repository import org_by_access_code
 from voltfleet.app.orgs.service import build_org
 from voltfleet.app.runtime import Runtime
@@ -16,6 +15,7 @@ from voltfleet.app.users.service import check_password, new_user
 from voltfleet.domain.access import OrgType, Role
 from voltfleet.store.db import utcnow
 from voltfleet.store.models import Org, User
+from voltfleet.usecases.errors import Conflict, Invalid, Unauthenticated
 
 
 def authenticate(
@@ -37,14 +37,14 @@ def authenticate(
     )
     user = user_by_email(session, email)
     if not runtime.security.verify_password(password, user.password_hash if user else None):
-        raise ApiError(401, "wrong email or password", "wrong_credentials")
+        raise Unauthenticated("wrong email or password", code="wrong_credentials")
     assert user is not None
     return user
 
 
 def send_registration_code(session: Session, runtime: Runtime, email: str) -> None:
     if user_by_email(session, email) is not None:
-        raise conflict(f"{email} is already registered: sign in or reset your password")
+        raise Conflict(f"{email} is already registered: sign in or reset your password")
     codes.issue(session, runtime, email, "register")
 
 
@@ -53,17 +53,17 @@ def register(
 ) -> tuple[User, Org | None]:
     superior = org_by_access_code(session, data.access_code)
     if superior is None:
-        raise bad_request("no organisation has that access code: ask your superior for it")
+        raise Invalid("no organisation has that access code: ask your superior for it")
     check_password(data.password)
     if user_by_email(session, data.email) is not None:
-        raise conflict(f"{data.email} is already registered")
+        raise Conflict(f"{data.email} is already registered")
     codes.consume(session, runtime, data.email, "register", data.code)
     org: Org | None = None
     if data.account_type == "owner":
         home_org, role = superior, Role.OWNER
     else:
         if not data.org_name:
-            raise bad_request("org_name: a distributor or installer account needs a company name")
+            raise Invalid("org_name: a distributor or installer account needs a company name")
         org = build_org(superior, data.org_name, OrgType(data.account_type), data.country)
         session.add(org)
         session.flush()
@@ -102,7 +102,7 @@ def reset_password(session: Session, runtime: Runtime, data: PasswordResetIn, ad
     codes.consume(session, runtime, data.email, "reset_password", data.code)
     user = user_by_email(session, data.email)
     if user is None:
-        raise bad_request("the code has expired or was never requested: ask for a new code")
+        raise Invalid("the code has expired or was never requested: ask for a new code")
     user.password_hash = runtime.security.hash_password(data.new_password)
     user.password_changed_at = utcnow()
     audit.record(

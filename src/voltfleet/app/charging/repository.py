@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.charging.schemas import ChargingSessionOut
 from voltfleet.app.deps import Caller
-from voltfleet.app.errors import not_found
 from voltfleet.app.sites.repository import visible_sites
 from voltfleet.app.tables import Column, Table
 from voltfleet.domain.charging import session_energy_wh
 from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
+from voltfleet.usecases.errors import NotFound
 
 CSV_MAX_ROWS = 50_000
 
@@ -43,7 +43,7 @@ class ChargingRepository:
             visible_sessions(self.caller).where(ChargingSession.id == session_id)
         )
         if row is None:
-            raise not_found("charging session")
+            raise NotFound("charging session")
         return row
 
     def query(self, f: SessionFilters) -> Select[tuple[ChargingSession]]:

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.charging.alarm_hooks import charger_fault_cleared, charger_fault_raised
 from voltfleet.app.devices.service import set_device_status
-from voltfleet.app.errors import ApiError
 from voltfleet.app.telemetry.schemas import ReadingIn
 from voltfleet.app.telemetry.service import gateway_for_token, ingest
 from voltfleet.domain.charging import (
@@ -39,6 +38,7 @@ from voltfleet.protocols.ocpp.central16 import BootInfo, StartRequest, StatusRep
 from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Connector, Device
+from voltfleet.usecases.errors import Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def charger_for_credential(session: Session, charge_point_id: str, password: str
     ``password`` (a token from POST /api/v1/devices/{id}/token), or None."""
     try:
         device = gateway_for_token(session, password)  # the credential lookup of every device
-    except ApiError:
+    except Unauthenticated:
         return None
     if device.kind != DeviceKind.CHARGER or device.serial != normalise_serial(charge_point_id):
         return None

@@ -16,12 +16,12 @@ from voltfleet.app.commands.repository import CommandRepository
 from voltfleet.app.commands.schemas import CommandIn
 from voltfleet.app.deps import DbSession
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.errors import ApiError
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.commands import TARGETS, BatteryMode, CommandKind
 from voltfleet.store.db import utcnow
+from voltfleet.usecases.errors import Conflict, Forbidden, Invalid, NotFound
 
 router = APIRouter(include_in_schema=False)
 HISTORY = 20
@@ -85,7 +85,7 @@ def send_from_portal(
         notice = f"Command {row.params.get('mode')} queued"
     except ValueError:
         error = "power and time to live must be numbers (W, seconds)"
-    except ApiError as exc:
+    except (Invalid, Conflict, Forbidden, NotFound) as exc:  # refused: said on the page
         session.rollback()
         error = exc.message
     if request.headers.get("hx-request") != "true":

@@ -20,7 +20,6 @@ from voltfleet.app import audit
 from voltfleet.app.commands import service
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.errors import ApiError, bad_request, not_found
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.tariffs import service as tariffs
 from voltfleet.domain import commands as dc
@@ -32,6 +31,7 @@ from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.timeseries import store_for
+from voltfleet.usecases.errors import Conflict, Invalid, NotFound, Rejected
 
 PLAN = "plan"
 MAX_HOURS = 48
@@ -56,11 +56,11 @@ def battery_of(session: Session, caller: Caller, site: Site, battery_id: str | N
     if battery_id:
         device = repo.get(battery_id)
         if device.site_id != site.id:
-            raise not_found("device")
+            raise NotFound("device")
         return device
     batteries = [d for d in repo.of_site(site.id) if d.kind == "battery"]
     if not batteries:
-        raise ApiError(409, "the site has no battery to plan for", "no_battery")
+        raise Conflict("the site has no battery to plan for", code="no_battery")
     return batteries[0]
 
 
@@ -79,10 +79,10 @@ def make_plan(
     caller.require(Kind.DEVICE, Action.UPDATE)
     now = utcnow()
     if not 0 < req.hours <= MAX_HOURS:
-        raise bad_request(f"hours must be > 0 and <= {MAX_HOURS}")
+        raise Invalid(f"hours must be > 0 and <= {MAX_HOURS}")
     start = req.start_time or now
     if start.tzinfo is None:
-        raise bad_request("start_time needs a UTC offset")
+        raise Invalid("start_time needs a UTC offset")
     start = datetime.fromtimestamp(start.timestamp() // 900 * 900, start.tzinfo)
     end = start + timedelta(hours=req.hours)
     rates = tariffs.rates(session, site, "IMPORT", start, end, None)
@@ -100,7 +100,7 @@ def make_plan(
         )
         plan = day_plan(rates, params)
     except PlanError as exc:
-        raise ApiError(422, str(exc), "invalid_plan") from exc
+        raise Rejected(str(exc), code="invalid_plan") from exc
     limits = dc.DeviceLimits(device.kind, max(params.max_charge_w, params.max_discharge_w))
     # the previous plan's commands that have not gone out yet are replaced
     for old in session.scalars(

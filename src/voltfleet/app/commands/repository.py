@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import visible_devices
-from voltfleet.app.errors import not_found
 from voltfleet.store.command_models import Command
 from voltfleet.store.fleet_models import Device
+from voltfleet.usecases.errors import NotFound
 
 
 def visible_commands(caller: Caller) -> Select[tuple[Command]]:
@@ -25,7 +25,7 @@ class CommandRepository:
     def get(self, command_id: str) -> Command:
         row = self.session.scalar(visible_commands(self.caller).where(Command.id == command_id))
         if row is None:
-            raise not_found("command")
+            raise NotFound("command")
         return row
 
     def of_device(self, device_id: str) -> Select[tuple[Command]]:

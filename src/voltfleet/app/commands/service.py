@@ -20,7 +20,6 @@ from voltfleet.app.commands.repository import CommandRepository
 from voltfleet.app.commands.schemas import CommandIn, CommandOut, GatewayCommandOut
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.errors import ApiError, bad_request, conflict, not_found
 from voltfleet.domain import commands as dc
 from voltfleet.domain.access import Action
 from voltfleet.domain.commands import CommandError, CommandRequest, CommandState
@@ -28,14 +27,16 @@ from voltfleet.store.command_models import Command
 from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
+from voltfleet.usecases.errors import Conflict, Invalid, NotFound, Rejected
 
 HTTP, MQTT = "http", "mqtt"
 MAX_PER_POLL = 50  # commands handed to a gateway in one answer
 MAX_DEPTH = 8  # device tree levels searched for a gateway
 
 
-def invalid(exc: CommandError) -> ApiError:
-    return ApiError(422, str(exc), "invalid_command", [{"field": exc.field, "message": str(exc)}])
+def invalid(exc: CommandError) -> Rejected:
+    errors = [{"field": exc.field, "message": str(exc)}]
+    return Rejected(str(exc), errors, code="invalid_command")
 
 
 def gateway_of(session: Session, device: Device) -> Device | None:
@@ -69,7 +70,7 @@ def enqueue(
     """Queue a checked command for ``device`` (no permission check: callers do that)."""
     gateway = gateway_of(session, device)
     if gateway is None:
-        raise conflict(
+        raise Conflict(
             "the device has no gateway above it, so a command cannot reach it: bind it below a "
             "gateway first"
         )
@@ -98,14 +99,14 @@ def create(session: Session, caller: Caller, device_id: str, body: CommandIn) ->
     device = DeviceRepository(session, caller).get_for(device_id, Action.UPDATE)
     now = utcnow()
     if body.not_before is not None and body.not_before.tzinfo is None:
-        raise bad_request("not_before needs a UTC offset, e.g. 2026-01-01T12:00:00Z")
+        raise Invalid("not_before needs a UTC offset, e.g. 2026-01-01T12:00:00Z")
     try:
         ttl = dc.check_ttl(timedelta(seconds=body.ttl_s))
         request = dc.validate(body.kind, body.params, limits_of(device))
     except (CommandError, OverflowError) as exc:
         if isinstance(exc, CommandError):
             raise invalid(exc) from exc
-        raise bad_request("ttl_s is out of range") from exc
+        raise Invalid("ttl_s is out of range") from exc
     not_before = body.not_before
     if not_before is not None and not_before > now + dc.MAX_TTL:
         raise invalid(CommandError("not_before may be at most 2 days ahead", "not_before"))
@@ -265,7 +266,7 @@ def record_reply(
         select(Command).where(Command.id == command_id, Command.gateway_id == gateway.id)
     )
     if row is None:
-        raise not_found("command")
+        raise NotFound("command")
     try:
         ok, message, details = dc.parse_reply(body)
     except CommandError as exc:
@@ -277,7 +278,7 @@ def record_reply(
     try:
         after = dc.replied(status_of(row), ok, message, now)
     except dc.TransitionError as exc:
-        raise conflict(f"{exc}: the reply came too late or twice") from exc
+        raise Conflict(f"{exc}: the reply came too late or twice") from exc
     _store(row, after)
     row.result = details or None
     if row.sent_via is None:
@@ -345,6 +346,6 @@ def mqtt_reply(
     gateway's, unreadable, too late), None when recorded."""
     try:
         record_reply(session, gateway, command_id, body, now)
-    except ApiError as exc:
+    except (NotFound, Invalid, Conflict) as exc:
         return exc.message
     return None

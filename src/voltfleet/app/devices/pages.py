@@ -16,7 +16,6 @@ from voltfleet.app.devices import service as device_service
 from voltfleet.app.devices.repository import DeviceFilters, DeviceRepository
 from voltfleet.app.devices.schemas import DeviceUpdate
 from voltfleet.app.devices.views import device_views
-from voltfleet.app.errors import ApiError
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
@@ -24,6 +23,7 @@ from voltfleet.app.sites.detail_pages import Csrf, short_error
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.fleet import LiveData
+from voltfleet.usecases.errors import Invalid
 
 router = APIRouter()
 PAGE = 25
@@ -49,7 +49,7 @@ def _device_list(
         stmt = DeviceRepository(session, caller).query(filters)
         rows, total = paginate(session, stmt, PageParams(page=max(page, 1), page_size=PAGE))
         devices = device_views(session, rows)
-    except ApiError as exc:
+    except Invalid as exc:  # a bad filter: shown on the page
         error = exc.message
     return render(
         request,

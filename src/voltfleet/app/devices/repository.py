@@ -8,12 +8,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
-from voltfleet.app.errors import bad_request, not_found
 from voltfleet.app.sites.repository import visible_sites
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.fleet import LiveData, normalise_serial
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
+from voltfleet.usecases.errors import Invalid, NotFound
 
 SORTS = {
     "serial": Device.serial,
@@ -52,7 +52,7 @@ class DeviceRepository:
     def get(self, device_id: str) -> Device:
         device = self.session.scalar(visible_devices(self.caller).where(Device.id == device_id))
         if device is None:
-            raise not_found("device")
+            raise NotFound("device")
         return device
 
     def get_for(self, device_id: str, action: Action) -> Device:
@@ -95,7 +95,7 @@ class DeviceRepository:
             stmt = stmt.where(*_live_data_filter(f.live_data))
         key = sort.lstrip("-")
         if key not in SORTS:
-            raise bad_request(
+            raise Invalid(
                 f"cannot sort by '{key}': use one of {', '.join(SORTS)} (prefix - for desc)"
             )
         column = SORTS[key]
@@ -120,7 +120,7 @@ def _live_data_filter(value: str) -> list[object]:
         return [Device.live_data == LiveData(value).value]
     except ValueError:
         choices = ", ".join(["enabled", "not_supported", *(v.value for v in LiveData)])
-        raise bad_request(f"live_data must be one of {choices}") from None
+        raise Invalid(f"live_data must be one of {choices}") from None
 
 
 def _esc(text: str) -> str:

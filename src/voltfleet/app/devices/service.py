@@ -19,7 +19,6 @@ from voltfleet.app import audit
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn, DeviceUpdate, ImportReport, ImportRow
-from voltfleet.app.errors import ApiError, bad_request, conflict
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.alarms import Severity
@@ -39,6 +38,7 @@ from voltfleet.store.alarm_models import Alarm
 from voltfleet.store.db import new_id, utcnow
 from voltfleet.store.fleet_models import Connector, Device, DeviceStatusChange
 from voltfleet.store.models import Site
+from voltfleet.usecases.errors import Conflict, Invalid, TooLarge
 
 IMPORT_MAX_ROWS = 5000
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
@@ -90,40 +90,39 @@ class Binder:
         )
 
     def check(self, data: DeviceIn) -> tuple[str, Device | None]:
-        """The device's subtype and parent; raises ApiError with the reason it cannot be bound."""
+        """The device's subtype and parent; raises Invalid or Conflict with the reason it cannot
+        be bound."""
         kind = DeviceKind(data.kind)
         serial = normalise_serial(data.serial)
         subtype = data.subtype or SUBTYPES[kind][0]
         if subtype not in SUBTYPES[kind]:
-            raise bad_request(
-                f"a {kind.value} is one of {', '.join(SUBTYPES[kind])}, not '{subtype}'"
-            )
+            raise Invalid(f"a {kind.value} is one of {', '.join(SUBTYPES[kind])}, not '{subtype}'")
         if serial in self.by_serial:
-            raise conflict(f"serial {serial} is already bound to this site")
+            raise Conflict(f"serial {serial} is already bound to this site")
         if serial in self.taken:
-            raise conflict(f"serial {serial} is already bound to another site: unbind it there")
+            raise Conflict(f"serial {serial} is already bound to another site: unbind it there")
         parent: Device | None = None
         if data.parent_serial:
             parent = self.by_serial.get(normalise_serial(data.parent_serial))
             if parent is None:
-                raise bad_request(f"parent {data.parent_serial} is not a device of this site")
+                raise Invalid(f"parent {data.parent_serial} is not a device of this site")
         parent_kind = DeviceKind(parent.kind) if parent else None
         if parent_kind not in PARENTS[kind]:
             below = parent_kind.value if parent_kind else "the site directly"
-            raise bad_request(f"a {kind.value} cannot hang below {below}")
+            raise Invalid(f"a {kind.value} cannot hang below {below}")
         if data.comm_address is not None and parent is not None:
             for other in self.by_serial.values():
                 if other.parent_id == parent.id and other.comm_address == data.comm_address:
-                    raise conflict(
+                    raise Conflict(
                         f"communication address {data.comm_address} is already used by "
                         f"{other.serial} on {parent.serial}"
                     )
         if data.connectors and kind is not DeviceKind.CHARGER:
-            raise bad_request("only chargers have connectors")
+            raise Invalid("only chargers have connectors")
         if data.connectors:
             numbers = [c.connector_no for c in data.connectors]
             if len(set(numbers)) != len(numbers):
-                raise bad_request("connector numbers must be unique")
+                raise Invalid("connector numbers must be unique")
         return subtype, parent
 
     def bind(self, data: DeviceIn) -> Device:
@@ -248,29 +247,29 @@ def import_devices(session: Session, caller: Caller, site_id: str, content: byte
     site = SiteRepository(session, caller).get(site_id)
     caller.require(Kind.DEVICE, Action.CREATE)
     if len(content) > IMPORT_MAX_BYTES:
-        raise ApiError(413, "the file is larger than 2 MB: split it", "too_large")
+        raise TooLarge("the file is larger than 2 MB: split it")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise bad_request("the file is not UTF-8 text: save it as CSV (UTF-8)") from None
+        raise Invalid("the file is not UTF-8 text: save it as CSV (UTF-8)") from None
     lines = text.splitlines()
     if not lines or not lines[0].strip():
-        raise bad_request("the file is empty: the first line names the columns (kind,serial,...)")
+        raise Invalid("the file is empty: the first line names the columns (kind,serial,...)")
     delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = [h.strip().lower() for h in reader.fieldnames or []]
     reader.fieldnames = header
     missing = [c for c in ("kind", "serial") if c not in header]
     if missing:
-        raise bad_request(f"the header lacks the column(s) {', '.join(missing)}")
+        raise Invalid(f"the header lacks the column(s) {', '.join(missing)}")
     unknown = [c for c in header if c and c not in CSV_COLUMNS]
     if unknown:
-        raise bad_request(
+        raise Invalid(
             f"unknown column(s) {', '.join(unknown)}; the columns are {', '.join(CSV_COLUMNS)}"
         )
     rows = list(reader)
     if len(rows) > IMPORT_MAX_ROWS:
-        raise bad_request(f"at most {IMPORT_MAX_ROWS} rows per file ({len(rows)} given)")
+        raise Invalid(f"at most {IMPORT_MAX_ROWS} rows per file ({len(rows)} given)")
     binder = Binder(session, caller, site)
     binder.preload(r.get("serial") or "" for r in rows)
     report: list[ImportRow] = []
@@ -280,7 +279,7 @@ def import_devices(session: Session, caller: Caller, site_id: str, content: byte
         try:
             data = _row_to_device(raw)
             device = binder.bind(data)
-        except ApiError as exc:
+        except (Invalid, Conflict) as exc:  # the row's reason it cannot be bound
             report.append(
                 ImportRow(line=line, serial=serial, kind=kind, result="refused", reason=exc.message)
             )
@@ -321,15 +320,15 @@ def _row_to_device(raw: dict[str, str | None]) -> DeviceIn:
         if value:
             values[key] = value
     if raw.get(None):  # type: ignore[call-overload]
-        raise bad_request("more values than columns")
+        raise Invalid("more values than columns")
     count = values.pop("connectors", None)
     if count is not None:
         try:
             n = int(str(count))
         except ValueError:
-            raise bad_request(f"connectors: '{count}' is not a whole number") from None
+            raise Invalid(f"connectors: '{count}' is not a whole number") from None
         if not 1 <= n <= 16:
-            raise bad_request("connectors: between 1 and 16")
+            raise Invalid("connectors: between 1 and 16")
         values["connectors"] = [{"connector_no": i} for i in range(1, n + 1)]
     if "kind" in values:
         values["kind"] = str(values["kind"]).lower()
@@ -359,7 +358,7 @@ def update_device(session: Session, caller: Caller, device_id: str, data: Device
         refresh_live_data(session, device.site_id)
     if changes.get("live_data_enabled"):
         if device.live_data != LiveData.SUPPORTED:
-            raise bad_request(
+            raise Invalid(
                 "live data cannot be enabled: " + LIVE_DATA_REASONS[LiveData(device.live_data)]
             )
         device.live_data_enabled = True
@@ -423,11 +422,11 @@ def move_device(session: Session, caller: Caller, device_id: str, site_id: str) 
     device = DeviceRepository(session, caller).get_for(device_id, Action.UPDATE)
     target = SiteRepository(session, caller).get(site_id)
     if device.parent_id is not None:
-        raise bad_request(f"{device.serial} hangs below another device: move that one instead")
+        raise Invalid(f"{device.serial} hangs below another device: move that one instead")
     source = session.get(Site, device.site_id)
     assert source is not None
     if target.id == source.id:
-        raise bad_request("the device is already at that site")
+        raise Invalid("the device is already at that site")
     moved = _subtree(session, device)
     for d in moved:
         d.site_id = target.id

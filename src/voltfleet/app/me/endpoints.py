@@ -5,7 +5,6 @@ from sqlalchemy import select
 
 from voltfleet.app.auth.schemas import Accepted
 from voltfleet.app.deps import CallerDep, DbSession, RuntimeDep
-from voltfleet.app.errors import ApiError, not_found
 from voltfleet.app.me import service
 from voltfleet.app.me.schemas import (
     ApiKeyCreate,
@@ -24,6 +23,7 @@ from voltfleet.app.users.repository import UserRepository
 from voltfleet.app.users.schemas import UserOut
 from voltfleet.domain.access import POLICY, Kind
 from voltfleet.store.models import ApiKey, User
+from voltfleet.usecases.errors import NotFound, TooLarge, UnsupportedMedia
 
 router = APIRouter(prefix="/api/v1/me", tags=["my account"])
 avatars = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -113,10 +113,10 @@ def email_confirm(
 def upload_avatar(session: DbSession, caller: CallerDep, file: UploadFile) -> None:
     """A PNG, JPEG, WebP or GIF image of at most 1 MB."""
     if file.content_type not in service.AVATAR_TYPES:
-        raise ApiError(415, "the avatar must be a PNG, JPEG, WebP or GIF image", "bad_media_type")
+        raise UnsupportedMedia("the avatar must be a PNG, JPEG, WebP or GIF image")
     data = file.file.read(service.AVATAR_MAX_BYTES + 1)
     if len(data) > service.AVATAR_MAX_BYTES:
-        raise ApiError(413, "the avatar must be at most 1 MB", "too_large")
+        raise TooLarge("the avatar must be at most 1 MB")
     caller.user.avatar = data
     caller.user.avatar_type = file.content_type
 
@@ -125,7 +125,7 @@ def upload_avatar(session: DbSession, caller: CallerDep, file: UploadFile) -> No
 def read_avatar(session: DbSession, caller: CallerDep, user_id: str) -> Response:
     user = UserRepository(session, caller).get(user_id)
     if not user.avatar_type:
-        raise not_found("avatar")
+        raise NotFound("avatar")
     return Response(user.avatar or b"", media_type=user.avatar_type)
 
 
@@ -150,5 +150,5 @@ def delete_key(session: DbSession, caller: CallerDep, key_id: str) -> None:
         select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == caller.user.id)
     )
     if row is None:
-        raise not_found("API key")
+        raise NotFound("API key")
     session.delete(row)

@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session
 from voltfleet.app import audit
 from voltfleet.app.auth import codes
 from voltfleet.app.deps import Caller
-from voltfleet.app.errors import ApiError, bad_request, conflict
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.users.repository import owns_sites, user_by_email
 from voltfleet.app.users.service import check_password
 from voltfleet.store.db import utcnow
 from voltfleet.store.models import Org, Site, User, VerificationCode
+from voltfleet.usecases.errors import Conflict, Forbidden, Invalid
 
 AVATAR_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif"}
 AVATAR_MAX_BYTES = 1_000_000
@@ -21,7 +21,7 @@ AVATAR_MAX_BYTES = 1_000_000
 
 def _require_password(runtime: Runtime, user: User, password: str) -> None:
     if not runtime.security.verify_password(password, user.password_hash):
-        raise ApiError(403, "the current password is wrong", "wrong_password")
+        raise Forbidden("the current password is wrong", code="wrong_password")
 
 
 def change_password(
@@ -50,7 +50,7 @@ def email_change_new(
 ) -> None:
     new_email = new_email.strip().lower()
     if user_by_email(session, new_email) is not None:
-        raise conflict(f"{new_email} is already used by another account")
+        raise Conflict(f"{new_email} is already used by another account")
     codes.consume(session, runtime, caller.user.email, "email_old", old_code)
     codes.issue(session, runtime, new_email, "email_new", {"user_id": caller.user.id})
 
@@ -63,10 +63,10 @@ def confirm_email_change(session: Session, runtime: Runtime, caller: Caller, cod
         .order_by(VerificationCode.created_at.desc())
     )
     if row is None:
-        raise bad_request("no change of email is pending: start again")
+        raise Invalid("no change of email is pending: start again")
     codes.consume(session, runtime, row.email, "email_new", code)
     if user_by_email(session, row.email) is not None:
-        raise conflict(f"{row.email} is already used by another account")
+        raise Conflict(f"{row.email} is already used by another account")
     old = caller.user.email
     caller.user.email = row.email
     audit.record(
@@ -108,7 +108,7 @@ def deregister(session: Session, runtime: Runtime, caller: Caller, password: str
     _require_password(runtime, caller.user, password)
     assets = linked_assets(session, caller)
     if assets:
-        raise conflict("your account still has " + "; ".join(assets) + ": hand them over first")
+        raise Conflict("your account still has " + "; ".join(assets) + ": hand them over first")
     audit.record(
         session,
         actor=caller.user,

@@ -9,7 +9,6 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
-from voltfleet.app.errors import ApiError
 from voltfleet.app.metering.schemas import MeterBatchOut, MeterRecordIn, Refused
 from voltfleet.app.sites.repository import visible_sites
 from voltfleet.app.tariffs import service as tariffs
@@ -30,6 +29,7 @@ from voltfleet.domain.accounting import (
 from voltfleet.domain.tariffs import Direction, MissingPriceError, RateSeries, to_us
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import MeterIntervalRow
+from voltfleet.usecases.errors import Conflict, TooLarge
 
 MAX_BATCH = 10_000
 _DIRECTION = {"IMPORT": 0, "EXPORT": 1}
@@ -41,7 +41,7 @@ def submit(session: Session, caller: Caller, records: list[MeterRecordIn]) -> Me
     counted as duplicates and not stored twice."""
     caller.require(Kind.SITE, Action.UPDATE)
     if len(records) > MAX_BATCH:
-        raise ApiError(413, f"send at most {MAX_BATCH} records per request", "too_large")
+        raise TooLarge(f"send at most {MAX_BATCH} records per request")
     site_ids = {r.site_id for r in records}
     visible = set(
         session.scalars(
@@ -208,7 +208,7 @@ def costs(
             tariff_rate=TariffRate(tariff_rate) if tariff_rate else None,
         )
     except MissingPriceError as exc:
-        raise ApiError(409, str(exc), "missing_prices") from exc
+        raise Conflict(str(exc), code="missing_prices") from exc
 
 
 def savings(
@@ -243,4 +243,4 @@ def savings(
             stored_energy_price_per_kwh=stored_price,
         )
     except MissingPriceError as exc:
-        raise ApiError(409, str(exc), "missing_prices") from exc
+        raise Conflict(str(exc), code="missing_prices") from exc

@@ -6,9 +6,9 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
-from voltfleet.app.errors import not_found
 from voltfleet.domain.access import Role
 from voltfleet.store.models import Org, Site, User
+from voltfleet.usecases.errors import NotFound
 
 
 def visible_orgs(caller: Caller) -> Select[tuple[Org]]:
@@ -38,7 +38,7 @@ class OrgRepository:
     def get(self, org_id: str) -> Org:
         org = self.session.scalar(visible_orgs(self.caller).where(Org.id == org_id))
         if org is None:
-            raise not_found("organisation")
+            raise NotFound("organisation")
         return org
 
     def has_dependents(self, org: Org) -> list[str]:

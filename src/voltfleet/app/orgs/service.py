@@ -6,13 +6,13 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
-from voltfleet.app.errors import bad_request, conflict, forbidden
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.orgs.schemas import OrgCreate, OrgUpdate
 from voltfleet.app.security import new_access_code
 from voltfleet.domain.access import Action, Kind, OrgType, child_path, may_parent
 from voltfleet.store.db import new_id
 from voltfleet.store.models import Org
+from voltfleet.usecases.errors import Conflict, Forbidden, Invalid
 
 
 def build_org(
@@ -20,7 +20,7 @@ def build_org(
 ) -> Org:
     if parent is not None and not may_parent(OrgType(parent.type), type):
         article = "an" if parent.type[0] in "aeiou" else "a"
-        raise bad_request(f"a {type.value} cannot be placed under {article} {parent.type}")
+        raise Invalid(f"a {type.value} cannot be placed under {article} {parent.type}")
     org_id = new_id()
     return Org(
         id=org_id,
@@ -78,12 +78,12 @@ def delete_org(session: Session, caller: Caller, org_id: str) -> None:
     org = repo.get(org_id)
     caller.require(Kind.ORG, Action.DELETE)
     if org.id == caller.org.id:
-        raise forbidden("you cannot delete your own organisation")
+        raise Forbidden("you cannot delete your own organisation")
     if org.type == OrgType.PLATFORM.value:
-        raise forbidden("the platform organisation cannot be deleted")
+        raise Forbidden("the platform organisation cannot be deleted")
     dependents = repo.has_dependents(org)
     if dependents:
-        raise conflict(
+        raise Conflict(
             f"organisation '{org.name}' still has {', '.join(dependents)}: "
             "move or delete them first"
         )

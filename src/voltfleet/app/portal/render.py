@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from voltfleet import __version__
 from voltfleet.app.deps import Caller, get_runtime
-from voltfleet.app.errors import ApiError
 from voltfleet.app.portal.session import csrf_for
+from voltfleet.usecases.errors import AppError
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 T = TypeVar("T")
@@ -48,11 +48,29 @@ def render(
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
+TITLES = {
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Not possible",
+    429: "Too many attempts",
+    503: "Temporarily unavailable",
+}
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """The page a person sees when a portal request fails (``app.errors.install`` gets it)."""
+    title = TITLES.get(status, "Something went wrong")
+    return render(
+        request, "portal/error.html", None, status_code=status, title=title, message=message
+    )
+
+
 def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, str | None]:
     """Run a service call; on a refusal roll back and return its message for the page."""
     try:
         return action(), None
-    except ApiError as exc:
+    except AppError as exc:
         session.rollback()
         return None, exc.message
 

@@ -9,8 +9,8 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, client_address, get_runtime, user_from_token
-from voltfleet.app.errors import ApiError
 from voltfleet.store.models import Org, User
+from voltfleet.usecases.errors import Forbidden
 
 COOKIE = "vf_session"
 
@@ -36,7 +36,7 @@ def check_csrf(request: Request, submitted: str | None) -> None:
     expected = csrf_for(request)
     given = submitted or request.headers.get("x-csrf-token", "")
     if not expected or not hmac.compare_digest(expected, given):
-        raise ApiError(403, "the form expired: reload the page and try again", "csrf")
+        raise Forbidden("the form expired: reload the page and try again", code="csrf")
 
 
 def sign_in(request: Request, user: User, to: str = "/home") -> RedirectResponse:

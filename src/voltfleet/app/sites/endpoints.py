@@ -10,7 +10,6 @@ from voltfleet.app.devices import service as device_service
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn, DeviceOut, ImportReport, Topology
 from voltfleet.app.devices.views import device_views, topology
-from voltfleet.app.errors import ApiError, not_found
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.sites import service
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
@@ -32,6 +31,7 @@ from voltfleet.app.sites.schemas import (
     StatusCounts,
 )
 from voltfleet.domain.access import Action, Kind
+from voltfleet.usecases.errors import NotFound, TooLarge, UnsupportedMedia
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
 
@@ -138,10 +138,10 @@ def deletion_code(
 def upload_picture(session: DbSession, caller: CallerDep, site_id: str, file: UploadFile) -> None:
     """A PNG, JPEG, WebP or GIF image of at most 2 MB."""
     if file.content_type not in PICTURE_TYPES:
-        raise ApiError(415, "the picture must be a PNG, JPEG, WebP or GIF image", "bad_media_type")
+        raise UnsupportedMedia("the picture must be a PNG, JPEG, WebP or GIF image")
     data = file.file.read(PICTURE_MAX_BYTES + 1)
     if len(data) > PICTURE_MAX_BYTES:
-        raise ApiError(413, "the picture must be at most 2 MB", "too_large")
+        raise TooLarge("the picture must be at most 2 MB")
     service.set_picture(session, caller, site_id, data, file.content_type)
 
 
@@ -149,7 +149,7 @@ def upload_picture(session: DbSession, caller: CallerDep, site_id: str, file: Up
 def read_picture(session: DbSession, caller: CallerDep, site_id: str) -> Response:
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     if not site.picture_type:
-        raise not_found("picture")
+        raise NotFound("picture")
     return Response(site.picture or b"", media_type=site.picture_type)
 
 

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, DbSession, RuntimeDep
-from voltfleet.app.errors import ApiError
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, render
@@ -24,6 +23,7 @@ from voltfleet.app.sites.schemas import SiteCreate
 from voltfleet.app.users.repository import UserRepository
 from voltfleet.domain.access import Action, Kind
 from voltfleet.store.fleet_models import UserPreference
+from voltfleet.usecases.errors import Invalid, NotFound
 
 router = APIRouter()
 Csrf = Annotated[str, Form()]
@@ -86,7 +86,7 @@ def site_list(
         found, total = paginate(session, stmt, PageParams(page=max(page, 1), page_size=PAGE))
         rows = service.site_views(session, caller, found)
         counts = SiteRepository(session, caller).status_counts()
-    except ApiError as exc:  # a bad filter: show it on the page
+    except (Invalid, NotFound) as exc:  # a bad filter (sort, organisation): shown on the page
         session.rollback()
         error = exc.message
     args = {

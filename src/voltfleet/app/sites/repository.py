@@ -14,12 +14,12 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
-from voltfleet.app.errors import bad_request, forbidden, not_found
 from voltfleet.app.orgs.repository import OrgRepository, visible_orgs
 from voltfleet.domain.access import Action, Kind, Role
 from voltfleet.domain.fleet import normalise_serial
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Org, Site, SiteShare, User
+from voltfleet.usecases.errors import Forbidden, Invalid, NotFound
 
 # What a shared site's receiver may not do: share it on, distribute it, delete it (it removes the
 # share instead).
@@ -77,7 +77,7 @@ class SiteRepository:
     def get(self, site_id: str) -> Site:
         site = self.session.scalar(visible_sites(self.caller).where(Site.id == site_id))
         if site is None:
-            raise not_found("site")
+            raise NotFound("site")
         return site
 
     def get_for(self, site_id: str, action: Action) -> Site:
@@ -89,7 +89,7 @@ class SiteRepository:
         site = self.get(site_id)
         self.caller.require(Kind.SITE, action)
         if action in OWNING_SIDE_ONLY and self.is_shared_in(site):
-            raise forbidden(
+            raise Forbidden(
                 "this site is shared with your organisation: you may view and edit it, or remove "
                 "it from your list (DELETE /api/v1/sites/{id}/shares/{org_id}), but not "
                 f"{action.value} it"
@@ -174,9 +174,7 @@ class SiteRepository:
 def _order(sort: str) -> list[object]:
     key = sort.lstrip("-")
     if key not in SORTS:
-        raise bad_request(
-            f"cannot sort by '{key}': use one of {', '.join(SORTS)} (prefix - for desc)"
-        )
+        raise Invalid(f"cannot sort by '{key}': use one of {', '.join(SORTS)} (prefix - for desc)")
     column = SORTS[key]
     return [column.desc() if sort.startswith("-") else column.asc(), Site.id]
 

@@ -15,7 +15,6 @@ from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn
 from voltfleet.app.devices.service import Binder, refresh_site_status
-from voltfleet.app.errors import bad_request, conflict, not_found
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import new_temporary_password
@@ -38,6 +37,7 @@ from voltfleet.domain.fleet import DeviceKind, region_defaults, site_status_for_
 from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device, DeviceStatusChange
 from voltfleet.store.models import Org, Site, SiteShare, User
+from voltfleet.usecases.errors import Conflict, Invalid, NotFound
 
 
 def _audit(session: Session, caller: Caller, action: str, site: Site, **detail: object) -> None:
@@ -111,7 +111,7 @@ def create_site(
     account = data.account
     if account.mode == "new":
         if not account.email:
-            raise bad_request("account.email: the new owner's email is needed")
+            raise Invalid("account.email: the new owner's email is needed")
         caller.require(Kind.USER, Action.CREATE)
         password = new_temporary_password()
         owner = new_user(
@@ -136,7 +136,7 @@ def create_site(
         owner_created = True
     elif account.mode == "existing":
         if not account.user_id:
-            raise bad_request("account.user_id: pick the owner account")
+            raise Invalid("account.user_id: pick the owner account")
         site.owner_id = _owner_account(session, caller, account.user_id).id
     session.add(site)
     session.flush()
@@ -161,9 +161,7 @@ def create_site(
 def _owner_account(session: Session, caller: Caller, user_id: str) -> User:
     user = UserRepository(session, caller).get(user_id)
     if user.role != Role.OWNER.value:
-        raise bad_request(
-            f"sites are given to owner accounts; {user.email} is an {user.role} account"
-        )
+        raise Invalid(f"sites are given to owner accounts; {user.email} is an {user.role} account")
     return user
 
 
@@ -172,7 +170,7 @@ def update_site(session: Session, caller: Caller, site_id: str, data: SiteUpdate
     changes = data.model_dump(exclude_unset=True)
     for key in ("name", "country", "timezone", "site_type", "on_grid", "currency"):
         if key in changes and changes[key] is None:
-            raise bad_request(f"{key} cannot be empty")
+            raise Invalid(f"{key} cannot be empty")
     if "name" in changes:
         changes["name"] = changes["name"].strip()
     for key, value in changes.items():
@@ -200,15 +198,15 @@ def share(session: Session, caller: Caller, site_id: str, org_id: str) -> tuple[
     site = SiteRepository(session, caller).get_for(site_id, Action.SHARE)
     org = session.get(Org, org_id)
     if org is None:
-        raise not_found("organisation")
+        raise NotFound("organisation")
     site_org = session.get(Org, site.org_id)
     assert site_org is not None
     if site_org.path.startswith(org.path):
-        raise conflict(f"'{org.name}' already sees this site: it is its own or a superior's")
+        raise Conflict(f"'{org.name}' already sees this site: it is its own or a superior's")
     if session.scalar(
         select(exists().where(SiteShare.site_id == site.id, SiteShare.org_id == org.id))
     ):
-        raise conflict(f"the site is already shared with '{org.name}'")
+        raise Conflict(f"the site is already shared with '{org.name}'")
     row = SiteShare(site_id=site.id, org_id=org.id, shared_by=caller.user.id)
     session.add(row)
     session.flush()
@@ -238,12 +236,12 @@ def unshare(session: Session, caller: Caller, site_id: str, org_id: str) -> None
         caller.require(Kind.SITE, Action.DELETE)
         visible = OrgRepository(session, caller)
         if row is None:
-            raise not_found("share")
+            raise NotFound("share")
         visible.get(org_id)  # the receiver may only remove its own organisations' shares
     else:
         caller.require(Kind.SITE, Action.SHARE)
         if row is None:
-            raise not_found("share")
+            raise NotFound("share")
     session.delete(row)
     _audit(session, caller, "site.unshare", site, org_id=org_id)
 
@@ -253,10 +251,10 @@ def request_deletion_code(session: Session, runtime: Runtime, caller: Caller, si
     address it went to."""
     site = SiteRepository(session, caller).get_for(site_id, Action.DELETE)
     if not _has_devices(session, site):
-        raise bad_request("no device is bound to this site: it can be deleted without a code")
+        raise Invalid("no device is bound to this site: it can be deleted without a code")
     owner = session.get(User, site.owner_id) if site.owner_id else None
     if owner is None:
-        raise conflict(
+        raise Conflict(
             "devices are bound to this site but it has no owner to authorise the deletion: "
             "distribute it to its owner, or unbind its devices first"
         )
@@ -281,18 +279,18 @@ def delete_site(
     if _has_devices(session, site):
         owner = session.get(User, site.owner_id) if site.owner_id else None
         if owner is None:
-            raise conflict(
+            raise Conflict(
                 "devices are bound to this site but it has no owner to authorise the deletion: "
                 "distribute it to its owner, or unbind its devices first"
             )
         if not code:
-            raise bad_request(
+            raise Invalid(
                 "devices are bound to this site: ask its owner for the code mailed by "
                 'POST /api/v1/sites/{id}/deletion-code and send it as {"code": ...}'
             )
         payload = codes.consume(session, runtime, owner.email, "site_delete", code)
         if payload.get("site_id") != site.id:
-            raise bad_request("this code was issued for another site")
+            raise Invalid("this code was issued for another site")
         authorised_by = owner.email
     now = utcnow()
     retention = runtime.settings.site_retention_days
@@ -389,7 +387,7 @@ def set_statistical_range(
     }
     unknown = set(data.devices) - set(devices)
     if unknown:
-        raise bad_request(
+        raise Invalid(
             f"not inverters or meters of this site: {', '.join(sorted(unknown))}",
             [
                 {"field": f"devices.{i}", "message": "not an inverter or meter of this site"}

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel
 
 from voltfleet.app.deps import CallerDep, DbSession
-from voltfleet.app.errors import forbidden
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.tariffs import repository, service
 from voltfleet.app.tariffs.convert import from_definition
@@ -25,6 +24,7 @@ from voltfleet.app.tariffs.schemas import (
 from voltfleet.domain.access import Action
 from voltfleet.domain.tariffs import from_us
 from voltfleet.store.money_models import TariffVersion as TariffRow
+from voltfleet.usecases.errors import Forbidden
 
 router = APIRouter(prefix="/api/v1", tags=["tariffs and prices"])
 
@@ -122,5 +122,5 @@ def store_market_prices(
 ) -> Stored:
     """For deployments that receive prices from elsewhere; prices are in `currency` per kWh."""
     if not caller.superuser:
-        raise forbidden("only a platform superuser may load market prices")
+        raise Forbidden("only a platform superuser may load market prices")
     return Stored(stored=service.store_market_prices(session, caller, source, area, body))

@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, DbSession
-from voltfleet.app.errors import ApiError, not_found
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import SiteRepository
@@ -53,6 +52,7 @@ from voltfleet.domain.access import Action, Kind
 from voltfleet.market import AREAS
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import TariffVersion as TariffRow
+from voltfleet.usecases.errors import Conflict, Invalid, NotFound
 
 router = APIRouter()
 Csrf = Annotated[str, Form()]
@@ -159,7 +159,7 @@ def preview(session: Session, site: Site, today: date) -> dict[str, Any]:
         for day, start, end in zip(days, edges, edges[1:], strict=False):
             try:
                 rates = tariffs.rates(session, site, direction, start, end, PREVIEW_STEP)
-            except ApiError as exc:
+            except (Conflict, Invalid) as exc:  # no tariff, missing prices, a broken tariff
                 if exc.code == "no_tariff":
                     notes.append(f"No {direction.lower()} tariff is set.")
                     break
@@ -263,7 +263,7 @@ def save_tariff(
     site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
     direction = direction.upper()
     if direction not in DIRECTIONS:
-        raise not_found("tariff direction")
+        raise NotFound("tariff direction")
     form = form_from_post(direction, data)
     try:
         body = TariffIn.model_validate(body_of(form))
@@ -278,7 +278,7 @@ def save_tariff(
         )
     try:
         tariffs.set_tariff(session, caller, site, direction, body)
-    except ApiError as exc:
+    except Invalid as exc:
         session.rollback()
         if exc.code == "invalid_tariff":
             place_tariff_issues(form, exc.errors)
@@ -305,10 +305,10 @@ def delete_tariff(
     site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
     direction = direction.upper()
     if direction not in DIRECTIONS:
-        raise not_found("tariff direction")
+        raise NotFound("tariff direction")
     try:
         tariffs.delete_tariff(session, caller, site, tariff_id)
-    except ApiError as exc:
+    except NotFound as exc:
         session.rollback()
         return _tariff_page(request, session, caller, site, direction, error=exc.message)
     return RedirectResponse(

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import DbSession
-from voltfleet.app.errors import ApiError
+from voltfleet.app.errors import status_of
 from voltfleet.app.metering import service as metering
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import render
@@ -35,6 +35,7 @@ from voltfleet.app.tariffs.page_text import (
 from voltfleet.domain.access import Action
 from voltfleet.domain.accounting import SavingsLine
 from voltfleet.store.models import Site
+from voltfleet.usecases.errors import Conflict, Invalid
 
 router = APIRouter()
 
@@ -178,7 +179,7 @@ def savings_page(
     if error is None:
         try:
             report = _savings_report(session, site, q)
-        except ApiError as exc:
+        except (Conflict, Invalid) as exc:
             error, code = exc.message, exc.code
     rows = [(b.label, _line_view(b.savings)) for b in report.buckets] if report else []
     chart = {
@@ -318,8 +319,8 @@ def savings_csv(
         return Response(q.error + "\n", status_code=422, media_type="text/plain")
     try:
         report = _savings_report(session, site, q)
-    except ApiError as exc:
-        return Response(exc.message + "\n", status_code=exc.status, media_type="text/plain")
+    except (Conflict, Invalid) as exc:
+        return Response(exc.message + "\n", status_code=status_of(exc), media_type="text/plain")
     table = savings_table(report, ZoneInfo(site.timezone), q.stored_start is not None)
     name = re.sub(r"[^A-Za-z0-9]+", "-", site.name).strip("-").lower() or "site"
     filename = (
@@ -343,7 +344,7 @@ def _fleet_row(session: Session, site: Site, start: date, end: date) -> FleetRow
     q = SavingsQuery("YEAR", start, end)
     try:
         report = _savings_report(session, site, q)
-    except ApiError as exc:
+    except (Conflict, Invalid) as exc:
         return FleetRow(site, None, site.currency, exc.message)
     return FleetRow(site, _line_view(report.total), report.currency, None)
 

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
-from voltfleet.app.errors import ApiError, bad_request, not_found
 from voltfleet.app.tariffs import market_prices, repository
 from voltfleet.app.tariffs.convert import DefinitionError, definition, to_domain
 from voltfleet.app.tariffs.schemas import MarketPricesIn, TariffIn
@@ -18,6 +17,7 @@ from voltfleet.domain.tariffs import (
     MissingPriceError,
     PriceInterval,
     RateSeries,
+    TariffIssue,
     TariffValidationError,
     check_tariff,
     price_series,
@@ -25,19 +25,33 @@ from voltfleet.domain.tariffs import (
 from voltfleet.market import MarketPrice
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import TariffVersion as TariffRow
+from voltfleet.usecases.errors import Conflict, Invalid, NotFound, Rejected
 
 MAX_WINDOW = timedelta(days=400)
 
 
-def invalid_tariff(exc: TariffValidationError) -> ApiError:
-    return ApiError(
-        422,
+SLOT_LISTS = {None: "slots", "ALL": "slots", "WEEKDAY": "weekday_slots", "WEEKEND": "weekend_slots"}
+
+
+def _issue_field(i: TariffIssue) -> str:
+    """Where in TariffIn the issue lies, e.g. ``periods.winter.weekday_slots.2``."""
+    if i.period is None:
+        return "tariff"
+    field = f"periods.{i.period}"
+    if i.slot_index is not None:
+        slots = SLOT_LISTS.get(i.day_kind.value if i.day_kind else None, "slots")
+        field += f".{slots}.{i.slot_index}"
+    return field
+
+
+def invalid_tariff(exc: TariffValidationError) -> Rejected:
+    return Rejected(
         str(exc),
-        "invalid_tariff",
         [
             {
                 k: v
                 for k, v in {
+                    "field": _issue_field(i),
                     "kind": i.kind.value,
                     "message": i.message,
                     "period": i.period,
@@ -49,6 +63,7 @@ def invalid_tariff(exc: TariffValidationError) -> ApiError:
             }
             for i in exc.issues
         ],
+        code="invalid_tariff",
     )
 
 
@@ -59,13 +74,13 @@ def set_tariff(
     try:
         check_tariff(to_domain(body, site.country))
     except DefinitionError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     except TariffValidationError as exc:
         raise invalid_tariff(exc) from exc
     existing = [r for r in repository.tariff_rows(session, site.id, direction)]
     other = {r.currency for r in existing if r.valid_from != body.valid_from}
     if other and other != {body.currency}:
-        raise bad_request(
+        raise Invalid(
             f"currency {body.currency} differs from the site's earlier {direction} tariff "
             f"versions ({', '.join(sorted(other))})"
         )
@@ -106,7 +121,7 @@ def delete_tariff(session: Session, caller: Caller, site: Site, tariff_id: str) 
         select(TariffRow).where(TariffRow.id == tariff_id, TariffRow.site_id == site.id)
     )
     if row is None:
-        raise not_found("tariff version")
+        raise NotFound("tariff version")
     audit.record(
         session,
         actor=caller.user,
@@ -123,11 +138,11 @@ def delete_tariff(session: Session, caller: Caller, site: Site, tariff_id: str) 
 def check_window(start: datetime, end: datetime, max_window: timedelta = MAX_WINDOW) -> None:
     for name, value in (("start_time", start), ("end_time", end)):
         if value.tzinfo is None:
-            raise bad_request(f"{name} needs a UTC offset, e.g. 2026-01-01T00:00:00Z")
+            raise Invalid(f"{name} needs a UTC offset, e.g. 2026-01-01T00:00:00Z")
     if end <= start:
-        raise bad_request("end_time must be after start_time")
+        raise Invalid("end_time must be after start_time")
     if end - start > max_window:
-        raise bad_request(f"the window may be at most {max_window.days} days long")
+        raise Invalid(f"the window may be at most {max_window.days} days long")
 
 
 def rates(
@@ -142,7 +157,7 @@ def rates(
     check_window(start, end)
     hist = repository.history(session, site, direction)
     if hist is None:
-        raise ApiError(409, f"the site has no {direction} tariff: set one first", "no_tariff")
+        raise Conflict(f"the site has no {direction} tariff: set one first", code="no_tariff")
     market: list[PriceInterval] = []
     for version in hist.versions:
         if isinstance(version.tariff, MarketTariff):
@@ -154,7 +169,7 @@ def rates(
             hist, site.timezone, start, end, resolution=resolution, market=_dedupe(market)
         )
     except MissingPriceError as exc:
-        raise ApiError(409, str(exc), "missing_prices") from exc
+        raise Conflict(str(exc), code="missing_prices") from exc
     except TariffValidationError as exc:
         raise invalid_tariff(exc) from exc
 
@@ -185,7 +200,7 @@ def store_market_prices(
             for p in body.prices
         ]
     except ValueError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     n = market_prices.store(session, source, area, prices)
     audit.record(
         session,

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from voltfleet.app.deps import CallerDep, DbSession
-from voltfleet.app.errors import ApiError, bad_request
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.tariffs import service
 from voltfleet.app.tariffs.endpoints import EndTime, StartTime
@@ -24,6 +23,7 @@ from voltfleet.domain.slots import (
     time_slots,
 )
 from voltfleet.domain.tariffs import Direction as DomainDirection
+from voltfleet.usecases.errors import Invalid, Rejected
 
 router = APIRouter(prefix="/api/v1/sites/{site_id}", tags=["slots and schedules"])
 
@@ -101,13 +101,13 @@ def slots_threshold(
     """`relative=0.5` with `segment=HIGH` gives the slots in the top half of the window's range;
     `absolute=0.30` with `LOW` gives the slots at or below 0.30 per kWh. Give exactly one."""
     if (relative is None) == (absolute is None):
-        raise bad_request("give exactly one of relative (0..1) or absolute (a price per kWh)")
+        raise Invalid("give exactly one of relative (0..1) or absolute (a price per kWh)")
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     rates = service.rates(session, site, direction, start_time, end_time, None)
     try:
         sel = threshold_slots(rates, Segment(segment), relative=relative, absolute=absolute)
     except SlotSelectionError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     return _slots_out(site.id, direction, rates.currency, sel)
 
 
@@ -134,7 +134,7 @@ def slots_time(
             rates, Segment(segment), timedelta(minutes=duration_minutes), continuous=continuous
         )
     except SlotSelectionError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     return _slots_out(site.id, direction, rates.currency, sel)
 
 
@@ -201,11 +201,10 @@ def schedule(session: DbSession, caller: CallerDep, site_id: str, body: Schedule
             continuous=body.continuous,
         )
     except ScheduleError as exc:
-        raise ApiError(
-            422,
+        raise Rejected(
             str(exc),
-            "does_not_fit",
             [{"field": "energy_kwh", "message": str(exc), "max_fit_kwh": exc.max_fit_kwh}],
+            code="does_not_fit",
         ) from exc
     return ScheduleOut(
         site_id=site.id,

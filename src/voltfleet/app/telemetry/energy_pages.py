@@ -15,7 +15,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from voltfleet.app.deps import Caller, DbSession
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.errors import bad_request
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
 from voltfleet.app.sites.repository import SiteRepository
@@ -26,6 +25,7 @@ from voltfleet.domain.access import Action
 from voltfleet.domain.telemetry.energy import Period
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
+from voltfleet.usecases.errors import Invalid
 
 router = APIRouter()
 
@@ -228,7 +228,7 @@ def site_energy_csv(
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     chosen, chosen_day, error = _chosen(period, day, site.timezone)
     if error:
-        raise bad_request(error)
+        raise Invalid(error)
     e = rs.energy_of(session, site, chosen, chosen_day)
     return read_tables.energy_table(e).download(f"energy-{chosen.value}-{chosen_day}.csv")
 
@@ -293,7 +293,7 @@ def device_energy_csv(
     caller, device, site = _device_and_site(request, session, device_id)
     chosen, chosen_day, error = _chosen(period, day, site.timezone)
     if error:
-        raise bad_request(error)
+        raise Invalid(error)
     e = rs.device_energy(session, caller, device.id, chosen, chosen_day)
     name = f"energy-{device.serial}-{chosen.value}-{chosen_day}.csv"
     return read_tables.device_energy_table(e).download(name)

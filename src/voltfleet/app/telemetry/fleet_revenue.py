@@ -13,7 +13,6 @@ import numpy as np
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from voltfleet.app.errors import ApiError
 from voltfleet.app.tariffs import service as tariffs
 from voltfleet.app.telemetry.read_service import counted, zone
 from voltfleet.domain.tariffs import to_us
@@ -24,6 +23,7 @@ from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import TariffVersion
 from voltfleet.store.timeseries.queries import first_start, read_many
+from voltfleet.usecases.errors import Conflict, Invalid
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def _prices(
     (or one in another currency than the site's)."""
     try:
         series = tariffs.rates(session, site, direction, start, end, resolution=None)
-    except ApiError:
+    except (Conflict, Invalid):  # no tariff or prices missing; a stored tariff that is Rejected
         return np.full(len(starts_us), default_price)
     if series.currency != site.currency:
         return np.full(len(starts_us), default_price)

@@ -22,7 +22,6 @@ from sse_starlette import ServerSentEvent
 
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.errors import ApiError
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.telemetry.live_schemas import FlowsOut, LiveDeviceOut, LiveOut, LiveValueOut
 from voltfleet.app.telemetry.read_service import counted
@@ -34,6 +33,7 @@ from voltfleet.store.db import Database, utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Org, Site, User
 from voltfleet.store.timeseries import store_for
+from voltfleet.usecases.errors import Forbidden, NotFound
 
 log = logging.getLogger("voltfleet.live")
 RETRY_MS = 2000  # the browser reconnects this long after a stream ends
@@ -159,7 +159,7 @@ def tick(db: Database, settings: Settings, target: LiveTarget) -> str:
             else:
                 assert target.site_id is not None
                 live = site_live(session, caller, target.site_id, settings)
-        except ApiError as exc:
+        except (NotFound, Forbidden) as exc:  # gone, or out of the caller's scope by now
             raise AccessLost(exc.message) from exc
         return live.model_dump_json()
 

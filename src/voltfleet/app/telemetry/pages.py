@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, DbSession
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.errors import ApiError, bad_request
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
 from voltfleet.app.sites.repository import SiteRepository
@@ -30,6 +29,7 @@ from voltfleet.domain.telemetry.points import CATALOGUE, GAUGES, Point, PointKin
 from voltfleet.domain.telemetry.rollup import Resolution
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
+from voltfleet.usecases.errors import Invalid, NotFound
 
 router = APIRouter()
 
@@ -56,7 +56,7 @@ def day_or_today(text: str, tz_name: str) -> tuple[date, str | None]:
     """The day asked for (today when empty), or today and the reason it was refused."""
     try:
         return rs.parse_day(text) or today(tz_name), None
-    except ApiError as exc:
+    except Invalid as exc:
         return today(tz_name), exc.message
 
 
@@ -116,7 +116,9 @@ def site_chart(request: Request, session: DbSession, site_id: str) -> Response:
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     devices = DeviceRepository(session, caller).of_site(site.id)
     if not devices:
-        raise ApiError(404, f"{site.name} has no devices yet: bind one to see its chart", "empty")
+        raise NotFound(
+            "device", f"{site.name} has no devices yet: bind one to see its chart", code="empty"
+        )
     rank = {k: i for i, k in enumerate(FIRST_KINDS)}
     first = min(devices, key=lambda d: (rank.get(d.kind, len(rank)), d.serial))
     return RedirectResponse(f"/device/{first.id}/chart", 303)
@@ -183,7 +185,7 @@ def device_chart(
             s = rs.series(session, caller, device.id, names, q.resolution, q.start, q.end)
             chosen = [p.name for p in s.points]
             chart = _chart_data(s, q, site.timezone)
-        except ApiError as exc:
+        except Invalid as exc:
             error = exc.message
     step = SPANS[q.span][0]
     siblings = DeviceRepository(session, caller).of_site(device.site_id)
@@ -223,7 +225,7 @@ def device_chart_csv(
     caller, device, site = _device(request, session, device_id)
     q = _chart_query(site, span, day)
     if q.error:
-        raise bad_request(q.error)
+        raise Invalid(q.error)
     names = _names(points, point) or ",".join(picker(session, device, CHARTABLE).defaults)
     s = rs.series(session, caller, device.id, names, q.resolution, q.start, q.end)
     return read_tables.series_table(s).download(f"chart-{device.serial}-{q.span}-{q.day}.csv")
@@ -280,7 +282,7 @@ def device_data(
                 (ts.astimezone(tz), [_times(by_ts[ts].get(n), f) for n, f in factors])
                 for ts in sorted(by_ts)
             ]
-        except ApiError as exc:
+        except Invalid as exc:
             error = exc.message
     pages = max(1, -(-len(rows) // TABLE_ROWS))
     page = min(max(page, 1), pages)
@@ -327,7 +329,7 @@ def device_data_csv(
     caller, device, site = _device(request, session, device_id)
     first, last, error = _table_window(start, end, site.timezone)
     if error:
-        raise bad_request(error)
+        raise Invalid(error)
     names = _names(points, point) or ",".join(
         picker(session, device, list(CATALOGUE.values())).defaults
     )

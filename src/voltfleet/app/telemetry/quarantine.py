@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
-from voltfleet.app.errors import bad_request, forbidden, not_found
 from voltfleet.app.sites.repository import visible_sites
 from voltfleet.app.telemetry import service
 from voltfleet.app.telemetry.decode import WireReading
@@ -30,6 +29,7 @@ from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import QuarantinedReading
+from voltfleet.usecases.errors import Forbidden, Invalid, NotFound
 
 MAX_RELEASE = 50_000  # readings per release (ingest's batch limit); the answer says what remains
 MAX_IDS = 5_000
@@ -50,14 +50,14 @@ class Filters:
 
 def require_om(caller: Caller) -> None:
     if not caller.can(Kind.DEVICE, Action.UPDATE):
-        raise forbidden("the quarantine is for O&M engineers and administrators")
+        raise Forbidden("the quarantine is for O&M engineers and administrators")
 
 
 def query(caller: Caller, f: Filters) -> Select[QuarantinedReading]:
     """The caller's quarantined readings (the sites in its scope) matching ``f``, newest first."""
     Q = QuarantinedReading
     if f.since and f.until and f.until <= f.since:
-        raise bad_request("'until' must be after 'since'")
+        raise Invalid("'until' must be after 'since'")
     stmt = select(Q).where(Q.site_id.in_(visible_sites(caller).with_only_columns(Site.id)))
     if f.site_id:
         stmt = stmt.where(Q.site_id == f.site_id)
@@ -126,20 +126,20 @@ def release(session: Session, caller: Caller, body: ReleaseIn) -> ReleaseOut:
     )
     if body.ids is not None:
         if filters.any():
-            raise bad_request("give either 'ids' or a filter, not both")
+            raise Invalid("give either 'ids' or a filter, not both")
         if not body.ids:
-            raise bad_request("'ids' is empty: nothing to release")
+            raise Invalid("'ids' is empty: nothing to release")
         wanted = set(body.ids)
         rows = list(session.scalars(query(caller, Filters()).where(Q.id.in_(wanted))))
         missing = wanted - {r.id for r in rows}
         if missing:
             shown = ", ".join(sorted(missing)[:5]) + (" ..." if len(missing) > 5 else "")
-            raise not_found(f"quarantined reading ({len(missing)} of the ids: {shown})")
+            raise NotFound(f"quarantined reading ({len(missing)} of the ids: {shown})")
         require_om(caller)
         remaining = 0
     else:
         if not filters.any():
-            raise bad_request(
+            raise Invalid(
                 "give 'ids', or a filter (site_id, device_id, point, reason, since, until): "
                 "releasing the whole quarantine at once is not offered"
             )

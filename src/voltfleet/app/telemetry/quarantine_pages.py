@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 
 from voltfleet.app.deps import DbSession
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.errors import ApiError, bad_request
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
@@ -27,6 +26,7 @@ from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.telemetry.validate import Reason
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import QuarantinedReading
+from voltfleet.usecases.errors import Invalid
 
 router = APIRouter()
 PAGE = 50
@@ -40,14 +40,14 @@ def _day(text: str, name: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise bad_request(f"{name}: '{text}' is not a date (YYYY-MM-DD)") from None
+        raise Invalid(f"{name}: '{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def _filters(args: dict[str, str]) -> quarantine.Filters:
     """The list's filters from the form: the readings' own days (UTC), ``until`` included."""
     since, until = _day(args["since"], "from"), _day(args["until"], "to")
     if args["reason"] and args["reason"] not in {r.value for r in Reason}:
-        raise bad_request(f"unknown reason '{args['reason']}'")
+        raise Invalid(f"unknown reason '{args['reason']}'")
     return quarantine.Filters(
         site_id=args["site_id"] or None,
         device_id=args["device_id"] or None,
@@ -98,7 +98,7 @@ def quarantine_list(
                     select(counted.c.reason, func.count()).group_by(counted.c.reason)
                 )
             ]
-        except ApiError as exc:  # a bad filter: shown on the page
+        except Invalid as exc:  # a bad filter: shown on the page
             session.rollback()
             error = exc.message
     query = urlencode({k: v for k, v in args.items() if v})
@@ -176,7 +176,7 @@ def release_selected(
             )
         else:
             if not ids:
-                raise bad_request("tick the readings to release first")
+                raise Invalid("tick the readings to release first")
             body = quarantine.ReleaseIn(ids=ids)
         return quarantine.release(session, caller, body)
 

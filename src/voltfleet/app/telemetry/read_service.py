@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.errors import ApiError, bad_request
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.domain.access import Action
 from voltfleet.domain.fleet import DeviceKind
@@ -27,6 +26,7 @@ from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.timeseries import store_for
 from voltfleet.store.timeseries.queries import first_start, read_many
+from voltfleet.usecases.errors import Invalid, Rejected
 
 MAX_READINGS = 20_000  # raw samples in one answer; more is refused with a clear error
 MAX_READINGS_WINDOW = timedelta(days=31)
@@ -53,14 +53,12 @@ def parse_points(text: str | None, *, rolled_up: bool = False) -> list[Point]:
     for name in dict.fromkeys(names):
         p = CATALOGUE.get(name)
         if p is None:
-            raise bad_request(
-                f"unknown data point '{name}': use any of {', '.join(sorted(CATALOGUE))}"
-            )
+            raise Invalid(f"unknown data point '{name}': use any of {', '.join(sorted(CATALOGUE))}")
         if rolled_up and not (p.kind is PointKind.ENERGY or p.kind in GAUGES):
-            raise bad_request(f"'{name}' is a status code: it has no roll-ups, read its readings")
+            raise Invalid(f"'{name}' is a status code: it has no roll-ups, read its readings")
         out.append(p)
     if len(out) > 12:
-        raise bad_request("ask for at most 12 data points at a time")
+        raise Invalid("ask for at most 12 data points at a time")
     return out
 
 
@@ -83,17 +81,15 @@ def window(
     (``what`` names what is read, for the message: "raw readings", "hour roll-ups")."""
     for name, value in (("start_time", start), ("end_time", end)):
         if value is not None and value.tzinfo is None:
-            raise bad_request(f"{name} needs a UTC offset, e.g. 2026-01-01T00:00:00Z")
+            raise Invalid(f"{name} needs a UTC offset, e.g. 2026-01-01T00:00:00Z")
         if value is not None and not _EARLIEST <= value < _LATEST:
-            raise bad_request(
-                f"{name} is out of range: use a time between {FIRST_DAY} and {LAST_DAY}"
-            )
+            raise Invalid(f"{name} is out of range: use a time between {FIRST_DAY} and {LAST_DAY}")
     end = (end or datetime.now(UTC)).astimezone(UTC)
     start = (start or end - default).astimezone(UTC)
     if end <= start:
-        raise bad_request("end_time must be after start_time")
+        raise Invalid("end_time must be after start_time")
     if end - start > limit:
-        raise bad_request(
+        raise Invalid(
             f"the window may be at most {limit.days} days long for {what}: ask for a shorter one"
         )
     return start, end
@@ -142,11 +138,10 @@ def readings(
         samples[p.name] = store.read(device.id, p.name, lo, hi)
         count += len(samples[p.name])
         if count > limit:
-            raise ApiError(
-                422,
+            raise Rejected(
                 f"more than {limit} readings between {lo.isoformat()} and {hi.isoformat()}: "
                 "ask for a shorter window or fewer points, or read roll-ups from /series",
-                "too_many_readings",
+                code="too_many_readings",
             )
     return DeviceReadings(device, site, chosen, lo, hi, samples)
 
@@ -392,9 +387,9 @@ def parse_day(text: str | None) -> date | None:
     try:
         day = date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise bad_request(f"'{text}' is not a date: use YYYY-MM-DD") from exc
+        raise Invalid(f"'{text}' is not a date: use YYYY-MM-DD") from exc
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise bad_request(f"{day} is out of range: use a day between {FIRST_DAY} and {LAST_DAY}")
+        raise Invalid(f"{day} is out of range: use a day between {FIRST_DAY} and {LAST_DAY}")
     return day
 
 

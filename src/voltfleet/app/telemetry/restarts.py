@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.errors import bad_request, conflict, not_found
 from voltfleet.app.telemetry import summaries
 from voltfleet.app.telemetry.read_service import zone
 from voltfleet.app.telemetry.rollups import refresh
@@ -31,6 +30,7 @@ from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import CounterRestart
 from voltfleet.store.timeseries import store_for
+from voltfleet.usecases.errors import Conflict, Invalid, NotFound
 
 COUNTERS = tuple(p.name for p in CATALOGUE.values() if p.counter)
 FUTURE = timedelta(minutes=5)  # the clock skew ingest accepts (validate.Limits.future)
@@ -68,7 +68,7 @@ class CounterRestartOut(BaseModel):
 def _counter(name: str) -> Point:
     p = CATALOGUE.get(name)
     if p is None or not p.counter:
-        raise bad_request(
+        raise Invalid(
             f"'{name}' is not an energy counter: restarts are recorded for {', '.join(COUNTERS)}"
         )
     return p
@@ -111,13 +111,11 @@ def record(
     p = _counter(body.point)
     now = utcnow()
     if body.at - now > FUTURE:
-        raise bad_request(
-            f"'at' ({_iso(body.at)}) is in the future: record a restart once it happened"
-        )
+        raise Invalid(f"'at' ({_iso(body.at)}) is in the future: record a restart once it happened")
     at = body.at.astimezone(UTC)
     rows = _rows(session, device.id, p.name)
     if any(r.at == at for r in rows):
-        raise conflict(f"a restart of {p.name} at {_iso(at)} is recorded already")
+        raise Conflict(f"a restart of {p.name} at {_iso(at)} is recorded already")
     if body.start_wh > 0:
         # The new segment's lowest stored reading is its first one (each segment is monotonic).
         later = [r.at for r in rows if r.at > at]
@@ -128,7 +126,7 @@ def record(
             and (not later or first.ts < min(later))
             and first.value < body.start_wh
         ):
-            raise conflict(
+            raise Conflict(
                 f"{p.name} reads {first.value} Wh at {_iso(first.ts)}, below the start value "
                 f"{body.start_wh} Wh: the counter cannot have restarted from {body.start_wh} at "
                 f"{_iso(at)}"
@@ -159,7 +157,7 @@ def delete(session: Session, caller: Caller, device_id: str, restart_id: str) ->
         )
     )
     if row is None:
-        raise not_found("counter restart")
+        raise NotFound("counter restart")
     p = _counter(row.point)
     others = [r for r in _rows(session, device.id, p.name) if r.id != row.id]
     earlier = [r for r in others if r.at < row.at]
@@ -177,7 +175,7 @@ def delete(session: Session, caller: Caller, device_id: str, restart_id: str) ->
         elif opened is not None and opened.start_wh > 0:
             floor, where = opened.start_wh, f"the start value of the restart at {_iso(opened.at)}"
         if floor is not None and first.value < floor:
-            raise conflict(
+            raise Conflict(
                 f"readings depend on this restart: {p.name} reads {first.value} Wh at "
                 f"{_iso(first.ts)}, below {floor} Wh ({where}); without the restart they would "
                 "be counter resets, so it stays"

@@ -26,7 +26,6 @@ from voltfleet.app import audit
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.service import set_device_status
-from voltfleet.app.errors import ApiError, bad_request
 from voltfleet.app.security import sha256
 from voltfleet.app.telemetry import summaries
 from voltfleet.app.telemetry.read_service import zone
@@ -50,6 +49,7 @@ from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import CounterRestart, DeviceCredential, QuarantinedReading
 from voltfleet.store.timeseries import store_for
+from voltfleet.usecases.errors import Invalid, Unauthenticated
 
 
 class ReadingLike(Protocol):
@@ -77,7 +77,7 @@ def issue_token(session: Session, caller: Caller, device_id: str) -> tuple[Devic
     """A new ingest token for a gateway; the gateway's earlier tokens stop working."""
     device = DeviceRepository(session, caller).get_for(device_id, Action.UPDATE)
     if device.kind not in TOKEN_KINDS:
-        raise bad_request(
+        raise Invalid(
             f"only gateways hold ingest tokens; {device.serial} is a {device.kind}: its readings "
             "come through its gateway"
         )
@@ -111,12 +111,9 @@ def issue_token(session: Session, caller: Caller, device_id: str) -> tuple[Devic
     return cred, token
 
 
-UNAUTHENTICATED = ApiError(
-    401,
+UNAUTHENTICATED = Unauthenticated(
     "send the gateway's token as 'Authorization: Bearer <token>' (issued with "
-    "POST /api/v1/devices/{id}/token)",
-    "unauthenticated",
-    headers={"WWW-Authenticate": "Bearer"},
+    "POST /api/v1/devices/{id}/token)"
 )
 
 

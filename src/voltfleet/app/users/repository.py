@@ -6,9 +6,9 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
-from voltfleet.app.errors import not_found
 from voltfleet.domain.access import Role
 from voltfleet.store.models import Org, Site, User
+from voltfleet.usecases.errors import NotFound
 
 
 def visible_users(caller: Caller) -> Select[tuple[User]]:
@@ -43,7 +43,7 @@ class UserRepository:
     def get(self, user_id: str) -> User:
         user = self.session.scalar(visible_users(self.caller).where(User.id == user_id))
         if user is None:
-            raise not_found("user")
+            raise NotFound("user")
         return user
 
 

@@ -7,7 +7,6 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
-from voltfleet.app.errors import ApiError, conflict, forbidden
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import new_temporary_password
@@ -17,16 +16,16 @@ from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.passwords import password_problems
 from voltfleet.store.db import utcnow
 from voltfleet.store.models import Site, User
+from voltfleet.usecases.errors import Conflict, Forbidden, Rejected
 
 
 def check_password(password: str, field: str = "password") -> None:
     problems = password_problems(password)
     if problems:
-        raise ApiError(
-            422,
+        raise Rejected(
             f"{field}: " + "; ".join(problems),
-            "weak_password",
             [{"field": field, "message": p} for p in problems],
+            code="weak_password",
         )
 
 
@@ -44,7 +43,7 @@ def new_user(
     email = email.strip().lower()
     check_password(password)
     if user_by_email(session, email) is not None:
-        raise conflict(f"an account with the email {email} already exists")
+        raise Conflict(f"an account with the email {email} already exists")
     user = User(
         email=email,
         username=username,
@@ -60,7 +59,7 @@ def new_user(
 
 def _guard_superuser(caller: Caller, user: User) -> None:
     if user.is_superuser and not caller.superuser:
-        raise forbidden("only a superuser may change a superuser account")
+        raise Forbidden("only a superuser may change a superuser account")
 
 
 def create_user(session: Session, runtime: Runtime, caller: Caller, data: UserCreate) -> User:
@@ -97,7 +96,7 @@ def update_user(session: Session, caller: Caller, user_id: str, data: UserUpdate
     if "role" in changes and changes["role"] != user.role:
         caller.require(Kind.USER, Action.CHANGE_ROLE)
         if user.id == caller.user.id:
-            raise forbidden("you cannot change your own role; ask another administrator")
+            raise Forbidden("you cannot change your own role; ask another administrator")
     for key, value in changes.items():
         setattr(user, key, value)
     audit.record(
@@ -118,9 +117,9 @@ def delete_user(session: Session, caller: Caller, user_id: str) -> None:
     caller.require(Kind.USER, Action.DELETE)
     _guard_superuser(caller, user)
     if user.id == caller.user.id:
-        raise forbidden("use 'deregister account' (DELETE /api/v1/me) to delete your own account")
+        raise Forbidden("use 'deregister account' (DELETE /api/v1/me) to delete your own account")
     if owns_sites(session, user):
-        raise conflict(f"{user.email} still owns sites: distribute them to someone else first")
+        raise Conflict(f"{user.email} still owns sites: distribute them to someone else first")
     audit.record(
         session,
         actor=caller.user,
