@@ -50,9 +50,13 @@ def parse_file(source: str, area: str, payload: bytes) -> list[MarketPrice]:
     return get_source(source).parse(payload, source_code(source, area))
 
 
-def fetch(source: str, area: str, days: int, token: str | None = None) -> list[MarketPrice]:
-    """Today's and the next days' prices (needs the network and, for ENTSO-E, a token)."""
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+def fetch(
+    source: str, area: str, days: int, token: str | None = None, now: datetime | None = None
+) -> list[MarketPrice]:
+    """Today's and the next days' prices (needs the network and, for ENTSO-E, a token); "today"
+    is the UTC day of ``now`` (default: the wall clock, for the CLI)."""
+    today = (now or datetime.now(UTC)).astimezone(UTC)
+    today = today.replace(hour=0, minute=0, second=0, microsecond=0)
     return asyncio.run(
         fetch_prices(
             source,
