@@ -87,11 +87,13 @@ class Settings(BaseSettings):
     jobs: str = Field(default="", pattern="^(|inprocess|worker)$")
     # Day-ahead prices fetched every market_fetch_interval_s for each "source:area" listed
     # (comma-separated, e.g. "entsoe:DE,nordpool:SE3"; sources entsoe, awattar, nordpool,
-    # octopus); empty: no periodic fetch. ENTSO-E needs entsoe_token.
+    # octopus); empty: no periodic fetch. ENTSO-E needs entsoe_token; market_base_url sends the
+    # requests to a proxy or mirror instead of the vendors' hosts.
     market_sources: str = ""
     market_fetch_interval_s: int = Field(default=3600, ge=60)
     market_fetch_days: int = Field(default=2, ge=1, le=14)
     entsoe_token: str = ""
+    market_base_url: str = Field(default="", description="replaces the sources' scheme and host")
 
     smtp_host: str = ""
     smtp_port: int = 587

@@ -54,7 +54,12 @@ def market_prices(settings: Settings, db: Database, now: datetime) -> int:
     for source, area in settings.market_source_pairs:
         try:
             fetched = prices.fetch(
-                source, area, settings.market_fetch_days, settings.entsoe_token or None, now=now
+                source,
+                area,
+                settings.market_fetch_days,
+                settings.entsoe_token or None,
+                now=now,
+                base_url=settings.market_base_url or None,
             )
             with db.session() as session:
                 stored += prices.store(session, source, area, fetched)
