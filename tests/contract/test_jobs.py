@@ -20,7 +20,7 @@ from voltfleet.clock import ManualClock, SystemClock
 from voltfleet.jobs.inprocess import InProcessJobs
 from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs, conninfo, ensure_schema
 from voltfleet.ports import Every, JobArg, Jobs, JobSpec
-from voltfleet.usecases.jobs import JobRegistry
+from voltfleet.usecases.jobs import JobRegistry, job_key
 
 
 @dataclass
@@ -87,6 +87,13 @@ def test_a_queueing_lock_deduplicates_a_waiting_job(harness: Harness) -> None:
     assert sorted(a["site"] or "" for _, a, _ in harness.runs) == ["a", "b"]
     # once it ran, the same job may be queued again
     assert harness.jobs.defer("report", {"site": "a"}, queueing_lock="report:a") is True
+
+
+def test_the_same_job_with_the_same_arguments_is_deferred_once(harness: Harness) -> None:
+    for args in ({"site": "a", "days": 7}, {"days": 7, "site": "a"}, {"site": "a", "days": 1}):
+        harness.jobs.defer("report", args, queueing_lock=job_key("report", args))
+    harness.drain()
+    assert sorted(a["days"] or 0 for _, a, _ in harness.runs) == [1, 7]
 
 
 def test_a_delayed_job_waits_for_its_instant(harness: Harness) -> None:

@@ -7,14 +7,21 @@ case that takes its dependencies and ``now``; it never reads the wall clock itse
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 
-from voltfleet.ports import JobSpec
+from voltfleet.ports import JobArg, JobSpec
 
 # The platform's jobs, by name (the names are stored in the job queue: keep them stable).
 OFFLINE_SWEEP = "offline-sweeper"  # devices silent past offline_after_s -> offline
 COMMAND_SWEEP = "command-sweeper"  # queued commands past their expiry -> expired
 MARKET_PRICES = "market-prices"  # day-ahead prices of the configured sources
+
+
+def job_key(name: str, args: Mapping[str, JobArg] | None = None) -> str:
+    """A job's identity, its name and arguments: as a queueing lock, deferring the same job
+    with the same arguments again while one waits is a no-op (``Jobs.defer``)."""
+    return f"{name}:{json.dumps(dict(args or {}), sort_keys=True, separators=(',', ':'))}"
 
 
 class JobRegistry:
