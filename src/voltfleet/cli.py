@@ -73,6 +73,9 @@ def cmd_worker(args: argparse.Namespace) -> None:
     runtime.jobs = jobs
     names = ", ".join(spec.name for spec in registry.periodic())
     print(f"voltfleet worker: periodic jobs {names}; waiting for jobs", flush=True)
+    # procrastinate logs every job deferred, started and finished at INFO: a line a second or
+    # more; its warnings and errors (a failed job) still show.
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
     try:
         jobs.run_worker_sync(name=args.name or None, concurrency=args.concurrency)
     finally:
