@@ -7,9 +7,10 @@ on LISTEN/NOTIFY, and each defers the periodic jobs: the database keeps one job 
 period), however many workers run (``procrastinate_periodic_defers``). A periodic job has its
 name as lock and queueing lock: two runs never overlap and, after an outage, one waits at most.
 
-The schema is procrastinate's own (tables ``procrastinate_*``), created by ``ensure_schema``
-once; a later procrastinate release brings SQL migrations (``procrastinate schema
---migrations-path``) to apply before upgrading the pin.
+The schema is procrastinate's own (tables ``procrastinate_*`` in the PostgreSQL schema
+``procrastinate``, apart from the tables Alembic owns), created by ``ensure_schema`` once; a
+later procrastinate release brings SQL migrations (``procrastinate schema --migrations-path``)
+to apply before upgrading the pin.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import procrastinate
 import psycopg
 from procrastinate import exceptions as procrastinate_errors
 from procrastinate.schema import SchemaManager
+from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
 from voltfleet.jobs.schedule import cron_for, validate
@@ -33,27 +35,36 @@ from voltfleet.usecases.jobs import JobRegistry
 
 log = logging.getLogger("voltfleet.jobs")
 
+# The queue lives in a PostgreSQL schema of its own, beside the platform's tables (which Alembic
+# owns): its connections put it first on their search path.
+SCHEMA = "procrastinate"
 _SCHEMA_LOCK = 0x766F6C74  # "volt": the advisory lock held while the schema is checked/applied
 
 
 def conninfo(database_url: str) -> str:
-    """A libpq connection string for a SQLAlchemy URL (``postgresql+psycopg://...``)."""
+    """A libpq connection string for a SQLAlchemy URL (``postgresql+psycopg://...``) whose
+    sessions find the queue's schema first."""
     url = make_url(database_url)
     if not url.drivername.startswith("postgresql"):
         raise ValueError("the job queue needs PostgreSQL")
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return make_conninfo(plain, options=f"-c search_path={SCHEMA}")
 
 
 def ensure_schema(database_url: str) -> bool:
-    """Create procrastinate's tables and functions unless they exist (``apply_schema`` alone
-    fails the second time); safe when several processes start at once. True when applied."""
+    """Create procrastinate's tables and functions in the schema ``procrastinate`` unless they
+    exist (``apply_schema`` alone fails the second time); safe when several processes start at
+    once. True when applied."""
     with psycopg.connect(conninfo(database_url), autocommit=True) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-        row = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
+        row = conn.execute(
+            f"SELECT to_regclass('{SCHEMA}.procrastinate_jobs') IS NOT NULL"
+        ).fetchone()
         if row is not None and row[0]:
             return False
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         conn.execute(SchemaManager.get_schema().encode())  # a script without parameters
-    log.info("created the job queue's tables (procrastinate)")
+    log.info("created the job queue's tables (procrastinate, schema %s)", SCHEMA)
     return True
 
 
