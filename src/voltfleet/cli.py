@@ -52,11 +52,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_worker(args: argparse.Namespace) -> None:
     """Run the background jobs from the PostgreSQL queue until SIGTERM or Ctrl-C: the periodic
     jobs (once per period however many workers run) and the deferred ones."""
-    from voltfleet.bootstrap import build_runtime, ensure_job_queue
-    from voltfleet.jobs.platform import platform_jobs
-    from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs
-    from voltfleet.store.migrate import upgrade
-
     settings = Settings()
     if not settings.resolved_database_url.startswith("postgresql"):
         print(
@@ -65,6 +60,11 @@ def cmd_worker(args: argparse.Namespace) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
+    from voltfleet.bootstrap import build_runtime, ensure_job_queue
+    from voltfleet.jobs.platform import platform_jobs
+    from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs
+    from voltfleet.store.migrate import upgrade
+
     runtime = build_runtime(settings)
     upgrade(runtime.db.url)
     ensure_job_queue(settings.model_copy(update={"jobs": "worker"}))
