@@ -186,3 +186,28 @@ def test_inprocess_threads_run_jobs_in_the_background_and_stop() -> None:
         jobs.stop()
     assert not {t.name for t in threading.enumerate()} & {"tick", "jobs-queue"}
     assert [a for _, a, _ in runs] == [{"site": "x"}]
+
+
+def test_inprocess_a_failing_periodic_job_is_logged_once_and_its_recovery_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = ManualClock(datetime.now(UTC))
+    outcomes = iter([False, False, False, True, True])
+
+    def flaky(now: datetime) -> None:
+        if not next(outcomes):
+            raise ConnectionError("database unavailable")
+
+    registry = JobRegistry()
+    registry.add(JobSpec("flaky", flaky, Every(10)))
+    jobs = InProcessJobs(registry, clock)
+    with caplog.at_level("INFO", logger="voltfleet.jobs"):
+        for _ in range(5):
+            clock.advance(timedelta(seconds=10))
+            assert jobs.run_due() == ["flaky"]  # a failure does not stop the schedule
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "job flaky failed; tried again every period",
+        "job flaky works again",
+    ]
+    assert caplog.records[0].exc_info is not None  # with the traceback, once
