@@ -173,13 +173,16 @@ def job_threads() -> set[str]:
     return {t.name for t in threading.enumerate() if t.is_alive()} & {OFFLINE_SWEEP, QUEUE_THREAD}
 
 
-@pytest.mark.parametrize("jobs_setting", ["", "inprocess", "worker"])
+@pytest.mark.parametrize(
+    ("runtime", "jobs_setting"),
+    [("sqlite", ""), ("sqlite", "inprocess")]
+    + [("postgresql", j) for j in ("", "inprocess", "worker")],
+    indirect=["runtime"],
+)
 def test_serve_runs_the_jobs_itself_only_when_they_run_in_process(
     runtime: Runtime, jobs_setting: str
 ) -> None:
     on_pg = runtime.db.url.startswith("postgresql")
-    if jobs_setting == "worker" and not on_pg:
-        pytest.skip("worker mode needs PostgreSQL")
     settings = runtime.settings.model_copy(update={"mode": "dev", "jobs": jobs_setting})
     rt = dataclasses.replace(runtime, settings=settings, jobs=None)
     app = create_app(runtime=rt, migrate=False)  # background: from the settings
