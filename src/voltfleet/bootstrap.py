@@ -40,11 +40,13 @@ from voltfleet.app.tariffs.endpoints import router as tariffs_router
 from voltfleet.app.tariffs.slot_endpoints import router as slots_router
 from voltfleet.app.telemetry.endpoints import router as telemetry_router
 from voltfleet.app.telemetry.live import router as live_router
-from voltfleet.app.telemetry.presence import OfflineSweeper
 from voltfleet.app.telemetry.quarantine_endpoints import router as quarantine_router
 from voltfleet.app.telemetry.read_endpoints import router as telemetry_read_router
 from voltfleet.app.telemetry.restarts_endpoints import router as restarts_router
 from voltfleet.app.users.endpoints import router as users_router
+from voltfleet.jobs.inprocess import InProcessJobs
+from voltfleet.jobs.platform import platform_jobs
+from voltfleet.ports import Jobs
 from voltfleet.settings import Settings
 from voltfleet.store.db import Database
 from voltfleet.store.migrate import upgrade
@@ -64,7 +66,30 @@ def build_runtime(settings: Settings) -> Runtime:
     from voltfleet.app.telemetry import service as ingest  # the late window, the clock skew
 
     ingest.configure(db.engine, settings)
-    return Runtime(settings=settings, db=db, security=Security(settings), mailer=Mailer(settings))
+    runtime = Runtime(
+        settings=settings, db=db, security=Security(settings), mailer=Mailer(settings)
+    )
+    runtime.jobs = build_jobs(runtime)
+    return runtime
+
+
+def build_jobs(runtime: Runtime) -> Jobs:
+    """The jobs adapter of ``settings.jobs_mode``: in-process, or the PostgreSQL queue that
+    ``voltfleet worker`` processes serve."""
+    registry = platform_jobs(runtime.db, runtime.settings)
+    if runtime.settings.jobs_mode == "worker":
+        from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs
+
+        return ProcrastinateJobs(registry, runtime.db.url, runtime.clock)
+    return InProcessJobs(registry, runtime.clock)
+
+
+def ensure_job_queue(settings: Settings) -> None:
+    """With jobs on workers, the queue's tables (procrastinate's own schema, created once)."""
+    if settings.jobs_mode == "worker":
+        from voltfleet.jobs.procrastinate_jobs import ensure_schema
+
+        ensure_schema(settings.resolved_database_url)
 
 
 def create_app(
@@ -73,27 +98,41 @@ def create_app(
     migrate: bool = True,
     background: bool | None = None,
 ) -> FastAPI:
-    """``background``: run the background tasks (the offline sweep) while serving; by default
-    yes, except in mode "test", where tests call them directly."""
+    """``background``: run the periodic jobs (offline sweep, command expiry, price fetch) and
+    deferred jobs in this process while serving; by default yes when jobs run in-process
+    (``settings.jobs_mode``), except in mode "test", where tests run them directly. With jobs
+    on workers, ``voltfleet worker`` runs them and this process only defers."""
     settings = settings or (runtime.settings if runtime else Settings())
     runtime = runtime or build_runtime(settings)
     if migrate:
         upgrade(runtime.db.url)
+        ensure_job_queue(settings)
     with runtime.db.session() as session:
         ensure_platform(session)
+    if runtime.jobs is None:
+        runtime.jobs = build_jobs(runtime)
     if background is None:
-        background = settings.mode != "test"
-    sweeper = OfflineSweeper(runtime.db, settings) if background else None
+        background = settings.mode != "test" and settings.jobs_mode == "inprocess"
+    runner: InProcessJobs | None = None
+    if background:
+        runner = (
+            runtime.jobs
+            if isinstance(runtime.jobs, InProcessJobs)
+            else InProcessJobs(platform_jobs(runtime.db, settings), runtime.clock)
+        )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if sweeper is not None:
-            sweeper.start()
+        if runner is not None:
+            runner.start()
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.stop()
+            if runner is not None:
+                runner.stop()
+            close = getattr(runtime.jobs, "close", None)
+            if close is not None:  # the queue's connection pool
+                close()
 
     app = FastAPI(
         lifespan=lifespan,

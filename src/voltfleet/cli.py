@@ -1,4 +1,4 @@
-"""``voltfleet serve | demo | simulate | admin create-superuser | db upgrade``."""
+"""``voltfleet serve | worker | demo | simulate | admin create-superuser | db upgrade``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import logging
 import os
 import signal
 import sys
+
+from pydantic import ValidationError
 
 from voltfleet.settings import InsecureSettingsError, Settings
 
@@ -45,6 +47,41 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level="info",
     )
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    """Run the background jobs from the PostgreSQL queue until SIGTERM or Ctrl-C: the periodic
+    jobs (once per period however many workers run) and the deferred ones."""
+    settings = Settings()
+    if not settings.resolved_database_url.startswith("postgresql"):
+        print(
+            "voltfleet worker: needs PostgreSQL (VOLTFLEET_DATABASE_URL); with SQLite the jobs "
+            "run inside `voltfleet serve`",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    from voltfleet.bootstrap import build_runtime, ensure_job_queue
+    from voltfleet.jobs.platform import platform_jobs
+    from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs
+    from voltfleet.store.migrate import upgrade
+
+    runtime = build_runtime(settings)
+    upgrade(runtime.db.url)
+    ensure_job_queue(settings.model_copy(update={"jobs": "worker"}))
+    registry = platform_jobs(runtime.db, settings)
+    jobs = ProcrastinateJobs(registry, runtime.db.url, runtime.clock)
+    runtime.jobs = jobs
+    names = ", ".join(spec.name for spec in registry.periodic())
+    print(f"voltfleet worker: periodic jobs {names}; waiting for jobs", flush=True)
+    # procrastinate logs every job deferred, started and finished at INFO: a line a second or
+    # more; its warnings and errors (a failed job) still show.
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    try:
+        jobs.run_worker_sync(name=args.name or None, concurrency=args.concurrency)
+    finally:
+        jobs.close()
+        runtime.db.engine.dispose()
+    print("voltfleet worker: stopped", flush=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -112,12 +149,14 @@ def cmd_superuser(args: argparse.Namespace) -> None:
 
 
 def cmd_db_upgrade(_: argparse.Namespace) -> None:
+    from voltfleet.bootstrap import ensure_job_queue
     from voltfleet.store.migrate import upgrade
 
     settings = Settings()
     if settings.resolved_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
+    ensure_job_queue(settings)
     print("database is at the newest schema")
 
 
@@ -217,6 +256,14 @@ def parser() -> argparse.ArgumentParser:
                 "--no-simulator", action="store_true", help="without the simulated homes"
             )
         s.set_defaults(fn=fn)
+    worker = sub.add_parser(
+        "worker", help="run the background jobs from the PostgreSQL queue (VOLTFLEET_JOBS=worker)"
+    )
+    worker.add_argument("--name", default="", help="the worker's name in logs and the queue")
+    worker.add_argument(
+        "--concurrency", type=int, default=2, help="jobs run at once, in threads (default 2)"
+    )
+    worker.set_defaults(fn=cmd_worker)
     sub.add_parser(
         "mqtt-bridge", help="run the MQTT bridge: gateways' messages into the database"
     ).set_defaults(fn=cmd_mqtt_bridge)
@@ -291,6 +338,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         args.fn(args)
+    except ValidationError as exc:  # a setting from the environment is invalid
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"voltfleet: invalid settings: {problems}", file=sys.stderr)
+        raise SystemExit(2) from exc
     except InsecureSettingsError as exc:
         print(f"voltfleet: refusing to start: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc

@@ -6,7 +6,8 @@ that every adapter, and the in-memory fake used by unit tests, must pass.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -38,7 +39,72 @@ class Clock(Protocol):
 
 
 # ---- background work -----------------------------------------------------------------------------
-# (the Jobs port: periodic, delayed and queued jobs; see below)
+# A job is a use case that no request waits for: run every so often (a periodic job: the offline
+# sweep, the price fetch), once at an instant (a delayed job: a reserved firmware upgrade) or as
+# soon as a worker is free (a queued job: a report). Jobs are registered by name, with their
+# function and, for periodic ones, their schedule (``voltfleet.usecases.jobs.JobRegistry``); a
+# ``Jobs`` adapter runs them: in-process in the embedded default, on a PostgreSQL queue served by
+# ``voltfleet worker`` processes in production. Either way a job's ``now`` comes from the
+# injected ``Clock``.
+
+# A job's arguments: JSON scalars only, so every adapter can store them.
+JobArg = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Every:
+    """A periodic job's schedule: every ``seconds``, the first run one period after start."""
+
+    seconds: float
+
+    def __post_init__(self) -> None:
+        if not self.seconds > 0:
+            raise ValueError("a period must be positive")
+
+
+@dataclass(frozen=True)
+class Cron:
+    """A periodic job's schedule as a cron expression in UTC: five fields (minute hour day
+    month weekday), or six with seconds last, as croniter reads them."""
+
+    expression: str
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job the platform knows by ``name``. ``run(now, **args)`` does the work as of ``now``
+    (the injected clock's instant when the run starts) and opens its own unit of work; a run
+    that raises is logged by the adapter. ``schedule``: periodic when set. Runs of a job with a
+    ``lock`` never overlap (a periodic job's lock is its name)."""
+
+    name: str
+    run: Callable[..., object]
+    schedule: Every | Cron | None = None
+    lock: str | None = None
+
+
+class Jobs(Protocol):
+    """Runs the registered jobs: periodic ones on their schedule, deferred ones when due.
+
+    Runs are at least once per deferral and, for periodic jobs, once per period however many
+    processes serve the queue; jobs re-read what they act on, so a repeated run is harmless.
+    """
+
+    def defer(
+        self,
+        name: str,
+        args: Mapping[str, JobArg] | None = None,
+        *,
+        at: datetime | None = None,
+        lock: str | None = None,
+        queueing_lock: str | None = None,
+    ) -> bool:
+        """Queue a run of the registered job ``name`` with ``args``: as soon as possible, or not
+        before ``at`` (timezone-aware; a delayed job). ``lock``: runs with the same lock never
+        overlap (the later waits). ``queueing_lock``: while a job deferred with the same
+        queueing lock waits to start, nothing more is queued and False is returned (deferring
+        the same job twice is deduplicated). True when queued. Unknown ``name``: KeyError."""
+        ...
 
 
 class TimeSeriesStore(Protocol):

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-this-is-the-demo-secret-key"
+MARKET_SOURCES = ("entsoe", "awattar", "nordpool", "octopus")  # voltfleet.market's sources
 
 
 class InsecureSettingsError(RuntimeError):
@@ -79,6 +80,21 @@ class Settings(BaseSettings):
     # well below offline_after_s, or idle chargers are marked offline between heartbeats.
     ocpp_heartbeat_s: int = Field(default=120, ge=10, le=86400)
 
+    # Background jobs (the offline sweep, command expiry, the price fetch): "inprocess" runs them
+    # in the serving process; "worker" queues them in PostgreSQL for `voltfleet worker` processes
+    # (procrastinate), and `voltfleet serve` then runs none itself. Empty: inprocess on SQLite,
+    # worker on PostgreSQL.
+    jobs: str = Field(default="", pattern="^(|inprocess|worker)$")
+    # Day-ahead prices fetched every market_fetch_interval_s for each "source:area" listed
+    # (comma-separated, e.g. "entsoe:DE,nordpool:SE3"; sources entsoe, awattar, nordpool,
+    # octopus); empty: no periodic fetch. ENTSO-E needs entsoe_token; market_base_url sends the
+    # requests to a proxy or mirror instead of the vendors' hosts.
+    market_sources: str = ""
+    market_fetch_interval_s: int = Field(default=3600, ge=60)
+    market_fetch_days: int = Field(default=2, ge=1, le=14)
+    entsoe_token: str = ""
+    market_base_url: str = Field(default="", description="replaces the sources' scheme and host")
+
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""
@@ -91,6 +107,43 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'voltfleet.db').resolve()}"
+
+    @property
+    def jobs_mode(self) -> str:
+        """Where background jobs run: "inprocess" or "worker" (see ``jobs``)."""
+        if self.jobs:
+            return self.jobs
+        return "inprocess" if self.resolved_database_url.startswith("sqlite") else "worker"
+
+    @property
+    def market_source_pairs(self) -> list[tuple[str, str]]:
+        """``market_sources`` as (source, area) pairs."""
+        pairs = []
+        for item in self.market_sources.split(","):
+            if item.strip():
+                source, _, area = item.strip().partition(":")
+                pairs.append((source.strip(), area.strip()))
+        return pairs
+
+    @field_validator("market_sources")
+    @classmethod
+    def _known_sources(cls, value: str) -> str:
+        for item in value.split(","):
+            if not item.strip():
+                continue
+            source, sep, area = item.strip().partition(":")
+            if not sep or not area.strip():
+                raise ValueError(f"{item.strip()!r}: write source:area, e.g. entsoe:DE")
+            if source.strip() not in MARKET_SOURCES:
+                known = ", ".join(MARKET_SOURCES)
+                raise ValueError(f"unknown price source {source.strip()!r} (known: {known})")
+        return value
+
+    @model_validator(mode="after")
+    def _worker_needs_postgresql(self) -> Settings:
+        if self.jobs == "worker" and not self.resolved_database_url.startswith("postgresql"):
+            raise ValueError("VOLTFLEET_JOBS=worker needs PostgreSQL (VOLTFLEET_DATABASE_URL)")
+        return self
 
     @property
     def relaxed(self) -> bool:

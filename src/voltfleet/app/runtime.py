@@ -8,7 +8,7 @@ from voltfleet.app.mail import Mailer
 from voltfleet.app.ratelimit import AttemptLimiter
 from voltfleet.app.security import Security
 from voltfleet.clock import SystemClock
-from voltfleet.ports import Clock
+from voltfleet.ports import Clock, Jobs
 from voltfleet.settings import Settings
 from voltfleet.store.db import Database
 
@@ -21,3 +21,4 @@ class Runtime:
     mailer: Mailer
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
     clock: Clock = field(default_factory=SystemClock)
+    jobs: Jobs | None = None  # chosen by bootstrap.build_jobs

@@ -50,15 +50,25 @@ def parse_file(source: str, area: str, payload: bytes) -> list[MarketPrice]:
     return get_source(source).parse(payload, source_code(source, area))
 
 
-def fetch(source: str, area: str, days: int, token: str | None = None) -> list[MarketPrice]:
-    """Today's and the next days' prices (needs the network and, for ENTSO-E, a token)."""
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+def fetch(
+    source: str,
+    area: str,
+    days: int,
+    token: str | None = None,
+    now: datetime | None = None,
+    base_url: str | None = None,
+) -> list[MarketPrice]:
+    """Today's and the next days' prices (needs the network and, for ENTSO-E, a token); "today"
+    is the UTC day of ``now`` (default: the wall clock, for the CLI); ``base_url`` replaces the
+    vendor's scheme and host (a proxy, a mirror)."""
+    today = (now or datetime.now(UTC)).astimezone(UTC)
+    today = today.replace(hour=0, minute=0, second=0, microsecond=0)
     return asyncio.run(
         fetch_prices(
             source,
             source_code(source, area),
             today - timedelta(days=1),
             today + timedelta(days=days),
-            SourceSettings(token=token),
+            SourceSettings(token=token, base_url=base_url),
         )
     )

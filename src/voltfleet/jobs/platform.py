@@ -1,0 +1,94 @@
+"""The platform's jobs: each opens one unit of work and calls a use case as of ``now``.
+
+Job functions stay thin, so the use cases they call can move (into ``voltfleet.usecases``)
+with only an import changed here.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from voltfleet.app.commands import service as commands
+from voltfleet.app.telemetry.presence import sweep_offline
+from voltfleet.domain.telemetry.presence import sweep_interval_s
+from voltfleet.ports import Every, JobSpec
+from voltfleet.settings import Settings
+from voltfleet.store.db import Database
+from voltfleet.usecases.jobs import COMMAND_SWEEP, MARKET_PRICES, OFFLINE_SWEEP, JobRegistry
+
+log = logging.getLogger("voltfleet.jobs")
+
+COMMAND_SWEEP_S = 30.0  # how often queued commands are checked against their expiry
+SWEEP_BATCH = 1000  # commands.sweep changes at most this many rows per call
+
+
+def offline_sweep(db: Database, settings: Settings, now: datetime) -> int:
+    """Devices silent for ``offline_after_s`` as of ``now`` go offline (with a status-history
+    row; their site follows). Returns how many."""
+    with db.session() as session:
+        return len(sweep_offline(session, now, settings))
+
+
+def command_sweep(db: Database, now: datetime) -> int:
+    """Queued commands past their expiry -> expired, sent ones past their reply deadline ->
+    failed, as of ``now``; in batches, a transaction each. Returns how many changed."""
+    total = 0
+    for _ in range(100):  # bounded: a backlog of 100 batches is finished by the next runs
+        with db.session() as session:
+            changed = commands.sweep(session, now)
+        total += changed
+        if changed < SWEEP_BATCH:
+            break
+    if total:
+        log.info("expired or failed %d pending command(s)", total)
+    return total
+
+
+def market_prices(settings: Settings, db: Database, now: datetime) -> int:
+    """Fetch and store the day-ahead prices of every configured ``source:area``; one that fails
+    is logged and the others are still fetched; raises when any failed. Returns prices stored."""
+    from voltfleet.app.tariffs import market_prices as prices
+
+    stored, failed = 0, []
+    for source, area in settings.market_source_pairs:
+        try:
+            fetched = prices.fetch(
+                source,
+                area,
+                settings.market_fetch_days,
+                settings.entsoe_token or None,
+                now=now,
+                base_url=settings.market_base_url or None,
+            )
+            with db.session() as session:
+                stored += prices.store(session, source, area, fetched)
+        except Exception as exc:
+            log.warning("fetching prices of %s:%s failed: %s", source, area, exc)
+            failed.append(f"{source}:{area}")
+    if failed:
+        raise RuntimeError(f"price fetch failed for {', '.join(failed)}")
+    return stored
+
+
+def platform_jobs(db: Database, settings: Settings) -> JobRegistry:
+    """Every job of the platform, with its schedule; the price fetch only when market sources
+    are configured (VOLTFLEET_MARKET_SOURCES)."""
+    registry = JobRegistry()
+    registry.add(
+        JobSpec(
+            OFFLINE_SWEEP,
+            lambda now: offline_sweep(db, settings, now),
+            Every(sweep_interval_s(settings.offline_after_s)),
+        )
+    )
+    registry.add(JobSpec(COMMAND_SWEEP, lambda now: command_sweep(db, now), Every(COMMAND_SWEEP_S)))
+    if settings.market_source_pairs:
+        registry.add(
+            JobSpec(
+                MARKET_PRICES,
+                lambda now: market_prices(settings, db, now),
+                Every(float(settings.market_fetch_interval_s)),
+            )
+        )
+    return registry
