@@ -373,32 +373,41 @@ def ev_plan(
 ) -> tuple[BoolArray, FloatArray]:
     """(plugged in?, energy wanted at arrival (Wh, only at the arrival step)) per step, from each
     step's local hour of day and local day number. The car comes home most evenings, stays the
-    night and leaves in the morning."""
+    night and leaves in the morning.
+
+    A stay runs from its arrival to the first departure hour after it (the same day when the car
+    leaves later in the day than it came, else the next day), so any pair of hours works: a car
+    that comes home at 01:30 and leaves at 23:30 is away two hours a day, not plugged in for good.
+    Arriving while still plugged in (stays that overlap) continues the stay without a new need."""
     n = len(local_hours)
     plugged = np.zeros(n, dtype=np.bool_)
     need = np.zeros(n, dtype=np.float64)
     days = sorted(set(int(d) for d in day_index))
-    windows: list[tuple[int, float, float]] = []
+    stays: list[tuple[float, float, float]] = []  # (arrival, departure) in hours since day 0
     for d in days:
         if rng.random() > spec.at_home_probability:
             continue
         arrive = spec.arrive_hour + rng.uniform(-spec.arrive_spread_h, spec.arrive_spread_h)
         depart = spec.depart_hour + rng.uniform(-spec.depart_spread_h, spec.depart_spread_h)
         wanted = min(spec.daily_need_wh * rng.uniform(0.3, 2.5), spec.battery_wh * 0.8)
-        windows.append((d, arrive, wanted))
-        windows.append((d + 1, -depart, 0.0))  # negative: leaves at this hour of the next day
-    home_days: dict[int, tuple[float, float]] = {d: (a, w) for d, a, w in windows if a >= 0}
-    leave_days: dict[int, float] = {d: -a for d, a, _ in windows if a < 0}
+        start = d * 24.0 + arrive
+        end = d * 24.0 + depart
+        while end <= start:
+            end += 24.0
+        stays.append((start, end, wanted))
+    at = np.asarray(day_index, dtype=np.float64) * 24.0 + np.asarray(local_hours, dtype=np.float64)
     was = False
+    k = 0  # the first stay that may still hold a step (steps are in time order)
     for i in range(n):
-        d, hour = int(day_index[i]), float(local_hours[i])
-        now = was
-        if d in leave_days and hour >= leave_days[d] and (d not in home_days or hour < 12):
-            now = False
-        if d in home_days and hour >= home_days[d][0]:
-            if not was:
-                need[i] = home_days[d][1]
-            now = True
+        t = float(at[i])
+        while k < len(stays) and stays[k][1] <= t:
+            k += 1
+        now = False
+        for start, end, wanted in stays[k : k + 2]:  # stays start a day apart: two suffice
+            if start <= t < end:
+                if not was and not now:
+                    need[i] = wanted
+                now = True
         plugged[i] = now
         was = now
     return plugged, need

@@ -234,3 +234,36 @@ def test_household_load_matches_its_annual_consumption() -> None:
     month_kwh = load.sum() * 0.25 / 1000
     assert month_kwh == pytest.approx(shape[: 28 * 96].sum() * 0.25 * 4, rel=0.15)
     assert math.isfinite(month_kwh)
+
+
+@pytest.mark.parametrize(
+    ("arrive", "depart", "away_h"),
+    [(18.0, 7.5, 10.5), (1.6, 23.6, 2.0), (9.0, 17.0, 16.0), (23.9, 0.1, 23.8)],
+)
+def test_an_ev_comes_home_and_leaves_every_day_whatever_its_hours(
+    arrive: float, depart: float, away_h: float
+) -> None:
+    """A stay runs from the arrival to the first departure hour after it: a car that comes home
+    at 01:36 and leaves at 23:36 is away two hours a day and wants energy at each arrival (it used
+    to stay plugged in for good when it came home after midnight, and the demo showed no EV
+    charging between midnight and two in the morning)."""
+    from voltfleet.simulator.model import ev_plan
+
+    spec = EvSpec(
+        arrive_hour=arrive,
+        depart_hour=depart,
+        arrive_spread_h=0.0,
+        depart_spread_h=0.0,
+        at_home_probability=1.0,
+    )
+    minutes = np.arange(5 * 24 * 60)
+    hours = (minutes % (24 * 60)) / 60.0
+    days = (minutes // (24 * 60)).astype(np.int64)
+    plugged, need = ev_plan(spec, hours, days, np.random.default_rng(1))
+    arrivals = np.flatnonzero(need > 0)
+    assert len(arrivals) == 5  # one a day
+    assert np.allclose(hours[arrivals], arrive, atol=1 / 60)
+    # the middle days (a whole day on each side): away exactly away_h hours a day
+    middle = (days >= 1) & (days <= 3)
+    away = np.count_nonzero(~plugged[middle]) / 60.0 / 3
+    assert away == pytest.approx(away_h, abs=2 / 60)
