@@ -30,7 +30,11 @@ from voltfleet.app.me.endpoints import router as me_router
 from voltfleet.app.metering.endpoints import router as metering_router
 from voltfleet.app.orgs.endpoints import router as orgs_router
 from voltfleet.app.portal.pages import router as portal_router
-from voltfleet.app.portal.session import LoginRequired
+from voltfleet.app.portal.session import (
+    CHANGE_PASSWORD_PAGE,
+    LoginRequired,
+    PasswordChangeRequired,
+)
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import Security
 from voltfleet.app.sites.endpoints import router as sites_router
@@ -137,6 +141,10 @@ def create_app(
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _: LoginRequired) -> RedirectResponse:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _password_change(request: Request, _: PasswordChangeRequired) -> RedirectResponse:
+        return RedirectResponse(CHANGE_PASSWORD_PAGE, status_code=303)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

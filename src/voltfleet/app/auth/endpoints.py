@@ -35,6 +35,7 @@ def token(
     return Token(
         access_token=runtime.security.issue_token(user.id, user.password_changed_at),
         expires_in=runtime.settings.access_token_minutes * 60,
+        password_change_required=user.must_change_password,
     )
 
 

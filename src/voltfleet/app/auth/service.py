@@ -105,6 +105,7 @@ def reset_password(session: Session, runtime: Runtime, data: PasswordResetIn, ad
         raise bad_request("the code has expired or was never requested: ask for a new code")
     user.password_hash = runtime.security.hash_password(data.new_password)
     user.password_changed_at = utcnow()
+    user.must_change_password = False  # chosen by the user, who proved the address
     audit.record(
         session,
         actor=user,

@@ -29,8 +29,16 @@ def change_password(
 ) -> None:
     _require_password(runtime, caller.user, current)
     check_password(new, "new_password")
+    if caller.user.must_change_password and new == current:
+        raise ApiError(
+            422,
+            "new_password: choose a password of your own, not the temporary one",
+            "weak_password",
+            [{"field": "new_password", "message": "must differ from the temporary password"}],
+        )
     caller.user.password_hash = runtime.security.hash_password(new)
     caller.user.password_changed_at = utcnow()
+    caller.user.must_change_password = False
     audit.record(
         session,
         actor=caller.user,

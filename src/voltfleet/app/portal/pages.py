@@ -22,7 +22,7 @@ from voltfleet.app.portal import (
     telemetry_pages,
 )
 from voltfleet.app.portal.render import attempt, first_error, render
-from voltfleet.app.portal.session import portal_caller, sign_in, sign_out
+from voltfleet.app.portal.session import landing, portal_caller, sign_in, sign_out
 from voltfleet.store.models import OutboxMail
 
 router = APIRouter(include_in_schema=False)
@@ -60,7 +60,7 @@ def login(
     )
     if user is None:
         return render(request, "portal/login.html", error=error, email=email, status_code=401)
-    return sign_in(request, user)
+    return sign_in(request, user, landing(user))
 
 
 @router.post("/logout")
