@@ -15,6 +15,8 @@ from voltfleet.app.security import new_code, sha256
 from voltfleet.store.db import utcnow
 from voltfleet.store.models import VerificationCode
 
+EXPIRED = "the code has expired or was never requested: ask for a new code"
+
 SUBJECTS = {
     "register": "Your voltfleet registration code",
     "reset_password": "Your voltfleet password reset code",
@@ -70,7 +72,17 @@ def issue(
 def consume(
     session: Session, runtime: Runtime, email: str, purpose: str, code: str
 ) -> dict[str, Any]:
-    """Check a code; returns what was stored with it. Wrong codes count against the code."""
+    """Check a code; returns what was stored with it.
+
+    Every guess counts against the code *before* it is compared, in one atomic statement
+    (``UPDATE ... SET attempts = attempts + 1 WHERE attempts < limit RETURNING attempts``), so
+    that parallel guesses cannot all read the same count: at most ``verification_code_attempts``
+    guesses are ever compared. The count is committed at once, so that the rollback of a refused
+    request keeps it; this is the one place a service commits, and it is safe because a code is
+    the gate in front of every change its callers make (nothing of theirs is pending here). The
+    count is kept on the request's own connection: a second one per guess could exhaust the pool
+    under many parallel guesses. The right code is then claimed once (``used`` false -> true).
+    """
     email = email.strip().lower()
     row = session.scalar(
         select(VerificationCode)
@@ -82,19 +94,26 @@ def consume(
         .order_by(VerificationCode.created_at.desc())
     )
     if row is None or row.expires_at < utcnow():
-        raise bad_request("the code has expired or was never requested: ask for a new code")
+        raise bad_request(EXPIRED)
     limit = runtime.settings.verification_code_attempts
-    if row.attempts >= limit:
+    attempts = session.scalar(
+        update(VerificationCode)
+        .where(VerificationCode.id == row.id, VerificationCode.attempts < limit)
+        .values(attempts=VerificationCode.attempts + 1)
+        .returning(VerificationCode.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if attempts is None:
         raise bad_request("too many wrong codes: ask for a new code")
     if not hmac.compare_digest(row.code_hash, sha256(f"{purpose}:{email}:{code.strip()}")):
-        # Count the failed attempt in its own transaction: this request's is rolled back.
-        with runtime.db.session() as counter:
-            counter.execute(
-                update(VerificationCode)
-                .where(VerificationCode.id == row.id)
-                .values(attempts=VerificationCode.attempts + 1)
-            )
-        left = limit - row.attempts - 1
-        raise bad_request(f"wrong code ({left} attempts left)")
-    row.used = True
+        raise bad_request(f"wrong code ({limit - attempts} attempts left)")
+    claimed = session.execute(
+        update(VerificationCode)
+        .where(VerificationCode.id == row.id, VerificationCode.used.is_(False))
+        .values(used=True)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise bad_request(EXPIRED)  # used by a parallel request a moment ago
     return dict(row.payload or {})
