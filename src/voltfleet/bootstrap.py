@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from voltfleet import __version__
 from voltfleet.accounts import ensure_platform
@@ -109,6 +110,10 @@ def create_app(
         ),
     )
     app.state.runtime = runtime
+    if settings.trusted_proxy_list:
+        # The client address (rate limits, audit) and scheme from X-Forwarded-For/-Proto, only
+        # when the peer is a configured proxy; servers run with their own proxy handling off.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     errors.install(app)
     for router in (
         auth_router,

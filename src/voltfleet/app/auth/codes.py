@@ -26,6 +26,17 @@ SUBJECTS = {
 }
 
 
+def count_request(runtime: Runtime, email: str, purpose: str) -> None:
+    """Count a request for a code mailed to ``email`` (429 past ``code_limit_per_email``)."""
+    runtime.limiter.hit(
+        runtime.settings.code_limit_per_email,
+        "code",
+        purpose,
+        email.strip().lower(),
+        message="Too many codes were requested for this address.",
+    )
+
+
 def issue(
     session: Session,
     runtime: Runtime,
@@ -36,13 +47,7 @@ def issue(
 ) -> None:
     """Mail a fresh code for ``purpose``; ``note`` (optional) says above the code what it is for."""
     email = email.strip().lower()
-    runtime.limiter.hit(
-        runtime.settings.code_limit_per_email,
-        "code",
-        purpose,
-        email,
-        message="Too many codes were requested for this address.",
-    )
+    count_request(runtime, email, purpose)
     session.execute(
         update(VerificationCode)
         .where(VerificationCode.email == email, VerificationCode.purpose == purpose)
