@@ -204,9 +204,7 @@ def reset_password(
         request,
         session,
         error=error,
-        notice=None
-        if error
-        else "A temporary password was mailed to the user, who must change it at the next sign-in.",
+        notice=None if error else "A temporary password was mailed to the user.",
     )
 
 
