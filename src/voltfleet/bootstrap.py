@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from voltfleet import __version__
 from voltfleet.accounts import ensure_platform
@@ -32,7 +33,11 @@ from voltfleet.app.openapi import describe_errors
 from voltfleet.app.orgs.endpoints import router as orgs_router
 from voltfleet.app.portal.render import error_page
 from voltfleet.app.portal.routes import router as portal_router
-from voltfleet.app.portal.session import LoginRequired
+from voltfleet.app.portal.session import (
+    CHANGE_PASSWORD_PAGE,
+    LoginRequired,
+    PasswordChangeRequired,
+)
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import Security
 from voltfleet.app.sites.endpoints import router as sites_router
@@ -146,6 +151,10 @@ def create_app(
         ),
     )
     app.state.runtime = runtime
+    if settings.trusted_proxy_list:
+        # The client address (rate limits, audit) and scheme from X-Forwarded-For/-Proto, only
+        # when the peer is a configured proxy; servers run with their own proxy handling off.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     errors.install(app, page=error_page)
     for router in (
         auth_router,
@@ -179,6 +188,10 @@ def create_app(
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _: LoginRequired) -> RedirectResponse:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _password_change(request: Request, _: PasswordChangeRequired) -> RedirectResponse:
+        return RedirectResponse(CHANGE_PASSWORD_PAGE, status_code=303)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -19,7 +19,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from voltfleet.bootstrap import create_app
 
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 (any local
+    # client); the app does it, for VOLTFLEET_TRUSTED_PROXIES only (bootstrap.create_app).
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -46,6 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        proxy_headers=False,
     )
 
 

@@ -5,6 +5,7 @@ Defaults need no other server: an SQLite file under the data directory, mail int
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -12,6 +13,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-this-is-the-demo-secret-key"
 MARKET_SOURCES = ("entsoe", "awattar", "nordpool", "octopus")  # voltfleet.market's sources
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class InsecureSettingsError(RuntimeError):
@@ -34,10 +39,24 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
 
-    # Login rate limits, per account and per client address.
+    # Sign-in limits. Per client address: every attempt. Per account *and* address: a hard limit
+    # that only the address guessing feels (the account's owner signs in from elsewhere). Per
+    # account: after login_delay_free_failures failures within login_delay_window_s, attempts on
+    # the account are spaced by a delay that doubles from login_delay_base_s up to
+    # login_delay_max_s (no lock-out: the right password still gets in after the delay).
     login_limit_per_account: str = "5/minute"
     login_limit_per_address: str = "30/minute"
+    login_delay_free_failures: int = Field(default=5, ge=0)
+    login_delay_base_s: float = Field(default=1.0, ge=0)
+    login_delay_max_s: float = Field(default=30.0, ge=0)
+    login_delay_window_s: float = Field(default=900.0, gt=0)
+    # Mailed codes: per address mailed to, and (registration codes) per client address.
     code_limit_per_email: str = "5/10minutes"
+    code_limit_per_address: str = "20/hour"
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated addresses
+    # or networks (CIDR), such as "127.0.0.1" for an nginx on the same host. Empty (the default):
+    # none, the client address is the peer's and the headers are ignored.
+    trusted_proxies: str = ""
 
     verification_code_minutes: int = 15
     verification_code_attempts: int = 5
@@ -101,6 +120,22 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_from: str = "voltfleet <no-reply@localhost>"
     smtp_starttls: bool = True
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        for item in _split(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"VOLTFLEET_TRUSTED_PROXIES: {item!r} is not an address or network (CIDR)"
+                ) from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _split(self.trusted_proxies)
 
     @property
     def resolved_database_url(self) -> str:

@@ -161,11 +161,12 @@ def test_register_installer_under_distributor(client: TestClient, runtime: Runti
     d2 = w.accounts["admin@D2"]
     orgs = client.get("/api/v1/orgs", headers=d2.headers()).json()["items"]
     assert "New Roofs" not in {o["name"] for o in orgs}
-    # A code is used once.
+    # A code is used once (and the code is checked before whether the email is taken, so the
+    # answer does not tell a stranger that the address is registered).
     r = client.post(
         "/api/v1/auth/register", json={**body, "code": code, "email": "new@example.com"}
     )
-    assert r.status_code == 409
+    assert r.status_code == 400 and "never requested" in r.json()["detail"]
     with runtime.db.session() as s:
         actions = set(s.scalars(select(AuditEntry.action)))
     assert "account.register" in actions
@@ -190,8 +191,9 @@ def test_register_refusals(client: TestClient, runtime: Runtime) -> None:
     assert r.status_code == 422 and "upper-case" in r.json()["detail"]
     r = client.post("/api/v1/auth/register", json={**base, "access_code": w.orgs["I1"].access_code})
     assert r.status_code == 400 and "never requested" in r.json()["detail"]
+    # A registered email gets the same answer as a new one (and a notice by mail, no code).
     r = client.post("/api/v1/auth/register/code", json={"email": "admin.i1@example.com"})
-    assert r.status_code == 409
+    assert r.status_code == 202
     r = client.post("/api/v1/auth/register/code", json={"email": "not-an-email"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "email"
     # A distributor cannot sit under an installer.

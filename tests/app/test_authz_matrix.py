@@ -6,6 +6,8 @@ here independently of the application's repositories:
 
 * the target is outside the caller's scope  -> 404
 * visible, but POLICY refuses the action     -> 403
+* an action on a user of a higher rank       -> 403 (role ranking: administrator > O&M
+  engineer > owner, a superuser above all; equal ranks allowed), and on oneself -> 403
 * otherwise                                  -> 2xx (and lists hold exactly the visible objects)
 
 A route that exists but is not described here fails the test, so new endpoints must join it.
@@ -97,7 +99,6 @@ OBJECT_CASES = [
         Action.RESET_PASSWORD,
         "POST",
         "/api/v1/users/{user_id}/reset-password",
-        lambda _: {"new_password": "Reset#1234"},
     ),
     Case(
         Kind.USER,
@@ -403,6 +404,29 @@ def expected(visible: bool, caller: Account, kind: Kind, action: Action) -> str:
     return "2xx"
 
 
+# Role ranking, written here from the product rule (not imported): who may act on whom.
+USER_RANK = {"owner": 0, "om": 1, "admin": 2}
+SUPERUSER_RANK = 3
+# Actions that act on another user (reading and listing are the scope's business).
+RANKED = {Action.UPDATE, Action.CHANGE_ROLE, Action.DELETE, Action.RESET_PASSWORD}
+# The kinds of target user each ranked action is tried on, in every organisation.
+TARGET_KINDS = ("owner", "om", "admin", "superuser")
+
+
+def user_rank(role: str, superuser: bool) -> int:
+    return SUPERUSER_RANK if superuser else USER_RANK[role]
+
+
+def expected_user(visible: bool, caller: Account, action: Action, target: User) -> str:
+    want = expected(visible, caller, Kind.USER, action)
+    outranked = user_rank(target.role, target.is_superuser) > user_rank(
+        caller.role, caller.superuser
+    )
+    if want == "2xx" and action in RANKED and outranked:
+        return "403"
+    return want
+
+
 def outcome(status: int) -> str:
     return "2xx" if 200 <= status < 300 else str(status)
 
@@ -415,6 +439,7 @@ class Targets:
         self.runtime = runtime
         self.world = world
         self.n = itertools.count()
+        self.password_hash = runtime.security.hash_password("Tmp#12345")
 
     def child_org(self, parent_label: str) -> Org:
         with self.runtime.db.session() as s:
@@ -436,6 +461,26 @@ class Targets:
             )
             u.avatar, u.avatar_type = b"GIF89a", "image/gif"
             return u
+
+    def users(self, org_label: str, kinds: tuple[str, ...]) -> dict[str, User]:
+        """Throwaway users of the given kinds (a role, or "superuser") in one transaction, with
+        one precomputed password hash (their passwords are never used)."""
+        made: dict[str, User] = {}
+        with self.runtime.db.session() as s:
+            for kind in kinds:
+                u = User(
+                    email=f"tmp{next(self.n)}@example.com",
+                    username="tmp",
+                    password_hash=self.password_hash,
+                    org_id=self.world.org_id(org_label),
+                    role="admin" if kind == "superuser" else kind,
+                    is_superuser=kind == "superuser",
+                    avatar=b"GIF89a",
+                    avatar_type="image/gif",
+                )
+                s.add(u)
+                made[kind] = u
+        return made
 
     def serial(self) -> str:
         return f"SN{next(self.n):06d}"
@@ -623,10 +668,21 @@ def test_authorisation_matrix(
                     url = case.path
                     body = case.body(target_org.id) if case.body else None
                 else:
-                    obj_user = targets.user(target_label)
-                    visible = user_visible(caller, caller_org, obj_user, target_org)
-                    url = case.path.format(user_id=obj_user.id)
-                    body = case.body(target_org.id) if case.body else None
+                    # Each action on a user, on a user of every rank (see expected_user) where
+                    # the caller sees the organisation's users (elsewhere all ranks are a 404).
+                    sees = caller.role != "owner" and org_visible(caller, caller_org, target_org)
+                    kinds = TARGET_KINDS if case.action in RANKED and sees else ("owner",)
+                    for kind, obj_user in targets.users(target_label, kinds).items():
+                        visible = user_visible(caller, caller_org, obj_user, target_org)
+                        check(
+                            caller,
+                            f"{label} ({kind})",
+                            case.method,
+                            case.path.format(user_id=obj_user.id),
+                            expected_user(visible, caller, case.action, obj_user),
+                            case.body(target_org.id) if case.body else None,
+                        )
+                    continue
                 if case.kind is Kind.USER and case.action is Action.CREATE and body:
                     body["email"] = f"c{next(targets.n)}@example.com"  # type: ignore[index]
                 check(
@@ -637,6 +693,13 @@ def test_authorisation_matrix(
                     expected(visible, caller, case.kind, case.action),
                     body,
                 )
+
+        # Never on oneself: the caller's own account changes through /api/v1/me.
+        me = f"/api/v1/users/{caller.id}"
+        other_role = "om" if caller.role != "om" else "owner"
+        check(caller, f"own reset by {key}", "POST", f"{me}/reset-password", "403")
+        check(caller, f"own role by {key}", "PATCH", me, "403", {"role": other_role})
+        check(caller, f"own deletion by {key}", "DELETE", me, "403")
 
         # Sites and devices, including a site shared with I2 ("S").
         for target_label in [*world.orgs, SHARED]:

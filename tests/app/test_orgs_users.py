@@ -85,9 +85,12 @@ def test_user_management(client: TestClient, runtime: Runtime) -> None:
     assert r.json()["role"] == "admin"
     r = client.patch(f"/api/v1/users/{admin.id}", headers=admin.headers(), json={"role": "om"})
     assert r.status_code == 403 and "own role" in r.json()["detail"]
-    # An O&M engineer resets a password: a temporary one is mailed and works.
+    # An O&M engineer may not reset an administrator's password (a higher role); an
+    # administrator resets it: a temporary one is mailed and works.
     om = w.accounts["om@I1"]
     r = client.post(f"/api/v1/users/{user['id']}/reset-password", headers=om.headers())
+    assert r.status_code == 403 and "higher role" in r.json()["detail"]
+    r = client.post(f"/api/v1/users/{user['id']}/reset-password", headers=admin.headers())
     assert r.status_code == 200 and "mailed" in r.json()["detail"]
     with runtime.db.session() as s:
         from voltfleet.store.models import OutboxMail

@@ -149,11 +149,19 @@ def test_manage_a_user(installer_page: Any, new_context: Callable[..., Any]) -> 
     temporary = match.group(1)
     assert temporary != "First#Pass1"
 
-    # The old password no longer works; the temporary one does, in a fresh browser context.
+    # The old password no longer works; the temporary one does, in a fresh browser context, but
+    # only to choose a new password: every page leads there until then.
     fresh = new_context().new_page()
     sign_in(fresh, email, "First#Pass1")
     expect(fresh.locator("#error")).to_have_text("wrong email or password")
     sign_in(fresh, email, temporary)
+    expect(fresh).to_have_url(re.compile(r"/account/password$"))
+    fresh.goto("/home")
+    expect(fresh).to_have_url(re.compile(r"/account/password$"))
+    form = fresh.locator("#change-password-form")
+    form.locator("input[name=current_password]").fill(temporary)
+    form.locator("input[name=new_password]").fill("Second#Pass2")
+    form.get_by_role("button", name="Change password").click()
     expect(fresh).to_have_url(re.compile(r"/home$"))
     expect(fresh.locator("#who")).to_have_text("Pat Newcomer")
     expect(fresh.locator("header .who")).to_contain_text(f"{INSTALLER_ORG} · om")

@@ -102,13 +102,20 @@ def user_from_api_key(session: Session, key: str) -> User | None:
     return session.get(User, row.user_id)
 
 
-def get_caller(
+PASSWORD_CHANGE_REQUIRED = (
+    "your password was reset: choose a new one first with POST /api/v1/me/password "
+    "(current_password is the temporary password mailed to you)"
+)
+
+
+def authenticated_caller(
     request: Request,
     session: DbSession,
     runtime: RuntimeDep,
     token: Annotated[str | None, Depends(bearer)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Caller:
+    """Whoever the credential names, even a user who must change their password first."""
     user: User | None = None
     if token:
         user = user_from_token(session, runtime, token)
@@ -122,4 +129,20 @@ def get_caller(
     return Caller(user=user, org=org, address=client_address(request))
 
 
+def get_caller(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    token: Annotated[str | None, Depends(bearer)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Caller:
+    """The caller of every API request: refused (403) while their password must be changed."""
+    caller = authenticated_caller(request, session, runtime, token, api_key)
+    if caller.user.must_change_password:
+        raise Forbidden(PASSWORD_CHANGE_REQUIRED, code="password_change_required")
+    return caller
+
+
 CallerDep = Annotated[Caller, Depends(get_caller)]
+# Only for changing one's password: accepted while a reset password must still be changed.
+AnyCallerDep = Annotated[Caller, Depends(authenticated_caller)]

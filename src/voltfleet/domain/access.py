@@ -86,6 +86,34 @@ def allowed(role: Role, kind: Kind, action: Action, *, superuser: bool = False) 
     return action in POLICY.get((role, kind), frozenset())
 
 
+# Role ranking: who may act on whom. A superuser ranks above every role.
+RANK: dict[Role, int] = {Role.OWNER: 0, Role.OM: 1, Role.ADMIN: 2}
+SUPERUSER_RANK = 3
+
+# Actions on a user that the ranking limits (reading and listing are left to the scope).
+RANKED_ACTIONS = frozenset(
+    {Action.UPDATE, Action.DELETE, Action.RESET_PASSWORD, Action.CHANGE_ROLE}
+)
+
+
+def rank(role: Role, *, superuser: bool = False) -> int:
+    return SUPERUSER_RANK if superuser else RANK[role]
+
+
+def may_act_on(
+    role: Role, target_role: Role, *, superuser: bool = False, target_superuser: bool = False
+) -> bool:
+    """May a caller act on a user (change, reset, delete) given their roles?
+
+    Only on users of the same rank or below: an O&M engineer never on an administrator, nobody
+    but a superuser on a superuser. Equal ranks are allowed: the administrators of an organisation
+    manage one another (a departed colleague is removed or reset without a superuser), and since a
+    reset only mails a temporary password to the user, acting on a peer never yields their account.
+    Acting on oneself is a separate question (the /me endpoints) and is decided by the caller.
+    """
+    return rank(target_role, superuser=target_superuser) <= rank(role, superuser=superuser)
+
+
 def may_parent(parent: OrgType, child: OrgType) -> bool:
     return parent in ALLOWED_PARENTS[child]
 

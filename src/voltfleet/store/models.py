@@ -58,6 +58,9 @@ class User(Base):
     avatar_type: Mapped[str] = mapped_column(String(30), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when someone else reset the password (a temporary one was mailed): until the user
+    # chooses a new one, the API refuses everything else and the portal asks for it.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ApiKey(Base):

@@ -10,6 +10,7 @@ from voltfleet.domain.access import (
     allowed,
     child_path,
     in_subtree,
+    may_act_on,
     may_parent,
 )
 from voltfleet.domain.passwords import password_problems
@@ -47,6 +48,25 @@ def test_tree_rules() -> None:
     d = child_path(root, "d")
     assert in_subtree(root, d) and in_subtree(d, d) and not in_subtree(d, root)
     assert not in_subtree(child_path(root, "d1"), child_path(root, "d10"))
+
+
+@pytest.mark.parametrize(
+    ("caller", "caller_su", "target", "target_su", "may"),
+    [
+        (Role.OM, False, Role.ADMIN, False, False),  # the takeover of issue 12
+        (Role.OM, False, Role.OM, False, True),  # peers
+        (Role.OM, False, Role.OWNER, False, True),
+        (Role.ADMIN, False, Role.ADMIN, False, True),
+        (Role.OWNER, False, Role.OM, False, False),
+        (Role.ADMIN, False, Role.ADMIN, True, False),  # nobody but a superuser on a superuser
+        (Role.ADMIN, True, Role.ADMIN, True, True),
+        (Role.OWNER, True, Role.ADMIN, False, True),  # a superuser above every role
+    ],
+)
+def test_role_ranking(
+    caller: Role, caller_su: bool, target: Role, target_su: bool, may: bool
+) -> None:
+    assert may_act_on(caller, target, superuser=caller_su, target_superuser=target_su) is may
 
 
 @pytest.mark.parametrize(

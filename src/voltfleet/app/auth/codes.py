@@ -15,6 +15,8 @@ from voltfleet.store.db import utcnow
 from voltfleet.store.models import VerificationCode
 from voltfleet.usecases.errors import Invalid
 
+EXPIRED = "the code has expired or was never requested: ask for a new code"
+
 SUBJECTS = {
     "register": "Your voltfleet registration code",
     "reset_password": "Your voltfleet password reset code",
@@ -22,6 +24,17 @@ SUBJECTS = {
     "email_new": "Confirm your new voltfleet email",
     "site_delete": "A site of yours is about to be deleted: authorisation code",
 }
+
+
+def count_request(runtime: Runtime, email: str, purpose: str) -> None:
+    """Count a request for a code mailed to ``email`` (429 past ``code_limit_per_email``)."""
+    runtime.limiter.hit(
+        runtime.settings.code_limit_per_email,
+        "code",
+        purpose,
+        email.strip().lower(),
+        message="Too many codes were requested for this address.",
+    )
 
 
 def issue(
@@ -34,13 +47,7 @@ def issue(
 ) -> None:
     """Mail a fresh code for ``purpose``; ``note`` (optional) says above the code what it is for."""
     email = email.strip().lower()
-    runtime.limiter.hit(
-        runtime.settings.code_limit_per_email,
-        "code",
-        purpose,
-        email,
-        message="Too many codes were requested for this address.",
-    )
+    count_request(runtime, email, purpose)
     session.execute(
         update(VerificationCode)
         .where(VerificationCode.email == email, VerificationCode.purpose == purpose)
@@ -70,7 +77,17 @@ def issue(
 def consume(
     session: Session, runtime: Runtime, email: str, purpose: str, code: str
 ) -> dict[str, Any]:
-    """Check a code; returns what was stored with it. Wrong codes count against the code."""
+    """Check a code; returns what was stored with it.
+
+    Every guess counts against the code *before* it is compared, in one atomic statement
+    (``UPDATE ... SET attempts = attempts + 1 WHERE attempts < limit RETURNING attempts``), so
+    that parallel guesses cannot all read the same count: at most ``verification_code_attempts``
+    guesses are ever compared. The count is committed at once, so that the rollback of a refused
+    request keeps it; this is the one place a service commits, and it is safe because a code is
+    the gate in front of every change its callers make (nothing of theirs is pending here). The
+    count is kept on the request's own connection: a second one per guess could exhaust the pool
+    under many parallel guesses. The right code is then claimed once (``used`` false -> true).
+    """
     email = email.strip().lower()
     row = session.scalar(
         select(VerificationCode)
@@ -82,19 +99,26 @@ def consume(
         .order_by(VerificationCode.created_at.desc())
     )
     if row is None or row.expires_at < utcnow():
-        raise Invalid("the code has expired or was never requested: ask for a new code")
+        raise Invalid(EXPIRED)
     limit = runtime.settings.verification_code_attempts
-    if row.attempts >= limit:
+    attempts = session.scalar(
+        update(VerificationCode)
+        .where(VerificationCode.id == row.id, VerificationCode.attempts < limit)
+        .values(attempts=VerificationCode.attempts + 1)
+        .returning(VerificationCode.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if attempts is None:
         raise Invalid("too many wrong codes: ask for a new code")
     if not hmac.compare_digest(row.code_hash, sha256(f"{purpose}:{email}:{code.strip()}")):
-        # Count the failed attempt in its own transaction: this request's is rolled back.
-        with runtime.db.session() as counter:
-            counter.execute(
-                update(VerificationCode)
-                .where(VerificationCode.id == row.id)
-                .values(attempts=VerificationCode.attempts + 1)
-            )
-        left = limit - row.attempts - 1
-        raise Invalid(f"wrong code ({left} attempts left)")
-    row.used = True
+        raise Invalid(f"wrong code ({limit - attempts} attempts left)")
+    claimed = session.execute(
+        update(VerificationCode)
+        .where(VerificationCode.id == row.id, VerificationCode.used.is_(False))
+        .values(used=True)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Invalid(EXPIRED)  # used by a parallel request a moment ago
     return dict(row.payload or {})

@@ -22,25 +22,32 @@ router = APIRouter(prefix="/api/v1/auth", tags=["authentication"])
 
 
 @router.post("/token", response_model=Token, summary="Sign in (OAuth2 password form)")
-def token(
+async def token(
     request: Request,
     session: DbSession,
     runtime: RuntimeDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> Token:
-    """`username` is the account's email. Answers 429 after too many attempts."""
-    user = service.authenticate(
+    """`username` is the account's email. Answers 429 after too many attempts from your address
+    (per address, and per account and address); an account with many recent failures answers
+    more slowly (a growing delay, not a lock-out)."""
+    user = await service.sign_in(
         session, runtime, form.username, form.password, client_address(request)
     )
     return Token(
         access_token=runtime.security.issue_token(user.id, user.password_changed_at),
         expires_in=runtime.settings.access_token_minutes * 60,
+        password_change_required=user.must_change_password,
     )
 
 
 @router.post("/register/code", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
-def registration_code(session: DbSession, runtime: RuntimeDep, body: EmailIn) -> Accepted:
-    service.send_registration_code(session, runtime, body.email)
+def registration_code(
+    request: Request, session: DbSession, runtime: RuntimeDep, body: EmailIn
+) -> Accepted:
+    """The same answer whether or not the email has an account: a registered address is mailed a
+    notice instead of a code. Limited per email and per client address (429)."""
+    service.send_registration_code(session, runtime, body.email, client_address(request))
     return Accepted(detail=f"a verification code was sent to {body.email}")
 
 

@@ -12,8 +12,9 @@ from voltfleet.app.auth import service as auth
 from voltfleet.app.auth.schemas import PasswordResetIn, Registration
 from voltfleet.app.deps import DbSession, RuntimeDep, client_address
 from voltfleet.app.portal.render import attempt, first_error, render
-from voltfleet.app.portal.session import portal_caller, sign_in, sign_out
+from voltfleet.app.portal.session import landing, portal_caller, sign_in, sign_out
 from voltfleet.store.models import OutboxMail
+from voltfleet.usecases.errors import TooMany, Unauthenticated
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,20 +30,18 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(
+async def login(
     request: Request,
     session: DbSession,
     runtime: RuntimeDep,
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
-    user, error = attempt(
-        session,
-        lambda: auth.authenticate(session, runtime, email, password, client_address(request)),
-    )
-    if user is None:
-        return render(request, "portal/login.html", error=error, email=email, status_code=401)
-    return sign_in(request, user)
+    try:
+        user = await auth.sign_in(session, runtime, email, password, client_address(request))
+    except (Unauthenticated, TooMany) as exc:
+        return render(request, "portal/login.html", error=exc.message, email=email, status_code=401)
+    return sign_in(request, user, landing(user))
 
 
 @router.post("/logout")
@@ -60,7 +59,11 @@ def register_code(
     request: Request, session: DbSession, runtime: RuntimeDep, email: Annotated[str, Form()]
 ) -> HTMLResponse:
     """htmx: mail the verification code, answer with a one-line notice."""
-    _, error = attempt(session, lambda: auth.send_registration_code(session, runtime, email))
+    _, error = attempt(
+        session,
+        lambda: auth.send_registration_code(session, runtime, email, client_address(request)),
+    )
+    # The same text whether or not the address has an account (that one gets a notice instead).
     text = error or f"A verification code was sent to {email}."
     return HTMLResponse(
         f'<p class="{"error" if error else "notice"}" id="code-notice">{_esc(text)}</p>'

@@ -12,6 +12,11 @@ class Token(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int = Field(description="seconds")
+    password_change_required: bool = Field(
+        default=False,
+        description="true after someone reset the password: until POST /api/v1/me/password "
+        "sets a new one, every other request is refused with 403 password_change_required",
+    )
 
 
 class EmailIn(BaseModel):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from voltfleet.app import audit
 from voltfleet.app.auth import codes
 from voltfleet.app.auth.schemas import PasswordResetIn, Registration
 from voltfleet.app.orgs.repository import org_by_access_code
 from voltfleet.app.orgs.service import build_org
+from voltfleet.app.ratelimit import DelayRule
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.users.repository import user_by_email
 from voltfleet.app.users.service import check_password, new_user
@@ -18,9 +22,19 @@ from voltfleet.store.models import Org, User
 from voltfleet.usecases.errors import Conflict, Invalid, Unauthenticated
 
 
-def authenticate(
-    session: Session, runtime: Runtime, email: str, password: str, address: str
-) -> User:
+def _delay_rule(runtime: Runtime) -> DelayRule:
+    s = runtime.settings
+    return DelayRule(
+        free=s.login_delay_free_failures,
+        base_s=s.login_delay_base_s,
+        max_s=s.login_delay_max_s,
+        window_s=s.login_delay_window_s,
+    )
+
+
+def admit_login(runtime: Runtime, email: str, address: str) -> float:
+    """The limits in front of a password check: per client address, per account and address
+    (429), then the account's turn; returns the seconds to wait before checking the password."""
     email = email.strip().lower()
     limits = runtime.settings
     runtime.limiter.hit(
@@ -33,19 +47,57 @@ def authenticate(
         limits.login_limit_per_account,
         "login-account",
         email,
-        message="Too many sign-in attempts for this account.",
+        address,
+        message="Too many sign-in attempts for this account from your address.",
     )
+    return runtime.limiter.logins.reserve(email, _delay_rule(runtime))
+
+
+def check_credentials(session: Session, runtime: Runtime, email: str, password: str) -> User:
+    """The password check itself, once admitted (see admit_login); counts a failure."""
+    email = email.strip().lower()
     user = user_by_email(session, email)
     if not runtime.security.verify_password(password, user.password_hash if user else None):
+        runtime.limiter.logins.failed(email, _delay_rule(runtime))
         raise Unauthenticated("wrong email or password", code="wrong_credentials")
     assert user is not None
+    runtime.limiter.logins.succeeded(email)
     return user
 
 
-def send_registration_code(session: Session, runtime: Runtime, email: str) -> None:
-    if user_by_email(session, email) is not None:
-        raise Conflict(f"{email} is already registered: sign in or reset your password")
-    codes.issue(session, runtime, email, "register")
+async def sign_in(
+    session: Session, runtime: Runtime, email: str, password: str, address: str
+) -> User:
+    """Admit, wait the account's delay without holding a server thread, then check."""
+    wait_s = admit_login(runtime, email, address)
+    if wait_s > 0:
+        await asyncio.sleep(wait_s)
+    return await run_in_threadpool(check_credentials, session, runtime, email, password)
+
+
+def send_registration_code(session: Session, runtime: Runtime, email: str, address: str) -> None:
+    """Mail a registration code; the same answer whether or not the address has an account (it
+    gets a notice instead of a code), and the same limits: per client address and per email."""
+    email = email.strip().lower()
+    runtime.limiter.hit(
+        runtime.settings.code_limit_per_address,
+        "code-address",
+        address,
+        message="Too many codes were requested from your address.",
+    )
+    user = user_by_email(session, email)
+    if user is None:
+        codes.issue(session, runtime, email, "register")
+        return
+    codes.count_request(runtime, email, "register")
+    runtime.mailer.send(
+        session,
+        email,
+        codes.SUBJECTS["register"],
+        f"Hello {user.username},\n\nsomeone asked to register a new voltfleet account with this "
+        "address, which already has one, so no code was sent. If it was you, sign in, or use "
+        "'forgot password' on the sign-in page. If it was not you, ignore this mail.",
+    )
 
 
 def register(
@@ -55,9 +107,11 @@ def register(
     if superior is None:
         raise Invalid("no organisation has that access code: ask your superior for it")
     check_password(data.password)
+    # The code first: only the address's owner has one, so nobody else learns from the answer
+    # whether the address is registered (a registered address is never sent a code).
+    codes.consume(session, runtime, data.email, "register", data.code)
     if user_by_email(session, data.email) is not None:
         raise Conflict(f"{data.email} is already registered")
-    codes.consume(session, runtime, data.email, "register", data.code)
     org: Org | None = None
     if data.account_type == "owner":
         home_org, role = superior, Role.OWNER
@@ -105,6 +159,7 @@ def reset_password(session: Session, runtime: Runtime, data: PasswordResetIn, ad
         raise Invalid("the code has expired or was never requested: ask for a new code")
     user.password_hash = runtime.security.hash_password(data.new_password)
     user.password_changed_at = utcnow()
+    user.must_change_password = False  # chosen by the user, who proved the address
     audit.record(
         session,
         actor=user,

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response, UploadFile, status
 from sqlalchemy import select
 
 from voltfleet.app.auth.schemas import Accepted
-from voltfleet.app.deps import CallerDep, DbSession, RuntimeDep
+from voltfleet.app.deps import AnyCallerDep, CallerDep, DbSession, RuntimeDep
 from voltfleet.app.me import service
 from voltfleet.app.me.schemas import (
     ApiKeyCreate,
@@ -67,8 +67,11 @@ def deregister(
 
 @router.post("/password", response_model=Accepted)
 def change_password(
-    session: DbSession, runtime: RuntimeDep, caller: CallerDep, body: PasswordChange
+    session: DbSession, runtime: RuntimeDep, caller: AnyCallerDep, body: PasswordChange
 ) -> Accepted:
+    """Needs the current password. The one request accepted after someone reset your password
+    (the temporary password mailed to you is the current one); until then every other request is
+    refused with 403 `password_change_required`."""
     service.change_password(session, runtime, caller, body.current_password, body.new_password)
     return Accepted(detail="password changed: other sessions are signed out")
 

@@ -13,7 +13,7 @@ from voltfleet.app.users.repository import owns_sites, user_by_email
 from voltfleet.app.users.service import check_password
 from voltfleet.store.db import utcnow
 from voltfleet.store.models import Org, Site, User, VerificationCode
-from voltfleet.usecases.errors import Conflict, Forbidden, Invalid
+from voltfleet.usecases.errors import Conflict, Forbidden, Invalid, Rejected
 
 AVATAR_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif"}
 AVATAR_MAX_BYTES = 1_000_000
@@ -29,8 +29,15 @@ def change_password(
 ) -> None:
     _require_password(runtime, caller.user, current)
     check_password(new, "new_password")
+    if caller.user.must_change_password and new == current:
+        raise Rejected(
+            "new_password: choose a password of your own, not the temporary one",
+            [{"field": "new_password", "message": "must differ from the temporary password"}],
+            code="weak_password",
+        )
     caller.user.password_hash = runtime.security.hash_password(new)
     caller.user.password_changed_at = utcnow()
+    caller.user.must_change_password = False
     audit.record(
         session,
         actor=caller.user,

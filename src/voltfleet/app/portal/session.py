@@ -64,8 +64,25 @@ class LoginRequired(Exception):
     """Raised by a portal page when nobody is signed in; answered with a redirect to /login."""
 
 
-def require_caller(request: Request, session: Session) -> Caller:
+class PasswordChangeRequired(Exception):
+    """Raised by a portal page when the signed-in user's password was reset by someone else;
+    answered with a redirect to the change-password page."""
+
+
+CHANGE_PASSWORD_PAGE = "/account/password"
+
+
+def require_caller(request: Request, session: Session, *, reset_pending: bool = False) -> Caller:
+    """The signed-in user; ``reset_pending``: also one who must change a reset password (only the
+    change-password page accepts them)."""
     caller = portal_caller(request, session)
     if caller is None:
         raise LoginRequired()
+    if caller.user.must_change_password and not reset_pending:
+        raise PasswordChangeRequired()
     return caller
+
+
+def landing(user: User, to: str = "/home") -> str:
+    """Where a user goes after signing in."""
+    return CHANGE_PASSWORD_PAGE if user.must_change_password else to

@@ -124,6 +124,7 @@ def create_site(
             role=Role.OWNER.value,
             country=data.country,
         )
+        owner.must_change_password = True  # a mailed password: the owner chooses their own first
         runtime.mailer.send(
             session,
             owner.email,

@@ -49,7 +49,7 @@ def live_caller(
     if token or api_key:
         return get_caller(request, session, runtime, token, api_key)
     caller = portal_caller(request, session)
-    if caller is None:
+    if caller is None or caller.user.must_change_password:
         raise UNAUTHENTICATED
     return caller
 

@@ -63,7 +63,11 @@ def delete_user(session: DbSession, caller: CallerDep, user_id: str) -> None:
     service.delete_user(session, caller, user_id)
 
 
-@router.post("/{user_id}/reset-password", response_model=ResetResult)
+@router.post(
+    "/{user_id}/reset-password",
+    response_model=ResetResult,
+    summary="Reset another user's password (a temporary one is mailed to them)",
+)
 def reset_password(
     session: DbSession,
     runtime: RuntimeDep,
@@ -71,7 +75,10 @@ def reset_password(
     user_id: str,
     body: PasswordReset | None = None,
 ) -> ResetResult:
-    mailed = service.reset_password(session, runtime, caller, user_id, body or PasswordReset())
+    """The user gets a temporary password by mail and must change it at the next sign-in; the
+    caller never sees it. Refused on yourself (use `POST /api/v1/me/password`) and on a user of
+    a higher role (administrator > O&M engineer > owner; superusers above all)."""
+    service.reset_password(session, runtime, caller, user_id)
     return ResetResult(
-        detail="a temporary password was mailed to the user" if mailed else "password changed"
+        detail="a temporary password was mailed to the user, who must change it at the next sign-in"
     )

@@ -19,8 +19,8 @@ from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.security import new_api_key
 from voltfleet.app.users import service as user_service
 from voltfleet.app.users.repository import UserRepository
-from voltfleet.app.users.schemas import PasswordReset, UserCreate, UserUpdate
-from voltfleet.domain.access import Action, Kind
+from voltfleet.app.users.schemas import UserCreate, UserUpdate
+from voltfleet.domain.access import Action, Kind, Role, may_act_on
 from voltfleet.store.models import ApiKey, Org
 
 router = APIRouter()
@@ -128,6 +128,17 @@ def users(
         can_role=caller.can(Kind.USER, Action.CHANGE_ROLE),
         can_reset=caller.can(Kind.USER, Action.RESET_PASSWORD),
         can_delete=caller.can(Kind.USER, Action.DELETE),
+        actable={
+            u.id
+            for u in rows
+            if u.id != caller.user.id
+            and may_act_on(
+                caller.role,
+                Role(u.role),
+                superuser=caller.superuser,
+                target_superuser=u.is_superuser,
+            )
+        },
     )
 
 
@@ -187,7 +198,7 @@ def reset_password(
     check_csrf(request, csrf)
     _, error = attempt(
         session,
-        lambda: user_service.reset_password(session, runtime, caller, user_id, PasswordReset()),
+        lambda: user_service.reset_password(session, runtime, caller, user_id),
     )
     return users(
         request,
@@ -268,6 +279,37 @@ def change_password(
     from voltfleet.app.portal.session import sign_in
 
     return sign_in(request, caller.user, "/account/profile")
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_page(request: Request, session: DbSession, error: str | None = None) -> HTMLResponse:
+    """Choose a new password; where a user whose password was reset is sent before anything."""
+    caller = require_caller(request, session, reset_pending=True)
+    return render(request, "portal/change_password.html", caller, error=error)
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def password_change(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    csrf: Csrf,
+    current_password: Annotated[str, Form()],
+    new_password: Annotated[str, Form()],
+) -> Response:
+    caller = require_caller(request, session, reset_pending=True)
+    check_csrf(request, csrf)
+    _, error = attempt(
+        session,
+        lambda: me_service.change_password(
+            session, runtime, caller, current_password, new_password
+        ),
+    )
+    if error:
+        return password_page(request, session, error=error)
+    from voltfleet.app.portal.session import sign_in
+
+    return sign_in(request, caller.user, "/home")
 
 
 @router.post("/account/profile/avatar", response_class=HTMLResponse)

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 RoleName = Literal["admin", "om", "owner"]
 
@@ -25,10 +25,19 @@ class UserUpdate(BaseModel):
 
 
 class PasswordReset(BaseModel):
-    new_password: str | None = Field(
-        default=None,
-        description="the new password; when omitted a temporary one is generated and mailed",
-    )
+    """Nothing to choose: the user gets a temporary password by mail and must change it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_chosen_password(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "new_password" in data:
+            raise ValueError(
+                "new_password cannot be chosen: a reset mails a temporary password to the user, "
+                "who must change it at the next sign-in"
+            )
+        return data
 
 
 class UserOut(BaseModel):

@@ -11,8 +11,8 @@ from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import new_temporary_password
 from voltfleet.app.users.repository import UserRepository, owns_sites, user_by_email
-from voltfleet.app.users.schemas import PasswordReset, UserCreate, UserUpdate
-from voltfleet.domain.access import Action, Kind
+from voltfleet.app.users.schemas import UserCreate, UserUpdate
+from voltfleet.domain.access import Action, Kind, Role, may_act_on, rank
 from voltfleet.domain.passwords import password_problems
 from voltfleet.store.db import utcnow
 from voltfleet.store.models import Site, User
@@ -57,14 +57,31 @@ def new_user(
     return user
 
 
-def _guard_superuser(caller: Caller, user: User) -> None:
+def _guard_rank(caller: Caller, user: User) -> None:
+    """Refuse acting on a user who ranks above the caller (see ``domain.access.may_act_on``)."""
     if user.is_superuser and not caller.superuser:
         raise Forbidden("only a superuser may change a superuser account")
+    if not may_act_on(
+        caller.role,
+        Role(user.role),
+        superuser=caller.superuser,
+        target_superuser=user.is_superuser,
+    ):
+        raise Forbidden(
+            f"your role ({caller.role.value}) may not act on a user of a higher role ({user.role})"
+        )
+
+
+def _guard_role_given(caller: Caller, role: str) -> None:
+    """Nobody hands out a role above their own."""
+    if rank(Role(role)) > rank(caller.role, superuser=caller.superuser):
+        raise Forbidden(f"your role ({caller.role.value}) may not give the role {role}")
 
 
 def create_user(session: Session, runtime: Runtime, caller: Caller, data: UserCreate) -> User:
     org = OrgRepository(session, caller).get(data.org_id) if data.org_id else caller.org
     caller.require(Kind.USER, Action.CREATE)
+    _guard_role_given(caller, data.role)
     user = new_user(
         session,
         runtime,
@@ -91,12 +108,13 @@ def create_user(session: Session, runtime: Runtime, caller: Caller, data: UserCr
 def update_user(session: Session, caller: Caller, user_id: str, data: UserUpdate) -> User:
     user = UserRepository(session, caller).get(user_id)
     caller.require(Kind.USER, Action.UPDATE)
-    _guard_superuser(caller, user)
+    _guard_rank(caller, user)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if "role" in changes and changes["role"] != user.role:
         caller.require(Kind.USER, Action.CHANGE_ROLE)
         if user.id == caller.user.id:
             raise Forbidden("you cannot change your own role; ask another administrator")
+        _guard_role_given(caller, changes["role"])
     for key, value in changes.items():
         setattr(user, key, value)
     audit.record(
@@ -115,7 +133,7 @@ def update_user(session: Session, caller: Caller, user_id: str, data: UserUpdate
 def delete_user(session: Session, caller: Caller, user_id: str) -> None:
     user = UserRepository(session, caller).get(user_id)
     caller.require(Kind.USER, Action.DELETE)
-    _guard_superuser(caller, user)
+    _guard_rank(caller, user)
     if user.id == caller.user.id:
         raise Forbidden("use 'deregister account' (DELETE /api/v1/me) to delete your own account")
     if owns_sites(session, user):
@@ -134,26 +152,31 @@ def delete_user(session: Session, caller: Caller, user_id: str) -> None:
     session.delete(user)
 
 
-def reset_password(
-    session: Session, runtime: Runtime, caller: Caller, user_id: str, data: PasswordReset
-) -> bool:
-    """Set a user's password; returns True when a temporary password was generated and mailed."""
+def reset_password(session: Session, runtime: Runtime, caller: Caller, user_id: str) -> None:
+    """Reset another user's password: a temporary one is generated and mailed to the user, who
+    must change it at the next sign-in. The caller never learns or chooses it, so a reset cannot
+    take an account over; it is refused on oneself (use /me/password) and on a higher role."""
     user = UserRepository(session, caller).get(user_id)
     caller.require(Kind.USER, Action.RESET_PASSWORD)
-    _guard_superuser(caller, user)
-    mailed = data.new_password is None
-    password = data.new_password or new_temporary_password()
-    check_password(password, "new_password")
-    user.password_hash = runtime.security.hash_password(password)
-    user.password_changed_at = utcnow()
-    if mailed:
-        runtime.mailer.send(
-            session,
-            user.email,
-            "Your voltfleet password was reset",
-            f"Hello {user.username},\n\n{caller.user.username} reset your password.\n"
-            f"Your temporary password is: {password}\n\nPlease change it after signing in.",
+    if user.id == caller.user.id:
+        raise Forbidden(
+            "you cannot reset your own password here: change it with your current password "
+            "(POST /api/v1/me/password), or use 'forgot password' when signed out"
         )
+    _guard_rank(caller, user)
+    password = new_temporary_password()
+    user.password_hash = runtime.security.hash_password(password)
+    user.password_changed_at = utcnow()  # signs the user out everywhere
+    user.must_change_password = True
+    runtime.mailer.send(
+        session,
+        user.email,
+        "Your voltfleet password was reset",
+        f"Hello {user.username},\n\n{caller.user.username} ({caller.user.email}) reset your "
+        f"password.\nYour temporary password is: {password}\n\nSign in with it: you will be "
+        "asked to choose a new password before anything else. If you did not expect this, "
+        "tell your administrator.",
+    )
     audit.record(
         session,
         actor=caller.user,
@@ -162,6 +185,5 @@ def reset_password(
         object_id=user.id,
         org_id=user.org_id,
         address=caller.address,
-        detail={"mailed": mailed},
+        detail={"mailed": True, "email": user.email},
     )
-    return mailed
