@@ -17,7 +17,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from voltfleet.bootstrap import create_app
 
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(
+        app, host=host, port=port, log_level="info", ws_max_size=settings.ocpp_max_frame_bytes
+    )
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -44,6 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        ws_max_size=runtime.settings.ocpp_max_frame_bytes,  # OCPP: the only WebSocket endpoint
     )
 
 

@@ -78,6 +78,17 @@ class Settings(BaseSettings):
     # OCPP chargers: the heartbeat interval (s) a charger is told at BootNotification; keep it
     # well below offline_after_s, or idle chargers are marked offline between heartbeats.
     ocpp_heartbeat_s: int = Field(default=120, ge=10, le=86400)
+    # What one charger may send: the largest frame (also the server's WebSocket limit: a larger
+    # one closes the connection with 1009), and messages per second with a burst (a call over the
+    # limit gets a CALLERROR; a charger that goes on past twice the burst is disconnected).
+    ocpp_max_frame_bytes: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
+    ocpp_frames_per_s: float = Field(default=20.0, gt=0, le=10_000)
+    ocpp_frame_burst: int = Field(default=200, ge=1, le=100_000)
+    # Connector ids a charger may use (1..N; 0 is the charger as a whole).
+    ocpp_max_connector_id: int = Field(default=8, ge=1, le=1000)
+    # How often (s) connected chargers' credentials are checked: a rotated or revoked token, or a
+    # removed charger, ends the connection within this time (and at the charger's next message).
+    ocpp_credential_check_s: float = Field(default=5.0, gt=0, le=3600)
 
     smtp_host: str = ""
     smtp_port: int = 587
