@@ -165,11 +165,48 @@ def _depth_over(value: object, limit: int) -> bool:
 
 
 @dataclass(frozen=True)
+class Dialect:
+    """The CALLERROR codes of one OCPP-J version for the frames this module refuses, and the
+    library's codes that the version spells otherwise (``ocpp`` answers an OCPP 1.6 schema
+    violation with 2.0.1's "FormatViolation")."""
+
+    framework: str  # not an RPC frame at all: not JSON, not an array, no readable id
+    malformed: str  # an RPC frame whose elements have the wrong type or number
+    incomplete: str  # an RPC frame with elements missing
+    unknown_type: str  # a message type id other than 2, 3, 4
+    busy: str = "GenericError"  # over the rate limit
+    renamed: tuple[tuple[str, str], ...] = ()
+
+
+OCPP16 = Dialect(
+    framework="FormationViolation",
+    malformed="FormationViolation",
+    incomplete="ProtocolError",
+    unknown_type="GenericError",
+    renamed=(
+        ("FormatViolation", "FormationViolation"),
+        ("OccurrenceConstraintViolation", "OccurenceConstraintViolation"),
+    ),
+)
+OCPP201 = Dialect(
+    framework="RpcFrameworkError",
+    malformed="FormatViolation",
+    incomplete="ProtocolError",
+    unknown_type="MessageTypeNotSupported",
+    renamed=(
+        ("FormationViolation", "FormatViolation"),
+        ("OccurenceConstraintViolation", "OccurrenceConstraintViolation"),
+    ),
+)
+
+
+@dataclass(frozen=True)
 class Refusal:
-    """A frame answered with a CALLERROR (``unique_id`` is None: dropped without an answer)."""
+    """A frame answered with a CALLERROR (``unique_id`` is None: dropped without an answer).
+    ``kind`` is a field of ``Dialect``: which error code answers it."""
 
     unique_id: str | None
-    code: str
+    kind: str
     description: str
 
 
@@ -184,50 +221,45 @@ def classify(raw: str, max_depth: int) -> tuple[int, str, list[Any]] | Refusal:
     try:
         frame = json.loads(raw)
     except (ValueError, RecursionError):
-        return Refusal(_leading_id(raw) or UNKNOWN_ID, "FormationViolation", "not valid JSON")
+        return Refusal(_leading_id(raw) or UNKNOWN_ID, "framework", "not valid JSON")
     if _depth_over(frame, max_depth):
         return Refusal(
-            _leading_id(raw) or UNKNOWN_ID,
-            "FormationViolation",
-            f"nested deeper than {max_depth} levels",
+            _leading_id(raw) or UNKNOWN_ID, "framework", f"nested deeper than {max_depth} levels"
         )
     if not isinstance(frame, list) or not frame:
-        return Refusal(
-            UNKNOWN_ID, "FormationViolation", "an OCPP-J frame is a JSON array [type, id, ...]"
-        )
+        return Refusal(UNKNOWN_ID, "framework", "an OCPP-J frame is a JSON array [type, id, ...]")
     kind = frame[0]
     if not isinstance(kind, int) or isinstance(kind, bool):
-        return Refusal(UNKNOWN_ID, "FormationViolation", "the message type id is not a number")
+        return Refusal(UNKNOWN_ID, "framework", "the message type id is not a number")
     if len(frame) < 2:
-        return Refusal(UNKNOWN_ID, "ProtocolError", "the frame has no unique id")
+        return Refusal(UNKNOWN_ID, "incomplete", "the frame has no unique id")
     unique_id = frame[1]
     if not isinstance(unique_id, str) or not 0 < len(unique_id) <= MAX_ID_CHARS:
         return Refusal(
             UNKNOWN_ID,
-            "FormationViolation",
+            "framework",
             f"the unique id is not a string of 1 to {MAX_ID_CHARS} characters",
         )
     if kind not in (CALL, CALLRESULT, CALLERROR):
-        return Refusal(unique_id, "GenericError", f"message type {kind} is not an OCPP-J type")
+        return Refusal(unique_id, "unknown_type", f"message type {kind} is not an OCPP-J type")
     want = {CALL: 4, CALLRESULT: 3, CALLERROR: 5}[kind]
     if len(frame) != want:
-        code = "ProtocolError" if len(frame) < want else "FormationViolation"
         return Refusal(
             unique_id if kind == CALL else None,
-            code,
+            "incomplete" if len(frame) < want else "malformed",
             f"a message of type {kind} has {want} elements, this one {len(frame)}",
         )
     if kind == CALL:
         if not isinstance(frame[2], str) or not frame[2]:
-            return Refusal(unique_id, "FormationViolation", "the action is not a string")
+            return Refusal(unique_id, "malformed", "the action is not a string")
         if not isinstance(frame[3], dict):
-            return Refusal(unique_id, "FormationViolation", "the payload is not a JSON object")
+            return Refusal(unique_id, "malformed", "the payload is not a JSON object")
     elif kind == CALLRESULT and not isinstance(frame[2], dict):
-        return Refusal(None, "FormationViolation", "the result payload is not an object")
+        return Refusal(None, "malformed", "the result payload is not an object")
     elif kind == CALLERROR and not (
         isinstance(frame[2], str) and isinstance(frame[3], str) and isinstance(frame[4], dict)
     ):
-        return Refusal(None, "FormationViolation", "a CALLERROR is [4, id, code, text, {}]")
+        return Refusal(None, "malformed", "a CALLERROR is [4, id, code, text, {}]")
     return kind, unique_id, frame
 
 
@@ -258,8 +290,10 @@ class Channel:
         limits: FrameLimits | None = None,
         bucket: TokenBucket | None = None,
         logger: logging.Logger = log,
+        dialect: Dialect = OCPP16,
     ) -> None:
         self.socket = socket
+        self.dialect = dialect
         self.limits = limits or FrameLimits()
         self.bucket = bucket or TokenBucket(self.limits.frames_per_s, self.limits.burst)
         self.log = FrameLog(logger, self.limits.log_chars)
@@ -279,8 +313,8 @@ class Channel:
     async def send(self, message: str) -> None:
         if message.startswith(f"[{CALL},"):
             self._await(message)
-        elif message.startswith(f"[{CALLERROR},") and len(message) > 2 * self.limits.log_chars:
-            message = self._trimmed_error(message)
+        elif message.startswith(f"[{CALLERROR},"):
+            message = self._outgoing_error(message)
         await self.socket.send(message)
         if self._close_after is not None:
             code, reason = self._close_after
@@ -361,7 +395,7 @@ class Channel:
             await self.send(
                 call_error(
                     unique_id,
-                    "GenericError",
+                    self.dialect.busy,
                     f"rate limit: at most {self.limits.frames_per_s:g} messages a second; "
                     f"send again in {wait:.1f} s",
                     {"retryAfterS": round(wait, 1)},
@@ -369,17 +403,18 @@ class Channel:
             )
 
     async def _refuse(self, refusal: Refusal, raw: str) -> None:
+        code: str = getattr(self.dialect, refusal.kind)
         self.log._log(
             logging.INFO,
             "OCPP: charger %s: %s (%s): %s",
-            (self._name, refusal.code, refusal.description, raw),
+            (self._name, code, refusal.description, raw),
             False,
         )
         if refusal.unique_id is None:
             self.counts.dropped += 1
             return
         self.counts.refused += 1
-        await self.send(call_error(refusal.unique_id, refusal.code, refusal.description))
+        await self.send(call_error(refusal.unique_id, code, refusal.description))
 
     def _await(self, message: str) -> None:
         try:
@@ -394,13 +429,17 @@ class Channel:
             del self._awaited[next(iter(self._awaited))]
         self._awaited[str(unique_id)] = now + self.limits.response_timeout_s
 
-    def _trimmed_error(self, message: str) -> str:
-        """The library puts the whole offending message into a CallError's details: send back
-        the cause, clipped, not the charger's frame."""
+    def _outgoing_error(self, message: str) -> str:
+        """A CallError of the library's in this version's spelling, without the charger's frame
+        (the library puts the whole offending message into its details): the cause, clipped."""
+        renamed = dict(self.dialect.renamed)
+        if len(message) <= 2 * self.limits.log_chars and not any(k in message for k in renamed):
+            return message
         try:
             _, unique_id, code, description, details = json.loads(message)
             cause = details.get("cause") if isinstance(details, dict) else None
         except (ValueError, TypeError, AttributeError):
             return message
         clipped = {"cause": clip(cause, self.limits.log_chars)} if cause else {}
-        return call_error(str(unique_id), str(code), clip(description, 200), clipped)
+        code = renamed.get(str(code), str(code))
+        return call_error(str(unique_id), code, clip(description, 200), clipped)
