@@ -34,7 +34,19 @@ def good(i: int) -> dict[str, Any]:
 
 def junk_value(rng: random.Random) -> Any:
     return rng.choice(
-        [None, True, [], {}, {"a": 1}, "x" * rng.randint(0, 3000), 1e308, -1e308, 2**70, "NaN"]
+        [
+            None,
+            True,
+            [],
+            {},
+            {"a": 1},
+            "x" * rng.randint(0, 3000),
+            1e308,
+            -1e308,
+            2**70,
+            "NaN",
+            "nul\u0000inside",
+        ]
     )
 
 
@@ -143,8 +155,15 @@ def test_mqtt_fuzz_bad_payloads_are_quarantined_and_good_batches_stored(env: Env
                 select(QuarantinedReading.reason, func.count()).group_by(QuarantinedReading.reason)
             ).all()
         )
+        not_json = s.scalar(
+            select(func.count())
+            .select_from(QuarantinedReading)
+            .where(QuarantinedReading.detail.startswith("payload is not JSON"))
+        )
     print(
         f"\nMQTT fuzz: {dict(counts)}; {good_readings} good readings stored; quarantine {by_reason}"
     )
     assert "processing_error" not in by_reason, by_reason
     assert sum(by_reason.values()) >= counts["bad"], (by_reason, counts)
+    # one row each, with the reason, for the messages that are not JSON (raw bytes too)
+    assert not_json == counts["not-json"] + counts["bytes"] + counts["nested"], (not_json, counts)
