@@ -7,8 +7,9 @@ not answered, an oversized frame closes the connection with 1009; the connection
 everything else. Then 150 unsolicited results of 60 KB: the server's resident memory (VmRSS of
 the uvicorn process) grows less than 30 MB and its log stays small.
 
-The frame-rate limit is raised for this server (the fuzz sends as fast as it is answered); the
-limit itself is tested in tests/app/test_ocpp_frames.py."""
+The frame-rate limits are raised for this server (the fuzz sends as fast as it is answered, and
+most of its frames are bad ones); the limits themselves are tested in
+tests/app/test_ocpp_frames.py."""
 
 from __future__ import annotations
 
@@ -41,7 +42,11 @@ Expect = tuple[str, Any]  # ("answer", unique id) | ("silent", None) | ("close",
 class FuzzServer(ServerProcess):
     def _env(self) -> dict[str, str]:
         env = super()._env()
-        env.update(VOLTFLEET_OCPP_FRAME_BURST="100000", VOLTFLEET_OCPP_FRAMES_PER_S="10000")
+        env.update(
+            VOLTFLEET_OCPP_FRAME_BURST="100000",
+            VOLTFLEET_OCPP_FRAMES_PER_S="10000",
+            VOLTFLEET_OCPP_BAD_FRAME_BURST="100000",
+        )
         return env
 
 

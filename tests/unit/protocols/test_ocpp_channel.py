@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from contextlib import suppress
 from typing import Any
 
@@ -148,15 +149,18 @@ def test_ocpp_201_spells_its_codes_and_the_library_s_are_renamed_for_16() -> Non
     assert len(json.dumps(sent)) < 1000
 
 
-def test_over_the_rate_a_call_gets_a_generic_error_and_a_flood_a_close() -> None:
-    limits = FrameLimits(frames_per_s=0.001, burst=2)
+def test_over_the_rate_frames_wait_for_their_token_and_a_flood_of_bad_ones_is_closed() -> None:
+    limits = FrameLimits(frames_per_s=50.0, burst=2, bad_per_s=0.001, bad_burst=3)
     frames = [json.dumps([2, f"h{i}", "Heartbeat", {}]) for i in range(6)]
-    channel, (socket, _) = serve(frames, limits)
-    assert [m[:3] for m in socket.sent] == [
-        [3, "h0", {}], [3, "h1", {}], [4, "h2", "GenericError"], [4, "h3", "GenericError"],
-    ]  # fmt: skip
+    frames += [json.dumps([3, f"r{i}", {}]) for i in range(5)] + ['[2,"never","Heartbeat",{}]']
+    t0 = time.monotonic()
+    channel, (socket, cp) = serve(frames, limits)
+    assert [m[:2] for m in socket.sent] == [[3, f"h{i}"] for i in range(6)]  # none refused
+    assert time.monotonic() - t0 >= 4 / 50 * 0.9  # four of them waited for their token
+    assert channel.counts.rate_limited >= 4
     assert socket.closed is not None and socket.closed[0] == 1008
-    assert channel.counts.rate_limited == 3
+    assert "flooding" in socket.closed[1] and channel.counts.dropped == 4
+    assert not any("never" in raw for raw in cp.routed)
 
 
 def test_an_oversized_frame_closes_with_1009() -> None:

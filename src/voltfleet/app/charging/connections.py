@@ -149,4 +149,6 @@ def frame_limits(settings: Settings) -> FrameLimits:
         max_frame_bytes=settings.ocpp_max_frame_bytes,
         frames_per_s=settings.ocpp_frames_per_s,
         burst=settings.ocpp_frame_burst,
+        bad_per_s=settings.ocpp_bad_frames_per_s,
+        bad_burst=settings.ocpp_bad_frame_burst,
     )

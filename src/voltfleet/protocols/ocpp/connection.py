@@ -9,10 +9,14 @@ application adapts its WebSocket to that). ``Channel.serve`` replaces the librar
 1. Size: a frame over ``max_frame_bytes`` (64 KiB by default; the longest OCPP 1.6 message a
    charger sends is a few KiB) closes the connection with 1009 (message too big, RFC 6455).
 2. Rate: a token bucket per charger (``frames_per_s``, ``burst``; kept by the application across
-   reconnections). A frame over the limit is refused: a CALL gets a CALLERROR GenericError
-   (the charger sends it again later, nothing is lost), anything else is dropped. A charger that
-   goes on sending past the limit is flooding: once its refused frames exceed a second bucket of
-   the same size and rate, the connection is closed with 1008 (policy violation) and the reason.
+   reconnections). A frame over the limit waits for its token (the charger is slowed down, not
+   refused): frames are read one at a time, so a waiting frame holds the next ones back in the
+   socket's buffers, and the charger's own sending blocks. Refusing calls instead would lose
+   data: a charger gives a transaction message up after a few attempts (OCPP 1.6's
+   TransactionMessageAttempts), and one back-filling what it stored offline is over any useful
+   rate. What a compliant charger never sends in bulk (frames refused at 3, results dropped at
+   4) also takes from a second bucket (``bad_per_s``, ``bad_burst``); when that is empty the
+   charger is flooding, and the connection is closed with 1008 (policy violation) and the reason.
 3. Form (OCPP-J 1.6 section 4): a frame that is not JSON, nested deeper than ``max_depth``, not
    an array with a message type, or with elements of the wrong type or number is answered with a
    CALLERROR (FormationViolation; ProtocolError when elements are missing; GenericError for an
@@ -28,6 +32,7 @@ Frames are logged at DEBUG and clipped to ``log_chars``; refusals once each at I
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -77,8 +82,10 @@ class ChargePointLike(Protocol):
 class FrameLimits:
     max_frame_bytes: int = 64 * 1024
     max_depth: int = 32  # the deepest OCPP 1.6 / 2.0.1 message is well under 16 levels
-    frames_per_s: float = 20.0
-    burst: int = 200
+    frames_per_s: float = 50.0
+    burst: int = 500
+    bad_per_s: float = 1.0  # frames refused or dropped (malformed, unsolicited results)
+    bad_burst: int = 200
     log_chars: int = 300
     awaited_max: int = 64  # CALLs of ours whose results are awaited, at most
     response_timeout_s: float = 30.0  # the library's default: a later result is unsolicited
@@ -174,7 +181,6 @@ class Dialect:
     malformed: str  # an RPC frame whose elements have the wrong type or number
     incomplete: str  # an RPC frame with elements missing
     unknown_type: str  # a message type id other than 2, 3, 4
-    busy: str = "GenericError"  # over the rate limit
     renamed: tuple[tuple[str, str], ...] = ()
 
 
@@ -300,7 +306,7 @@ class Channel:
         self.counts = Counts()
         self.closed: tuple[int, str] | None = None
         self._awaited: dict[str, float] = {}  # our CALLs' unique ids -> when to stop waiting
-        self._flood = TokenBucket(self.limits.frames_per_s, self.limits.burst)
+        self._bad = TokenBucket(self.limits.bad_per_s, self.limits.bad_burst)
         self._over = False
         self._close_after: tuple[int, str] | None = None
         self._name = "?"
@@ -351,10 +357,7 @@ class Channel:
             self.counts.refused += 1
             await self.close(CLOSE_TOO_BIG, f"frame over {limits.max_frame_bytes} bytes")
             return
-        if not self.bucket.take():
-            await self._over_rate(raw)
-            return
-        self._over = False
+        await self._wait_for_token()
         self.log.debug("%s: receive %s", self._name, raw)
         verdict = classify(raw, limits.max_depth)
         if isinstance(verdict, Refusal):
@@ -365,6 +368,7 @@ class Channel:
             if self._awaited.pop(unique_id, None) is None:
                 self.counts.dropped += 1
                 self.log.debug("%s: dropped an unsolicited result %s", self._name, unique_id)
+                await self._bad_frame()
                 return
             self.counts.results += 1
             await cp.route_message(raw)
@@ -378,28 +382,27 @@ class Channel:
             log.exception("OCPP: charger %s: a call escaped the library", self._name)
             await self.send(call_error(unique_id, "InternalError", "An unexpected error occurred."))
 
-    async def _over_rate(self, raw: str) -> None:
+    async def _wait_for_token(self) -> None:
+        if self.bucket.take():
+            self._over = False
+            return
         self.counts.rate_limited += 1
         if not self._over:
             self._over = True
-            log.info("OCPP: charger %s is over its frame rate limit", self._name)
-        if not self._flood.take():
+            log.info(
+                "OCPP: charger %s is over %g frames a second: slowed down",
+                self._name,
+                self.limits.frames_per_s,
+            )
+        while not self.bucket.take():
+            await asyncio.sleep(max(self.bucket.retry_after_s(), 0.001))
+
+    async def _bad_frame(self) -> None:
+        """Count a frame refused or dropped; close the connection of a charger flooding them."""
+        if not self._bad.take():
             await self.close(
                 CLOSE_POLICY,
-                f"frame rate limit: over {self.limits.frames_per_s:g}/s after {self.limits.burst}",
-            )
-            return
-        unique_id = _leading_id(raw)
-        if unique_id is not None:
-            wait = self.bucket.retry_after_s()
-            await self.send(
-                call_error(
-                    unique_id,
-                    self.dialect.busy,
-                    f"rate limit: at most {self.limits.frames_per_s:g} messages a second; "
-                    f"send again in {wait:.1f} s",
-                    {"retryAfterS": round(wait, 1)},
-                )
+                f"flooding: over {self.limits.bad_burst} malformed or unsolicited frames",
             )
 
     async def _refuse(self, refusal: Refusal, raw: str) -> None:
@@ -412,9 +415,10 @@ class Channel:
         )
         if refusal.unique_id is None:
             self.counts.dropped += 1
-            return
-        self.counts.refused += 1
-        await self.send(call_error(refusal.unique_id, code, refusal.description))
+        else:
+            self.counts.refused += 1
+            await self.send(call_error(refusal.unique_id, code, refusal.description))
+        await self._bad_frame()
 
     def _await(self, message: str) -> None:
         try:
