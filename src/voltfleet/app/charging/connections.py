@@ -68,12 +68,15 @@ class Connections:
     async def attach(
         self, device_id: str, cp: CentralSystem16, channel: Channel, credential_id: str
     ) -> None:
+        first = not self._by_device
         old = self._by_device.get(device_id)
         self._by_device[device_id] = _Entry(cp, channel, credential_id)
         if old is not None:
             log.info("charger %s connected again: closing its previous connection", cp.id)
             await old.channel.close(1000, "replaced by a new connection")
-        if self._revoked is not None and (self._watcher is None or self._watcher.done()):
+        if self._revoked is not None and (first or self._watcher is None or self._watcher.done()):
+            if self._watcher is not None:
+                self._watcher.cancel()  # one still asleep since the last charger left
             self._watcher = asyncio.create_task(self._watch(), name="ocpp-credential-watch")
 
     def detach(self, device_id: str, cp: CentralSystem16) -> bool:
