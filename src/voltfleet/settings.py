@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     # results) per second with a burst (a charger past it is flooding and disconnected).
     ocpp_max_frame_bytes: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
     ocpp_frames_per_s: float = Field(default=50.0, gt=0, le=100_000)
-    ocpp_frame_burst: int = Field(default=500, ge=1, le=1_000_000)
+    # (the burst holds a day of one-minute meter values, stored by a charger while offline)
+    ocpp_frame_burst: int = Field(default=2000, ge=1, le=1_000_000)
     ocpp_bad_frames_per_s: float = Field(default=1.0, gt=0, le=100_000)
     ocpp_bad_frame_burst: int = Field(default=200, ge=1, le=1_000_000)
     # Connector ids a charger may use (1..N; 0 is the charger as a whole).

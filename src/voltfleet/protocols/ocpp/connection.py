@@ -83,7 +83,7 @@ class FrameLimits:
     max_frame_bytes: int = 64 * 1024
     max_depth: int = 32  # the deepest OCPP 1.6 / 2.0.1 message is well under 16 levels
     frames_per_s: float = 50.0
-    burst: int = 500
+    burst: int = 2000  # a day of one-minute meter values, sent by a charger back online
     bad_per_s: float = 1.0  # frames refused or dropped (malformed, unsolicited results)
     bad_burst: int = 200
     log_chars: int = 300
