@@ -21,7 +21,14 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings)
     # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 (any local
     # client); the app does it, for VOLTFLEET_TRUSTED_PROXIES only (bootstrap.create_app).
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        ws_max_size=settings.ocpp_max_frame_bytes,  # OCPP: the only WebSocket endpoint
+    )
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -49,6 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level="info",
         proxy_headers=False,
+        ws_max_size=runtime.settings.ocpp_max_frame_bytes,  # OCPP: the only WebSocket endpoint
     )
 
 

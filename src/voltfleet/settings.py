@@ -98,6 +98,21 @@ class Settings(BaseSettings):
     # OCPP chargers: the heartbeat interval (s) a charger is told at BootNotification; keep it
     # well below offline_after_s, or idle chargers are marked offline between heartbeats.
     ocpp_heartbeat_s: int = Field(default=120, ge=10, le=86400)
+    # What one charger may send: the largest frame (also the server's WebSocket limit: a larger
+    # one closes the connection with 1009); messages per second with a burst (a charger over the
+    # limit is slowed down, not refused); and frames refused or dropped (malformed, unsolicited
+    # results) per second with a burst (a charger past it is flooding and disconnected).
+    ocpp_max_frame_bytes: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
+    ocpp_frames_per_s: float = Field(default=50.0, gt=0, le=100_000)
+    # (the burst holds a day of one-minute meter values, stored by a charger while offline)
+    ocpp_frame_burst: int = Field(default=2000, ge=1, le=1_000_000)
+    ocpp_bad_frames_per_s: float = Field(default=1.0, gt=0, le=100_000)
+    ocpp_bad_frame_burst: int = Field(default=200, ge=1, le=1_000_000)
+    # Connector ids a charger may use (1..N; 0 is the charger as a whole).
+    ocpp_max_connector_id: int = Field(default=8, ge=1, le=1000)
+    # How often (s) connected chargers' credentials are checked: a rotated or revoked token, or a
+    # removed charger, ends the connection within this time (and at the charger's next message).
+    ocpp_credential_check_s: float = Field(default=5.0, gt=0, le=3600)
 
     # Background jobs (the offline sweep, command expiry, the price fetch): "inprocess" runs them
     # in the serving process; "worker" queues them in PostgreSQL for `voltfleet worker` processes

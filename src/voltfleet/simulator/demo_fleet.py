@@ -103,8 +103,8 @@ class QuietSimulatedTraffic(logging.Filter):
     DEVICE_PATHS = ("/api/v1/ingest", "/api/v1/gateway/")
     CHARGERS = f"SIM{DEMO_TAG}"
     # where those lines are logged: uvicorn's access log, and the central system's message log
-    # (the ocpp library logs "<charge point id>: send|receive ..." there)
-    LOGGERS = ("uvicorn.access", "voltfleet.protocols.ocpp.central16")
+    # (the ocpp library logs "<charge point id>: send|receive ..." through the charger's channel)
+    LOGGERS = ("uvicorn.access", "voltfleet.protocols.ocpp.connection")
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args if isinstance(record.args, tuple) else ()

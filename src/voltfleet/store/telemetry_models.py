@@ -7,9 +7,12 @@ The readings and their roll-ups live in tables owned by the time-series adapters
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from voltfleet.store.db import Base, UTCDateTime, new_id, utcnow
 
@@ -30,6 +33,23 @@ class DeviceCredential(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class AsSent(TypeDecorator[str]):
+    """Text a device sent, kept as sent except for NUL characters, which PostgreSQL's text types
+    refuse (a payload of raw bytes would otherwise fail to be quarantined, and be lost): each
+    becomes U+FFFD, the replacement character."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
+class AsSentText(AsSent):
+    impl = Text
+    cache_ok = True
+
+
 class QuarantinedReading(Base):
     """A reading that was received but not stored, with the reason, for O&M to look at.
 
@@ -47,14 +67,14 @@ class QuarantinedReading(Base):
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     gateway_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
     device_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    device_ref: Mapped[str] = mapped_column(String(64), default="")
-    point: Mapped[str] = mapped_column(String(64), default="")
+    device_ref: Mapped[str] = mapped_column(AsSent(64), default="")
+    point: Mapped[str] = mapped_column(AsSent(64), default="")
     ts: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    ts_text: Mapped[str] = mapped_column(String(64), default="")
-    value_text: Mapped[str] = mapped_column(String(64), default="")
-    unit: Mapped[str] = mapped_column(String(16), default="")
+    ts_text: Mapped[str] = mapped_column(AsSent(64), default="")
+    value_text: Mapped[str] = mapped_column(AsSent(64), default="")
+    unit: Mapped[str] = mapped_column(AsSent(16), default="")
     reason: Mapped[str] = mapped_column(String(32), index=True)
-    detail: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(AsSentText(), default="")
 
 
 class CounterRestart(Base):

@@ -1,54 +1,157 @@
 """The chargers connected to this process, so the platform can call them (the smart-charging
-work sends its charging profiles through ``get``).
+work sends its charging profiles through ``get``) and end them.
 
 One entry per charger device: a charger that connects again (after a network drop the old socket
 may linger) replaces its old connection, which is closed. With several voltfleet processes behind
 a proxy each holds its own chargers.
+
+A connection lives only as long as the credential it was opened with. While any charger is
+connected, a watcher asks the database every ``check_every_s`` which of their credentials were
+revoked (a token rotated with POST /api/v1/devices/{id}/token) or whose device was removed, and
+closes those connections with the reason (1008). The database is asked rather than told because
+the request that rotates a token may be served by another process than the one holding the
+charger's socket; each message a charger sends is checked as well (``link``).
+
+The rate limit's bucket is kept per charger here, so reconnecting does not refill it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from dataclasses import dataclass
 
 from fastapi import FastAPI
-from starlette.websockets import WebSocket
 
 from voltfleet.protocols.ocpp.central16 import CentralSystem16
+from voltfleet.protocols.ocpp.connection import CLOSE_POLICY, Channel, FrameLimits, TokenBucket
+from voltfleet.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# {device id: credential id} -> {device id: why its connection must end}
+Revoked = Callable[[dict[str, str]], Awaitable[dict[str, str]]]
+
+
+@dataclass
+class _Entry:
+    cp: CentralSystem16
+    channel: Channel
+    credential_id: str
+
 
 class Connections:
-    def __init__(self) -> None:
-        self._by_device: dict[str, tuple[CentralSystem16, WebSocket]] = {}
+    def __init__(
+        self,
+        revoked: Revoked | None = None,
+        check_every_s: float = 5.0,
+        limits: FrameLimits | None = None,
+    ) -> None:
+        self._by_device: dict[str, _Entry] = {}
+        self._buckets: dict[str, TokenBucket] = {}
+        self._revoked = revoked
+        self.check_every_s = check_every_s
+        self.limits = limits or FrameLimits()
+        self._watcher: asyncio.Task[None] | None = None
 
-    async def attach(self, device_id: str, cp: CentralSystem16, websocket: WebSocket) -> None:
+    def bucket(self, device_id: str) -> TokenBucket:
+        """The charger's frame-rate bucket (one per charger device, across its connections)."""
+        found = self._buckets.get(device_id)
+        if found is None:
+            found = self._buckets[device_id] = TokenBucket(
+                self.limits.frames_per_s, self.limits.burst
+            )
+        return found
+
+    async def attach(
+        self, device_id: str, cp: CentralSystem16, channel: Channel, credential_id: str
+    ) -> None:
+        first = not self._by_device
         old = self._by_device.get(device_id)
-        self._by_device[device_id] = (cp, websocket)
+        self._by_device[device_id] = _Entry(cp, channel, credential_id)
         if old is not None:
             log.info("charger %s connected again: closing its previous connection", cp.id)
-            with suppress(RuntimeError):  # already closed
-                await old[1].close(code=1000, reason="replaced by a new connection")
+            await old.channel.close(1000, "replaced by a new connection")
+        if self._revoked is not None and (first or self._watcher is None or self._watcher.done()):
+            if self._watcher is not None:
+                self._watcher.cancel()  # one still asleep since the last charger left
+            self._watcher = asyncio.create_task(self._watch(), name="ocpp-credential-watch")
 
     def detach(self, device_id: str, cp: CentralSystem16) -> bool:
         """Forget ``cp``; False when a newer connection of the charger has replaced it."""
         current = self._by_device.get(device_id)
-        if current is None or current[0] is not cp:
+        if current is None or current.cp is not cp:
             return False
         del self._by_device[device_id]
         return True
 
     def get(self, device_id: str) -> CentralSystem16 | None:
         found = self._by_device.get(device_id)
-        return found[0] if found else None
+        return found.cp if found else None
+
+    async def close(self, device_id: str, reason: str, code: int = CLOSE_POLICY) -> bool:
+        """End the charger's connection (the charger is told ``reason``); False if none."""
+        found = self._by_device.get(device_id)
+        if found is None:
+            return False
+        await found.channel.close(code, reason)
+        return True
+
+    async def check(self) -> dict[str, str]:
+        """Close the connections whose credential is no longer valid; returns them, with why."""
+        if self._revoked is None or not self._by_device:
+            return {}
+        opened = {d: e.credential_id for d, e in self._by_device.items()}
+        ended = await self._revoked(opened)
+        for device_id, reason in ended.items():
+            entry = self._by_device.get(device_id)
+            if entry is not None and entry.credential_id == opened[device_id]:
+                log.info("OCPP: charger %s: %s", entry.cp.id, reason)
+                await entry.channel.close(CLOSE_POLICY, reason)
+        return ended
+
+    async def _watch(self) -> None:
+        while self._by_device:
+            await asyncio.sleep(self.check_every_s)
+            try:
+                await self.check()
+            except Exception:  # a database outage: try again at the next round
+                log.warning("OCPP: checking the chargers' credentials failed", exc_info=True)
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._watcher
 
     def __len__(self) -> int:
         return len(self._by_device)
 
 
 def connections(app: FastAPI) -> Connections:
-    found = getattr(app.state, "ocpp_connections", None)
+    found: Connections | None = getattr(app.state, "ocpp_connections", None)
     if found is None:
-        found = app.state.ocpp_connections = Connections()
+        from voltfleet.app.charging.link import revoked_credentials
+
+        runtime = app.state.runtime
+        settings: Settings = runtime.settings
+
+        async def revoked(opened: dict[str, str]) -> dict[str, str]:
+            return await revoked_credentials(runtime, opened)
+
+        found = app.state.ocpp_connections = Connections(
+            revoked, settings.ocpp_credential_check_s, frame_limits(settings)
+        )
     return found
+
+
+def frame_limits(settings: Settings) -> FrameLimits:
+    return FrameLimits(
+        max_frame_bytes=settings.ocpp_max_frame_bytes,
+        frames_per_s=settings.ocpp_frames_per_s,
+        burst=settings.ocpp_frame_burst,
+        bad_per_s=settings.ocpp_bad_frames_per_s,
+        bad_burst=settings.ocpp_bad_frame_burst,
+    )

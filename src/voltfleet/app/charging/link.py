@@ -3,6 +3,10 @@
 Each message is one unit of work on the database, run in the thread pool (the store is
 synchronous) and committed before the handler answers the charger: an acknowledged message is a
 stored one. A database failure becomes an OCPP CallError, and the charger sends again.
+
+Every unit first checks that the charger is still on the platform and that the credential its
+connection was opened with is still valid: a removed charger, or one whose token was rotated,
+gets a SecurityError and its connection is closed (``on_gone``).
 """
 
 from __future__ import annotations
@@ -11,36 +15,105 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from ocpp.exceptions import SecurityError  # type: ignore[import-untyped]
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from voltfleet.app.charging import service
 from voltfleet.app.runtime import Runtime
 from voltfleet.domain.charging import MeterSample
 from voltfleet.protocols.ocpp.central16 import BootInfo, StartRequest, StatusReport, StopRequest
+from voltfleet.store.fleet_models import Device
+from voltfleet.store.telemetry_models import DeviceCredential
 
 T = TypeVar("T")
+
+REMOVED = "charger removed from the platform"
+REVOKED = "credential revoked: connect again with the charger's new token"
+
+
+class CredentialRevoked(Exception):
+    """The token the connection was opened with was rotated or revoked."""
+
+
+def credential_id_for(session: Session, device_id: str, token_hash: str) -> str | None:
+    """The live credential of ``device_id`` with this token hash (the one a charger signed in
+    with), or None."""
+    return session.scalar(
+        select(DeviceCredential.id).where(
+            DeviceCredential.device_id == device_id,
+            DeviceCredential.token_hash == token_hash,
+            DeviceCredential.revoked_at.is_(None),
+        )
+    )
+
+
+def _credential_live(session: Session, credential_id: str) -> bool:
+    cred = session.get(DeviceCredential, credential_id)
+    return cred is not None and cred.revoked_at is None
+
+
+def _revoked(runtime: Runtime, opened: dict[str, str]) -> dict[str, str]:
+    with runtime.db.session() as s:
+        live_creds = set(
+            s.scalars(
+                select(DeviceCredential.id).where(
+                    DeviceCredential.id.in_(list(opened.values())),
+                    DeviceCredential.revoked_at.is_(None),
+                )
+            )
+        )
+        live_devices = set(
+            s.scalars(
+                select(Device.id).where(Device.id.in_(list(opened)), Device.deleted_at.is_(None))
+            )
+        )
+    ended = {}
+    for device_id, credential_id in opened.items():
+        if device_id not in live_devices:
+            ended[device_id] = REMOVED
+        elif credential_id not in live_creds:
+            ended[device_id] = REVOKED
+    return ended
+
+
+async def revoked_credentials(runtime: Runtime, opened: dict[str, str]) -> dict[str, str]:
+    """Of ``{device id: credential id}``, those whose device was removed or whose credential was
+    revoked, with the reason."""
+    return await run_in_threadpool(_revoked, runtime, opened)
 
 
 class AppChargerLink:
     def __init__(
-        self, runtime: Runtime, device_id: str, on_gone: Callable[[], Awaitable[None]]
+        self,
+        runtime: Runtime,
+        device_id: str,
+        credential_id: str,
+        on_gone: Callable[[str], Awaitable[None]],
     ) -> None:
         self.runtime = runtime
         self.device_id = device_id
-        self.on_gone = on_gone  # ends the connection of a charger that was removed
+        self.credential_id = credential_id
+        self.on_gone = on_gone  # ends the connection (with the reason) of a charger gone
 
     def _unit(self, fn: Callable[..., T], *args: Any) -> T:
         with self.runtime.db.session() as s:
-            return fn(s, service.live_charger(s, self.device_id), *args)
+            device = service.live_charger(s, self.device_id)
+            if not _credential_live(s, self.credential_id):
+                raise CredentialRevoked(self.credential_id)
+            return fn(s, device, *args)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         try:
             return await run_in_threadpool(self._unit, fn, *args)
         except service.ChargerGone:
-            await self.on_gone()
+            await self.on_gone(REMOVED)
             raise SecurityError(
                 details={"cause": "this charger is no longer bound to a site on the platform"}
             ) from None
+        except CredentialRevoked:
+            await self.on_gone(REVOKED)
+            raise SecurityError(details={"cause": REVOKED}) from None
 
     async def boot(self, info: BootInfo) -> int:
         await self._run(service.boot, info)

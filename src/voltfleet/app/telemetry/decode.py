@@ -89,7 +89,7 @@ def decode_lenient(payload: bytes) -> tuple[list[WireReading], list[tuple[Any, s
         pass
     try:
         body = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: too deep
         return [], [(payload[:64].decode("utf-8", "replace"), f"payload is not JSON: {exc}")]
     items = body.get("readings") if isinstance(body, dict) else body
     if not isinstance(items, list):

@@ -288,7 +288,7 @@ class Bridge:
     def _reply(self, topic: Topic, payload: bytes) -> None:
         try:
             body: Any = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read
             body = {"raw": payload.decode("utf-8", "replace")}
         assert topic.command_id is not None
         fut = self._replies.get((topic.gateway, topic.command_id))
@@ -376,7 +376,7 @@ class Bridge:
             # event), applied by the same function; refused events are quarantined there.
             try:
                 body = json.loads(item.payload)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 body = None
             events = alarms.events_of(body)
             if events is None:
@@ -390,7 +390,7 @@ class Bridge:
         elif channel is Channel.REPLY and item.topic.command_id is not None:
             try:
                 reply = json.loads(item.payload)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 reply = None
             refused = commands.mqtt_reply(s, gateway, item.topic.command_id, reply, now)
             if refused:

@@ -131,7 +131,7 @@ def parse_status(payload: bytes) -> str | None:
     if text.startswith("{"):
         try:
             value = json.loads(text).get("status")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             return None
         text = value if isinstance(value, str) else ""
     text = text.strip().lower()

@@ -26,6 +26,7 @@ from ocpp.v16.datatypes import IdTagInfo  # type: ignore[import-untyped]
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus  # type: ignore[import-untyped]
 
 from voltfleet.domain.charging import MeterSample, Sample, parse_timestamp
+from voltfleet.protocols.ocpp.bounds import INT32_MAX, Bounds, check_range
 
 log = logging.getLogger(__name__)
 SUBPROTOCOL = "ocpp1.6"
@@ -128,9 +129,18 @@ def meter_samples(meter_value: Sequence[Mapping[str, Any]] | None) -> tuple[Mete
 class CentralSystem16(ChargePoint):
     """One connected charger, as seen by the central system (OCPP 1.6J)."""
 
-    def __init__(self, charge_point_id: str, connection: Any, link: ChargerLink) -> None:
+    def __init__(
+        self, charge_point_id: str, connection: Any, link: ChargerLink, bounds: Bounds | None = None
+    ) -> None:
         super().__init__(charge_point_id, connection, logger=log)
         self.link = link
+        self.bounds = bounds or Bounds()
+
+    def _connector(self, connector_id: int, lo: int = 0) -> int:
+        return check_range(connector_id, "connectorId", lo, self.bounds.max_connector_id)
+
+    def _meter(self, wh: int, field: str) -> int:
+        return check_range(wh, field, 0, self.bounds.max_meter_wh)
 
     @on(Action.boot_notification)
     async def on_boot_notification(
@@ -169,6 +179,7 @@ class CentralSystem16(ChargePoint):
         vendor_id: str | None = None,
         vendor_error_code: str | None = None,
     ) -> call_result.StatusNotification:
+        self._connector(connector_id)
         ts = _when(timestamp, "timestamp") if timestamp else None
         await self.link.status(
             StatusReport(connector_id, status, error_code, ts, info, vendor_id, vendor_error_code)
@@ -190,6 +201,8 @@ class CentralSystem16(ChargePoint):
         timestamp: str,
         reservation_id: int | None = None,
     ) -> call_result.StartTransaction:
+        self._connector(connector_id, lo=1)
+        self._meter(meter_start, "meterStart")
         request = StartRequest(connector_id, id_tag, meter_start, _when(timestamp, "timestamp"))
         transaction_id = await self.link.start_transaction(request)
         return call_result.StartTransaction(
@@ -204,6 +217,9 @@ class CentralSystem16(ChargePoint):
         meter_value: list[dict[str, Any]],
         transaction_id: int | None = None,
     ) -> call_result.MeterValues:
+        self._connector(connector_id)
+        if transaction_id is not None:
+            check_range(transaction_id, "transactionId", -INT32_MAX - 1, INT32_MAX)
         await self.link.meter_values(connector_id, transaction_id, meter_samples(meter_value))
         return call_result.MeterValues()
 
@@ -217,6 +233,8 @@ class CentralSystem16(ChargePoint):
         id_tag: str | None = None,
         transaction_data: list[dict[str, Any]] | None = None,
     ) -> call_result.StopTransaction:
+        self._meter(meter_stop, "meterStop")
+        check_range(transaction_id, "transactionId", -INT32_MAX - 1, INT32_MAX)
         await self.link.stop_transaction(
             StopRequest(
                 transaction_id,
