@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.charging.alarm_hooks import charger_fault_cleared, charger_fault_raised
-from voltfleet.app.devices.service import set_device_status
 from voltfleet.app.errors import ApiError
 from voltfleet.app.telemetry.schemas import ReadingIn
 from voltfleet.app.telemetry.service import gateway_for_token, ingest
@@ -34,10 +33,12 @@ from voltfleet.domain.charging import (
     register_wh,
     session_energy_wh,
 )
-from voltfleet.domain.fleet import UP, DeviceKind, DeviceStatus, normalise_serial
+from voltfleet.domain.device_status import StatusEvent, reported
+from voltfleet.domain.fleet import DeviceKind, DeviceStatus, normalise_serial
 from voltfleet.protocols.ocpp.central16 import BootInfo, StartRequest, StatusReport, StopRequest
 from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.db import utcnow
+from voltfleet.store.device_status import apply_event
 from voltfleet.store.fleet_models import Connector, Device
 
 log = logging.getLogger(__name__)
@@ -92,11 +93,8 @@ def _connectors(session: Session, device: Device) -> list[Connector]:
 
 
 def _seen(session: Session, device: Device, now: datetime) -> None:
-    """The charger spoke: online unless it is up or faulted already, and seen now."""
-    status = DeviceStatus(device.status)
-    keep = status in UP or status is DeviceStatus.FAULT
-    set_device_status(session, device, status if keep else DeviceStatus.ONLINE, now)
-    device.last_seen = now
+    """The charger spoke (the presence rule: domain.device_status), and is seen now."""
+    apply_event(session, device, StatusEvent.SPOKE, now)
 
 
 def boot(session: Session, device: Device, info: BootInfo) -> None:
@@ -132,7 +130,7 @@ def status(session: Session, device: Device, report: StatusReport) -> None:
         row.status = wire.value
     station = wire if report.connector_id == 0 else None
     derived = charger_status((_stored_status(c.status) for c in connectors), station)
-    set_device_status(session, device, derived, now)
+    apply_event(session, device, reported(derived), now)
     device.last_seen = now
     at = report.timestamp or now
     if is_fault(wire, report.error_code):
@@ -153,7 +151,7 @@ def mark_offline(session: Session, device_id: str) -> None:
     """The charger's connection ended."""
     device = session.get(Device, device_id)
     if device is not None and device.deleted_at is None:
-        set_device_status(session, device, DeviceStatus.OFFLINE, utcnow())
+        apply_event(session, device, StatusEvent.DISCONNECTED, utcnow())
 
 
 # ---- sessions -----------------------------------------------------------------------------------
@@ -325,11 +323,10 @@ def _latest(values: Sequence[MeterSample]) -> MeterSample | None:
 
 
 def _ingest(session: Session, device: Device, readings: list[ReadingIn]) -> None:
-    """The gateway pipeline with the charger as its own root. Ingest marks a device that sent
-    data online; a charger's fault comes from its StatusNotification, so it is kept."""
+    """The gateway pipeline with the charger as its own root. A faulted charger stays faulted
+    while it sends data (the presence rule): its fault ends with its StatusNotification."""
     if not readings:
         return
-    faulted = device.status == DeviceStatus.FAULT.value
     result = ingest(session, device, readings)
     if result.rejections:
         log.info(
@@ -338,5 +335,3 @@ def _ingest(session: Session, device: Device, readings: list[ReadingIn]) -> None
             len(result.rejections),
             result.rejections[0].detail,
         )
-    if faulted and device.status != DeviceStatus.FAULT.value:
-        set_device_status(session, device, DeviceStatus.FAULT, utcnow())

@@ -25,14 +25,14 @@ from sqlalchemy.orm import Session
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.devices.service import set_device_status
 from voltfleet.app.errors import ApiError, bad_request
 from voltfleet.app.security import sha256
 from voltfleet.app.telemetry import summaries
 from voltfleet.app.telemetry.read_service import zone
 from voltfleet.app.telemetry.rollups import refresh, rolled_up
 from voltfleet.domain.access import Action
-from voltfleet.domain.fleet import UP, DeviceKind, DeviceStatus, normalise_serial
+from voltfleet.domain.device_status import after_spoke
+from voltfleet.domain.fleet import DeviceKind, DeviceStatus, normalise_serial
 from voltfleet.domain.telemetry import restarts as counter_restarts
 from voltfleet.domain.telemetry.batch import Series, check_group, from_us, join, to_us
 from voltfleet.domain.telemetry.restarts import Restart
@@ -46,6 +46,7 @@ from voltfleet.ports import RollupDelta, SeriesRows, TimeSeriesStore
 from voltfleet.protocols.mqtt import broker as mqtt_broker
 from voltfleet.settings import Settings
 from voltfleet.store.db import new_id, utcnow
+from voltfleet.store.device_status import set_device_status
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import CounterRestart, DeviceCredential, QuarantinedReading
@@ -321,10 +322,10 @@ def ingest(
     spoke = {gateway.id} | {device_id for device_id, _ in by_series}
     for device_id in spoke:
         device = mine[device_id]
-        if DeviceStatus(device.status) in UP:
-            device.last_seen = now  # still up: the site's status does not change
-        else:
-            set_device_status(session, device, DeviceStatus.ONLINE, now)
+        device.last_seen = now
+        new = after_spoke(DeviceStatus(device.status))
+        if new is not None:  # up already (or faulted): the site's status does not change
+            set_device_status(session, device, new, now)
     return result
 
 
