@@ -59,9 +59,6 @@ def build_runtime(settings: Settings) -> Runtime:
     from voltfleet.protocols.mqtt import broker  # gateway tokens also go to the MQTT broker
 
     broker.configure(db.engine, broker.files_from_settings(settings))
-    from voltfleet.app.telemetry import service as ingest  # the late window, the clock skew
-
-    ingest.configure(db.engine, settings)
     return Runtime(settings=settings, db=db, security=Security(settings), mailer=Mailer(settings))
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from voltfleet.app.mail import Mailer
 from voltfleet.app.ratelimit import AttemptLimiter
 from voltfleet.app.security import Security
+from voltfleet.app.telemetry.wiring import IngestWiring
 from voltfleet.clock import SystemClock
 from voltfleet.ports import Clock
 from voltfleet.settings import Settings
@@ -21,3 +22,7 @@ class Runtime:
     mailer: Mailer
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
     clock: Clock = field(default_factory=SystemClock)
+    ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock
+
+    def __post_init__(self) -> None:
+        self.ingest = IngestWiring.from_settings(self.settings, self.clock)
