@@ -145,9 +145,10 @@ def cmd_mqtt_bridge(_: argparse.Namespace) -> None:
     import asyncio
     import contextlib
 
+    from voltfleet.app.mqtt_adapter import MqttBridgeService, bridge_config
     from voltfleet.bootstrap import build_runtime
     from voltfleet.protocols.mqtt import broker
-    from voltfleet.protocols.mqtt.bridge import Bridge, BridgeConfig
+    from voltfleet.protocols.mqtt.bridge import Bridge
 
     settings = Settings()
     runtime = build_runtime(settings)
@@ -155,7 +156,7 @@ def cmd_mqtt_bridge(_: argparse.Namespace) -> None:
     if files is not None:  # drop revoked credentials from the broker's files before starting
         with runtime.db.session() as session:
             broker.sync(session, files)
-    bridge = Bridge(runtime.db, BridgeConfig.from_settings(settings))
+    bridge = Bridge(MqttBridgeService.of(runtime), bridge_config(settings))
     print(f"voltfleet mqtt-bridge: {settings.mqtt_url} as {settings.mqtt_username}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(bridge.run())

@@ -27,6 +27,7 @@ from sqlalchemy import func, select, text
 from tests.e2e.test_simulated_fleet import EMAIL, PASSWORD, POINTS, Server, server, stored_totals
 from tests.protocols.mosquitto import platform_broker
 from tests.support.waiting import until
+from voltfleet.app.mqtt_adapter import MqttBridgeService
 from voltfleet.protocols.mqtt import broker, topics
 from voltfleet.protocols.mqtt.bridge import Bridge, BridgeConfig
 from voltfleet.protocols.mqtt.broker import BrokerFiles
@@ -116,7 +117,7 @@ def mqtt(server: Server, tmp_path: Path) -> Iterator[MqttPlatform]:
     mosquitto = platform_broker(server.runtime.db.engine, tmp_path / "broker", BRIDGE_PASSWORD)
     files = mosquitto.files
     bridge = Bridge(
-        server.runtime.db,
+        MqttBridgeService.of(server.runtime),
         BridgeConfig(
             port=files.listen_port,
             password=BRIDGE_PASSWORD,

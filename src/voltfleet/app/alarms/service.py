@@ -204,19 +204,6 @@ def _quarantine(
     write_quarantine(session, gateway.site_id, gateway.id, entries, now)
 
 
-def events_of(body: object) -> list[object] | None:
-    """The events of an MQTT alarms message: ``{"alarms": [...]}`` (the HTTP field), a bare
-    list, or one event object; None when the payload is none of these."""
-    if isinstance(body, dict):
-        if "alarms" in body:
-            items = body["alarms"]
-            return items if isinstance(items, list) else None
-        return [body]
-    if isinstance(body, list):
-        return body
-    return None
-
-
 # ---- acknowledgement ----------------------------------------------------------------------------
 
 
