@@ -35,7 +35,6 @@ class IngestWiring:
     limits: Limits
     clock: Clock
     use_case: IngestUseCase = usecase.ingest
-    quarantine_writer: Callable[..., None] = usecase.quarantine
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> IngestWiring:
@@ -70,4 +69,4 @@ class IngestWiring:
         now: datetime | None = None,
     ) -> None:
         """Quarantine what a path received from ``root`` and could not read as readings."""
-        self.quarantine_writer(SqlIngestRepository(session), root, entries, now or self.clock.now())
+        usecase.quarantine(SqlIngestRepository(session), root, entries, now or self.clock.now())
