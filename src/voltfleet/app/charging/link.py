@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from voltfleet.app.charging import service
 from voltfleet.app.runtime import Runtime
-from voltfleet.domain.charging import MeterSample
 from voltfleet.protocols.ocpp.central16 import BootInfo, StartRequest, StatusReport, StopRequest
+from voltfleet.protocols.ocpp.v16_words import MeterSample
 
 T = TypeVar("T")
 

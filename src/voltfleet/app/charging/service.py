@@ -21,22 +21,20 @@ from voltfleet.app.charging.alarm_hooks import charger_fault_cleared, charger_fa
 from voltfleet.app.errors import ApiError
 from voltfleet.app.telemetry.service import gateway_for_token
 from voltfleet.app.telemetry.wiring import IngestWiring
-from voltfleet.domain.charging import (
-    ConnectorStatus,
+from voltfleet.domain.charging import ConnectorStatus, charger_status, session_energy_wh
+from voltfleet.domain.device_status import StatusEvent, reported
+from voltfleet.domain.fleet import DeviceKind, DeviceStatus, normalise_serial
+from voltfleet.domain.telemetry.quarantine import IncomingReading
+from voltfleet.protocols.ocpp.central16 import BootInfo, StartRequest, StatusReport, StopRequest
+from voltfleet.protocols.ocpp.v16_words import (
     MeterSample,
-    charger_status,
     connector_status,
     is_fault,
     map_meter_value,
     parse_timestamp,
     power_w,
     register_wh,
-    session_energy_wh,
 )
-from voltfleet.domain.device_status import StatusEvent, reported
-from voltfleet.domain.fleet import DeviceKind, DeviceStatus, normalise_serial
-from voltfleet.domain.telemetry.quarantine import IncomingReading
-from voltfleet.protocols.ocpp.central16 import BootInfo, StartRequest, StatusReport, StopRequest
 from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.db import utcnow
 from voltfleet.store.device_status import apply_event
