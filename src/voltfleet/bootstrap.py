@@ -58,8 +58,13 @@ def build_runtime(settings: Settings) -> Runtime:
     db = Database(settings.resolved_database_url)
     from voltfleet.protocols.mqtt import broker  # gateway tokens also go to the MQTT broker
 
-    broker.configure(db.engine, broker.files_from_settings(settings))
-    return Runtime(settings=settings, db=db, security=Security(settings), mailer=Mailer(settings))
+    return Runtime(
+        settings=settings,
+        db=db,
+        security=Security(settings),
+        mailer=Mailer(settings),
+        broker_files=broker.files_from_settings(settings),
+    )
 
 
 def create_app(

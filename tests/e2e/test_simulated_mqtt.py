@@ -28,7 +28,7 @@ from tests.e2e.test_simulated_fleet import EMAIL, PASSWORD, POINTS, Server, serv
 from tests.protocols.mosquitto import platform_broker
 from tests.support.waiting import until
 from voltfleet.app.mqtt_adapter import MqttBridgeService
-from voltfleet.protocols.mqtt import broker, topics
+from voltfleet.protocols.mqtt import topics
 from voltfleet.protocols.mqtt.bridge import Bridge, BridgeConfig
 from voltfleet.protocols.mqtt.broker import BrokerFiles
 from voltfleet.simulator.fleet import FleetConfig, FleetReport, run_fleet_sync
@@ -114,7 +114,7 @@ class MqttPlatform:
 @pytest.fixture
 def mqtt(server: Server, tmp_path: Path) -> Iterator[MqttPlatform]:
     """A Mosquitto that the server's token issuing keeps the password file of, and the bridge."""
-    mosquitto = platform_broker(server.runtime.db.engine, tmp_path / "broker", BRIDGE_PASSWORD)
+    mosquitto = platform_broker(server.runtime, tmp_path / "broker", BRIDGE_PASSWORD)
     files = mosquitto.files
     bridge = Bridge(
         MqttBridgeService.of(server.runtime),
@@ -134,7 +134,7 @@ def mqtt(server: Server, tmp_path: Path) -> Iterator[MqttPlatform]:
     finally:
         thread.stop()
         mosquitto.stop()
-        broker.configure(server.runtime.db.engine, None)
+        server.runtime.broker_files = None
 
 
 def test_three_homes_over_mqtt_store_the_energy_the_simulator_made(mqtt: MqttPlatform) -> None:

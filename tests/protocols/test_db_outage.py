@@ -39,7 +39,7 @@ from voltfleet.app.errors import database_unavailable
 from voltfleet.app.mqtt_adapter import MqttBridgeService
 from voltfleet.app.runtime import Runtime
 from voltfleet.bootstrap import build_runtime, create_app
-from voltfleet.protocols.mqtt import broker, topics
+from voltfleet.protocols.mqtt import topics
 from voltfleet.protocols.mqtt.bridge import Bridge
 from voltfleet.simulator.client import HomeAccount, VoltfleetClient
 from voltfleet.store.telemetry_models import QuarantinedReading
@@ -95,12 +95,12 @@ def database_down(pg: PgServer) -> Iterator[None]:
 @pytest.fixture
 def env(db: Db, tmp_path: Path) -> Iterator[Env]:
     """A Mosquitto with voltfleet's files; gateway tokens issued meanwhile reach it."""
-    server = platform_broker(db.runtime.db.engine, tmp_path / "broker", BRIDGE_PASSWORD)
+    server = platform_broker(db.runtime, tmp_path / "broker", BRIDGE_PASSWORD)
     files = server.files
     try:
         yield Env(db.runtime, db.client, db.world, files, server)
     finally:
-        broker.configure(db.runtime.db.engine, None)
+        db.runtime.broker_files = None
         server.stop()
 
 

@@ -24,7 +24,7 @@ from tests.protocols.mosquitto import Mosquitto, platform_broker
 from tests.support.world import World, build_world
 from voltfleet.app.mqtt_adapter import MqttBridgeService
 from voltfleet.app.runtime import Runtime
-from voltfleet.protocols.mqtt import broker, topics
+from voltfleet.protocols.mqtt import topics
 from voltfleet.protocols.mqtt.bridge import Bridge, BridgeConfig
 from voltfleet.protocols.mqtt.broker import BrokerFiles
 from voltfleet.store.fleet_models import Device
@@ -88,12 +88,12 @@ class Env:
 @pytest.fixture
 def env(runtime: Runtime, client: TestClient, tmp_path: Path) -> Iterator[Env]:
     world = build_world(runtime)
-    server = platform_broker(runtime.db.engine, tmp_path / "broker", BRIDGE_PASSWORD)
+    server = platform_broker(runtime, tmp_path / "broker", BRIDGE_PASSWORD)
     files = server.files
     try:
         yield Env(runtime, client, world, files, server)
     finally:
-        broker.configure(runtime.db.engine, None)
+        runtime.broker_files = None
         server.stop()
 
 

@@ -10,6 +10,7 @@ from voltfleet.app.security import Security
 from voltfleet.app.telemetry.wiring import IngestWiring
 from voltfleet.clock import SystemClock
 from voltfleet.ports import Clock
+from voltfleet.protocols.mqtt.broker import BrokerFiles
 from voltfleet.settings import Settings
 from voltfleet.store.db import Database
 
@@ -22,6 +23,7 @@ class Runtime:
     mailer: Mailer
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
     clock: Clock = field(default_factory=SystemClock)
+    broker_files: BrokerFiles | None = None  # the MQTT broker's files, kept as tokens are issued
     ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock
 
     def __post_init__(self) -> None:

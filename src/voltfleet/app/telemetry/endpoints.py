@@ -76,10 +76,12 @@ def ingest(
     tags=["devices"],
     summary="Issue (or rotate) a gateway's ingest token, shown once",
 )
-def issue_token(session: DbSession, caller: CallerDep, device_id: str) -> TokenOut:
+def issue_token(
+    session: DbSession, caller: CallerDep, runtime: RuntimeDep, device_id: str
+) -> TokenOut:
     """The gateway's previous tokens stop working at once. Only a hash is kept: store the token
     on the gateway now, it cannot be shown again."""
-    cred, token = service.issue_token(session, caller, device_id)
+    cred, token = service.issue_token(session, caller, device_id, runtime.broker_files)
     return TokenOut(
         device_id=cred.device_id, token=token, prefix=cred.prefix, created_at=cred.created_at
     )

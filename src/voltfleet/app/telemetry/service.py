@@ -23,6 +23,7 @@ from voltfleet.domain.fleet import DeviceKind
 from voltfleet.domain.telemetry.validate import Limits
 from voltfleet.ports import TimeSeriesStore
 from voltfleet.protocols.mqtt import broker as mqtt_broker
+from voltfleet.protocols.mqtt.broker import BrokerFiles
 from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.ingest_repository import SqlIngestRepository
@@ -37,8 +38,11 @@ TOKEN_KINDS = frozenset({DeviceKind.GATEWAY.value, DeviceKind.CHARGER.value})  #
 # ---- credentials --------------------------------------------------------------------------------
 
 
-def issue_token(session: Session, caller: Caller, device_id: str) -> tuple[DeviceCredential, str]:
-    """A new ingest token for a gateway; the gateway's earlier tokens stop working."""
+def issue_token(
+    session: Session, caller: Caller, device_id: str, broker_files: BrokerFiles | None = None
+) -> tuple[DeviceCredential, str]:
+    """A new ingest token for a gateway; the gateway's earlier tokens stop working (on the MQTT
+    broker too, through ``broker_files`` when the deployment has them)."""
     device = DeviceRepository(session, caller).get_for(device_id, Action.UPDATE)
     if device.kind not in TOKEN_KINDS:
         raise bad_request(
@@ -60,7 +64,7 @@ def issue_token(session: Session, caller: Caller, device_id: str) -> tuple[Devic
         created_by=caller.user.id,
     )
     session.add(cred)
-    mqtt_broker.credential_issued(session, device.serial, cred, token)  # after commit, if set up
+    mqtt_broker.credential_issued(session, broker_files, device.serial, cred, token)
     site = session.get(Site, device.site_id)
     audit.record(
         session,

@@ -27,7 +27,6 @@ import logging
 import os
 import secrets
 import signal
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from voltfleet.domain.fleet import DeviceKind
@@ -289,16 +287,7 @@ def files_from_settings(settings: Settings) -> BrokerFiles | None:
 
 # ---- the hook the token service calls -----------------------------------------------------------
 
-_targets: weakref.WeakKeyDictionary[Engine, BrokerFiles] = weakref.WeakKeyDictionary()
 _PENDING = "voltfleet.mqtt.pending"
-
-
-def configure(engine: Engine, files: BrokerFiles | None) -> None:
-    """Keep the broker files of the deployment using ``engine`` up to date (None: stop)."""
-    if files is None:
-        _targets.pop(engine, None)
-    else:
-        _targets[engine] = files
 
 
 def _after_commit(session: Session) -> None:
@@ -314,13 +303,15 @@ def _after_rollback(session: Session) -> None:
 
 
 def credential_issued(
-    session: Session, serial: str, credential: DeviceCredential, token: str
+    session: Session,
+    files: BrokerFiles | None,
+    serial: str,
+    credential: DeviceCredential,
+    token: str,
 ) -> None:
     """Called when a gateway token is issued: once the transaction commits, the broker files
-    (if this deployment has any) let the gateway log in with it. Nothing happens on rollback."""
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    files = _targets.get(engine)
+    ``files`` (the deployment's, wired by bootstrap; None: it has none) let the gateway log in
+    with it. Nothing happens on rollback."""
     if files is None:
         return
     pending = session.info.setdefault(_PENDING, [])
