@@ -56,14 +56,14 @@ def build_runtime(settings: Settings) -> Runtime:
     if settings.resolved_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    from voltfleet.protocols.mqtt import broker  # gateway tokens also go to the MQTT broker
+    from voltfleet.app import mqtt_broker_files  # gateway tokens also go to the MQTT broker
 
     return Runtime(
         settings=settings,
         db=db,
         security=Security(settings),
         mailer=Mailer(settings),
-        broker_files=broker.files_from_settings(settings),
+        broker_files=mqtt_broker_files.files_from_settings(settings),
     )
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from voltfleet.app import audit
+from voltfleet.app import audit, mqtt_broker_files
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.errors import ApiError, bad_request
@@ -22,7 +22,6 @@ from voltfleet.domain.access import Action
 from voltfleet.domain.fleet import DeviceKind
 from voltfleet.domain.telemetry.validate import Limits
 from voltfleet.ports import TimeSeriesStore
-from voltfleet.protocols.mqtt import broker as mqtt_broker
 from voltfleet.protocols.mqtt.broker import BrokerFiles
 from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device
@@ -64,7 +63,7 @@ def issue_token(
         created_by=caller.user.id,
     )
     session.add(cred)
-    mqtt_broker.credential_issued(session, broker_files, device.serial, cred, token)
+    mqtt_broker_files.credential_issued(session, broker_files, device.serial, cred, token)
     site = session.get(Site, device.site_id)
     audit.record(
         session,
