@@ -52,7 +52,6 @@ from voltfleet.accounts import ensure_platform
 from voltfleet.app.deps import Caller
 from voltfleet.app.portal.session import COOKIE
 from voltfleet.app.telemetry import fleet_revenue, fleet_service, read_service
-from voltfleet.app.telemetry.rollups import refresh
 from voltfleet.bootstrap import build_runtime, create_app
 from voltfleet.domain.telemetry import energy as en
 from voltfleet.domain.telemetry.points import CATALOGUE
@@ -66,6 +65,7 @@ from voltfleet.store.migrate import upgrade
 from voltfleet.store.models import Site, User
 from voltfleet.store.telemetry_models import SiteSummary
 from voltfleet.store.timeseries import store_for
+from voltfleet.usecases.rollups import refresh
 
 BERLIN = ZoneInfo("Europe/Berlin")
 YEAR = 2025

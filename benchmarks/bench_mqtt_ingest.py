@@ -38,6 +38,10 @@ import bench_ingest  # noqa: E402
 from _pg import SKIPPED, fsync_of, postgres_server, scratch_database  # noqa: E402
 from tests.protocols.mosquitto import MOSQUITTO, Mosquitto, free_port  # noqa: E402
 
+from voltfleet.app.mqtt_adapter import MqttBridgeService  # noqa: E402
+from voltfleet.app.telemetry.wiring import IngestWiring  # noqa: E402
+from voltfleet.clock import SystemClock  # noqa: E402
+from voltfleet.domain.telemetry.validate import Limits  # noqa: E402
 from voltfleet.protocols.mqtt import broker, topics  # noqa: E402
 from voltfleet.protocols.mqtt.bridge import Bridge, BridgeConfig  # noqa: E402
 from voltfleet.store.db import Database  # noqa: E402
@@ -76,8 +80,9 @@ async def through_mqtt(
     db: Database, files: broker.BrokerFiles, homes: list[tuple[str, str, list[Any]]]
 ) -> dict[str, Any]:
     """``homes``: (serial, token, batches) of each gateway."""
+    service = MqttBridgeService(db, IngestWiring(Limits(), SystemClock()))
     bridge = Bridge(
-        db,
+        service,
         BridgeConfig(port=files.listen_port, password=BRIDGE_PASSWORD, client_id="bench-bridge"),
     )
     task = asyncio.create_task(bridge.run())

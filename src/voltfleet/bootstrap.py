@@ -65,14 +65,14 @@ def build_runtime(settings: Settings) -> Runtime:
     if settings.resolved_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    from voltfleet.protocols.mqtt import broker  # gateway tokens also go to the MQTT broker
+    from voltfleet.app import mqtt_broker_files  # gateway tokens also go to the MQTT broker
 
-    broker.configure(db.engine, broker.files_from_settings(settings))
-    from voltfleet.app.telemetry import service as ingest  # the late window, the clock skew
-
-    ingest.configure(db.engine, settings)
     runtime = Runtime(
-        settings=settings, db=db, security=Security(settings), mailer=Mailer(settings)
+        settings=settings,
+        db=db,
+        security=Security(settings),
+        mailer=Mailer(settings),
+        broker_files=mqtt_broker_files.files_from_settings(settings),
     )
     runtime.jobs = build_jobs(runtime)
     return runtime

@@ -195,34 +195,35 @@ def cmd_mqtt_bridge(_: argparse.Namespace) -> None:
     import asyncio
     import contextlib
 
+    from voltfleet.app.mqtt_adapter import MqttBridgeService, bridge_config
+    from voltfleet.app.mqtt_broker_files import sync
     from voltfleet.bootstrap import build_runtime
-    from voltfleet.protocols.mqtt import broker
-    from voltfleet.protocols.mqtt.bridge import Bridge, BridgeConfig
+    from voltfleet.protocols.mqtt.bridge import Bridge
 
     settings = Settings()
     runtime = build_runtime(settings)
-    files = broker.files_from_settings(settings)
+    files = runtime.broker_files
     if files is not None:  # drop revoked credentials from the broker's files before starting
         with runtime.db.session() as session:
-            broker.sync(session, files)
-    bridge = Bridge(runtime.db, BridgeConfig.from_settings(settings))
+            sync(session, files)
+    bridge = Bridge(MqttBridgeService.of(runtime), bridge_config(settings))
     print(f"voltfleet mqtt-bridge: {settings.mqtt_url} as {settings.mqtt_username}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(bridge.run())
 
 
 def cmd_mqtt_broker_files(_: argparse.Namespace) -> None:
+    from voltfleet.app.mqtt_broker_files import files_from_settings, sync
     from voltfleet.bootstrap import build_runtime
-    from voltfleet.protocols.mqtt import broker
 
     settings = Settings()
-    files = broker.files_from_settings(settings)
+    files = files_from_settings(settings)
     if files is None:
         print("voltfleet: set VOLTFLEET_MQTT_BROKER_DIR", file=sys.stderr)
         raise SystemExit(2)
     runtime = build_runtime(settings)
     with runtime.db.session() as session:
-        n = broker.sync(session, files)
+        n = sync(session, files)
     print(f"wrote {files.config} ({n} gateway credentials); run: mosquitto -c {files.config}")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from voltfleet.domain.telemetry.readings import Reading, Sample
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup
@@ -34,8 +34,45 @@ class Clock(Protocol):
 
 
 # ---- device links: how a command or a charging limit reaches a device -------------------------
-# (defined with the use cases that need them: GatewayLink for gateways' commands over MQTT or the
-# HTTP poll, ChargerLink for OCPP; see below)
+
+
+class GatewayLink(Protocol):
+    """How a queued command reaches a gateway: pushed (MQTT, protocols/mqtt/bridge.Bridge) while
+    the gateway is connected, otherwise handed out when the gateway polls over HTTP
+    (GET /api/v1/gateway/commands), which needs no link. The command's state (sent, answered,
+    expired) is the commands use case's business, not the link's."""
+
+    def reachable(self, serial: str) -> bool:
+        """Whether a command for the gateway ``serial`` can be pushed now."""
+        ...
+
+    async def deliver(self, serial: str, command_id: str, body: Mapping[str, Any]) -> None:
+        """Hand the command to the gateway (at least once); raises when it could not be sent,
+        so the caller puts it back in the queue."""
+        ...
+
+
+class ChargerLink(Protocol):
+    """How a charging limit or a remote command reaches a charger (OCPP 1.6J: SetChargingProfile,
+    RemoteStartTransaction, ...) over its open connection."""
+
+    def connected(self, serial: str) -> bool:
+        """Whether the charger ``serial`` has a connection to this process now."""
+        ...
+
+    async def set_current_limit(
+        self, serial: str, connector_id: int, limit_a: float, phases: int | None = None
+    ) -> bool:
+        """Limit a connector's charging current (connector 0: the whole charger); True when the
+        charger accepted it."""
+        ...
+
+    async def remote(
+        self, serial: str, action: str, params: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        """A remote command in platform words (``start``, ``stop``, ``reset``, ``unlock``) and its
+        answer; raises when the charger is not connected or does not answer."""
+        ...
 
 
 # ---- background work -----------------------------------------------------------------------------

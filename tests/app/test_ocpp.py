@@ -447,3 +447,59 @@ def test_a_charger_removed_while_connected_is_told_and_disconnected(
 
     error, closed = asyncio.run(run())
     assert error is not None and error.__name__ == "SecurityError" and closed
+
+
+def test_a_faulted_charger_sending_meter_values_stays_faulted_with_one_history_row(
+    client: TestClient, world: World, runtime: Runtime, base_url: str
+) -> None:
+    """20 MeterValues from a faulted charger: the fault stays, and its status history holds one
+    row for it (none flipping to online and back per message)."""
+    from voltfleet.store.fleet_models import DeviceStatusChange
+
+    ids = make_charger(client, world)
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    async def run() -> None:
+        async with charge_point(base_url, SERIAL, ids["token"]) as (cp, _):
+            await cp.call(
+                call.StatusNotification(
+                    connector_id=1,
+                    error_code="GroundFailure",
+                    status="Faulted",
+                    timestamp=iso(now - timedelta(minutes=30)),
+                ),
+                suppress=False,
+            )
+            for k in range(20):
+                await cp.call(
+                    call.MeterValues(
+                        connector_id=1,
+                        meter_value=[
+                            MeterValue(
+                                timestamp=iso(now - timedelta(minutes=20 - k)),
+                                sampled_value=[
+                                    sv(str(100 + k), "Energy.Active.Import.Register", "Wh")
+                                ],
+                            )
+                        ],
+                    ),
+                    suppress=False,
+                )
+            r = client.get(f"/api/v1/devices/{ids['charger']}", headers=h(world, "om@I1"))
+            assert r.json()["status"] == "fault"
+
+    asyncio.run(run())
+    with runtime.db.session() as s:
+        history = list(
+            s.scalars(
+                select(DeviceStatusChange.status)
+                .where(DeviceStatusChange.device_id == ids["charger"])
+                .order_by(DeviceStatusChange.at)
+            )
+        )
+        stored = store_for(s.connection()).read(
+            ids["charger"], "ev_energy_wh", now - timedelta(hours=1), now
+        )
+    assert history.count("fault") == 1, history
+    assert "online" not in history[history.index("fault") :], history
+    assert len(stored) == 20

@@ -288,7 +288,7 @@ def test_the_late_window_and_the_clock_skew_are_settings(
     client: TestClient, world: World, runtime: Runtime
 ) -> None:
     """VOLTFLEET_LATE_WINDOW_DAYS and VOLTFLEET_FUTURE_SKEW_S bound what ingest accepts."""
-    from voltfleet.app.telemetry import service
+    from voltfleet.app.telemetry.wiring import limits_of
 
     ids = make_site(client, world, "GWLATE")
     token = token_for(client, world, ids["GWLATE"])
@@ -303,7 +303,7 @@ def test_the_late_window_and_the_clock_skew_are_settings(
 
     assert send(now - timedelta(days=3))["accepted"] == 1  # the default window is 30 days
     tight = runtime.settings.model_copy(update={"late_window_days": 2, "future_skew_s": 3600})
-    service.configure(runtime.db.engine, tight)
+    runtime.ingest.limits = limits_of(tight)
     try:
         late = send(now - timedelta(days=2, hours=1))
         assert late["accepted"] == 0
@@ -311,5 +311,5 @@ def test_the_late_window_and_the_clock_skew_are_settings(
         assert "2 days" in late["rejections"][0]["detail"]  # type: ignore[index]
         assert send(now + timedelta(minutes=30))["accepted"] == 1  # within the hour allowed
     finally:
-        service.configure(runtime.db.engine, runtime.settings)
+        runtime.ingest.limits = limits_of(runtime.settings)
     assert send(now + timedelta(minutes=31))["rejections"][0]["reason"] == "future_timestamp"  # type: ignore[index]

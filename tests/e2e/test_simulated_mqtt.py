@@ -27,7 +27,8 @@ from sqlalchemy import func, select, text
 from tests.e2e.test_simulated_fleet import EMAIL, PASSWORD, POINTS, Server, server, stored_totals
 from tests.protocols.mosquitto import platform_broker
 from tests.support.waiting import until
-from voltfleet.protocols.mqtt import broker, topics
+from voltfleet.app.mqtt_adapter import MqttBridgeService
+from voltfleet.protocols.mqtt import topics
 from voltfleet.protocols.mqtt.bridge import Bridge, BridgeConfig
 from voltfleet.protocols.mqtt.broker import BrokerFiles
 from voltfleet.simulator.fleet import FleetConfig, FleetReport, run_fleet_sync
@@ -113,10 +114,10 @@ class MqttPlatform:
 @pytest.fixture
 def mqtt(server: Server, tmp_path: Path) -> Iterator[MqttPlatform]:
     """A Mosquitto that the server's token issuing keeps the password file of, and the bridge."""
-    mosquitto = platform_broker(server.runtime.db.engine, tmp_path / "broker", BRIDGE_PASSWORD)
+    mosquitto = platform_broker(server.runtime, tmp_path / "broker", BRIDGE_PASSWORD)
     files = mosquitto.files
     bridge = Bridge(
-        server.runtime.db,
+        MqttBridgeService.of(server.runtime),
         BridgeConfig(
             port=files.listen_port,
             password=BRIDGE_PASSWORD,
@@ -133,7 +134,7 @@ def mqtt(server: Server, tmp_path: Path) -> Iterator[MqttPlatform]:
     finally:
         thread.stop()
         mosquitto.stop()
-        broker.configure(server.runtime.db.engine, None)
+        server.runtime.broker_files = None
 
 
 def test_three_homes_over_mqtt_store_the_energy_the_simulator_made(mqtt: MqttPlatform) -> None:

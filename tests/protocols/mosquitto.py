@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
+from voltfleet.app.runtime import Runtime
 from voltfleet.protocols.mqtt import broker
 from voltfleet.protocols.mqtt.broker import BrokerFiles
 
@@ -74,9 +74,10 @@ class Mosquitto:
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
 
-def platform_broker(engine: Engine, directory: Path, bridge_password: str) -> Mosquitto:
+def platform_broker(runtime: Runtime, directory: Path, bridge_password: str) -> Mosquitto:
     """A started Mosquitto on voltfleet's broker files in ``directory``, which the deployment
-    on ``engine`` keeps up to date: gateway tokens issued from now on can log in. Stop it."""
+    of ``runtime`` keeps up to date: gateway tokens issued from now on can log in. Stop it (and
+    set ``runtime.broker_files`` back to None)."""
     require_mosquitto()
     files = BrokerFiles(
         directory,
@@ -86,7 +87,7 @@ def platform_broker(engine: Engine, directory: Path, bridge_password: str) -> Mo
         run_as_user="root" if os.geteuid() == 0 else None,
     )
     broker.write(files)
-    broker.configure(engine, files)
+    runtime.broker_files = files
     server = Mosquitto(files)
     server.start()
     return server

@@ -36,9 +36,10 @@ from tests.support.pg_server import PgServer, pg_bindir
 from tests.support.server_process import ServerProcess, settings_for
 from tests.support.world import World, build_world
 from voltfleet.app.errors import database_unavailable
+from voltfleet.app.mqtt_adapter import MqttBridgeService
 from voltfleet.app.runtime import Runtime
 from voltfleet.bootstrap import build_runtime, create_app
-from voltfleet.protocols.mqtt import broker, topics
+from voltfleet.protocols.mqtt import topics
 from voltfleet.protocols.mqtt.bridge import Bridge
 from voltfleet.simulator.client import HomeAccount, VoltfleetClient
 from voltfleet.store.telemetry_models import QuarantinedReading
@@ -94,12 +95,12 @@ def database_down(pg: PgServer) -> Iterator[None]:
 @pytest.fixture
 def env(db: Db, tmp_path: Path) -> Iterator[Env]:
     """A Mosquitto with voltfleet's files; gateway tokens issued meanwhile reach it."""
-    server = platform_broker(db.runtime.db.engine, tmp_path / "broker", BRIDGE_PASSWORD)
+    server = platform_broker(db.runtime, tmp_path / "broker", BRIDGE_PASSWORD)
     files = server.files
     try:
         yield Env(db.runtime, db.client, db.world, files, server)
     finally:
-        broker.configure(db.runtime.db.engine, None)
+        db.runtime.broker_files = None
         server.stop()
 
 
@@ -195,7 +196,7 @@ def test_the_bridge_waits_out_a_database_outage_and_stores_every_batch_once(
     seen: dict[str, Any] = {}
 
     async def scenario() -> None:
-        bridge = Counting(env.runtime.db, env.bridge_config("bridge-db"))
+        bridge = Counting(MqttBridgeService.of(env.runtime), env.bridge_config("bridge-db"))
         async with running(bridge):
             gw = Publisher(
                 env, "GWD1", ids["token"], [batch("GWD1", n, per) for n in range(n_batches)]
@@ -253,7 +254,7 @@ def test_gateway_and_bridge_reconnect_after_a_broker_restart_and_nothing_acked_i
     seen: dict[str, Any] = {}
 
     async def scenario() -> None:
-        bridge = Bridge(env.runtime.db, env.bridge_config("bridge-broker"))
+        bridge = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config("bridge-broker"))
         async with running(bridge):
             gw = Publisher(
                 env, "GWB7", ids["token"], [batch("GWB7", n, per) for n in range(n_batches)]
@@ -371,13 +372,13 @@ def test_a_message_the_database_refuses_is_quarantined_and_does_not_stall_the_re
     per = 10
 
     class Refusing(Bridge):
-        def _apply(self, s: Any, gateway: Any, item: Any) -> None:
+        def _apply(self, unit: Any, item: Any) -> None:
             if b'"value": 13.0' in item.payload:
                 raise IntegrityError("INSERT INTO readings ...", {}, Exception("refused"))
-            super()._apply(s, gateway, item)
+            super()._apply(unit, item)
 
     async def scenario() -> None:
-        bridge = Refusing(env.runtime.db, env.bridge_config("bridge-poison"))
+        bridge = Refusing(MqttBridgeService.of(env.runtime), env.bridge_config("bridge-poison"))
         async with running(bridge):
             gw = Publisher(env, "GWP1", ids["token"], [batch("GWP1", n, per) for n in range(30)])
             await asyncio.wait_for(gw.run(pace_s=0.0), 20)

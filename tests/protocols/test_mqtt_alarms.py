@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.protocols.test_mqtt_bridge import NOW, Env, close, env, gateway, run, running, until
+from voltfleet.app.mqtt_adapter import MqttBridgeService
 from voltfleet.protocols.mqtt import topics
 from voltfleet.protocols.mqtt.bridge import Bridge
 from voltfleet.store.alarm_models import Alarm
@@ -30,7 +31,7 @@ def test_alarms_over_mqtt_land_in_the_store_once_and_bad_ones_are_quarantined(en
             return list(s.scalars(select(Alarm).order_by(Alarm.raised_at)))
 
     async def scenario() -> None:
-        bridge = Bridge(env.runtime.db, env.bridge_config("bridge-alarms"))
+        bridge = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config("bridge-alarms"))
         async with running(bridge):
             gw = await gateway(env, "GWMA", ids["token"])
             try:

@@ -22,8 +22,9 @@ from sqlalchemy import func, select, text
 
 from tests.protocols.mosquitto import Mosquitto, platform_broker
 from tests.support.world import World, build_world
+from voltfleet.app.mqtt_adapter import MqttBridgeService
 from voltfleet.app.runtime import Runtime
-from voltfleet.protocols.mqtt import broker, topics
+from voltfleet.protocols.mqtt import topics
 from voltfleet.protocols.mqtt.bridge import Bridge, BridgeConfig
 from voltfleet.protocols.mqtt.broker import BrokerFiles
 from voltfleet.store.fleet_models import Device
@@ -87,12 +88,12 @@ class Env:
 @pytest.fixture
 def env(runtime: Runtime, client: TestClient, tmp_path: Path) -> Iterator[Env]:
     world = build_world(runtime)
-    server = platform_broker(runtime.db.engine, tmp_path / "broker", BRIDGE_PASSWORD)
+    server = platform_broker(runtime, tmp_path / "broker", BRIDGE_PASSWORD)
     files = server.files
     try:
         yield Env(runtime, client, world, files, server)
     finally:
-        broker.configure(runtime.db.engine, None)
+        runtime.broker_files = None
         server.stop()
 
 
@@ -171,7 +172,7 @@ def test_a_batch_is_stored_once_with_duplicates_and_bad_readings_quarantined(env
     inv = ids["GWM1-INV"]
 
     async def scenario() -> None:
-        bridge = Bridge(env.runtime.db, env.bridge_config())
+        bridge = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config())
         async with running(bridge):
             gw = await gateway(env, "GWM1", ids["token"])
             try:
@@ -202,7 +203,7 @@ def test_a_gateway_cannot_publish_as_another_gateway_nor_log_in_with_a_revoked_t
     b = env.site("GWB1")
 
     async def scenario() -> None:
-        bridge = Bridge(env.runtime.db, env.bridge_config())
+        bridge = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config())
         async with running(bridge):
             gw = await gateway(env, "GWA1", a["token"])
             try:
@@ -241,7 +242,7 @@ def test_status_is_retained_and_the_last_will_marks_the_gateway_offline(env: Env
     ids = env.site("GWS1")
 
     async def scenario() -> None:
-        bridge = Bridge(env.runtime.db, env.bridge_config())
+        bridge = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config())
         async with running(bridge):
             gw = await gateway(env, "GWS1", ids["token"])
             await gw.publish(topics.status("GWS1"), topics.ONLINE, qos=1, retain=True)
@@ -291,7 +292,7 @@ def test_a_bridge_killed_mid_stream_gets_the_unacknowledged_messages_again(env: 
     async def scenario() -> None:
         gw = await gateway(env, "GWK1", ids["token"])
         try:
-            first = Crashing(env.runtime.db, env.bridge_config("bridge-k"))
+            first = Crashing(MqttBridgeService.of(env.runtime), env.bridge_config("bridge-k"))
             task = asyncio.create_task(first.run())
             await asyncio.wait_for(first.connected.wait(), 10)
             for k in range(n_messages):
@@ -308,7 +309,7 @@ def test_a_bridge_killed_mid_stream_gets_the_unacknowledged_messages_again(env: 
             stored_before = env.count(inv)
             assert stored_before > acked_before * per_message  # the committed, unacked batch
 
-            second = Bridge(env.runtime.db, env.bridge_config("bridge-k"))
+            second = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config("bridge-k"))
             async with running(second):
                 await until(
                     lambda: env.count(inv) == n_messages * per_message, what="every reading"
@@ -332,7 +333,7 @@ def test_the_bridge_reconnects_after_a_broker_restart_and_queued_messages_surviv
     inv = ids["GWR1-INV"]
 
     async def scenario() -> None:
-        bridge = Bridge(env.runtime.db, env.bridge_config("bridge-r"))
+        bridge = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config("bridge-r"))
         async with running(bridge):
             gw = await gateway(env, "GWR1", ids["token"], will=False)
             await gw.publish(topics.telemetry("GWR1"), body([reading("GWR1-INV", 0)]), qos=1)
@@ -353,7 +354,7 @@ def test_the_bridge_reconnects_after_a_broker_restart_and_queued_messages_surviv
         await close(gw)
         await asyncio.to_thread(env.server.stop)
         await asyncio.to_thread(env.server.start)
-        bridge = Bridge(env.runtime.db, env.bridge_config("bridge-r"))
+        bridge = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config("bridge-r"))
         async with running(bridge):
             await until(lambda: env.count(inv) == 3, what="the queued reading")
 
@@ -368,7 +369,7 @@ def test_commands_go_out_and_replies_come_back(env: Env) -> None:
     ids = env.site("GWC1")
 
     async def scenario() -> None:
-        bridge = Bridge(env.runtime.db, env.bridge_config("bridge-c"))
+        bridge = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config("bridge-c"))
         async with running(bridge):
             gw = await gateway(env, "GWC1", ids["token"])
             try:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.protocols.test_mqtt_bridge import Env, close, env, gateway, run, running, until
+from voltfleet.app.mqtt_adapter import MqttBridgeService
 from voltfleet.protocols.mqtt import topics
 from voltfleet.protocols.mqtt.bridge import Bridge
 from voltfleet.store.command_models import Command
@@ -43,7 +44,8 @@ def test_commands_are_published_to_connected_gateways_and_replies_end_them(env: 
     async def scenario() -> None:
         config = env.bridge_config("bridge-cmd")
         bridge = Bridge(
-            env.runtime.db, config.__class__(**{**config.__dict__, "command_poll_s": 0.2})
+            MqttBridgeService.of(env.runtime),
+            config.__class__(**{**config.__dict__, "command_poll_s": 0.2}),
         )
         async with running(bridge):
             gw = await gateway(env, "GWM1", a["token"])

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from tests.protocols.test_mqtt_bridge import NOW, Env, close, env, gateway, run, running, until
+from voltfleet.app.mqtt_adapter import MqttBridgeService
 from voltfleet.protocols.mqtt import topics
 from voltfleet.protocols.mqtt.bridge import Bridge
 from voltfleet.store.telemetry_models import QuarantinedReading
@@ -93,7 +94,7 @@ def test_mqtt_fuzz_bad_payloads_are_quarantined_and_good_batches_stored(env: Env
 
     async def scenario() -> None:
         nonlocal good_readings
-        bridge = Bridge(env.runtime.db, env.bridge_config())
+        bridge = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config())
         async with running(bridge) as task:
             gw = await gateway(env, SERIAL, ids["token"])
             processed = 0  # messages the bridge must process (on topics it subscribes to)

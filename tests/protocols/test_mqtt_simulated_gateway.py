@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.protocols.test_mqtt_bridge import NOW, Env, env, reading, run, running, until
+from voltfleet.app.mqtt_adapter import MqttBridgeService
 from voltfleet.protocols.mqtt.bridge import Bridge
 from voltfleet.simulator.mqtt_gateway import MqttGateway
 from voltfleet.store.alarm_models import Alarm
@@ -51,7 +52,7 @@ def test_a_batch_sent_while_the_broker_is_away_goes_out_when_it_is_back(env: Env
     }
 
     async def scenario() -> None:
-        bridge = Bridge(env.runtime.db, env.bridge_config("bridge-sim1"))
+        bridge = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config("bridge-sim1"))
         async with running(bridge):
             gw = _gateway(env, "GWSIM1", ids["token"])
             gw.start()
@@ -128,7 +129,7 @@ def test_a_batch_whose_puback_never_came_is_sent_again_and_stored_once(env: Env)
     inv = ids["GWSIM4-INV"]
 
     async def scenario() -> None:
-        bridge = Bridge(env.runtime.db, env.bridge_config("bridge-sim4"))
+        bridge = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config("bridge-sim4"))
         proxy = Proxy(env.files.listen_port)
         await proxy.start()
         async with running(bridge):
@@ -170,7 +171,7 @@ def test_a_command_sent_while_the_gateway_is_away_is_answered_when_it_returns(en
         return {"status": "acknowledged", "message": "idle", "details": {"mode": "idle"}}
 
     async def scenario() -> None:
-        bridge = Bridge(env.runtime.db, env.bridge_config("bridge-sim2"))
+        bridge = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config("bridge-sim2"))
         async with running(bridge):
             gw = _gateway(env, "GWSIM2", ids["token"], apply)
             gw.start()

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from voltfleet.app.mail import Mailer
 from voltfleet.app.ratelimit import AttemptLimiter
 from voltfleet.app.security import Security
+from voltfleet.app.telemetry.wiring import IngestWiring
 from voltfleet.clock import SystemClock
 from voltfleet.ports import Clock, Jobs
+from voltfleet.protocols.mqtt.broker import BrokerFiles
 from voltfleet.settings import Settings
 from voltfleet.store.db import Database
 
@@ -22,3 +24,8 @@ class Runtime:
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
     clock: Clock = field(default_factory=SystemClock)
     jobs: Jobs | None = None  # chosen by bootstrap.build_jobs
+    broker_files: BrokerFiles | None = None  # the MQTT broker's files, kept as tokens are issued
+    ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock
+
+    def __post_init__(self) -> None:
+        self.ingest = IngestWiring.from_settings(self.settings, self.clock)

@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class DeviceKind(StrEnum):
@@ -203,3 +205,51 @@ def region_defaults(country: str) -> RegionDefaults:
 def normalise_serial(serial: str) -> str:
     """Serial numbers compare without surrounding blanks and case."""
     return serial.strip().upper()
+
+
+# ---- which devices sit below a credential ---------------------------------------------------
+
+
+class Placed(Protocol):
+    """What ``family`` needs of a device."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def serial(self) -> str: ...
+    @property
+    def parent_id(self) -> str | None: ...
+
+
+D = TypeVar("D", bound=Placed)
+
+
+def family(root: D, site_devices: Iterable[D]) -> tuple[dict[str, D], dict[str, D]]:
+    """(the devices a credential may speak for: ``root`` and every device below it; the other
+    devices of its site), each keyed by id and by serial. A gateway's (or a charger's) identity
+    comes from its credential: a reading or an event names a device of the first map, or is
+    refused (naming one of the second: a foreign device; neither: an unknown one)."""
+    devices = list(site_devices)
+    children: dict[str | None, list[D]] = {}
+    for d in devices:
+        children.setdefault(d.parent_id, []).append(d)
+    below: dict[str, D] = {}
+    todo = [root]
+    while todo:
+        d = todo.pop()
+        if d.id in below:
+            continue
+        below[d.id] = d
+        todo.extend(children.get(d.id, []))
+    mine = {**{d.serial: d for d in below.values()}, **below}
+    others = {d.serial: d for d in devices if d.id not in below}
+    others.update({d.id: d for d in devices if d.id not in below})
+    return mine, others
+
+
+def zone(name: str) -> ZoneInfo:
+    """A site's time zone by its IANA name (UTC when the name is not one)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")

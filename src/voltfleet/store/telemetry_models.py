@@ -101,7 +101,7 @@ class SiteSummary(Base):
     """A site's latest day, month and year energy figures, its totals and twelve months of PV
     (domain.telemetry.summary), kept up to date by ingest for the fleet home page. Derived
     data: dropped when the site's statistical range, devices or time zone change, and rebuilt
-    from the roll-ups (app/telemetry/summaries.py)."""
+    from the roll-ups (store/summaries.py)."""
 
     __tablename__ = "site_summaries"
 

@@ -1,4 +1,5 @@
-"""OCPP 1.6 meter samples to telemetry points, statuses, session energy (domain.charging)."""
+"""OCPP 1.6 meter samples to telemetry points, statuses (protocols.ocpp.v16_words), session
+energy and charger status (domain.charging)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from voltfleet.domain.charging import (
-    ConnectorStatus,
+from voltfleet.domain.charging import ConnectorStatus, charger_status, session_energy_wh
+from voltfleet.domain.fleet import DeviceStatus
+from voltfleet.domain.telemetry.points import CATALOGUE
+from voltfleet.protocols.ocpp.v16_words import (
     Mapped,
     Sample,
     Skipped,
-    charger_status,
     connector_status,
     is_fault,
     map_meter_value,
@@ -19,10 +21,7 @@ from voltfleet.domain.charging import (
     parse_timestamp,
     power_w,
     register_wh,
-    session_energy_wh,
 )
-from voltfleet.domain.fleet import DeviceStatus
-from voltfleet.domain.telemetry.points import CATALOGUE
 
 E, P, A, V = "Energy.Active.Import.Register", "Power.Active.Import", "Current.Import", "Voltage"
 

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from voltfleet.app.telemetry.rollups import refresh
 from voltfleet.domain.telemetry.points import CATALOGUE
 from voltfleet.domain.telemetry.readings import Reading
 from voltfleet.domain.telemetry.rollup import LADDER, Resolution
 from voltfleet.store.timeseries.memory import MemoryTimeSeriesStore
+from voltfleet.usecases.rollups import refresh
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)

@@ -12,12 +12,11 @@ its sender, and then finds the occurrence open. So there is never more than one 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
@@ -37,11 +36,17 @@ from voltfleet.domain.alarms import (
     transition,
 )
 from voltfleet.domain.fleet import normalise_serial
+from voltfleet.domain.telemetry.quarantine import (
+    REF_CHARS,
+    TS_CHARS,
+    VALUE_CHARS,
+    QuarantineEntry,
+)
 from voltfleet.store.alarm_models import Alarm
-from voltfleet.store.db import new_id, utcnow
+from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device
+from voltfleet.store.ingest_repository import devices_below, write_quarantine
 from voltfleet.store.models import Site
-from voltfleet.store.telemetry_models import QuarantinedReading
 from voltfleet.usecases.errors import Forbidden
 
 QUARANTINE_POINT = "alarm"
@@ -49,25 +54,8 @@ QUARANTINE_POINT = "alarm"
 
 def _devices(session: Session, gateway: Device) -> tuple[dict[str, Device], dict[str, Device]]:
     """(the gateway and the devices below it, the site's other live devices), each keyed by id
-    and by serial."""
-    site_devices = list(
-        session.scalars(
-            select(Device).where(Device.site_id == gateway.site_id, Device.deleted_at.is_(None))
-        )
-    )
-    children: dict[str | None, list[Device]] = defaultdict(list)
-    for d in site_devices:
-        children[d.parent_id].append(d)
-    below: dict[str, Device] = {}
-    todo = [gateway]
-    while todo:
-        d = todo.pop()
-        if d.id not in below:
-            below[d.id] = d
-            todo.extend(children.get(d.id, []))
-    mine = {**{d.serial: d for d in below.values()}, **below}
-    others = {k: d for d in site_devices if d.id not in below for k in (d.id, d.serial)}
-    return mine, others
+    and by serial: the one credential-to-devices resolution, as for readings."""
+    return devices_below(session, gateway)
 
 
 def _resolve(
@@ -201,42 +189,19 @@ def _quarantine(
     refused: list[tuple[int, Mapping[str, object], EventRefusal]],
     now: datetime,
 ) -> None:
-    if not refused:
-        return
-    session.execute(
-        insert(QuarantinedReading),
-        [
-            {
-                "id": new_id(),
-                "received_at": now,
-                "site_id": gateway.site_id,
-                "gateway_id": gateway.id,
-                "device_id": None,
-                "device_ref": str(raw.get("device", ""))[:64],
-                "point": QUARANTINE_POINT,
-                "ts": None,
-                "ts_text": str(raw.get("ts", ""))[:64],
-                "value_text": f"{raw.get('action', '')} {raw.get('code', '')}".strip()[:64],
-                "unit": "",
-                "reason": r.reason.value,
-                "detail": r.detail,
-            }
-            for _, raw, r in refused
-        ],
-    )
-
-
-def events_of(body: object) -> list[object] | None:
-    """The events of an MQTT alarms message: ``{"alarms": [...]}`` (the HTTP field), a bare
-    list, or one event object; None when the payload is none of these."""
-    if isinstance(body, dict):
-        if "alarms" in body:
-            items = body["alarms"]
-            return items if isinstance(items, list) else None
-        return [body]
-    if isinstance(body, list):
-        return body
-    return None
+    entries = [
+        QuarantineEntry(
+            device_ref=str(raw.get("device", ""))[:REF_CHARS],
+            point=QUARANTINE_POINT,
+            ts_text=str(raw.get("ts", ""))[:TS_CHARS],
+            value_text=f"{raw.get('action', '')} {raw.get('code', '')}".strip()[:VALUE_CHARS],
+            unit="",
+            reason=r.reason.value,
+            detail=r.detail,
+        )
+        for _, raw, r in refused
+    ]
+    write_quarantine(session, gateway.site_id, gateway.id, entries, now)
 
 
 # ---- acknowledgement ----------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from voltfleet.app.charging import service
 from voltfleet.app.runtime import Runtime
-from voltfleet.domain.charging import MeterSample
 from voltfleet.protocols.ocpp.central16 import BootInfo, StartRequest, StatusReport, StopRequest
+from voltfleet.protocols.ocpp.v16_words import MeterSample
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.telemetry_models import DeviceCredential
 
@@ -131,12 +131,14 @@ class AppChargerLink:
         return True
 
     async def start_transaction(self, request: StartRequest) -> int:
-        return await self._run(service.start_transaction, request)
+        return await self._run(service.start_transaction, self.runtime.ingest, request)
 
     async def meter_values(
         self, connector_id: int, transaction_id: int | None, values: Sequence[MeterSample]
     ) -> None:
-        await self._run(service.meter_values, connector_id, transaction_id, values)
+        await self._run(
+            service.meter_values, self.runtime.ingest, connector_id, transaction_id, values
+        )
 
     async def stop_transaction(self, request: StopRequest) -> None:
-        await self._run(service.stop_transaction, request)
+        await self._run(service.stop_transaction, self.runtime.ingest, request)

@@ -18,25 +18,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.charging.alarm_hooks import charger_fault_cleared, charger_fault_raised
-from voltfleet.app.devices.service import set_device_status
-from voltfleet.app.telemetry.schemas import ReadingIn
-from voltfleet.app.telemetry.service import gateway_for_token, ingest
-from voltfleet.domain.charging import (
-    ConnectorStatus,
+from voltfleet.app.telemetry.service import gateway_for_token
+from voltfleet.app.telemetry.wiring import IngestWiring
+from voltfleet.domain.charging import ConnectorStatus, charger_status, session_energy_wh
+from voltfleet.domain.device_status import StatusEvent, reported
+from voltfleet.domain.fleet import DeviceKind, DeviceStatus, normalise_serial
+from voltfleet.domain.telemetry.quarantine import IncomingReading
+from voltfleet.protocols.ocpp.central16 import BootInfo, StartRequest, StatusReport, StopRequest
+from voltfleet.protocols.ocpp.v16_words import (
     MeterSample,
-    charger_status,
     connector_status,
     is_fault,
     map_meter_value,
     parse_timestamp,
     power_w,
     register_wh,
-    session_energy_wh,
 )
-from voltfleet.domain.fleet import UP, DeviceKind, DeviceStatus, normalise_serial
-from voltfleet.protocols.ocpp.central16 import BootInfo, StartRequest, StatusReport, StopRequest
 from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.db import utcnow
+from voltfleet.store.device_status import apply_event
 from voltfleet.store.fleet_models import Connector, Device
 from voltfleet.usecases.errors import Unauthenticated
 
@@ -92,11 +92,8 @@ def _connectors(session: Session, device: Device) -> list[Connector]:
 
 
 def _seen(session: Session, device: Device, now: datetime) -> None:
-    """The charger spoke: online unless it is up or faulted already, and seen now."""
-    status = DeviceStatus(device.status)
-    keep = status in UP or status is DeviceStatus.FAULT
-    set_device_status(session, device, status if keep else DeviceStatus.ONLINE, now)
-    device.last_seen = now
+    """The charger spoke (the presence rule: domain.device_status), and is seen now."""
+    apply_event(session, device, StatusEvent.SPOKE, now)
 
 
 def boot(session: Session, device: Device, info: BootInfo) -> None:
@@ -132,7 +129,7 @@ def status(session: Session, device: Device, report: StatusReport) -> None:
         row.status = wire.value
     station = wire if report.connector_id == 0 else None
     derived = charger_status((_stored_status(c.status) for c in connectors), station)
-    set_device_status(session, device, derived, now)
+    apply_event(session, device, reported(derived), now)
     device.last_seen = now
     at = report.timestamp or now
     if is_fault(wire, report.error_code):
@@ -153,7 +150,7 @@ def mark_offline(session: Session, device_id: str) -> None:
     """The charger's connection ended."""
     device = session.get(Device, device_id)
     if device is not None and device.deleted_at is None:
-        set_device_status(session, device, DeviceStatus.OFFLINE, utcnow())
+        apply_event(session, device, StatusEvent.DISCONNECTED, utcnow())
 
 
 # ---- sessions -----------------------------------------------------------------------------------
@@ -183,7 +180,9 @@ def _new_transaction_id(session: Session) -> int:
             return candidate
 
 
-def start_transaction(session: Session, device: Device, request: StartRequest) -> int:
+def start_transaction(
+    session: Session, device: Device, ingest: IngestWiring, request: StartRequest
+) -> int:
     """A new charging session; its transaction id for the charger.
 
     A StartTransaction sent again (the charger did not get the answer) gets the same id. A session
@@ -215,19 +214,21 @@ def start_transaction(session: Session, device: Device, request: StartRequest) -
         updated_at=utcnow(),
     )
     session.add(row)
-    _ingest(session, device, [_reading("ev_energy_wh", request.timestamp, request.meter_start_wh)])
+    start = _reading("ev_energy_wh", request.timestamp, request.meter_start_wh)
+    _ingest(session, device, ingest, [start])
     return row.transaction_id
 
 
 def meter_values(
     session: Session,
     device: Device,
+    ingest: IngestWiring,
     connector_id: int,
     transaction_id: int | None,
     values: Sequence[MeterSample],
 ) -> None:
     """Store the samples as the charger's telemetry, and follow the session's energy and power."""
-    _ingest(session, device, _readings(values))
+    _ingest(session, device, ingest, _readings(values))
     row = None
     if transaction_id is not None:
         row = _by_transaction(session, device, transaction_id)
@@ -246,19 +247,21 @@ def meter_values(
         row.updated_at = utcnow()
 
 
-def stop_transaction(session: Session, device: Device, request: StopRequest) -> None:
+def stop_transaction(
+    session: Session, device: Device, ingest: IngestWiring, request: StopRequest
+) -> None:
     """Close the session with the register at its stop; the transaction's meter values, the
     register at the stop and a charging power of 0 from then on go to telemetry. A StopTransaction
     sent again changes nothing; one for a transaction the platform does not know is stored as
     telemetry only (OCPP: the central system accepts it anyway)."""
     readings = _readings(request.transaction_data)
     at = request.timestamp
-    have = {(r.point, parse_timestamp(r.ts)) for r in readings}
+    have = {(r.point, r.ts) for r in readings}
     if ("ev_energy_wh", at) not in have:
         readings.append(_reading("ev_energy_wh", at, request.meter_stop_wh))
     if ("ev_power_w", at) not in have:
         readings.append(_reading("ev_power_w", at, 0.0, "W"))
-    _ingest(session, device, readings)
+    _ingest(session, device, ingest, readings)
     row = _by_transaction(session, device, request.transaction_id)
     if row is None:
         log.warning(
@@ -294,28 +297,21 @@ def _by_transaction(
 # ---- telemetry ----------------------------------------------------------------------------------
 
 
-def _reading(point: str, at: datetime, value: float, unit: str = "Wh") -> ReadingIn:
-    return ReadingIn.model_construct(
-        device="", point=point, ts=at.isoformat(), value=value, unit=unit
-    )
+def _reading(point: str, at: datetime, value: float, unit: str = "Wh") -> IncomingReading:
+    return IncomingReading(device="", point=point, ts=at, value=value, unit=unit)
 
 
-def _readings(values: Sequence[MeterSample]) -> list[ReadingIn]:
-    """The charger's readings (device "" is the charger itself); a sample that cannot be
-    converted keeps its text and unit, so the ingest pipeline quarantines it with the reason."""
-    out: list[ReadingIn] = []
+def _readings(values: Sequence[MeterSample]) -> list[IncomingReading]:
+    """The charger's readings (device "" is the charger itself), with the instant parsed when it
+    is one (otherwise the text as sent, which ingest quarantines with its reason); a sample that
+    cannot be converted keeps its text and unit, so ingest quarantines it with the reason."""
+    out: list[IncomingReading] = []
     for mv in values:
         mapped, skipped = map_meter_value(mv.samples)
         for s in skipped:
             log.debug("charger sample not stored: %s", s.reason)
-        out.extend(
-            # model_construct: the wire already bounded the fields; an odd one is quarantined by
-            # ingest with its reason instead of failing the whole message here.
-            ReadingIn.model_construct(
-                device="", point=m.point, ts=mv.timestamp, value=m.value, unit=m.unit
-            )
-            for m in mapped
-        )
+        at: datetime | str = parse_timestamp(mv.timestamp) or mv.timestamp
+        out.extend(IncomingReading("", m.point, at, m.value, m.unit) for m in mapped)
     return out
 
 
@@ -324,13 +320,14 @@ def _latest(values: Sequence[MeterSample]) -> MeterSample | None:
     return max(dated, key=lambda x: x[0])[1] if dated else None
 
 
-def _ingest(session: Session, device: Device, readings: list[ReadingIn]) -> None:
-    """The gateway pipeline with the charger as its own root. Ingest marks a device that sent
-    data online; a charger's fault comes from its StatusNotification, so it is kept."""
+def _ingest(
+    session: Session, device: Device, ingest: IngestWiring, readings: list[IncomingReading]
+) -> None:
+    """The gateway pipeline with the charger as its own root. A faulted charger stays faulted
+    while it sends data (the presence rule): its fault ends with its StatusNotification."""
     if not readings:
         return
-    faulted = device.status == DeviceStatus.FAULT.value
-    result = ingest(session, device, readings)
+    result = ingest(session, device, readings)  # the use case, as wired (Runtime.ingest)
     if result.rejections:
         log.info(
             "charger %s: %d readings quarantined (first: %s)",
@@ -338,5 +335,3 @@ def _ingest(session: Session, device: Device, readings: list[ReadingIn]) -> None
             len(result.rejections),
             result.rejections[0].detail,
         )
-    if faulted and device.status != DeviceStatus.FAULT.value:
-        set_device_status(session, device, DeviceStatus.FAULT, utcnow())

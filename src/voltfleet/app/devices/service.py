@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -21,22 +20,22 @@ from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn, DeviceUpdate, ImportReport, ImportRow
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.domain.access import Action, Kind
-from voltfleet.domain.alarms import Severity
 from voltfleet.domain.fleet import (
     LIVE_DATA_REASONS,
     PARENTS,
     SUBTYPES,
-    UP,
     DeviceKind,
     DeviceStatus,
     LiveData,
     live_data,
     normalise_serial,
-    site_status,
 )
-from voltfleet.store.alarm_models import Alarm
 from voltfleet.store.db import new_id, utcnow
-from voltfleet.store.fleet_models import Connector, Device, DeviceStatusChange
+from voltfleet.store.device_status import (  # noqa: F401  (set_device_status: re-exported)
+    refresh_site_status,
+    set_device_status,
+)
+from voltfleet.store.fleet_models import Connector, Device
 from voltfleet.store.models import Site
 from voltfleet.usecases.errors import Conflict, Invalid, TooLarge
 
@@ -170,24 +169,6 @@ class Binder:
             device = self.by_id.get(device.parent_id) if device.parent_id else None
             hops += 1
         return device
-
-
-def refresh_site_status(session: Session, site: Site) -> None:
-    """Keep the site's status in line with the statuses of its live devices (and its active
-    major alarms: such a site is abnormal)."""
-    statuses = session.scalars(
-        select(Device.status).where(Device.site_id == site.id, Device.deleted_at.is_(None))
-    )
-    major = session.scalar(
-        select(Alarm.id)
-        .where(
-            Alarm.site_id == site.id,
-            Alarm.cleared_at.is_(None),
-            Alarm.severity == Severity.MAJOR.value,
-        )
-        .limit(1)
-    )
-    site.status = site_status(statuses, major_alarm=major is not None).value
 
 
 def refresh_live_data(session: Session, site_id: str) -> None:
@@ -444,21 +425,3 @@ def move_device(session: Session, caller: Caller, device_id: str, site_id: str) 
         detail={"from": source.id, "to": target.id, "serials": [d.serial for d in moved]},
     )
     return device
-
-
-def set_device_status(
-    session: Session, device: Device, status: DeviceStatus, at: datetime | None = None
-) -> None:
-    """Record a device's new status (telemetry calls this); the site's status follows."""
-    at = at or utcnow()
-    if DeviceStatus(device.status) is not status:
-        session.add(
-            DeviceStatusChange(device_id=device.id, site_id=device.site_id, at=at, status=status)
-        )
-        device.status = status.value
-    if status in UP:
-        device.last_seen = at
-    site = session.get(Site, device.site_id)
-    if site is not None:
-        session.flush()
-        refresh_site_status(session, site)

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime
 
 from voltfleet.app.alarms import service as alarm_service
 from voltfleet.app.alarms.schemas import AlarmEventIn
-from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.deps import CallerDep, DbSession, RuntimeDep
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.telemetry import quarantine, service
 from voltfleet.app.telemetry.decode import WireReading, ingest_body
@@ -39,6 +39,7 @@ router = APIRouter(tags=["telemetry"])
 )
 def ingest(
     session: DbSession,
+    runtime: RuntimeDep,
     body: Annotated[tuple[list[WireReading], list[AlarmEventIn]], Depends(ingest_body)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> IngestOut:
@@ -53,7 +54,7 @@ def ingest(
         token = authorization[7:].strip()
     gateway = service.gateway_for_token(session, token)
     readings, events = body
-    result = service.ingest(session, gateway, readings)
+    result = runtime.ingest(session, gateway, readings)
     alarms = alarm_service.ingest_alarms(session, gateway, events)
     return IngestOut(
         received=result.received,
@@ -75,10 +76,12 @@ def ingest(
     tags=["devices"],
     summary="Issue (or rotate) a gateway's ingest token, shown once",
 )
-def issue_token(session: DbSession, caller: CallerDep, device_id: str) -> TokenOut:
+def issue_token(
+    session: DbSession, caller: CallerDep, runtime: RuntimeDep, device_id: str
+) -> TokenOut:
     """The gateway's previous tokens stop working at once. Only a hash is kept: store the token
     on the gateway now, it cannot be shown again."""
-    cred, token = service.issue_token(session, caller, device_id)
+    cred, token = service.issue_token(session, caller, device_id, runtime.broker_files)
     return TokenOut(
         device_id=cred.device_id, token=token, prefix=cred.prefix, created_at=cred.created_at
     )

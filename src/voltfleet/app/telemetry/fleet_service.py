@@ -1,7 +1,7 @@
 """The fleet's key figures for the home page and ``GET /api/v1/fleet/kpis``.
 
 Over the caller's own sites (sites shared to the caller are not in its statistics, as for the
-status counts), from the site summaries ingest keeps (one row a site: app/telemetry/summaries.py).
+status counts), from the site summaries ingest keeps (one row a site: store/summaries.py).
 The database does the adding up, so the cost hardly grows with the fleet: one statement sums the
 summaries of the sites that share a currency, a time zone, the periods their summaries hold and
 whether tariffs price them (a handful of groups for 10,000 sites), and one finds the ranking's
@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
 from voltfleet.app.sites.repository import owned_sites
-from voltfleet.app.telemetry import summaries
 from voltfleet.app.telemetry.fleet_revenue import (
     Calendar,
     calendar,
@@ -43,6 +42,7 @@ from voltfleet.domain.telemetry import kpi
 from voltfleet.domain.telemetry import summary as sm
 from voltfleet.domain.telemetry.batch import from_us
 from voltfleet.settings import Settings
+from voltfleet.store import summaries
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import TariffVersion
 from voltfleet.store.telemetry_models import SiteSummary

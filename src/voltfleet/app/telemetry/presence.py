@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voltfleet.app.devices.service import set_device_status
+from voltfleet.domain.device_status import StatusEvent
 from voltfleet.domain.fleet import UP, DeviceStatus
 from voltfleet.domain.telemetry.presence import (
     Presence,
@@ -25,6 +25,7 @@ from voltfleet.domain.telemetry.presence import (
 )
 from voltfleet.settings import Settings
 from voltfleet.store.db import Database, utcnow
+from voltfleet.store.device_status import apply_event
 from voltfleet.store.fleet_models import Device
 
 log = logging.getLogger("voltfleet.presence")
@@ -52,7 +53,7 @@ def sweep_offline(session: Session, now: datetime, settings: Settings) -> list[D
         (Presence(d.id, DeviceStatus(d.status), d.last_seen) for d in candidates), now, threshold
     )
     for device_id in silent:
-        set_device_status(session, by_id[device_id], DeviceStatus.OFFLINE, now)
+        apply_event(session, by_id[device_id], StatusEvent.SILENT, now)
     if silent:
         log.info("marked %d silent device(s) offline", len(silent))
     return [by_id[i] for i in silent]

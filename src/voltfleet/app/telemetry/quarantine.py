@@ -1,6 +1,6 @@
 """Working the quarantine: finding quarantined readings, downloading them, and releasing them.
 
-*Releasing* re-runs quarantined readings through the ingest pipeline (service.ingest), as the
+*Releasing* re-runs quarantined readings through the ingest use case (usecases.ingest), as the
 gateway that sent them, with what was sent kept as sent (device reference, point, timestamp
 text, value text, unit) and today's clock: those stored now, or already stored (duplicates),
 leave the quarantine; those still refused stay, with their new reason. Typical use: after
@@ -21,11 +21,10 @@ from sqlalchemy.orm import Session
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
 from voltfleet.app.sites.repository import visible_sites
-from voltfleet.app.telemetry import service
-from voltfleet.app.telemetry.decode import WireReading
+from voltfleet.app.telemetry.wiring import IngestWiring
 from voltfleet.domain.access import Action, Kind
+from voltfleet.domain.telemetry.quarantine import IncomingReading
 from voltfleet.domain.telemetry.validate import Reason
-from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import QuarantinedReading
@@ -113,8 +112,9 @@ class _Tally:
     refusals: list[StillRefused] = field(default_factory=list)
 
 
-def release(session: Session, caller: Caller, body: ReleaseIn) -> ReleaseOut:
-    """Re-run quarantined readings through ingest; see the module's docstring."""
+def release(session: Session, caller: Caller, body: ReleaseIn, ingest: IngestWiring) -> ReleaseOut:
+    """Re-run quarantined readings through ingest (the use case as wired: ``Runtime.ingest``);
+    see the module's docstring."""
     Q = QuarantinedReading
     filters = Filters(
         body.site_id,
@@ -155,9 +155,9 @@ def release(session: Session, caller: Caller, body: ReleaseIn) -> ReleaseOut:
     by_gateway: dict[str, list[QuarantinedReading]] = defaultdict(list)
     for r in rows:
         by_gateway[r.gateway_id].append(r)
-    now = utcnow()
+    now = ingest.clock.now()
     for gateway_id, group in by_gateway.items():
-        _release_group(session, caller, gateway_id, group, tally, now)
+        _release_group(session, caller, ingest, gateway_id, group, tally, now)
     return ReleaseOut(
         matched=len(rows),
         stored=tally.stored,
@@ -171,6 +171,7 @@ def release(session: Session, caller: Caller, body: ReleaseIn) -> ReleaseOut:
 def _release_group(
     session: Session,
     caller: Caller,
+    ingest: IngestWiring,
     gateway_id: str,
     group: list[QuarantinedReading],
     tally: _Tally,
@@ -183,12 +184,9 @@ def _release_group(
             tally.refusals.append(StillRefused(id=r.id, reason=r.reason, detail=r.detail))
         return
     readings = [
-        WireReading(
-            point=r.point, ts=r.ts_text, value=r.value_text, unit=r.unit, device=r.device_ref
-        )
-        for r in group
+        IncomingReading(r.device_ref, r.point, r.ts_text, r.value_text, r.unit) for r in group
     ]
-    result = service.ingest(session, gateway, readings, now=now, replay=True)
+    result = ingest(session, gateway, readings, now=now, replay=True)
     refused = {rej.index: rej for rej in result.rejections}
     for index, r in enumerate(group):
         rej = refused.get(index)

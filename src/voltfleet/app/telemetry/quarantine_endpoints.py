@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.deps import CallerDep, DbSession, RuntimeDep
 from voltfleet.app.telemetry import quarantine
 from voltfleet.app.telemetry.quarantine import ReleaseIn, ReleaseOut
 
@@ -16,7 +16,9 @@ router = APIRouter(tags=["telemetry"])
     response_model=ReleaseOut,
     summary="Re-run quarantined readings through ingest, as the gateway that sent them",
 )
-def release(session: DbSession, caller: CallerDep, body: ReleaseIn) -> ReleaseOut:
+def release(
+    session: DbSession, caller: CallerDep, runtime: RuntimeDep, body: ReleaseIn
+) -> ReleaseOut:
     """Name the readings by ``ids``, or by a filter (site, device or gateway, point, reason, and
     the readings' own time range ``since <= ts < until``). Each is checked and stored as if its
     gateway sent it now: those stored, or already stored, leave the quarantine; those refused
@@ -24,4 +26,4 @@ def release(session: DbSession, caller: CallerDep, body: ReleaseIn) -> ReleaseOu
     a counter restart (``POST /api/v1/devices/{id}/counter-restarts``), release the meter's
     ``counter_reset`` readings. For O&M engineers and administrators; audited. An id outside
     your scope answers 404, and nothing is released."""
-    return quarantine.release(session, caller, body)
+    return quarantine.release(session, caller, body, runtime.ingest)

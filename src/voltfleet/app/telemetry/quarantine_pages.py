@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from voltfleet.app.deps import DbSession
+from voltfleet.app.deps import DbSession, get_runtime
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, first_error, render
@@ -178,7 +178,7 @@ def release_selected(
             if not ids:
                 raise Invalid("tick the readings to release first")
             body = quarantine.ReleaseIn(ids=ids)
-        return quarantine.release(session, caller, body)
+        return quarantine.release(session, caller, body, get_runtime(request).ingest)
 
     out, error = attempt(session, run)
     notice = None

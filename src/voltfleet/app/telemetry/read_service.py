@@ -8,7 +8,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
@@ -17,13 +17,14 @@ from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.domain.access import Action
-from voltfleet.domain.fleet import DeviceKind
+from voltfleet.domain.fleet import DeviceKind, zone  # noqa: F401  (zone: re-exported)
 from voltfleet.domain.telemetry import energy as en
 from voltfleet.domain.telemetry.points import CATALOGUE, GAUGES, Point, PointKind
 from voltfleet.domain.telemetry.readings import Sample
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
+from voltfleet.store.summaries import counted
 from voltfleet.store.timeseries import store_for
 from voltfleet.store.timeseries.queries import first_start, read_many
 from voltfleet.usecases.errors import Invalid, Rejected
@@ -37,13 +38,6 @@ MAX_SERIES_WINDOW = {
     Resolution.MONTH: timedelta(days=36600),
 }
 DEFAULT_POINTS = ("pv_power_w", "grid_power_w", "battery_power_w", "load_power_w")
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def parse_points(text: str | None, *, rolled_up: bool = False) -> list[Point]:
@@ -211,17 +205,6 @@ class SiteEnergy:
     devices: list[Device]
     bars: list[en.Bar]
     total: en.Balance
-
-
-def counted(site: Site, device: Device) -> bool:
-    """Whether a device's energy counts in its site's figures (the statistical range)."""
-    if not device.in_statistics or device.deleted_at is not None:
-        return False
-    if device.kind == DeviceKind.INVERTER.value:
-        return site.stats_inverters
-    if device.kind == DeviceKind.METER.value:
-        return site.stats_meters
-    return True
 
 
 def site_energy(

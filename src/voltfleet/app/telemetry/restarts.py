@@ -18,19 +18,19 @@ from sqlalchemy.orm import Session
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.telemetry import summaries
 from voltfleet.app.telemetry.read_service import zone
-from voltfleet.app.telemetry.rollups import refresh
 from voltfleet.domain.access import Action
 from voltfleet.domain.telemetry.batch import to_us
 from voltfleet.domain.telemetry.points import CATALOGUE, Point
 from voltfleet.domain.telemetry.restarts import Restart
+from voltfleet.store import summaries
 from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import CounterRestart
 from voltfleet.store.timeseries import store_for
 from voltfleet.usecases.errors import Conflict, Invalid, NotFound
+from voltfleet.usecases.rollups import refresh
 
 COUNTERS = tuple(p.name for p in CATALOGUE.values() if p.counter)
 FUTURE = timedelta(minutes=5)  # the clock skew ingest accepts (validate.Limits.future)

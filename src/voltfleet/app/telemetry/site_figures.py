@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from voltfleet.app.deps import Caller
 from voltfleet.app.sites.repository import owned_sites
 from voltfleet.app.tables import Column, Table
-from voltfleet.app.telemetry import summaries
 from voltfleet.app.telemetry.fleet_revenue import calendar, tariff_revenue, tariff_sites
 from voltfleet.domain.tariffs import to_us
 from voltfleet.domain.telemetry import kpi
 from voltfleet.domain.telemetry import summary as sm
 from voltfleet.settings import Settings
+from voltfleet.store import summaries
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import SiteSummary
 

@@ -70,15 +70,15 @@ def check_group(
     device_id: str,
     point_name: str,
     unit: str,
-    items: Sequence[tuple[int, str, object]],
+    items: Sequence[tuple[int, str | datetime, object]],
     now: datetime,
     limits: Limits = Limits(),
     catalogue: Mapping[str, Point] = CATALOGUE,
-    parsed: dict[str, int] | None = None,
+    parsed: dict[str | datetime, int] | None = None,
 ) -> tuple[Series | None, list[Refused]]:
-    """Check the readings ``(batch index, timestamp text, value)`` of one device, data point and
-    unit. Returns the series of acceptable ones (None when the point is unknown) and the refused
-    ones with their reasons, in the order ``validate.check`` would give.
+    """Check the readings ``(batch index, timestamp text or instant, value)`` of one device,
+    data point and unit. Returns the series of acceptable ones (None when the point is unknown)
+    and the refused ones with their reasons, in the order ``validate.check`` would give.
 
     ``parsed`` (timestamp text -> epoch microseconds of an aware timestamp) is a cache the caller
     may share between the groups of a batch: a gateway reports all its points at the same
@@ -111,7 +111,7 @@ def check_group(
     fromiso = datetime.fromisoformat
     floor_value = 0.0 if counter else low  # a counter is never negative
     earliest, latest = now_us - late_us, now_us + future_us
-    cache: dict[str, int] = {} if parsed is None else parsed
+    cache: dict[str | datetime, int] = {} if parsed is None else parsed
     cached = cache.get
     for index, ts_text, raw in items:
         # The happy path in as few operations as possible; anything unusual goes to _judge,
@@ -119,7 +119,7 @@ def check_group(
         us = cached(ts_text)
         if us is None:
             try:
-                ts = fromiso(ts_text)
+                ts = ts_text if isinstance(ts_text, datetime) else fromiso(ts_text)
                 us = (ts - EPOCH) // _US  # TypeError for a naive timestamp
             except (ValueError, TypeError):
                 refused.append(_judge(index, ts_text, raw, group_reason, factor, p, name, unit,
@@ -176,7 +176,7 @@ def join(a: Series, b: Series) -> Series:
 
 def _judge(
     index: int,
-    ts_text: str,
+    ts_text: str | datetime,
     raw: object,
     group_reason: tuple[Reason, str] | None,
     factor: float,
@@ -188,7 +188,7 @@ def _judge(
 ) -> Refused:
     """Why a reading that left ``check_group``'s happy path is refused, in ``check``'s order."""
     try:
-        ts = datetime.fromisoformat(ts_text)
+        ts = ts_text if isinstance(ts_text, datetime) else datetime.fromisoformat(ts_text)
     except ValueError:
         why = (Reason.BAD_TIMESTAMP, f"'{ts_text}' is not an ISO 8601 timestamp")
         return Refused(Rejection(index, *why), None)

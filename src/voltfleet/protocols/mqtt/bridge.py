@@ -1,4 +1,10 @@
-"""The MQTT bridge: gateways' messages from the broker into the telemetry pipeline.
+"""The MQTT bridge: gateways' messages from the broker to the platform's use cases.
+
+A wire engine: it knows topics, payloads and the broker's delivery rules, and no database. What a
+message does is asked of a ``BridgeService`` it is given (implemented by app/mqtt_adapter.py on
+the database, wired by the CLI): ingest a gateway's telemetry, apply its alarm events, record a
+command's reply, set the gateway online or offline, quarantine what cannot be read, claim the
+commands to deliver and put back those that could not be published.
 
 It subscribes with its own credential to every gateway's ``telemetry``, ``status``, ``alarms`` and
 command-reply topics (QoS 1) and takes the gateway's identity from the topic: the broker's ACL
@@ -27,35 +33,83 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiomqtt
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from voltfleet.app.alarms import service as alarms
-from voltfleet.app.commands import service as commands
-from voltfleet.app.devices.service import set_device_status
-from voltfleet.app.errors import database_unavailable
-from voltfleet.app.telemetry import service as telemetry
-from voltfleet.app.telemetry.decode import decode_lenient
-from voltfleet.domain.fleet import UP, DeviceKind, DeviceStatus
-from voltfleet.domain.telemetry.validate import Limits
+from voltfleet.domain.telemetry.quarantine import (
+    BAD_PAYLOAD,
+    PROCESSING_ERROR,
+    QuarantineEntry,
+    of_raw,
+)
+from voltfleet.ports import Clock
 from voltfleet.protocols.mqtt import topics
 from voltfleet.protocols.mqtt.topics import Channel, Topic
-from voltfleet.settings import Settings
-from voltfleet.store.db import Database, utcnow
-from voltfleet.store.fleet_models import Device
-from voltfleet.store.telemetry_models import QuarantinedReading
 
 log = logging.getLogger(__name__)
 
-BAD_PAYLOAD = "bad_payload"  # quarantine reason: the message or a reading in it is not readable
-PROCESSING_ERROR = "processing_error"  # quarantine reason: the pipeline failed on the message
+__all__ = ["BAD_PAYLOAD", "PROCESSING_ERROR", "Bridge", "BridgeConfig", "BridgeService"]
+
+
+class GatewayUnit(Protocol):
+    """What the messages of one batch do, in one transaction (committed when the unit's context
+    ends without an error). Gateways are named by serial (the topic's): a unit ignores (and
+    ``known`` says False for) a serial that is not a live gateway."""
+
+    def known(self, serial: str) -> bool: ...
+
+    def telemetry(self, serial: str, payload: bytes, now: datetime) -> int:
+        """Ingest a telemetry message (the HTTP ingest body ``{"readings": [...]}`` or a bare
+        list; readable readings stored, the others quarantined with their reasons); returns how
+        many readings it held."""
+        ...
+
+    def alarms(self, serial: str, events: list[object], now: datetime) -> None:
+        """Apply alarm events (raise / clear) as POST /api/v1/ingest's ``alarms`` does."""
+        ...
+
+    def presence(self, serial: str, online: bool, now: datetime) -> None:
+        """The gateway said it is online (its status by the presence rule) or offline."""
+        ...
+
+    def reply(self, serial: str, command_id: str, reply: object, now: datetime) -> str | None:
+        """Record a command's reply; the reason when it was refused."""
+        ...
+
+    def quarantine(self, serial: str, entries: Sequence[QuarantineEntry], now: datetime) -> None:
+        """Keep what could not be read, with its reason."""
+        ...
+
+
+class BridgeService(Protocol):
+    """The platform as the bridge sees it."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def unit(self) -> AbstractContextManager[GatewayUnit]:
+        """One transaction for a batch of messages."""
+        ...
+
+    def claim_commands(self, serials: set[str], now: datetime) -> list[tuple[str, str, Any]]:
+        """The due commands of these (connected) gateways, marked sent over MQTT: (gateway
+        serial, command id, the JSON body to publish)."""
+        ...
+
+    def unclaim(self, command_ids: list[str]) -> None:
+        """Put back commands whose publish failed."""
+        ...
+
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the platform's storage is unreachable or busy (wait it out)
+        rather than that the message is bad."""
+        ...
 
 
 def parse_url(url: str) -> tuple[str, int]:
@@ -80,15 +134,9 @@ class BridgeConfig:
     command_poll_s: float = 1.0  # how often due commands are looked up for connected gateways
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> BridgeConfig:
-        host, port = parse_url(settings.mqtt_url)
-        return cls(
-            host=host,
-            port=port,
-            username=settings.mqtt_username,
-            password=settings.mqtt_password,
-            client_id=settings.mqtt_client_id,
-        )
+    def from_url(cls, url: str, username: str, password: str, client_id: str) -> BridgeConfig:
+        host, port = parse_url(url)
+        return cls(host=host, port=port, username=username, password=password, client_id=client_id)
 
 
 @dataclass
@@ -133,18 +181,14 @@ class Bridge:
 
     def __init__(
         self,
-        db: Database,
+        service: BridgeService,
         config: BridgeConfig,
         *,
-        limits: Limits | None = None,
-        clock: Callable[[], datetime] = utcnow,
-        on_alarm: Callable[[Device, Any], None] | None = None,
+        on_alarm: Callable[[str, Any], None] | None = None,
         on_reply: Callable[[str, str, Any], None] | None = None,
     ) -> None:
-        self.db = db
+        self.service = service
         self.config = config
-        self.limits = limits
-        self.clock = clock
         self.on_alarm = on_alarm
         self.on_reply = on_reply
         self.stats = Stats()
@@ -234,33 +278,37 @@ class Bridge:
             if not self.online:
                 continue
             try:
-                due = await asyncio.to_thread(self._claim_commands, set(self.online))
+                due = await asyncio.to_thread(
+                    self.service.claim_commands, set(self.online), self._now()
+                )
             except Exception as exc:
-                if not database_unavailable(exc):
+                if not self.service.unavailable(exc):
                     log.exception("mqtt bridge: cannot look up commands")
                 continue
             failed: list[str] = []
-            for serial, d in due:
+            for serial, command_id, body in due:
                 try:
-                    await client.publish(
-                        topics.command(serial, d.command.id), json.dumps(d.body()), qos=1
-                    )
+                    await self.deliver(serial, command_id, body)
                 except (aiomqtt.MqttError, ValueError) as exc:
-                    log.warning("mqtt bridge: command %s not published: %r", d.command.id, exc)
-                    failed.append(d.command.id)
+                    log.warning("mqtt bridge: command %s not published: %r", command_id, exc)
+                    failed.append(command_id)
             if failed:
-                await asyncio.to_thread(self._unclaim, failed)
+                await asyncio.to_thread(self.service.unclaim, failed)
 
-    def _claim_commands(self, serials: set[str]) -> list[tuple[str, commands.Delivery]]:
-        with self.db.session() as s:
-            due = commands.claim_for_serials(s, serials, self.clock())
-            for _, d in due:
-                s.expunge(d.command)
-            return due
+    # GatewayLink (ports): how a command reaches a gateway connected to the broker
 
-    def _unclaim(self, ids: list[str]) -> None:
-        with self.db.session() as s:
-            commands.unclaim(s, ids)
+    def reachable(self, serial: str) -> bool:
+        return self._client is not None and serial in self.online
+
+    async def deliver(self, serial: str, command_id: str, body: Mapping[str, Any]) -> None:
+        """Publish a command to a gateway (QoS 1); raises when it could not be published."""
+        client = self._client
+        if client is None:
+            raise aiomqtt.MqttError("the bridge is not connected to the broker")
+        await client.publish(topics.command(serial, command_id), json.dumps(body), qos=1)
+
+    def _now(self) -> datetime:
+        return self.service.clock.now()
 
     # ---- messages --------------------------------------------------------------------------------
 
@@ -313,7 +361,7 @@ class Bridge:
             except Exception as exc:
                 # Only an unreachable or busy database is waited out; a DB error that says the
                 # message itself is bad (IntegrityError, DataError ...) must not stall the stream.
-                if database_unavailable(exc):
+                if self.service.unavailable(exc):
                     self._database.failed(exc)
                     await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
                     backoff = min(backoff * 2, self.config.backoff_max_s)
@@ -330,111 +378,63 @@ class Bridge:
             return
 
     def _process(self, work: list[_Item]) -> None:
-        gateways: dict[str, Device | None] = {}
-        with self.db.session() as s:
+        with self.service.unit() as unit:
             for item in work:
                 assert item.topic is not None
-                serial = item.topic.gateway
-                if serial not in gateways:
-                    gateways[serial] = _gateway(s, serial)
-                gateway = gateways[serial]
-                if gateway is None:
+                if not unit.known(item.topic.gateway):
                     log.warning(
                         "mqtt bridge: no live gateway %s: message on %s not stored",
-                        serial,
+                        item.topic.gateway,
                         item.raw_topic,
                     )
                     continue
-                self._apply(s, gateway, item)
+                self._apply(unit, item)
 
-    def _apply(self, s: Session, gateway: Device, item: _Item) -> None:
+    def _apply(self, unit: GatewayUnit, item: _Item) -> None:
         assert item.topic is not None
-        now = self.clock()
+        now = self._now()
+        serial = item.topic.gateway
         channel = item.topic.channel
         if channel is Channel.TELEMETRY:
-            readings, bad = decode_lenient(item.payload)
-            self.stats.readings += len(readings) + len(bad)
-            if bad:
-                _quarantine(s, gateway, now, [(raw, BAD_PAYLOAD, why) for raw, why in bad])
-            if readings:
-                telemetry.ingest(s, gateway, readings, now=now, limits=self.limits)
+            self.stats.readings += unit.telemetry(serial, item.payload, now)
         elif channel is Channel.STATUS:
             word = topics.parse_status(item.payload)
-            if word == topics.OFFLINE:
-                set_device_status(s, gateway, DeviceStatus.OFFLINE, now)
-            elif word == topics.ONLINE:
-                current = DeviceStatus(gateway.status)
-                set_device_status(
-                    s, gateway, current if current in UP else DeviceStatus.ONLINE, now
-                )
+            if word in (topics.ONLINE, topics.OFFLINE):
+                unit.presence(serial, word == topics.ONLINE, now)
             else:
-                log.warning(
-                    "mqtt bridge: unreadable status from %s: %r", gateway.serial, item.payload[:64]
-                )
+                log.warning("mqtt bridge: unreadable status from %s: %r", serial, item.payload[:64])
         elif channel is Channel.ALARMS:
             # The body of POST /api/v1/ingest's "alarms" ({"alarms": [...]}, a bare list or one
-            # event), applied by the same function; refused events are quarantined there.
+            # event), applied by the same use case; refused events are quarantined there.
             try:
                 body = json.loads(item.payload)
             except (ValueError, UnicodeDecodeError, RecursionError):
                 body = None
-            events = alarms.events_of(body)
+            events = topics.alarm_events(body)
             if events is None:
                 raw = item.payload[:64].decode("utf-8", "replace")
                 why = 'alarms payload must be JSON: {"alarms": [...]}, a list or one event'
-                _quarantine(s, gateway, now, [(raw, BAD_PAYLOAD, why)])
+                unit.quarantine(serial, [of_raw(raw, BAD_PAYLOAD, why)], now)
             else:
-                alarms.ingest_alarms(s, gateway, events, now=now)
+                unit.alarms(serial, events, now)
             if self.on_alarm is not None:
-                self.on_alarm(gateway, body)
+                self.on_alarm(serial, body)
         elif channel is Channel.REPLY and item.topic.command_id is not None:
             try:
                 reply = json.loads(item.payload)
             except (ValueError, UnicodeDecodeError, RecursionError):
                 reply = None
-            refused = commands.mqtt_reply(s, gateway, item.topic.command_id, reply, now)
+            refused = unit.reply(serial, item.topic.command_id, reply, now)
             if refused:
                 log.warning("mqtt bridge: reply on %s not recorded: %s", item.raw_topic, refused)
 
     def _quarantine_failure(self, item: _Item) -> None:
         assert item.topic is not None
         try:
-            with self.db.session() as s:
-                gateway = _gateway(s, item.topic.gateway)
-                if gateway is not None:
-                    raw = item.payload[:64].decode("utf-8", "replace")
-                    detail = f"message on {item.raw_topic} could not be processed (see the log)"
-                    _quarantine(s, gateway, self.clock(), [(raw, PROCESSING_ERROR, detail)])
+            with self.service.unit() as unit:
+                raw = item.payload[:64].decode("utf-8", "replace")
+                detail = f"message on {item.raw_topic} could not be processed (see the log)"
+                entry = of_raw(raw, PROCESSING_ERROR, detail)
+                unit.quarantine(item.topic.gateway, [entry], self._now())
         except Exception:
             log.exception("mqtt bridge: could not quarantine the message on %s", item.raw_topic)
-
-
-def _gateway(s: Session, serial: str) -> Device | None:
-    return s.scalar(
-        select(Device).where(
-            Device.serial == serial,
-            Device.deleted_at.is_(None),
-            Device.kind == DeviceKind.GATEWAY.value,
-        )
-    )
-
-
-def _quarantine(
-    s: Session, gateway: Device, now: datetime, rows: list[tuple[Any, str, str]]
-) -> None:
-    for raw, reason, detail in rows:
-        d = raw if isinstance(raw, dict) else {}
-        s.add(
-            QuarantinedReading(
-                received_at=now,
-                site_id=gateway.site_id,
-                gateway_id=gateway.id,
-                device_ref=str(d.get("device", ""))[:64],
-                point=str(d.get("point", ""))[:64],
-                ts_text=str(d.get("ts", ""))[:64],
-                value_text=str(d.get("value", raw if not d else ""))[:64],
-                unit=str(d.get("unit", ""))[:16],
-                reason=reason,
-                detail=detail,
-            )
-        )

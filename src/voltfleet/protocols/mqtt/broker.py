@@ -6,9 +6,10 @@ A gateway logs in to the broker with its serial number as username and its inges
 the token, from which no broker hash can be made, so the broker hash (Mosquitto 2's
 ``$7$<iterations>$<salt>$<PBKDF2-SHA512>``, the format ``mosquitto_passwd`` writes; checked against
 it) is made when the token is issued and kept with the id of its credential in
-``credentials.json`` beside the broker files. ``sync`` rebuilds the files from that and the
-database: an entry whose credential was revoked, or whose gateway was deleted, is dropped, so a
-rotated token stops working on the broker too. After each change the broker is told to reload
+``credentials.json`` beside the broker files. ``keep_only`` rebuilds the files from that and the
+live credentials (app/mqtt_broker_files.sync reads them from the database): an entry whose
+credential was revoked, or whose gateway was deleted, is dropped, so a rotated token stops
+working on the broker too. After each change the broker is told to reload
 (SIGHUP to the pid in ``pid_file``, when one is configured); without it the files are still
 written and take effect on the broker's next start or reload.
 
@@ -27,22 +28,12 @@ import logging
 import os
 import secrets
 import signal
-import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
-
-from voltfleet.domain.fleet import DeviceKind
 from voltfleet.protocols.mqtt import topics
-from voltfleet.settings import Settings
-from voltfleet.store.fleet_models import Device
-from voltfleet.store.telemetry_models import DeviceCredential
 
 log = logging.getLogger(__name__)
 
@@ -249,82 +240,11 @@ def record_credential(files: BrokerFiles, serial: str, credential_id: str, token
     reload(files)
 
 
-def sync(session: Session, files: BrokerFiles) -> int:
-    """Rebuild the files keeping only live credentials of live gateways; returns how many."""
-    live = {
-        cred_id: serial
-        for cred_id, serial in session.execute(
-            select(DeviceCredential.id, Device.serial)
-            .join(Device, Device.id == DeviceCredential.device_id)
-            .where(
-                DeviceCredential.revoked_at.is_(None),
-                Device.deleted_at.is_(None),
-                Device.kind == DeviceKind.GATEWAY.value,
-            )
-        )
-    }
+def keep_only(files: BrokerFiles, live: Mapping[str, str]) -> int:
+    """Rebuild the files keeping only the credentials in ``live`` (credential id -> gateway
+    serial: the live credentials of live gateways); returns how many are kept."""
     with _locked(files):
         entries = {s: e for s, e in _load(files).items() if live.get(e.credential_id) == s}
         _write_all(files, entries)
     reload(files)
     return len(entries)
-
-
-def files_from_settings(settings: Settings) -> BrokerFiles | None:
-    """The deployment's broker files, when ``VOLTFLEET_MQTT_BROKER_DIR`` is set."""
-    if settings.mqtt_broker_dir is None:
-        return None
-    parts = urlsplit(
-        settings.mqtt_url if "://" in settings.mqtt_url else "mqtt://" + settings.mqtt_url
-    )
-    return BrokerFiles(
-        directory=settings.mqtt_broker_dir,
-        bridge_username=settings.mqtt_username,
-        bridge_password=settings.mqtt_password,
-        listen_host=parts.hostname or "127.0.0.1",
-        listen_port=parts.port or 1883,
-        pid_file=settings.mqtt_broker_pid_file,
-    )
-
-
-# ---- the hook the token service calls -----------------------------------------------------------
-
-_targets: weakref.WeakKeyDictionary[Engine, BrokerFiles] = weakref.WeakKeyDictionary()
-_PENDING = "voltfleet.mqtt.pending"
-
-
-def configure(engine: Engine, files: BrokerFiles | None) -> None:
-    """Keep the broker files of the deployment using ``engine`` up to date (None: stop)."""
-    if files is None:
-        _targets.pop(engine, None)
-    else:
-        _targets[engine] = files
-
-
-def _after_commit(session: Session) -> None:
-    for files, serial, credential, token in session.info.pop(_PENDING, []):
-        try:
-            record_credential(files, serial, credential.id, token)
-        except OSError:
-            log.exception("could not write the MQTT broker files for gateway %s", serial)
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def credential_issued(
-    session: Session, serial: str, credential: DeviceCredential, token: str
-) -> None:
-    """Called when a gateway token is issued: once the transaction commits, the broker files
-    (if this deployment has any) let the gateway log in with it. Nothing happens on rollback."""
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    files = _targets.get(engine)
-    if files is None:
-        return
-    pending = session.info.setdefault(_PENDING, [])
-    pending.append((files, serial, credential, token))
-    if not event.contains(session, "after_commit", _after_commit):
-        event.listen(session, "after_commit", _after_commit)
-        event.listen(session, "after_rollback", _after_rollback)

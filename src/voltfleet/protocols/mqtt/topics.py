@@ -136,3 +136,16 @@ def parse_status(payload: bytes) -> str | None:
         text = value if isinstance(value, str) else ""
     text = text.strip().lower()
     return text if text in (ONLINE, OFFLINE) else None
+
+
+def alarm_events(body: object) -> list[object] | None:
+    """The events of an MQTT alarms message: ``{"alarms": [...]}`` (the HTTP field), a bare
+    list, or one event object; None when the payload is none of these."""
+    if isinstance(body, dict):
+        if "alarms" in body:
+            items = body["alarms"]
+            return items if isinstance(items, list) else None
+        return [body]
+    if isinstance(body, list):
+        return body
+    return None

@@ -25,8 +25,8 @@ from ocpp.v16 import ChargePoint, call_result  # type: ignore[import-untyped]
 from ocpp.v16.datatypes import IdTagInfo  # type: ignore[import-untyped]
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus  # type: ignore[import-untyped]
 
-from voltfleet.domain.charging import MeterSample, Sample, parse_timestamp
 from voltfleet.protocols.ocpp.bounds import INT32_MAX, Bounds, check_range
+from voltfleet.protocols.ocpp.v16_words import MeterSample, Sample, parse_timestamp
 
 log = logging.getLogger(__name__)
 SUBPROTOCOL = "ocpp1.6"

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, event, inspect, select
 from sqlalchemy.orm import Session
 
-from voltfleet.app.telemetry.read_service import counted, zone
+from voltfleet.domain.fleet import DeviceKind, zone
 from voltfleet.domain.telemetry import summary as sm
 from voltfleet.domain.telemetry.batch import from_us, to_us
 from voltfleet.domain.telemetry.energy import EXPORT, PV
@@ -34,6 +34,17 @@ _SITE_FIELDS = ("stats_inverters", "stats_meters", "timezone", "deleted_at")
 _RECENT_DAYS = 3  # a rebuild reads day roll-ups this far back: older days are never "today"
 _CHUNK = 5000  # device ids per query
 _FIRST, _LAST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def counted(site: Site, device: Device) -> bool:
+    """Whether a device's energy counts in its site's figures (the statistical range)."""
+    if not device.in_statistics or device.deleted_at is not None:
+        return False
+    if device.kind == DeviceKind.INVERTER.value:
+        return site.stats_inverters
+    if device.kind == DeviceKind.METER.value:
+        return site.stats_meters
+    return True
 
 
 # ---- row <-> domain ---------------------------------------------------------------------------
