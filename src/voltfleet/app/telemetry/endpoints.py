@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
-from pydantic import AwareDatetime
 
 from voltfleet.app.alarms import service as alarm_service
 from voltfleet.app.alarms.schemas import AlarmEventIn
 from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.instants import AwareInstant
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.telemetry import quarantine, service
 from voltfleet.app.telemetry.decode import WireReading, ingest_body
@@ -98,9 +98,9 @@ def list_quarantine(
     reason: Reason | None = None,
     point: str | None = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="the readings' own timestamps: since <= ts")
+        AwareInstant | None, Query(description="the readings' own timestamps: since <= ts")
     ] = None,
-    until: Annotated[AwareDatetime | None, Query(description="ts < until")] = None,
+    until: Annotated[AwareInstant | None, Query(description="ts < until")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="csv: a download")] = "json",
 ) -> Page[QuarantineOut] | Response:
     """For O&M engineers and administrators, over the sites in their scope; newest first.

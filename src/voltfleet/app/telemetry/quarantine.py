@@ -16,13 +16,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
 from voltfleet.app.errors import bad_request, forbidden, not_found
+from voltfleet.app.instants import AwareInstant
 from voltfleet.app.sites.repository import visible_sites
 from voltfleet.app.telemetry import service
 from voltfleet.app.telemetry.decode import WireReading
@@ -123,8 +124,8 @@ class ReleaseIn(BaseModel):
     device_id: str | None = Field(default=None, description="the device, or the gateway")
     point: str | None = None
     reason: Reason | None = None
-    since: AwareDatetime | None = Field(default=None, description="the readings' own timestamps")
-    until: AwareDatetime | None = None
+    since: AwareInstant | None = Field(default=None, description="the readings' own timestamps")
+    until: AwareInstant | None = None
 
 
 class StillRefused(BaseModel):
