@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from voltfleet.app.alarms import service as alarm_service
-from voltfleet.app.alarms.schemas import AlarmEventIn
 from voltfleet.app.deps import CallerDep, DbSession
 from voltfleet.app.instants import AwareInstant
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.telemetry import quarantine, service
-from voltfleet.app.telemetry.decode import WireReading, ingest_body
+from voltfleet.app.telemetry.ingest_guard import IngestBody, IngestGateway
 from voltfleet.app.telemetry.read_endpoints import csv_download
 from voltfleet.app.telemetry.schemas import (
     IngestIn,
@@ -37,21 +36,15 @@ router = APIRouter(tags=["telemetry"])
         }
     },
 )
-def ingest(
-    session: DbSession,
-    body: Annotated[tuple[list[WireReading], list[AlarmEventIn]], Depends(ingest_body)],
-    authorization: Annotated[str | None, Header()] = None,
-) -> IngestOut:
+def ingest(session: DbSession, gateway: IngestGateway, body: IngestBody) -> IngestOut:
     """Send readings of the gateway and of the devices below it, as
     ``Authorization: Bearer <gateway token>``. The answer comes after the batch is committed:
     ``accepted`` readings are stored, ``duplicates`` were already stored (same device, data point
     and timestamp), and each quarantined reading is listed with its reason. Alarm events
     (``alarms``) are applied after the readings, in the same transaction; ``alarms.refusals``
-    lists those refused. Resending a batch is always safe."""
-    token = None
-    if authorization and authorization.lower().startswith("bearer "):
-        token = authorization[7:].strip()
-    gateway = service.gateway_for_token(session, token)
+    lists those refused. Resending a batch is always safe. The credential is checked before the
+    body is read (401); a body larger than the deployment's limit (default 8 MiB) is refused
+    with 413."""
     readings, events = body
     result = service.ingest(session, gateway, readings)
     alarms = alarm_service.ingest_alarms(session, gateway, events)
