@@ -31,6 +31,7 @@ from voltfleet.app.metering.endpoints import router as metering_router
 from voltfleet.app.orgs.endpoints import router as orgs_router
 from voltfleet.app.portal.pages import router as portal_router
 from voltfleet.app.portal.session import LoginRequired
+from voltfleet.app.request_limits import BodyLimit
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import Security
 from voltfleet.app.sites.endpoints import router as sites_router
@@ -106,6 +107,7 @@ def create_app(
     )
     app.state.runtime = runtime
     errors.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_request_body_bytes)
     for router in (
         auth_router,
         me_router,

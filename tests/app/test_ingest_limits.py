@@ -75,7 +75,7 @@ def test_bodies_above_the_limit_are_refused_with_413(
         # declared by Content-Length
         r = http.post("/api/v1/ingest", content=too_big, headers=auth)
         assert r.status_code == 413, r.text
-        assert f"larger than {small_limit:,} bytes" in r.json()["detail"]
+        assert f"larger than {small_limit:,} bytes" in r.json()["detail"], r.text
 
         # streamed in chunks without a Content-Length: stopped at the limit
         def chunks() -> Iterator[bytes]:

@@ -13,7 +13,7 @@ from fastapi import Depends, Header, Request
 
 from voltfleet.app.alarms.schemas import AlarmEventIn
 from voltfleet.app.deps import DbSession, RuntimeDep
-from voltfleet.app.errors import ApiError
+from voltfleet.app.request_limits import read_limited
 from voltfleet.app.telemetry import service
 from voltfleet.app.telemetry.decode import WireReading, decode_http
 from voltfleet.store.fleet_models import Device
@@ -30,29 +30,6 @@ def ingest_gateway(
 
 
 IngestGateway = Annotated[Device, Depends(ingest_gateway)]
-
-
-def _too_large(limit: int) -> ApiError:
-    return ApiError(
-        413,
-        f"the body is larger than {limit:,} bytes: send the readings in smaller batches",
-        "too_large",
-    )
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The request's body, refused (413) as soon as it is known to exceed ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def ingest_body(
