@@ -35,7 +35,8 @@ from voltfleet.app.runtime import Runtime
 from voltfleet.app.users.service import new_user
 from voltfleet.store.models import User
 
-CONFORMANCE_CHECKS = False
+# True once the OpenAPI documents the error answers; VOLTFLEET_FUZZ_CONFORMANCE=1 tries it now.
+CONFORMANCE_CHECKS = os.environ.get("VOLTFLEET_FUZZ_CONFORMANCE") == "1"
 FUZZ_EXAMPLES = int(os.environ.get("VOLTFLEET_FUZZ_EXAMPLES", "5"))
 ROLES = ("admin@I1", "om@I1", "owner@I1")
 
@@ -138,7 +139,7 @@ def test_no_operation_answers_a_server_error(
                 tokens[who] = token(who)
             try:
                 case.validate_response(response, checks=checks)
-            except Exception as exc:  # a failed check: report it, go on
+            except (Exception, BaseExceptionGroup) as exc:  # a failed check: report, go on
                 failures.append(
                     f"{who} {case.method} {case.path} -> {response.status_code}: "
                     f"{str(exc)[:300]}\n  {case.as_curl_command()}"
