@@ -38,6 +38,7 @@ from voltfleet.app.portal.session import (
     LoginRequired,
     PasswordChangeRequired,
 )
+from voltfleet.app.request_limits import BodyLimit
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import Security
 from voltfleet.app.sites.endpoints import router as sites_router
@@ -156,6 +157,7 @@ def create_app(
         # when the peer is a configured proxy; servers run with their own proxy handling off.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     errors.install(app, page=error_page)
+    app.add_middleware(BodyLimit, limit=settings.max_request_body_bytes)
     for router in (
         auth_router,
         me_router,

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     # this many seconds ahead of the server's clock; others are quarantined with the reason.
     late_window_days: int = Field(default=30, ge=1, le=3660)
     future_skew_s: int = Field(default=300, ge=0, le=86_400)
+    # The largest HTTP ingest body (bytes): larger ones are refused with 413 while they stream in.
+    # 8 MiB holds a full batch (schemas.MAX_BATCH readings of about 100 bytes each).
+    max_ingest_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=1024**3)
+    # The largest body of any other request (bytes): larger ones are refused with 413 before
+    # they are read (app/request_limits.py). 4 MiB holds the largest batch an endpoint takes.
+    max_request_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=1024**3)
 
     # Live data: a device that was up is offline after this silence (seconds); the live streams
     # (server-sent events) send a snapshot every live_interval_s and end after live_max_s, when

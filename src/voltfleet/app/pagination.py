@@ -1,4 +1,8 @@
-"""Paging for list endpoints: ``?page=1&page_size=50``, answered with the total."""
+"""Paging for list endpoints: ``?page=1&page_size=50``, answered with the total.
+
+``page`` is at most ``MAX_PAGE`` and ``page_size`` at most ``MAX_PAGE_SIZE``: the API refuses more
+(422, saying the limit); ``paginate`` clamps whatever it is given (the portal's pages pass the
+number from the address), so the offset it sends the database always fits a 64-bit integer."""
 
 from __future__ import annotations
 
@@ -11,6 +15,9 @@ from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
+MAX_PAGE = 1_000_000
+MAX_PAGE_SIZE = 500
+
 
 class PageParams(BaseModel):
     page: int = 1
@@ -18,8 +25,12 @@ class PageParams(BaseModel):
 
 
 def _page_params(
-    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500, description="rows per page")] = 50,
+    page: Annotated[
+        int, Query(ge=1, le=MAX_PAGE, description=f"1-based page number (at most {MAX_PAGE:,})")
+    ] = 1,
+    page_size: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"rows per page (at most {MAX_PAGE_SIZE})")
+    ] = 50,
 ) -> PageParams:
     return PageParams(page=page, page_size=page_size)
 
@@ -36,7 +47,7 @@ class Page(BaseModel, Generic[T]):
 
 def paginate(session: Session, stmt: Select[tuple[T]], params: PageParams) -> tuple[list[T], int]:
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(
-        stmt.limit(params.page_size).offset((params.page - 1) * params.page_size)
-    ).all()
+    size = min(max(params.page_size, 1), MAX_PAGE_SIZE)
+    page = min(max(params.page, 1), MAX_PAGE)
+    rows = session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
     return list(rows), total

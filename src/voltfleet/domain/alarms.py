@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from voltfleet.domain.fleet import DeviceKind
+from voltfleet.domain.instants import InstantError, Problem, read_instant
 
 
 class Severity(StrEnum):
@@ -263,9 +264,11 @@ def parse_event(
     if not isinstance(ts_text, str):
         return EventRefusal(Refusal.BAD_TIMESTAMP, "'ts' is missing: ISO 8601 with a UTC offset")
     try:
-        ts = datetime.fromisoformat(ts_text)
-    except ValueError:
-        return EventRefusal(Refusal.BAD_TIMESTAMP, f"'{ts_text[:64]}' is not an ISO 8601 time")
+        ts = read_instant(ts_text)  # the one instant parser: ISO 8601 and within range
+    except InstantError as exc:
+        if exc.problem is Problem.MALFORMED:
+            return EventRefusal(Refusal.BAD_TIMESTAMP, f"'{ts_text[:64]}' is not an ISO 8601 time")
+        return EventRefusal(Refusal.BAD_TIMESTAMP, str(exc))
     if ts.tzinfo is None:
         return EventRefusal(
             Refusal.BAD_TIMESTAMP, f"'{ts_text[:64]}' has no UTC offset (add Z or +01:00)"

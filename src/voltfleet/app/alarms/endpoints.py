@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -11,6 +10,7 @@ from voltfleet.app.alarms import service
 from voltfleet.app.alarms.repository import AlarmFilters, AlarmRepository, alarm_table
 from voltfleet.app.alarms.schemas import AlarmCodeOut, AlarmOut, Status
 from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.instants import Instant
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.tables import Format
 from voltfleet.domain.access import Action, Kind
@@ -53,9 +53,9 @@ def list_alarms(
     status: Annotated[Status, Query(description="active | cleared | all")] = "all",
     code: str | None = None,
     since: Annotated[
-        datetime | None, Query(description="alarms still active at or after this time")
+        Instant | None, Query(description="alarms still active at or after this time")
     ] = None,
-    until: Annotated[datetime | None, Query(description="alarms raised before this time")] = None,
+    until: Annotated[Instant | None, Query(description="alarms raised before this time")] = None,
     format: Format = "json",
 ) -> Page[AlarmOut] | Response:
     """``since``/``until`` select the alarms that were active at some time in [since, until).

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from voltfleet.app.commands import plan_service, service
 from voltfleet.app.commands.schemas import CommandOut
 from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.instants import Instant
 from voltfleet.app.tariffs.service import check_window
 from voltfleet.store.db import utcnow
 
@@ -30,7 +31,7 @@ class PlanIn(BaseModel):
     max_discharge_w: float | None = Field(default=None, gt=0, description="default: rated power")
     round_trip_efficiency: float = Field(default=0.9, gt=0, le=1)
     hours: float = Field(default=24, gt=0, le=48)
-    start_time: datetime | None = Field(default=None, description="default: now")
+    start_time: Instant | None = Field(default=None, description="default: now")
 
 
 class PlanIntervalOut(BaseModel):
@@ -107,8 +108,8 @@ def get_plan(
     session: DbSession,
     caller: CallerDep,
     site_id: str,
-    start_time: Annotated[datetime | None, Query(description="default: 12 hours ago")] = None,
-    end_time: Annotated[datetime | None, Query(description="default: 12 hours on")] = None,
+    start_time: Annotated[Instant | None, Query(description="default: 12 hours ago")] = None,
+    end_time: Annotated[Instant | None, Query(description="default: 12 hours on")] = None,
 ) -> PlanVsActualOut:
     now = utcnow()
     start = start_time or now - timedelta(hours=12)

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from voltfleet.app.instants import Instant
+
 
 class CommandIn(BaseModel):
     kind: str = Field(description="battery_mode | battery_setpoint", max_length=32)
@@ -17,7 +19,7 @@ class CommandIn(BaseModel):
     ttl_s: float = Field(
         default=300, description="seconds the command may wait for its gateway (10 .. 172800)"
     )
-    not_before: datetime | None = Field(
+    not_before: Instant | None = Field(
         default=None, description="deliver no earlier than this (UTC offset required); now"
     )
 

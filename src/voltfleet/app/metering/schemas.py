@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from voltfleet.app.instants import Instant
 from voltfleet.app.tariffs.schemas import Direction
 
 Aggregation = Literal["DAY", "WEEK", "MONTH", "YEAR"]
@@ -34,8 +35,8 @@ class MeterRecordIn(BaseModel):
 
     site_id: str
     device_id: str | None = None
-    start_time: datetime
-    end_time: datetime
+    start_time: Instant
+    end_time: Instant
     value: float
     units: str = Field(description="WH | KWH (energy) or W | KW (average power)")
     direction: str = Field(description="IMPORT (into the thing metered) | EXPORT (out of it)")
@@ -58,8 +59,8 @@ class MeterBatchOut(BaseModel):
 
 
 class WindowIn(BaseModel):
-    start_time: datetime
-    end_time: datetime
+    start_time: Instant
+    end_time: Instant
 
 
 class CostLineOut(BaseModel):

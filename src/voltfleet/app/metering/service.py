@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
@@ -100,30 +102,48 @@ def submit(session: Session, caller: Caller, records: list[MeterRecordIn]) -> Me
         )
         for x in result.refused
     ]
-    if result.accepted:
-        session.execute(
-            insert(MeterIntervalRow),
-            [
-                {
-                    "site_id": i.site_id,
-                    "device_id": i.device_id,
-                    "start": i.start,
-                    "end": i.end,
-                    "start_us": to_us(i.start),
-                    "end_us": to_us(i.end),
-                    "energy_wh": i.energy_wh,
-                    "direction": i.direction.value,
-                    "tariff_rate": i.tariff_rate.value,
-                    "record_reference_id": i.record_reference_id,
-                    "session_reference_id": i.session_reference_id,
-                }
-                for i in result.accepted
-            ],
-        )
-    refused.sort(key=lambda x: x.index)
-    return MeterBatchOut(
-        accepted=len(result.accepted), duplicates=len(result.duplicates), refused=refused
+    stored = _store(
+        session,
+        [
+            {
+                "site_id": i.site_id,
+                "device_id": i.device_id,
+                "start": i.start,
+                "end": i.end,
+                "start_us": to_us(i.start),
+                "end_us": to_us(i.end),
+                "energy_wh": i.energy_wh,
+                "direction": i.direction.value,
+                "tariff_rate": i.tariff_rate.value,
+                "record_reference_id": i.record_reference_id,
+                "session_reference_id": i.session_reference_id,
+            }
+            for i in result.accepted
+        ],
     )
+    refused.sort(key=lambda x: x.index)
+    # A reference another request stored meanwhile (between our read and our insert) is a
+    # duplicate too: the answer is the one a later re-send gets.
+    raced = len(result.accepted) - stored
+    return MeterBatchOut(
+        accepted=stored, duplicates=len(result.duplicates) + raced, refused=refused
+    )
+
+
+def _store(session: Session, rows: list[dict[str, object]]) -> int:
+    """Insert the rows; one whose (site, reference) is stored already is skipped rather than
+    failing the batch with a unique violation (ON CONFLICT DO NOTHING). Returns how many were
+    stored."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = (
+        make(MeterIntervalRow)
+        .on_conflict_do_nothing(index_elements=["site_id", "record_reference_id"])
+        .returning(MeterIntervalRow.id)
+    )
+    return len(session.execute(stmt, rows).all())
 
 
 def load_columns(

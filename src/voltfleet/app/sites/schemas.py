@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from voltfleet.app.devices.schemas import SERIAL
+
 SiteType = Literal["residential_ess", "pv", "ci"]
 SiteStatusName = Literal["online", "offline", "abnormal", "no_device"]
 Country = Field(default="", pattern="^([A-Z]{2})?$", description="ISO 3166-1 alpha-2, e.g. DE")
@@ -26,7 +28,7 @@ def _check_timezone(value: str | None) -> str | None:
 class GatewayIn(BaseModel):
     """The gateway (dongle / data logger) to bind while creating a site."""
 
-    serial: str = Field(min_length=1, max_length=64, examples=["GW23A0001234"])
+    serial: str = Field(min_length=1, max_length=64, pattern=SERIAL, examples=["GW23A0001234"])
     subtype: Literal["wifi", "4g", "ethernet", "datahub"] = "wifi"
     registration_no: str = Field(default="", max_length=64)
     model: str = Field(default="", max_length=100)

@@ -169,7 +169,10 @@ def _owner_account(session: Session, caller: Caller, user_id: str) -> User:
 def update_site(session: Session, caller: Caller, site_id: str, data: SiteUpdate) -> Site:
     site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
     changes = data.model_dump(exclude_unset=True)
-    for key in ("name", "country", "timezone", "site_type", "on_grid", "currency"):
+    for key in (
+        *("name", "country", "timezone", "site_type", "on_grid", "currency", "address"),
+        *("region", "temperature_unit", "capacity_kwp"),
+    ):  # the site's columns that always have a value (latitude, longitude may be null)
         if key in changes and changes[key] is None:
             raise Invalid(f"{key} cannot be empty")
     if "name" in changes:

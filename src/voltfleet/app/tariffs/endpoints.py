@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel
 
 from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.instants import Instant
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.tariffs import repository, service
 from voltfleet.app.tariffs.convert import from_definition
@@ -29,9 +30,9 @@ from voltfleet.usecases.errors import Forbidden
 router = APIRouter(prefix="/api/v1", tags=["tariffs and prices"])
 
 StartTime = Annotated[
-    datetime, Query(description="UTC instant with offset, e.g. 2026-03-01T00:00:00Z")
+    Instant, Query(description="UTC instant with offset, e.g. 2026-03-01T00:00:00Z")
 ]
-EndTime = Annotated[datetime, Query(description="exclusive")]
+EndTime = Annotated[Instant, Query(description="exclusive")]
 
 
 def tariff_out(row: TariffRow) -> TariffOut:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
+from threading import Lock
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.tariffs.convert import from_definition, to_domain
-from voltfleet.domain.tariffs import FixedTariff, PriceInterval, TariffHistory, TariffVersion
+from voltfleet.domain.tariffs import (
+    FixedTariff,
+    PriceInterval,
+    Tariff,
+    TariffHistory,
+    TariffVersion,
+)
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import MarketPriceRow
 from voltfleet.store.money_models import TariffVersion as TariffRow
@@ -21,6 +29,34 @@ def tariff_rows(session: Session, site_id: str, direction: str | None = None) ->
     return list(session.scalars(stmt.order_by(TariffRow.direction, TariffRow.valid_from)))
 
 
+class ParsedTariffs:
+    """The domain tariff of each stored version, parsed once (a bounded LRU). A version is never
+    changed in place (setting one with the same date replaces its row), so its id and creation
+    time, with the site's country (the default holiday calendar), name one parse."""
+
+    def __init__(self, maxsize: int = 1024) -> None:
+        self.maxsize = maxsize
+        self._cache: OrderedDict[tuple[str, datetime, str], Tariff] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, row: TariffRow, country: str) -> Tariff:
+        key = (row.id, row.created_at, country)
+        with self._lock:
+            tariff = self._cache.get(key)
+            if tariff is not None:
+                self._cache.move_to_end(key)
+                return tariff
+        tariff = to_domain(from_definition(row.valid_from, row.definition), country)
+        with self._lock:
+            self._cache[key] = tariff
+            while len(self._cache) > self.maxsize:
+                self._cache.popitem(last=False)
+        return tariff
+
+
+parsed = ParsedTariffs()
+
+
 def history(session: Session, site: Site, direction: str) -> TariffHistory | None:
     """The site's tariff history for a direction; LOCAL is free (0) unless a tariff is set."""
     rows = tariff_rows(session, site.id, direction)
@@ -28,14 +64,8 @@ def history(session: Session, site: Site, direction: str) -> TariffHistory | Non
         if direction == "LOCAL":
             return TariffHistory.always(FixedTariff(site.currency, 0.0))
         return None
-    return TariffHistory(
-        tuple(
-            TariffVersion(
-                r.valid_from, to_domain(from_definition(r.valid_from, r.definition), site.country)
-            )
-            for r in rows
-        )
-    )
+    versions = (TariffVersion(r.valid_from, parsed.get(r, site.country)) for r in rows)
+    return TariffHistory(tuple(versions))
 
 
 def market_prices(

@@ -22,6 +22,7 @@ from voltfleet.domain.tariffs import (
     check_tariff,
     price_series,
 )
+from voltfleet.domain.tariffs.limits import TariffLimitError, check_limits
 from voltfleet.market import MarketPrice
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import TariffVersion as TariffRow
@@ -70,10 +71,13 @@ def invalid_tariff(exc: TariffValidationError) -> Rejected:
 def set_tariff(
     session: Session, caller: Caller, site: Site, direction: str, body: TariffIn
 ) -> TariffRow:
-    """Add a version (or replace the one with the same ``valid_from``)."""
+    """Add a version (or replace the one with the same ``valid_from``). Its size, prices and
+    date are bounded (domain.tariffs.limits: 400 naming the limit) before it is validated."""
     try:
-        check_tariff(to_domain(body, site.country))
-    except DefinitionError as exc:
+        tariff = to_domain(body, site.country)
+        check_limits(tariff, body.valid_from)
+        check_tariff(tariff)
+    except (DefinitionError, TariffLimitError) as exc:
         raise Invalid(str(exc)) from exc
     except TariffValidationError as exc:
         raise invalid_tariff(exc) from exc

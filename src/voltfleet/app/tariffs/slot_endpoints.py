@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.instants import Instant
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.tariffs import service
 from voltfleet.app.tariffs.endpoints import EndTime, StartTime
@@ -154,8 +155,8 @@ class ScheduleIn(BaseModel):
     )
 
     direction: Direction
-    start_time: datetime
-    end_time: datetime
+    start_time: Instant
+    end_time: Instant
     energy_kwh: float = Field(ge=0, allow_inf_nan=False)
     max_power_kw: float = Field(gt=0, allow_inf_nan=False)
     continuous: bool = False

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
-from pydantic import AwareDatetime
+from fastapi import APIRouter, Query, Response, status
 
 from voltfleet.app.alarms import service as alarm_service
-from voltfleet.app.alarms.schemas import AlarmEventIn
 from voltfleet.app.deps import CallerDep, DbSession, RuntimeDep
+from voltfleet.app.instants import AwareInstant
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.telemetry import quarantine, service
-from voltfleet.app.telemetry.decode import WireReading, ingest_body
+from voltfleet.app.telemetry.ingest_guard import IngestBody, IngestGateway
 from voltfleet.app.telemetry.quarantine_table import quarantine_table
 from voltfleet.app.telemetry.schemas import (
     IngestIn,
@@ -38,21 +37,16 @@ router = APIRouter(tags=["telemetry"])
     },
 )
 def ingest(
-    session: DbSession,
-    runtime: RuntimeDep,
-    body: Annotated[tuple[list[WireReading], list[AlarmEventIn]], Depends(ingest_body)],
-    authorization: Annotated[str | None, Header()] = None,
+    session: DbSession, runtime: RuntimeDep, gateway: IngestGateway, body: IngestBody
 ) -> IngestOut:
     """Send readings of the gateway and of the devices below it, as
     ``Authorization: Bearer <gateway token>``. The answer comes after the batch is committed:
     ``accepted`` readings are stored, ``duplicates`` were already stored (same device, data point
     and timestamp), and each quarantined reading is listed with its reason. Alarm events
     (``alarms``) are applied after the readings, in the same transaction; ``alarms.refusals``
-    lists those refused. Resending a batch is always safe."""
-    token = None
-    if authorization and authorization.lower().startswith("bearer "):
-        token = authorization[7:].strip()
-    gateway = service.gateway_for_token(session, token)
+    lists those refused. Resending a batch is always safe. The credential is checked before the
+    body is read (401); a body larger than the deployment's limit (default 8 MiB) is refused
+    with 413."""
     readings, events = body
     result = runtime.ingest(session, gateway, readings)
     alarms = alarm_service.ingest_alarms(session, gateway, events)
@@ -101,9 +95,9 @@ def list_quarantine(
     reason: Reason | None = None,
     point: str | None = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="the readings' own timestamps: since <= ts")
+        AwareInstant | None, Query(description="the readings' own timestamps: since <= ts")
     ] = None,
-    until: Annotated[AwareDatetime | None, Query(description="ts < until")] = None,
+    until: Annotated[AwareInstant | None, Query(description="ts < until")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="csv: a download")] = "json",
 ) -> Page[QuarantineOut] | Response:
     """For O&M engineers and administrators, over the sites in their scope; newest first.

@@ -14,12 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
+from voltfleet.app.instants import AwareInstant
 from voltfleet.app.sites.repository import visible_sites
 from voltfleet.app.telemetry.wiring import IngestWiring
 from voltfleet.domain.access import Action, Kind
@@ -84,8 +85,8 @@ class ReleaseIn(BaseModel):
     device_id: str | None = Field(default=None, description="the device, or the gateway")
     point: str | None = None
     reason: Reason | None = None
-    since: AwareDatetime | None = Field(default=None, description="the readings' own timestamps")
-    until: AwareDatetime | None = None
+    since: AwareInstant | None = Field(default=None, description="the readings' own timestamps")
+    until: AwareInstant | None = None
 
 
 class StillRefused(BaseModel):

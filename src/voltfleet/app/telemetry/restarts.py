@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
+from voltfleet.app.instants import AwareInstant
 from voltfleet.app.telemetry.read_service import zone
 from voltfleet.domain.access import Action
 from voltfleet.domain.telemetry.batch import to_us
@@ -38,7 +39,7 @@ FUTURE = timedelta(minutes=5)  # the clock skew ingest accepts (validate.Limits.
 
 class CounterRestartIn(BaseModel):
     point: str = Field(max_length=64, description="an energy counter, e.g. grid_import_energy_wh")
-    at: AwareDatetime = Field(
+    at: AwareInstant = Field(
         description="when the counter restarted (ISO 8601 with a UTC offset): readings at or "
         "after it belong to the new counter"
     )

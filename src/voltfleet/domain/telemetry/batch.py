@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from voltfleet.domain.instants import InstantError, check_instant, parse_instant, read_instant
 from voltfleet.domain.telemetry.points import CATALOGUE, Point
 from voltfleet.domain.telemetry.validate import Limits, Reason, Rejection, _iso, _span
 
@@ -108,7 +109,7 @@ def check_group(
     ts_us: list[int] = []
     values: list[float] = []
     indexes: list[int] = []
-    fromiso = datetime.fromisoformat
+    parse = parse_instant
     floor_value = 0.0 if counter else low  # a counter is never negative
     earliest, latest = now_us - late_us, now_us + future_us
     cache: dict[str | datetime, int] = {} if parsed is None else parsed
@@ -119,9 +120,9 @@ def check_group(
         us = cached(ts_text)
         if us is None:
             try:
-                ts = ts_text if isinstance(ts_text, datetime) else fromiso(ts_text)
-                us = (ts - EPOCH) // _US  # TypeError for a naive timestamp
-            except (ValueError, TypeError):
+                ts = check_instant(ts_text) if isinstance(ts_text, datetime) else parse(ts_text)
+                us = (ts - EPOCH) // _US  # TypeError for a naive datetime
+            except (ValueError, TypeError):  # InstantError: not ISO 8601, naive, out of range
                 refused.append(_judge(index, ts_text, raw, group_reason, factor, p, name, unit,
                                       now, limits))  # fmt: skip
                 continue
@@ -188,10 +189,9 @@ def _judge(
 ) -> Refused:
     """Why a reading that left ``check_group``'s happy path is refused, in ``check``'s order."""
     try:
-        ts = ts_text if isinstance(ts_text, datetime) else datetime.fromisoformat(ts_text)
-    except ValueError:
-        why = (Reason.BAD_TIMESTAMP, f"'{ts_text}' is not an ISO 8601 timestamp")
-        return Refused(Rejection(index, *why), None)
+        ts = check_instant(ts_text) if isinstance(ts_text, datetime) else read_instant(ts_text)
+    except InstantError as exc:
+        return Refused(Rejection(index, Reason.BAD_TIMESTAMP, str(exc)), None)
     aware = ts if ts.utcoffset() is not None else None
     value = raw if type(raw) is float else _number(raw)
     if value is None:

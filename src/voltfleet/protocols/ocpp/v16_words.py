@@ -16,6 +16,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from voltfleet.domain.charging import ConnectorStatus
+from voltfleet.domain.instants import InstantError, read_instant
 
 # ---- meter samples ------------------------------------------------------------------------------
 
@@ -195,12 +196,13 @@ def power_w(samples: Sequence[Sample]) -> float | None:
 
 
 def parse_timestamp(text: str) -> datetime | None:
-    """An OCPP timestamp (ISO 8601 with an offset or Z); None when it is not one or is naive."""
+    """An OCPP timestamp (ISO 8601 with an offset or Z; the offset kept); None when it is not
+    one, is naive, or lies outside the supported range (the one parser: domain.instants)."""
     try:
-        ts = datetime.fromisoformat(text)
-    except ValueError:
+        ts = read_instant(text)
+    except InstantError:
         return None
-    return ts if ts.tzinfo is not None else None
+    return ts if ts.utcoffset() is not None else None
 
 
 _WIRE_STATUS: Mapping[str, ConnectorStatus] = MappingProxyType(
