@@ -25,6 +25,7 @@ from voltfleet.app.alarms.repository import AlarmRepository
 from voltfleet.app.alarms.schemas import AlarmEventIn, AlarmIngestOut, AlarmRefusalOut
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.service import refresh_site_status
+from voltfleet.clock import SystemClock
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.alarms import (
     AlarmEvent,
@@ -38,7 +39,7 @@ from voltfleet.domain.alarms import (
 )
 from voltfleet.domain.fleet import normalise_serial
 from voltfleet.store.alarm_models import Alarm
-from voltfleet.store.db import new_id, utcnow
+from voltfleet.store.db import new_id
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import QuarantinedReading
@@ -115,8 +116,13 @@ def ingest_alarms(
     now: datetime | None = None,
     limits: EventLimits = EventLimits(),
 ) -> AlarmIngestOut:
-    """Apply a batch of alarm events from ``gateway`` in order; refused ones are quarantined."""
-    now = now or utcnow()
+    """Apply a batch of alarm events from ``gateway`` in order, received at ``now``; refused ones
+    are quarantined.
+
+    ``now=None`` only for the two callers not yet converted to the injected clock
+    (``telemetry/endpoints.ingest`` and ``charging/alarm_hooks``): they get the system clock here,
+    at this one boundary. Every other caller passes its clock's instant."""
+    now = now if now is not None else SystemClock().now()
     result = AlarmIngestOut(received=len(events))
     if not events:
         return result
@@ -242,7 +248,7 @@ def events_of(body: object) -> list[object] | None:
 # ---- acknowledgement ----------------------------------------------------------------------------
 
 
-def acknowledge(session: Session, caller: Caller, alarm_id: str) -> Alarm:
+def acknowledge(session: Session, caller: Caller, alarm_id: str, now: datetime) -> Alarm:
     """Mark an alarm as seen by the caller (O&M and administrators). Acknowledging it again
     changes nothing; an active alarm stays active until its device clears it."""
     alarm = AlarmRepository(session, caller).get(alarm_id)
@@ -250,7 +256,7 @@ def acknowledge(session: Session, caller: Caller, alarm_id: str) -> Alarm:
         raise Forbidden("alarms are acknowledged by O&M engineers and administrators")
     if alarm.acknowledged_at is not None:
         return alarm
-    alarm.acknowledged_at = utcnow()
+    alarm.acknowledged_at = now
     alarm.acknowledged_by = caller.user.id
     site = session.get(Site, alarm.site_id)
     audit.record(

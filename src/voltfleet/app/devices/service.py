@@ -35,7 +35,7 @@ from voltfleet.domain.fleet import (
     site_status,
 )
 from voltfleet.store.alarm_models import Alarm
-from voltfleet.store.db import new_id, utcnow
+from voltfleet.store.db import new_id
 from voltfleet.store.fleet_models import Connector, Device, DeviceStatusChange
 from voltfleet.store.models import Site
 from voltfleet.usecases.errors import Conflict, Invalid, TooLarge
@@ -391,13 +391,12 @@ def _subtree(session: Session, device: Device) -> list[Device]:
     return found
 
 
-def delete_device(session: Session, caller: Caller, device_id: str) -> list[str]:
+def delete_device(session: Session, caller: Caller, device_id: str, now: datetime) -> list[str]:
     """Unbind a gateway (with the devices below it) or delete another device; returns the serials
     removed. Telemetry is kept for the retention period."""
     device = DeviceRepository(session, caller).get_for(device_id, Action.DELETE)
     site = session.get(Site, device.site_id)
     assert site is not None
-    now = utcnow()
     removed = _subtree(session, device)
     for d in removed:
         d.deleted_at = now
@@ -446,11 +445,8 @@ def move_device(session: Session, caller: Caller, device_id: str, site_id: str) 
     return device
 
 
-def set_device_status(
-    session: Session, device: Device, status: DeviceStatus, at: datetime | None = None
-) -> None:
-    """Record a device's new status (telemetry calls this); the site's status follows."""
-    at = at or utcnow()
+def set_device_status(session: Session, device: Device, status: DeviceStatus, at: datetime) -> None:
+    """Record a device's new status at ``at`` (telemetry calls this); the site's status follows."""
     if DeviceStatus(device.status) is not status:
         session.add(
             DeviceStatusChange(device_id=device.id, site_id=device.site_id, at=at, status=status)
