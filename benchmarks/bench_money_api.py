@@ -122,7 +122,7 @@ def run(url: str, label: str, tmp: Path) -> None:
                 }
             )
         s.execute(insert(MeterIntervalRow), rows)
-        token = runtime.security.issue_token(su.id, su.password_changed_at)
+        token = runtime.security.issue_token(su.id, su.password_changed_at, now=runtime.clock.now())
     client = TestClient(app)
     h = {"Authorization": f"Bearer {token}"}
     year = {

@@ -249,7 +249,9 @@ def measure(
         assert user is not None
         org = s.get(Org, user.org_id)
         assert org is not None
-        token = runtime.security.issue_token(user.id, user.password_changed_at)
+        token = runtime.security.issue_token(
+            user.id, user.password_changed_at, now=runtime.clock.now()
+        )
     headers = {"Authorization": f"Bearer {token}"}
     with TestClient(app) as client:
         for label, params_of in SEARCHES.items():

@@ -115,8 +115,9 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
         ]
         s.add_all(gateways)
         s.flush()
-        seed_money(s, sites)
-        seed_plan_history(s, sites[DYNAMIC_HOME], gateways[DYNAMIC_HOME])
+        now = runtime.clock.now()
+        seed_money(s, sites, now)
+        seed_plan_history(s, sites[DYNAMIC_HOME], gateways[DYNAMIC_HOME], now)
     return logins
 
 
@@ -148,10 +149,11 @@ MARKET = {
 }
 
 
-def seed_money(s: Session, sites: list[Site]) -> None:
+def seed_money(s: Session, sites: list[Site], now: datetime) -> None:
     """Tariffs for every demo home, made-up day-ahead prices (source "demo", labelled so) for
-    the days around today, and a week of battery metering for the first home's savings."""
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    the days around today (UTC, at ``now``), and a week of battery metering for the first home's
+    savings."""
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     for i, site in enumerate(sites):
         s.add(
             TariffVersion(
@@ -217,9 +219,7 @@ def seed_money(s: Session, sites: list[Site]) -> None:
             )
 
 
-def seed_plan_history(
-    s: Session, site: Site, gateway: Device, now: datetime | None = None
-) -> list[Command]:
+def seed_plan_history(s: Session, site: Site, gateway: Device, now: datetime) -> list[Command]:
     """The dynamic-tariff home's battery below its gateway, and the day plan it followed over
     the day of history: the placeholder plan (domain.plan) from the seeded prices, as the
     acknowledged commands of a plan made when that day began. The simulated home back-fills
@@ -227,7 +227,6 @@ def seed_plan_history(
     commands), so the site page shows planned against reported power from the first minute,
     not only from the live plan's first charge or discharge hour on. Planned as for a battery
     the night has emptied, so the day charges it fully."""
-    now = now or datetime.now(UTC)
     quarter = 900
     end = datetime.fromtimestamp(now.timestamp() // quarter * quarter, UTC)
     start = datetime.fromtimestamp((now - DEMO_HISTORY).timestamp() // 3600 * 3600, UTC)

@@ -291,7 +291,7 @@ def test_a_stream_ends_when_its_caller_loses_access(
         target = live_service.LiveTarget(
             owner.id, owner.password_changed_at, "127.0.0.1", site_id=home["site"]
         )
-    data = json.loads(live_service.tick(runtime.db, runtime.settings, target))
+    data = json.loads(live_service.tick(runtime.db, runtime.settings, target, runtime.clock.now()))
     assert data["site_id"] == home["site"]
 
     # The site goes to another owner: the next tick refuses.
@@ -302,7 +302,7 @@ def test_a_stream_ends_when_its_caller_loses_access(
     )
     assert r.status_code == 200, r.text
     with pytest.raises(live_service.AccessLost, match="site not found"):
-        live_service.tick(runtime.db, runtime.settings, target)
+        live_service.tick(runtime.db, runtime.settings, target, runtime.clock.now())
 
     # A changed password ends the streams opened with the old one.
     with runtime.db.session() as s:
@@ -314,7 +314,7 @@ def test_a_stream_ends_when_its_caller_loses_access(
             site_id=home["site"],
         )
     with pytest.raises(live_service.AccessLost, match="sign in again"):
-        live_service.tick(runtime.db, runtime.settings, stale)
+        live_service.tick(runtime.db, runtime.settings, stale, runtime.clock.now())
 
 
 def sweeper_threads() -> list[threading.Thread]:

@@ -79,7 +79,9 @@ def build_world(runtime: Runtime) -> World:
         users = {u.id: u for u in s.query(User).all()}
         for acc in world.accounts.values():
             user = users[acc.id]
-            acc.token = runtime.security.issue_token(user.id, user.password_changed_at)
+            acc.token = runtime.security.issue_token(
+                user.id, user.password_changed_at, now=runtime.clock.now()
+            )
     return world
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,7 +15,6 @@ from sqlalchemy.orm import Session
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import API_KEY_PREFIX, sha256
 from voltfleet.domain.access import Action, Kind, Role, allowed
-from voltfleet.store.db import utcnow
 from voltfleet.store.models import ApiKey, Org, User
 from voltfleet.usecases.errors import Forbidden, Unauthenticated
 
@@ -35,6 +35,15 @@ def _session(request: Request) -> Iterator[Session]:
 
 DbSession = Annotated[Session, Depends(_session, scope="function")]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def request_now(request: Request) -> datetime:
+    """The instant a request is handled, read once from the runtime's injected clock."""
+    return get_runtime(request).clock.now()
+
+
+# "Now" for one request: endpoints and pages pass it to services, which never read the clock.
+NowDep = Annotated[datetime, Depends(request_now)]
 
 
 @dataclass(frozen=True)
@@ -79,8 +88,8 @@ UNAUTHENTICATED = Unauthenticated(
 )
 
 
-def user_from_token(session: Session, runtime: Runtime, token: str) -> User | None:
-    claims = runtime.security.read_token(token)
+def user_from_token(session: Session, runtime: Runtime, token: str, now: datetime) -> User | None:
+    claims = runtime.security.read_token(token, now)
     if not claims or not isinstance(claims.get("sub"), str):
         return None
     user = session.get(User, claims["sub"])
@@ -92,13 +101,13 @@ def user_from_token(session: Session, runtime: Runtime, token: str) -> User | No
     return user
 
 
-def user_from_api_key(session: Session, key: str) -> User | None:
+def user_from_api_key(session: Session, key: str, now: datetime) -> User | None:
     if not key.startswith(API_KEY_PREFIX):
         return None
     row = session.scalar(select(ApiKey).where(ApiKey.key_hash == sha256(key)))
     if row is None:
         return None
-    row.last_used_at = utcnow()
+    row.last_used_at = now
     return session.get(User, row.user_id)
 
 
@@ -112,15 +121,16 @@ def authenticated_caller(
     request: Request,
     session: DbSession,
     runtime: RuntimeDep,
+    now: NowDep,
     token: Annotated[str | None, Depends(bearer)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Caller:
     """Whoever the credential names, even a user who must change their password first."""
     user: User | None = None
     if token:
-        user = user_from_token(session, runtime, token)
+        user = user_from_token(session, runtime, token, now)
     elif api_key:
-        user = user_from_api_key(session, api_key)
+        user = user_from_api_key(session, api_key, now)
     if user is None:
         raise UNAUTHENTICATED
     org = session.get(Org, user.org_id)
@@ -133,11 +143,12 @@ def get_caller(
     request: Request,
     session: DbSession,
     runtime: RuntimeDep,
+    now: NowDep,
     token: Annotated[str | None, Depends(bearer)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Caller:
     """The caller of every API request: refused (403) while their password must be changed."""
-    caller = authenticated_caller(request, session, runtime, token, api_key)
+    caller = authenticated_caller(request, session, runtime, now, token, api_key)
     if caller.user.must_change_password:
         raise Forbidden(PASSWORD_CHANGE_REQUIRED, code="password_change_required")
     return caller

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import jwt
 from pwdlib import PasswordHash
@@ -47,8 +47,10 @@ class Security:
         except Exception:  # a malformed stored hash is a failed login, not a crash
             return False
 
-    def issue_token(self, user_id: str, password_changed_at: datetime, kind: str = "access") -> str:
-        now = datetime.now(UTC)
+    def issue_token(
+        self, user_id: str, password_changed_at: datetime, *, now: datetime, kind: str = "access"
+    ) -> str:
+        """A signed token issued at ``now`` (the injected clock's instant)."""
         claims = {
             "sub": user_id,
             "aud": TOKEN_AUDIENCE,
@@ -61,12 +63,22 @@ class Security:
         }
         return jwt.encode(claims, self.settings.secret_key, algorithm="HS256")
 
-    def read_token(self, token: str) -> dict[str, object] | None:
+    def read_token(self, token: str, now: datetime) -> dict[str, object] | None:
+        """The token's claims if its signature holds and it has not expired at ``now``.
+
+        Expiry is checked against the given instant (the injected clock), not the machine's."""
         try:
             claims: dict[str, object] = jwt.decode(
-                token, self.settings.secret_key, algorithms=["HS256"], audience=TOKEN_AUDIENCE
+                token,
+                self.settings.secret_key,
+                algorithms=["HS256"],
+                audience=TOKEN_AUDIENCE,
+                options={"require": ["exp"], "verify_exp": False, "verify_iat": False},
             )
         except jwt.PyJWTError:
+            return None
+        exp = claims.get("exp")
+        if not isinstance(exp, int) or exp <= int(now.timestamp()):
             return None
         return claims
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from voltfleet.app.alarms import service
 from voltfleet.app.alarms.repository import AlarmFilters, AlarmRepository, alarm_table
 from voltfleet.app.alarms.schemas import AlarmCodeOut, AlarmOut, Status
-from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.deps import CallerDep, DbSession, NowDep
 from voltfleet.app.instants import Instant
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.tables import Format
@@ -82,8 +82,10 @@ def get_alarm(session: DbSession, caller: CallerDep, alarm_id: str) -> AlarmOut:
     response_model=AlarmOut,
     summary="Acknowledge an alarm (O&M engineers and administrators)",
 )
-def acknowledge_alarm(session: DbSession, caller: CallerDep, alarm_id: str) -> AlarmOut:
+def acknowledge_alarm(
+    session: DbSession, caller: CallerDep, now: NowDep, alarm_id: str
+) -> AlarmOut:
     """Records who has seen it and when (audited). The alarm stays active until the device
     clears it; acknowledging it again changes nothing."""
-    alarm = service.acknowledge(session, caller, alarm_id)
+    alarm = service.acknowledge(session, caller, alarm_id, now)
     return AlarmRepository(session, caller).views([alarm])[0]

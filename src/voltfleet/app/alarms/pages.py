@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voltfleet.app.alarms import service
 from voltfleet.app.alarms.repository import AlarmFilters, AlarmRepository, alarm_table
-from voltfleet.app.deps import DbSession
+from voltfleet.app.deps import DbSession, request_now
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
@@ -143,7 +143,8 @@ def acknowledge(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    alarm, error = attempt(session, lambda: service.acknowledge(session, caller, alarm_id))
+    now = request_now(request)
+    alarm, error = attempt(session, lambda: service.acknowledge(session, caller, alarm_id, now))
     if alarm is None:
         return alarm_list(request, session, error=error)
     return RedirectResponse(f"/maintenance/alarms?{back}" if back else "/maintenance/alarms", 303)

@@ -43,7 +43,6 @@ from voltfleet.domain.telemetry.quarantine import (
     QuarantineEntry,
 )
 from voltfleet.store.alarm_models import Alarm
-from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.ingest_repository import devices_below, write_quarantine
 from voltfleet.store.models import Site
@@ -100,11 +99,11 @@ def ingest_alarms(
     gateway: Device,
     events: Sequence[AlarmEventIn | Mapping[str, object] | object],
     *,
-    now: datetime | None = None,
+    now: datetime,
     limits: EventLimits = EventLimits(),
 ) -> AlarmIngestOut:
-    """Apply a batch of alarm events from ``gateway`` in order; refused ones are quarantined."""
-    now = now or utcnow()
+    """Apply a batch of alarm events from ``gateway`` in order, received at ``now``; refused ones
+    are quarantined."""
     result = AlarmIngestOut(received=len(events))
     if not events:
         return result
@@ -207,7 +206,7 @@ def _quarantine(
 # ---- acknowledgement ----------------------------------------------------------------------------
 
 
-def acknowledge(session: Session, caller: Caller, alarm_id: str) -> Alarm:
+def acknowledge(session: Session, caller: Caller, alarm_id: str, now: datetime) -> Alarm:
     """Mark an alarm as seen by the caller (O&M and administrators). Acknowledging it again
     changes nothing; an active alarm stays active until its device clears it."""
     alarm = AlarmRepository(session, caller).get(alarm_id)
@@ -215,7 +214,7 @@ def acknowledge(session: Session, caller: Caller, alarm_id: str) -> Alarm:
         raise Forbidden("alarms are acknowledged by O&M engineers and administrators")
     if alarm.acknowledged_at is not None:
         return alarm
-    alarm.acknowledged_at = utcnow()
+    alarm.acknowledged_at = now
     alarm.acknowledged_by = caller.user.id
     site = session.get(Site, alarm.site_id)
     audit.record(

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import new_code, sha256
-from voltfleet.store.db import utcnow
 from voltfleet.store.models import VerificationCode
 from voltfleet.usecases.errors import Invalid
 
@@ -60,7 +59,7 @@ def issue(
             email=email,
             purpose=purpose,
             code_hash=sha256(f"{purpose}:{email}:{code}"),
-            expires_at=utcnow() + timedelta(minutes=minutes),
+            expires_at=runtime.clock.now() + timedelta(minutes=minutes),
             payload=payload or {},
         )
     )
@@ -98,7 +97,7 @@ def consume(
         )
         .order_by(VerificationCode.created_at.desc())
     )
-    if row is None or row.expires_at < utcnow():
+    if row is None or row.expires_at < runtime.clock.now():
         raise Invalid(EXPIRED)
     limit = runtime.settings.verification_code_attempts
     attempts = session.scalar(

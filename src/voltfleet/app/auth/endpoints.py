@@ -35,7 +35,9 @@ async def token(
         session, runtime, form.username, form.password, client_address(request)
     )
     return Token(
-        access_token=runtime.security.issue_token(user.id, user.password_changed_at),
+        access_token=runtime.security.issue_token(
+            user.id, user.password_changed_at, now=runtime.clock.now()
+        ),
         expires_in=runtime.settings.access_token_minutes * 60,
         password_change_required=user.must_change_password,
     )

@@ -17,7 +17,6 @@ from voltfleet.app.runtime import Runtime
 from voltfleet.app.users.repository import user_by_email
 from voltfleet.app.users.service import check_password, new_user
 from voltfleet.domain.access import OrgType, Role
-from voltfleet.store.db import utcnow
 from voltfleet.store.models import Org, User
 from voltfleet.usecases.errors import Conflict, Invalid, Unauthenticated
 
@@ -158,7 +157,7 @@ def reset_password(session: Session, runtime: Runtime, data: PasswordResetIn, ad
     if user is None:
         raise Invalid("the code has expired or was never requested: ask for a new code")
     user.password_hash = runtime.security.hash_password(data.new_password)
-    user.password_changed_at = utcnow()
+    user.password_changed_at = runtime.clock.now()
     user.must_change_password = False  # chosen by the user, who proved the address
     audit.record(
         session,

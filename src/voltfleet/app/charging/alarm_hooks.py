@@ -24,10 +24,10 @@ ALARM_CODES: dict[str, str] = {
 }
 
 
-def _send(session: Session, device: Device, events: list[dict[str, object]]) -> None:
+def _send(session: Session, device: Device, events: list[dict[str, object]], now: datetime) -> None:
     from voltfleet.app.alarms.service import ingest_alarms  # the alarm pipeline, as for gateways
 
-    out = ingest_alarms(session, device, events)
+    out = ingest_alarms(session, device, events, now=now)
     for refusal in out.refusals:
         log.warning("charger %s: alarm event refused: %s", device.serial, refusal.detail)
 
@@ -41,8 +41,10 @@ def charger_fault_raised(
     info: str,
     vendor_error_code: str,
     at: datetime,
+    now: datetime,
 ) -> None:
-    """A charger (connector 0) or one of its connectors reported a fault."""
+    """A charger (connector 0) or one of its connectors reported a fault at ``at``, received at
+    ``now``."""
     where = "the charger" if connector_id == 0 else f"connector {connector_id}"
     message = f"{error_code} on {where}" + "".join(
         f"; {k}: {v}" for k, v in (("info", info), ("vendor code", vendor_error_code)) if v
@@ -52,11 +54,11 @@ def charger_fault_raised(
         log.warning("charger %s: %s (no alarm code for it)", device.serial, message)
         return
     event = {"device": "", "code": code, "action": "raise", "ts": at.isoformat()}
-    _send(session, device, [{**event, "message": message}])
+    _send(session, device, [{**event, "message": message}], now)
 
 
 def charger_fault_cleared(
-    session: Session, device: Device, *, connector_id: int, at: datetime
+    session: Session, device: Device, *, connector_id: int, at: datetime, now: datetime
 ) -> None:
     """A charger reported a status without an error: its fault alarms clear. (A clear of an alarm
     that is not open changes nothing.)"""
@@ -65,4 +67,5 @@ def charger_fault_cleared(
         session,
         device,
         [{"device": "", "code": c, "action": "clear", "ts": ts} for c in ALARM_CODES.values()],
+        now,
     )

@@ -101,7 +101,7 @@ class AppChargerLink:
             device = service.live_charger(s, self.device_id)
             if not _credential_live(s, self.credential_id):
                 raise CredentialRevoked(self.credential_id)
-            return fn(s, device, *args)
+            return fn(s, device, *args, now=self.runtime.clock.now())
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         try:

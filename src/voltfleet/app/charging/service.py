@@ -35,7 +35,6 @@ from voltfleet.protocols.ocpp.v16_words import (
     register_wh,
 )
 from voltfleet.store.charging_models import ChargingSession
-from voltfleet.store.db import utcnow
 from voltfleet.store.device_status import apply_event
 from voltfleet.store.fleet_models import Connector, Device
 from voltfleet.usecases.errors import Unauthenticated
@@ -96,7 +95,7 @@ def _seen(session: Session, device: Device, now: datetime) -> None:
     apply_event(session, device, StatusEvent.SPOKE, now)
 
 
-def boot(session: Session, device: Device, info: BootInfo) -> None:
+def boot(session: Session, device: Device, info: BootInfo, *, now: datetime) -> None:
     """Remember what the charger says it is: vendor and model, and its firmware (kept as the
     device's ARM firmware, the field that holds a device's main firmware)."""
     model = f"{info.vendor} {info.model}".strip()
@@ -106,18 +105,17 @@ def boot(session: Session, device: Device, info: BootInfo) -> None:
         device.fw_arm = info.firmware[:40]
     if info.serial and normalise_serial(info.serial) != device.serial:
         log.info("charger %s reports serial %s in its boot", device.serial, info.serial)
-    _seen(session, device, utcnow())
+    _seen(session, device, now)
 
 
-def heartbeat(session: Session, device: Device) -> None:
-    _seen(session, device, utcnow())
+def heartbeat(session: Session, device: Device, *, now: datetime) -> None:
+    _seen(session, device, now)
 
 
-def status(session: Session, device: Device, report: StatusReport) -> None:
+def status(session: Session, device: Device, report: StatusReport, *, now: datetime) -> None:
     """A connector's status (or, for connector 0, the whole charger's): stored on the connector
     (made when the charger has more than it was bound with), the charger's device status derived
     from all of them, and a fault handed to the alarm hook."""
-    now = utcnow()
     wire = connector_status(report.status)
     connectors = _connectors(session, device)
     if report.connector_id > 0:
@@ -141,16 +139,17 @@ def status(session: Session, device: Device, report: StatusReport) -> None:
             info=report.info or "",
             vendor_error_code=report.vendor_error_code or "",
             at=at,
+            now=now,
         )
     elif derived is not DeviceStatus.FAULT:  # another connector may still be faulted
-        charger_fault_cleared(session, device, connector_id=report.connector_id, at=at)
+        charger_fault_cleared(session, device, connector_id=report.connector_id, at=at, now=now)
 
 
-def mark_offline(session: Session, device_id: str) -> None:
+def mark_offline(session: Session, device_id: str, *, now: datetime) -> None:
     """The charger's connection ended."""
     device = session.get(Device, device_id)
     if device is not None and device.deleted_at is None:
-        apply_event(session, device, StatusEvent.DISCONNECTED, utcnow())
+        apply_event(session, device, StatusEvent.DISCONNECTED, now)
 
 
 # ---- sessions -----------------------------------------------------------------------------------
@@ -181,7 +180,7 @@ def _new_transaction_id(session: Session) -> int:
 
 
 def start_transaction(
-    session: Session, device: Device, ingest: IngestWiring, request: StartRequest
+    session: Session, device: Device, ingest: IngestWiring, request: StartRequest, *, now: datetime
 ) -> int:
     """A new charging session; its transaction id for the charger.
 
@@ -201,7 +200,7 @@ def start_transaction(
         return again.transaction_id
     stale = _open_session(session, device, request.connector_id)
     if stale is not None:
-        _close(stale, request.timestamp, stale.meter_last_wh, "Other")
+        _close(stale, request.timestamp, stale.meter_last_wh, "Other", now)
     row = ChargingSession(
         site_id=device.site_id,
         device_id=device.id,
@@ -211,7 +210,7 @@ def start_transaction(
         started_at=request.timestamp,
         meter_start_wh=float(request.meter_start_wh),
         meter_last_wh=float(request.meter_start_wh),
-        updated_at=utcnow(),
+        updated_at=now,
     )
     session.add(row)
     start = _reading("ev_energy_wh", request.timestamp, request.meter_start_wh)
@@ -226,6 +225,8 @@ def meter_values(
     connector_id: int,
     transaction_id: int | None,
     values: Sequence[MeterSample],
+    *,
+    now: datetime,
 ) -> None:
     """Store the samples as the charger's telemetry, and follow the session's energy and power."""
     _ingest(session, device, ingest, _readings(values))
@@ -244,11 +245,11 @@ def meter_values(
         power = power_w(latest.samples)
         if power is not None:
             row.power_w = power
-        row.updated_at = utcnow()
+        row.updated_at = now
 
 
 def stop_transaction(
-    session: Session, device: Device, ingest: IngestWiring, request: StopRequest
+    session: Session, device: Device, ingest: IngestWiring, request: StopRequest, *, now: datetime
 ) -> None:
     """Close the session with the register at its stop; the transaction's meter values, the
     register at the stop and a charging power of 0 from then on go to telemetry. A StopTransaction
@@ -269,10 +270,12 @@ def stop_transaction(
         )
         return
     if row.stopped_at is None:
-        _close(row, at, float(request.meter_stop_wh), request.reason)
+        _close(row, at, float(request.meter_stop_wh), request.reason, now)
 
 
-def _close(row: ChargingSession, at: datetime, meter_wh: float | None, reason: str) -> None:
+def _close(
+    row: ChargingSession, at: datetime, meter_wh: float | None, reason: str, now: datetime
+) -> None:
     row.stopped_at = max(at, row.started_at)
     row.meter_stop_wh = meter_wh
     if meter_wh is not None:
@@ -280,7 +283,7 @@ def _close(row: ChargingSession, at: datetime, meter_wh: float | None, reason: s
         row.energy_wh = session_energy_wh(row.meter_start_wh, meter_wh)
     row.power_w = 0.0
     row.stop_reason = reason[:20]
-    row.updated_at = utcnow()
+    row.updated_at = now
 
 
 def _by_transaction(

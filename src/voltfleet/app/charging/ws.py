@@ -65,7 +65,7 @@ def _authenticate(runtime: Runtime, charge_point_id: str, password: str) -> tupl
 
 def _offline(runtime: Runtime, device_id: str) -> None:
     with runtime.db.session() as s:
-        service.mark_offline(s, device_id)
+        service.mark_offline(s, device_id, now=runtime.clock.now())
 
 
 @router.websocket("/ocpp/1.6/{charge_point_id}")

@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session
 from voltfleet.app.commands import service
 from voltfleet.app.commands.repository import CommandRepository
 from voltfleet.app.commands.schemas import CommandIn, CommandOut, GatewayCommandsOut, ReplyIn
-from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.deps import CallerDep, DbSession, NowDep
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.telemetry.service import gateway_for_token
 from voltfleet.domain.access import Action
-from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device
 
 router = APIRouter(tags=["commands"])
@@ -44,10 +43,10 @@ def send_command(
     summary="A device's commands, newest first",
 )
 def list_commands(
-    session: DbSession, caller: CallerDep, device_id: str, paging: Paging
+    session: DbSession, caller: CallerDep, now: NowDep, device_id: str, paging: Paging
 ) -> Page[CommandOut]:
     device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
-    service.sweep(session, utcnow(), device_id=device.id)
+    service.sweep(session, now, device_id=device.id)
     rows, total = paginate(session, CommandRepository(session, caller).of_device(device.id), paging)
     return Page(
         items=[service.to_out(r) for r in rows],
@@ -75,14 +74,14 @@ def _gateway(session: Session, authorization: str | None) -> Device:
     summary="The commands waiting for the calling gateway (gateway token); marks them sent",
 )
 def gateway_commands(
-    session: DbSession, authorization: Annotated[str | None, Header()] = None
+    session: DbSession, now: NowDep, authorization: Annotated[str | None, Header()] = None
 ) -> GatewayCommandsOut:
     """For gateways without MQTT: poll every few seconds. Each command names the ``device``
     (serial number below the gateway) and its ``params``; apply it and answer with
     ``POST /api/v1/gateway/commands/{id}/reply``. A command not yet answered is handed out
     again at the next poll (recognise repeats by id) until it expires."""
     gateway = _gateway(session, authorization)
-    got = service.claim(session, gateway, utcnow(), service.HTTP, resend=True)
+    got = service.claim(session, gateway, now, service.HTTP, resend=True)
     return GatewayCommandsOut.model_validate({"commands": [d.body() for d in got]})
 
 
@@ -93,6 +92,7 @@ def gateway_commands(
 )
 def gateway_reply(
     session: DbSession,
+    now: NowDep,
     command_id: str,
     body: ReplyIn,
     authorization: Annotated[str | None, Header()] = None,
@@ -102,5 +102,5 @@ def gateway_reply(
     same status is harmless, a different answer to a finished command is 409."""
     gateway = _gateway(session, authorization)
     reply = {"status": body.status, "message": body.message, **body.details}
-    row = service.record_reply(session, gateway, command_id, reply, utcnow())
+    row = service.record_reply(session, gateway, command_id, reply, now)
     return service.to_out(row)

@@ -14,13 +14,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from voltfleet.app.commands import plan_service, service
 from voltfleet.app.commands.repository import CommandRepository
 from voltfleet.app.commands.schemas import CommandIn
-from voltfleet.app.deps import DbSession
+from voltfleet.app.deps import DbSession, request_now
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.commands import TARGETS, BatteryMode, CommandKind
-from voltfleet.store.db import utcnow
 from voltfleet.usecases.errors import Conflict, Forbidden, Invalid, NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -36,7 +35,7 @@ def _fragment(
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
-    service.sweep(session, utcnow(), device_id=device.id)
+    service.sweep(session, request_now(request), device_id=device.id)
     rows = session.scalars(
         CommandRepository(session, caller).of_device(device.id).limit(HISTORY)
     ).all()
@@ -99,9 +98,9 @@ def battery_plan(request: Request, session: DbSession, site_id: str) -> HTMLResp
     """The plan's commands (each an interval with a mode and power) over the last and next 12
     hours, the battery's mean reported power in each, and a chart of both."""
     caller = require_caller(request, session)
-    now = utcnow()
+    now = request_now(request)
     start, end = now - timedelta(hours=12), now + timedelta(hours=12)
-    got = plan_service.plan_vs_actual(session, caller, site_id, start, end)
+    got = plan_service.plan_vs_actual(session, caller, site_id, start, end, now=now)
     rows = []
     chart: dict[str, list[float | None]] = {"x": [], "plan": [], "actual": []}
     if got is not None:

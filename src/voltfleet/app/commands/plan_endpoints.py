@@ -11,10 +11,9 @@ from pydantic import BaseModel, Field
 
 from voltfleet.app.commands import plan_service, service
 from voltfleet.app.commands.schemas import CommandOut
-from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.deps import CallerDep, DbSession, NowDep
 from voltfleet.app.instants import Instant
 from voltfleet.app.tariffs.service import check_window
-from voltfleet.store.db import utcnow
 
 router = APIRouter(tags=["commands"])
 
@@ -72,13 +71,15 @@ class PlanVsActualOut(BaseModel):
     status_code=status.HTTP_201_CREATED,
     summary="Plan the battery's day from the site's prices and queue it as timed commands",
 )
-def create_plan(session: DbSession, caller: CallerDep, site_id: str, body: PlanIn) -> PlanOut:
+def create_plan(
+    session: DbSession, caller: CallerDep, now: NowDep, site_id: str, body: PlanIn
+) -> PlanOut:
     """A placeholder until the battery optimiser: charge in the cheapest hours up to
     ``target_soc``, discharge in the dearest, self-consumption otherwise. One ``battery_mode``
     command per change of plan, due at the change; queued commands of an earlier plan are
     replaced. O&M engineers and administrators."""
     req = plan_service.PlanRequest(**body.model_dump())
-    device, plan, rows = plan_service.make_plan(session, caller, site_id, req)
+    device, plan, rows = plan_service.make_plan(session, caller, site_id, req, now=now)
     return PlanOut(
         site_id=device.site_id,
         device_id=device.id,
@@ -107,15 +108,15 @@ def create_plan(session: DbSession, caller: CallerDep, site_id: str, body: PlanI
 def get_plan(
     session: DbSession,
     caller: CallerDep,
+    now: NowDep,
     site_id: str,
     start_time: Annotated[Instant | None, Query(description="default: 12 hours ago")] = None,
     end_time: Annotated[Instant | None, Query(description="default: 12 hours on")] = None,
 ) -> PlanVsActualOut:
-    now = utcnow()
     start = start_time or now - timedelta(hours=12)
     end = end_time or now + timedelta(hours=12)
     check_window(start, end, timedelta(days=3))
-    got = plan_service.plan_vs_actual(session, caller, site_id, start, end)
+    got = plan_service.plan_vs_actual(session, caller, site_id, start, end, now=now)
     return PlanVsActualOut(
         site_id=site_id,
         device_id=got.device.id if got else None,

@@ -27,7 +27,6 @@ from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.plan import BatteryParams, DayPlan, PlanError, day_plan
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup
 from voltfleet.store.command_models import Command
-from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.timeseries import store_for
@@ -72,12 +71,11 @@ def latest_soc(session: Session, device: Device, now: datetime) -> float | None:
 
 
 def make_plan(
-    session: Session, caller: Caller, site_id: str, req: PlanRequest
+    session: Session, caller: Caller, site_id: str, req: PlanRequest, *, now: datetime
 ) -> tuple[Device, DayPlan, list[Command]]:
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     device = battery_of(session, caller, site, req.battery_id)
     caller.require(Kind.DEVICE, Action.UPDATE)
-    now = utcnow()
     if not 0 < req.hours <= MAX_HOURS:
         raise Invalid(f"hours must be > 0 and <= {MAX_HOURS}")
     start = req.start_time or now
@@ -153,7 +151,7 @@ class PlanVsActual:
 
 
 def plan_vs_actual(
-    session: Session, caller: Caller, site_id: str, start: datetime, end: datetime
+    session: Session, caller: Caller, site_id: str, start: datetime, end: datetime, *, now: datetime
 ) -> PlanVsActual | None:
     """The plan's commands due in [start, end) and the battery's reported power then (None
     when the site has no battery)."""
@@ -164,7 +162,7 @@ def plan_vs_actual(
     if not batteries:
         return None
     device = batteries[0]
-    service.sweep(session, utcnow(), device_id=device.id)
+    service.sweep(session, now, device_id=device.id)
     commands = list(
         session.scalars(
             select(Command)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.deps import CallerDep, DbSession, NowDep
 from voltfleet.app.devices import service
 from voltfleet.app.devices.repository import DeviceFilters, DeviceRepository
 from voltfleet.app.devices.schemas import DeviceOut, DeviceUpdate, KindName, MoveIn, StatusName
@@ -75,10 +75,10 @@ def update_device(
 
 
 @router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_device(session: DbSession, caller: CallerDep, device_id: str) -> None:
+def delete_device(session: DbSession, caller: CallerDep, now: NowDep, device_id: str) -> None:
     """Unbind a gateway (with the devices below it) or delete another device. Its telemetry is
     kept for the retention period; the serial number can be bound again."""
-    service.delete_device(session, caller, device_id)
+    service.delete_device(session, caller, device_id, now)
 
 
 @router.post("/{device_id}/move", response_model=DeviceOut)

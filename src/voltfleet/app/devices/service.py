@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -30,7 +31,7 @@ from voltfleet.domain.fleet import (
     live_data,
     normalise_serial,
 )
-from voltfleet.store.db import new_id, utcnow
+from voltfleet.store.db import new_id
 from voltfleet.store.device_status import (  # noqa: F401  (set_device_status: re-exported)
     refresh_site_status,
     set_device_status,
@@ -372,13 +373,12 @@ def _subtree(session: Session, device: Device) -> list[Device]:
     return found
 
 
-def delete_device(session: Session, caller: Caller, device_id: str) -> list[str]:
+def delete_device(session: Session, caller: Caller, device_id: str, now: datetime) -> list[str]:
     """Unbind a gateway (with the devices below it) or delete another device; returns the serials
     removed. Telemetry is kept for the retention period."""
     device = DeviceRepository(session, caller).get_for(device_id, Action.DELETE)
     site = session.get(Site, device.site_id)
     assert site is not None
-    now = utcnow()
     removed = _subtree(session, device)
     for d in removed:
         d.deleted_at = now

@@ -11,7 +11,6 @@ from voltfleet.app.deps import Caller
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.users.repository import owns_sites, user_by_email
 from voltfleet.app.users.service import check_password
-from voltfleet.store.db import utcnow
 from voltfleet.store.models import Org, Site, User, VerificationCode
 from voltfleet.usecases.errors import Conflict, Forbidden, Invalid, Rejected
 
@@ -36,7 +35,7 @@ def change_password(
             code="weak_password",
         )
     caller.user.password_hash = runtime.security.hash_password(new)
-    caller.user.password_changed_at = utcnow()
+    caller.user.password_changed_at = runtime.clock.now()
     caller.user.must_change_password = False
     audit.record(
         session,

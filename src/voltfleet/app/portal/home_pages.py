@@ -33,7 +33,7 @@ def home(request: Request, session: DbSession, runtime: RuntimeDep) -> HTMLRespo
     }
     site_status = SiteRepository(session, caller).status_counts()
     counts["sites"] = sum(site_status.values())
-    figures = fleet_service.fleet_figures(session, caller, runtime.settings)
+    figures = fleet_service.fleet_figures(session, caller, runtime.settings, runtime.clock.now())
     kpis = figures.kpis
     money = fleet_service.ordered_currencies(kpis.revenue, caller.user.currency)
     return render(

@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from voltfleet.app.deps import Caller, client_address, get_runtime, user_from_token
+from voltfleet.app.deps import Caller, client_address, get_runtime, request_now, user_from_token
 from voltfleet.store.models import Org, User
 from voltfleet.usecases.errors import Forbidden
 
@@ -19,7 +19,7 @@ def portal_caller(request: Request, session: Session) -> Caller | None:
     token = request.cookies.get(COOKIE)
     if not token:
         return None
-    user = user_from_token(session, get_runtime(request), token)
+    user = user_from_token(session, get_runtime(request), token, request_now(request))
     if user is None:
         return None
     org = session.get(Org, user.org_id)
@@ -41,7 +41,9 @@ def check_csrf(request: Request, submitted: str | None) -> None:
 
 def sign_in(request: Request, user: User, to: str = "/home") -> RedirectResponse:
     runtime = get_runtime(request)
-    token = runtime.security.issue_token(user.id, user.password_changed_at, kind="session")
+    token = runtime.security.issue_token(
+        user.id, user.password_changed_at, now=request_now(request), kind="session"
+    )
     response = RedirectResponse(to, status_code=303)
     response.set_cookie(
         COOKIE,

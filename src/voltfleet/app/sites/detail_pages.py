@@ -4,7 +4,7 @@ delete; and binding devices by hand or from a CSV file, with the per-row report.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, UploadFile
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voltfleet.app.deps import Caller, DbSession, RuntimeDep
+from voltfleet.app.deps import Caller, DbSession, RuntimeDep, request_now
 from voltfleet.app.devices import service as device_service
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn
@@ -73,7 +73,7 @@ def site_overview(
         shares=[o for _, o in shares],
         my_shares=_my_shares(session, caller, site_row) if shared_in else [],
         stats=service.statistical_range(session, caller, site_id),
-        day_status=_day_status(session, caller, site_id, day),
+        day_status=_day_status(session, caller, site_id, day, request_now(request)),
         can_edit=caller.can(Kind.SITE, Action.UPDATE),
         can_share=can_share,
         can_distribute=caller.can(Kind.SITE, Action.DISTRIBUTE) and not shared_in,
@@ -108,7 +108,9 @@ def _my_shares(session: Session, caller: Caller, site: Site) -> list[str]:
     )
 
 
-def _day_status(session: Session, caller: Caller, site_id: str, day: str) -> dict[str, Any]:
+def _day_status(
+    session: Session, caller: Caller, site_id: str, day: str, now: datetime
+) -> dict[str, Any]:
     """The site's status for a chosen local day (today when none), or why the day is refused."""
     chosen = None
     if day.strip():
@@ -116,7 +118,7 @@ def _day_status(session: Session, caller: Caller, site_id: str, day: str) -> dic
             chosen = date.fromisoformat(day.strip())
         except ValueError:
             return {"error": f"'{day}' is not a date: use YYYY-MM-DD", "day": day, "result": None}
-    result = service.day_status(session, caller, site_id, chosen)
+    result = service.day_status(session, caller, site_id, chosen, now=now)
     counts: dict[str, int] = {}
     for d in result.devices:
         for status in set(d.statuses):
@@ -134,7 +136,7 @@ def day_status(request: Request, session: DbSession, site_id: str, day: str = ""
         "portal/_site_day.html",
         caller,
         site=site,
-        day_status=_day_status(session, caller, site_id, day),
+        day_status=_day_status(session, caller, site_id, day, request_now(request)),
     )
 
 
@@ -391,5 +393,8 @@ def delete_device(request: Request, session: DbSession, device_id: str, csrf: Cs
     check_csrf(request, csrf)
     device = DeviceRepository(session, caller).get(device_id)
     site_id = device.site_id
-    outcome = attempt(session, lambda: device_service.delete_device(session, caller, device_id))
+    now = request_now(request)
+    outcome = attempt(
+        session, lambda: device_service.delete_device(session, caller, device_id, now)
+    )
     return back_to_site(request, session, site_id, outcome, f"{device.serial} removed.")

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, UploadFile, status
 
-from voltfleet.app.deps import CallerDep, DbSession, RuntimeDep
+from voltfleet.app.deps import CallerDep, DbSession, NowDep, RuntimeDep
 from voltfleet.app.devices import service as device_service
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn, DeviceOut, ImportReport, Topology
@@ -199,6 +199,7 @@ def set_statistical_range(
 def day_status(
     session: DbSession,
     caller: CallerDep,
+    now: NowDep,
     site_id: str,
     day: Annotated[
         date | None, Query(description="local date at the site; today if omitted")
@@ -206,7 +207,7 @@ def day_status(
 ) -> SiteDayStatus:
     """Online: at least one device up and none faulty; offline: no device up; abnormal: at least
     one device faulty during the day."""
-    return service.day_status(session, caller, site_id, day)
+    return service.day_status(session, caller, site_id, day, now=now)
 
 
 @router.get("/{site_id}/topology", response_model=Topology)

@@ -34,7 +34,6 @@ from voltfleet.app.users.repository import UserRepository
 from voltfleet.app.users.service import new_user
 from voltfleet.domain.access import Action, Kind, Role
 from voltfleet.domain.fleet import DeviceKind, region_defaults, site_status_for_day
-from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device, DeviceStatusChange
 from voltfleet.store.models import Org, Site, SiteShare, User
 from voltfleet.usecases.errors import Conflict, Invalid, NotFound
@@ -296,7 +295,7 @@ def delete_site(
         if payload.get("site_id") != site.id:
             raise Invalid("this code was issued for another site")
         authorised_by = owner.email
-    now = utcnow()
+    now = runtime.clock.now()
     retention = runtime.settings.site_retention_days
     site.deleted_at = now
     site.deleted_by = caller.user.id
@@ -321,9 +320,8 @@ def delete_site(
     )
 
 
-def purge_expired(session: Session, now: datetime | None = None) -> int:
+def purge_expired(session: Session, now: datetime) -> int:
     """Remove deleted sites (with their devices and telemetry) whose retention has passed."""
-    now = now or utcnow()
     ids = list(session.scalars(select(Site.id).where(Site.purge_after < now)))
     for site_id in ids:
         session.execute(delete(Device).where(Device.site_id == site_id))
@@ -412,11 +410,14 @@ def set_statistical_range(
     return _range(session, caller, site)
 
 
-def day_status(session: Session, caller: Caller, site_id: str, day: date | None) -> SiteDayStatus:
-    """The site's status over one local day, from every status its devices had that day."""
+def day_status(
+    session: Session, caller: Caller, site_id: str, day: date | None, *, now: datetime
+) -> SiteDayStatus:
+    """The site's status over one local day (today at ``now`` when no day is given), from every
+    status its devices had that day."""
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     zone = ZoneInfo(site.timezone)
-    day = day or utcnow().astimezone(zone).date()
+    day = day or now.astimezone(zone).date()
     start = datetime.combine(day, time(), zone)
     end = datetime.combine(day + timedelta(days=1), time(), zone)
     devices = list(

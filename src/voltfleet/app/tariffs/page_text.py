@@ -4,7 +4,7 @@ show them and read them back (a decimal comma accepted)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,8 +13,9 @@ from voltfleet.domain.tariffs.series import from_us
 from voltfleet.store.models import Site
 
 
-def site_today(site: Site) -> date:
-    return datetime.now(UTC).astimezone(ZoneInfo(site.timezone)).date()
+def site_today(site: Site, now: datetime) -> date:
+    """The site's local date at the instant ``now``."""
+    return now.astimezone(ZoneInfo(site.timezone)).date()
 
 
 def site_midnight(site: Site, day: date) -> datetime:

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from voltfleet.app.deps import Caller, DbSession
+from voltfleet.app.deps import Caller, DbSession, request_now
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import SiteRepository
@@ -192,7 +192,7 @@ def _tariff_page(
     notice: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    today = site_today(site)
+    today = site_today(site, request_now(request))
     rows = tariff_repo.tariff_rows(session, site.id, direction)
     versions = _versions(rows, today)
     current = next((v for v in versions if v.status == "in force"), None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from voltfleet.app.deps import DbSession
+from voltfleet.app.deps import DbSession, request_now
 from voltfleet.app.errors import status_of
 from voltfleet.app.metering import service as metering
 from voltfleet.app.pagination import PageParams, paginate
@@ -172,9 +172,8 @@ def savings_page(
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    q = savings_query(
-        site_today(site), aggregation, start, end, stored_start, stored_end, stored_price
-    )
+    today = site_today(site, request_now(request))
+    q = savings_query(today, aggregation, start, end, stored_start, stored_end, stored_price)
     report, error, code = None, q.error, ""
     if error is None:
         try:
@@ -312,9 +311,8 @@ def savings_csv(
     currency with four decimals, energy in kWh with three."""
     caller = require_caller(request, session)
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    q = savings_query(
-        site_today(site), aggregation, start, end, stored_start, stored_end, stored_price
-    )
+    today = site_today(site, request_now(request))
+    q = savings_query(today, aggregation, start, end, stored_start, stored_end, stored_price)
     if q.error:
         return Response(q.error + "\n", status_code=422, media_type="text/plain")
     try:
@@ -381,7 +379,7 @@ def fleet_savings(
     page: int = 1,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
-    today = datetime.now(UTC).date()
+    today = request_now(request).date()
     query = savings_query(today, "YEAR", start, end)
     page = max(page, 1)
     stmt = SiteRepository(session, caller).query(SiteFilters(q=q.strip() or None), "name")

@@ -49,7 +49,7 @@ def ingest(
     with 413."""
     readings, events = body
     result = runtime.ingest(session, gateway, readings)
-    alarms = alarm_service.ingest_alarms(session, gateway, events)
+    alarms = alarm_service.ingest_alarms(session, gateway, events, now=runtime.clock.now())
     return IngestOut(
         received=result.received,
         accepted=result.accepted,

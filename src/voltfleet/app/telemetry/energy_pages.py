@@ -7,13 +7,13 @@ a picker of the site's devices, and CSV downloads (the API's CSV under the porta
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from voltfleet.app.deps import Caller, DbSession
+from voltfleet.app.deps import Caller, DbSession, request_now
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
@@ -97,13 +97,13 @@ def _clamped(year: int, month: int, day: int) -> date:
             day -= 1
 
 
-def _neighbours(period: Period, day: date, tz_name: str) -> dict[str, date | None]:
+def _neighbours(period: Period, day: date, tz_name: str, now: datetime) -> dict[str, date | None]:
     """The earlier and later period to link to (no later one past today)."""
     earlier = step(period, day, -1)
     later = step(period, day, +1)
     if earlier is not None and earlier < rs.FIRST_DAY:
         earlier = None
-    if later is not None and later > today(tz_name):
+    if later is not None and later > today(tz_name, now):
         later = None
     return {"earlier": earlier, "later": later}
 
@@ -124,10 +124,10 @@ def _choice(session: DbSession, caller: Caller, site_id: str) -> list[Device]:
     return rs.with_energy(session, DeviceRepository(session, caller).of_site(site_id))
 
 
-def _chosen(period: str, day: str, tz_name: str) -> tuple[Period, date, str | None]:
+def _chosen(period: str, day: str, tz_name: str, now: datetime) -> tuple[Period, date, str | None]:
     """The period and day asked for (today, the day, by default) and what is wrong with them."""
     chosen, error = _period(period)
-    chosen_day, day_error = day_or_today(day, tz_name)
+    chosen_day, day_error = day_or_today(day, tz_name, now)
     return chosen, chosen_day, error or day_error
 
 
@@ -164,7 +164,7 @@ def _page(
         kwh=kwh,
         error=error,
         status_code=200 if error is None else 400,
-        **_neighbours(chosen, chosen_day, site.timezone),
+        **_neighbours(chosen, chosen_day, site.timezone, request_now(request)),
         **extra,
     )
 
@@ -187,8 +187,9 @@ def site_energy(
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    chosen, chosen_day, error = _chosen(period, day, site.timezone)
-    e = None if error else rs.energy_of(session, site, chosen, chosen_day)
+    now = request_now(request)
+    chosen, chosen_day, error = _chosen(period, day, site.timezone, now)
+    e = None if error else rs.energy_of(session, site, chosen, chosen_day, now=now)
     chart: dict[str, Any] = {"labels": [], "series": []}
     if e is not None:
         chart = {
@@ -226,10 +227,11 @@ def site_energy_csv(
 ) -> Response:
     caller = require_caller(request, session)
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    chosen, chosen_day, error = _chosen(period, day, site.timezone)
+    now = request_now(request)
+    chosen, chosen_day, error = _chosen(period, day, site.timezone, now)
     if error:
         raise Invalid(error)
-    e = rs.energy_of(session, site, chosen, chosen_day)
+    e = rs.energy_of(session, site, chosen, chosen_day, now=now)
     return read_tables.energy_table(e).download(f"energy-{chosen.value}-{chosen_day}.csv")
 
 
@@ -251,8 +253,9 @@ def device_energy(
     request: Request, session: DbSession, device_id: str, period: str = "day", day: str = ""
 ) -> HTMLResponse:
     caller, device, site = _device_and_site(request, session, device_id)
-    chosen, chosen_day, error = _chosen(period, day, site.timezone)
-    e = None if error else rs.device_energy(session, caller, device.id, chosen, chosen_day)
+    now = request_now(request)
+    chosen, chosen_day, error = _chosen(period, day, site.timezone, now)
+    e = None if error else rs.device_energy(session, caller, device.id, chosen, chosen_day, now=now)
     chart: dict[str, Any] = {"labels": [], "series": []}
     if e is not None:
         chart = {
@@ -291,9 +294,10 @@ def device_energy_csv(
     request: Request, session: DbSession, device_id: str, period: str = "day", day: str = ""
 ) -> Response:
     caller, device, site = _device_and_site(request, session, device_id)
-    chosen, chosen_day, error = _chosen(period, day, site.timezone)
+    now = request_now(request)
+    chosen, chosen_day, error = _chosen(period, day, site.timezone, now)
     if error:
         raise Invalid(error)
-    e = rs.device_energy(session, caller, device.id, chosen, chosen_day)
+    e = rs.device_energy(session, caller, device.id, chosen, chosen_day, now=now)
     name = f"energy-{device.serial}-{chosen.value}-{chosen_day}.csv"
     return read_tables.device_energy_table(e).download(name)

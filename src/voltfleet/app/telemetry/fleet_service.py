@@ -22,7 +22,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, select
@@ -153,12 +153,12 @@ def fleet_figures(
     session: Session,
     caller: Caller,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
     *,
     ranking_size: int = 10,
 ) -> FleetFigures:
-    """The fleet's key figures and its monthly revenue trend (see the module's docstring)."""
-    now = now or datetime.now(UTC)
+    """The fleet's key figures at ``now`` and its monthly revenue trend (see the module's
+    docstring)."""
     rows = _group_rows(session, caller, to_us(now - sm.POWER_WINDOW))
     if any(r[2] is None for r in rows):  # summaries missing: build them, then sum again
         _ensure_summaries(session, caller)

@@ -23,6 +23,7 @@ from voltfleet.app.deps import (
     UNAUTHENTICATED,
     Caller,
     DbSession,
+    NowDep,
     RuntimeDep,
     api_key_header,
     bearer,
@@ -42,12 +43,13 @@ def live_caller(
     request: Request,
     session: DbSession,
     runtime: RuntimeDep,
+    now: NowDep,
     token: Annotated[str | None, Depends(bearer)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Caller:
     """A bearer token or an API key as everywhere in the API, else the portal's session."""
     if token or api_key:
-        return get_caller(request, session, runtime, token, api_key)
+        return get_caller(request, session, runtime, now, token, api_key)
     caller = portal_caller(request, session)
     if caller is None or caller.user.must_change_password:
         raise UNAUTHENTICATED
@@ -70,7 +72,7 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {
 
 
 def _stream(runtime: RuntimeDep, target: ls.LiveTarget) -> EventSourceResponse:
-    return EventSourceResponse(ls.events(runtime.db, runtime.settings, target))
+    return EventSourceResponse(ls.events(runtime.db, runtime.settings, target, runtime.clock))
 
 
 @router.get(
@@ -96,11 +98,11 @@ def site_live_stream(
     summary="A site's live data now (one snapshot, as in the stream)",
 )
 def site_live_now(
-    session: DbSession, caller: LiveCaller, runtime: RuntimeDep, site_id: str
+    session: DbSession, caller: LiveCaller, runtime: RuntimeDep, now: NowDep, site_id: str
 ) -> LiveOut:
     """Flows sum the fresh values (younger than `offline_after_s`) of the devices in the site's
     statistical range; the load is derived from the balance when no device measures it."""
-    return ls.site_live(session, caller, site_id, runtime.settings)
+    return ls.site_live(session, caller, site_id, runtime.settings, now)
 
 
 @router.get(

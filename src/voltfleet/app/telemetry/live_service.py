@@ -28,8 +28,9 @@ from voltfleet.app.telemetry.read_service import counted
 from voltfleet.domain.access import Action
 from voltfleet.domain.telemetry.live import Latest, flows
 from voltfleet.domain.telemetry.points import CATALOGUE
+from voltfleet.ports import Clock
 from voltfleet.settings import Settings
-from voltfleet.store.db import Database, utcnow
+from voltfleet.store.db import Database
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Org, Site, User
 from voltfleet.store.timeseries import store_for
@@ -101,11 +102,11 @@ def snapshot(
 
 
 def site_live(
-    session: Session, caller: Caller, site_id: str, settings: Settings, now: datetime | None = None
+    session: Session, caller: Caller, site_id: str, settings: Settings, now: datetime
 ) -> LiveOut:
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     devices = DeviceRepository(session, caller).of_site(site.id)
-    return snapshot(session, site, devices, now or utcnow(), settings)
+    return snapshot(session, site, devices, now, settings)
 
 
 def device_live(
@@ -113,12 +114,12 @@ def device_live(
     caller: Caller,
     device_id: str,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
 ) -> LiveOut:
     device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
     site = session.get(Site, device.site_id)
     assert site is not None
-    return snapshot(session, site, [device], now or utcnow(), settings, device_id=device.id)
+    return snapshot(session, site, [device], now, settings, device_id=device.id)
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,8 @@ class AccessLost(Exception):
     """The caller may no longer see what the stream shows."""
 
 
-def tick(db: Database, settings: Settings, target: LiveTarget) -> str:
-    """One snapshot as JSON, in a unit of work of its own (run in a worker thread)."""
+def tick(db: Database, settings: Settings, target: LiveTarget, now: datetime) -> str:
+    """One snapshot at ``now`` as JSON, in a unit of work of its own (run in a worker thread)."""
     with db.session() as session:
         user = session.get(User, target.user_id)
         if user is None or user.password_changed_at != target.password_changed_at:
@@ -155,19 +156,20 @@ def tick(db: Database, settings: Settings, target: LiveTarget) -> str:
         caller = Caller(user=user, org=org, address=target.address)
         try:
             if target.device_id is not None:
-                live = device_live(session, caller, target.device_id, settings)
+                live = device_live(session, caller, target.device_id, settings, now)
             else:
                 assert target.site_id is not None
-                live = site_live(session, caller, target.site_id, settings)
+                live = site_live(session, caller, target.site_id, settings, now)
         except (NotFound, Forbidden) as exc:  # gone, or out of the caller's scope by now
             raise AccessLost(exc.message) from exc
         return live.model_dump_json()
 
 
 async def events(
-    db: Database, settings: Settings, target: LiveTarget
+    db: Database, settings: Settings, target: LiveTarget, clock: Clock
 ) -> AsyncIterator[ServerSentEvent]:
-    """Snapshots at once and then every ``live_interval_s``, until ``live_max_s`` has passed.
+    """Snapshots at once and then every ``live_interval_s``, until ``live_max_s`` has passed;
+    each is taken at the injected ``clock``'s instant.
 
     Ends with an ``event: denied`` (the browser should stop) when access is lost, and quietly on
     a database error (the browser reconnects after ``retry``)."""
@@ -175,7 +177,7 @@ async def events(
     first = True
     while True:
         try:
-            data = await anyio.to_thread.run_sync(tick, db, settings, target)
+            data = await anyio.to_thread.run_sync(tick, db, settings, target, clock.now())
         except AccessLost as exc:
             yield ServerSentEvent(data=str(exc), event="denied")
             return

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from voltfleet.app.deps import Caller, DbSession
+from voltfleet.app.deps import Caller, DbSession, request_now
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
@@ -48,16 +48,17 @@ PointsQuery = Annotated[
 ]
 
 
-def today(tz_name: str) -> date:
-    return datetime.now(UTC).astimezone(rs.zone(tz_name)).date()
+def today(tz_name: str, now: datetime) -> date:
+    """The local date in ``tz_name`` at the instant ``now``."""
+    return now.astimezone(rs.zone(tz_name)).date()
 
 
-def day_or_today(text: str, tz_name: str) -> tuple[date, str | None]:
-    """The day asked for (today when empty), or today and the reason it was refused."""
+def day_or_today(text: str, tz_name: str, now: datetime) -> tuple[date, str | None]:
+    """The day asked for (today at ``now`` when empty), or today and why it was refused."""
     try:
-        return rs.parse_day(text) or today(tz_name), None
+        return rs.parse_day(text) or today(tz_name, now), None
     except Invalid as exc:
-        return today(tz_name), exc.message
+        return today(tz_name, now), exc.message
 
 
 def local_end(day: date, tz_name: str) -> datetime:
@@ -134,8 +135,8 @@ class ChartQuery:
     error: str | None
 
 
-def _chart_query(site: Site, span: str, day: str) -> ChartQuery:
-    chosen_day, error = day_or_today(day, site.timezone)
+def _chart_query(site: Site, span: str, day: str, now: datetime) -> ChartQuery:
+    chosen_day, error = day_or_today(day, site.timezone, now)
     if span not in SPANS:
         error = error or f"zoom '{span}' is not one of {', '.join(SPANS)}"
         span = "day"
@@ -174,7 +175,8 @@ def device_chart(
     day: str = "",
 ) -> HTMLResponse:
     caller, device, site = _device(request, session, device_id)
-    q = _chart_query(site, span, day)
+    now = request_now(request)
+    q = _chart_query(site, span, day, now)
     offer = picker(session, device, CHARTABLE)
     names = _names(points, point) or ",".join(offer.defaults)
     chart: dict[str, Any] = {"x": [], "tz": site.timezone, "series": []}
@@ -182,7 +184,7 @@ def device_chart(
     error = q.error
     if error is None:
         try:
-            s = rs.series(session, caller, device.id, names, q.resolution, q.start, q.end)
+            s = rs.series(session, caller, device.id, names, q.resolution, q.start, q.end, now=now)
             chosen = [p.name for p in s.points]
             chart = _chart_data(s, q, site.timezone)
         except Invalid as exc:
@@ -203,7 +205,9 @@ def device_chart(
         spans=list(SPANS),
         day=q.day,
         earlier=q.day - step,
-        later=min(q.day + step, today(site.timezone)) if q.day < today(site.timezone) else None,
+        later=min(q.day + step, today(site.timezone, now))
+        if q.day < today(site.timezone, now)
+        else None,
         resolution=q.resolution.value,
         chart_json=json.dumps(chart),
         samples=len(chart["x"]),
@@ -223,20 +227,23 @@ def device_chart_csv(
     day: str = "",
 ) -> Response:
     caller, device, site = _device(request, session, device_id)
-    q = _chart_query(site, span, day)
+    now = request_now(request)
+    q = _chart_query(site, span, day, now)
     if q.error:
         raise Invalid(q.error)
     names = _names(points, point) or ",".join(picker(session, device, CHARTABLE).defaults)
-    s = rs.series(session, caller, device.id, names, q.resolution, q.start, q.end)
+    s = rs.series(session, caller, device.id, names, q.resolution, q.start, q.end, now=now)
     return read_tables.series_table(s).download(f"chart-{device.serial}-{q.span}-{q.day}.csv")
 
 
 # ---- the data table -----------------------------------------------------------------------------
 
 
-def _table_window(start: str, end: str, tz_name: str) -> tuple[date, date, str | None]:
-    first, error = day_or_today(start, tz_name)
-    last, error2 = day_or_today(end, tz_name) if end.strip() else (first, None)
+def _table_window(
+    start: str, end: str, tz_name: str, now: datetime
+) -> tuple[date, date, str | None]:
+    first, error = day_or_today(start, tz_name, now)
+    last, error2 = day_or_today(end, tz_name, now) if end.strip() else (first, None)
     error = error or error2
     if error is None and last < first:
         error = f"the last day ({last}) is before the first ({first})"
@@ -244,11 +251,19 @@ def _table_window(start: str, end: str, tz_name: str) -> tuple[date, date, str |
 
 
 def _readings(
-    session: Session, caller: Caller, device: Device, site: Site, names: str, a: date, b: date
+    session: Session,
+    caller: Caller,
+    device: Device,
+    site: Site,
+    names: str,
+    a: date,
+    b: date,
+    now: datetime,
 ) -> rs.DeviceReadings:
     """The raw readings of the local days ``a`` to ``b`` (inclusive)."""
     start = local_end(a - timedelta(days=1), site.timezone)
-    return rs.readings(session, caller, device.id, names, start, local_end(b, site.timezone))
+    end = local_end(b, site.timezone)
+    return rs.readings(session, caller, device.id, names, start, end, now=now)
 
 
 @router.get("/device/{device_id}/data", response_class=HTMLResponse)
@@ -263,14 +278,15 @@ def device_data(
     page: int = 1,
 ) -> HTMLResponse:
     caller, device, site = _device(request, session, device_id)
-    first, last, error = _table_window(start, end, site.timezone)
+    now = request_now(request)
+    first, last, error = _table_window(start, end, site.timezone, now)
     offer = picker(session, device, list(CATALOGUE.values()))
     names = _names(points, point) or ",".join(offer.defaults)
     rows: list[tuple[datetime, list[float | None]]] = []
     chosen: list[Point] = []
     if error is None:
         try:
-            r = _readings(session, caller, device, site, names, first, last)
+            r = _readings(session, caller, device, site, names, first, last, now)
             chosen = r.points
             by_ts: dict[datetime, dict[str, float]] = {}
             for name, samples in r.samples.items():
@@ -327,11 +343,12 @@ def device_data_csv(
     end: str = "",
 ) -> Response:
     caller, device, site = _device(request, session, device_id)
-    first, last, error = _table_window(start, end, site.timezone)
+    now = request_now(request)
+    first, last, error = _table_window(start, end, site.timezone, now)
     if error:
         raise Invalid(error)
     names = _names(points, point) or ",".join(
         picker(session, device, list(CATALOGUE.values())).defaults
     )
-    r = _readings(session, caller, device, site, names, first, last)
+    r = _readings(session, caller, device, site, names, first, last, now)
     return read_tables.readings_table(r).download(f"data-{device.serial}-{first}-{last}.csv")

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from voltfleet.app.alarms.repository import active_counts as active_alarm_counts
 from voltfleet.app.alarms.schemas import AlarmCountsOut
-from voltfleet.app.deps import CallerDep, DbSession, RuntimeDep
+from voltfleet.app.deps import CallerDep, DbSession, NowDep, RuntimeDep
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.tables import Format
 from voltfleet.app.telemetry import fleet_service, read_tables, site_figures
@@ -93,6 +93,7 @@ def _points(r: list[Point]) -> list[PointOut]:
 def device_readings(
     session: DbSession,
     caller: CallerDep,
+    now: NowDep,
     device_id: str,
     points: Points = None,
     start_time: datetime | None = None,
@@ -102,7 +103,7 @@ def device_readings(
     """Readings with start_time <= ts < end_time (default: the last 24 hours). A window holding
     more than 20,000 readings is refused (422 ``too_many_readings``): narrow it, or read the
     roll-ups from ``/series``."""
-    r = rs.readings(session, caller, device_id, points, start_time, end_time)
+    r = rs.readings(session, caller, device_id, points, start_time, end_time, now=now)
     if format == "csv":
         return read_tables.readings_table(r).download(f"readings-{r.device.serial}.csv")
     items = sorted(
@@ -132,6 +133,7 @@ def device_readings(
 def device_series(
     session: DbSession,
     caller: CallerDep,
+    now: NowDep,
     device_id: str,
     points: Points = None,
     start_time: datetime | None = None,
@@ -142,7 +144,7 @@ def device_series(
     """Periods of the site's local calendar starting in [start_time, end_time). Energy points
     give the energy (Wh) in each period; gauges their mean, minimum and maximum. Windows: at
     most 31 days of 5-minute periods, 400 days of hours, about ten years of days."""
-    s = rs.series(session, caller, device_id, points, resolution, start_time, end_time)
+    s = rs.series(session, caller, device_id, points, resolution, start_time, end_time, now=now)
     if format == "csv":
         return read_tables.series_table(s).download(
             f"series-{s.device.serial}-{resolution.value}.csv"
@@ -179,6 +181,7 @@ def device_series(
 def site_energy(
     session: DbSession,
     caller: CallerDep,
+    now: NowDep,
     site_id: str,
     period: Period = Period.DAY,
     date: Annotated[str | None, Query(description="YYYY-MM-DD in the site's zone; today")] = None,
@@ -187,7 +190,7 @@ def site_energy(
     """PV yield, consumption (measured, or from the balance pv + import + discharge = consumption
     + export + charge), grid import and export, battery charge and discharge, self-consumption
     and self-sufficiency, summed over the devices in the site's statistical range."""
-    e = rs.site_energy(session, caller, site_id, period, rs.parse_day(date))
+    e = rs.site_energy(session, caller, site_id, period, rs.parse_day(date), now=now)
     if format == "csv":
         return read_tables.energy_table(e).download(
             f"energy-{e.period.value}-{e.day.isoformat()}.csv"
@@ -217,6 +220,7 @@ def site_energy(
 def device_energy(
     session: DbSession,
     caller: CallerDep,
+    now: NowDep,
     device_id: str,
     period: Period = Period.DAY,
     date: Annotated[str | None, Query(description="YYYY-MM-DD in the site's zone; today")] = None,
@@ -225,7 +229,7 @@ def device_energy(
     """The energy of each counter the device has sent (PV yield, grid import and export,
     battery charge and discharge, consumption, EV energy), whether or not the device counts in
     its site's statistics. No balance is derived from one device: see the site's energy."""
-    e = rs.device_energy(session, caller, device_id, period, rs.parse_day(date))
+    e = rs.device_energy(session, caller, device_id, period, rs.parse_day(date), now=now)
     if format == "csv":
         name = f"energy-{e.device.serial}-{e.period.value}-{e.day.isoformat()}.csv"
         return read_tables.device_energy_table(e).download(name)
@@ -256,16 +260,20 @@ def _periods(p: kpi.Periods) -> PeriodsOut:
     summary="Key figures of your fleet: status, power, yield, revenue, green efficiency, ranking",
 )
 def fleet_kpis(
-    session: DbSession, caller: CallerDep, runtime: RuntimeDep, format: Format = "json"
+    session: DbSession,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+    now: NowDep,
+    format: Format = "json",
 ) -> FleetKpisOut | Response:
     """Over your own sites (sites shared to your organisation are not in your statistics).
     Revenue is per currency, yours first; a site without tariffs is valued at the default price
     of the settings."""
     caller.require(Kind.SITE, Action.LIST)
     if format == "csv":
-        columns = site_figures.site_columns(session, caller, runtime.settings)
+        columns = site_figures.site_columns(session, caller, runtime.settings, now)
         return site_figures.figures_table(columns).download("fleet-kpis.csv")
-    f = fleet_service.fleet_figures(session, caller, runtime.settings)
+    f = fleet_service.fleet_figures(session, caller, runtime.settings, now)
     k = f.kpis
     status = SiteRepository(session, caller).status_counts()
     mine = caller.user.currency

@@ -70,15 +70,16 @@ def window(
     default: timedelta,
     limit: timedelta,
     what: str,
+    now: datetime,
 ) -> tuple[datetime, datetime]:
-    """[start, end) in UTC: defaults to the last ``default`` up to now; refused beyond ``limit``
+    """[start, end) in UTC: defaults to the last ``default`` up to ``now``; refused beyond ``limit``
     (``what`` names what is read, for the message: "raw readings", "hour roll-ups")."""
     for name, value in (("start_time", start), ("end_time", end)):
         if value is not None and value.tzinfo is None:
             raise Invalid(f"{name} needs a UTC offset, e.g. 2026-01-01T00:00:00Z")
         if value is not None and not _EARLIEST <= value < _LATEST:
             raise Invalid(f"{name} is out of range: use a time between {FIRST_DAY} and {LAST_DAY}")
-    end = (end or datetime.now(UTC)).astimezone(UTC)
+    end = (end or now).astimezone(UTC)
     start = (start or end - default).astimezone(UTC)
     if end <= start:
         raise Invalid("end_time must be after start_time")
@@ -121,10 +122,12 @@ def readings(
     start: datetime | None,
     end: datetime | None,
     limit: int = MAX_READINGS,
+    *,
+    now: datetime,
 ) -> DeviceReadings:
     device, site = _device(session, caller, device_id)
     chosen = parse_points(points)
-    lo, hi = window(start, end, timedelta(days=1), MAX_READINGS_WINDOW, "raw readings")
+    lo, hi = window(start, end, timedelta(days=1), MAX_READINGS_WINDOW, "raw readings", now)
     store = store_for(session.connection())
     samples: dict[str, list[Sample]] = {}
     count = 0
@@ -167,6 +170,8 @@ def series(
     resolution: Resolution,
     start: datetime | None,
     end: datetime | None,
+    *,
+    now: datetime,
 ) -> DeviceSeries:
     device, site = _device(session, caller, device_id)
     chosen = parse_points(points, rolled_up=True)
@@ -176,6 +181,7 @@ def series(
         DEFAULT_SERIES_WINDOW[resolution],
         MAX_SERIES_WINDOW[resolution],
         f"{resolution.value} roll-ups",
+        now,
     )
     store = store_for(session.connection())
     rows = {p.name: store.read_rollups(device.id, p.name, resolution, lo, hi) for p in chosen}
@@ -213,10 +219,11 @@ def site_energy(
     site_id: str,
     period: en.Period,
     day: date | None = None,
-    now: datetime | None = None,
+    *,
+    now: datetime,
 ) -> SiteEnergy:
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    return energy_of(session, site, period, day, now)
+    return energy_of(session, site, period, day, now=now)
 
 
 def energy_of(
@@ -224,11 +231,12 @@ def energy_of(
     site: Site,
     period: en.Period,
     day: date | None = None,
-    now: datetime | None = None,
+    *,
+    now: datetime,
 ) -> SiteEnergy:
-    """The energy bars of a site already loaded through the caller's scope."""
+    """The energy bars of a site already loaded through the caller's scope (``day`` defaults
+    to the local day at ``now``)."""
     tz = zone(site.timezone)
-    now = now or datetime.now(UTC)
     day = day or now.astimezone(tz).date()
     live = select(Device).where(Device.site_id == site.id, Device.deleted_at.is_(None))
     devices = [
@@ -318,13 +326,13 @@ def device_energy(
     device_id: str,
     period: en.Period,
     day: date | None = None,
-    now: datetime | None = None,
+    *,
+    now: datetime,
 ) -> DeviceEnergy:
     """A device's energy per hour of a day, day of a month, month of a year, or year, whether
     or not it counts in its site's statistics."""
     device, site = _device(session, caller, device_id)
     tz = zone(site.timezone)
-    now = now or datetime.now(UTC)
     day = day or now.astimezone(tz).date()
     points = energy_counters(session, device)
     names = [p.name for p in points]

@@ -7,7 +7,7 @@ default price of the settings. The home page sums the same figures in the databa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -62,10 +62,9 @@ def _summaries(session: Session, caller: Caller) -> list[Any]:
 
 
 def site_columns(
-    session: Session, caller: Caller, settings: Settings, now: datetime | None = None
+    session: Session, caller: Caller, settings: Settings, now: datetime
 ) -> kpi.SiteColumns:
-    """Every own site's figures, by name."""
-    now = now or datetime.now(UTC)
+    """Every own site's figures at ``now``, by name."""
     rows = _summaries(session, caller)
     cols = list(zip(*rows, strict=True)) if rows else [()] * (5 + len(_SUMMARY))
     ids, names, currencies, capacity, tz_names = (list(c) for c in cols[:5])

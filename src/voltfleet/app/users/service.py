@@ -14,7 +14,6 @@ from voltfleet.app.users.repository import UserRepository, owns_sites, user_by_e
 from voltfleet.app.users.schemas import UserCreate, UserUpdate
 from voltfleet.domain.access import Action, Kind, Role, may_act_on, rank
 from voltfleet.domain.passwords import password_problems
-from voltfleet.store.db import utcnow
 from voltfleet.store.models import Site, User
 from voltfleet.usecases.errors import Conflict, Forbidden, Rejected
 
@@ -166,7 +165,7 @@ def reset_password(session: Session, runtime: Runtime, caller: Caller, user_id: 
     _guard_rank(caller, user)
     password = new_temporary_password()
     user.password_hash = runtime.security.hash_password(password)
-    user.password_changed_at = utcnow()  # signs the user out everywhere
+    user.password_changed_at = runtime.clock.now()  # signs the user out everywhere
     user.must_change_password = True
     runtime.mailer.send(
         session,
