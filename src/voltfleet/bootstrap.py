@@ -54,6 +54,7 @@ from voltfleet.jobs.inprocess import InProcessJobs
 from voltfleet.jobs.platform import platform_jobs
 from voltfleet.ports import Jobs
 from voltfleet.settings import Settings
+from voltfleet.store import summaries
 from voltfleet.store.db import Database
 from voltfleet.store.migrate import upgrade
 
@@ -66,6 +67,7 @@ def build_runtime(settings: Settings) -> Runtime:
     if settings.resolved_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
+    summaries.watch(db.sessions)  # a site's summary is dropped when what it is made of changes
     from voltfleet.app import mqtt_broker_files  # gateway tokens also go to the MQTT broker
 
     runtime = Runtime(

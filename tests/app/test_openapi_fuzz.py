@@ -100,7 +100,9 @@ def test_no_operation_answers_a_server_error(
         with runtime.db.session() as s:
             user = s.get(User, world.accounts[who].id)
             assert user is not None
-            return runtime.security.issue_token(user.id, user.password_changed_at)
+            return runtime.security.issue_token(
+                user.id, user.password_changed_at, now=runtime.clock.now()
+            )
 
     tokens = {who: token(who) for who in ROLES}
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, event, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from voltfleet.domain.fleet import DeviceKind, zone
 from voltfleet.domain.telemetry import summary as sm
@@ -169,7 +169,13 @@ def _changed(obj: object, fields: Sequence[str]) -> bool:
     return any(state.attrs[f].history.has_changes() for f in fields)
 
 
-@event.listens_for(Session, "before_flush")
+def watch(sessions: sessionmaker[Session]) -> None:
+    """Drop a site's summary whenever a flush of these sessions changes what it is made of (a
+    device added, moved, removed or counted differently; the site's range or zone): registered
+    by bootstrap on the runtime's sessions, not on every Session at import."""
+    event.listen(sessions, "before_flush", _drop_stale)
+
+
 def _drop_stale(session: Session, *_: object) -> None:
     sites: set[str] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
