@@ -104,6 +104,8 @@ def error_statuses(op: dict[str, Any]) -> list[str]:
         codes.add("413")
     if _multipart(op):
         codes.add("415")
+    # and what a route declares itself (signing in answers 401 without taking a credential)
+    codes |= {str(s) for s in op.get("responses", {}) if str(s) in DESCRIPTIONS}
     return sorted(codes)
 
 

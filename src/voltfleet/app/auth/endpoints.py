@@ -21,7 +21,12 @@ from voltfleet.app.users.schemas import UserOut
 router = APIRouter(prefix="/api/v1/auth", tags=["authentication"])
 
 
-@router.post("/token", response_model=Token, summary="Sign in (OAuth2 password form)")
+@router.post(
+    "/token",
+    response_model=Token,
+    summary="Sign in (OAuth2 password form)",
+    responses={401: {"description": "wrong email or password"}},
+)
 async def token(
     request: Request,
     session: DbSession,

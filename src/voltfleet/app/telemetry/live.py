@@ -66,7 +66,22 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {
             "ends after `live_max_s` seconds (the browser reconnects), or with `event: denied` "
             "when the caller may no longer see the site."
         ),
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        # One parsed event (the HTML specification's fields); OpenAPI 3.0/3.1 readers such as
+        # schemathesis take ``schema`` of an event stream as the schema of each event.
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "event": {"type": "string", "enum": ["live", "denied"]},
+                        "data": {"type": "string", "description": "JSON of /live/now"},
+                        "id": {"type": "string"},
+                        "retry": {"type": "integer", "minimum": 0},
+                    },
+                }
+            }
+        },
     }
 }
 
