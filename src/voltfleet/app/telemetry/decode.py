@@ -14,7 +14,6 @@ import json
 from typing import Annotated, Any
 
 import msgspec
-from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
@@ -66,11 +65,6 @@ def decode_http(body: bytes) -> tuple[list[WireReading], list[AlarmEventIn]]:
     # msgspec and pydantic disagree only on corner cases (e.g. a number given as a string for
     # a text field): take what pydantic read.
     return [_wire(r) for r in parsed.readings], parsed.alarms
-
-
-async def ingest_body(request: Request) -> tuple[list[WireReading], list[AlarmEventIn]]:
-    """FastAPI dependency: the decoded body (the schema is documented as ``IngestIn``)."""
-    return decode_http(await request.body())
 
 
 def _wire(r: ReadingIn) -> WireReading:
