@@ -82,10 +82,13 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-UNAUTHENTICATED = Unauthenticated(
-    "not signed in: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token, "
-    "or 'X-API-Key: <key>'"
-)
+def unauthenticated() -> Unauthenticated:
+    """A new refusal each time: an exception object raised again keeps every earlier traceback
+    (a module-level one grew with each unauthenticated request)."""
+    return Unauthenticated(
+        "not signed in: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token, "
+        "or 'X-API-Key: <key>'"
+    )
 
 
 def user_from_token(session: Session, runtime: Runtime, token: str, now: datetime) -> User | None:
@@ -132,10 +135,10 @@ def authenticated_caller(
     elif api_key:
         user = user_from_api_key(session, api_key, now)
     if user is None:
-        raise UNAUTHENTICATED
+        raise unauthenticated()
     org = session.get(Org, user.org_id)
     if org is None:  # pragma: no cover - foreign key keeps this from happening
-        raise UNAUTHENTICATED
+        raise unauthenticated()
     return Caller(user=user, org=org, address=client_address(request))
 
 

@@ -20,7 +20,6 @@ from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse
 
 from voltfleet.app.deps import (
-    UNAUTHENTICATED,
     Caller,
     DbSession,
     NowDep,
@@ -28,6 +27,7 @@ from voltfleet.app.deps import (
     api_key_header,
     bearer,
     get_caller,
+    unauthenticated,
 )
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.portal.session import portal_caller
@@ -52,7 +52,7 @@ def live_caller(
         return get_caller(request, session, runtime, now, token, api_key)
     caller = portal_caller(request, session)
     if caller is None or caller.user.must_change_password:
-        raise UNAUTHENTICATED
+        raise unauthenticated()
     return caller
 
 

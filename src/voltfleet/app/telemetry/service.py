@@ -78,16 +78,19 @@ def issue_token(
     return cred, token
 
 
-UNAUTHENTICATED = Unauthenticated(
-    "send the gateway's token as 'Authorization: Bearer <token>' (issued with "
-    "POST /api/v1/devices/{id}/token)"
-)
+def unauthenticated_gateway() -> Unauthenticated:
+    """A new refusal each time: an exception object raised again keeps every earlier traceback
+    (a module-level one grew with each unauthenticated request)."""
+    return Unauthenticated(
+        "send the gateway's token as 'Authorization: Bearer <token>' (issued with "
+        "POST /api/v1/devices/{id}/token)"
+    )
 
 
 def gateway_for_token(session: Session, token: str | None) -> Device:
     """The live gateway a token belongs to, or 401."""
     if not token or not token.startswith(TOKEN_PREFIX):
-        raise UNAUTHENTICATED
+        raise unauthenticated_gateway()
     cred = session.scalar(
         select(DeviceCredential).where(
             DeviceCredential.token_hash == sha256(token), DeviceCredential.revoked_at.is_(None)
@@ -95,7 +98,7 @@ def gateway_for_token(session: Session, token: str | None) -> Device:
     )
     device = session.get(Device, cred.device_id) if cred else None
     if cred is None or device is None or device.deleted_at is not None:
-        raise UNAUTHENTICATED
+        raise unauthenticated_gateway()
     cred.last_used_at = utcnow()
     return device
 
