@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from voltfleet.domain.instants import InstantError, check_instant, parse_instant, read_instant
+from voltfleet.domain.instants import InstantError, check_instant, read_instant
 from voltfleet.domain.telemetry.points import CATALOGUE, Point
 from voltfleet.domain.telemetry.validate import Limits, Reason, Rejection, _iso, _span
 
@@ -109,7 +109,7 @@ def check_group(
     ts_us: list[int] = []
     values: list[float] = []
     indexes: list[int] = []
-    parse = parse_instant
+    fromiso = datetime.fromisoformat
     floor_value = 0.0 if counter else low  # a counter is never negative
     earliest, latest = now_us - late_us, now_us + future_us
     cache: dict[str | datetime, int] = {} if parsed is None else parsed
@@ -119,10 +119,13 @@ def check_group(
         # which gives check()'s reasons in check()'s order.
         us = cached(ts_text)
         if us is None:
+            # Text is read with the bare parser: the time window below is far narrower than
+            # the supported range of domain.instants, and whatever leaves the happy path is
+            # judged (and worded) by _judge with the full parser.
             try:
-                ts = check_instant(ts_text) if isinstance(ts_text, datetime) else parse(ts_text)
-                us = (ts - EPOCH) // _US  # TypeError for a naive datetime
-            except (ValueError, TypeError):  # InstantError: not ISO 8601, naive, out of range
+                ts = check_instant(ts_text) if isinstance(ts_text, datetime) else fromiso(ts_text)
+                us = (ts - EPOCH) // _US  # TypeError for a naive timestamp
+            except (ValueError, TypeError, OverflowError):  # also InstantError (a ValueError)
                 refused.append(_judge(index, ts_text, raw, group_reason, factor, p, name, unit,
                                       now, limits))  # fmt: skip
                 continue
