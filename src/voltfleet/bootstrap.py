@@ -30,6 +30,9 @@ from voltfleet.app.me.endpoints import avatars as avatar_router
 from voltfleet.app.me.endpoints import router as me_router
 from voltfleet.app.metering.endpoints import router as metering_router
 from voltfleet.app.openapi import describe_errors
+from voltfleet.app.ops.health import router as health_router
+from voltfleet.app.ops.metrics import RequestMetrics, StateCollector
+from voltfleet.app.ops.scrape import router as metrics_router
 from voltfleet.app.orgs.endpoints import router as orgs_router
 from voltfleet.app.portal.render import error_page
 from voltfleet.app.portal.routes import router as portal_router
@@ -160,6 +163,14 @@ def create_app(
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     errors.install(app, page=error_page)
     app.add_middleware(BodyLimit, limit=settings.max_request_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=runtime.metrics)
+    runtime.metrics.watch(
+        StateCollector(
+            runtime.db,
+            job_queue=settings.jobs_mode == "worker",
+            ocpp_connections=lambda: ocpp_connection_count(app),
+        )
+    )
     for router in (
         auth_router,
         me_router,
@@ -184,6 +195,8 @@ def create_app(
         charging_pages_router,
         commands_pages_router,
         ocpp_router,
+        health_router,
+        metrics_router,
         portal_router,
     ):
         app.include_router(router)
@@ -199,6 +212,12 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def ocpp_connection_count(app: FastAPI) -> int:
+    """The chargers connected to this process (none before the first one connects)."""
+    connections = getattr(app.state, "ocpp_connections", None)
+    return 0 if connections is None else len(connections)
 
 
 def worker_app() -> FastAPI:

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
         default="voltfleet-bridge", description="stable per bridge: its persistent session"
     )
     mqtt_broker_dir: Path | None = None
+    # /readyz: whether the broker must accept connections for this process to be ready (set it
+    # for processes that need it, such as API processes whose gateways push over MQTT).
+    ready_requires_broker: bool = False
+    # GET /metrics (Prometheus): off until a token is set; the scraper sends it as a bearer.
+    metrics_token: str = ""
     mqtt_broker_pid_file: Path | None = None
 
     # OCPP chargers: the heartbeat interval (s) a charger is told at BootNotification; keep it

@@ -62,7 +62,7 @@ class _Unit:
             entries = [of_raw(raw, BAD_PAYLOAD, why) for raw, why in bad]
             ingest.quarantine(self.session, gateway, entries, now)
         if readings:
-            ingest(self.session, gateway, readings, now=now)
+            ingest(self.session, gateway, readings, now=now, source="mqtt")
         return len(readings) + len(bad)
 
     def alarms(self, serial: str, events: list[object], now: datetime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from voltfleet.app.mail import Mailer
+from voltfleet.app.ops.metrics import Metrics
 from voltfleet.app.ratelimit import AttemptLimiter
 from voltfleet.app.security import Security
 from voltfleet.app.telemetry.wiring import IngestWiring
@@ -25,7 +26,10 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     jobs: Jobs | None = None  # chosen by bootstrap.build_jobs
     broker_files: BrokerFiles | None = None  # the MQTT broker's files, kept as tokens are issued
+    metrics: Metrics = field(default_factory=Metrics)  # this process's Prometheus registry
     ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock
 
     def __post_init__(self) -> None:
         self.ingest = IngestWiring.from_settings(self.settings, self.clock)
+        self.ingest.observe = self.metrics.observe_ingest
+        self.ingest.observe_quarantine = self.metrics.quarantine

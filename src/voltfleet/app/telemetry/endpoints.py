@@ -48,7 +48,7 @@ def ingest(
     body is read (401); a body larger than the deployment's limit (default 8 MiB) is refused
     with 413."""
     readings, events = body
-    result = runtime.ingest(session, gateway, readings)
+    result = runtime.ingest(session, gateway, readings, source="http")
     alarms = alarm_service.ingest_alarms(session, gateway, events, now=runtime.clock.now())
     return IngestOut(
         received=result.received,

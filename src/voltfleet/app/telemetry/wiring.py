@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from time import perf_counter
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,8 @@ from voltfleet.usecases import ingest as usecase
 from voltfleet.usecases.ingest import IngestResult, ReadingLike
 
 IngestUseCase = Callable[..., IngestResult]
+# (source, accepted, duplicates, the reasons of the quarantined readings, seconds): metrics
+IngestObserver = Callable[[str, int, int, list[str], float], None]
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -35,6 +38,8 @@ class IngestWiring:
     limits: Limits
     clock: Clock
     use_case: IngestUseCase = usecase.ingest
+    observe: IngestObserver | None = None
+    observe_quarantine: Callable[[list[str]], None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> IngestWiring:
@@ -49,10 +54,12 @@ class IngestWiring:
         now: datetime | None = None,
         replay: bool = False,
         store: TimeSeriesStore | None = None,
+        source: str = "other",
     ) -> IngestResult:
         """One batch of the credential ``root`` in ``session``'s transaction (``now``: by
-        default the clock's)."""
-        return self.use_case(
+        default the clock's). ``source`` (http, mqtt, ocpp, release) labels the metrics."""
+        started = perf_counter()
+        result = self.use_case(
             SqlIngestRepository(session, store),
             root,
             readings,
@@ -60,6 +67,12 @@ class IngestWiring:
             limits=self.limits,
             replay=replay,
         )
+        if self.observe is not None:
+            reasons = [r.reason.value for r in result.rejections]
+            self.observe(
+                source, result.accepted, result.duplicates, reasons, perf_counter() - started
+            )
+        return result
 
     def quarantine(
         self,
@@ -70,3 +83,5 @@ class IngestWiring:
     ) -> None:
         """Quarantine what a path received from ``root`` and could not read as readings."""
         usecase.quarantine(SqlIngestRepository(session), root, entries, now or self.clock.now())
+        if self.observe_quarantine is not None:
+            self.observe_quarantine([e.reason for e in entries])

@@ -1,0 +1,1 @@
+"""Operations: liveness and readiness for a proxy or an orchestrator, Prometheus metrics."""
