@@ -1,4 +1,4 @@
-"""``voltfleet serve | worker | demo | simulate | admin create-superuser | db upgrade``."""
+"""``voltfleet serve | worker | demo | simulate | check | admin create-superuser | db upgrade``."""
 
 from __future__ import annotations
 
@@ -157,6 +157,19 @@ def cmd_superuser(args: argparse.Namespace) -> None:
     with runtime.db.session() as session:
         user = create_superuser(session, runtime, args.email, password)
         print(f"superuser {user.email} created")
+
+
+def cmd_check(_: argparse.Namespace) -> None:
+    from voltfleet.app.ops.config_check import check
+
+    found = check(Settings())
+    for c in found:
+        print(f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}")
+    failed = [c.name for c in found if not c.ok]
+    if failed:
+        print(f"voltfleet check: {len(failed)} problem(s): {', '.join(failed)}", file=sys.stderr)
+        raise SystemExit(1)
+    print("voltfleet check: the configuration is ready to start")
 
 
 def cmd_db_upgrade(_: argparse.Namespace) -> None:
@@ -324,6 +337,9 @@ def parser() -> argparse.ArgumentParser:
     su.add_argument("--email", required=True)
     su.add_argument("--password", default="", help="prompted for when omitted")
     su.set_defaults(fn=cmd_superuser)
+    sub.add_parser(
+        "check", help="validate the configuration (secret, database, broker, files)"
+    ).set_defaults(fn=cmd_check)
     db = sub.add_parser("db", help="database").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply the Alembic migrations").set_defaults(fn=cmd_db_upgrade)
     prices = sub.add_parser("prices", help="day-ahead market prices").add_subparsers(
