@@ -31,6 +31,7 @@ from voltfleet.app.me.endpoints import router as me_router
 from voltfleet.app.metering.endpoints import router as metering_router
 from voltfleet.app.openapi import describe_errors
 from voltfleet.app.ops.health import router as health_router
+from voltfleet.app.ops.logs import RequestId
 from voltfleet.app.ops.metrics import RequestMetrics, StateCollector
 from voltfleet.app.ops.scrape import router as metrics_router
 from voltfleet.app.orgs.endpoints import router as orgs_router
@@ -164,6 +165,7 @@ def create_app(
     errors.install(app, page=error_page)
     app.add_middleware(BodyLimit, limit=settings.max_request_body_bytes)
     app.add_middleware(RequestMetrics, metrics=runtime.metrics)
+    app.add_middleware(RequestId)  # outermost: every line logged for a request carries its id
     runtime.metrics.watch(
         StateCollector(
             runtime.db,

@@ -28,7 +28,14 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         log_level="info",
         proxy_headers=False,
         ws_max_size=settings.ocpp_max_frame_bytes,  # OCPP: the only WebSocket endpoint
+        **_uvicorn_logs(settings),
     )
+
+
+def _uvicorn_logs(settings: Settings) -> dict[str, object]:
+    """JSON logs: uvicorn's own loggers hand their lines to the root logger's JSON handler
+    instead of printing text (app/ops/logs.py)."""
+    return {"log_config": None} if settings.log_format == "json" else {}
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -57,6 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         log_level="info",
         proxy_headers=False,
         ws_max_size=runtime.settings.ocpp_max_frame_bytes,  # OCPP: the only WebSocket endpoint
+        **_uvicorn_logs(runtime.settings),
     )
 
 
@@ -362,9 +370,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from voltfleet.app.ops.logs import configure
+
     args = parser().parse_args(argv)
     try:
+        configure(Settings().log_format)
         args.fn(args)
     except ValidationError as exc:  # a setting from the environment is invalid
         problems = "; ".join(

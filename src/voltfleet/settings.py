@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="sqlite:///... or postgresql+psycopg://...")
     secret_key: str = DEFAULT_SECRET_KEY
     mode: str = Field(default="production", pattern="^(production|dev|demo|test)$")
+    # Log lines: text, or one JSON object per line (for a log collector); both carry the request id.
+    log_format: str = Field(default="text", pattern="^(text|json)$")
     base_url: str = "http://127.0.0.1:8000"
 
     access_token_minutes: int = 60 * 12
