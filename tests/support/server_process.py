@@ -68,13 +68,21 @@ class ServerProcess:
     """``python -m voltfleet.cli serve`` on 127.0.0.1 with the given database; its output goes to
     ``data_dir/server.log``."""
 
-    def __init__(self, database_url: str, data_dir: Path, workers: int = 1) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        data_dir: Path,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        log_name: str = "server.log",
+    ) -> None:
         self.workers = workers
+        self.extra_env = env or {}
         self.database_url = database_url
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir / "server.log"
+        self.log_path = data_dir / log_name
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.kills = 0
@@ -90,6 +98,7 @@ class ServerProcess:
             VOLTFLEET_ARGON2_TIME_COST="1",
             VOLTFLEET_ARGON2_MEMORY_KIB="1024",
         )
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout_s: float = 40.0) -> None:
