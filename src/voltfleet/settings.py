@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # GET /metrics (Prometheus): off until a token is set; the scraper sends it as a bearer.
     metrics_token: str = ""
     mqtt_broker_pid_file: Path | None = None
+    # A directory of further Mosquitto configuration (a TLS listener: deploy/mosquitto/tls.conf)
+    # that the written configuration includes.
+    mqtt_broker_include_dir: Path | None = None
 
     # OCPP chargers: the heartbeat interval (s) a charger is told at BootNotification; keep it
     # well below offline_after_s, or idle chargers are marked offline between heartbeats.

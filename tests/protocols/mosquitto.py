@@ -74,7 +74,9 @@ class Mosquitto:
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
 
-def platform_broker(runtime: Runtime, directory: Path, bridge_password: str) -> Mosquitto:
+def platform_broker(
+    runtime: Runtime, directory: Path, bridge_password: str, include_dir: Path | None = None
+) -> Mosquitto:
     """A started Mosquitto on voltfleet's broker files in ``directory``, which the deployment
     of ``runtime`` keeps up to date: gateway tokens issued from now on can log in. Stop it (and
     set ``runtime.broker_files`` back to None)."""
@@ -85,6 +87,7 @@ def platform_broker(runtime: Runtime, directory: Path, bridge_password: str) -> 
         listen_port=free_port(),
         pid_file=directory / "mosquitto.pid",
         run_as_user="root" if os.geteuid() == 0 else None,
+        include_dir=include_dir,
     )
     broker.write(files)
     runtime.broker_files = files

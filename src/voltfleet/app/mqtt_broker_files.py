@@ -33,6 +33,8 @@ def files_from_settings(settings: Settings) -> BrokerFiles | None:
         listen_host=parts.hostname or "127.0.0.1",
         listen_port=parts.port or 1883,
         pid_file=settings.mqtt_broker_pid_file,
+        include_dir=settings.mqtt_broker_include_dir,
+        max_packet_bytes=settings.max_ingest_body_bytes,
     )
 
 

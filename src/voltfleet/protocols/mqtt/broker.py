@@ -89,6 +89,12 @@ class BrokerFiles:
     # Started as root, Mosquitto switches to this user (its default: "mosquitto"), who must be
     # able to read the files; "root" keeps it as root (tests in a private temp directory).
     run_as_user: str | None = None
+    # More listeners (a TLS one for gateways: deploy/mosquitto/tls.conf) in files of this
+    # directory, which the written configuration includes.
+    include_dir: Path | None = None
+    # The largest MQTT packet the broker accepts (a bigger one disconnects its sender): the
+    # HTTP ingest limit's size, so no path takes a batch the other refuses.
+    max_packet_bytes: int = 8 * 1024 * 1024
 
     @property
     def config(self) -> Path:
@@ -154,10 +160,12 @@ def render_config(files: BrokerFiles) -> str:
             f"max_queued_messages {files.max_queued_messages}",
             "max_queued_bytes 0",
             "max_inflight_messages 1000",
+            f"max_packet_size {files.max_packet_bytes}",
             "log_dest stderr",
             "log_type error",
             "log_type warning",
             "log_type notice",
+            *([f"include_dir {files.include_dir.resolve()}"] if files.include_dir else []),
             "",
         ]
     )
