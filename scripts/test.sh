@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3 python3-venv postgresql mosquitto chromium fonts-liberation nginx openssl)
+APT_PACKAGES=(python3 python3-venv postgresql mosquitto chromium fonts-liberation nginx openssl redis-server)
 START=$SECONDS
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -37,7 +37,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 PIP_S=$((SECONDS - t))
 
 # 3. The checks: each runs even when an earlier one failed; the summary says which failed.
-export VOLTFLEET_REQUIRE_PG=1 VOLTFLEET_REQUIRE_BROWSER=1 VOLTFLEET_REQUIRE_MQTT=1 VOLTFLEET_REQUIRE_NGINX=1
+export VOLTFLEET_REQUIRE_PG=1 VOLTFLEET_REQUIRE_BROWSER=1 VOLTFLEET_REQUIRE_MQTT=1 VOLTFLEET_REQUIRE_NGINX=1 VOLTFLEET_REQUIRE_REDIS=1
 mkdir -p test-artifacts
 t=$SECONDS
 results=()

@@ -42,6 +42,7 @@ from voltfleet.app.portal.session import (
     LoginRequired,
     PasswordChangeRequired,
 )
+from voltfleet.app.ratelimit import AttemptLimiter
 from voltfleet.app.request_limits import BodyLimit
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import Security
@@ -79,6 +80,7 @@ def build_runtime(settings: Settings) -> Runtime:
         db=db,
         security=Security(settings),
         mailer=Mailer(settings),
+        limiter=AttemptLimiter(settings.rate_limit_storage),
         broker_files=mqtt_broker_files.files_from_settings(settings),
     )
     runtime.jobs = build_jobs(runtime)

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     # /readyz: whether the broker must accept connections for this process to be ready (set it
     # for processes that need it, such as API processes whose gateways push over MQTT).
     ready_requires_broker: bool = False
+    # Where attempt limits and sign-in failures are counted: a `limits` storage URI. memory://
+    # for one process; several API processes share one, e.g. redis://127.0.0.1:6379/0.
+    rate_limit_storage: str = Field(default="memory://", pattern=r"^[a-z][a-z0-9+.-]*://")
     # GET /metrics (Prometheus): off until a token is set; the scraper sends it as a bearer.
     metrics_token: str = ""
     mqtt_broker_pid_file: Path | None = None

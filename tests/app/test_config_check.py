@@ -39,13 +39,14 @@ def test_problems_are_named_and_fail(tmp_path: Path) -> None:
         "VOLTFLEET_MQTT_PASSWORD": "bridge-secret",
         "VOLTFLEET_MQTT_URL": f"mqtt://127.0.0.1:{free_port()}",
         "VOLTFLEET_DATABASE_URL": f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none",
+        "VOLTFLEET_RATE_LIMIT_STORAGE": f"redis://:pw@127.0.0.1:{free_port()}/0",
     }
     r = _check(env)
     assert r.returncode == 1
     failed = {line.split(":")[0][6:] for line in r.stdout.splitlines() if line.startswith("FAIL")}
-    assert failed == {"secret", "database", "migrations", "broker"}, r.stdout
-    assert "at least 32" in r.stdout
-    assert "4 problem(s)" in r.stderr
+    assert failed == {"secret", "database", "migrations", "broker", "rate limits"}, r.stdout
+    assert "at least 32" in r.stdout and ":pw@" not in r.stdout  # no password shown
+    assert "5 problem(s)" in r.stderr
 
 
 def test_file_settings_must_be_readable(tmp_path: Path) -> None:

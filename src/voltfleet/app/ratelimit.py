@@ -1,8 +1,14 @@
-"""Attempt limits (login, mailed codes) with the `limits` library's moving window, in memory; and
-the growing delay in front of each account's password checks.
+"""Attempt limits (login, mailed codes) with the `limits` library's moving window; and the growing
+delay in front of each account's password checks.
 
-In-memory is right for one process; several processes behind a proxy would point `limits` at a
-shared storage (Redis or memcached) instead (the delays are then per process too).
+Where the counts live is ``Settings.rate_limit_storage``, a `limits` storage URI: ``memory://``
+(the default: right for one process) or a storage that several processes share, such as
+``redis://host:6379`` (any storage `limits` supports). With a shared storage the attempt budgets
+and each account's recent sign-in failures are counted across all API processes, so N processes
+do not allow N times the attempts. What stays per process is the queue of an account's booked
+password checks (``LoginPacer._last_start``): each process spaces the checks it runs by the
+shared failure count, so with N processes an account under attack gets at most N checks per
+delay, still bounded and still doubling.
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from limits import parse
-from limits.storage import MemoryStorage
+from limits import RateLimitItemPerSecond, parse
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from voltfleet.usecases.errors import TooMany
@@ -43,6 +49,30 @@ class DelayRule:
         return float(min(self.max_s, self.base_s * 2.0 ** min(failures - self.free, 30)))
 
 
+class SharedFailures:
+    """An account's recent sign-in failures in a shared `limits` storage: a moving window as long
+    as the rule's, whose hits are the failures (its budget is only a ceiling on the count)."""
+
+    CEILING = 10_000
+    KEY = "login-failures"
+
+    def __init__(self, storage: Storage) -> None:
+        self._limiter = MovingWindowRateLimiter(storage)
+
+    def _window(self, rule: DelayRule) -> RateLimitItemPerSecond:
+        return RateLimitItemPerSecond(self.CEILING, max(1, round(rule.window_s)))
+
+    def count(self, account: str, rule: DelayRule) -> int:
+        stats = self._limiter.get_window_stats(self._window(rule), self.KEY, account)
+        return self.CEILING - stats.remaining
+
+    def add(self, account: str, rule: DelayRule) -> None:
+        self._limiter.hit(self._window(rule), self.KEY, account)
+
+    def clear(self, account: str, rule: DelayRule) -> None:
+        self._limiter.clear(self._window(rule), self.KEY, account)
+
+
 class LoginPacer:
     """A growing delay per account instead of a lock-out.
 
@@ -56,12 +86,15 @@ class LoginPacer:
 
     MAX_ACCOUNTS = 10_000
 
-    def __init__(self) -> None:
+    def __init__(self, shared: SharedFailures | None = None) -> None:
         self._lock = threading.Lock()
-        self._failures: dict[str, deque[float]] = {}
+        self._failures: dict[str, deque[float]] = {}  # when not shared
         self._last_start: dict[str, float] = {}  # the latest booked check
+        self.shared = shared
 
     def _recent(self, account: str, rule: DelayRule, now: float) -> int:
+        if self.shared is not None:
+            return self.shared.count(account, rule)
         stamps = self._failures.get(account)
         if not stamps:
             return 0
@@ -84,6 +117,9 @@ class LoginPacer:
             return wait
 
     def failed(self, account: str, rule: DelayRule, now: float | None = None) -> None:
+        if self.shared is not None:
+            self.shared.add(account, rule)
+            return
         now = time.monotonic() if now is None else now
         with self._lock:
             if len(self._failures) > self.MAX_ACCOUNTS:  # forget accounts nobody tries any more
@@ -92,7 +128,9 @@ class LoginPacer:
                     self._last_start.pop(name, None)
             self._failures.setdefault(account, deque()).append(now)
 
-    def succeeded(self, account: str) -> None:
+    def succeeded(self, account: str, rule: DelayRule | None = None) -> None:
+        if self.shared is not None:
+            self.shared.clear(account, rule or DelayRule())
         with self._lock:
             self._failures.pop(account, None)
             self._last_start.pop(account, None)
@@ -104,10 +142,20 @@ class LoginPacer:
 
 
 class AttemptLimiter:
-    def __init__(self) -> None:
-        self._storage = MemoryStorage()
+    def __init__(self, storage_uri: str = "memory://") -> None:
+        """``storage_uri``: where the counts live (see the module's docstring)."""
+        self.storage_uri = storage_uri
+        shared = not storage_uri.startswith("memory://")
+        self._storage: Storage = storage_from_string(storage_uri) if shared else MemoryStorage()
         self._limiter = MovingWindowRateLimiter(self._storage)
-        self.logins = LoginPacer()
+        self.logins = LoginPacer(SharedFailures(self._storage) if shared else None)
+
+    def reachable(self) -> bool:
+        """Whether the storage answers (always, in memory)."""
+        try:
+            return bool(self._storage.check())
+        except Exception:  # a driver's connection error: not reachable
+            return False
 
     def hit(self, rule: str, *key: str, message: str) -> None:
         """Count one attempt; raise TooMany when the rule's budget is spent."""

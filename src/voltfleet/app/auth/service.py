@@ -60,7 +60,7 @@ def check_credentials(session: Session, runtime: Runtime, email: str, password: 
         runtime.limiter.logins.failed(email, _delay_rule(runtime))
         raise Unauthenticated("wrong email or password", code="wrong_credentials")
     assert user is not None
-    runtime.limiter.logins.succeeded(email)
+    runtime.limiter.logins.succeeded(email, _delay_rule(runtime))
     return user
 
 

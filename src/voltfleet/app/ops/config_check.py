@@ -3,8 +3,9 @@
 Checked: the secret (as ``Settings.check_safe_to_start`` would refuse it), the database (it
 answers; its schema is at the migrations' head, or will be once ``voltfleet db upgrade`` runs),
 the MQTT broker (when this deployment uses one: a bridge password is set or readiness requires
-it), the data directory (writable, for SQLite and uploads) and every configured file setting
-(``*_file``: TLS certificates and keys, the broker's files) readable. Nothing is changed.
+it), the shared storage of the rate limits (when not in memory), the data directory (writable,
+for SQLite and uploads) and every configured file setting (``*_file``: TLS certificates and
+keys) readable. Nothing is changed.
 """
 
 from __future__ import annotations
@@ -68,5 +69,20 @@ def check(settings: Settings) -> list[Check]:
         checks.append(broker(settings.mqtt_url))
     else:
         checks.append(Check("broker", True, "not used by this configuration (skipped)"))
+    checks.append(rate_limits(settings))
     checks.extend(files(settings))
     return checks
+
+
+def rate_limits(settings: Settings) -> Check:
+    uri = settings.rate_limit_storage
+    if uri.startswith("memory://"):
+        return Check("rate limits", True, "in memory (one process; share a storage for several)")
+    from voltfleet.app.ratelimit import AttemptLimiter
+
+    try:
+        ok = AttemptLimiter(uri).reachable()
+    except Exception as exc:  # an unknown scheme or a missing driver, in limits' words
+        return Check("rate limits", False, f"{uri.split('://')[0]}:// storage: {exc}")
+    where = uri.split("@")[-1]  # no password in the output
+    return Check("rate limits", ok, f"{where} {'answers' if ok else 'unreachable'}")
