@@ -105,6 +105,30 @@ def test_two_api_processes_behind_the_shipped_nginx(proxied) -> None:
                     break
             assert "event: live" in seen
 
+        # A gateway's batch of 2,000 readings (a body nginx buffers to disk) is stored.
+        gateway = next(
+            d
+            for d in http.get("/api/v1/devices", params={"site_id": sid}, headers=h).json()["items"]
+            if d["serial"] == "NGX-GW"
+        )
+        gw_token = http.post(f"/api/v1/devices/{gateway['id']}/token", headers=h).json()["token"]
+        readings = [
+            {
+                "point": "grid_power_w",
+                "ts": f"2026-01-01T00:{m:02d}:{s:02d}Z",
+                "value": m,
+                "unit": "W",
+            }
+            for m in range(60)
+            for s in range(0, 60, 2)
+        ][:1800]
+        r = http.post(
+            "/api/v1/ingest",
+            json={"readings": readings},
+            headers={"Authorization": f"Bearer {gw_token}"},
+        )
+        assert r.status_code == 200 and r.json()["received"] == 1800, r.text[:300]
+
         # The body limit is nginx's first: a 9 MiB ingest never reaches the processes.
         big = http.post(
             "/api/v1/ingest",

@@ -4,6 +4,7 @@ replaced, under a throwaway prefix. Every wait is bounded."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import ssl
@@ -62,7 +63,10 @@ class Nginx:
         (self.dir / "site.conf").write_text(site)
         (self.dir / "logs").mkdir(exist_ok=True)
         (self.dir / "nginx.conf").write_text(
-            f"daemon off;\nworker_processes 1;\npid {self.dir}/nginx.pid;\n"
+            # As root, nginx's workers would switch to "nobody", who cannot write the request
+            # bodies it buffers into this private directory: keep them as root here.
+            ("user root;\n" if os.geteuid() == 0 else "")
+            + f"daemon off;\nworker_processes 1;\npid {self.dir}/nginx.pid;\n"
             f"error_log {self.dir}/logs/error.log warn;\n"
             "events { worker_connections 1024; }\n"
             "http {\n"
