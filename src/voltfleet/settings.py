@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     mqtt_client_id: str = Field(
         default="voltfleet-bridge", description="stable per bridge: its persistent session"
     )
+    # Several bridges (each with its own mqtt_client_id) share the gateways' uplink through MQTT
+    # shared subscriptions of this group; empty: one bridge takes everything.
+    mqtt_shared_group: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,64}$")
     mqtt_broker_dir: Path | None = None
     # /readyz: whether the broker must accept connections for this process to be ready (set it
     # for processes that need it, such as API processes whose gateways push over MQTT).

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from voltfleet.app.alarms import service as alarms
@@ -73,6 +73,15 @@ class _Unit:
     def presence(self, serial: str, online: bool, now: datetime) -> None:
         gateway = self._gateway(serial)
         if gateway is not None:
+            # Every bridge of a shared group receives every status. Writing the gateway's row
+            # first takes its lock (PostgreSQL: the row; SQLite: the database) for the rest of
+            # the transaction, and the status read after it is the latest committed one: the
+            # second bridge finds the change made and records nothing.
+            self.session.flush()
+            self.session.execute(
+                update(Device).where(Device.id == gateway.id).values(status=Device.status)
+            )
+            self.session.refresh(gateway)
             event = StatusEvent.SPOKE if online else StatusEvent.DISCONNECTED
             apply_event(self.session, gateway, event, now)
 
@@ -91,7 +100,11 @@ class _Unit:
 def bridge_config(settings: Settings) -> BridgeConfig:
     """The bridge's broker connection from the settings."""
     return BridgeConfig.from_url(
-        settings.mqtt_url, settings.mqtt_username, settings.mqtt_password, settings.mqtt_client_id
+        settings.mqtt_url,
+        settings.mqtt_username,
+        settings.mqtt_password,
+        settings.mqtt_client_id,
+        settings.mqtt_shared_group,
     )
 
 

@@ -127,6 +127,8 @@ class BridgeConfig:
     username: str = "_voltfleet-bridge"
     password: str = ""
     client_id: str = "voltfleet-bridge"  # stable: it names the persistent session
+    # Several bridges: the same group in each, a client id of its own (topics.bridge_subscriptions)
+    shared_group: str = ""
     max_batch: int = 200  # messages per transaction
     keepalive_s: int = 30
     backoff_min_s: float = 0.5
@@ -134,9 +136,18 @@ class BridgeConfig:
     command_poll_s: float = 1.0  # how often due commands are looked up for connected gateways
 
     @classmethod
-    def from_url(cls, url: str, username: str, password: str, client_id: str) -> BridgeConfig:
+    def from_url(
+        cls, url: str, username: str, password: str, client_id: str, shared_group: str = ""
+    ) -> BridgeConfig:
         host, port = parse_url(url)
-        return cls(host=host, port=port, username=username, password=password, client_id=client_id)
+        return cls(
+            host=host,
+            port=port,
+            username=username,
+            password=password,
+            client_id=client_id,
+            shared_group=shared_group,
+        )
 
 
 @dataclass
@@ -218,7 +229,8 @@ class Bridge:
             client._client.manual_ack_set(True)
             try:
                 async with client:
-                    await client.subscribe([(t, 1) for t in topics.BRIDGE_SUBSCRIPTIONS])
+                    subscriptions = topics.bridge_subscriptions(self.config.shared_group)
+                    await client.subscribe([(t, 1) for t in subscriptions])
                     self._client = client
                     self.stats.connects += 1
                     self._broker.recovered()

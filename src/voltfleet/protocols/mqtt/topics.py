@@ -120,6 +120,18 @@ BRIDGE_SUBSCRIPTIONS = (
 )
 
 
+def bridge_subscriptions(shared_group: str = "") -> list[str]:
+    """The bridge's subscriptions. With a ``shared_group``, several bridges share the uplink
+    (MQTT shared subscriptions, ``$share/<group>/...``: the broker hands each message to one of
+    them); a gateway's status stays an ordinary subscription, so every bridge receives every
+    status (the retained ones at once) and knows which gateways it may push commands to."""
+    if not shared_group:
+        return list(BRIDGE_SUBSCRIPTIONS)
+    group = _level(shared_group, "shared group")
+    status = f"{PREFIX}/+/{Channel.STATUS}"
+    return [t if t == status else f"$share/{group}/{t}" for t in BRIDGE_SUBSCRIPTIONS]
+
+
 def gateway_subscription(serial: str) -> str:
     return f"{PREFIX}/{_level(serial, 'serial')}/cmd/+"
 
