@@ -265,6 +265,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         tag=args.tag or None,
         transport=args.transport,
         mqtt_url=args.mqtt_url,
+        ca_file=args.ca_file or None,
     )
     report = run_fleet_sync(args.url, args.email, args.password, config)
     print(report.summary())
@@ -318,6 +319,7 @@ def parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--step", type=float, default=60.0, help="simulation step in seconds")
     sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--ca-file", default="", help="a certificate to trust for an https:// --url")
     sim.add_argument(
         "--tag",
         default="",

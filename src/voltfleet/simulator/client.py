@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -121,7 +122,10 @@ class VoltfleetClient:
         max_connections: int = 32,
         transport: httpx.AsyncBaseTransport | None = None,
         stop: threading.Event | None = None,
+        ca_file: str | None = None,
     ) -> None:
+        """``ca_file``: trust this certificate (a platform behind TLS with a private CA)
+        besides the system's."""
         self.url = url.rstrip("/")
         self.stop = stop  # once set, failed requests are not retried (the run is ending)
         self.retries = retries
@@ -134,6 +138,7 @@ class VoltfleetClient:
             transport=transport,
             limits=httpx.Limits(max_connections=max_connections),
             trust_env=False,
+            verify=ssl.create_default_context(cafile=ca_file) if ca_file else True,
         )
 
     async def __aenter__(self) -> VoltfleetClient:

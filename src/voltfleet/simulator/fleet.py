@@ -294,6 +294,7 @@ class FleetConfig:
     # broker at ``mqtt_url``, which the platform's bridge reads)
     transport: Transport = "http"
     mqtt_url: str = "mqtt://127.0.0.1:1883"
+    ca_file: str | None = None  # a certificate to trust for an https:// platform (private CA)
     mqtt_connect_timeout_s: float = 30.0  # every gateway must be connected by then
 
     @property
@@ -604,7 +605,9 @@ async def run_fleet(
         begin = config.forced_fault_at.astimezone(UTC)
         runs[0].forced_fault = (begin, begin + timedelta(minutes=config.forced_fault_minutes))
     own = client is None
-    client = client or VoltfleetClient(url, max_connections=config.concurrency, stop=stop)
+    client = client or VoltfleetClient(
+        url, max_connections=config.concurrency, stop=stop, ca_file=config.ca_file
+    )
     sem = asyncio.Semaphore(config.concurrency)
     t_wall0 = time.monotonic()
     stopped = False
