@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from voltfleet.domain import commands as dc
 from voltfleet.domain.commands import CommandError, CommandRequest, CommandState
+from voltfleet.domain.registers import RegisterMap
 from voltfleet.ports import GatewayLink
 from voltfleet.usecases.errors import Conflict, NotFound, Rejected
 
@@ -189,11 +190,12 @@ def check(
     now: datetime,
     ttl: timedelta,
     not_before: datetime | None,
+    registers: RegisterMap | None = None,
 ) -> CommandRequest:
     """The command checked against the device (``Rejected`` with the field at fault)."""
     try:
         dc.check_ttl(ttl)
-        request = dc.validate(kind, params, limits_of(target))
+        request = dc.validate(kind, params, limits_of(target), registers)
     except CommandError as exc:
         raise rejected(exc) from exc
     if not_before is not None and not_before > now + dc.MAX_TTL:
@@ -244,11 +246,14 @@ def queue(
     not_before: datetime | None = None,
     source: str = "user",
     created_by: str | None = None,
+    registers: RegisterMap | None = None,
 ) -> CommandLike:
     """Check and queue a command for a device (no permission check: the caller did it). The
     gateway gets it when it is connected or polls next, until ``not_before + ttl``."""
     target = target_of(repo, device_id)
-    request = check(target, kind, params, now=now, ttl=ttl, not_before=not_before)
+    request = check(
+        target, kind, params, now=now, ttl=ttl, not_before=not_before, registers=registers
+    )
     return queue_checked(
         repo,
         target,
@@ -382,7 +387,8 @@ def record_reply(
     """The gateway's answer to one of *its* commands (another gateway's: ``NotFound``; an
     unreadable body: ``Rejected``). A command is applied at most once: the same reply again is
     a ``REPEAT``, another reply to a final command (or one past the reply deadline) is
-    ``IGNORED`` and logged; neither changes anything."""
+    ``IGNORED`` and logged; neither changes anything. The reply to a ``register_write`` is
+    audited with the values before and after (read back by the gateway)."""
     c = repo.get(command_id, gateway_id)
     if c is None:
         raise NotFound("command")
@@ -401,4 +407,14 @@ def record_reply(
         log.warning("reply %s to command %s ignored: %s", want.value, c.id, reason)
         return Reply(c, ReplyOutcome.IGNORED, reason)
     repo.save(c, after, result=details or None, sent_via=c.sent_via or HTTP)
+    if c.kind == dc.CommandKind.REGISTER_WRITE.value:
+        detail = {
+            "device_id": c.device_id,
+            "params": dict(c.params),
+            "status": want.value,
+            "message": message,
+            "before": details.get("before"),
+            "after": details.get("after"),
+        }
+        repo.audit(c, "register.written" if ok else "register.write_failed", detail, now)
     return Reply(c, ReplyOutcome.RECORDED)
