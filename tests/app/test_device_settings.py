@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.app.test_alarms import home
+from tests.app.test_money_pages import sign_in
 from tests.app.test_telemetry import bearer, h
 from tests.support.world import World, build_world
 from voltfleet.app.runtime import Runtime
@@ -232,3 +233,31 @@ def test_a_vendor_map_is_uploaded_by_administrators_and_scales_writes_to_words(
     assert r.status_code == 201 and r.json()["params"] == {"address": 40100, "words": [450]}
     assert serve(client, token, RegisterBank(), {"GWS6-INV"}, "2031-05-01T08:00:09Z") == 1
     assert value_of(client, world, inv, "@40100")[0] == 4500  # words read back, scaled
+
+
+def test_owners_never_see_the_settings_menu_and_are_refused_the_page(
+    client: TestClient, world: World
+) -> None:
+    ids, _ = home(client, world, "GWS7")
+    owner = world.accounts["owner@I1"]
+    d = client.post(
+        f"/api/v1/sites/{ids['site']}/distribute",
+        json={"user_id": owner.id},
+        headers=h(world, "admin@I1"),
+    )
+    assert d.status_code == 200, d.text
+    inv = ids["GWS7-INV"]
+
+    sign_in(client, world, "om@I1")
+    assert 'id="nav-settings"' in client.get(f"/site/{ids['site']}").text
+    assert 'id="device-settings-link"' in client.get(f"/device/{inv}").text
+    page = client.get(f"/site/{ids['site']}/settings", params={"q": "WMaxLimPct"})
+    assert page.status_code == 200 and 'data-key="704.WMaxLimPct"' in page.text
+
+    sign_in(client, world, "owner@I1")
+    site_page = client.get(f"/site/{ids['site']}")
+    assert site_page.status_code == 200 and "nav-settings" not in site_page.text
+    assert "device-settings-link" not in client.get(f"/device/{inv}").text
+    for url in (f"/site/{ids['site']}/settings", f"/device/{inv}/settings"):
+        r = client.get(url)
+        assert r.status_code == 403 and "may not update devices" in r.text, url

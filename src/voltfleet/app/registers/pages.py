@@ -4,6 +4,7 @@ and administrators only; owners are refused and never see the menu."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -19,11 +20,19 @@ from voltfleet.app.registers import service
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.domain.access import Action, Kind
 from voltfleet.store.command_models import Command
+from voltfleet.store.fleet_models import Device
 from voltfleet.usecases.errors import Conflict, Forbidden, Invalid, NotFound
 
 router = APIRouter(include_in_schema=False)
 SHOWN = 100  # registers on one page
 SETTABLE = ("inverter", "battery", "meter")
+
+
+def settable(devices: Iterable[Device]) -> list[Device]:
+    """The devices whose registers can be set, inverters first."""
+    return sorted(
+        (d for d in devices if d.kind in SETTABLE), key=lambda d: (SETTABLE.index(d.kind), d.serial)
+    )
 
 
 def _page(
@@ -47,9 +56,7 @@ def _page(
             Command.state.in_(["queued", "sent"]),
         )
     ).all()
-    siblings = [
-        d for d in DeviceRepository(session, caller).of_site(device.site_id) if d.kind in SETTABLE
-    ]
+    siblings = settable(DeviceRepository(session, caller).of_site(device.site_id))
     return render(
         request,
         "portal/device_settings.html",
@@ -99,7 +106,7 @@ def site_settings(
     caller = require_caller(request, session)
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     caller.require(Kind.DEVICE, Action.UPDATE)
-    devices = [d for d in DeviceRepository(session, caller).of_site(site.id) if d.kind in SETTABLE]
+    devices = settable(DeviceRepository(session, caller).of_site(site.id))
     if not device and devices:
         device = devices[0].id
     if not device:
