@@ -127,10 +127,15 @@ def _power(params: dict[str, Any], limit_w: float, *, required: bool) -> float |
         if required:
             raise CommandError("battery_power_w (W) is required", "battery_power_w")
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    try:
+        number = float(value) if isinstance(value, int | float) else math.nan
+    except OverflowError:  # an int beyond any float
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
         raise CommandError(
-            f"battery_power_w must be a number of watts, got {value!r}", "battery_power_w"
+            f"battery_power_w must be a number of watts, got {str(value)[:40]!r}", "battery_power_w"
         )
+    value = number
     if abs(value) > limit_w:
         raise CommandError(
             f"battery_power_w {value:g} W is beyond the device's limit of ±{limit_w:g} W",

@@ -157,9 +157,13 @@ class RegisterMap:
 
 
 def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise RegisterError(f"{what} must be a number, got {value!r}", "value")
-    return float(value)
+    try:
+        v = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    except OverflowError:  # an int beyond any float
+        v = None
+    if v is None or not math.isfinite(v):
+        raise RegisterError(f"{what} must be a number, got {str(value)[:40]}", "value")
+    return v
 
 
 def check_value(p: Parameter, value: Any) -> float | str:
@@ -212,7 +216,10 @@ def to_words(p: Parameter, value: float | str) -> list[int]:
         raw = str(value).encode().ljust(2 * p.count, b"\0")
         return [int.from_bytes(raw[i : i + 2], "big") for i in range(0, 2 * p.count, 2)]
     if p.data_type == "float32":
-        b = struct.pack(">f", (float(value) - p.offset) / p.scale)
+        try:
+            b = struct.pack(">f", (float(value) - p.offset) / p.scale)
+        except OverflowError:
+            raise RegisterError(f"{p.name}: {value} does not fit a float32", "value") from None
         return [int.from_bytes(b[0:2], "big"), int.from_bytes(b[2:4], "big")]
     raw_n = round((float(value) - p.offset) / p.scale)
     size = TYPES.get(p.data_type, 1) or p.count
@@ -267,7 +274,7 @@ def _float(raw: Any, column: str, where: str) -> float | None:
         return None
     try:
         v = float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise RegisterError(f"{where}: {column} must be a number, got {raw!r}", column) from None
     if not math.isfinite(v):
         raise RegisterError(f"{where}: {column} must be a finite number", column)
@@ -362,6 +369,13 @@ def parse_csv(name: str, text: str) -> RegisterMap:
     """A vendor map as CSV: a header line with the ``COLUMNS`` (group, address and name
     required), one parameter per line. ``RegisterError`` with the line number and the reason."""
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _parse_csv(name, reader)
+    except csv.Error as exc:  # a NUL byte, an unclosed quote at the end ...
+        raise RegisterError(f"line {reader.line_num}: unreadable CSV ({exc})", "file") from None
+
+
+def _parse_csv(name: str, reader: csv.DictReader[str]) -> RegisterMap:
     if not reader.fieldnames:
         raise RegisterError("line 1: the file is empty; it needs a header line", "file")
     header = [h.strip().lower() for h in reader.fieldnames]

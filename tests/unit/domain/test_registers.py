@@ -147,3 +147,16 @@ def test_register_read_and_scan_parameters() -> None:
         dc.validate("scan", {"unit_ids": [0]}, gw)
     with pytest.raises(dc.CommandError, match="a inverter does not take scan"):
         dc.validate("scan", {}, LIMITS)
+
+
+def test_an_integer_beyond_any_float_is_refused_not_a_crash() -> None:
+    huge = 10**400
+    with pytest.raises(dc.CommandError, match="battery_power_w must be a number of watts"):
+        dc.validate("battery_setpoint", {"battery_power_w": huge}, dc.DeviceLimits("battery"))
+    m = map_for_kind("inverter")
+    with pytest.raises(dc.CommandError, match="WMaxLimPct must be a number"):
+        dc.validate(
+            "register_write", {"model": 704, "point": "WMaxLimPct", "value": huge}, LIMITS, m
+        )
+    with pytest.raises(dr.RegisterError, match="line 2: min must be a finite number"):
+        dr.parse_csv("x.csv", f"group,address,name,min\nA,1,x,{huge}\n")

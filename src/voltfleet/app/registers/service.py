@@ -239,7 +239,7 @@ def parse_file(filename: str, fmt: str, content: str) -> dr.RegisterMap:
         if fmt == "json":
             try:
                 doc = json.loads(content)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise dr.RegisterError(f"the file is not JSON: {exc}", "file") from exc
             return dr.parse_json(filename, doc)
     except dr.RegisterError as exc:
