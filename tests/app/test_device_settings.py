@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.app.test_alarms import home
-from tests.app.test_money_pages import sign_in
+from tests.app.test_money_pages import csrf_of, sign_in
 from tests.app.test_telemetry import bearer, h
 from tests.support.world import World, build_world
 from voltfleet.app.runtime import Runtime
@@ -261,3 +261,33 @@ def test_owners_never_see_the_settings_menu_and_are_refused_the_page(
     for url in (f"/site/{ids['site']}/settings", f"/device/{inv}/settings"):
         r = client.get(url)
         assert r.status_code == 403 and "may not update devices" in r.text, url
+
+
+def test_an_administrator_uploads_a_vendor_map_from_the_settings_page(
+    client: TestClient, world: World
+) -> None:
+    ids, _ = home(client, world, "GWS8")
+    inv = ids["GWS8-INV"]
+    p = client.patch(f"/api/v1/devices/{inv}", json={"model": "VX-8"}, headers=h(world, "admin@I1"))
+    assert p.status_code == 200, p.text
+    sign_in(client, world, "admin@I1")
+    page = client.get(f"/device/{inv}/settings")
+    assert 'id="map-upload"' in page.text
+    token = csrf_of(page.text)
+
+    def upload(text: str) -> str:
+        r = client.post(
+            f"/device/{inv}/settings/map",
+            data={"csrf": token},
+            files={"file": ("vx8.csv", text.encode(), "text/csv")},
+            follow_redirects=True,
+        )
+        assert r.status_code == 200, r.text
+        return r.text
+
+    bad = upload("group,address,name,access\nGrid,40100,Limit,RW\nGrid,x,Broken,R\n")
+    assert "line 3: address must be a number" in bad and 'id="settings-error"' in bad
+    good = upload(VENDOR)
+    assert "Map vx8.csv for VX-8: 2 registers" in good and 'data-key="@40100"' in good
+    sign_in(client, world, "om@I1")
+    assert 'id="map-upload"' not in client.get(f"/device/{inv}/settings").text

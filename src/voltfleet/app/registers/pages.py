@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -71,6 +71,7 @@ def _page(
         q=q,
         group=group,
         pending=len(pending),
+        can_upload=caller.can(Kind.ORG, Action.UPDATE),
         error=error,
         notice=notice,
     )
@@ -211,3 +212,42 @@ def write_from_portal(
 ) -> Response:
     check_csrf(request, csrf)
     return _act(request, session, device_id, site_id, q, group, "write", key, value)
+
+
+@router.post("/device/{device_id}/settings/map", response_class=HTMLResponse)
+def upload_from_portal(
+    request: Request,
+    session: DbSession,
+    device_id: str,
+    csrf: Annotated[str, Form()],
+    file: UploadFile,
+    site_id: Annotated[str, Form()] = "",
+) -> Response:
+    """An administrator's vendor map for the device's model, for the device's organisation."""
+    check_csrf(request, csrf)
+    caller = require_caller(request, session)
+    error = notice = None
+    try:
+        device = DeviceRepository(session, caller).get_for(device_id, Action.UPDATE)
+        if not device.model:
+            raise Invalid("set the device's model first: a vendor map belongs to a model")
+        site = SiteRepository(session, caller).get_for(device.site_id, Action.READ)
+        raw = file.file.read(service.MAX_FILE_BYTES + 1)
+        name = file.filename or "map.csv"
+        fmt = "json" if name.lower().endswith(".json") else "csv"
+        row = service.upload(
+            session,
+            caller,
+            site.org_id,
+            device.model,
+            name,
+            fmt,
+            raw.decode("utf-8", "replace"),
+            now=request_now(request),
+        )
+        notice = f"Map {name} for {device.model}: {len(row.parameters)} registers"
+    except (Invalid, Conflict, Forbidden, NotFound) as exc:
+        session.rollback()
+        error = exc.message
+    msg = {"error": error} if error else {"notice": notice or ""}
+    return RedirectResponse(_back(request, device_id, site_id, "", "", **msg), 303)
