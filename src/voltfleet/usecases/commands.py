@@ -299,17 +299,6 @@ class Delivery:
     command: CommandLike
     device_serial: str
 
-    def body(self) -> dict[str, Any]:
-        """The wire body: ``{"id", "kind", "device", "params", "expires_at"}``."""
-        c = self.command
-        return {
-            "id": c.id,
-            "kind": c.kind,
-            "device": self.device_serial,
-            "params": dict(c.params),
-            "expires_at": c.expires_at.isoformat().replace("+00:00", "Z"),
-        }
-
 
 def claim(
     repo: CommandRepository, gateway_id: str, now: datetime, via: str, *, resend: bool = False
