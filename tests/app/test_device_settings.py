@@ -291,3 +291,23 @@ def test_an_administrator_uploads_a_vendor_map_from_the_settings_page(
     assert "Map vx8.csv for VX-8: 2 registers" in good and 'data-key="@40100"' in good
     sign_in(client, world, "om@I1")
     assert 'id="map-upload"' not in client.get(f"/device/{inv}/settings").text
+
+
+def test_a_scan_goes_to_the_gateway_itself(client: TestClient, world: World) -> None:
+    ids, token = home(client, world, "GWS9")
+    r = client.post(
+        f"/api/v1/devices/{ids['GWS9']}/commands",
+        json={"kind": "scan", "params": {"unit_ids": [2, 1]}},
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 201 and r.json()["params"] == {"unit_ids": [1, 2]}, r.text
+    [got] = poll(client, token)
+    assert got["kind"] == "scan" and got["device"] == "GWS9"
+    out = answer(RegisterBank(), got, set(), "2031-05-01T08:00:00Z", found=2)
+    assert out is not None and reply(client, token, got["id"], out).json()["result"] == {"found": 2}
+    r = client.post(
+        f"/api/v1/devices/{ids['GWS9-INV']}/commands",
+        json={"kind": "scan", "params": {}},
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 422 and "send them to a gateway" in r.json()["detail"]
