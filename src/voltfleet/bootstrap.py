@@ -43,6 +43,8 @@ from voltfleet.app.portal.session import (
     PasswordChangeRequired,
 )
 from voltfleet.app.ratelimit import AttemptLimiter
+from voltfleet.app.registers.endpoints import router as registers_router
+from voltfleet.app.registers.pages import router as registers_pages_router
 from voltfleet.app.request_limits import BodyLimit
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import Security
@@ -198,6 +200,8 @@ def create_app(
         charging_router,
         charging_pages_router,
         commands_pages_router,
+        registers_router,
+        registers_pages_router,
         ocpp_router,
         health_router,
         metrics_router,

@@ -87,6 +87,15 @@ OBJECT_CASES = [
         "/api/v1/orgs",
         lambda parent: {"name": "New", "type": "installer", "parent_id": parent},
     ),
+    # Vendor register maps of an organisation: administrators upload, O&M engineers list.
+    Case(
+        Kind.ORG,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/orgs/{org_id}/register-maps",
+        lambda _: {"device_model": "X1", "content": "group,address,name\nBasic,40001,Mode\n"},
+    ),
+    Case(Kind.ORG, Action.LIST, "GET", "/api/v1/orgs/{org_id}/register-maps"),
     Case(Kind.USER, Action.READ, "GET", "/api/v1/users/{user_id}"),
     Case(Kind.USER, Action.READ, "GET", "/api/v1/users/{user_id}/avatar"),
     Case(Kind.USER, Action.UPDATE, "PATCH", "/api/v1/users/{user_id}", lambda _: {"username": "y"}),
@@ -263,6 +272,24 @@ SITE_CASES = [
         "battery",
     ),
     Case(D, Action.READ, "GET", "/api/v1/devices/{device_id}/commands", target="battery"),
+    # Device settings (registers): read and written by O&M and administrators, never owners.
+    Case(D, Action.UPDATE, "GET", "/api/v1/devices/{device_id}/registers", target="battery"),
+    Case(
+        D,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/devices/{device_id}/registers/read",
+        lambda _: {"keys": ["124.WChaMax"]},
+        "battery",
+    ),
+    Case(
+        D,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/devices/{device_id}/registers/write",
+        lambda _: {"key": "124.WChaMax", "value": 3000},
+        "battery",
+    ),
     Case(D, Action.READ, "GET", "/api/v1/commands/{command_id}", target="site"),
     # The battery's placeholder day plan: made by those who command devices, read by all.
     Case(

@@ -12,10 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.app.test_alarms import home
-from tests.app.test_telemetry import h
+from tests.app.test_telemetry import bearer, h
 from tests.support.world import PASSWORD, World, build_world, login
 from voltfleet.app.runtime import Runtime
 from voltfleet.clock import ManualClock
+from voltfleet.jobs.platform import command_sweep
+from voltfleet.store.command_models import Command
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 
@@ -25,8 +27,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "voltfleet"
 @pytest.fixture
 def clock(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> ManualClock:
     """The runtime (and so the app serving it) with a clock that only the test moves. It starts at
-    the wall clock's second because commands are still created on the wall clock by
-    commands/service.py (not converted yet), and a command's expiry is compared with it."""
+    the wall clock's second; tests that need another instant set it."""
     manual = ManualClock(datetime.now(UTC).replace(microsecond=0))
     monkeypatch.setattr(runtime, "clock", manual)
     return manual
@@ -62,6 +63,60 @@ def test_a_command_expires_when_the_injected_clock_passes_its_ttl(
     assert state() == "queued"  # 4 of its 5 minutes have passed on the injected clock
     clock.advance(timedelta(seconds=120))
     assert state() == "expired"  # no sleeping: the clock was moved past the command's expiry
+
+
+def test_a_queued_command_expires_and_a_sent_one_times_out_on_the_injected_clock(
+    client: TestClient, world: World, runtime: Runtime, clock: ManualClock
+) -> None:
+    """Far from the wall clock (2031): a command is created, handed out, expired and timed out
+    only as the manual clock moves; the command-sweeper job takes ``now`` from it too."""
+    ids, token = home(client, world, "GWCK3")
+    bat = ids["GWCK3-BAT"]
+    start = datetime(2031, 3, 1, 10, 0, tzinfo=UTC)
+    clock.set(start)
+    om = bearer_of(client, world.accounts["om@I1"].email)
+
+    def send(ttl_s: int) -> str:
+        r = client.post(
+            f"/api/v1/devices/{bat}/commands",
+            json={"kind": "battery_setpoint", "params": {"battery_power_w": 500}, "ttl_s": ttl_s},
+            headers=om,
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["created_at"].startswith("2031-03-01T10:00:00")
+        return str(r.json()["id"])
+
+    sent = send(300)
+    polled = client.get("/api/v1/gateway/commands", headers=bearer(token)).json()["commands"]
+    assert [c["id"] for c in polled] == [sent]
+    queued = send(60)  # the gateway stays silent from now on
+
+    def state(command_id: str) -> tuple[str, str]:
+        got = client.get(f"/api/v1/commands/{command_id}", headers=om).json()
+        return got["state"], got["message"]
+
+    clock.advance(timedelta(seconds=59))
+    assert state(queued)[0] == "queued" and state(sent)[0] == "sent"
+    clock.advance(timedelta(seconds=1))  # the queued command's ttl has passed
+    assert state(queued) == ("expired", "not delivered before it expired (is the gateway online?)")
+    assert state(sent)[0] == "sent"
+
+    clock.advance(timedelta(seconds=239))  # 1 s before the sent command's reply deadline
+    assert command_sweep(runtime.db, clock.now()) == 0
+    clock.advance(timedelta(seconds=1))
+    assert command_sweep(runtime.db, clock.now()) == 1  # the job, as of the injected clock
+    with runtime.db.session() as s:
+        row = s.get(Command, sent)
+        assert row is not None and row.state == "failed"
+        assert row.message == "no reply from the gateway in time"
+    # the late answer changes nothing: the command was not applied
+    r = client.post(
+        f"/api/v1/gateway/commands/{sent}/reply",
+        json={"status": "acknowledged"},
+        headers=bearer(token),
+    )
+    assert r.status_code == 409 and "already failed" in r.json()["detail"]
+    assert state(sent)[0] == "failed"
 
 
 def test_tokens_expire_on_the_injected_clock(
@@ -122,6 +177,15 @@ CONVERTED = [
     "app/devices/service.py",
     "app/devices/endpoints.py",
     "app/commands/endpoints.py",
+    "app/commands/service.py",
+    "app/mqtt_adapter.py",
+    "usecases/commands.py",
+    "store/command_repository.py",
+    "jobs/platform.py",
+    "app/registers/service.py",
+    "app/registers/endpoints.py",
+    "app/registers/pages.py",
+    "simulator/register_bank.py",
     "app/commands/pages.py",
     "app/commands/plan_service.py",
     "app/commands/plan_endpoints.py",

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from voltfleet.app.alarms import service as alarms
-from voltfleet.app.commands import service as commands
+from voltfleet.app.commands.service import wire_body
 from voltfleet.app.errors import database_unavailable
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.telemetry.decode import decode_lenient
@@ -25,9 +25,12 @@ from voltfleet.domain.telemetry.quarantine import BAD_PAYLOAD, QuarantineEntry, 
 from voltfleet.ports import Clock
 from voltfleet.protocols.mqtt.bridge import BridgeConfig
 from voltfleet.settings import Settings
+from voltfleet.store.command_repository import SqlCommandRepository
 from voltfleet.store.db import Database
 from voltfleet.store.device_status import apply_event
 from voltfleet.store.fleet_models import Device
+from voltfleet.usecases import commands
+from voltfleet.usecases.errors import Invalid, NotFound
 
 
 class _Unit:
@@ -89,7 +92,13 @@ class _Unit:
         gateway = self._gateway(serial)
         if gateway is None:
             return "no such gateway"
-        return commands.mqtt_reply(self.session, gateway, command_id, reply, now)
+        try:
+            got = commands.record_reply(
+                SqlCommandRepository(self.session), gateway.id, command_id, reply, now
+            )
+        except (NotFound, Invalid) as exc:
+            return exc.message
+        return got.reason or None  # an ignored reply is logged by the bridge, not an error
 
     def quarantine(self, serial: str, entries: Sequence[QuarantineEntry], now: datetime) -> None:
         gateway = self._gateway(serial)
@@ -130,12 +139,12 @@ class MqttBridgeService:
 
     def claim_commands(self, serials: set[str], now: datetime) -> list[tuple[str, str, Any]]:
         with self.db.session() as s:
-            due = commands.claim_for_serials(s, serials, now)
-            return [(serial, d.command.id, d.body()) for serial, d in due]
+            due = commands.claim_for_serials(SqlCommandRepository(s), serials, now)
+            return [(serial, d.command.id, wire_body(d)) for serial, d in due]
 
     def unclaim(self, command_ids: list[str]) -> None:
         with self.db.session() as s:
-            commands.unclaim(s, command_ids)
+            commands.unclaim(SqlCommandRepository(s), command_ids)
 
     def unavailable(self, exc: BaseException) -> bool:
         return database_unavailable(exc)

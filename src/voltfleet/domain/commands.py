@@ -2,7 +2,7 @@
 
 Pure: data in, data out; the caller passes the clock's reading.
 
-Kinds (for now: the battery of a site, through its battery or its hybrid inverter):
+Kinds (the wire contract shared with the edge agent: docs/device-settings.md):
 
 - ``battery_mode``: ``{"mode": "self_consumption" | "charge" | "discharge" | "idle",
   "battery_power_w": <W, optional>}``. Sign as everywhere at a site (DESIGN.md): > 0 is
@@ -10,6 +10,12 @@ Kinds (for now: the battery of a site, through its battery or its hybrid inverte
   without it the device's limit is used. ``self_consumption`` and ``idle`` take no power.
 - ``battery_setpoint``: ``{"battery_power_w": <W>}``: hold this battery power (signed as
   above; 0 holds the battery idle).
+- ``register_read``: ``{"points": [{"model", "point"} | {"address", "count"}, ...]}`` (the
+  device's register map names them); the reply's details hold ``values`` and ``read_at``.
+- ``register_write``: ``{"model", "point", "value"}`` (SunSpec; the gateway applies the scale
+  factor) or ``{"address", "words"}`` (a vendor map; the platform scaled the value), checked
+  against the map: writable, within range, on a step. The reply holds ``before`` and ``after``.
+- ``scan``: ``{}`` or ``{"unit_ids": [...]}``: the gateway scans its Modbus bus.
 
 The wire form a gateway receives is the kind and the checked parameters (``wire_body``).
 
@@ -27,10 +33,24 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from voltfleet.domain.registers import (
+    MAX_POINTS_PER_READ,
+    MAX_WORDS,
+    Parameter,
+    RegisterError,
+    RegisterMap,
+    check_value,
+    from_words,
+    to_words,
+)
+
 
 class CommandKind(StrEnum):
     BATTERY_MODE = "battery_mode"
     BATTERY_SETPOINT = "battery_setpoint"
+    REGISTER_READ = "register_read"
+    REGISTER_WRITE = "register_write"
+    SCAN = "scan"
 
 
 class BatteryMode(StrEnum):
@@ -55,6 +75,10 @@ PENDING = frozenset({CommandState.QUEUED, CommandState.SENT})
 TARGETS: dict[CommandKind, frozenset[str]] = {
     CommandKind.BATTERY_MODE: frozenset({"battery", "inverter"}),
     CommandKind.BATTERY_SETPOINT: frozenset({"battery", "inverter"}),
+    # registers of the Modbus devices below a gateway; a scan of the gateway's own bus
+    CommandKind.REGISTER_READ: frozenset({"inverter", "battery", "meter"}),
+    CommandKind.REGISTER_WRITE: frozenset({"inverter", "battery", "meter"}),
+    CommandKind.SCAN: frozenset({"gateway"}),
 }
 
 DEFAULT_TTL = timedelta(minutes=5)
@@ -103,10 +127,15 @@ def _power(params: dict[str, Any], limit_w: float, *, required: bool) -> float |
         if required:
             raise CommandError("battery_power_w (W) is required", "battery_power_w")
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    try:
+        number = float(value) if isinstance(value, int | float) else math.nan
+    except OverflowError:  # an int beyond any float
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
         raise CommandError(
-            f"battery_power_w must be a number of watts, got {value!r}", "battery_power_w"
+            f"battery_power_w must be a number of watts, got {str(value)[:40]!r}", "battery_power_w"
         )
+    value = number
     if abs(value) > limit_w:
         raise CommandError(
             f"battery_power_w {value:g} W is beyond the device's limit of ±{limit_w:g} W",
@@ -115,8 +144,12 @@ def _power(params: dict[str, Any], limit_w: float, *, required: bool) -> float |
     return float(value)
 
 
-def validate(kind: str, params: Any, limits: DeviceLimits) -> CommandRequest:
-    """The command, checked against the device; ``CommandError`` says what is wrong."""
+def validate(
+    kind: str, params: Any, limits: DeviceLimits, registers: RegisterMap | None = None
+) -> CommandRequest:
+    """The command, checked against the device (and, for register commands, against its
+    register map: without one, only vendor addresses given as words are taken); ``CommandError``
+    says what is wrong."""
     try:
         k = CommandKind(kind)
     except ValueError:
@@ -130,6 +163,12 @@ def validate(kind: str, params: Any, limits: DeviceLimits) -> CommandRequest:
         )
     if not isinstance(params, dict):
         raise CommandError("params must be a JSON object")
+    if k is CommandKind.SCAN:
+        return _scan(params)
+    if k is CommandKind.REGISTER_READ:
+        return _register_read(params, registers)
+    if k is CommandKind.REGISTER_WRITE:
+        return _register_write(params, registers)
     limit = limits.max_power_w
     if not (math.isfinite(limit) and limit > 0):
         raise CommandError("the device has no usable power limit (rated_power_w)", "device")
@@ -160,6 +199,109 @@ def validate(kind: str, params: Any, limits: DeviceLimits) -> CommandRequest:
             "discharge needs battery_power_w < 0 (W; < 0 is discharging)", "battery_power_w"
         )
     return CommandRequest(k, {"mode": mode.value, "battery_power_w": power})
+
+
+def _int(value: Any, what: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise CommandError(f"{what} must be a whole number {lo}..{hi}, got {value!r}", what)
+    return value
+
+
+def _scan(params: dict[str, Any]) -> CommandRequest:
+    _no_extra(params, {"unit_ids"})
+    if "unit_ids" not in params:
+        return CommandRequest(CommandKind.SCAN, {})
+    ids = params["unit_ids"]
+    if not isinstance(ids, list) or not 1 <= len(ids) <= 247:
+        raise CommandError("unit_ids must be a list of 1..247 Modbus unit ids", "unit_ids")
+    unit_ids = sorted({_int(i, "unit_ids", 1, 247) for i in ids})
+    return CommandRequest(CommandKind.SCAN, {"unit_ids": unit_ids})
+
+
+def _ref(item: Any, registers: RegisterMap | None, where: str) -> dict[str, Any]:
+    """One register reference: ``{"model", "point"}`` or ``{"address", "count"}``."""
+    if not isinstance(item, dict):
+        raise CommandError(f"{where} must be an object", "points")
+    if "model" in item or "point" in item:
+        _no_extra(item, {"model", "point"})
+        model = _int(item.get("model"), "model", 1, 65535)
+        point = item.get("point")
+        if not isinstance(point, str) or not point or len(point) > 80:
+            raise CommandError(f"{where}: point must be a SunSpec point name", "point")
+        if registers is not None and registers.point(model, point) is None:
+            raise CommandError(f"{where}: model {model} has no point {point!r}", "point")
+        return {"model": model, "point": point}
+    _no_extra(item, {"address", "count"})
+    address = _int(item.get("address"), "address", 0, 0xFFFF)
+    count = _int(item.get("count", 1), "count", 1, MAX_WORDS)
+    if registers is not None and registers.parameters and registers.at(address) is None:
+        raise CommandError(f"{where}: no register at address {address} in the map", "address")
+    return {"address": address, "count": count}
+
+
+def _register_read(params: dict[str, Any], registers: RegisterMap | None) -> CommandRequest:
+    _no_extra(params, {"points"})
+    points = params.get("points")
+    if not isinstance(points, list) or not 1 <= len(points) <= MAX_POINTS_PER_READ:
+        raise CommandError(
+            f"points must be a list of 1..{MAX_POINTS_PER_READ} registers to read", "points"
+        )
+    refs = [_ref(p, registers, f"points[{i}]") for i, p in enumerate(points)]
+    return CommandRequest(CommandKind.REGISTER_READ, {"points": refs})
+
+
+def _register_write(params: dict[str, Any], registers: RegisterMap | None) -> CommandRequest:
+    """SunSpec ``{"model", "point", "value"}`` (checked against the map; the gateway applies
+    the scale factor) or vendor ``{"address", "value"}`` (checked and turned into words here)
+    or ``{"address", "words"}`` (words checked against the map's range when it has the
+    register)."""
+    try:
+        if "model" in params or "point" in params:
+            _no_extra(params, {"model", "point", "value"})
+            ref = _ref({k: params.get(k) for k in ("model", "point")}, None, "params")
+            p = registers.point(ref["model"], ref["point"]) if registers is not None else None
+            if p is None:
+                raise CommandError(
+                    f"model {ref['model']} has no point {ref['point']!r} in the device's map",
+                    "point",
+                )
+            value = _checked_value(p, params.get("value"))
+            return CommandRequest(CommandKind.REGISTER_WRITE, {**ref, "value": value})
+        _no_extra(params, {"address", "value", "words"})
+        address = _int(params.get("address"), "address", 0, 0xFFFF)
+        p = registers.at(address) if registers is not None else None
+        if "words" in params:
+            if "value" in params:
+                raise CommandError("give either value or words, not both", "value")
+            words = params["words"]
+            if not isinstance(words, list) or not 1 <= len(words) <= MAX_WORDS:
+                raise CommandError(f"words must be a list of 1..{MAX_WORDS} registers", "words")
+            words = [_int(w, "words", 0, 0xFFFF) for w in words]
+            if p is not None:
+                if len(words) != p.count:
+                    raise CommandError(f"{p.name} takes {p.count} word(s)", "words")
+                _checked_value(p, from_words(p, words))
+            elif registers is not None and registers.parameters:
+                raise CommandError(f"no register at address {address} in the map", "address")
+            return CommandRequest(CommandKind.REGISTER_WRITE, {"address": address, "words": words})
+        if p is None:
+            raise CommandError(
+                f"no register at address {address} in the device's map: send words instead",
+                "address",
+            )
+        value = _checked_value(p, params.get("value"))
+        return CommandRequest(
+            CommandKind.REGISTER_WRITE, {"address": address, "words": to_words(p, value)}
+        )
+    except RegisterError as exc:
+        raise CommandError(str(exc), exc.field) from exc
+
+
+def _checked_value(p: Parameter, value: Any) -> float | int | str:
+    if value is None:
+        raise CommandError("value is required", "value")
+    v = check_value(p, value)
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 def _no_extra(params: dict[str, Any], allowed: set[str]) -> None:

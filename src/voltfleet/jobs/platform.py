@@ -9,18 +9,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from voltfleet.app.commands import service as commands
 from voltfleet.app.telemetry.presence import sweep_offline
 from voltfleet.domain.telemetry.presence import sweep_interval_s
 from voltfleet.ports import Every, JobSpec
 from voltfleet.settings import Settings
+from voltfleet.store.command_repository import SqlCommandRepository
 from voltfleet.store.db import Database
+from voltfleet.usecases import commands
 from voltfleet.usecases.jobs import COMMAND_SWEEP, MARKET_PRICES, OFFLINE_SWEEP, JobRegistry
 
 log = logging.getLogger("voltfleet.jobs")
 
 COMMAND_SWEEP_S = 30.0  # how often queued commands are checked against their expiry
-SWEEP_BATCH = 1000  # commands.sweep changes at most this many rows per call
+SWEEP_BATCH = commands.SWEEP_BATCH  # commands.sweep changes at most this many rows per call
 
 
 def offline_sweep(db: Database, settings: Settings, now: datetime) -> int:
@@ -36,7 +37,7 @@ def command_sweep(db: Database, now: datetime) -> int:
     total = 0
     for _ in range(100):  # bounded: a backlog of 100 batches is finished by the next runs
         with db.session() as session:
-            changed = commands.sweep(session, now)
+            changed = commands.sweep(SqlCommandRepository(session), now)
         total += changed
         if changed < SWEEP_BATCH:
             break

@@ -75,6 +75,8 @@ from voltfleet.simulator.mqtt_gateway import (
     broker_address,
 )
 from voltfleet.simulator.ocpp_charger import ChargerStats, SimulatedCharger
+from voltfleet.simulator.register_bank import RegisterBank
+from voltfleet.simulator.register_bank import answer as register_answer
 from voltfleet.simulator.weather import WeatherSource
 
 log = logging.getLogger(__name__)
@@ -333,6 +335,7 @@ class HomeRun:
     forced_fault: tuple[datetime, datetime] | None = None  # a fault forced on it, from .. until
     alarms: list[dict[str, Any]] = field(default_factory=list)  # events for the next batch
     replies: dict[str, dict[str, Any]] = field(default_factory=dict)  # command id -> its reply
+    registers: RegisterBank = field(default_factory=RegisterBank)  # its devices' registers
     planned_at: float | None = None  # wall time (monotonic) of the last day plan asked for
     # the plan commands its battery carried out in the history the run goes through: from when
     # each took over, oldest first (followed_plan); a command of the platform now ends them
@@ -680,6 +683,16 @@ async def run_fleet(
             if reply is not None:
                 return reply
             client.stats.commands_received += 1
+            at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+            serials = {acc.battery_serial, acc.inverter_serial, acc.meter_serial}
+            reg = register_answer(run.registers, body, serials, at, found=len(serials))
+            if reg is not None:  # register_read / register_write / scan
+                run.replies[command_id] = reg
+                if reg["status"] == "acknowledged":
+                    client.stats.commands_acknowledged += 1
+                else:
+                    client.stats.commands_failed += 1
+                return reg
             out = sim_commands.interpret(
                 body, run.spec.battery, {acc.battery_serial, acc.inverter_serial}
             )

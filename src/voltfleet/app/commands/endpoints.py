@@ -16,7 +16,10 @@ from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.telemetry.service import gateway_for_token
 from voltfleet.domain.access import Action
+from voltfleet.store.command_models import Command
 from voltfleet.store.fleet_models import Device
+from voltfleet.usecases import commands as uc
+from voltfleet.usecases.errors import Conflict
 
 router = APIRouter(tags=["commands"])
 
@@ -28,13 +31,13 @@ router = APIRouter(tags=["commands"])
     summary="Send a command to a battery or hybrid inverter (O&M engineers and administrators)",
 )
 def send_command(
-    session: DbSession, caller: CallerDep, device_id: str, body: CommandIn
+    session: DbSession, caller: CallerDep, now: NowDep, device_id: str, body: CommandIn
 ) -> CommandOut:
     """The command is queued for the gateway above the device, which gets it over MQTT (when
     connected to the broker) or at its next ``GET /api/v1/gateway/commands``. Follow its state
     with ``GET /api/v1/commands/{id}``: queued -> sent -> acknowledged | failed, or expired when
     not delivered within ``ttl_s``. Audited."""
-    return service.to_out(service.create(session, caller, device_id, body))
+    return service.to_out(service.create(session, caller, device_id, body, now=now))
 
 
 @router.get(
@@ -57,8 +60,8 @@ def list_commands(
 
 
 @router.get("/api/v1/commands/{command_id}", response_model=CommandOut, summary="One command")
-def get_command(session: DbSession, caller: CallerDep, command_id: str) -> CommandOut:
-    return service.to_out(service.get(session, caller, command_id))
+def get_command(session: DbSession, caller: CallerDep, now: NowDep, command_id: str) -> CommandOut:
+    return service.to_out(service.get(session, caller, command_id, now=now))
 
 
 def _gateway(session: Session, authorization: str | None) -> Device:
@@ -81,8 +84,8 @@ def gateway_commands(
     ``POST /api/v1/gateway/commands/{id}/reply``. A command not yet answered is handed out
     again at the next poll (recognise repeats by id) until it expires."""
     gateway = _gateway(session, authorization)
-    got = service.claim(session, gateway, now, service.HTTP, resend=True)
-    return GatewayCommandsOut.model_validate({"commands": [d.body() for d in got]})
+    got = uc.claim(service.repo(session), gateway.id, now, uc.HTTP, resend=True)
+    return GatewayCommandsOut.model_validate({"commands": [service.wire_body(d) for d in got]})
 
 
 @router.post(
@@ -99,8 +102,13 @@ def gateway_reply(
 ) -> CommandOut:
     """``{"status": "acknowledged" | "failed", "message": "...", "details": {...}}``. A
     command of another gateway does not exist for the caller (404); answering again with the
-    same status is harmless, a different answer to a finished command is 409."""
+    same status is harmless; a different answer to a finished command changes nothing (the
+    command is applied at most once) and is answered 409, so the gateway knows it was not
+    taken."""
     gateway = _gateway(session, authorization)
     reply = {"status": body.status, "message": body.message, **body.details}
-    row = service.record_reply(session, gateway, command_id, reply, now)
-    return service.to_out(row)
+    got = uc.record_reply(service.repo(session), gateway.id, command_id, reply, now)
+    if got.outcome is uc.ReplyOutcome.IGNORED:
+        raise Conflict(got.reason)
+    assert isinstance(got.command, Command)
+    return service.to_out(got.command)

@@ -78,9 +78,8 @@ def send_from_portal(
         if power_w.strip():
             params["battery_power_w"] = float(power_w)
         ttl = float(ttl_s or 300)
-        row = service.create(
-            session, caller, device_id, CommandIn(kind="battery_mode", params=params, ttl_s=ttl)
-        )
+        body = CommandIn(kind="battery_mode", params=params, ttl_s=ttl)
+        row = service.create(session, caller, device_id, body, now=request_now(request))
         notice = f"Command {row.params.get('mode')} queued"
     except ValueError:
         error = "power and time to live must be numbers (W, seconds)"

@@ -27,9 +27,11 @@ from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.plan import BatteryParams, DayPlan, PlanError, day_plan
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup
 from voltfleet.store.command_models import Command
+from voltfleet.store.command_repository import target_of
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.timeseries import store_for
+from voltfleet.usecases.commands import queue_checked, sweep
 from voltfleet.usecases.errors import Conflict, Invalid, NotFound, Rejected
 
 PLAN = "plan"
@@ -111,15 +113,17 @@ def make_plan(
         old.state = dc.CommandState.EXPIRED.value
         old.message = "replaced by a newer plan"
     rows = []
+    repo = service.repo(session)
+    target = target_of(session, device)
     for it in plan.intervals:
         if it.end <= now:
             continue
         request = dc.validate(dc.CommandKind.BATTERY_MODE.value, it.command_params(), limits)
         begin = max(it.start, now)
         rows.append(
-            service.enqueue(
-                session,
-                device,
+            queue_checked(
+                repo,
+                target,
                 request,
                 now=now,
                 not_before=begin,
@@ -162,7 +166,7 @@ def plan_vs_actual(
     if not batteries:
         return None
     device = batteries[0]
-    service.sweep(session, now, device_id=device.id)
+    sweep(service.repo(session), now, device_id=device.id)
     commands = list(
         session.scalars(
             select(Command)

@@ -9,7 +9,11 @@ from voltfleet.app.instants import Instant
 
 
 class CommandIn(BaseModel):
-    kind: str = Field(description="battery_mode | battery_setpoint", max_length=32)
+    kind: str = Field(
+        description="battery_mode | battery_setpoint | register_read | register_write | scan "
+        "(docs/device-settings.md)",
+        max_length=32,
+    )
     params: dict[str, Any] = Field(
         default_factory=dict,
         description='battery_mode: {"mode": "self_consumption" | "charge" | "discharge" | '

@@ -51,6 +51,7 @@ from voltfleet.domain.telemetry.quarantine import (
 from voltfleet.ports import Clock
 from voltfleet.protocols.mqtt import topics
 from voltfleet.protocols.mqtt.topics import Channel, Topic
+from voltfleet.usecases import commands
 
 log = logging.getLogger(__name__)
 
@@ -297,13 +298,7 @@ class Bridge:
                 if not self.service.unavailable(exc):
                     log.exception("mqtt bridge: cannot look up commands")
                 continue
-            failed: list[str] = []
-            for serial, command_id, body in due:
-                try:
-                    await self.deliver(serial, command_id, body)
-                except (aiomqtt.MqttError, ValueError) as exc:
-                    log.warning("mqtt bridge: command %s not published: %r", command_id, exc)
-                    failed.append(command_id)
+            failed = await commands.push(self, due)  # through this bridge as GatewayLink
             if failed:
                 await asyncio.to_thread(self.service.unclaim, failed)
 
