@@ -50,6 +50,7 @@ from voltfleet.app.telemetry.quarantine_endpoints import router as quarantine_ro
 from voltfleet.app.telemetry.read_endpoints import router as telemetry_read_router
 from voltfleet.app.telemetry.restarts_endpoints import router as restarts_router
 from voltfleet.app.users.endpoints import router as users_router
+from voltfleet.app.virtual_battery.endpoints import router as virtual_battery_router
 from voltfleet.jobs.inprocess import InProcessJobs
 from voltfleet.jobs.platform import platform_jobs
 from voltfleet.ports import Jobs
@@ -184,6 +185,7 @@ def create_app(
         charging_pages_router,
         commands_pages_router,
         ocpp_router,
+        virtual_battery_router,
         portal_router,
     ):
         app.include_router(router)

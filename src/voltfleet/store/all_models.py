@@ -8,4 +8,5 @@ from voltfleet.store import (  # noqa: F401
     models,
     money_models,
     telemetry_models,
+    virtual_battery_models,
 )
