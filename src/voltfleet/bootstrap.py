@@ -52,7 +52,7 @@ from voltfleet.app.telemetry.restarts_endpoints import router as restarts_router
 from voltfleet.app.users.endpoints import router as users_router
 from voltfleet.app.virtual_battery.endpoints import router as virtual_battery_router
 from voltfleet.jobs.inprocess import InProcessJobs
-from voltfleet.jobs.platform import platform_jobs
+from voltfleet.jobs.platform import all_jobs
 from voltfleet.ports import Jobs
 from voltfleet.settings import Settings
 from voltfleet.store import summaries
@@ -85,7 +85,7 @@ def build_runtime(settings: Settings) -> Runtime:
 def build_jobs(runtime: Runtime) -> Jobs:
     """The jobs adapter of ``settings.jobs_mode``: in-process, or the PostgreSQL queue that
     ``voltfleet worker`` processes serve."""
-    registry = platform_jobs(runtime.db, runtime.settings)
+    registry = all_jobs(runtime.db, runtime.settings)
     if runtime.settings.jobs_mode == "worker":
         from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs
 
@@ -127,7 +127,7 @@ def create_app(
         runner = (
             runtime.jobs
             if isinstance(runtime.jobs, InProcessJobs)
-            else InProcessJobs(platform_jobs(runtime.db, settings), runtime.clock)
+            else InProcessJobs(all_jobs(runtime.db, settings), runtime.clock)
         )
 
     @asynccontextmanager

@@ -72,14 +72,14 @@ def cmd_worker(args: argparse.Namespace) -> None:
         )
         raise SystemExit(2)
     from voltfleet.bootstrap import build_runtime, ensure_job_queue
-    from voltfleet.jobs.platform import platform_jobs
+    from voltfleet.jobs.platform import all_jobs
     from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs
     from voltfleet.store.migrate import upgrade
 
     runtime = build_runtime(settings)
     upgrade(runtime.db.url)
     ensure_job_queue(settings.model_copy(update={"jobs": "worker"}))
-    registry = platform_jobs(runtime.db, settings)
+    registry = all_jobs(runtime.db, settings)
     jobs = ProcrastinateJobs(registry, runtime.db.url, runtime.clock)
     runtime.jobs = jobs
     names = ", ".join(spec.name for spec in registry.periodic())

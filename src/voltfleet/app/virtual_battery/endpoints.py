@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from voltfleet.app.deps import CallerDep, DbSession, NowDep
 from voltfleet.app.instants import Instant
 from voltfleet.app.tables import Format
-from voltfleet.app.virtual_battery import ledger_views, service
+from voltfleet.app.virtual_battery import exports, ledger_views, service
 from voltfleet.app.virtual_battery.schemas import (
     EnergyOut,
     IntervalOut,
@@ -179,4 +179,27 @@ def put_market_partner(
         sender_id=row.sender_id,
         receiver_id=row.receiver_id,
         format_version=row.format_version,
+    )
+
+
+@router.get(
+    f"{BASE}/{{battery_id}}/mscons",
+    summary="MSCONS of a local day: the quarter-hour load profile or the closing level",
+    response_class=Response,
+)
+def mscons_download(
+    session: DbSession,
+    caller: CallerDep,
+    now: NowDep,
+    battery_id: str,
+    kind: Annotated[Literal["load_profile", "readings"], Query()],
+    date: Annotated[date, Query(description="a day of the site's calendar")],
+) -> Response:
+    """Needs the partner's market-partner ids; the file is named by the EDI@Energy convention."""
+    battery = service.get(session, caller, battery_id, Action.READ)
+    doc = exports.mscons_file(session, battery, kind, date, now)
+    return Response(
+        doc.text.encode("iso-8859-1"),
+        media_type="text/plain; charset=iso-8859-1",
+        headers={"Content-Disposition": f'attachment; filename="{doc.filename}"'},
     )

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from pydifact.segmentcollection import Interchange, Message, RawSegmentCollection
 from pydifact.control.characters import Characters
+from pydifact.segmentcollection import Interchange, Message, RawSegmentCollection
 from pydifact.segments import Segment
 
 from voltfleet.protocols.edifact import mig
