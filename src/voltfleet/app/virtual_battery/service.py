@@ -34,7 +34,7 @@ from voltfleet.store.models import Org, Site, User
 from voltfleet.store.timeseries import store_for
 from voltfleet.store.virtual_battery_models import MarketPartner, VirtualBattery
 from voltfleet.store.virtual_battery_repository import SqlVirtualBatteryRepository
-from voltfleet.usecases.errors import Forbidden, Invalid, NotFound
+from voltfleet.usecases.errors import Forbidden, Invalid, NotFound, Rejected
 from voltfleet.usecases.virtual_battery import EXPORT_POINT, IMPORT_POINT, settle
 
 KIND = Kind.VIRTUAL_BATTERY
@@ -83,7 +83,7 @@ def _customer_and_meter(
     customer = session.get(User, customer_id)
     customer_org = session.get(Org, customer.org_id) if customer else None
     if customer is None or customer_org is None or not customer_org.path.startswith(partner.path):
-        raise Invalid(
+        raise Rejected(
             "customer_id: not a user linked to the partner's account",
             errors=[{"field": "customer_id", "message": "no such user in the partner's account"}],
         )
@@ -99,12 +99,12 @@ def _customer_and_meter(
         or not site_org.path.startswith(partner.path)
         or site.owner_id != customer.id
     ):
-        raise Invalid(
+        raise Rejected(
             "meter_id: not a meter on a site of this customer",
             errors=[{"field": "meter_id", "message": "no such meter on the customer's sites"}],
         )
     if device.kind != "meter":
-        raise Invalid(
+        raise Rejected(
             f"meter_id: {device.serial} is a {device.kind}, not a house meter",
             errors=[{"field": "meter_id", "message": "not a meter"}],
         )
@@ -116,7 +116,7 @@ def _customer_and_meter(
             f"meter {device.serial} has sent no {what} energy ({', '.join(missing)}): a virtual "
             "battery needs a house meter that measures and sends both import and export"
         )
-        raise Invalid(f"meter_id: {message}", errors=[{"field": "meter_id", "message": message}])
+        raise Rejected(f"meter_id: {message}", errors=[{"field": "meter_id", "message": message}])
     return customer, site, device
 
 
