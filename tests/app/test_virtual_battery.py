@@ -416,3 +416,99 @@ def test_mscons_of_a_day_parses_back_into_the_ledger(
 
     files = export(runtime.db, runtime.settings.data_dir, midnight(DAY1) + timedelta(hours=2))
     assert files == 4
+
+
+# Every virtual-battery route, with the action POLICY names for it; listed in the matrix of
+# tests/app/test_authz_matrix.py as checked here (its world has no utility organisation).
+ROUTES = [
+    ("GET", "/api/v1/virtual-batteries", "list"),
+    ("POST", "/api/v1/virtual-batteries", "create"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}", "read"),
+    ("PATCH", "/api/v1/virtual-batteries/{battery_id}", "update"),
+    ("DELETE", "/api/v1/virtual-batteries/{battery_id}", "delete"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}/readings", "read"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}/days.csv", "read"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}/energy", "read"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}/live", "read"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}/mscons", "read"),
+    ("GET", "/api/v1/orgs/{org_id}/market-partner", "read"),
+    ("PUT", "/api/v1/orgs/{org_id}/market-partner", "update"),
+]
+CALLERS = ("super", "admin@U", "owner@U", "bert@U", "admin@I1", "om@D1", "owner@I1", "admin@D2")
+
+
+def test_authorisation_of_every_virtual_battery_route(
+    client: TestClient, runtime: Runtime, world: World, app
+) -> None:
+    """An oracle written here: the battery exists for the platform's superuser, the utility's
+    staff and its customer, for nobody else (404); the customer only reads (403); creating one
+    takes a utility (403 for an installer's administrator). Every route is tried."""
+    documented = {
+        (m.upper(), p)
+        for p, ops in app.openapi()["paths"].items()
+        if "virtual-batteries" in p or "market-partner" in p
+        for m in ops
+    }
+    assert documented == {(m, p) for m, p, _ in ROUTES}
+    u = Utility(client, runtime, world)
+    readings, _, _ = counters(DAY0, 0.0, 0.0, f"{u.anna['gw']}-MTR")
+    u.ingest(u.anna, readings)
+    client.put(
+        f"/api/v1/orgs/{world.orgs['U'].id}/market-partner",
+        headers=h(world, "admin@U"),
+        json={"sender_id": "9900000000001", "receiver_id": "9900000000002"},
+    )
+    staff = {"super", "admin@U"}
+    failures = []
+    standing = u.create(u.anna, 5, DAY0).json()["id"]
+    for who in CALLERS:
+        for method, path, action in ROUTES:
+            # a fresh one for DELETE, which may take it
+            bid = u.create(u.anna, 5, DAY1).json()["id"] if method == "DELETE" else standing
+            url = path.replace("{battery_id}", bid).replace("{org_id}", world.orgs["U"].id)
+            params: dict[str, str] = {}
+            body: object = None
+            if path.endswith(("readings", "days.csv")):
+                params = {"start_time": iso(midnight(DAY0)), "end_time": iso(midnight(DAY1))}
+            elif path.endswith("energy"):
+                params = {"period": "day", "date": DAY0.isoformat()}
+            elif path.endswith("mscons"):
+                params = {"kind": "readings", "date": DAY0.isoformat()}
+            if method == "PATCH":
+                body = {"name": "renamed"}
+            elif method == "PUT":
+                body = {"sender_id": "9900000000001", "receiver_id": "9900000000002"}
+            elif method == "POST":
+                body = {
+                    "name": "n",
+                    "customer_id": world.accounts["owner@U"].id,
+                    "meter_id": u.anna["meter"],
+                    "capacity_kwh": 1,
+                    "start_date": DAY0.isoformat(),
+                }
+            r = client.request(method, url, params=params, json=body, headers=h(world, who))
+            customer = who == "owner@U"
+            if action == "list":
+                want = "2xx"
+                seen = {b["id"] for b in r.json()} if r.status_code == 200 else set()
+                if (bid in seen) != (who in staff or customer):
+                    failures.append(f"{who} list: sees it = {bid in seen}")
+            elif action == "create":
+                want = "2xx" if who in staff else "403"
+            elif "market-partner" in path:  # the utility itself: its staff and its customers
+                if who not in (*staff, "owner@U", "bert@U"):
+                    want = "404"
+                else:
+                    want = "2xx" if action == "read" or who in staff else "403"
+            elif who in staff:
+                want = "2xx"
+            elif customer:
+                want = "2xx" if action == "read" else "403"
+            else:
+                want = "404"
+            got = "2xx" if 200 <= r.status_code < 300 else str(r.status_code)
+            if got != want:
+                failures.append(
+                    f"{who} {method} {path}: want {want}, got {r.status_code} {r.text[:80]}"
+                )
+    assert not failures, "\n".join(failures)

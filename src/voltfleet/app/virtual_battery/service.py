@@ -292,10 +292,11 @@ def market_partner(session: Session, caller: Caller, org_id: str) -> MarketPartn
 def set_market_partner(
     session: Session, caller: Caller, org_id: str, data: MarketPartnerIn, now: datetime
 ) -> MarketPartner:
+    org = session.get(Org, org_id)
+    if org is None or not (caller.superuser or org.path.startswith(caller.org.path)):
+        raise NotFound("organisation")
     caller.require(KIND, Action.UPDATE)
     org = _partner(session, caller, org_id)
-    if caller.role is Role.OWNER and not caller.superuser:
-        raise Forbidden("only the partner's staff set its market-partner ids")
     row = session.get(MarketPartner, org.id) or MarketPartner(org_id=org.id)
     row.sender_id, row.receiver_id = data.sender_id, data.receiver_id
     row.format_version, row.updated_at = data.format_version, now
