@@ -68,7 +68,8 @@ def test_unt_counts_the_message_and_unz_the_messages() -> None:
     doc, _, _ = profile(date(2026, 3, 29))
     got = mscons.parse(doc.text)
     assert got.unt_count == got.segments_in_message
-    # UNH BGM DTM RFF NAD NAD UNS NAD LOC DTM DTM (11) + 2 LINs with PIA + 3 segments per quarter hour and flow + UNT
+    # UNH BGM DTM RFF NAD NAD UNS NAD LOC DTM DTM (11), LIN and PIA per flow (2 x 2),
+    # QTY DTM DTM per quarter hour and flow (2 x 92 x 3), UNT
     assert got.unt_count == 11 + 2 * 2 + 2 * 92 * 3 + 1
     assert got.unz_count == got.messages == 1
     assert doc.text.endswith("UNZ+1+REF00000000001'")

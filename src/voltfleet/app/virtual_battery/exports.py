@@ -55,6 +55,7 @@ def mscons_file(
     session: Session, battery: VirtualBattery, kind: str, day: date, now: datetime
 ) -> mscons.Document:
     """The MSCONS of one local day: its 92, 96 or 100 quarter hours, or its closing level."""
+    ledger_views.check_day(day)
     p = partners(session, battery)
     _, start, end = _day(session, battery, day)
     rows = ledger_views.intervals(session, battery, start, end)

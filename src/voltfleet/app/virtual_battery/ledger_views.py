@@ -124,7 +124,13 @@ def day_table(periods: Sequence[Period], tz: str) -> Table[Period]:
     )
 
 
+def check_day(day: date) -> None:
+    if not 1971 <= day.year <= 9000:
+        raise Invalid(f"date {day.isoformat()} is out of range (1971-9000)")
+
+
 def period_window(period: str, day: date, tz: str) -> tuple[datetime, datetime]:
+    check_day(day)
     z = zone(tz)
     if period == "day":
         first, nxt = day, day + timedelta(days=1)

@@ -163,7 +163,9 @@ def battery_page(
     )
 
 
-def _svg(rows: list[VirtualBatteryInterval], capacity_wh: float, width: int = 480, height: int = 120) -> str:
+def _svg(
+    rows: list[VirtualBatteryInterval], capacity_wh: float, width: int = 480, height: int = 120
+) -> str:
     """The day's level as a polyline (the load profile's shape at a glance)."""
     if not rows:
         return ""

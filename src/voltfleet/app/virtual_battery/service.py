@@ -121,6 +121,9 @@ def _customer_and_meter(
 
 
 def _check_dates(start: date, reset_on: date | None, yearly: bool, today: date) -> None:
+    for name, d in (("start_date", start), ("reset_on", reset_on)):
+        if d is not None and not 1971 <= d.year <= 9000:
+            raise Invalid(f"{name}: {d.isoformat()} is out of range (1971-9000)")
     if today - start > MAX_BACKFILL:
         raise Invalid("start_date: at most three years back")
     if yearly and reset_on is None:
