@@ -112,7 +112,8 @@ def _interchange(
         ("UNOC", 3),
         created.astimezone(UTC).replace(tzinfo=None),
         extra_header_elements=["", application],
-        characters=Characters(decimal_point="."),  # UNA:+.? ' : numbers are written 1.234
+        # UNA:+.? " : decimals written with a point (pydifact defaults to a comma)
+        characters=Characters(decimal_point="."),  # type: ignore[no-untyped-call]
     )
     inter.has_una_segment = True
     inter.add_message(message)
