@@ -248,6 +248,13 @@ def test_a_partner_offers_a_battery_that_is_backfilled_and_the_customer_reads_it
     day = day_of(client, world, bid, DAY0, who="admin@U")
     assert day["charged_kwh"] == pytest.approx(9.6) and day["discharged_kwh"] == pytest.approx(7.2)
     assert r.json()["level_percent"] is None and r.json()["level_kwh"] == pytest.approx(2.4)
+    # a start moved later leaves no interval before it
+    r = client.patch(f"/api/v1/virtual-batteries/{bid}", json={"start_date": DAY1.isoformat()},
+                     headers=h(world, "admin@U"))  # fmt: skip
+    assert r.status_code == 200, r.text
+    before = client.get(f"/api/v1/virtual-batteries/{bid}/readings", params=window,
+                        headers=h(world, "admin@U")).json()  # fmt: skip
+    assert before == []
     assert (
         client.delete(f"/api/v1/virtual-batteries/{bid}", headers=h(world, "admin@U")).status_code
         == 204
@@ -256,6 +263,7 @@ def test_a_partner_offers_a_battery_that_is_backfilled_and_the_customer_reads_it
         actions = list(s.scalars(select(AuditEntry.action).where(AuditEntry.object_id == bid)))
         assert actions == [
             "virtual_battery.created",
+            "virtual_battery.updated",
             "virtual_battery.updated",
             "virtual_battery.deleted",
         ]

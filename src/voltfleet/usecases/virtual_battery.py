@@ -137,7 +137,8 @@ def settle(repo: VirtualBatteryRepository, battery_id: str, now: datetime) -> Se
     ledger = run_fast(imp, exp, cfg.capacity_wh, reset, level0)
     step = calendar.INTERVAL_S * 1_000_000
     starts = [start_us + k * step for k in range(n)]
-    repo.replace_from(battery_id, start_us, starts, imp, exp, ledger)
+    # from the start: drop every stored interval (a start date moved later leaves none before it)
+    repo.replace_from(battery_id, 0 if begin == cfg.start else start_us, starts, imp, exp, ledger)
     repo.settled(battery_id, cfg.dirty_from, ledger.final_level_wh, end)
     return Settled(battery_id, begin, n, ledger.final_level_wh)
 
