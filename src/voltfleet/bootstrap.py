@@ -51,6 +51,7 @@ from voltfleet.app.telemetry.read_endpoints import router as telemetry_read_rout
 from voltfleet.app.telemetry.restarts_endpoints import router as restarts_router
 from voltfleet.app.users.endpoints import router as users_router
 from voltfleet.app.virtual_battery.endpoints import router as virtual_battery_router
+from voltfleet.app.virtual_battery.live import router as virtual_battery_live_router
 from voltfleet.jobs.inprocess import InProcessJobs
 from voltfleet.jobs.platform import all_jobs
 from voltfleet.ports import Jobs
@@ -186,6 +187,7 @@ def create_app(
         commands_pages_router,
         ocpp_router,
         virtual_battery_router,
+        virtual_battery_live_router,
         portal_router,
     ):
         app.include_router(router)

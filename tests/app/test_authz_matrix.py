@@ -337,6 +337,7 @@ VIRTUAL_BATTERY = {
     ("GET", "/api/v1/virtual-batteries/{battery_id}/days.csv"),
     ("GET", "/api/v1/virtual-batteries/{battery_id}/energy"),
     ("GET", "/api/v1/virtual-batteries/{battery_id}/live"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}/live/now"),
     ("GET", "/api/v1/virtual-batteries/{battery_id}/mscons"),
     ("GET", "/api/v1/orgs/{org_id}/market-partner"),
     ("PUT", "/api/v1/orgs/{org_id}/market-partner"),

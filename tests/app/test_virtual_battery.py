@@ -438,6 +438,7 @@ ROUTES = [
     ("GET", "/api/v1/virtual-batteries/{battery_id}/days.csv", "read"),
     ("GET", "/api/v1/virtual-batteries/{battery_id}/energy", "read"),
     ("GET", "/api/v1/virtual-batteries/{battery_id}/live", "read"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}/live/now", "read"),
     ("GET", "/api/v1/virtual-batteries/{battery_id}/mscons", "read"),
     ("GET", "/api/v1/orgs/{org_id}/market-partner", "read"),
     ("PUT", "/api/v1/orgs/{org_id}/market-partner", "update"),
@@ -446,7 +447,7 @@ CALLERS = ("super", "admin@U", "owner@U", "bert@U", "admin@I1", "om@D1", "owner@
 
 
 def test_authorisation_of_every_virtual_battery_route(
-    client: TestClient, runtime: Runtime, world: World, app
+    client: TestClient, runtime: Runtime, world: World, app, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An oracle written here: the battery exists for the platform's superuser, the utility's
     staff and its customer, for nobody else (404); the customer only reads (403); creating one
@@ -468,6 +469,7 @@ def test_authorisation_of_every_virtual_battery_route(
     )
     staff = {"super", "admin@U"}
     failures = []
+    monkeypatch.setattr(runtime.settings, "live_max_s", 0.0)  # one event per stream
     standing = u.create(u.anna, 5, DAY0).json()["id"]
     for who in CALLERS:
         for method, path, action in ROUTES:
@@ -520,3 +522,32 @@ def test_authorisation_of_every_virtual_battery_route(
                     f"{who} {method} {path}: want {want}, got {r.status_code} {r.text[:80]}"
                 )
     assert not failures, "\n".join(failures)
+
+
+def test_live_power_follows_the_meter_as_far_as_the_battery_takes_it(
+    client: TestClient, runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    u = Utility(client, runtime, world)
+    meter = f"{u.anna['gw']}-MTR"
+    readings, _, _ = counters(DAY0, 0.0, 0.0, meter)
+    u.ingest(u.anna, readings)
+    bid = u.create(u.anna, 5, DAY0).json()["id"]  # empty after the evening
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def power(grid_w: float, at: datetime) -> dict:
+        reading = {"device": meter, "point": "grid_power_w", "ts": iso(at), "value": grid_w,
+                   "unit": "W"}  # fmt: skip
+        u.ingest(u.anna, [reading])
+        r = client.get(f"/api/v1/virtual-batteries/{bid}/live/now", headers=h(world, "owner@U"))
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    assert power(-1500, now - timedelta(seconds=60))["power_w"] == 1500  # exporting: charging
+    assert power(800, now - timedelta(seconds=30))["power_w"] == 0  # empty: the grid serves it
+    # the stream, like a device's: an event at once, its data the snapshot
+    monkeypatch.setattr(runtime.settings, "live_max_s", 0.0)
+    r = client.get(f"/api/v1/virtual-batteries/{bid}/live", headers=h(world, "owner@U"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    assert "event: live" in r.text and '"power_w":0.0' in r.text
+    r = client.get(f"/api/v1/virtual-batteries/{bid}/live", headers=h(world, "bert@U"))
+    assert r.status_code == 404

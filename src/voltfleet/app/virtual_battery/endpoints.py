@@ -16,7 +16,6 @@ from voltfleet.app.virtual_battery import exports, ledger_views, service
 from voltfleet.app.virtual_battery.schemas import (
     EnergyOut,
     IntervalOut,
-    LiveOut,
     MarketPartnerIn,
     MarketPartnerOut,
     VirtualBatteryIn,
@@ -131,19 +130,6 @@ def energy(
 ) -> EnergyOut:
     battery = service.get(session, caller, battery_id, Action.READ)
     return ledger_views.energy(session, battery, period, date)
-
-
-@router.get(
-    f"{BASE}/{{battery_id}}/live",
-    response_model=LiveOut,
-    summary="Level now and charge (> 0) or discharge (< 0) power",
-)
-def live(session: DbSession, caller: CallerDep, battery_id: str) -> LiveOut:
-    battery = service.get(session, caller, battery_id, Action.READ)
-    now = service.live(session, battery)
-    return LiveOut(
-        level_kwh=now.level_kwh, level_percent=now.level_percent, power_w=now.power_w, at=now.at
-    )
 
 
 @router.get(
