@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Protocol
 
-import numpy as np
-
 from voltfleet.domain.telemetry.rollup import Resolution
 from voltfleet.domain.virtual_battery import calendar
-from voltfleet.domain.virtual_battery.ledger import Ledger, run_fast
+from voltfleet.domain.virtual_battery.ledger import FloatArray, Ledger, binned, run_fast
 from voltfleet.ports import TimeSeriesStore
 
 IMPORT_POINT = "grid_import_energy_wh"
@@ -81,8 +79,8 @@ class VirtualBatteryRepository(Protocol):
         battery_id: str,
         start_us: int,
         starts_us: Sequence[int],
-        imp: np.ndarray,
-        exp: np.ndarray,
+        imp: FloatArray,
+        exp: FloatArray,
         ledger: Ledger,
     ) -> None:
         """Drop the stored intervals from ``start_us`` on and store these."""
@@ -101,18 +99,15 @@ def us_of(ts: datetime) -> int:
 
 def meter_intervals(
     store: TimeSeriesStore, meter_id: str, start: datetime, end: datetime
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[FloatArray, FloatArray]:
     """The meter's import and export per quarter hour in [start, end) (``start`` on the grid),
     from its 5-minute energy roll-ups (0 where there are none)."""
     n = max(0, int((end - start).total_seconds()) // calendar.INTERVAL_S)
     out = []
     for point in METER_POINTS:
-        wh = np.zeros(n)
-        for row in store.read_rollups(meter_id, point, Resolution.FIVE_MIN, start, end):
-            k = int((row.start - start).total_seconds()) // calendar.INTERVAL_S
-            if 0 <= k < n:
-                wh[k] += row.value
-        out.append(wh)
+        rows = store.read_rollups(meter_id, point, Resolution.FIVE_MIN, start, end)
+        pairs = [(r.start.timestamp(), r.value) for r in rows]
+        out.append(binned(n, calendar.INTERVAL_S, start.timestamp(), pairs))
     return out[0], out[1]
 
 
