@@ -57,8 +57,10 @@ from voltfleet.app.telemetry.quarantine_endpoints import router as quarantine_ro
 from voltfleet.app.telemetry.read_endpoints import router as telemetry_read_router
 from voltfleet.app.telemetry.restarts_endpoints import router as restarts_router
 from voltfleet.app.users.endpoints import router as users_router
+from voltfleet.app.virtual_battery.endpoints import router as virtual_battery_router
+from voltfleet.app.virtual_battery.live import router as virtual_battery_live_router
 from voltfleet.jobs.inprocess import InProcessJobs
-from voltfleet.jobs.platform import platform_jobs
+from voltfleet.jobs.platform import all_jobs
 from voltfleet.ports import Jobs
 from voltfleet.settings import Settings
 from voltfleet.store import summaries
@@ -92,7 +94,7 @@ def build_runtime(settings: Settings) -> Runtime:
 def build_jobs(runtime: Runtime) -> Jobs:
     """The jobs adapter of ``settings.jobs_mode``: in-process, or the PostgreSQL queue that
     ``voltfleet worker`` processes serve."""
-    registry = platform_jobs(runtime.db, runtime.settings)
+    registry = all_jobs(runtime.db, runtime.settings)
     if runtime.settings.jobs_mode == "worker":
         from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs
 
@@ -134,7 +136,7 @@ def create_app(
         runner = (
             runtime.jobs
             if isinstance(runtime.jobs, InProcessJobs)
-            else InProcessJobs(platform_jobs(runtime.db, settings), runtime.clock)
+            else InProcessJobs(all_jobs(runtime.db, settings), runtime.clock)
         )
 
     @asynccontextmanager
@@ -205,6 +207,8 @@ def create_app(
         ocpp_router,
         health_router,
         metrics_router,
+        virtual_battery_router,
+        virtual_battery_live_router,
         portal_router,
     ):
         app.include_router(router)

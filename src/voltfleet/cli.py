@@ -80,14 +80,14 @@ def cmd_worker(args: argparse.Namespace) -> None:
         )
         raise SystemExit(2)
     from voltfleet.bootstrap import build_runtime, ensure_job_queue
-    from voltfleet.jobs.platform import platform_jobs
+    from voltfleet.jobs.platform import all_jobs
     from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs
     from voltfleet.store.migrate import upgrade
 
     runtime = build_runtime(settings)
     upgrade(runtime.db.url)
     ensure_job_queue(settings.model_copy(update={"jobs": "worker"}))
-    registry = platform_jobs(runtime.db, settings)
+    registry = all_jobs(runtime.db, settings)
     jobs = ProcrastinateJobs(registry, runtime.db.url, runtime.clock)
     runtime.jobs = jobs
     names = ", ".join(spec.name for spec in registry.periodic())
@@ -107,12 +107,14 @@ def cmd_demo(args: argparse.Namespace) -> None:
     os.environ.setdefault("VOLTFLEET_MODE", "demo")
     settings = Settings()
     from voltfleet.bootstrap import build_runtime
-    from voltfleet.demo import demo_installer_id, seed_demo
+    from voltfleet.demo import DEMO_PASSWORD, demo_installer_id, seed_demo
+    from voltfleet.demo_virtual_battery import seed_virtual_battery_demo
     from voltfleet.store.migrate import upgrade
 
     runtime = build_runtime(settings)
     upgrade(runtime.db.url)
     logins = seed_demo(runtime)
+    logins += seed_virtual_battery_demo(runtime, DEMO_PASSWORD)
     url = f"http://{args.host}:{args.port}"
     print(f"\nvoltfleet demo: open {url}/  (API docs at {url}/docs)")
     print("Demo logins (email / password):")

@@ -352,6 +352,23 @@ RELEASE = ("POST", "/api/v1/quarantine/release")
 ALARMS = ("GET", "/api/v1/alarms")
 # Charging sessions: the list holds exactly the sessions of the sites the caller sees.
 CHARGING = ("GET", "/api/v1/charging/sessions")
+# Virtual batteries live under utility organisations, which this world has none of: their
+# routes have their own oracle in tests/app/test_virtual_battery.py (every route, every caller).
+VIRTUAL_BATTERY = {
+    ("GET", "/api/v1/virtual-batteries"),
+    ("POST", "/api/v1/virtual-batteries"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}"),
+    ("PATCH", "/api/v1/virtual-batteries/{battery_id}"),
+    ("DELETE", "/api/v1/virtual-batteries/{battery_id}"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}/readings"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}/days.csv"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}/energy"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}/live"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}/live/now"),
+    ("GET", "/api/v1/virtual-batteries/{battery_id}/mscons"),
+    ("GET", "/api/v1/orgs/{org_id}/market-partner"),
+    ("PUT", "/api/v1/orgs/{org_id}/market-partner"),
+}
 # The same for every signed-in caller: no tenant's object in it.
 REFERENCE = {("GET", "/api/v1/alarms/codes"), ("GET", "/api/v1/telemetry/points")}
 
@@ -369,6 +386,7 @@ def described_routes() -> set[tuple[str, str]]:
         | DEVICE_CREDENTIAL
         | {QUARANTINE, RELEASE, ALARMS, CHARGING}
         | REFERENCE
+        | VIRTUAL_BATTERY
         | {template(c) for c in OBJECT_CASES + SITE_CASES}
         | {("GET", p) for _, p in LIST_CASES}
     )

@@ -27,6 +27,7 @@ class OrgType(StrEnum):
     PLATFORM = "platform"
     DISTRIBUTOR = "distributor"
     INSTALLER = "installer"
+    UTILITY = "utility"  # a grid operator or energy supplier: offers virtual batteries
 
 
 class Kind(StrEnum):
@@ -35,6 +36,7 @@ class Kind(StrEnum):
     SITE = "site"
     DEVICE = "device"
     AUDIT = "audit"
+    VIRTUAL_BATTERY = "virtual_battery"
 
 
 class Action(StrEnum):
@@ -69,13 +71,22 @@ POLICY: dict[tuple[Role, Kind], frozenset[Action]] = {
     (Role.ADMIN, Kind.AUDIT): frozenset({Action.LIST}),
     (Role.OM, Kind.AUDIT): frozenset({Action.LIST}),
     (Role.OWNER, Kind.AUDIT): frozenset(),
+    # Configured by the staff of a utility partner (VIRTUAL_BATTERY_ORGS); its customer looks.
+    (Role.ADMIN, Kind.VIRTUAL_BATTERY): _ALL_ORG,
+    (Role.OM, Kind.VIRTUAL_BATTERY): _ALL_ORG,
+    (Role.OWNER, Kind.VIRTUAL_BATTERY): _VIEW,
 }
+
+# The organisations whose staff may configure virtual batteries: a utility, and the platform
+# above every utility (staff of distributors and installers only see those in their scope).
+VIRTUAL_BATTERY_ORGS = frozenset({OrgType.PLATFORM, OrgType.UTILITY})
 
 # Which organisation types may sit directly under which (the superior).
 ALLOWED_PARENTS: dict[OrgType, frozenset[OrgType]] = {
     OrgType.PLATFORM: frozenset(),
     OrgType.DISTRIBUTOR: frozenset({OrgType.PLATFORM, OrgType.DISTRIBUTOR}),
     OrgType.INSTALLER: frozenset({OrgType.PLATFORM, OrgType.DISTRIBUTOR, OrgType.INSTALLER}),
+    OrgType.UTILITY: frozenset({OrgType.PLATFORM}),
 }
 
 

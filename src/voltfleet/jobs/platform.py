@@ -11,6 +11,7 @@ from datetime import datetime
 
 from voltfleet.app.telemetry.presence import sweep_offline
 from voltfleet.domain.telemetry.presence import sweep_interval_s
+from voltfleet.jobs import virtual_battery
 from voltfleet.ports import Every, JobSpec
 from voltfleet.settings import Settings
 from voltfleet.store.command_repository import SqlCommandRepository
@@ -92,4 +93,12 @@ def platform_jobs(db: Database, settings: Settings) -> JobRegistry:
                 Every(float(settings.market_fetch_interval_s)),
             )
         )
+    return registry
+
+
+def all_jobs(db: Database, settings: Settings) -> JobRegistry:
+    """The core jobs above and those of the features (virtual batteries: settle, export)."""
+    registry = platform_jobs(db, settings)
+    for spec in virtual_battery.specs(db, settings.data_dir):
+        registry.add(spec)
     return registry

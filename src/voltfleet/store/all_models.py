@@ -9,4 +9,5 @@ from voltfleet.store import (  # noqa: F401
     money_models,
     register_models,
     telemetry_models,
+    virtual_battery_models,
 )

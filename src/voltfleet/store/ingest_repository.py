@@ -5,7 +5,7 @@ session; never commits."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from voltfleet.domain.telemetry.batch import to_us
 from voltfleet.domain.telemetry.quarantine import QuarantineEntry
 from voltfleet.domain.telemetry.restarts import Restart
 from voltfleet.ports import RollupDelta, SeriesKey, TimeSeriesStore
-from voltfleet.store import summaries
+from voltfleet.store import summaries, virtual_battery_repository
 from voltfleet.store.db import new_id
 from voltfleet.store.device_status import set_device_status
 from voltfleet.store.fleet_models import Device
@@ -148,6 +148,9 @@ class SqlIngestRepository:
         site = self._site_of(root)
         if site is not None:
             summaries.drop(self.session, site.id)
+
+    def counters_changed(self, first_us: Mapping[SeriesKey, int]) -> None:
+        virtual_battery_repository.counters_changed(self.session, first_us)
 
     def seen(self, device: Device, now: datetime) -> None:
         device.last_seen = now

@@ -113,6 +113,11 @@ class IngestRepository(Protocol):
         """Forget the site's summary (rebuilt from the roll-ups when next needed)."""
         ...
 
+    def counters_changed(self, first_us: Mapping[SeriesKey, int]) -> None:
+        """Counter readings were stored (each series' earliest new instant): whatever is
+        derived from those meters (virtual batteries) is recomputed from there."""
+        ...
+
     def seen(self, device: DeviceLike, now: datetime) -> None:
         """The device spoke ``now`` (its last_seen)."""
         ...
@@ -228,6 +233,13 @@ def ingest(
                 lo, hi = from_us(series.ts_us[0]), from_us(series.ts_us[-1])
                 refresh(store, series.device_id, series.point, lo, hi, tz, known)
         repo.drop_summaries(root)
+    changed = {
+        key: series.ts_us[fresh[0]]
+        for key, (series, fresh, _, _) in zip(by_series, plans, strict=True)
+        if series.point.counter and fresh
+    }
+    if changed:
+        repo.counters_changed(changed)
 
     if not replay:
         spoke = {root.id} | {device_id for device_id, _ in by_series}

@@ -19,7 +19,9 @@ def list_orgs(
     session: DbSession,
     caller: CallerDep,
     paging: Paging,
-    type: Annotated[Literal["platform", "distributor", "installer"] | None, Query()] = None,
+    type: Annotated[
+        Literal["platform", "distributor", "installer", "utility"] | None, Query()
+    ] = None,
     parent_id: str | None = None,
     q: Annotated[str | None, Query(description="part of the name")] = None,
 ) -> Page[OrgOut]:

@@ -10,7 +10,7 @@ CountryCode = Field(default="", pattern="^([A-Z]{2})?$", description="ISO 3166-1
 
 class OrgCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Sunny Installers GmbH"])
-    type: Literal["distributor", "installer"]
+    type: Literal["distributor", "installer", "utility"]
     parent_id: str | None = Field(
         default=None, description="the superior organisation; your own organisation when omitted"
     )

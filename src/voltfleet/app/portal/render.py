@@ -26,6 +26,8 @@ NAV = [
     ("Upgrade", "/upgrade"),
     ("Maintenance", "/maintenance"),
 ]
+# Shown to the staff and customers of a utility (a partner that offers virtual batteries).
+UTILITY_NAV = [*NAV, ("Virtual batteries", "/virtual-batteries")]
 
 
 def render(
@@ -39,7 +41,7 @@ def render(
     context.update(
         request=request,
         me=caller,
-        nav=NAV,
+        nav=UTILITY_NAV if caller is not None and caller.org.type == "utility" else NAV,
         csrf=csrf_for(request),
         version=__version__,
         demo=runtime.settings.mode == "demo",

@@ -19,6 +19,7 @@ from voltfleet.app.tariffs import savings_pages
 from voltfleet.app.telemetry import energy_pages, quarantine_pages
 from voltfleet.app.telemetry import pages as telemetry_pages
 from voltfleet.app.users import pages as account_pages
+from voltfleet.app.virtual_battery import pages as virtual_battery_pages
 
 router = APIRouter(include_in_schema=False)
 for pages in (
@@ -35,6 +36,7 @@ for pages in (
     energy_pages,
     alarm_pages,
     quarantine_pages,
+    virtual_battery_pages,
     auth_pages,
 ):
     router.include_router(pages.router)

@@ -30,8 +30,10 @@ from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import CounterRestart
 from voltfleet.store.timeseries import store_for
+from voltfleet.store.virtual_battery_repository import mark_dirty
 from voltfleet.usecases.errors import Conflict, Invalid, NotFound
 from voltfleet.usecases.rollups import refresh
+from voltfleet.usecases.virtual_battery import METER_POINTS, dirty_mark
 
 COUNTERS = tuple(p.name for p in CATALOGUE.values() if p.counter)
 FUTURE = timedelta(minutes=5)  # the clock skew ingest accepts (validate.Limits.future)
@@ -102,6 +104,8 @@ def _recompute(session: Session, device: Device, p: Point, at: datetime) -> None
     refresh(store, device.id, p, at, at, tz, restarts_of(session, device.id, p.name))
     if site is not None:
         summaries.drop(session, site.id)
+    if p.name in METER_POINTS:  # the virtual batteries over this meter, from the restart on
+        mark_dirty(session, device.id, dirty_mark(at))
 
 
 def record(
