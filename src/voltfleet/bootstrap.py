@@ -33,6 +33,8 @@ from voltfleet.app.openapi import describe_errors
 from voltfleet.app.orgs.endpoints import router as orgs_router
 from voltfleet.app.portal.render import error_page
 from voltfleet.app.portal.routes import router as portal_router
+from voltfleet.app.power.endpoints import router as power_router
+from voltfleet.app.power.pages import router as power_pages_router
 from voltfleet.app.portal.session import (
     CHANGE_PASSWORD_PAGE,
     LoginRequired,
@@ -77,6 +79,7 @@ def build_runtime(settings: Settings) -> Runtime:
         mailer=Mailer(settings),
         broker_files=mqtt_broker_files.files_from_settings(settings),
     )
+    runtime.power.watch(db.sessions)  # EV power management recomputes on charging/meter events
     runtime.jobs = build_jobs(runtime)
     return runtime
 
@@ -84,7 +87,7 @@ def build_runtime(settings: Settings) -> Runtime:
 def build_jobs(runtime: Runtime) -> Jobs:
     """The jobs adapter of ``settings.jobs_mode``: in-process, or the PostgreSQL queue that
     ``voltfleet worker`` processes serve."""
-    registry = platform_jobs(runtime.db, runtime.settings)
+    registry = platform_jobs(runtime.db, runtime.settings, runtime.power)
     if runtime.settings.jobs_mode == "worker":
         from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs
 
@@ -126,7 +129,7 @@ def create_app(
         runner = (
             runtime.jobs
             if isinstance(runtime.jobs, InProcessJobs)
-            else InProcessJobs(platform_jobs(runtime.db, settings), runtime.clock)
+            else InProcessJobs(platform_jobs(runtime.db, settings, runtime.power), runtime.clock)
         )
 
     @asynccontextmanager
@@ -182,6 +185,8 @@ def create_app(
         live_router,
         charging_router,
         charging_pages_router,
+        power_router,
+        power_pages_router,
         commands_pages_router,
         ocpp_router,
         portal_router,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from voltfleet.app.mail import Mailer
+from voltfleet.app.power.wiring import PowerWiring
 from voltfleet.app.ratelimit import AttemptLimiter
 from voltfleet.app.security import Security
 from voltfleet.app.telemetry.wiring import IngestWiring
@@ -26,6 +27,8 @@ class Runtime:
     jobs: Jobs | None = None  # chosen by bootstrap.build_jobs
     broker_files: BrokerFiles | None = None  # the MQTT broker's files, kept as tokens are issued
     ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock
+    power: PowerWiring = field(init=False)  # EV power management: its jobs, hooks and link
 
     def __post_init__(self) -> None:
         self.ingest = IngestWiring.from_settings(self.settings, self.clock)
+        self.power = PowerWiring(self.db, self.clock, lambda: self.jobs)

@@ -10,6 +10,7 @@ import logging
 from datetime import datetime
 
 from voltfleet.app.commands import service as commands
+from voltfleet.app.power.wiring import PowerWiring
 from voltfleet.app.telemetry.presence import sweep_offline
 from voltfleet.domain.telemetry.presence import sweep_interval_s
 from voltfleet.ports import Every, JobSpec
@@ -71,10 +72,14 @@ def market_prices(settings: Settings, db: Database, now: datetime) -> int:
     return stored
 
 
-def platform_jobs(db: Database, settings: Settings) -> JobRegistry:
+def platform_jobs(
+    db: Database, settings: Settings, power: PowerWiring | None = None
+) -> JobRegistry:
     """Every job of the platform, with its schedule; the price fetch only when market sources
-    are configured (VOLTFLEET_MARKET_SOURCES)."""
+    are configured (VOLTFLEET_MARKET_SOURCES); EV power management's cycles with its wiring."""
     registry = JobRegistry()
+    if power is not None:
+        power.register(registry)
     registry.add(
         JobSpec(
             OFFLINE_SWEEP,

@@ -23,19 +23,18 @@ def smooth(
 ) -> dict[str, Held]:
     """The limit to apply per connector, from the allocation's ``targets`` and what was held.
 
-    A connector new to the allocation starts at its target only if it is 0 (paused); otherwise
-    it starts like one raised from 0: paused until the hold time has passed, unless the hold
-    time is 0. A raise waits for ``hold_s`` and then jumps to the newest target."""
+    A car that just arrived (no previous entry) starts at its target: nothing to oscillate yet.
+    A raise (a paused car resuming included) waits for ``hold_s``, continuously asked for, and
+    then jumps to the newest target; a lower target applies at once and ends the wait."""
     out: dict[str, Held] = {}
     for cid, target in targets.items():
         prev = previous.get(cid)
-        applied = prev.applied_a if prev is not None else 0.0
-        if target <= applied or hold_s <= 0:
+        if prev is None or target <= prev.applied_a or hold_s <= 0:
             out[cid] = Held(target, None)
             continue
-        since = prev.raise_since_s if prev is not None and prev.raise_since_s is not None else now_s
+        since = prev.raise_since_s if prev.raise_since_s is not None else now_s
         if now_s - since >= hold_s:
             out[cid] = Held(target, None)
         else:
-            out[cid] = Held(applied, since)
+            out[cid] = Held(prev.applied_a, since)
     return out

@@ -304,6 +304,12 @@ def test_limits_drop_at_once_and_rise_only_after_the_hold_time() -> None:
     assert w["a"] == Held(9.0, 75)
 
 
+def test_a_car_that_just_arrived_starts_at_once_but_a_paused_one_waits_to_resume() -> None:
+    assert smooth({}, {"a": 16.0}, now_s=0, hold_s=60)["a"] == Held(16.0, None)
+    paused = {"a": Held(0.0)}
+    assert smooth(paused, {"a": 6.0}, now_s=5, hold_s=60)["a"] == Held(0.0, 5)
+
+
 def test_fallback_limits_are_safe_when_every_connector_falls_back() -> None:
     t = Tree(
         G3,
