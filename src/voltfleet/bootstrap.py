@@ -33,13 +33,13 @@ from voltfleet.app.openapi import describe_errors
 from voltfleet.app.orgs.endpoints import router as orgs_router
 from voltfleet.app.portal.render import error_page
 from voltfleet.app.portal.routes import router as portal_router
-from voltfleet.app.power.endpoints import router as power_router
-from voltfleet.app.power.pages import router as power_pages_router
 from voltfleet.app.portal.session import (
     CHANGE_PASSWORD_PAGE,
     LoginRequired,
     PasswordChangeRequired,
 )
+from voltfleet.app.power.endpoints import router as power_router
+from voltfleet.app.power.pages import router as power_pages_router
 from voltfleet.app.request_limits import BodyLimit
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import Security
