@@ -40,9 +40,7 @@ def build(n: int, seed: int = 1) -> Situation:
             for i in range(per_leaf):
                 cid = f"{leaf}c{i}"
                 conns.append(Connector(cid, leaf, rng.choice([16.0, 32.0]), rng.choice(ROTATIONS)))
-                demands.append(
-                    Demand(cid, rng.choice([1, 3, 3]), arrived_s=rng.uniform(0, 3600))
-                )
+                demands.append(Demand(cid, rng.choice([1, 3, 3]), arrived_s=rng.uniform(0, 3600)))
     tree = Tree(GridType.THREE_400, tuple(groups), tuple(conns))
     return Situation(tree, PowerSettings(), demands, meters)
 
