@@ -6,8 +6,8 @@ Prints the median time of ``domain.power.allocate.allocate`` (all cars charging,
 meters on the middle groups, mixed rotations, one- and three-phase cars, some groups short of the
 6 A minimum so cars are paused) and, in the same run, a baseline: the same max-min fair shares by
 a straightforward per-connector loop (raise every unfrozen car by the common level until a
-constraint fills, rescanning all cars and constraints at each step), on a tenth of the tree
-scaled back (the loop is quadratic, so the full size would take minutes).
+constraint fills, rescanning all cars and constraints at each step), on a twentieth of the
+tree (the loop is quadratic: the full size would take hours).
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def main() -> None:
         f"allocate: {len(s.tree.connectors)} connectors, {len(s.tree.groups)} groups, "
         f"{charging} charging, {len(a.paused)} paused: {ms:.1f} ms (median of {args.repeat})"
     )
-    small = build(args.connectors // 10, seed=2)
+    small = build(args.connectors // 20, seed=2)
     # the baseline has no pausing: give every group room for the minimum
     small = Situation(
         Tree(

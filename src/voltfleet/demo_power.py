@@ -1,8 +1,8 @@
 """The demo's EV power management: the first demo home as a location with a three-phase 35 A
 main fuse metered by the home's meter (the simulated home sends its grid power, PV included:
-the allocation follows the house load and the sun), two groups, and five connectors: the home's
-own wallbox (the simulated OCPP charger of its EV) and two two-connector chargers of a
-neighbouring carport (seeded; one has a car waiting)."""
+the allocation follows the house load and the sun), two groups, and five connectors: in the
+Garage the home's own wallbox (the simulated OCPP charger of its EV), in the Carport two
+two-connector chargers (seeded, not simulated; a car waits at one)."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def seed_power_demo(s: Session, site: Site, gateway: Device, now: datetime) -> P
     s.flush()
     rotations = ["123", "231", "312", "123", "231"]
     for i, plug in enumerate(plugs):
-        group = garage if i < 3 else carport_group
+        group = garage if i == 0 else carport_group
         s.add(
             PowerConnector(
                 location_id=loc.id, group_id=group.id, connector_id=plug.id, rotation=rotations[i]

@@ -96,6 +96,7 @@ class _Class:
     max_a: float
     phases: int
     members: list[tuple[Demand, Connector]]
+    ids: list[str]  # the members' connector ids, in the same order
     drawn_a: float = 0.0  # what its members draw together, per line
     cons: tuple[tuple[int, float], ...] = ()
     admitted: list[str] | None = None  # fair sharing: the members that charge
@@ -129,9 +130,10 @@ def allocate(s: Situation) -> Allocation:
         cls = by_key.get(key)
         if cls is None:
             cls = by_key[key] = _Class(
-                c.group_id, lines, watts_per_a(grid, car), c.max_a, used_phases(grid, car), []
+                c.group_id, lines, watts_per_a(grid, car), c.max_a, used_phases(grid, car), [], []
             )
         cls.members.append((d, c))
+        cls.ids.append(c.id)
         a = d.drawn_a
         if a is not None and a > 0 and math.isfinite(a):
             cls.drawn_a += a
@@ -252,10 +254,11 @@ def allocate(s: Situation) -> Allocation:
     phases: dict[str, int] = {}
     alloc = {g.id: [0.0] * n_lines for g in tree.groups}
     for cls in classes:
-        phases.update(dict.fromkeys((c.id for _, c in cls.members), cls.phases))
+        phases.update(dict.fromkeys(cls.ids, cls.phases))
         if cls.admitted is not None:  # fair shares: one value for the class
             v = _step(cls.level_a)
-            limits.update(dict.fromkeys((c.id for _, c in cls.members), 0.0))
+            if len(cls.admitted) < len(cls.ids):
+                limits.update(dict.fromkeys(cls.ids, 0.0))
             limits.update(dict.fromkeys(cls.admitted, v))
             total = v * len(cls.admitted)
         else:
@@ -338,7 +341,7 @@ def _admit(
             cls.admitted = []
             contested.extend((m, cls) for m in cls.members)
         else:
-            cls.admitted = [c.id for _, c in cls.members]
+            cls.admitted = cls.ids
             n = len(cls.members)
             for k, a in cls.cons:
                 used[k] += a * min_a * n
