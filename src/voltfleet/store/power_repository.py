@@ -45,6 +45,7 @@ WANTS_CURRENT = frozenset(
 )
 LINE_POINTS = ("grid_current_l1_a", "grid_current_l2_a", "grid_current_l3_a")
 EV_LINE_POINTS = ("ev_current_l1_a", "ev_current_l2_a", "ev_current_l3_a")
+METER_POINTS = (*LINE_POINTS, "grid_power_w")
 PHASE_SEEN_S = 120.0  # a charger's per-line currents newer than this tell a car's phases
 ONE_PHASE_IDLE_A = 0.5  # a line below this while L1 carries current is unused
 
@@ -106,20 +107,56 @@ def settings_of(loc: PowerLocation) -> PowerSettings:
     )
 
 
-def meter_reading(
-    series: TimeSeriesStore, device_id: str, grid: GridType, now: datetime
-) -> MeterReading | None:
+AHEAD_US = 300_000_000  # a reading up to 5 min ahead of the clock is a current one (device skew)
+Latest = dict[tuple[str, str], tuple[float, float]]  # (device, point) -> (age s, value)
+
+
+def latest_many(series: TimeSeriesStore, keys: set[tuple[str, str]], now: datetime) -> Latest:
+    """The newest sample of each series (one a device's clock put slightly ahead included),
+    with its age (0 for one ahead): one round trip."""
+    if not keys:
+        return {}
+    now_us = int(now.timestamp() * 1_000_000)
+    hi_us = now_us + AHEAD_US
+    found = series.around_us([(d, p, now_us, hi_us) for d, p in sorted(keys)])
+    out: Latest = {}
+    for key, rows in found.items():
+        known = [r for r in rows if r[0] <= hi_us]
+        if known:
+            ts_us, value = known[-1]
+            out[key] = (max(0, now_us - ts_us) / 1_000_000, value)
+    return out
+
+
+def meter_reading(latest: Latest, device_id: str, grid: GridType) -> MeterReading | None:
     """A meter's newest current per line, or its grid power spread evenly over the lines."""
-    lines = [series.latest(device_id, p) for p in LINE_POINTS[: grid.phases]]
-    if all(s is not None for s in lines):
-        oldest = min(s.ts for s in lines if s is not None)
-        values = tuple(s.value for s in lines if s is not None)
-        return MeterReading(values, (now - oldest).total_seconds())
-    power = series.latest(device_id, "grid_power_w")
+    lines = [latest.get((device_id, p)) for p in LINE_POINTS[: grid.phases]]
+    if all(x is not None for x in lines):
+        age = max(x[0] for x in lines if x is not None)
+        return MeterReading(tuple(x[1] for x in lines if x is not None), age)
+    power = latest.get((device_id, "grid_power_w"))
     if power is None:
         return None
-    per_line = power.value / (grid.volts_per_line_a * grid.phases)
-    return MeterReading((per_line,) * grid.phases, (now - power.ts).total_seconds())
+    per_line = power[1] / (grid.volts_per_line_a * grid.phases)
+    return MeterReading((per_line,) * grid.phases, power[0])
+
+
+def _status(text: str) -> ConnectorStatus:
+    try:
+        return ConnectorStatus(text)
+    except ValueError:
+        return ConnectorStatus.UNKNOWN
+
+
+def car_phases(latest: Latest, charger_id: str) -> int:
+    """1 when the charger's newest per-line currents show the car on L1 only, else 3."""
+    lines = [latest.get((charger_id, p)) for p in EV_LINE_POINTS]
+    if any(x is None or x[0] > PHASE_SEEN_S for x in lines):
+        return PHASES
+    l1, l2, l3 = (x[1] for x in lines if x is not None)
+    if l1 > ONE_PHASE_IDLE_A and l2 < ONE_PHASE_IDLE_A and l3 < ONE_PHASE_IDLE_A:
+        return 1
+    return PHASES
 
 
 class SqlPowerRepository:
@@ -174,6 +211,15 @@ class SqlPowerRepository:
         per_charger: dict[str, int] = {}
         for _, _, d in rows:
             per_charger[d.id] = per_charger.get(d.id, 0) + 1
+        wanting = [
+            d.id
+            for pc, c, d in rows
+            if per_charger[d.id] == 1
+            and ((d.id, c.connector_no) in open_sessions or _status(c.status) in WANTS_CURRENT)
+        ]
+        keys = {(g.meter_device_id, p) for g in groups if g.meter_device_id for p in METER_POINTS}
+        keys |= {(d, p) for d in wanting for p in EV_LINE_POINTS}
+        latest = latest_many(self.series, keys, now)
         demands: list[Demand] = []
         outlets: dict[str, Outlet] = {}
         held: dict[str, Held] = {}
@@ -184,13 +230,9 @@ class SqlPowerRepository:
             if pc.applied_a is not None:
                 held[pc.id] = Held(pc.applied_a, _epoch(pc.raise_since))
             session = open_sessions.get((d.id, c.connector_no))
-            try:
-                status = ConnectorStatus(c.status)
-            except ValueError:
-                status = ConnectorStatus.UNKNOWN
-            if session is None and status not in WANTS_CURRENT:
+            if session is None and _status(c.status) not in WANTS_CURRENT:
                 continue
-            phases = self._car_phases(d.id, now) if per_charger[d.id] == 1 else PHASES
+            phases = car_phases(latest, d.id) if per_charger[d.id] == 1 else PHASES
             drawn = None
             if session is not None and session.power_w is not None:
                 drawn = max(0.0, session.power_w) / watts_per_a(grid, phases)
@@ -199,7 +241,7 @@ class SqlPowerRepository:
         meters = {}
         for g in groups:
             if g.meter_device_id is not None:
-                m = meter_reading(self.series, g.meter_device_id, grid, now)
+                m = meter_reading(latest, g.meter_device_id, grid)
                 if m is not None:
                     meters[g.id] = m
         local = now.astimezone(zone(site.timezone if site else "UTC"))
@@ -215,16 +257,6 @@ class SqlPowerRepository:
             sent=sent,
             surplus_seen_s=_epoch(loc.surplus_seen_at),
         )
-
-    def _car_phases(self, charger_id: str, now: datetime) -> int:
-        """1 when the charger's newest per-line currents show the car on L1 only, else 3."""
-        lines = [self.series.latest(charger_id, p) for p in EV_LINE_POINTS]
-        if any(x is None or (now - x.ts).total_seconds() > PHASE_SEEN_S for x in lines):
-            return PHASES
-        l1, l2, l3 = (x.value for x in lines if x is not None)
-        if l1 > ONE_PHASE_IDLE_A and l2 < ONE_PHASE_IDLE_A and l3 < ONE_PHASE_IDLE_A:
-            return 1
-        return PHASES
 
     def save(
         self, location_id: str, held: Mapping[str, Held], surplus_seen_s: float | None
