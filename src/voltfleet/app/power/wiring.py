@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -54,21 +55,34 @@ class PowerWiring:
         self._meters: dict[str, set[str]] = {}  # meter device id -> location ids
         self._chargers: dict[str, set[str]] = {}  # charger device id -> location ids
         self._index_at: datetime | None = None
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     # ---- running a cycle ---------------------------------------------------------------------
 
     def recompute(self, location_id: str, now: datetime | None = None) -> pm.Outcome | None:
         """One cycle of one location: decide (and keep the hysteresis), send what changed,
         record what the chargers accepted. From a job thread or any thread but the link's."""
-        now = now or self.clock.now()
-        with self.db.session() as s:
-            d = pm.plan(SqlPowerRepository(s), location_id, now)
-        if d is None:
-            return None
-        outcome = self._run(pm.send(self.link, d))
-        with self.db.session() as s:
-            pm.record(SqlPowerRepository(s), outcome, now)
-        return outcome
+        with self._lock_of(location_id):  # two cycles of a location never overlap here
+            now = now or self.clock.now()
+            with self.db.session() as s:
+                d = pm.plan(SqlPowerRepository(s), location_id, now)
+            if d is None:
+                return None
+            outcome = self._run(pm.send(self.link, d))
+            with self.db.session() as s:
+                pm.record(SqlPowerRepository(s), outcome, now)
+            return outcome
+
+    def _lock_of(self, location_id: str) -> threading.Lock:
+        """The location's lock in this process. (Across worker processes two cycles of a
+        location may overlap: the worst is a limit sent twice.) Not a job lock: the in-process
+        runner's periodic thread busy-waits on a held job lock."""
+        with self._locks_guard:
+            found = self._locks.get(location_id)
+            if found is None:
+                found = self._locks[location_id] = threading.Lock()
+            return found
 
     def cycle(self, now: datetime) -> int:
         """Every location, each in its own transaction (one failing does not stop the others).
@@ -93,10 +107,7 @@ class PowerWiring:
 
     def register(self, registry: JobRegistry) -> None:
         registry.add(
-            JobSpec(
-                POWER_RECOMPUTE,
-                lambda now, location_id: self.recompute(location_id, now),
-            )
+            JobSpec(POWER_RECOMPUTE, lambda now, location_id: self.recompute(location_id, now))
         )
         registry.add(JobSpec(POWER_CYCLE, lambda now: self.cycle(now), Every(pm.CYCLE_S)))
 
