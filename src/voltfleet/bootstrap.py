@@ -42,6 +42,8 @@ from voltfleet.app.portal.session import (
     LoginRequired,
     PasswordChangeRequired,
 )
+from voltfleet.app.power.endpoints import router as power_router
+from voltfleet.app.power.pages import router as power_pages_router
 from voltfleet.app.ratelimit import AttemptLimiter
 from voltfleet.app.registers.endpoints import router as registers_router
 from voltfleet.app.registers.pages import router as registers_pages_router
@@ -87,6 +89,7 @@ def build_runtime(settings: Settings) -> Runtime:
         limiter=AttemptLimiter(settings.rate_limit_storage),
         broker_files=mqtt_broker_files.files_from_settings(settings),
     )
+    runtime.power.watch(db.sessions)  # EV power management recomputes on charging/meter events
     runtime.jobs = build_jobs(runtime)
     return runtime
 
@@ -94,7 +97,7 @@ def build_runtime(settings: Settings) -> Runtime:
 def build_jobs(runtime: Runtime) -> Jobs:
     """The jobs adapter of ``settings.jobs_mode``: in-process, or the PostgreSQL queue that
     ``voltfleet worker`` processes serve."""
-    registry = all_jobs(runtime.db, runtime.settings)
+    registry = all_jobs(runtime.db, runtime.settings, runtime.power)
     if runtime.settings.jobs_mode == "worker":
         from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs
 
@@ -136,7 +139,7 @@ def create_app(
         runner = (
             runtime.jobs
             if isinstance(runtime.jobs, InProcessJobs)
-            else InProcessJobs(all_jobs(runtime.db, settings), runtime.clock)
+            else InProcessJobs(all_jobs(runtime.db, settings, runtime.power), runtime.clock)
         )
 
     @asynccontextmanager
@@ -201,6 +204,8 @@ def create_app(
         live_router,
         charging_router,
         charging_pages_router,
+        power_router,
+        power_pages_router,
         commands_pages_router,
         registers_router,
         registers_pages_router,

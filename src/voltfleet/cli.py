@@ -87,7 +87,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     runtime = build_runtime(settings)
     upgrade(runtime.db.url)
     ensure_job_queue(settings.model_copy(update={"jobs": "worker"}))
-    registry = all_jobs(runtime.db, settings)
+    registry = all_jobs(runtime.db, settings, runtime.power)
     jobs = ProcrastinateJobs(registry, runtime.db.url, runtime.clock)
     runtime.jobs = jobs
     names = ", ".join(spec.name for spec in registry.periodic())

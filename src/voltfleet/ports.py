@@ -67,6 +67,13 @@ class ChargerLink(Protocol):
         charger accepted it."""
         ...
 
+    async def set_fallback_limit(
+        self, serial: str, connector_id: int, limit_a: float, phases: int | None = None
+    ) -> bool:
+        """The limit the connector keeps when the charger loses its connection to the platform
+        (OCPP: a default profile below the live limits); True when the charger accepted it."""
+        ...
+
     async def remote(
         self, serial: str, action: str, params: Mapping[str, Any]
     ) -> Mapping[str, Any]:

@@ -34,9 +34,10 @@ from voltfleet.domain.access import Action, Kind, OrgType, Role, allowed
 from voltfleet.store.alarm_models import Alarm
 from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.command_models import Command
-from voltfleet.store.fleet_models import Device
+from voltfleet.store.fleet_models import Connector, Device
 from voltfleet.store.models import ApiKey, AuditEntry, Org, Site, SiteShare, User
 from voltfleet.store.money_models import TariffVersion as TariffRow
+from voltfleet.store.power_models import PowerConnector, PowerGroup, PowerLocation
 from voltfleet.store.telemetry_models import CounterRestart, QuarantinedReading
 
 PUBLIC = {
@@ -60,6 +61,42 @@ SELF = {
     ("POST", "/api/v1/me/api-keys"),
     ("DELETE", "/api/v1/me/api-keys/{key_id}"),
 }
+
+
+def power_target(runtime: Runtime, site: Site) -> tuple[str, str]:
+    """The site's power tree (set up when missing) with a new throwaway group, and its
+    charger's connector in the tree: (group id, connector id)."""
+    with runtime.db.session() as s:
+        loc = s.scalar(select(PowerLocation).where(PowerLocation.site_id == site.id))
+        if loc is None:
+            loc = PowerLocation(site_id=site.id, grid_type="3x400")
+            s.add(loc)
+            s.flush()
+            s.add(PowerGroup(location_id=loc.id, parent_id=None, name="Main", fuse_a=35))
+            s.flush()
+        root = s.scalar(
+            select(PowerGroup.id).where(
+                PowerGroup.location_id == loc.id, PowerGroup.parent_id.is_(None)
+            )
+        )
+        group = PowerGroup(location_id=loc.id, parent_id=root, name="t", fuse_a=16)
+        s.add(group)
+        charger = s.scalar(
+            select(Device.id).where(Device.site_id == site.id, Device.kind == "charger")
+        )
+        assert charger is not None
+        conn = s.scalar(select(Connector).where(Connector.charger_id == charger))
+        if conn is None:
+            conn = Connector(charger_id=charger, connector_no=1)
+            s.add(conn)
+            s.flush()
+        if (
+            s.scalar(select(PowerConnector.id).where(PowerConnector.connector_id == conn.id))
+            is None
+        ):
+            s.add(PowerConnector(location_id=loc.id, group_id=str(root), connector_id=conn.id))
+        s.flush()
+        return group.id, conn.id
 
 
 @dataclass
@@ -262,6 +299,62 @@ SITE_CASES = [
     Case(D, Action.UPDATE, "POST", "/api/v1/alarms/{alarm_id}/acknowledge", target="site"),
     # A charging session of the site's charger (one standing session per standing site).
     Case(D, Action.READ, "GET", "/api/v1/charging/sessions/{session_id}", target="site"),
+    # EV power management of the site: owners look, those who manage sites change it. The
+    # "power" target gives the site a tree with a throwaway group and its charger's connector.
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/power", target="site"),
+    Case(
+        S,
+        Action.UPDATE,
+        "PUT",
+        "/api/v1/sites/{site_id}/power",
+        lambda _: {"grid_type": "3x400", "main_fuse_a": 35},
+        "power",
+    ),
+    Case(
+        S,
+        Action.UPDATE,
+        "PATCH",
+        "/api/v1/sites/{site_id}/power/settings",
+        lambda _: {"mode": "sharing"},
+        "power",
+    ),
+    Case(
+        S,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/sites/{site_id}/power/groups",
+        lambda _: {"name": "g", "fuse_a": 16},
+        "power",
+    ),
+    Case(
+        S,
+        Action.UPDATE,
+        "PATCH",
+        "/api/v1/sites/{site_id}/power/groups/{group_id}",
+        lambda _: {"fuse_a": 20},
+        "power",
+    ),
+    Case(
+        S,
+        Action.UPDATE,
+        "DELETE",
+        "/api/v1/sites/{site_id}/power/groups/{group_id}",
+        target="power",
+    ),
+    Case(
+        S,
+        Action.UPDATE,
+        "PUT",
+        "/api/v1/sites/{site_id}/power/connectors/{connector_id}",
+        target="power",
+    ),
+    Case(
+        S,
+        Action.UPDATE,
+        "DELETE",
+        "/api/v1/sites/{site_id}/power/connectors/{connector_id}",
+        target="power",
+    ),
     # Commands to the site's battery (one standing battery and command per standing site).
     Case(
         D,
@@ -786,6 +879,9 @@ def test_authorisation_matrix(
                         s.add(restart)
                         s.flush()
                         restart_id = restart.id
+                power_group = power_connector = ""
+                if case.target == "power":
+                    power_group, power_connector = power_target(runtime, site)
                 tariff_id = ""
                 if case.target == "temp_tariff":
                     with runtime.db.session() as s:
@@ -828,6 +924,8 @@ def test_authorisation_matrix(
                     session_id=session_of.get(site.id, ""),
                     command_id=command_of.get(site.id, ""),
                     restart_id=restart_id,
+                    group_id=power_group,
+                    connector_id=power_connector,
                 ) + (f"?{case.query}" if case.query else "")
                 body = case.body(site.org_id) if case.body else None
                 files = None
@@ -835,6 +933,8 @@ def test_authorisation_matrix(
                     body = {"org_id": world.org_id(share_to)}
                 elif case.path.endswith("/devices"):
                     body = {"kind": "meter", "serial": targets.serial()}
+                elif "/power/connectors/" in case.path and case.method == "PUT":
+                    body = {"group_id": power_group, "rotation": "231"}
                 elif case.path.endswith("/move"):
                     body = {"site_id": standing[target_label][0].id}
                 elif case.upload and case.path.endswith("/picture"):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from voltfleet.app.mail import Mailer
 from voltfleet.app.ops.metrics import Metrics
+from voltfleet.app.power.wiring import PowerWiring
 from voltfleet.app.ratelimit import AttemptLimiter
 from voltfleet.app.security import Security
 from voltfleet.app.telemetry.wiring import IngestWiring
@@ -28,8 +29,10 @@ class Runtime:
     broker_files: BrokerFiles | None = None  # the MQTT broker's files, kept as tokens are issued
     metrics: Metrics = field(default_factory=Metrics)  # this process's Prometheus registry
     ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock
+    power: PowerWiring = field(init=False)  # EV power management: its jobs, hooks and link
 
     def __post_init__(self) -> None:
         self.ingest = IngestWiring.from_settings(self.settings, self.clock)
         self.ingest.observe = self.metrics.observe_ingest
         self.ingest.observe_quarantine = self.metrics.quarantine
+        self.power = PowerWiring(self.db, self.clock, lambda: self.jobs)

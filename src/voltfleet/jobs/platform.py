@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from voltfleet.app.power.wiring import PowerWiring
 from voltfleet.app.telemetry.presence import sweep_offline
 from voltfleet.domain.telemetry.presence import sweep_interval_s
 from voltfleet.jobs import virtual_battery
@@ -73,10 +74,14 @@ def market_prices(settings: Settings, db: Database, now: datetime) -> int:
     return stored
 
 
-def platform_jobs(db: Database, settings: Settings) -> JobRegistry:
+def platform_jobs(
+    db: Database, settings: Settings, power: PowerWiring | None = None
+) -> JobRegistry:
     """Every job of the platform, with its schedule; the price fetch only when market sources
-    are configured (VOLTFLEET_MARKET_SOURCES)."""
+    are configured (VOLTFLEET_MARKET_SOURCES); EV power management's cycles with its wiring."""
     registry = JobRegistry()
+    if power is not None:
+        power.register(registry)
     registry.add(
         JobSpec(
             OFFLINE_SWEEP,
@@ -96,9 +101,10 @@ def platform_jobs(db: Database, settings: Settings) -> JobRegistry:
     return registry
 
 
-def all_jobs(db: Database, settings: Settings) -> JobRegistry:
-    """The core jobs above and those of the features (virtual batteries: settle, export)."""
-    registry = platform_jobs(db, settings)
+def all_jobs(db: Database, settings: Settings, power: PowerWiring | None = None) -> JobRegistry:
+    """The core jobs above and those of the features (virtual batteries: settle, export; EV
+    power management's cycles with its wiring)."""
+    registry = platform_jobs(db, settings, power)
     for spec in virtual_battery.specs(db, settings.data_dir):
         registry.add(spec)
     return registry

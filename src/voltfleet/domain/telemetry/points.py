@@ -107,6 +107,11 @@ _POINTS = [
     Point("battery_voltage_v", PointKind.VOLTAGE, _units("V", kV=1000.0), 0.0, 1500.0),
     Point("grid_current_a", PointKind.CURRENT, _units("A", mA=0.001), -1000.0, 1000.0),
     Point("ev_current_a", PointKind.CURRENT, _units("A", mA=0.001), 0.0, 1000.0),
+    # a meter's current per grid line, > 0 is import (EV power management: a group's meter)
+    *(
+        Point(f"grid_current_l{n}_a", PointKind.CURRENT, _units("A", mA=0.001), -1000.0, 1000.0)
+        for n in (1, 2, 3)
+    ),
     # EV chargers (OCPP): per-line current and voltage, and the vehicle's state of charge
     *(
         Point(f"ev_current_l{n}_a", PointKind.CURRENT, _units("A", mA=0.001), 0.0, 1000.0)

@@ -1,0 +1,187 @@
+"""Power management as wired into a running platform: the jobs that run a location's cycle
+(on an event, and every ``CYCLE_S`` for every location), the hooks that notice the events, and
+the way a cycle reaches the chargers.
+
+Events are noticed on the database sessions, so no other feature's code has to call in: after
+a transaction commits that changed a charging session (started, stopped), a connector's status,
+a group meter's ``last_seen`` (ingest marks a device seen with each reading it accepts) or the
+power setup itself (``service.changed``), the locations concerned are recomputed through the
+``power-recompute`` job (deferred with a queueing lock, so a burst of readings queues one run).
+
+The chargers are reached through a ``ports.ChargerLink``: ``link`` is set by whoever holds the
+chargers' connections (the OCPP central system), with ``loop``, the event loop its sockets live
+on, so a cycle run in a job thread can send through it. Without a link, cycles still decide and
+keep their state, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from voltfleet.app.power.events import CHANGED
+from voltfleet.ports import ChargerLink, Clock, Every, Jobs, JobSpec
+from voltfleet.store.charging_models import ChargingSession
+from voltfleet.store.db import Database
+from voltfleet.store.fleet_models import Connector, Device
+from voltfleet.store.power_models import PowerConnector, PowerGroup
+from voltfleet.store.power_repository import SqlPowerRepository
+from voltfleet.usecases import power_management as pm
+from voltfleet.usecases.jobs import JobRegistry, job_key
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+POWER_RECOMPUTE = "power-recompute"  # one location, on an event
+POWER_CYCLE = "power-cycle"  # every location, every CYCLE_S
+INDEX_TTL_S = 5.0  # which devices are meters or chargers of which location: re-read this often
+SEEN = "power_devices_seen"  # session.info key: devices whose change may matter
+
+
+class PowerWiring:
+    def __init__(self, db: Database, clock: Clock, jobs: Callable[[], Jobs | None]) -> None:
+        self.db = db
+        self.clock = clock
+        self._jobs = jobs
+        self.link: ChargerLink | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._meters: dict[str, set[str]] = {}  # meter device id -> location ids
+        self._chargers: dict[str, set[str]] = {}  # charger device id -> location ids
+        self._index_at: datetime | None = None
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    # ---- running a cycle ---------------------------------------------------------------------
+
+    def recompute(self, location_id: str, now: datetime | None = None) -> pm.Outcome | None:
+        """One cycle of one location: decide (and keep the hysteresis), send what changed,
+        record what the chargers accepted. From a job thread or any thread but the link's."""
+        with self._lock_of(location_id):  # two cycles of a location never overlap here
+            now = now or self.clock.now()
+            with self.db.session() as s:
+                d = pm.plan(SqlPowerRepository(s), location_id, now)
+            if d is None:
+                return None
+            outcome = self._run(pm.send(self.link, d))
+            with self.db.session() as s:
+                pm.record(SqlPowerRepository(s), outcome, now)
+            return outcome
+
+    def _lock_of(self, location_id: str) -> threading.Lock:
+        """The location's lock in this process. (Across worker processes two cycles of a
+        location may overlap: the worst is a limit sent twice.) Not a job lock: the in-process
+        runner's periodic thread busy-waits on a held job lock."""
+        with self._locks_guard:
+            found = self._locks.get(location_id)
+            if found is None:
+                found = self._locks[location_id] = threading.Lock()
+            return found
+
+    def cycle(self, now: datetime) -> int:
+        """Every location, each in its own transaction (one failing does not stop the others).
+        Returns how many limits were sent."""
+        with self.db.session() as s:
+            ids = SqlPowerRepository(s).location_ids()
+        sent = 0
+        for location_id in ids:
+            try:
+                out = self.recompute(location_id, now)
+            except Exception:
+                log.exception("power cycle of location %s failed", location_id)
+                continue
+            sent += len(out.sent) if out is not None else 0
+        return sent
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        loop = self.loop
+        if loop is not None and loop.is_running():
+            return asyncio.run_coroutine_threadsafe(coro, loop).result(pm.SEND_TIMEOUT_S * 2)
+        return asyncio.run(coro)
+
+    def register(self, registry: JobRegistry) -> None:
+        registry.add(
+            JobSpec(POWER_RECOMPUTE, lambda now, location_id: self.recompute(location_id, now))
+        )
+        registry.add(JobSpec(POWER_CYCLE, lambda now: self.cycle(now), Every(pm.CYCLE_S)))
+
+    # ---- noticing events -----------------------------------------------------------------------
+
+    def watch(self, sessions: sessionmaker[Session]) -> None:
+        event.listen(sessions, "before_flush", self._collect)
+        event.listen(sessions, "after_commit", self._after_commit)
+        event.listen(sessions, "after_rollback", self._forget)
+
+    def _collect(self, session: Session, *_: object) -> None:
+        seen: set[str] | None = None
+        for obj in (*session.new, *session.dirty):
+            device_id = None
+            if isinstance(obj, ChargingSession):
+                if obj in session.new or inspect(obj).attrs.stopped_at.history.has_changes():
+                    device_id = obj.device_id
+            elif isinstance(obj, Connector):
+                if inspect(obj).attrs.status.history.has_changes():
+                    device_id = obj.charger_id
+            elif (
+                isinstance(obj, Device)
+                and obj not in session.new
+                and inspect(obj).attrs.last_seen.history.has_changes()
+            ):
+                device_id = obj.id
+            if device_id is not None:
+                if seen is None:
+                    seen = session.info.setdefault(SEEN, set())
+                seen.add(device_id)
+
+    def _forget(self, session: Session) -> None:
+        session.info.pop(SEEN, None)
+        session.info.pop(CHANGED, None)
+
+    def _after_commit(self, session: Session) -> None:
+        devices: set[str] = session.info.pop(SEEN, set())
+        locations: set[str] = set(session.info.pop(CHANGED, set()))
+        if locations:
+            self._index_at = None  # the tree changed: read the index again
+        if devices:
+            meters, chargers = self._index()
+            for d in devices:
+                locations |= meters.get(d, set()) | chargers.get(d, set())
+        for location_id in sorted(locations):
+            self.defer(location_id)
+
+    def _index(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        now = self.clock.now()
+        if self._index_at is None or now - self._index_at > timedelta(seconds=INDEX_TTL_S):
+            meters: dict[str, set[str]] = {}
+            chargers: dict[str, set[str]] = {}
+            with self.db.session() as s:
+                for dev, loc in s.execute(
+                    select(PowerGroup.meter_device_id, PowerGroup.location_id).where(
+                        PowerGroup.meter_device_id.is_not(None)
+                    )
+                ):
+                    meters.setdefault(dev, set()).add(loc)
+                for dev, loc in s.execute(
+                    select(Connector.charger_id, PowerConnector.location_id).join(
+                        Connector, Connector.id == PowerConnector.connector_id
+                    )
+                ):
+                    chargers.setdefault(dev, set()).add(loc)
+            self._meters, self._chargers, self._index_at = meters, chargers, now
+        return self._meters, self._chargers
+
+    def defer(self, location_id: str) -> None:
+        jobs = self._jobs()
+        if jobs is None:
+            return
+        args = {"location_id": location_id}
+        try:
+            jobs.defer(POWER_RECOMPUTE, args, queueing_lock=job_key(POWER_RECOMPUTE, args))
+        except Exception:  # a queue that is down must not fail the transaction that committed
+            log.exception("could not queue the power cycle of location %s", location_id)

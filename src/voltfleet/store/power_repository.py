@@ -1,0 +1,291 @@
+"""The power-management use case's repository (usecases.power_management.PowerRepository) on
+SQLAlchemy: a location's tree from its tables, the cars from the charging tables (connector
+status, open sessions), the meters from telemetry, the hysteresis and what was sent."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voltfleet.domain.charging import ConnectorStatus
+from voltfleet.domain.fleet import zone
+from voltfleet.domain.power.allocate import Demand, MeterReading
+from voltfleet.domain.power.hysteresis import Held
+from voltfleet.domain.power.modes import Mode, PowerSettings
+from voltfleet.domain.power.tree import (
+    PHASES,
+    Connector,
+    GridType,
+    Group,
+    PeakLimit,
+    Rotation,
+    Tree,
+    watts_per_a,
+)
+from voltfleet.ports import TimeSeriesStore
+from voltfleet.store.charging_models import ChargingSession
+from voltfleet.store.fleet_models import Connector as ConnectorRow
+from voltfleet.store.fleet_models import Device
+from voltfleet.store.models import Site
+from voltfleet.store.power_models import PowerConnector, PowerGroup, PowerLocation
+from voltfleet.store.timeseries import store_for
+from voltfleet.usecases.power_management import Outlet, Sent, Snapshot
+
+# A car is plugged in and may want current (a paused one reports suspended_evse).
+WANTS_CURRENT = frozenset(
+    {
+        ConnectorStatus.PREPARING,
+        ConnectorStatus.CHARGING,
+        ConnectorStatus.SUSPENDED_EV,
+        ConnectorStatus.SUSPENDED_EVSE,
+    }
+)
+LINE_POINTS = ("grid_current_l1_a", "grid_current_l2_a", "grid_current_l3_a")
+EV_LINE_POINTS = ("ev_current_l1_a", "ev_current_l2_a", "ev_current_l3_a")
+METER_POINTS = (*LINE_POINTS, "grid_power_w")
+PHASE_SEEN_S = 120.0  # a charger's per-line currents newer than this tell a car's phases
+ONE_PHASE_IDLE_A = 0.5  # a line below this while L1 carries current is unused
+
+
+def rotation_of(text: str) -> Rotation:
+    """ "231" -> (1, 2, 0): the grid phases (1-based in words) of the charger's L1 L2 L3."""
+    a, b, c = (int(ch) - 1 for ch in text)
+    return (a, b, c)
+
+
+def rotation_text(r: Rotation) -> str:
+    return "".join(str(p + 1) for p in r)
+
+
+def _epoch(t: datetime | None) -> float | None:
+    return None if t is None else t.timestamp()
+
+
+def _at(s: float | None) -> datetime | None:
+    return None if s is None else datetime.fromtimestamp(s, UTC)
+
+
+def peak_of(g: PowerGroup) -> PeakLimit | None:
+    if g.peak_current_a is None and g.peak_power_kw is None:
+        return None
+    return PeakLimit(g.peak_current_a, g.peak_power_kw, g.peak_start_min, g.peak_end_min)
+
+
+def tree_of(
+    grid: GridType, groups: list[PowerGroup], placed: list[tuple[PowerConnector, float]]
+) -> Tree:
+    return Tree(
+        grid,
+        tuple(
+            Group(
+                g.id,
+                g.parent_id,
+                g.fuse_a,
+                peak=peak_of(g),
+                fallback_a=g.fallback_a,
+                has_meter=g.meter_device_id is not None,
+            )
+            for g in groups
+        ),
+        tuple(
+            Connector(pc.id, pc.group_id, max_a, rotation_of(pc.rotation), pc.priority)
+            for pc, max_a in placed
+        ),
+    )
+
+
+def settings_of(loc: PowerLocation) -> PowerSettings:
+    return PowerSettings(
+        mode=Mode(loc.mode),
+        solar_backup_s=loc.solar_backup_s,
+        min_solar_share=loc.min_solar_share,
+        meter_stale_s=loc.meter_stale_s,
+        raise_hold_s=loc.raise_hold_s,
+    )
+
+
+AHEAD_US = 300_000_000  # a reading up to 5 min ahead of the clock is a current one (device skew)
+Latest = dict[tuple[str, str], tuple[float, float]]  # (device, point) -> (age s, value)
+
+
+def latest_many(series: TimeSeriesStore, keys: set[tuple[str, str]], now: datetime) -> Latest:
+    """The newest sample of each series (one a device's clock put slightly ahead included),
+    with its age (0 for one ahead): one round trip."""
+    if not keys:
+        return {}
+    now_us = int(now.timestamp() * 1_000_000)
+    hi_us = now_us + AHEAD_US
+    found = series.around_us([(d, p, now_us, hi_us) for d, p in sorted(keys)])
+    out: Latest = {}
+    for key, rows in found.items():
+        known = [r for r in rows if r[0] <= hi_us]
+        if known:
+            ts_us, value = known[-1]
+            out[key] = (max(0, now_us - ts_us) / 1_000_000, value)
+    return out
+
+
+def meter_reading(latest: Latest, device_id: str, grid: GridType) -> MeterReading | None:
+    """A meter's newest current per line, or its grid power spread evenly over the lines."""
+    lines = [latest.get((device_id, p)) for p in LINE_POINTS[: grid.phases]]
+    if all(x is not None for x in lines):
+        age = max(x[0] for x in lines if x is not None)
+        return MeterReading(tuple(x[1] for x in lines if x is not None), age)
+    power = latest.get((device_id, "grid_power_w"))
+    if power is None:
+        return None
+    per_line = power[1] / (grid.volts_per_line_a * grid.phases)
+    return MeterReading((per_line,) * grid.phases, power[0])
+
+
+def _status(text: str) -> ConnectorStatus:
+    try:
+        return ConnectorStatus(text)
+    except ValueError:
+        return ConnectorStatus.UNKNOWN
+
+
+def car_phases(latest: Latest, charger_id: str) -> int:
+    """1 when the charger's newest per-line currents show the car on L1 only, else 3."""
+    lines = [latest.get((charger_id, p)) for p in EV_LINE_POINTS]
+    if any(x is None or x[0] > PHASE_SEEN_S for x in lines):
+        return PHASES
+    l1, l2, l3 = (x[1] for x in lines if x is not None)
+    if l1 > ONE_PHASE_IDLE_A and l2 < ONE_PHASE_IDLE_A and l3 < ONE_PHASE_IDLE_A:
+        return 1
+    return PHASES
+
+
+class SqlPowerRepository:
+    def __init__(self, session: Session, series: TimeSeriesStore | None = None) -> None:
+        self.session = session
+        self._series = series
+
+    @property
+    def series(self) -> TimeSeriesStore:
+        if self._series is None:
+            self._series = store_for(self.session.connection())
+        return self._series
+
+    def location_ids(self) -> list[str]:
+        return list(self.session.scalars(select(PowerLocation.id).order_by(PowerLocation.id)))
+
+    def snapshot(self, location_id: str, now: datetime) -> Snapshot | None:
+        s = self.session
+        loc = s.get(PowerLocation, location_id)
+        if loc is None:
+            return None
+        site = s.get(Site, loc.site_id)
+        grid = GridType(loc.grid_type)
+        groups = list(
+            s.scalars(
+                select(PowerGroup)
+                .where(PowerGroup.location_id == loc.id)
+                .order_by(PowerGroup.position)
+            )
+        )
+        rows = s.execute(
+            select(PowerConnector, ConnectorRow, Device)
+            .join(ConnectorRow, ConnectorRow.id == PowerConnector.connector_id)
+            .join(Device, Device.id == ConnectorRow.charger_id)
+            .where(PowerConnector.location_id == loc.id, Device.deleted_at.is_(None))
+        ).all()
+        tree = tree_of(grid, groups, [(pc, c.max_current_a) for pc, c, _ in rows])
+        chargers = {d.id for _, _, d in rows}
+        open_sessions = (
+            {
+                (cs.device_id, cs.connector_id): cs
+                for cs in s.scalars(
+                    select(ChargingSession).where(
+                        ChargingSession.device_id.in_(chargers),
+                        ChargingSession.stopped_at.is_(None),
+                    )
+                )
+            }
+            if chargers
+            else {}
+        )
+        per_charger: dict[str, int] = {}
+        for _, _, d in rows:
+            per_charger[d.id] = per_charger.get(d.id, 0) + 1
+        wanting = [
+            d.id
+            for pc, c, d in rows
+            if per_charger[d.id] == 1
+            and ((d.id, c.connector_no) in open_sessions or _status(c.status) in WANTS_CURRENT)
+        ]
+        keys = {(g.meter_device_id, p) for g in groups if g.meter_device_id for p in METER_POINTS}
+        keys |= {(d, p) for d in wanting for p in EV_LINE_POINTS}
+        latest = latest_many(self.series, keys, now)
+        demands: list[Demand] = []
+        outlets: dict[str, Outlet] = {}
+        held: dict[str, Held] = {}
+        sent: dict[str, Sent] = {}
+        for pc, c, d in rows:
+            outlets[pc.id] = Outlet(d.serial, c.connector_no)
+            sent[pc.id] = Sent(pc.sent_a, pc.sent_phases, pc.fallback_sent_a)
+            if pc.applied_a is not None:
+                held[pc.id] = Held(pc.applied_a, _epoch(pc.raise_since))
+            session = open_sessions.get((d.id, c.connector_no))
+            if session is None and _status(c.status) not in WANTS_CURRENT:
+                continue
+            phases = car_phases(latest, d.id) if per_charger[d.id] == 1 else PHASES
+            drawn = None
+            if session is not None and session.power_w is not None:
+                drawn = max(0.0, session.power_w) / watts_per_a(grid, phases)
+            arrived = session.started_at.timestamp() if session is not None else now.timestamp()
+            demands.append(Demand(pc.id, phases, arrived, drawn))
+        meters = {}
+        for g in groups:
+            if g.meter_device_id is not None:
+                m = meter_reading(latest, g.meter_device_id, grid)
+                if m is not None:
+                    meters[g.id] = m
+        local = now.astimezone(zone(site.timezone if site else "UTC"))
+        return Snapshot(
+            location_id=loc.id,
+            tree=tree,
+            settings=settings_of(loc),
+            demands=demands,
+            meters=meters,
+            minute_of_day=local.hour * 60 + local.minute,
+            outlets=outlets,
+            held=held,
+            sent=sent,
+            surplus_seen_s=_epoch(loc.surplus_seen_at),
+        )
+
+    def save(
+        self, location_id: str, held: Mapping[str, Held], surplus_seen_s: float | None
+    ) -> None:
+        loc = self.session.get(PowerLocation, location_id)
+        if loc is None:
+            return
+        loc.surplus_seen_at = _at(surplus_seen_s)
+        for pc in self.session.scalars(
+            select(PowerConnector).where(PowerConnector.location_id == location_id)
+        ):
+            h = held.get(pc.id)
+            if h is None:  # no car: the next one starts afresh, and gets its limit sent
+                pc.applied_a = pc.raise_since = pc.sent_a = pc.sent_phases = None
+            else:
+                pc.applied_a = h.applied_a
+                pc.raise_since = _at(h.raise_since_s)
+
+    def record_sent(
+        self,
+        location_id: str,
+        limits: Mapping[str, tuple[float, int]],
+        fallbacks: Mapping[str, float],
+        now: datetime,
+    ) -> None:
+        ids = set(limits) | set(fallbacks)
+        for pc in self.session.scalars(select(PowerConnector).where(PowerConnector.id.in_(ids))):
+            if pc.id in limits:
+                pc.sent_a, pc.sent_phases = limits[pc.id]
+                pc.sent_at = now
+            if pc.id in fallbacks:
+                pc.fallback_sent_a = fallbacks[pc.id]
