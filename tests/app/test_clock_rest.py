@@ -1,0 +1,50 @@
+"""Rows the alarm and money paths insert carry the injected clock's instant, not the wall
+clock's: a test sets a ManualClock far from today and finds that instant stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.app.test_alarms import event, home, send
+from tests.app.test_telemetry import h
+from tests.support.world import World, build_world
+from voltfleet.app.runtime import Runtime
+from voltfleet.clock import ManualClock
+from voltfleet.store.alarm_models import Alarm
+from voltfleet.store.models import AuditEntry
+
+FAR = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)  # not the wall clock's day, whenever this runs
+
+
+@pytest.fixture
+def clock(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    manual = ManualClock(FAR)
+    monkeypatch.setattr(runtime, "clock", manual)
+    return manual
+
+
+@pytest.fixture
+def world(client: TestClient, runtime: Runtime, clock: ManualClock) -> World:
+    return build_world(runtime)  # tokens issued at the manual clock's instant
+
+
+def test_an_alarm_is_received_and_acknowledged_at_the_injected_instant(
+    client: TestClient, world: World, runtime: Runtime, clock: ManualClock
+) -> None:
+    ids, token = home(client, world, "GWCR1")
+    out = send(client, token, [event("GWCR1-INV", "INV_GRID_LOST", "raise", FAR)])
+    assert out["alarms"]["opened"] == 1, out
+    clock.advance(timedelta(minutes=3))
+    with runtime.db.session() as s:
+        alarm = s.scalars(select(Alarm).where(Alarm.device_id == ids["GWCR1-INV"])).one()
+        assert alarm.received_at == FAR
+        alarm_id = alarm.id
+    r = client.post(f"/api/v1/alarms/{alarm_id}/acknowledge", headers=h(world, "om@I1"))
+    assert r.status_code == 200, r.text
+    with runtime.db.session() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.object_id == alarm_id)).one()
+        assert (entry.action, entry.at) == ("alarm.acknowledged", FAR + timedelta(minutes=3))
