@@ -77,6 +77,7 @@ def build_runtime(settings: Settings) -> Runtime:
         mailer=Mailer(settings),
         broker_files=mqtt_broker_files.files_from_settings(settings),
     )
+    db.use_clock(lambda: runtime.clock.now())  # rows stamped by the runtime's (injected) clock
     runtime.jobs = build_jobs(runtime)
     return runtime
 

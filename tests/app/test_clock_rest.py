@@ -15,7 +15,9 @@ from tests.support.world import World, build_world
 from voltfleet.app.runtime import Runtime
 from voltfleet.clock import ManualClock
 from voltfleet.store.alarm_models import Alarm
-from voltfleet.store.models import AuditEntry
+from voltfleet.store.fleet_models import Device
+from voltfleet.store.models import AuditEntry, Site
+from voltfleet.store.telemetry_models import DeviceCredential
 
 FAR = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)  # not the wall clock's day, whenever this runs
 
@@ -48,3 +50,28 @@ def test_an_alarm_is_received_and_acknowledged_at_the_injected_instant(
     with runtime.db.session() as s:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.object_id == alarm_id)).one()
         assert (entry.action, entry.at) == ("alarm.acknowledged", FAR + timedelta(minutes=3))
+
+
+def test_rows_the_app_inserts_and_tokens_it_checks_carry_the_injected_instant(
+    client: TestClient, world: World, runtime: Runtime, clock: ManualClock
+) -> None:
+    ids, token = home(client, world, "GWCR2")  # site, devices and token created at FAR
+    clock.advance(timedelta(hours=2))
+    send(client, token, [])  # the token is used two hours later
+    with runtime.db.session() as s:
+        site = s.get(Site, ids["site"])
+        gateway = s.get(Device, ids["GWCR2"])
+        cred = s.scalars(
+            select(DeviceCredential).where(DeviceCredential.device_id == ids["GWCR2"])
+        ).one()
+        assert site is not None and gateway is not None
+        assert (site.created_at, gateway.created_at) == (FAR, FAR)
+        assert (cred.created_at, cred.last_used_at) == (FAR, FAR + timedelta(hours=2))
+    clock.advance(timedelta(hours=1))
+    r = client.patch(
+        f"/api/v1/sites/{ids['site']}", json={"name": "Renamed"}, headers=h(world, "admin@I1")
+    )
+    assert r.status_code == 200, r.text
+    with runtime.db.session() as s:
+        site = s.get(Site, ids["site"])
+        assert site is not None and site.updated_at == FAR + timedelta(hours=3)  # onupdate too

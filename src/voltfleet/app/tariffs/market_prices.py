@@ -55,13 +55,14 @@ def fetch(
     area: str,
     days: int,
     token: str | None = None,
-    now: datetime | None = None,
+    *,
+    now: datetime,
     base_url: str | None = None,
 ) -> list[MarketPrice]:
     """Today's and the next days' prices (needs the network and, for ENTSO-E, a token); "today"
-    is the UTC day of ``now`` (default: the wall clock, for the CLI); ``base_url`` replaces the
+    is the UTC day of ``now`` (the job's instant, or the CLI's clock); ``base_url`` replaces the
     vendor's scheme and host (a proxy, a mirror)."""
-    today = (now or datetime.now(UTC)).astimezone(UTC)
+    today = now.astimezone(UTC)
     today = today.replace(hour=0, minute=0, second=0, microsecond=0)
     return asyncio.run(
         fetch_prices(
