@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from voltfleet.domain.alarms import CATALOGUE, AlarmEvent
 from voltfleet.domain.telemetry.quarantine import QuarantineEntry
+from voltfleet.store import audit_entries
 from voltfleet.store.alarm_models import Alarm
 from voltfleet.store.device_status import refresh_site_status
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.ingest_repository import devices_below, write_quarantine
-from voltfleet.store.models import AuditEntry, Site, User
+from voltfleet.store.models import Site, User
 from voltfleet.usecases.alarms import AlarmView, Filters
 from voltfleet.usecases.errors import NotFound
 
@@ -188,18 +189,16 @@ class SqlAlarmRepository:
         alarm.acknowledged_at = now
         alarm.acknowledged_by = user.id
         site = self.session.get(Site, alarm.site_id)
-        self.session.add(
-            AuditEntry(
-                actor_id=user.id,
-                actor_email=user.email,
-                org_id=site.org_id if site else user.org_id,
-                action="alarm.acknowledged",
-                object_type="alarm",
-                object_id=alarm.id,
-                address=self.viewer.address,
-                detail={"code": alarm.code, "device_id": alarm.device_id, "site_id": alarm.site_id},
-                at=now,
-            )
+        audit_entries.add(
+            self.session,
+            actor=user,
+            address=self.viewer.address,
+            action="alarm.acknowledged",
+            object_type="alarm",
+            object_id=alarm.id,
+            org_id=site.org_id if site else None,
+            detail={"code": alarm.code, "device_id": alarm.device_id, "site_id": alarm.site_id},
+            at=now,
         )
 
     def active_severities(self) -> list[tuple[str, int]]:
