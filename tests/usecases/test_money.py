@@ -14,8 +14,8 @@ import pytest
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.accounting import MeterColumns, MeterInterval, MeterRecord
 from voltfleet.domain.tariffs import FixedTariff, PriceInterval, TariffHistory, TariffVersion
-from voltfleet.usecases import metering, tariffs
-from voltfleet.usecases.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from voltfleet.usecases import metering, slots, tariffs
+from voltfleet.usecases.errors import Conflict, Forbidden, Invalid, NotFound, Rejected, TooLarge
 
 NOW = datetime(2031, 5, 6, 7, 8, tzinfo=UTC)
 
@@ -193,3 +193,20 @@ def test_costs_without_records_need_no_import_tariff() -> None:
                             datetime(2031, 3, 1, tzinfo=UTC), datetime(2031, 3, 2, tzinfo=UTC),
                             "DAY", None, None, None)  # fmt: skip
     assert report.currency == "EUR"
+
+
+def test_slots_and_schedules_read_the_prices_through_the_tariffs_use_case() -> None:
+    repo, site = FakeTariffs(), Site()
+    start = datetime(2031, 3, 1, tzinfo=UTC)
+    tariffs.set_tariff(repo, site, "IMPORT", draft(date(2031, 1, 1), 0.30), NOW)
+    with pytest.raises(Invalid, match="exactly one of relative"):
+        slots.threshold_slots(repo, site, "IMPORT", start, start + timedelta(hours=2), "LOW",
+                              relative=0.5, absolute=0.2)  # fmt: skip
+    sel, currency = slots.time_slots(repo, site, "IMPORT", start, start + timedelta(hours=2),
+                                     "LOW", timedelta(minutes=30), continuous=True)  # fmt: skip
+    assert currency == "EUR" and sel.duration == timedelta(minutes=30)
+    with pytest.raises(Rejected) as caught:  # 2 h at 1 kW cannot take 5 kWh
+        slots.schedule(repo, site, "IMPORT", start, start + timedelta(hours=2), 5.0, 1.0,
+                       continuous=False)  # fmt: skip
+    assert caught.value.code == "does_not_fit"
+    assert caught.value.errors[0]["max_fit_kwh"] == pytest.approx(2.0)
