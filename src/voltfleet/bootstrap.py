@@ -90,6 +90,7 @@ def build_runtime(settings: Settings) -> Runtime:
         broker_files=mqtt_broker_files.files_from_settings(settings),
     )
     runtime.power.watch(db.sessions)  # EV power management recomputes on charging/meter events
+    db.use_clock(lambda: runtime.clock.now())  # rows stamped by the runtime's (injected) clock
     runtime.jobs = build_jobs(runtime)
     return runtime
 

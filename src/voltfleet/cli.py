@@ -206,7 +206,8 @@ def cmd_prices(args: argparse.Namespace) -> None:
     if args.prices == "load":
         prices = market_prices.parse_file(args.source, args.area, Path(args.file).read_bytes())
     else:
-        prices = market_prices.fetch(args.source, args.area, args.days, args.token or None)
+        now = runtime.clock.now()  # the CLI's clock (bootstrap's SystemClock)
+        prices = market_prices.fetch(args.source, args.area, args.days, args.token or None, now=now)
     with runtime.db.session() as session:
         n = market_prices.store(session, args.source, args.area, prices)
     first = prices[0].start.isoformat() if prices else "-"

@@ -45,9 +45,15 @@ class Page(BaseModel, Generic[T]):
     page_size: int
 
 
-def paginate(session: Session, stmt: Select[tuple[T]], params: PageParams) -> tuple[list[T], int]:
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+def window(params: PageParams) -> tuple[int, int]:
+    """(offset, limit) of the page, clamped (for a use case that pages through a repository)."""
     size = min(max(params.page_size, 1), MAX_PAGE_SIZE)
     page = min(max(params.page, 1), MAX_PAGE)
-    rows = session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
+    return (page - 1) * size, size
+
+
+def paginate(session: Session, stmt: Select[tuple[T]], params: PageParams) -> tuple[list[T], int]:
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    offset, size = window(params)
+    rows = session.scalars(stmt.limit(size).offset(offset)).all()
     return list(rows), total

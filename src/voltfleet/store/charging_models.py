@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from voltfleet.store.db import Base, UTCDateTime, new_id, utcnow
+from voltfleet.store.db import Base, UTCDateTime, clock_now, new_id
 
 
 class ChargingSession(Base):
@@ -39,4 +39,4 @@ class ChargingSession(Base):
     stop_reason: Mapped[str] = mapped_column(String(20), default="")
     meter_last_wh: Mapped[float | None] = mapped_column(Float, nullable=True)
     power_w: Mapped[float | None] = mapped_column(Float, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from voltfleet.store.db import Base, UTCDateTime, new_id, utcnow
+from voltfleet.store.db import Base, UTCDateTime, clock_now, new_id
 
 
 class Command(Base):
@@ -38,7 +38,7 @@ class Command(Base):
     params: Mapped[Any] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(12))  # domain.commands.CommandState
     source: Mapped[str] = mapped_column(String(12), default="user")  # user | plan
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)
     created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -19,7 +19,31 @@ def new_id() -> str:
 
 
 def utcnow() -> datetime:
+    """The wall clock: only for an engine that no runtime wired a clock to (see ``clock_now``)."""
     return datetime.now(UTC)
+
+
+_NOW = "voltfleet.now"  # key of the clock's ``now`` in each pooled connection's info
+
+
+def clock_now(context: Any) -> datetime:
+    """The default of the time columns (created_at, updated_at, received_at ...): the injected
+    clock of the runtime whose database runs the statement (``Database.use_clock``), so rows the
+    platform inserts carry the instant a test or a replay chose; the wall clock only for an
+    engine without one (a migration, a script)."""
+    now = context.connection.info.get(_NOW) if context is not None else None
+    return now() if now is not None else utcnow()
+
+
+def connection_now(conn: Connection) -> datetime:
+    """``clock_now`` for code that holds only a connection."""
+    now = conn.info.get(_NOW)
+    return now() if now is not None else utcnow()
+
+
+def session_now(session: Session) -> datetime:
+    """``clock_now`` for code that holds only a session."""
+    return connection_now(session.connection())
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -71,6 +95,14 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def use_clock(self, now: Callable[[], datetime]) -> None:
+        """Stamp the time columns' defaults from ``now`` (the runtime's clock; bootstrap wires it
+        before the first connection)."""
+
+        @event.listens_for(self.engine, "connect")
+        def _clock(_dbapi_conn: Any, record: Any) -> None:
+            record.info[_NOW] = now
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from voltfleet.store.db import Base, UTCDateTime, new_id, utcnow
+from voltfleet.store.db import Base, UTCDateTime, clock_now, new_id
 
 
 class Device(Base):
@@ -69,7 +69,7 @@ class Device(Base):
     # The newest PV power sample and its instant, kept by ingest for the fleet home page.
     pv_power_w: Mapped[float | None] = mapped_column(Float, nullable=True)
     pv_power_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)
     created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -98,7 +98,7 @@ class DeviceStatusChange(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)
     status: Mapped[str] = mapped_column(String(10))
 
 
@@ -112,4 +112,4 @@ class UserPreference(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(60))
     value: Mapped[Any] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now, onupdate=clock_now)

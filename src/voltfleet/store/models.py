@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from voltfleet.store.db import Base, UTCDateTime, new_id, utcnow
+from voltfleet.store.db import Base, UTCDateTime, clock_now, new_id
 
 
 class Org(Base):
@@ -39,7 +39,7 @@ class Org(Base):
     access_code: Mapped[str] = mapped_column(String(16), unique=True)
     country: Mapped[str] = mapped_column(String(2), default="")
     description: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)
 
 
 class User(Base):
@@ -56,8 +56,8 @@ class User(Base):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     avatar: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     avatar_type: Mapped[str] = mapped_column(String(30), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)
     # Set when someone else reset the password (a temporary one was mailed): until the user
     # chooses a new one, the API refuses everything else and the portal asks for it.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -73,7 +73,7 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(100))
     prefix: Mapped[str] = mapped_column(String(12))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
@@ -90,7 +90,7 @@ class VerificationCode(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)
 
 
 class OutboxMail(Base):
@@ -103,7 +103,7 @@ class OutboxMail(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     sent_via: Mapped[str] = mapped_column(String(10))  # smtp | outbox
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now, index=True)
 
 
 class AuditEntry(Base):
@@ -113,7 +113,7 @@ class AuditEntry(Base):
     __table_args__ = (Index("ix_audit_org_at", "org_id", "at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)
     actor_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     actor_email: Mapped[str] = mapped_column(String(320), default="")
     org_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
@@ -160,8 +160,8 @@ class Site(Base):
     # (each device also has its own in_statistics flag).
     stats_inverters: Mapped[bool] = mapped_column(Boolean, default=True)
     stats_meters: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now, onupdate=clock_now)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     deleted_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -175,4 +175,4 @@ class SiteShare(Base):
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
     shared_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)

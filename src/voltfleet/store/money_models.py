@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from voltfleet.store.db import Base, UTCDateTime, new_id, utcnow
+from voltfleet.store.db import Base, UTCDateTime, clock_now, new_id
 
 
 class TariffVersion(Base):
@@ -26,7 +26,7 @@ class TariffVersion(Base):
     kind: Mapped[str] = mapped_column(String(24))  # fixed | tou | tou_weekday_weekend | market
     currency: Mapped[str] = mapped_column(String(3))
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)
     created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
@@ -71,4 +71,4 @@ class MeterIntervalRow(Base):
     tariff_rate: Mapped[str] = mapped_column(String(6))  # IMPORT | EXPORT | LOCAL
     record_reference_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     session_reference_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)

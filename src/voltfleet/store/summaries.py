@@ -24,6 +24,7 @@ from voltfleet.domain.telemetry.batch import from_us, to_us
 from voltfleet.domain.telemetry.energy import EXPORT, PV
 from voltfleet.domain.telemetry.rollup import Resolution
 from voltfleet.ports import RollupDelta
+from voltfleet.store.db import session_now
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import SiteSummary
@@ -141,7 +142,7 @@ def ensure(session: Session, sites: Sequence[Site], now: datetime | None = None)
         of_site[d.site_id].append(d)
         if counted(todo[d.site_id], d):
             devices[d.id] = d.site_id
-    since = (now or datetime.now(UTC)) - timedelta(days=_RECENT_DAYS)
+    since = (now or session_now(session)) - timedelta(days=_RECENT_DAYS)
     rows: dict[str, list[tuple[str, Resolution, datetime, float]]] = defaultdict(list)
     ids = list(devices)
     for k in range(0, len(ids), _CHUNK):

@@ -6,15 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from voltfleet.app.alarms import service
-from voltfleet.app.alarms.repository import AlarmFilters, AlarmRepository, alarm_table
+from voltfleet.app.alarms.repository import AlarmFilters, alarm_table, out
 from voltfleet.app.alarms.schemas import AlarmCodeOut, AlarmOut, Status
+from voltfleet.app.alarms.service import repository
 from voltfleet.app.deps import CallerDep, DbSession, NowDep
 from voltfleet.app.instants import Instant
-from voltfleet.app.pagination import Page, Paging, paginate
+from voltfleet.app.pagination import Page, Paging, window
 from voltfleet.app.tables import Format
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.alarms import CATALOGUE, SEVERITY_ORDER
+from voltfleet.usecases import alarms as usecase
 
 router = APIRouter(tags=["alarms"])
 
@@ -61,20 +62,18 @@ def list_alarms(
     """``since``/``until`` select the alarms that were active at some time in [since, until).
     ``format=csv`` downloads every matching alarm (at most 50,000), ignoring the paging."""
     caller.require(Kind.DEVICE, Action.LIST)
-    repo = AlarmRepository(session, caller)
+    repo = repository(session, caller)
     filters = AlarmFilters(site_id, device_id, severity, status, code, since, until)
     if format == "csv":
-        return alarm_table(repo.all_views(filters)).download("alarms.csv")
-    rows, total = paginate(session, repo.query(filters), paging)
-    return Page(items=repo.views(rows), total=total, page=paging.page, page_size=paging.page_size)
+        return alarm_table(out(usecase.all_alarms(repo, filters))).download("alarms.csv")
+    offset, limit = window(paging)
+    rows, total = usecase.list_alarms(repo, caller, filters, offset=offset, limit=limit)
+    return Page(items=out(rows), total=total, page=paging.page, page_size=paging.page_size)
 
 
 @router.get("/api/v1/alarms/{alarm_id}", response_model=AlarmOut, summary="One alarm")
 def get_alarm(session: DbSession, caller: CallerDep, alarm_id: str) -> AlarmOut:
-    repo = AlarmRepository(session, caller)
-    alarm = repo.get(alarm_id)
-    caller.require(Kind.DEVICE, Action.READ)
-    return repo.views([alarm])[0]
+    return out([usecase.get_alarm(repository(session, caller), caller, alarm_id)])[0]
 
 
 @router.post(
@@ -87,5 +86,6 @@ def acknowledge_alarm(
 ) -> AlarmOut:
     """Records who has seen it and when (audited). The alarm stays active until the device
     clears it; acknowledging it again changes nothing."""
-    alarm = service.acknowledge(session, caller, alarm_id, now)
-    return AlarmRepository(session, caller).views([alarm])[0]
+    repo = repository(session, caller)
+    alarm = usecase.acknowledge(repo, caller, alarm_id, now)
+    return out(repo.views([alarm]))[0]

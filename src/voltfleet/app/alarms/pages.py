@@ -10,16 +10,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from voltfleet.app.alarms import service
-from voltfleet.app.alarms.repository import AlarmFilters, AlarmRepository, alarm_table
+from voltfleet.app.alarms.repository import AlarmFilters, alarm_table, out
+from voltfleet.app.alarms.service import repository
 from voltfleet.app.deps import DbSession, request_now
-from voltfleet.app.pagination import PageParams, paginate
+from voltfleet.app.pagination import PageParams, window
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import SiteRepository, visible_sites
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.alarms import CATALOGUE, Severity
 from voltfleet.store.models import Site
+from voltfleet.usecases import alarms as usecase
 from voltfleet.usecases.errors import Invalid
 
 router = APIRouter()
@@ -79,12 +80,11 @@ def alarm_list(
         "until": until,
     }
     rows, total = [], 0
-    repo = AlarmRepository(session, caller)
+    repo = repository(session, caller)
     try:
-        found, total = paginate(
-            session, repo.query(_filters(args)), PageParams(page=max(page, 1), page_size=PAGE)
-        )
-        rows = repo.views(found)
+        offset, limit = window(PageParams(page=max(page, 1), page_size=PAGE))
+        found, total = usecase.list_alarms(repo, caller, _filters(args), offset=offset, limit=limit)
+        rows = out(found)
     except Invalid as exc:  # a bad filter: shown on the page
         session.rollback()
         error = exc.message
@@ -129,7 +129,7 @@ def alarm_list_csv(
         "since": since,
         "until": until,
     }
-    rows = AlarmRepository(session, caller).all_views(_filters(args))
+    rows = out(usecase.all_alarms(repository(session, caller), _filters(args)))
     return alarm_table(rows).download("alarms.csv")
 
 
@@ -144,7 +144,8 @@ def acknowledge(
     caller = require_caller(request, session)
     check_csrf(request, csrf)
     now = request_now(request)
-    alarm, error = attempt(session, lambda: service.acknowledge(session, caller, alarm_id, now))
+    repo = repository(session, caller)
+    alarm, error = attempt(session, lambda: usecase.acknowledge(repo, caller, alarm_id, now))
     if alarm is None:
         return alarm_list(request, session, error=error)
     return RedirectResponse(f"/maintenance/alarms?{back}" if back else "/maintenance/alarms", 303)
@@ -155,8 +156,7 @@ def site_alarms(request: Request, session: DbSession, site_id: str) -> HTMLRespo
     """The site's active alarms (the site page loads this into its Alarms card)."""
     caller = require_caller(request, session)
     SiteRepository(session, caller).get_for(site_id, Action.READ)
-    repo = AlarmRepository(session, caller)
-    rows = repo.views(
-        list(session.scalars(repo.query(AlarmFilters(site_id=site_id, status="active"))))
-    )
+    repo = repository(session, caller)
+    filters = AlarmFilters(site_id=site_id, status="active")
+    rows = out(usecase.all_alarms(repo, filters))
     return render(request, "portal/_site_alarms.html", caller, alarms=rows, site_id=site_id)

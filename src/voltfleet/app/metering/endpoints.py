@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.deps import CallerDep, DbSession, NowDep
 from voltfleet.app.metering import service
 from voltfleet.app.metering.schemas import (
     Aggregation,
@@ -34,11 +34,11 @@ router = APIRouter(prefix="/api/v1", tags=["metering, costs and savings"])
     "/meters/interval", response_model=MeterBatchOut, summary="Submit a batch of metered intervals"
 )
 def submit_intervals(
-    session: DbSession, caller: CallerDep, records: list[MeterRecordIn]
+    session: DbSession, caller: CallerDep, now: NowDep, records: list[MeterRecordIn]
 ) -> MeterBatchOut:
     """Answers how many were accepted, how many were duplicates of a known
     `record_reference_id` (stored once), and each refused record with its reason."""
-    return service.submit(session, caller, records)
+    return service.submit(session, caller, records, now)
 
 
 def _line(x: CostLine) -> CostLineOut:

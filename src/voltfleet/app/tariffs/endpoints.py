@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel
 
-from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.deps import CallerDep, DbSession, NowDep
 from voltfleet.app.instants import Instant
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.tariffs import repository, service
@@ -65,6 +65,7 @@ def list_tariffs(
 def set_tariff(
     session: DbSession,
     caller: CallerDep,
+    now: NowDep,
     site_id: str,
     direction: Annotated[TariffDirection, Path()],
     body: TariffIn,
@@ -73,13 +74,15 @@ def set_tariff(
     Time-of-use periods must cover the year and slots the day, with no gap and no overlap;
     the error names the period and slot at fault."""
     site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
-    return tariff_out(service.set_tariff(session, caller, site, direction, body))
+    return tariff_out(service.set_tariff(session, caller, site, direction, body, now))
 
 
 @router.delete("/sites/{site_id}/tariffs/{tariff_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_tariff(session: DbSession, caller: CallerDep, site_id: str, tariff_id: str) -> None:
+def delete_tariff(
+    session: DbSession, caller: CallerDep, now: NowDep, site_id: str, tariff_id: str
+) -> None:
     site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
-    service.delete_tariff(session, caller, site, tariff_id)
+    service.delete_tariff(session, caller, site, tariff_id, now)
 
 
 @router.get("/sites/{site_id}/rates", response_model=RatesOut, summary="Price series")
@@ -119,9 +122,9 @@ class Stored(BaseModel):
     summary="Load day-ahead prices of a market area (superusers)",
 )
 def store_market_prices(
-    session: DbSession, caller: CallerDep, source: str, area: str, body: MarketPricesIn
+    session: DbSession, caller: CallerDep, now: NowDep, source: str, area: str, body: MarketPricesIn
 ) -> Stored:
     """For deployments that receive prices from elsewhere; prices are in `currency` per kWh."""
     if not caller.superuser:
         raise Forbidden("only a platform superuser may load market prices")
-    return Stored(stored=service.store_market_prices(session, caller, source, area, body))
+    return Stored(stored=service.store_market_prices(session, caller, source, area, body, now))

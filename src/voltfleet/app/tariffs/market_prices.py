@@ -6,36 +6,15 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from voltfleet.market import MarketPrice, SourceSettings, fetch_prices, get_source, market_area
-from voltfleet.store.money_models import MarketPriceRow
+from voltfleet.store.tariff_repository import store_market_price_rows
 
 
 def store(session: Session, source: str, area: str, prices: Sequence[MarketPrice]) -> int:
     """Upsert prices of (source, area); ``area`` is the name tariffs use (e.g. "DE")."""
-    if not prices:
-        return 0
-    session.execute(
-        delete(MarketPriceRow).where(
-            MarketPriceRow.source == source,
-            MarketPriceRow.area == area,
-            MarketPriceRow.start.in_([p.start for p in prices]),
-        )
-    )
-    session.add_all(
-        MarketPriceRow(
-            source=source,
-            area=area,
-            start=p.start,
-            end=p.end,
-            price_per_kwh=p.price_per_kwh,
-            currency=p.currency,
-        )
-        for p in prices
-    )
-    return len(prices)
+    return store_market_price_rows(session, source, area, prices)
 
 
 def source_code(source: str, area: str) -> str:
@@ -55,13 +34,14 @@ def fetch(
     area: str,
     days: int,
     token: str | None = None,
-    now: datetime | None = None,
+    *,
+    now: datetime,
     base_url: str | None = None,
 ) -> list[MarketPrice]:
     """Today's and the next days' prices (needs the network and, for ENTSO-E, a token); "today"
-    is the UTC day of ``now`` (default: the wall clock, for the CLI); ``base_url`` replaces the
+    is the UTC day of ``now`` (the job's instant, or the CLI's clock); ``base_url`` replaces the
     vendor's scheme and host (a proxy, a mirror)."""
-    today = (now or datetime.now(UTC)).astimezone(UTC)
+    today = now.astimezone(UTC)
     today = today.replace(hour=0, minute=0, second=0, microsecond=0)
     return asyncio.run(
         fetch_prices(

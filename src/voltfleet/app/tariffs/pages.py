@@ -277,7 +277,7 @@ def save_tariff(
             request, session, caller, site, direction, form, error=error, status_code=422
         )
     try:
-        tariffs.set_tariff(session, caller, site, direction, body)
+        tariffs.set_tariff(session, caller, site, direction, body, request_now(request))
     except Invalid as exc:
         session.rollback()
         if exc.code == "invalid_tariff":
@@ -307,7 +307,7 @@ def delete_tariff(
     if direction not in DIRECTIONS:
         raise NotFound("tariff direction")
     try:
-        tariffs.delete_tariff(session, caller, site, tariff_id)
+        tariffs.delete_tariff(session, caller, site, tariff_id, request_now(request))
     except NotFound as exc:
         session.rollback()
         return _tariff_page(request, session, caller, site, direction, error=exc.message)

@@ -1,4 +1,5 @@
-"""Loading a site's tariff history and market prices (the site is already scope-checked)."""
+"""The tariffs use case's repository for a request (store/tariff_repository.py, with this
+deployment's parse cache), and the parse cache itself. The site is already scope-checked."""
 
 from __future__ import annotations
 
@@ -6,27 +7,20 @@ from collections import OrderedDict
 from datetime import datetime
 from threading import Lock
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from voltfleet.app.deps import Caller
 from voltfleet.app.tariffs.convert import from_definition, to_domain
-from voltfleet.domain.tariffs import (
-    FixedTariff,
-    PriceInterval,
-    Tariff,
-    TariffHistory,
-    TariffVersion,
-)
-from voltfleet.store.models import Site
-from voltfleet.store.money_models import MarketPriceRow
+from voltfleet.domain.tariffs import Tariff
 from voltfleet.store.money_models import TariffVersion as TariffRow
+from voltfleet.store.tariff_repository import SqlTariffRepository, tariff_rows
 
-
-def tariff_rows(session: Session, site_id: str, direction: str | None = None) -> list[TariffRow]:
-    stmt = select(TariffRow).where(TariffRow.site_id == site_id)
-    if direction:
-        stmt = stmt.where(TariffRow.direction == direction)
-    return list(session.scalars(stmt.order_by(TariffRow.direction, TariffRow.valid_from)))
+__all__ = [
+    "ParsedTariffs",
+    "parsed",
+    "tariff_repository",
+    "tariff_rows",
+]
 
 
 class ParsedTariffs:
@@ -57,24 +51,11 @@ class ParsedTariffs:
 parsed = ParsedTariffs()
 
 
-def history(session: Session, site: Site, direction: str) -> TariffHistory | None:
-    """The site's tariff history for a direction; LOCAL is free (0) unless a tariff is set."""
-    rows = tariff_rows(session, site.id, direction)
-    if not rows:
-        if direction == "LOCAL":
-            return TariffHistory.always(FixedTariff(site.currency, 0.0))
-        return None
-    versions = (TariffVersion(r.valid_from, parsed.get(r, site.country)) for r in rows)
-    return TariffHistory(tuple(versions))
-
-
-def market_prices(
-    session: Session, source: str, area: str, start: datetime, end: datetime
-) -> list[PriceInterval]:
-    rows = session.execute(
-        select(MarketPriceRow.start, MarketPriceRow.end, MarketPriceRow.price_per_kwh)
-        .where(MarketPriceRow.source == source, MarketPriceRow.area == area)
-        .where(MarketPriceRow.end > start, MarketPriceRow.start < end)
-        .order_by(MarketPriceRow.start)
+def tariff_repository(session: Session, caller: Caller | None = None) -> SqlTariffRepository:
+    """The repository acting for ``caller`` (None: no person, e.g. a job or a report)."""
+    return SqlTariffRepository(
+        session,
+        parsed.get,
+        caller.user if caller else None,
+        caller.address if caller else "",
     )
-    return [PriceInterval(a, b, p) for a, b, p in rows]

@@ -11,20 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from voltfleet.app.deps import CallerDep, DbSession
 from voltfleet.app.instants import Instant
 from voltfleet.app.sites.repository import SiteRepository
-from voltfleet.app.tariffs import service
 from voltfleet.app.tariffs.endpoints import EndTime, StartTime
+from voltfleet.app.tariffs.repository import tariff_repository
 from voltfleet.app.tariffs.schemas import Direction
 from voltfleet.domain.access import Action
-from voltfleet.domain.schedule import ScheduleError, plan_schedule
-from voltfleet.domain.slots import (
-    Segment,
-    SlotSelection,
-    SlotSelectionError,
-    threshold_slots,
-    time_slots,
-)
-from voltfleet.domain.tariffs import Direction as DomainDirection
-from voltfleet.usecases.errors import Invalid, Rejected
+from voltfleet.domain.slots import SlotSelection
+from voltfleet.usecases import slots
 
 router = APIRouter(prefix="/api/v1/sites/{site_id}", tags=["slots and schedules"])
 
@@ -101,15 +93,13 @@ def slots_threshold(
 ) -> SlotsOut:
     """`relative=0.5` with `segment=HIGH` gives the slots in the top half of the window's range;
     `absolute=0.30` with `LOW` gives the slots at or below 0.30 per kWh. Give exactly one."""
-    if (relative is None) == (absolute is None):
-        raise Invalid("give exactly one of relative (0..1) or absolute (a price per kWh)")
+    slots.check_threshold(relative, absolute)  # before the site: a bad request is a bad request
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    rates = service.rates(session, site, direction, start_time, end_time, None)
-    try:
-        sel = threshold_slots(rates, Segment(segment), relative=relative, absolute=absolute)
-    except SlotSelectionError as exc:
-        raise Invalid(str(exc)) from exc
-    return _slots_out(site.id, direction, rates.currency, sel)
+    sel, currency = slots.threshold_slots(
+        tariff_repository(session), site, direction, start_time, end_time, segment,
+        relative=relative, absolute=absolute,
+    )  # fmt: skip
+    return _slots_out(site.id, direction, currency, sel)
 
 
 @router.get(
@@ -129,14 +119,11 @@ def slots_time(
     continuous: Annotated[bool, Query(description="one block instead of the best set")] = False,
 ) -> SlotsOut:
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    rates = service.rates(session, site, direction, start_time, end_time, None)
-    try:
-        sel = time_slots(
-            rates, Segment(segment), timedelta(minutes=duration_minutes), continuous=continuous
-        )
-    except SlotSelectionError as exc:
-        raise Invalid(str(exc)) from exc
-    return _slots_out(site.id, direction, rates.currency, sel)
+    sel, currency = slots.time_slots(
+        tariff_repository(session), site, direction, start_time, end_time, segment,
+        timedelta(minutes=duration_minutes), continuous=continuous,
+    )  # fmt: skip
+    return _slots_out(site.id, direction, currency, sel)
 
 
 class ScheduleIn(BaseModel):
@@ -192,21 +179,10 @@ class ScheduleOut(BaseModel):
 )
 def schedule(session: DbSession, caller: CallerDep, site_id: str, body: ScheduleIn) -> ScheduleOut:
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    rates = service.rates(session, site, body.direction, body.start_time, body.end_time, None)
-    try:
-        plan = plan_schedule(
-            rates,
-            DomainDirection(body.direction),
-            body.energy_kwh,
-            body.max_power_kw,
-            continuous=body.continuous,
-        )
-    except ScheduleError as exc:
-        raise Rejected(
-            str(exc),
-            [{"field": "energy_kwh", "message": str(exc), "max_fit_kwh": exc.max_fit_kwh}],
-            code="does_not_fit",
-        ) from exc
+    plan = slots.schedule(
+        tariff_repository(session), site, body.direction, body.start_time, body.end_time,
+        body.energy_kwh, body.max_power_kw, continuous=body.continuous,
+    )  # fmt: skip
     return ScheduleOut(
         site_id=site.id,
         direction=body.direction,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from voltfleet.app.alarms import service as alarm_service
-from voltfleet.app.deps import CallerDep, DbSession, RuntimeDep
+from voltfleet.app.deps import CallerDep, DbSession, NowDep, RuntimeDep
 from voltfleet.app.instants import AwareInstant
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.telemetry import quarantine, service
@@ -71,11 +71,11 @@ def ingest(
     summary="Issue (or rotate) a gateway's ingest token, shown once",
 )
 def issue_token(
-    session: DbSession, caller: CallerDep, runtime: RuntimeDep, device_id: str
+    session: DbSession, caller: CallerDep, runtime: RuntimeDep, now: NowDep, device_id: str
 ) -> TokenOut:
     """The gateway's previous tokens stop working at once. Only a hash is kept: store the token
     on the gateway now, it cannot be shown again."""
-    cred, token = service.issue_token(session, caller, device_id, runtime.broker_files)
+    cred, token = service.issue_token(session, caller, device_id, runtime.broker_files, now=now)
     return TokenOut(
         device_id=cred.device_id, token=token, prefix=cred.prefix, created_at=cred.created_at
     )

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from voltfleet.app.alarms.schemas import AlarmEventIn
-from voltfleet.app.deps import DbSession, RuntimeDep
+from voltfleet.app.deps import DbSession, NowDep, RuntimeDep
 from voltfleet.app.request_limits import read_limited
 from voltfleet.app.telemetry import service
 from voltfleet.app.telemetry.decode import WireReading, decode_http
@@ -20,13 +20,13 @@ from voltfleet.store.fleet_models import Device
 
 
 def ingest_gateway(
-    session: DbSession, authorization: Annotated[str | None, Header()] = None
+    session: DbSession, now: NowDep, authorization: Annotated[str | None, Header()] = None
 ) -> Device:
     """The gateway whose token is ``Authorization: Bearer <token>``, or 401."""
     token = None
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
-    return service.gateway_for_token(session, token)
+    return service.gateway_for_token(session, token, now)
 
 
 IngestGateway = Annotated[Device, Depends(ingest_gateway)]

@@ -23,8 +23,9 @@ from voltfleet.domain.telemetry.presence import (
     silent_since,
     sweep_interval_s,
 )
+from voltfleet.ports import Clock
 from voltfleet.settings import Settings
-from voltfleet.store.db import Database, utcnow
+from voltfleet.store.db import Database, session_now
 from voltfleet.store.device_status import apply_event
 from voltfleet.store.fleet_models import Device
 
@@ -63,9 +64,11 @@ class OfflineSweeper:
     """Runs ``sweep_offline`` every ``min(60, offline_after_s / 5)`` seconds in a daemon thread,
     one short transaction each time; a failing sweep is logged and tried again next time."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, clock: Clock | None = None) -> None:
+        """``clock``: where "now" comes from (by default the clock wired to ``db``)."""
         self.db = db
         self.settings = settings
+        self.clock = clock
         self.interval_s = sweep_interval_s(settings.offline_after_s)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -85,7 +88,8 @@ class OfflineSweeper:
 
     def sweep_once(self) -> int:
         with self.db.session() as session:
-            return len(sweep_offline(session, utcnow(), self.settings))
+            now = self.clock.now() if self.clock else session_now(session)
+            return len(sweep_offline(session, now, self.settings))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from voltfleet.app.deps import DbSession, get_runtime
+from voltfleet.app.deps import DbSession, get_runtime, request_now
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, first_error, render
@@ -277,7 +277,8 @@ def record_restart(
         )
     except (ValidationError, ValueError) as exc:
         return _restarts_card(request, session, device_id, error=first_error(exc))
-    row, error = attempt(session, lambda: restarts.record(session, caller, device_id, body))
+    now = request_now(request)
+    row, error = attempt(session, lambda: restarts.record(session, caller, device_id, body, now))
     notice = None
     if row is not None:
         notice = f"Restart of {row.point} recorded; its roll-ups were recomputed."

@@ -25,7 +25,6 @@ from voltfleet.domain.telemetry.batch import to_us
 from voltfleet.domain.telemetry.points import CATALOGUE, Point
 from voltfleet.domain.telemetry.restarts import Restart
 from voltfleet.store import summaries
-from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import CounterRestart
@@ -109,12 +108,12 @@ def _recompute(session: Session, device: Device, p: Point, at: datetime) -> None
 
 
 def record(
-    session: Session, caller: Caller, device_id: str, body: CounterRestartIn
+    session: Session, caller: Caller, device_id: str, body: CounterRestartIn, now: datetime
 ) -> CounterRestart:
-    """Record that the counter ``body.point`` of the device restarted at ``body.at``."""
+    """Record that the counter ``body.point`` of the device restarted at ``body.at`` (``now``: the
+    clock's instant; a restart may not lie ahead of it)."""
     device = DeviceRepository(session, caller).get_for(device_id, Action.UPDATE)
     p = _counter(body.point)
-    now = utcnow()
     if body.at - now > FUTURE:
         raise Invalid(f"'at' ({_iso(body.at)}) is in the future: record a restart once it happened")
     at = body.at.astimezone(UTC)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from voltfleet.app.deps import CallerDep, DbSession
+from voltfleet.app.deps import CallerDep, DbSession, NowDep
 from voltfleet.app.telemetry import restarts
 from voltfleet.app.telemetry.restarts import CounterRestartIn, CounterRestartOut
 
@@ -32,14 +32,14 @@ def list_restarts(
     summary="Record that an energy counter restarted (a replaced meter, a firmware reset)",
 )
 def record_restart(
-    session: DbSession, caller: CallerDep, device_id: str, body: CounterRestartIn
+    session: DbSession, caller: CallerDep, now: NowDep, device_id: str, body: CounterRestartIn
 ) -> CounterRestartOut:
     """From ``at`` on, the counter's readings are checked against the new counter only (they
     must not go below ``start_wh``), and the energy across the restart is the new value minus
     ``start_wh`` (0: restarted from zero). The roll-ups around it are recomputed at once.
     Readings quarantined as ``counter_reset`` before stay there until released
     (``POST /api/v1/quarantine/release``). For O&M engineers and administrators; audited."""
-    row = restarts.record(session, caller, device_id, body)
+    row = restarts.record(session, caller, device_id, body, now)
     return CounterRestartOut.model_validate(row, from_attributes=True)
 
 

@@ -22,7 +22,7 @@ from voltfleet.domain.fleet import DeviceKind
 from voltfleet.domain.telemetry.validate import Limits
 from voltfleet.ports import TimeSeriesStore
 from voltfleet.protocols.mqtt.broker import BrokerFiles
-from voltfleet.store.db import utcnow
+from voltfleet.store.db import session_now
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.ingest_repository import SqlIngestRepository
 from voltfleet.store.models import Site
@@ -38,17 +38,21 @@ TOKEN_KINDS = frozenset({DeviceKind.GATEWAY.value, DeviceKind.CHARGER.value})  #
 
 
 def issue_token(
-    session: Session, caller: Caller, device_id: str, broker_files: BrokerFiles | None = None
+    session: Session,
+    caller: Caller,
+    device_id: str,
+    broker_files: BrokerFiles | None = None,
+    *,
+    now: datetime,
 ) -> tuple[DeviceCredential, str]:
-    """A new ingest token for a gateway; the gateway's earlier tokens stop working (on the MQTT
-    broker too, through ``broker_files`` when the deployment has them)."""
+    """A new ingest token for a gateway, issued ``now``; the gateway's earlier tokens stop
+    working (on the MQTT broker too, through ``broker_files`` when the deployment has them)."""
     device = DeviceRepository(session, caller).get_for(device_id, Action.UPDATE)
     if device.kind not in TOKEN_KINDS:
         raise Invalid(
             f"only gateways hold ingest tokens; {device.serial} is a {device.kind}: its readings "
             "come through its gateway"
         )
-    now = utcnow()
     session.execute(
         update(DeviceCredential)
         .where(DeviceCredential.device_id == device.id, DeviceCredential.revoked_at.is_(None))
@@ -87,8 +91,9 @@ def unauthenticated_gateway() -> Unauthenticated:
     )
 
 
-def gateway_for_token(session: Session, token: str | None) -> Device:
-    """The live gateway a token belongs to, or 401."""
+def gateway_for_token(session: Session, token: str | None, now: datetime | None = None) -> Device:
+    """The live gateway a token belongs to, or 401; the token was last used ``now`` (by default
+    the instant of the clock wired to the session's database)."""
     if not token or not token.startswith(TOKEN_PREFIX):
         raise unauthenticated_gateway()
     cred = session.scalar(
@@ -99,7 +104,7 @@ def gateway_for_token(session: Session, token: str | None) -> Device:
     device = session.get(Device, cred.device_id) if cred else None
     if cred is None or device is None or device.deleted_at is not None:
         raise unauthenticated_gateway()
-    cred.last_used_at = utcnow()
+    cred.last_used_at = now or session_now(session)
     return device
 
 
@@ -122,7 +127,7 @@ def ingest(
         SqlIngestRepository(session, store),
         gateway,
         readings,
-        now=now or utcnow(),
+        now=now or session_now(session),
         limits=limits or Limits(),
         replay=replay,
     )

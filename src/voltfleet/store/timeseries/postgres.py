@@ -39,6 +39,7 @@ from sqlalchemy.exc import OperationalError
 from voltfleet.domain.telemetry.readings import Reading, Sample
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup, merge
 from voltfleet.ports import RollupDelta, SeriesKey, SeriesRows, Span
+from voltfleet.store.db import connection_now
 from voltfleet.store.timeseries.series import SeriesCache, as_columns
 from voltfleet.store.timeseries.sqlite import from_us, to_us
 
@@ -180,7 +181,7 @@ class PostgresTimeSeriesStore:
         self._ids = SeriesCache("%s")  # the series ids this transaction has seen
         # The months a reading can fall in exist before this transaction touches the table.
         with contextlib.suppress(OperationalError):
-            ensure_partitions(conn.engine, _months_around(datetime.now(UTC)))
+            ensure_partitions(conn.engine, _months_around(connection_now(conn)))
 
     def _raw(self) -> Any:
         return self.conn.connection.driver_connection
