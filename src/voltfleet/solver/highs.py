@@ -177,7 +177,9 @@ class _Model:
     def solve(self, d: _Data, time_limit_s: float) -> np.ndarray:
         h = self.h
         nc, nr = len(self.cols), len(self.rows)
-        h.setOptionValue("time_limit", float(time_limit_s))
+        # HiGHS's time limit counts the instance's whole run time, every solve so far
+        # included: the limit of this solve starts from what has been used
+        h.setOptionValue("time_limit", h.getRunTime() + float(time_limit_s))
         h.changeColsCost(nc, self.cols, d.cost)
         h.changeColsBounds(nc, self.cols, d.col_lo, d.col_hi)
         h.changeRowsBounds(nr, self.rows, d.row_lo, d.row_hi)

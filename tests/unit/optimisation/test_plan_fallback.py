@@ -74,3 +74,16 @@ def test_a_plan_that_breaks_the_limits_is_not_used() -> None:
 def test_bad_input_is_refused_before_the_solver() -> None:
     with pytest.raises(ProblemError, match="load_w has 2 values"):
         plan_battery(Failing(), replace(problem(PRICES), load_w=[1.0, 2.0]))
+
+
+def test_the_time_limit_is_per_solve_not_per_solver_lifetime() -> None:
+    # HiGHS counts its time limit over the instance's whole life; a kept model that has
+    # already run longer than the limit in total must still solve the next problem
+    solver = HighsPlanSolver()
+    p = problem(PRICES * 8, step_h=0.25)
+    used = 0.0
+    while used < 0.3:  # ten times the limit, spent over many solves
+        plan = solver.solve(p, time_limit_s=0.03)
+        used += plan.solve_s
+        p = replace(p, import_price_per_kwh=[x + 0.01 for x in p.import_price_per_kwh])
+    assert plan_battery(solver, p, time_limit_s=0.03).fallback_reason is None

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from voltfleet.domain.optimisation.problem import PlanProblem
 
 
@@ -48,52 +50,73 @@ class BatteryPlan:
 
 def energy_cost(problem: PlanProblem, grid_power_w: Sequence[float]) -> float:
     """What the grid exchange costs (negative: earns)."""
-    total = 0.0
-    for g, pi, pe in zip(
-        grid_power_w, problem.import_price_per_kwh, problem.export_price_per_kwh, strict=True
-    ):
-        total += (g * pi if g > 0 else g * pe) * problem.step_h / 1000
-    return total
+    g = np.asarray(grid_power_w, dtype=np.float64)
+    pi = np.asarray(problem.import_price_per_kwh, dtype=np.float64)
+    pe = np.asarray(problem.export_price_per_kwh, dtype=np.float64)
+    return float(np.sum(np.where(g > 0, g * pi, g * pe))) * problem.step_h / 1000
 
 
 def plan_cost(problem: PlanProblem, grid_power_w: Sequence[float], soc: Sequence[float]) -> float:
     """The plan's cost: the grid exchange less the value of the energy the battery gained."""
     b = problem.battery
-    end = soc[-1] if soc else b.soc_init
+    end = soc[-1] if len(soc) else b.soc_init
     gained_kwh = (end - b.soc_init) * b.capacity_wh / 1000
     return energy_cost(problem, grid_power_w) - problem.terminal_value_per_kwh * gained_kwh
 
 
+def _first(what: str, bad: np.ndarray, values: np.ndarray) -> list[str]:
+    steps = np.nonzero(bad)[0]
+    if len(steps) == 0:
+        return []
+    t = int(steps[0])
+    more = f" (and {len(steps) - 1} more steps)" if len(steps) > 1 else ""
+    return [f"step {t}: {what} ({float(values[t]):+.4f}){more}"]
+
+
 def violations(problem: PlanProblem, plan: BatteryPlan, tol_w: float = 1.0) -> list[str]:
-    """What in ``plan`` breaks the problem's limits (empty when it is a valid plan).
-    ``tol_w``: tolerance in W (and the matching energy over a step for the state of charge)."""
+    """What in ``plan`` breaks the problem's limits (empty when it is a valid plan), the first
+    step of each kind of fault. ``tol_w``: tolerance in W (and the matching energy over a step
+    for the state of charge)."""
     b, g, n = problem.battery, problem.grid, problem.steps
-    out: list[str] = []
     if plan.steps != n or len(plan.soc) != n or len(plan.grid_power_w) != n:
         return [f"the plan has {plan.steps} steps, the problem {n}"]
+    f64 = np.float64
+    p = np.asarray(plan.battery_power_w, dtype=f64)
+    gr = np.asarray(plan.grid_power_w, dtype=f64)
+    c = np.asarray(plan.curtail_w, dtype=f64)
+    pv = np.asarray(problem.pv_w, dtype=f64)
+    load = np.asarray(problem.load_w, dtype=f64)
+    soc = np.asarray(plan.soc, dtype=f64)
     tol_wh = tol_w * problem.step_h
-    e = b.soc_init * b.capacity_wh
+    out: list[str] = []
+    gap = pv - c + gr - load - p
+    out += _first("power does not balance, W", np.abs(gap) > tol_w, gap)
+    out += _first(
+        "battery power beyond its limits, W",
+        (p > b.max_charge_w + tol_w) | (-p > b.max_discharge_w + tol_w),
+        p,
+    )
+    out += _first(
+        "grid power beyond the connection's limits, W",
+        (gr > g.import_max_w + tol_w) | (-gr > g.export_max_w + tol_w),
+        gr,
+    )
+    out += _first(
+        "curtailment not allowed, W",
+        (c < -tol_w) | (c > pv + tol_w) | ((c > tol_w) & (not g.curtail)),
+        c,
+    )
+    # the stored energy from the plan's AC power: charge loses on the way in, discharge on
+    # the way out
+    step_wh = np.where(p > 0, p * b.charge_efficiency, p / b.discharge_efficiency)
+    e = b.soc_init * b.capacity_wh + np.cumsum(step_wh * problem.step_h)
+    drift = e - soc * b.capacity_wh
+    out += _first("state of charge does not follow the power, Wh", np.abs(drift) > tol_wh, drift)
     lo = min(b.floor_soc, b.soc_init) * b.capacity_wh
     hi = max(b.soc_max, b.soc_init) * b.capacity_wh
-    for t in range(n):
-        p, gr, c = plan.battery_power_w[t], plan.grid_power_w[t], plan.curtail_w[t]
-        pv, load = problem.pv_w[t], problem.load_w[t]
-        if abs(pv - c + gr - load - p) > tol_w:
-            out.append(f"step {t}: power does not balance ({pv - c + gr - load - p:+.1f} W)")
-        if p > b.max_charge_w + tol_w or -p > b.max_discharge_w + tol_w:
-            out.append(f"step {t}: battery power {p:.1f} W beyond its limits")
-        if gr > g.import_max_w + tol_w or -gr > g.export_max_w + tol_w:
-            out.append(f"step {t}: grid power {gr:.1f} W beyond the connection's limits")
-        if c < -tol_w or c > pv + tol_w or (c > tol_w and not g.curtail):
-            out.append(f"step {t}: curtailment {c:.1f} W not allowed")
-        # the battery's state of charge, from the plan's power: the AC power is net of one
-        # direction only, so charge loses on the way in and discharge on the way out
-        e += p * problem.step_h * b.charge_efficiency if p > 0 else 0.0
-        e += p * problem.step_h / b.discharge_efficiency if p < 0 else 0.0
-        if abs(e - plan.soc[t] * b.capacity_wh) > tol_wh:
-            out.append(f"step {t}: state of charge {plan.soc[t]:.4f} does not follow the power")
-        if e < lo - tol_wh or e > hi + tol_wh:
-            out.append(f"step {t}: state of charge {e / b.capacity_wh:.4f} out of bounds")
-    if b.final_soc_min is not None and e < b.final_soc_min * b.capacity_wh - tol_wh:
-        out.append(f"final state of charge {e / b.capacity_wh:.4f} below {b.final_soc_min}")
+    out += _first(
+        "state of charge out of bounds", (e < lo - tol_wh) | (e > hi + tol_wh), e / b.capacity_wh
+    )
+    if b.final_soc_min is not None and e[-1] < b.final_soc_min * b.capacity_wh - tol_wh:
+        out.append(f"final state of charge {e[-1] / b.capacity_wh:.4f} below {b.final_soc_min}")
     return out

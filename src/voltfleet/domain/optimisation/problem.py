@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 class ProblemError(ValueError):
     """The plan's data is inconsistent (a person's or a device's input: say what is wrong)."""
@@ -123,12 +125,12 @@ class PlanProblem:
             if len(getattr(self, name)) != n:
                 raise ProblemError(f"{name} has {len(getattr(self, name))} values, pv_w has {n}")
         for name in ("pv_w", "load_w"):
-            for v in getattr(self, name):
-                if not (math.isfinite(v) and v >= 0):
-                    raise ProblemError(f"{name} must be numbers >= 0, got {v}")
+            v = np.asarray(getattr(self, name), dtype=np.float64)
+            if not (np.all(np.isfinite(v)) and np.all(v >= 0)):
+                raise ProblemError(f"{name} must be numbers >= 0")
         for name in ("import_price_per_kwh", "export_price_per_kwh"):
-            for v in getattr(self, name):
-                _finite(name, v)
+            if not np.all(np.isfinite(np.asarray(getattr(self, name), dtype=np.float64))):
+                raise ProblemError(f"{name} must be finite numbers")
         _finite("terminal_value_per_kwh", self.terminal_value_per_kwh)
         self.battery.check()
         self.grid.check()
