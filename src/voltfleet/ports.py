@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from voltfleet.domain.optimisation.forecast import ForecastSite, SiteForecast
 from voltfleet.domain.optimisation.plan import BatteryPlan, SolverFailed
 from voltfleet.domain.optimisation.problem import PlanProblem
 from voltfleet.domain.telemetry.readings import Reading, Sample
@@ -94,6 +95,16 @@ class PlanSolver(Protocol):
         self, problems: Sequence[PlanProblem], *, time_limit_s: float
     ) -> list[BatteryPlan | SolverFailed]:
         """Many sites in one call (``time_limit_s`` for each); a failure stands in its place."""
+        ...
+
+
+class Forecaster(Protocol):
+    """PV and household load of a site ahead (``voltfleet.forecast.site.SiteForecaster``: pvlib
+    from the array and the weather, corrected by what the site measured; load from the site's
+    history, else the standard load profile)."""
+
+    def forecast(self, site: ForecastSite, times: Sequence[datetime]) -> SiteForecast:
+        """Mean power over the quarter hour starting at each of ``times`` (UTC)."""
         ...
 
 
