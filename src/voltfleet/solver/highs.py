@@ -8,7 +8,7 @@ The model (kW, kWh and the currency; one block of columns per quantity, ``n`` st
              e[t]   in [floor, max] stored energy at the end of step t (kWh)
     rows     balance[t]: imp - exp - ch + dis - cur = load - pv
              store[t]:   e[t] - e[t-1] - eta_c dt ch[t] + dt/eta_d dis[t] = 0   (e[-1] = e_init)
-    minimise sum_t dt (p_imp imp - p_exp exp) - v_end e[n-1]
+    minimise sum_t dt (p_imp imp - p_exp exp + wear dis) - v_end e[n-1]
              + dt * THROUGHPUT_COST (ch + dis) + dt * CURTAIL_COST cur
 
 The tiny throughput cost breaks ties between equal-cost plans towards less battery throughput
@@ -112,6 +112,7 @@ def _data(p: PlanProblem) -> _Data:
     cost[IMP * n : (IMP + 1) * n] = pi * dt
     cost[EXP * n : (EXP + 1) * n] = -pe * dt
     cost[CH * n : (DIS + 1) * n] = THROUGHPUT_COST * dt
+    cost[DIS * n : (DIS + 1) * n] += b.wear_cost_per_kwh * dt
     cost[CUR * n : (CUR + 1) * n] = CURTAIL_COST * dt
     cost[E * n : (E + 1) * n] = 0.0
     cost[E * n + n - 1] = -p.terminal_value_per_kwh
@@ -290,14 +291,14 @@ def _plan(p: PlanProblem, x: np.ndarray, method: str, solve_s: float) -> Battery
     grid = (x[IMP * n : (IMP + 1) * n] - x[EXP * n : (EXP + 1) * n]) * 1000
     cur = x[CUR * n : (CUR + 1) * n] * 1000
     soc = x[E * n : (E + 1) * n] * 1000 / cap
-    grid_t, soc_t = tuple(grid.tolist()), tuple(soc.tolist())
+    grid_t, soc_t, batt_t = tuple(grid.tolist()), tuple(soc.tolist()), tuple(batt.tolist())
     return BatteryPlan(
         step_h=p.step_h,
-        battery_power_w=tuple(batt.tolist()),
+        battery_power_w=batt_t,
         grid_power_w=grid_t,
         curtail_w=tuple(cur.tolist()),
         soc=soc_t,
-        cost=plan_cost(p, grid_t, soc_t),
+        cost=plan_cost(p, grid_t, soc_t, batt_t),
         method=method,
         solve_s=solve_s,
     )

@@ -162,3 +162,15 @@ def test_export_paid_above_import_needs_integers_and_gets_them() -> None:
     assert plan.method == "highs-milp"
     assert plan.grid_power_w == pytest.approx((-2000,) * 4)
     assert plan.cost == pytest.approx(-4 * 2 * 0.20)
+
+
+def test_wear_cost_keeps_the_battery_out_of_thin_spreads() -> None:
+    # 0.33 by day, 0.41 in the evening: 0.33 / 0.9025 = 0.366 buys a kWh worth 0.41, but not
+    # once each kWh discharged wears 0.05 of battery; the night's 0.24 still pays
+    prices = [0.24] * 6 + [0.33] * 11 + [0.41] * 4 + [0.29] * 3
+    day = problem(prices[6:21], bat=battery(soc_init=0.1))
+    assert charging(solve(day))  # without wear, it charges by day for the evening
+    worn = solve(problem(prices[6:21], bat=battery(soc_init=0.1, wear_cost_per_kwh=0.05)))
+    assert charging(worn) == set() and discharging(worn) == set()
+    night = solve(problem(prices, bat=battery(soc_init=0.1, wear_cost_per_kwh=0.05)))
+    assert charging(night) <= set(range(6)) and discharging(night) <= set(range(6, 21))

@@ -40,6 +40,7 @@ def problems(draw: st.DrawFn) -> PlanProblem:
             reserve_soc=draw(st.floats(0, soc_max)),
             charge_efficiency=draw(st.floats(0.8, 1)),
             discharge_efficiency=draw(st.floats(0.8, 1)),
+            wear_cost_per_kwh=draw(st.sampled_from([0.0, 0.05])),
         ),
         # imports up to the largest load (no baseline breaks the limit); export limited or zero
         grid=Grid(import_max_w=8000, export_max_w=draw(st.sampled_from([0.0, 3000.0, 1e9]))),

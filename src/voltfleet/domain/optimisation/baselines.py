@@ -45,7 +45,7 @@ def _simulate(problem: PlanProblem, *, use_battery: bool, method: str) -> Batter
         grid_power_w=tuple(grid),
         curtail_w=tuple(curt),
         soc=tuple(soc),
-        cost=plan_cost(problem, grid, soc),
+        cost=plan_cost(problem, grid, soc, batt),
         method=method,
     )
 

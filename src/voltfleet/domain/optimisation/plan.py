@@ -30,7 +30,7 @@ class BatteryPlan:
     grid_power_w: tuple[float, ...]  # > 0 import
     curtail_w: tuple[float, ...]  # PV not produced (>= 0)
     soc: tuple[float, ...]  # fraction 0..1 at the end of each step
-    cost: float  # plan_cost: energy bought - sold - value gained in store
+    cost: float  # plan_cost: energy bought - sold + wear - value gained in store
     method: str  # "highs-lp", "highs-milp", "self_consumption", "no_battery"
     fallback_reason: str | None = None  # why the solver's plan was not used
     solve_s: float = 0.0  # wall-clock seconds spent by the solver
@@ -56,12 +56,22 @@ def energy_cost(problem: PlanProblem, grid_power_w: Sequence[float]) -> float:
     return float(np.sum(np.where(g > 0, g * pi, g * pe))) * problem.step_h / 1000
 
 
-def plan_cost(problem: PlanProblem, grid_power_w: Sequence[float], soc: Sequence[float]) -> float:
-    """The plan's cost: the grid exchange less the value of the energy the battery gained."""
+def plan_cost(
+    problem: PlanProblem,
+    grid_power_w: Sequence[float],
+    soc: Sequence[float],
+    battery_power_w: Sequence[float] = (),
+) -> float:
+    """The plan's cost: the grid exchange, plus the battery's wear for what it discharges, less
+    the value of the energy the battery gained."""
     b = problem.battery
     end = soc[-1] if len(soc) else b.soc_init
     gained_kwh = (end - b.soc_init) * b.capacity_wh / 1000
-    return energy_cost(problem, grid_power_w) - problem.terminal_value_per_kwh * gained_kwh
+    wear = 0.0
+    if b.wear_cost_per_kwh and len(battery_power_w):
+        out_w = np.clip(-np.asarray(battery_power_w, dtype=np.float64), 0, None)
+        wear = b.wear_cost_per_kwh * float(out_w.sum()) * problem.step_h / 1000
+    return energy_cost(problem, grid_power_w) + wear - problem.terminal_value_per_kwh * gained_kwh
 
 
 def _first(what: str, bad: np.ndarray, values: np.ndarray) -> list[str]:

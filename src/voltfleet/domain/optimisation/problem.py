@@ -46,6 +46,9 @@ class Battery:
     discharge_efficiency: float = 0.95
     # at least this state of charge at the end of the horizon (None: whatever pays best)
     final_soc_min: float | None = None
+    # the battery's wear, per kWh discharged (AC side): its price divided by the energy it
+    # delivers over its life (about 0.03-0.10 EUR/kWh); 0 plans as if cycling were free
+    wear_cost_per_kwh: float = 0.0
 
     def check(self) -> None:
         for name in ("capacity_wh", "max_charge_w", "max_discharge_w"):
@@ -62,6 +65,10 @@ class Battery:
                 raise ProblemError(f"battery.{name} must be in (0, 1], got {v}")
         if self.floor_soc > self.soc_max:
             raise ProblemError("battery.soc_min and reserve_soc must be at most soc_max")
+        if not (math.isfinite(self.wear_cost_per_kwh) and self.wear_cost_per_kwh >= 0):
+            raise ProblemError(
+                f"battery.wear_cost_per_kwh must be >= 0, got {self.wear_cost_per_kwh}"
+            )
         if self.final_soc_min is not None:
             _fraction("battery.final_soc_min", self.final_soc_min)
             if self.final_soc_min > self.soc_max:
