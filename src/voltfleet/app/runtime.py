@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from voltfleet.app.commands.planning import Planner
 from voltfleet.app.mail import Mailer
 from voltfleet.app.ratelimit import AttemptLimiter
 from voltfleet.app.security import Security
@@ -24,6 +25,7 @@ class Runtime:
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
     clock: Clock = field(default_factory=SystemClock)
     jobs: Jobs | None = None  # chosen by bootstrap.build_jobs
+    planner: Planner = field(default_factory=Planner)  # the battery plan's solver, forecasts
     broker_files: BrokerFiles | None = None  # the MQTT broker's files, kept as tokens are issued
     ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock
 

@@ -1,0 +1,81 @@
+"""The optimiser behind POST battery-plan: the plan's steps with forecasts and prices, its
+cost against no battery and plain self-consumption, the plan kept, and the fallback with its
+reason when the solver fails."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.app.test_battery_plan import site_with_tariff
+from tests.app.test_telemetry import h, iso
+from tests.support.world import World, build_world
+from voltfleet.app.runtime import Runtime
+from voltfleet.domain.optimisation.plan import BatteryPlan, SolverFailed
+from voltfleet.domain.optimisation.problem import PlanProblem
+from voltfleet.store.plan_models import BatteryPlanRow
+
+
+@pytest.fixture
+def world(client: TestClient, runtime: Runtime) -> World:
+    return build_world(runtime)
+
+
+BODY = {"capacity_kwh": 10, "soc_now": 0.1, "max_charge_w": 4000, "max_discharge_w": 4000}
+
+
+def test_the_plan_is_optimised_kept_and_cheaper_than_the_baselines(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    ids, _ = site_with_tariff(client, world, "GWO1")
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan",
+        json={**BODY, "hours": 48, "start_time": iso(start), "export_limit_w": 0},
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 201, r.text
+    plan = r.json()
+    assert plan["method"] == "highs-lp" and plan["fallback_reason"] is None
+    assert len(plan["steps"]) == 192
+    assert plan["load_source"] == "standard profile H25, 4000 kWh/a"
+    assert plan["pv_source"] == "none"  # the site has no place or array
+    assert plan["expected_cost"] < min(plan["cost_self_consumption"], plan["cost_no_battery"])
+    for s in plan["steps"]:
+        assert 0.05 - 1e-6 <= s["soc"] <= 0.95 + 1e-6
+        assert s["grid_power_w"] >= -1e-6  # zero export
+        assert s["pv_w"] + s["grid_power_w"] == pytest.approx(
+            s["load_w"] + s["battery_power_w"], abs=1e-3
+        )
+    with runtime.db.session() as s:
+        row = s.scalar(select(BatteryPlanRow).where(BatteryPlanRow.id == plan["plan_id"]))
+        assert row is not None and row.site_id == ids["site"] and len(row.steps["soc"]) == 192
+
+
+class Broken:
+    def solve(self, problem: PlanProblem, *, time_limit_s: float) -> BatteryPlan:
+        raise SolverFailed("HiGHS: Time limit reached")
+
+    def solve_many(
+        self, problems: object, *, time_limit_s: float
+    ) -> list[BatteryPlan | SolverFailed]:
+        raise SolverFailed("HiGHS: Time limit reached")
+
+
+def test_a_failed_solver_leaves_self_consumption_with_the_reason(
+    client: TestClient, world: World, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids, _ = site_with_tariff(client, world, "GWO2")
+    monkeypatch.setattr(runtime.planner, "solver", Broken())
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan", json=BODY, headers=h(world, "om@I1")
+    )
+    assert r.status_code == 201, r.text
+    plan = r.json()
+    assert plan["method"] == "self_consumption"
+    assert plan["fallback_reason"] == "HiGHS: Time limit reached"
+    assert [i["mode"] for i in plan["intervals"]] == ["self_consumption"]
+    assert [c["params"] for c in plan["commands"]] == [{"mode": "self_consumption"}]
