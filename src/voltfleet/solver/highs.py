@@ -128,6 +128,10 @@ def _data(p: PlanProblem) -> _Data:
     hi[E * n : (E + 1) * n] = max(b.soc_max * cap, e0)
     if b.final_soc_min is not None:
         lo[E * n + n - 1] = max(lo[E * n + n - 1], b.final_soc_min * cap)
+    if p.hold_first_w is not None:
+        w = p.hold_first_w / 1000
+        lo[CH * n] = hi[CH * n] = max(w, 0.0)
+        lo[DIS * n] = hi[DIS * n] = max(-w, 0.0)
     rlo = np.zeros(2 * n)
     rlo[:n] = load - pv
     rlo[n] = e0

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voltfleet.store.db import Base, UTCDateTime, new_id, utcnow
@@ -38,3 +38,5 @@ class BatteryPlanRow(Base):
     load_source: Mapped[str] = mapped_column(String(60), default="")
     trigger: Mapped[str] = mapped_column(String(20), default="request")  # request | cycle | drift
     steps: Mapped[Any] = mapped_column(JSON)
+    request: Mapped[Any] = mapped_column(JSON)  # what was asked (re-planning asks the same)
+    kept_running: Mapped[bool] = mapped_column(Boolean, default=False)  # no flapping: see usecases

@@ -9,7 +9,8 @@ the site gets the self-consumption plan instead, and the plan keeps the reason
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from voltfleet.domain.optimisation.baselines import self_consumption
 from voltfleet.domain.optimisation.plan import BatteryPlan, SolverFailed, violations
@@ -67,3 +68,30 @@ def plan_batteries(
         failed = SolverFailed(f"solver error: {type(exc).__name__}: {exc}")
         got = [failed] * len(problems)
     return [_checked(p, g, str(i)) for i, (p, g) in enumerate(zip(problems, got, strict=True))]
+
+
+def plan_stable(
+    solver: PlanSolver,
+    problem: PlanProblem,
+    running_w: float | None,
+    *,
+    min_gain: float,
+    same: Callable[[float, float], bool],
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    site: str = "",
+) -> tuple[BatteryPlan, bool]:
+    """Re-planning without flapping: the new plan, unless its first step changes what the
+    battery is doing now (``running_w``; ``same`` tells whether two powers are the same command)
+    and that change gains less than ``min_gain`` (currency) over keeping the running command
+    for one more step, then the plan that keeps it. Returns (plan, kept the running command)."""
+    new = plan_battery(solver, problem, time_limit_s=time_limit_s, site=site)
+    if running_w is None or new.fallback_reason is not None:
+        return new, False
+    if same(new.battery_power_w[0], running_w):
+        return new, False
+    held = plan_battery(
+        solver, replace(problem, hold_first_w=running_w), time_limit_s=time_limit_s, site=site
+    )
+    if held.fallback_reason is None and held.cost - new.cost < min_gain:
+        return held, True
+    return new, False

@@ -59,3 +59,18 @@ def test_errors_per_local_day() -> None:
     assert got[0].mae_w == 0 and got[0].rmse_w == 0
     assert got[1].mae_w == 50 and got[1].rmse_w == pytest.approx((2 * 100**2 / 4) ** 0.5)
     assert got[1].bias_w == 0
+
+
+def test_replan_reasons() -> None:
+    from voltfleet.domain.optimisation.replan import replan_reason
+
+    t0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    kw = {"planned_soc": 0.5, "measured_soc": 0.55}
+    assert replan_reason(t0, t0 + timedelta(minutes=5), **kw) is None
+    assert replan_reason(t0, t0 + timedelta(minutes=15), **kw) == "cycle"
+    drifted = {"planned_soc": 0.5, "measured_soc": 0.7}
+    assert replan_reason(t0, t0 + Q / 3, **drifted) == "drift: state of charge"
+    prices = {"planned_prices": [0.30, 0.31], "current_prices": [0.30, 0.35]}
+    assert replan_reason(t0, t0 + Q / 3, planned_soc=None, measured_soc=None, **prices) == (
+        "drift: prices"
+    )

@@ -8,13 +8,13 @@ from dataclasses import replace
 
 import pytest
 
-from tests.unit.optimisation.cases import problem
+from tests.unit.optimisation.cases import battery, problem
 from voltfleet.domain.optimisation.baselines import self_consumption
 from voltfleet.domain.optimisation.plan import BatteryPlan, SolverFailed
 from voltfleet.domain.optimisation.problem import PlanProblem, ProblemError
 from voltfleet.ports import PlanSolver
 from voltfleet.solver.highs import HighsPlanSolver
-from voltfleet.usecases.battery_plan import plan_batteries, plan_battery
+from voltfleet.usecases.battery_plan import plan_batteries, plan_battery, plan_stable
 
 PRICES = [0.10] * 6 + [0.25] * 11 + [0.40] * 5 + [0.25] * 2
 
@@ -87,3 +87,25 @@ def test_the_time_limit_is_per_solve_not_per_solver_lifetime() -> None:
         used += plan.solve_s
         p = replace(p, import_price_per_kwh=[x + 0.01 for x in p.import_price_per_kwh])
     assert plan_battery(solver, p, time_limit_s=0.2).fallback_reason is None
+
+
+def same_mode(a: float, b: float) -> bool:
+    return (a > 1) == (b > 1) and (a < -1) == (b < -1)
+
+
+def test_replanning_keeps_the_running_command_unless_the_change_pays() -> None:
+    # a flat day with a tiny dip later: discharging now to cover the load is what the new plan
+    # wants, but the battery is charging; the change gains little, so charging is kept
+    prices = [0.30] * 4 + [0.2999] * 4
+    p = problem(prices, load_w=300, bat=battery(soc_init=0.5), terminal=0.25)
+    solver = HighsPlanSolver()
+    free = plan_battery(solver, p)
+    assert free.battery_power_w[0] < -1  # covers the load from the battery
+    kept, held = plan_stable(solver, p, 1000.0, min_gain=0.50, same=same_mode)
+    assert held and kept.battery_power_w[0] == pytest.approx(1000)
+    assert kept.cost - free.cost < 0.50
+    changed, held = plan_stable(solver, p, 1000.0, min_gain=0.001, same=same_mode)
+    assert not held and changed.battery_power_w[0] < -1
+    # the same command as running: nothing to weigh
+    again, held = plan_stable(solver, p, free.battery_power_w[0], min_gain=0.5, same=same_mode)
+    assert not held and again.battery_power_w == free.battery_power_w

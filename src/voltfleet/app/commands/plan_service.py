@@ -36,7 +36,7 @@ from voltfleet.domain.plan import PlanInterval
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup
 from voltfleet.store.command_models import Command
 from voltfleet.store.fleet_models import Device
-from voltfleet.store.models import Site
+from voltfleet.store.models import Site, User
 from voltfleet.store.plan_models import BatteryPlanRow
 from voltfleet.store.timeseries import store_for
 from voltfleet.usecases.errors import Conflict, Invalid, NotFound, Rejected
@@ -155,11 +155,40 @@ def make_plan(
     *,
     now: datetime,
     planner: Planner | None = None,
-    trigger: str = "request",
 ) -> tuple[Device, DayPlan, list[Command]]:
+    """A person asks for a plan: their scope and rights are checked, then ``plan_site``."""
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     device = battery_of(session, caller, site, req.battery_id)
     caller.require(Kind.DEVICE, Action.UPDATE)
+    day, rows = plan_site(
+        session,
+        site,
+        device,
+        req,
+        now=now,
+        planner=planner,
+        actor=caller.user,
+        address=caller.address,
+    )
+    return device, day, rows
+
+
+def plan_site(
+    session: Session,
+    site: Site,
+    device: Device,
+    req: PlanRequest,
+    *,
+    now: datetime,
+    planner: Planner | None = None,
+    trigger: str = "request",
+    running_w: float | None = None,
+    actor: User | None = None,
+    address: str = "",
+) -> tuple[DayPlan, list[Command]]:
+    """Plan ``device`` of ``site`` (no permission check: callers do that), keep the plan and
+    queue its commands. ``running_w``: the power of the command the battery follows now, kept
+    unless changing it gains MIN_GAIN (re-planning, ``plan_cycle``)."""
     if not 0 < req.hours <= MAX_HOURS:
         raise Invalid(f"hours must be > 0 and <= {MAX_HOURS}")
     start = req.start_time or now
@@ -174,7 +203,7 @@ def make_plan(
     soc = req.soc_now if req.soc_now is not None else latest_soc(session, device, now)
     battery = _battery(req, device, soc)
     planner = planner or planner_of(None)
-    devices = DeviceRepository(session, caller).of_site(site.id)
+    devices = list(session.scalars(select(Device).where(Device.site_id == site.id)))
     times = [start + i * STEP for i in range(n)]
     fc = planner.forecast(
         forecast_site(session, site, devices, now, req.annual_consumption_kwh), times
@@ -191,8 +220,9 @@ def make_plan(
         # round trip: the plan neither buys for the horizon nor throws stored energy away
         terminal_value_per_kwh=max(min(imp), 0.0) * battery.round_trip_efficiency,
     )
+    limit_w = max(battery.max_charge_w, battery.max_discharge_w)
     try:
-        plan = planner.plan(problem, site.id)
+        plan, kept = planner.plan_stable(problem, site.id, running_w, limit_w)
     except ProblemError as exc:
         raise Rejected(str(exc), code="invalid_plan") from exc
     row = BatteryPlanRow(
@@ -209,6 +239,8 @@ def make_plan(
         pv_source=fc.pv_source[:60],
         load_source=fc.load_source[:60],
         trigger=trigger,
+        kept_running=kept,
+        request=_request_json(req),
         steps={
             "import_price": list(imp),
             "export_price": list(exp),
@@ -217,28 +249,31 @@ def make_plan(
             "battery_w": list(plan.battery_power_w),
             "grid_w": list(plan.grid_power_w),
             "soc": list(plan.soc),
+            "soc_init": battery.soc_init,
         },
     )
     session.add(row)
     session.flush()
-    limit_w = max(battery.max_charge_w, battery.max_discharge_w)
     intervals = command_intervals(plan, start, STEP, imp, limit_w)
     limits = dc.DeviceLimits(device.kind, limit_w)
-    rows = queue_commands(session, device, intervals, limits, now=now, created_by=caller.user.id)
+    rows = queue_commands(
+        session, device, intervals, limits, now=now, created_by=actor.id if actor else None
+    )
     audit.record(
         session,
-        actor=caller.user,
+        actor=actor,
         action="battery_plan.created",
         object_type="site",
         object_id=site.id,
         org_id=site.org_id,
-        address=caller.address,
+        address=address,
         detail={
             "device_id": device.id,
             "commands": len(rows),
             "start": start.isoformat(),
             "method": plan.method,
             "fallback_reason": plan.fallback_reason,
+            "trigger": trigger,
         },
     )
     day = DayPlan(
@@ -253,7 +288,19 @@ def make_plan(
         load_source=fc.load_source,
         row_id=row.id,
     )
-    return device, day, rows
+    return day, rows
+
+
+def _request_json(req: PlanRequest) -> dict[str, object]:
+    out: dict[str, object] = dict(req.__dict__)
+    out.pop("start_time", None)  # re-planning starts at its own now
+    out.pop("soc_now", None)  # and from the battery's reported state of charge
+    return out
+
+
+def request_of(stored: dict[str, object]) -> PlanRequest:
+    known = set(PlanRequest.__dataclass_fields__)
+    return PlanRequest(**{k: v for k, v in stored.items() if k in known})  # type: ignore[arg-type]
 
 
 def queue_commands(

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from voltfleet.domain.optimisation.control import step_mode
 from voltfleet.domain.optimisation.forecast import ForecastSite, SiteForecast
 from voltfleet.domain.optimisation.plan import BatteryPlan
 from voltfleet.domain.optimisation.problem import PlanProblem
@@ -21,11 +22,12 @@ from voltfleet.solver.highs import HighsPlanSolver
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.timeseries import store_for
-from voltfleet.usecases.battery_plan import plan_battery
+from voltfleet.usecases.battery_plan import plan_battery, plan_stable
 
 STEP = timedelta(minutes=15)
 HISTORY_DAYS = 14
 TIME_LIMIT_S = 2.0
+MIN_GAIN = 0.02  # currency units: a re-plan changes the running command only for more
 
 
 @dataclass
@@ -35,9 +37,30 @@ class Planner:
     time_limit_s: float = TIME_LIMIT_S
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    min_gain: float = MIN_GAIN
+
     def plan(self, problem: PlanProblem, site: str) -> BatteryPlan:
         with self._lock:
             return plan_battery(self.solver, problem, time_limit_s=self.time_limit_s, site=site)
+
+    def plan_stable(
+        self, problem: PlanProblem, site: str, running_w: float | None, limit_w: float
+    ) -> tuple[BatteryPlan, bool]:
+        """The plan, keeping the running command unless changing it gains ``min_gain``."""
+
+        def same(a: float, b: float) -> bool:
+            return step_mode(a, limit_w) == step_mode(b, limit_w)
+
+        with self._lock:
+            return plan_stable(
+                self.solver,
+                problem,
+                running_w,
+                min_gain=self.min_gain,
+                same=same,
+                time_limit_s=self.time_limit_s,
+                site=site,
+            )
 
     def forecast(self, site: ForecastSite, times: Sequence[datetime]) -> SiteForecast:
         return self.forecaster.forecast(site, times)

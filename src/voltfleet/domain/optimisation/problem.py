@@ -117,6 +117,9 @@ class PlanProblem:
     battery: Battery
     grid: Grid = field(default_factory=Grid)
     terminal_value_per_kwh: float = 0.0
+    # the first step's battery power, fixed (W; > 0 charging): the command running now is kept,
+    # to see what changing it would gain (no flapping); None: free
+    hold_first_w: float | None = None
 
     @property
     def steps(self) -> int:
@@ -139,5 +142,7 @@ class PlanProblem:
             if not np.all(np.isfinite(np.asarray(getattr(self, name), dtype=np.float64))):
                 raise ProblemError(f"{name} must be finite numbers")
         _finite("terminal_value_per_kwh", self.terminal_value_per_kwh)
+        if self.hold_first_w is not None:
+            _finite("hold_first_w", self.hold_first_w)
         self.battery.check()
         self.grid.check()

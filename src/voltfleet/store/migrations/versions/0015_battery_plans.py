@@ -36,6 +36,8 @@ def upgrade() -> None:
         sa.Column("load_source", sa.String(60), nullable=False),
         sa.Column("trigger", sa.String(20), nullable=False),
         sa.Column("steps", sa.JSON(), nullable=False),
+        sa.Column("request", sa.JSON(), nullable=False),
+        sa.Column("kept_running", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
     op.create_index("ix_battery_plans_site_start", "battery_plans", ["site_id", "start"])
 
