@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.app.test_battery_plan import site_with_tariff
+from tests.app.test_site_pages import login
 from tests.app.test_telemetry import h, iso
 from tests.support.world import World, build_world
 from voltfleet.app.runtime import Runtime
@@ -79,3 +80,25 @@ def test_a_failed_solver_leaves_self_consumption_with_the_reason(
     assert plan["fallback_reason"] == "HiGHS: Time limit reached"
     assert [i["mode"] for i in plan["intervals"]] == ["self_consumption"]
     assert [c["params"] for c in plan["commands"]] == [{"mode": "self_consumption"}]
+
+
+def test_the_plan_page_shows_costs_forecasts_and_the_fallback(
+    client: TestClient, world: World, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids, _ = site_with_tariff(client, world, "GWO3")
+    email = next(a.email for k, a in world.accounts.items() if k == "om@I1")
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan", json=BODY, headers=h(world, "om@I1")
+    )
+    assert r.status_code == 201
+    plan = r.json()
+    login(client, email)
+    frag = client.get(f"/site/{ids['site']}/battery-plan").text
+    assert 'id="plan-costs"' in frag and 'id="plan-forecast"' in frag
+    assert f"{plan['expected_cost']:.2f}" in frag and f"{plan['cost_no_battery']:.2f}" in frag
+    assert "standard profile H25" in frag and "optimised (highs-lp)" in frag
+    assert 'id="plan-fallback"' not in frag
+    monkeypatch.setattr(runtime.planner, "solver", Broken())
+    client.post(f"/api/v1/sites/{ids['site']}/battery-plan", json=BODY, headers=h(world, "om@I1"))
+    frag = client.get(f"/site/{ids['site']}/battery-plan").text
+    assert 'id="plan-fallback"' in frag and "HiGHS: Time limit reached" in frag

@@ -382,3 +382,25 @@ def plan_vs_actual(
         device.id, "battery_power_w", Resolution.FIVE_MIN, start, end
     )
     return PlanVsActual(device, commands, list(actual), start, end)
+
+
+def latest_plan(
+    session: Session, caller: Caller, site_id: str, now: datetime
+) -> BatteryPlanRow | None:
+    """The site's most recent plan made before ``now`` (the caller must see the site)."""
+    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
+    return session.scalars(
+        select(BatteryPlanRow)
+        .where(BatteryPlanRow.site_id == site.id, BatteryPlanRow.created_at <= now)
+        .order_by(BatteryPlanRow.created_at.desc())
+        .limit(1)
+    ).first()
+
+
+def measured_soc(session: Session, device_id: str, start: datetime, end: datetime) -> list[Rollup]:
+    """The battery's reported state of charge (%, 5-minute means) in [start, end)."""
+    return list(
+        store_for(session.connection()).read_rollups(
+            device_id, "soc", Resolution.FIVE_MIN, start, end
+        )
+    )
