@@ -46,6 +46,12 @@ class PlanIn(BaseModel):
     export_limit_w: float | None = Field(
         default=None, ge=0, description="default: no limit; 0 for a site that may not export"
     )
+    follow_home: bool = Field(
+        default=False,
+        description="steps where the battery only serves the home become self_consumption "
+        "commands (it then follows the real load and sun, not the forecast's); default: the "
+        "planned power as a setpoint",
+    )
 
 
 class PlanIntervalOut(BaseModel):

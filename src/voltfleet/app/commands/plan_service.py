@@ -61,6 +61,7 @@ class PlanRequest:
     annual_consumption_kwh: float = 4000.0
     wear_cost_per_kwh: float = 0.05
     export_limit_w: float | None = None  # None: no limit; 0: the site may not export
+    follow_home: bool = False  # steps that only serve the home as self-consumption (control)
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ def plan_site(
     )
     session.add(row)
     session.flush()
-    intervals = command_intervals(plan, start, STEP, imp, limit_w)
+    intervals = command_intervals(plan, start, STEP, imp, limit_w, follow_home=req.follow_home)
     limits = dc.DeviceLimits(device.kind, limit_w)
     rows = queue_commands(
         session, device, intervals, limits, now=now, created_by=actor.id if actor else None
