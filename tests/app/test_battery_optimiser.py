@@ -102,3 +102,18 @@ def test_the_plan_page_shows_costs_forecasts_and_the_fallback(
     client.post(f"/api/v1/sites/{ids['site']}/battery-plan", json=BODY, headers=h(world, "om@I1"))
     frag = client.get(f"/site/{ids['site']}/battery-plan").text
     assert 'id="plan-fallback"' in frag and "HiGHS: Time limit reached" in frag
+
+
+def test_follow_home_turns_serving_the_home_into_self_consumption(
+    client: TestClient, world: World
+) -> None:
+    ids, _ = site_with_tariff(client, world, "GWO4")
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan",
+        json={**BODY, "follow_home": True},
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 201, r.text
+    modes = {i["mode"] for i in r.json()["intervals"]}
+    # charging at night from the grid stays a setpoint; covering the home does not
+    assert "charge" in modes and "self_consumption" in modes and "discharge" not in modes
