@@ -21,8 +21,15 @@ def upgrade() -> None:
     op.create_table(
         "battery_plans",
         sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("site_id", sa.String(36), sa.ForeignKey("sites.id", ondelete="CASCADE")),
-        sa.Column("device_id", sa.String(36), sa.ForeignKey("devices.id", ondelete="CASCADE")),
+        sa.Column(
+            "site_id", sa.String(36), sa.ForeignKey("sites.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "device_id",
+            sa.String(36),
+            sa.ForeignKey("devices.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("created_at", voltfleet.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("start", voltfleet.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("step_s", sa.Integer(), nullable=False),
