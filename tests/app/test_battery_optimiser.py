@@ -4,7 +4,7 @@ reason when the solver fails."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tests.app.test_battery_plan import site_with_tariff
 from tests.app.test_site_pages import login
-from tests.app.test_telemetry import h, iso
+from tests.app.test_telemetry import bearer, h, iso
 from tests.support.world import World, build_world
 from voltfleet.app.runtime import Runtime
 from voltfleet.domain.optimisation.plan import BatteryPlan, SolverFailed
@@ -117,3 +117,37 @@ def test_follow_home_turns_serving_the_home_into_self_consumption(
     modes = {i["mode"] for i in r.json()["intervals"]}
     # charging at night from the grid stays a setpoint; covering the home does not
     assert "charge" in modes and "self_consumption" in modes and "discharge" not in modes
+
+
+def test_the_plan_page_shows_the_stored_energy_ledger_from_telemetry(
+    client: TestClient, world: World
+) -> None:
+    ids, token = site_with_tariff(client, world, "GWO5")
+    now = datetime.now(UTC)
+    # two hours ago the battery charged 2 kW for an hour (no PV: from the grid), an hour ago
+    # it discharged 1.8 kW into a 2 kW load
+    readings = []
+    for minute in range(0, 120, 5):
+        ts = now - timedelta(minutes=120 - minute)
+        charging = minute < 60
+        readings += [
+            {
+                "device": "GWO5-BAT",
+                "point": "battery_power_w",
+                "ts": iso(ts),
+                "value": 2000 if charging else -1800,
+                "unit": "W",
+            },
+            {
+                "device": "GWO5-MTR",
+                "point": "load_power_w",
+                "ts": iso(ts),
+                "value": 2000,
+                "unit": "W",
+            },
+        ]
+    r = client.post("/api/v1/ingest", json={"readings": readings}, headers=bearer(token))
+    assert r.status_code == 200 and r.json()["accepted"] == len(readings), r.text
+    login(client, next(a.email for k, a in world.accounts.items() if k == "om@I1"))
+    frag = client.get(f"/site/{ids['site']}/battery-plan").text
+    assert 'id="battery-ledger"' in frag and "Losses" in frag and "Savings from the battery" in frag

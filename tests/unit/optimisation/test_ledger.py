@@ -53,3 +53,9 @@ def test_initial_energy_leaves_first_and_costs_nothing() -> None:
     assert got.delivered_kwh[("grid", "home")] == pytest.approx(0.1)
     assert got.stored_kwh == {"solar": 0.0, "grid": pytest.approx(0.9), "initial": 0.0}
     assert got.savings == pytest.approx(0.5 * 0.3 - 0.1 * 0.1)
+
+
+def test_energy_out_beyond_what_went_in_was_stored_before() -> None:
+    got = ledger(1.0, [-1000], [0], [1000], [0.3], [0.0], discharge_efficiency=1.0)
+    assert got.delivered_kwh[("initial", "home")] == pytest.approx(1.0)
+    assert got.savings == pytest.approx(0.3)

@@ -141,6 +141,9 @@ def battery_plan(request: Request, session: DbSession, site_id: str) -> HTMLResp
         chart=json.dumps(chart),
         made=made,
         forecast=json.dumps(_forecast_chart(session, made, now)) if made else None,
+        ledger=plan_service.battery_ledger(session, caller, site_id, now) if got else None,
+        ledger_days=plan_service.LEDGER_DAYS,
+        currency=made.currency if made else "",
     )
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
 from voltfleet.app.commands import service
-from voltfleet.app.commands.planning import STEP, Planner, forecast_site, planner_of
+from voltfleet.app.commands.planning import STEP, Planner, forecast_site, measured, planner_of
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.sites.repository import SiteRepository
@@ -30,6 +30,7 @@ from voltfleet.domain import commands as dc
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.optimisation.baselines import no_battery, self_consumption
 from voltfleet.domain.optimisation.control import command_intervals
+from voltfleet.domain.optimisation.ledger import Ledger, ledger
 from voltfleet.domain.optimisation.plan import BatteryPlan
 from voltfleet.domain.optimisation.problem import Battery, Grid, PlanProblem, ProblemError
 from voltfleet.domain.plan import PlanInterval
@@ -404,4 +405,42 @@ def measured_soc(session: Session, device_id: str, start: datetime, end: datetim
         store_for(session.connection()).read_rollups(
             device_id, "soc", Resolution.FIVE_MIN, start, end
         )
+    )
+
+
+LEDGER_DAYS = 7
+
+
+def battery_ledger(
+    session: Session, caller: Caller, site_id: str, now: datetime, days: int = LEDGER_DAYS
+) -> Ledger | None:
+    """The stored-energy ledger of the site's battery over the last ``days`` from its own
+    telemetry (quarter-hour means of battery, PV and load power) and the site's prices; None
+    when the site has no battery, no telemetry or no IMPORT tariff."""
+    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
+    devices = list(session.scalars(select(Device).where(Device.site_id == site.id)))
+    batteries = [d for d in devices if d.kind == "battery"]
+    if not batteries:
+        return None
+    end = datetime.fromtimestamp(now.timestamp() // 900 * 900, now.tzinfo)
+    start = end - timedelta(days=days)
+    batt = dict(measured(session, batteries, "battery_power_w", start, end))
+    if not batt:
+        return None
+    pv = dict(measured(session, devices, "pv_power_w", start, end))
+    load = dict(measured(session, devices, "load_power_w", start, end))
+    try:
+        imp = _prices(session, site, "IMPORT", start, end)
+        exp = _prices(session, site, "EXPORT", start, end) or [0.0] * len(imp)
+    except Conflict:
+        return None
+    times = [start + i * STEP for i in range(len(imp))]
+    # energy stored before the window is of "initial" origin (the device knows no capacity)
+    return ledger(
+        STEP.total_seconds() / 3600,
+        [batt.get(t, 0.0) for t in times],
+        [pv.get(t, 0.0) for t in times],
+        [load.get(t, 0.0) for t in times],
+        imp,
+        exp,
     )

@@ -9,7 +9,8 @@ the home first (the load PV does not cover), the grid for the rest (at the expor
 leaves the store is the discharge over the discharge efficiency, the difference a loss. Stored
 energy leaves in the order it came (FIFO lots), so each kWh delivered carries the source and the
 price it was bought at. Energy in the battery before the first step is a lot of ``initial``
-origin, at no price.
+origin, at no price; so is what leaves the battery beyond what the ledger saw go in (it was
+stored before the ledger's first step).
 
 Savings: each kWh delivered to the home saved the import price of its step and cost what its
 lot cost per kWh delivered (the lot's price over the round trip: the losses are paid for); one
@@ -98,6 +99,10 @@ def ledger(
                     need -= take
                     if lot.stored_kwh <= 1e-12:
                         lots.popleft()
+                if need > 1e-12:  # more than the ledger saw go in: stored before its start
+                    delivered = need * discharge_efficiency
+                    out.delivered_kwh[("initial", sink)] += delivered
+                    out.value += delivered * price
     for lot in lots:
         out.stored_kwh[lot.source] += lot.stored_kwh
     return out
