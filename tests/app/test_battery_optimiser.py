@@ -5,6 +5,7 @@ reason when the solver fails."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -120,7 +121,7 @@ def test_follow_home_turns_serving_the_home_into_self_consumption(
 
 
 def test_the_plan_page_shows_the_stored_energy_ledger_from_telemetry(
-    client: TestClient, world: World
+    client: TestClient, world: World, runtime: Runtime
 ) -> None:
     ids, token = site_with_tariff(client, world, "GWO5")
     now = datetime.now(UTC)
@@ -146,8 +147,25 @@ def test_the_plan_page_shows_the_stored_energy_ledger_from_telemetry(
                 "unit": "W",
             },
         ]
+    # a plan made before it all: its load forecast is measured against the 2 kW that came
+    start = (now - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan",
+        json={**BODY, "start_time": iso(start)},
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 201, r.text
+    with runtime.db.session() as s:  # as if made three hours ago
+        row = s.get(BatteryPlanRow, r.json()["plan_id"])
+        assert row is not None
+        row.created_at = start
     r = client.post("/api/v1/ingest", json={"readings": readings}, headers=bearer(token))
     assert r.status_code == 200 and r.json()["accepted"] == len(readings), r.text
     login(client, next(a.email for k, a in world.accounts.items() if k == "om@I1"))
     frag = client.get(f"/site/{ids['site']}/battery-plan").text
     assert 'id="battery-ledger"' in frag and "Losses" in frag and "Savings from the battery" in frag
+    errors = frag.split('id="forecast-errors"')[1].split("</table>")[0]
+    # the two hours of measured load against the plan's standard-profile forecast, per day
+    berlin = ZoneInfo("Europe/Berlin")  # the site's zone: days are local
+    days = {(now - timedelta(minutes=m)).astimezone(berlin).date().isoformat() for m in (5, 115)}
+    assert any(d in errors for d in days)

@@ -143,6 +143,7 @@ def battery_plan(request: Request, session: DbSession, site_id: str) -> HTMLResp
         forecast=json.dumps(_forecast_chart(session, made, now)) if made else None,
         ledger=plan_service.battery_ledger(session, caller, site_id, now) if got else None,
         ledger_days=plan_service.LEDGER_DAYS,
+        errors=plan_service.forecast_errors(session, caller, site_id, now) if made else None,
         currency=made.currency if made else "",
     )
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ from voltfleet.domain import commands as dc
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.optimisation.baselines import no_battery, self_consumption
 from voltfleet.domain.optimisation.control import command_intervals
+from voltfleet.domain.optimisation.forecast import DayError, daily_errors
 from voltfleet.domain.optimisation.ledger import Ledger, ledger
 from voltfleet.domain.optimisation.plan import BatteryPlan
 from voltfleet.domain.optimisation.problem import Battery, Grid, PlanProblem, ProblemError
@@ -444,3 +446,45 @@ def battery_ledger(
         imp,
         exp,
     )
+
+
+@dataclass(frozen=True)
+class ForecastErrors:
+    load: list[DayError]
+    pv: list[DayError]
+
+
+def forecast_errors(
+    session: Session, caller: Caller, site_id: str, now: datetime, days: int = LEDGER_DAYS
+) -> ForecastErrors | None:
+    """How far the plans' forecasts were from what the site measured, per local day: for each
+    past quarter hour, the forecast of the last plan made before it (the one the battery
+    followed) against the measured mean. None without plans or measurements."""
+    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
+    since = now - timedelta(days=days)
+    rows = session.scalars(
+        select(BatteryPlanRow)
+        .where(BatteryPlanRow.site_id == site.id, BatteryPlanRow.created_at >= since)
+        .order_by(BatteryPlanRow.created_at)
+        .limit(2000)
+    ).all()
+    if not rows:
+        return None
+    pv_fc: dict[datetime, float] = {}
+    load_fc: dict[datetime, float] = {}
+    for row in rows:
+        made = datetime.fromtimestamp(row.created_at.timestamp() // 900 * 900, UTC)
+        for i, (p, ld) in enumerate(zip(row.steps["pv_w"], row.steps["load_w"], strict=True)):
+            t = row.start + i * STEP
+            if made <= t < now:  # later plans overwrite: the forecast in force then
+                pv_fc[t], load_fc[t] = p, ld
+    devices = list(session.scalars(select(Device).where(Device.site_id == site.id)))
+    tz = ZoneInfo(site.timezone or "UTC")
+    out = []
+    for point, fc in (("load_power_w", load_fc), ("pv_power_w", pv_fc)):
+        got = dict(measured(session, devices, point, since, now))
+        times = sorted(t for t in fc if t in got)
+        out.append(daily_errors(times, [fc[t] for t in times], [got[t] for t in times], tz))
+    if not out[0] and not out[1]:
+        return None
+    return ForecastErrors(load=out[0], pv=out[1])
