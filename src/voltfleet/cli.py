@@ -105,6 +105,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     os.environ.setdefault("VOLTFLEET_MODE", "demo")
+    os.environ.setdefault("VOLTFLEET_BATTERY_PLAN_CYCLE_S", "300")  # re-plan the demo's battery
     settings = Settings()
     from voltfleet.bootstrap import build_runtime
     from voltfleet.demo import DEMO_PASSWORD, demo_installer_id, seed_demo

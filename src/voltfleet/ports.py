@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from voltfleet.domain.optimisation.forecast import ForecastSite, SiteForecast
+from voltfleet.domain.optimisation.plan import BatteryPlan, SolverFailed
+from voltfleet.domain.optimisation.problem import PlanProblem
 from voltfleet.domain.telemetry.readings import Reading, Sample
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup
 
@@ -79,6 +82,36 @@ class ChargerLink(Protocol):
     ) -> Mapping[str, Any]:
         """A remote command in platform words (``start``, ``stop``, ``reset``, ``unlock``) and its
         answer; raises when the charger is not connected or does not answer."""
+        ...
+
+
+# ---- the battery plan -------------------------------------------------------------------------
+
+
+class PlanSolver(Protocol):
+    """Solves a battery plan exactly (``voltfleet.solver.highs.HighsPlanSolver``). Raises
+    ``SolverFailed`` with the reason (time limit, infeasible, numerical trouble) instead of
+    returning a doubtful plan; the caller then falls back to self-consumption
+    (``usecases.battery_plan``)."""
+
+    def solve(self, problem: PlanProblem, *, time_limit_s: float) -> BatteryPlan:
+        """The cheapest plan, found within ``time_limit_s`` seconds of wall-clock time."""
+        ...
+
+    def solve_many(
+        self, problems: Sequence[PlanProblem], *, time_limit_s: float
+    ) -> list[BatteryPlan | SolverFailed]:
+        """Many sites in one call (``time_limit_s`` for each); a failure stands in its place."""
+        ...
+
+
+class Forecaster(Protocol):
+    """PV and household load of a site ahead (``voltfleet.forecast.site.SiteForecaster``: pvlib
+    from the array and the weather, corrected by what the site measured; load from the site's
+    history, else the standard load profile)."""
+
+    def forecast(self, site: ForecastSite, times: Sequence[datetime]) -> SiteForecast:
+        """Mean power over the quarter hour starting at each of ``times`` (UTC)."""
         ...
 
 

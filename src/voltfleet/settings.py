@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     market_fetch_days: int = Field(default=2, ge=1, le=14)
     entsoe_token: str = ""
     market_base_url: str = Field(default="", description="replaces the sources' scheme and host")
+    # Re-planning of every site with a battery plan (app/commands/plan_cycle), checked this
+    # often (seconds; a plan is made again when 15 minutes old or drifted); 0: off
+    battery_plan_cycle_s: int = Field(default=0, ge=0)
 
     smtp_host: str = ""
     smtp_port: int = 587

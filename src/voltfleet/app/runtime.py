@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from voltfleet.app.commands.planning import Planner
 from voltfleet.app.mail import Mailer
 from voltfleet.app.ops.metrics import Metrics
 from voltfleet.app.power.wiring import PowerWiring
@@ -26,6 +27,7 @@ class Runtime:
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
     clock: Clock = field(default_factory=SystemClock)
     jobs: Jobs | None = None  # chosen by bootstrap.build_jobs
+    planner: Planner = field(default_factory=Planner)  # the battery plan's solver, forecasts
     broker_files: BrokerFiles | None = None  # the MQTT broker's files, kept as tokens are issued
     metrics: Metrics = field(default_factory=Metrics)  # this process's Prometheus registry
     ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock

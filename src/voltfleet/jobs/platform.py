@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from voltfleet.app.commands.plan_cycle import PLAN_CYCLE, plan_cycle
 from voltfleet.app.power.wiring import PowerWiring
 from voltfleet.app.telemetry.presence import sweep_offline
 from voltfleet.domain.telemetry.presence import sweep_interval_s
@@ -90,6 +91,9 @@ def platform_jobs(
         )
     )
     registry.add(JobSpec(COMMAND_SWEEP, lambda now: command_sweep(db, now), Every(COMMAND_SWEEP_S)))
+    if settings.battery_plan_cycle_s:
+        every = Every(float(settings.battery_plan_cycle_s))
+        registry.add(JobSpec(PLAN_CYCLE, lambda now: plan_cycle(db, now), every))
     if settings.market_source_pairs:
         registry.add(
             JobSpec(

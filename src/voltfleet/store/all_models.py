@@ -7,6 +7,7 @@ from voltfleet.store import (  # noqa: F401
     fleet_models,
     models,
     money_models,
+    plan_models,
     power_models,
     register_models,
     telemetry_models,

@@ -4,14 +4,16 @@ battery's day plan against its reported power on the site page (both htmx fragme
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from voltfleet.app.commands import plan_service, service
+from voltfleet.app.commands.planning import STEP
 from voltfleet.app.commands.repository import CommandRepository
 from voltfleet.app.commands.schemas import CommandIn
 from voltfleet.app.deps import DbSession, request_now
@@ -20,6 +22,7 @@ from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.commands import TARGETS, BatteryMode, CommandKind
+from voltfleet.store.plan_models import BatteryPlanRow
 from voltfleet.usecases.errors import Conflict, Forbidden, Invalid, NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -127,6 +130,7 @@ def battery_plan(request: Request, session: DbSession, site_id: str) -> HTMLResp
             chart["x"].append(t.timestamp())
             chart["plan"].append(plan_w)
             chart["actual"].append(next((v for at, v in actual if at == t), None))
+    made = plan_service.latest_plan(session, caller, site_id, now)
     return render(
         request,
         "portal/_battery_plan.html",
@@ -134,4 +138,34 @@ def battery_plan(request: Request, session: DbSession, site_id: str) -> HTMLResp
         plan=got,
         rows=rows,
         chart=json.dumps(chart),
+        made=made,
+        forecast=json.dumps(_forecast_chart(session, made, now)) if made else None,
+        ledger=plan_service.battery_ledger(session, caller, site_id, now) if got else None,
+        ledger_days=plan_service.LEDGER_DAYS,
+        errors=plan_service.forecast_errors(session, caller, site_id, now) if made else None,
+        currency=made.currency if made else "",
     )
+
+
+def _forecast_chart(session: Session, made: BatteryPlanRow, now: datetime) -> dict[str, object]:
+    """The plan as made, step by step (prices, PV and load forecast, planned battery power and
+    state of charge), with the state of charge the battery reported."""
+    steps = made.steps
+    n = len(steps["soc"])
+    x = [(made.start + i * STEP).timestamp() for i in range(n)]
+    soc = plan_service.measured_soc(
+        session, made.device_id, made.start, min(now, made.start + n * STEP)
+    )
+    by_quarter: dict[float, list[float]] = {}
+    for r in soc:
+        by_quarter.setdefault(r.start.timestamp() // 900 * 900, []).append(r.value)
+    return {
+        "x": x,
+        "import": steps["import_price"],
+        "export": steps["export_price"],
+        "pv": steps["pv_w"],
+        "load": steps["load_w"],
+        "battery": steps["battery_w"],
+        "soc": [round(v * 100, 2) for v in steps["soc"]],
+        "soc_measured": [(sum(v) / len(v)) if (v := by_quarter.get(t)) else None for t in x],
+    }

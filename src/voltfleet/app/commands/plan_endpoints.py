@@ -1,5 +1,5 @@
-"""The battery's day plan over HTTP (PLACEHOLDER for the battery optimisation issue): make one
-from the site's prices, and read plan against actual."""
+"""The battery's plan over HTTP: make one (the optimiser, from the site's prices and forecasts),
+and read plan against actual."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from voltfleet.app.commands import plan_service, service
+from voltfleet.app.commands.planning import STEP, planner_of
 from voltfleet.app.commands.schemas import CommandOut
-from voltfleet.app.deps import CallerDep, DbSession, NowDep
+from voltfleet.app.deps import CallerDep, DbSession, NowDep, RuntimeDep
 from voltfleet.app.instants import Instant
 from voltfleet.app.tariffs.service import check_window
 
@@ -31,6 +32,26 @@ class PlanIn(BaseModel):
     round_trip_efficiency: float = Field(default=0.9, gt=0, le=1)
     hours: float = Field(default=24, gt=0, le=48)
     start_time: Instant | None = Field(default=None, description="default: now")
+    reserve_soc: float = Field(default=0, ge=0, le=1, description="kept for backup, never used")
+    annual_consumption_kwh: float = Field(
+        default=4000,
+        gt=0,
+        le=1_000_000,
+        description="scales the standard load profile when "
+        "the site has too little history of its own",
+    )
+    wear_cost_per_kwh: float = Field(
+        default=0.05, ge=0, le=10, description="battery wear per kWh discharged"
+    )
+    export_limit_w: float | None = Field(
+        default=None, ge=0, description="default: no limit; 0 for a site that may not export"
+    )
+    follow_home: bool = Field(
+        default=False,
+        description="steps where the battery only serves the home become self_consumption "
+        "commands (it then follows the real load and sun, not the forecast's); default: the "
+        "planned power as a setpoint",
+    )
 
 
 class PlanIntervalOut(BaseModel):
@@ -41,13 +62,33 @@ class PlanIntervalOut(BaseModel):
     price_per_kwh: float
 
 
+class PlanStepOut(BaseModel):
+    start_time: datetime
+    import_price_per_kwh: float
+    export_price_per_kwh: float
+    pv_w: float = Field(description="PV forecast")
+    load_w: float = Field(description="household load forecast")
+    battery_power_w: float = Field(description="planned, > 0 charging")
+    grid_power_w: float = Field(description="planned, > 0 import")
+    soc: float = Field(description="planned state of charge at the step's end, 0..1")
+
+
 class PlanOut(BaseModel):
     site_id: str
     device_id: str
+    plan_id: str
     currency: str
+    method: str = Field(description="highs-lp, highs-milp, or self_consumption (fallback)")
+    fallback_reason: str | None = Field(description="why the optimiser's plan was not used")
+    expected_cost: float = Field(description="the plan's cost over the horizon")
+    cost_no_battery: float = Field(description="the same site without a battery")
+    cost_self_consumption: float = Field(description="the battery in plain self-consumption")
+    pv_source: str
+    load_source: str
     charge_kwh: float
     discharge_kwh: float
     intervals: list[PlanIntervalOut]
+    steps: list[PlanStepOut]
     commands: list[CommandOut]
 
 
@@ -72,18 +113,48 @@ class PlanVsActualOut(BaseModel):
     summary="Plan the battery's day from the site's prices and queue it as timed commands",
 )
 def create_plan(
-    session: DbSession, caller: CallerDep, now: NowDep, site_id: str, body: PlanIn
+    session: DbSession,
+    caller: CallerDep,
+    now: NowDep,
+    runtime: RuntimeDep,
+    site_id: str,
+    body: PlanIn,
 ) -> PlanOut:
-    """A placeholder until the battery optimiser: charge in the cheapest hours up to
-    ``target_soc``, discharge in the dearest, self-consumption otherwise. One ``battery_mode``
-    command per change of plan, due at the change; queued commands of an earlier plan are
-    replaced. O&M engineers and administrators."""
+    """The cheapest plan for the site's battery over the next ``hours`` (15-minute steps): an
+    exact linear program (HiGHS) over the site's import and export prices and its PV and load
+    forecasts, within the battery's and the connection's limits; self-consumption, with the
+    reason, when the solver fails. One ``battery_mode`` command per change of plan, due at the
+    change; queued commands of an earlier plan are replaced. O&M engineers and administrators."""
     req = plan_service.PlanRequest(**body.model_dump())
-    device, plan, rows = plan_service.make_plan(session, caller, site_id, req, now=now)
+    device, plan, rows = plan_service.make_plan(
+        session, caller, site_id, req, now=now, planner=planner_of(runtime)
+    )
+    p, pb = plan.plan, plan.problem
     return PlanOut(
         site_id=device.site_id,
         device_id=device.id,
+        plan_id=plan.row_id,
         currency=plan.currency,
+        method=p.method,
+        fallback_reason=p.fallback_reason,
+        expected_cost=p.cost,
+        cost_no_battery=plan.cost_no_battery,
+        cost_self_consumption=plan.cost_self_consumption,
+        pv_source=plan.pv_source,
+        load_source=plan.load_source,
+        steps=[
+            PlanStepOut(
+                start_time=plan.start + i * STEP,
+                import_price_per_kwh=pb.import_price_per_kwh[i],
+                export_price_per_kwh=pb.export_price_per_kwh[i],
+                pv_w=pb.pv_w[i],
+                load_w=pb.load_w[i],
+                battery_power_w=p.battery_power_w[i],
+                grid_power_w=p.grid_power_w[i],
+                soc=p.soc[i],
+            )
+            for i in range(p.steps)
+        ],
         charge_kwh=plan.charge_kwh,
         discharge_kwh=plan.discharge_kwh,
         intervals=[

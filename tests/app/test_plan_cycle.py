@@ -1,0 +1,80 @@
+"""Re-planning (app/commands/plan_cycle): a site's plan is made again when 15 minutes old or
+when the measured state of charge drifts from the planned one, with the same request; the job is
+registered when VOLTFLEET_BATTERY_PLAN_CYCLE_S is set."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.app.test_battery_plan import site_with_tariff
+from tests.app.test_telemetry import h, iso
+from tests.support.world import World, build_world
+from voltfleet.app.commands.plan_cycle import PLAN_CYCLE, plan_cycle
+from voltfleet.app.runtime import Runtime
+from voltfleet.domain.telemetry.readings import Reading
+from voltfleet.jobs.platform import platform_jobs
+from voltfleet.store.plan_models import BatteryPlanRow
+from voltfleet.store.timeseries import store_for
+
+
+@pytest.fixture
+def world(client: TestClient, runtime: Runtime) -> World:
+    return build_world(runtime)
+
+
+def plans(runtime: Runtime, site_id: str) -> list[BatteryPlanRow]:
+    with runtime.db.session() as s:
+        rows = s.scalars(
+            select(BatteryPlanRow)
+            .where(BatteryPlanRow.site_id == site_id)
+            .order_by(BatteryPlanRow.created_at)
+        ).all()
+        s.expunge_all()
+        return list(rows)
+
+
+def test_replanned_on_the_cycle_and_on_drift(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    ids, _ = site_with_tariff(client, world, "GWC1")
+    now = datetime.now(UTC)
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan",
+        json={
+            "capacity_kwh": 10,
+            "soc_now": 0.1,
+            "max_charge_w": 4000,
+            "max_discharge_w": 4000,
+            "start_time": iso(now),
+        },
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 201, r.text
+    first = plans(runtime, ids["site"])[0]
+    assert first.trigger == "request" and first.request["capacity_kwh"] == 10
+    # 5 minutes on, nothing drifted: the plan stands
+    assert plan_cycle(runtime.db, now + timedelta(minutes=5), runtime.planner) == 0
+    # the battery reports a state of charge far from the plan's: re-planned from it
+    with runtime.db.session() as s:
+        store_for(s.connection()).write(
+            [Reading(ids["GWC1-BAT"], "soc", now + timedelta(minutes=6), 80.0)]
+        )
+    assert plan_cycle(runtime.db, now + timedelta(minutes=7), runtime.planner) == 1
+    drift = plans(runtime, ids["site"])[-1]
+    assert drift.trigger == "drift" and drift.steps["soc"][0] > 0.5
+    assert drift.request == first.request
+    # and after 15 minutes, again, from the same request
+    assert plan_cycle(runtime.db, now + timedelta(minutes=23), runtime.planner) == 1
+    assert [p.trigger for p in plans(runtime, ids["site"])] == ["request", "drift", "cycle"]
+    # a site whose last requested plan is two days old is no longer planned
+    assert plan_cycle(runtime.db, now + timedelta(days=2, minutes=1), runtime.planner) == 0
+
+
+def test_the_cycle_is_a_job_when_configured(runtime: Runtime) -> None:
+    assert PLAN_CYCLE not in platform_jobs(runtime.db, runtime.settings)
+    on = runtime.settings.model_copy(update={"battery_plan_cycle_s": 300})
+    assert PLAN_CYCLE in platform_jobs(runtime.db, on)
