@@ -45,6 +45,7 @@ def test_a_plan_becomes_timed_commands_and_replaces_the_previous_one(
         "max_discharge_w": 4000,
         "round_trip_efficiency": 0.9,
         "start_time": iso(datetime.now(UTC).replace(minute=0, second=0, microsecond=0)),
+        "follow_home": False,  # the planned powers as setpoints (the default follows the home)
     }
     r = client.post(
         f"/api/v1/sites/{ids['site']}/battery-plan", json=body, headers=h(world, "om@I1")

@@ -47,10 +47,11 @@ class PlanIn(BaseModel):
         default=None, ge=0, description="default: no limit; 0 for a site that may not export"
     )
     follow_home: bool = Field(
-        default=False,
+        default=True,
         description="steps where the battery only serves the home become self_consumption "
-        "commands (it then follows the real load and sun, not the forecast's); default: the "
-        "planned power as a setpoint",
+        "commands, so it follows the real load and sun rather than the forecast's (a fixed "
+        "setpoint exports what the home did not use: in a month of 20 simulated homes that "
+        "cost more than plain self-consumption); false: the planned power as a setpoint",
     )
 
 

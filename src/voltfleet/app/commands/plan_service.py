@@ -66,7 +66,7 @@ class PlanRequest:
     annual_consumption_kwh: float = 4000.0
     wear_cost_per_kwh: float = 0.05
     export_limit_w: float | None = None  # None: no limit; 0: the site may not export
-    follow_home: bool = False  # steps that only serve the home as self-consumption (control)
+    follow_home: bool = True  # steps that only serve the home as self-consumption (control)
 
 
 @dataclass(frozen=True)
