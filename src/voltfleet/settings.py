@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     entsoe_token: str = ""
     market_base_url: str = Field(default="", description="replaces the sources' scheme and host")
 
+    # Firmware: an Ed25519 public key (base64 or hex of the 32 raw bytes, or PEM) that every
+    # uploaded release's signature must verify against; empty: releases are not signed.
+    firmware_signing_key: str = ""
+    firmware_url_ttl_s: int = Field(default=900, ge=30, le=86_400)  # gateways' download links
+
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""

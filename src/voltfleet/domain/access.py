@@ -35,6 +35,7 @@ class Kind(StrEnum):
     SITE = "site"
     DEVICE = "device"
     AUDIT = "audit"
+    FIRMWARE = "firmware"  # releases (with their files) and upgrade tasks
 
 
 class Action(StrEnum):
@@ -69,6 +70,10 @@ POLICY: dict[tuple[Role, Kind], frozenset[Action]] = {
     (Role.ADMIN, Kind.AUDIT): frozenset({Action.LIST}),
     (Role.OM, Kind.AUDIT): frozenset({Action.LIST}),
     (Role.OWNER, Kind.AUDIT): frozenset(),
+    # Firmware is the installers' and maintainers' business; owners never see the files.
+    (Role.ADMIN, Kind.FIRMWARE): _ALL_ORG,
+    (Role.OM, Kind.FIRMWARE): _ALL_ORG,
+    (Role.OWNER, Kind.FIRMWARE): frozenset(),
 }
 
 # Which organisation types may sit directly under which (the superior).

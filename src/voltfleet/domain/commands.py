@@ -31,6 +31,7 @@ from typing import Any
 class CommandKind(StrEnum):
     BATTERY_MODE = "battery_mode"
     BATTERY_SETPOINT = "battery_setpoint"
+    FIRMWARE_UPDATE = "firmware_update"  # queued by upgrade campaigns (usecases.firmware)
 
 
 class BatteryMode(StrEnum):
@@ -55,7 +56,11 @@ PENDING = frozenset({CommandState.QUEUED, CommandState.SENT})
 TARGETS: dict[CommandKind, frozenset[str]] = {
     CommandKind.BATTERY_MODE: frozenset({"battery", "inverter"}),
     CommandKind.BATTERY_SETPOINT: frozenset({"battery", "inverter"}),
+    CommandKind.FIRMWARE_UPDATE: frozenset({"gateway", "inverter"}),
 }
+# Kinds only the platform queues (a person asks for them through an upgrade task).
+PLATFORM_ONLY = frozenset({CommandKind.FIRMWARE_UPDATE})
+FIRMWARE_PARAMS = ("release_id", "version", "firmware_type", "url", "sha256", "size_bytes")
 
 DEFAULT_TTL = timedelta(minutes=5)
 MIN_TTL = timedelta(seconds=10)
@@ -130,6 +135,12 @@ def validate(kind: str, params: Any, limits: DeviceLimits) -> CommandRequest:
         )
     if not isinstance(params, dict):
         raise CommandError("params must be a JSON object")
+    if k is CommandKind.FIRMWARE_UPDATE:  # built by the platform, never typed by a person
+        _no_extra(params, set(FIRMWARE_PARAMS))
+        missing = [p for p in FIRMWARE_PARAMS if params.get(p) in (None, "")]
+        if missing:
+            raise CommandError(f"firmware_update needs {', '.join(missing)}", missing[0])
+        return CommandRequest(k, {p: params[p] for p in FIRMWARE_PARAMS})
     limit = limits.max_power_w
     if not (math.isfinite(limit) and limit > 0):
         raise CommandError("the device has no usable power limit (rated_power_w)", "device")

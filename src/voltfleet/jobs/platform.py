@@ -10,6 +10,7 @@ import logging
 from datetime import datetime
 
 from voltfleet.app.commands import service as commands
+from voltfleet.app.firmware import jobs as firmware_jobs
 from voltfleet.app.telemetry.presence import sweep_offline
 from voltfleet.domain.telemetry.presence import sweep_interval_s
 from voltfleet.ports import Every, JobSpec
@@ -83,6 +84,7 @@ def platform_jobs(db: Database, settings: Settings) -> JobRegistry:
         )
     )
     registry.add(JobSpec(COMMAND_SWEEP, lambda now: command_sweep(db, now), Every(COMMAND_SWEEP_S)))
+    firmware_jobs.register(registry, db, settings)
     if settings.market_source_pairs:
         registry.add(
             JobSpec(

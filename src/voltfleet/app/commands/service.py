@@ -107,6 +107,8 @@ def create(session: Session, caller: Caller, device_id: str, body: CommandIn) ->
         if isinstance(exc, CommandError):
             raise invalid(exc) from exc
         raise Invalid("ttl_s is out of range") from exc
+    if request.kind in dc.PLATFORM_ONLY:
+        raise invalid(CommandError("firmware is installed through an upgrade task", "kind"))
     not_before = body.not_before
     if not_before is not None and not_before > now + dc.MAX_TTL:
         raise invalid(CommandError("not_before may be at most 2 days ahead", "not_before"))
