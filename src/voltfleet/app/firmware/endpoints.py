@@ -33,7 +33,7 @@ from voltfleet.app.firmware.schemas import (
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.telemetry.service import gateway_for_token
-from voltfleet.domain.access import Action
+from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.firmware import releases as fr
 from voltfleet.store.firmware_models import DeviceFirmware, FirmwareRelease, FirmwareTask
 from voltfleet.store.firmware_repository import current_version
@@ -396,6 +396,7 @@ def delete_task(session: DbSession, caller: CallerDep, task_id: str) -> None:
 )
 def device_firmware(session: DbSession, caller: CallerDep, device_id: str) -> DeviceFirmwareOut:
     device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
+    caller.require(Kind.FIRMWARE, Action.READ)  # the installers' business, not the owner's
     return device_firmware_out(session, device)
 
 

@@ -61,3 +61,13 @@ def record(session: Session, gateway: Device, body: Any, now: datetime) -> str |
 def _above(session: Session, device: Device) -> str | None:
     gw = gateway_of(session, device)
     return gw.id if gw is not None else None
+
+
+def refused(session: Session, gateway: Device, body: Any, now: datetime) -> str | None:
+    """``record`` for the MQTT bridge: the reason when the report was refused, else None."""
+    try:
+        with session.begin_nested():
+            record(session, gateway, body, now)
+    except (Invalid, NotFound) as exc:
+        return exc.message
+    return None

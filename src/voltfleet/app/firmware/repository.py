@@ -1,8 +1,9 @@
 """Firmware releases and upgrade tasks as the caller may see them.
 
-A release or task belongs to an organisation. The caller sees those of its organisation and
-below it (what its installers uploaded) and, for releases, those of the organisations above it
-(what the manufacturer published); owners see none (``POLICY``)."""
+A release or task belongs to an organisation. The caller's scope holds those of its organisation
+and below it (what its installers uploaded) and, for releases, those of the organisations above
+it (what the manufacturer published). Out of scope is 404; in scope, ``POLICY`` decides (owners
+are refused everything about firmware: 403)."""
 
 from __future__ import annotations
 
@@ -34,20 +35,23 @@ class FirmwareRepository:
         self.session = session
         self.caller = caller
 
-    def release(self, release_id: str, action: Action = Action.READ) -> FirmwareRelease:
-        self.caller.require(Kind.FIRMWARE, action)
+    def release(self, release_id: str, action: Action | None = Action.READ) -> FirmwareRelease:
+        """Out of scope: 404; in scope, a role that may not: 403 (an owner). ``action`` None:
+        the caller checks the policy once everything the request names was found."""
         row = self.session.scalar(
             visible_releases(self.caller).where(FirmwareRelease.id == release_id)
         )
         if row is None:
             raise NotFound("firmware release")
+        if action is not None:
+            self.caller.require(Kind.FIRMWARE, action)
         return row
 
     def task(self, task_id: str, action: Action = Action.READ) -> FirmwareTask:
-        self.caller.require(Kind.FIRMWARE, action)
         row = self.session.scalar(visible_tasks(self.caller).where(FirmwareTask.id == task_id))
         if row is None:
             raise NotFound("firmware task")
+        self.caller.require(Kind.FIRMWARE, action)
         return row
 
     def next_number(self) -> int:

@@ -25,7 +25,7 @@ from voltfleet.store.firmware_repository import SqlFirmwareRepository, current_v
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.usecases import firmware as uc
-from voltfleet.usecases.errors import Conflict, Invalid, Rejected
+from voltfleet.usecases.errors import Conflict, Invalid, NotFound, Rejected
 
 MAX_DEVICES = 5000
 
@@ -50,9 +50,7 @@ class TaskStats:
 
 def create(session: Session, caller: Caller, new: NewTask, now: datetime) -> FirmwareTask:
     repo = FirmwareRepository(session, caller)
-    caller.require(Kind.FIRMWARE, Action.CREATE)
-    release = repo.release(new.release_id)
-    policy = uc.policy_from(dict(new.policy or {}))
+    release = repo.release(new.release_id, None)
     ids = list(dict.fromkeys(new.device_ids))
     if not ids:
         raise Invalid("pick at least one device", [{"field": "device_ids", "message": "empty"}])
@@ -63,11 +61,10 @@ def create(session: Session, caller: Caller, new: NewTask, now: datetime) -> Fir
     devices = {d.id: d for d in session.scalars(visible_devices(caller).where(Device.id.in_(ids)))}
     missing = [i for i in ids if i not in devices]
     if missing:
-        raise Invalid(
-            f"{len(missing)} device(s) not found: {', '.join(missing[:5])}",
-            [{"field": "device_ids", "message": "not found"}],
-        )
+        raise NotFound("device", f"{len(missing)} device(s) not found: {', '.join(missing[:5])}")
+    caller.require(Kind.FIRMWARE, Action.CREATE)
     caller.require(Kind.DEVICE, Action.UPDATE)
+    policy = uc.policy_from(dict(new.policy or {}))
     wrong = [d.serial for d in devices.values() if d.kind != release.device_kind]
     if wrong:
         raise Rejected(
