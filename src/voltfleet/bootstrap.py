@@ -27,6 +27,7 @@ from voltfleet.app.commands.plan_endpoints import router as plan_router
 from voltfleet.app.devices.endpoints import router as devices_router
 from voltfleet.app.firmware import jobs as firmware_jobs
 from voltfleet.app.firmware.endpoints import router as firmware_router
+from voltfleet.app.firmware.report_endpoints import router as commissioning_router
 from voltfleet.app.mail import Mailer
 from voltfleet.app.me.endpoints import avatars as avatar_router
 from voltfleet.app.me.endpoints import router as me_router
@@ -185,6 +186,7 @@ def create_app(
         alarms_router,
         commands_router,
         firmware_router,
+        commissioning_router,
         plan_router,
         live_router,
         charging_router,

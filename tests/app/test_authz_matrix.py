@@ -35,6 +35,7 @@ from voltfleet.store.alarm_models import Alarm
 from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.command_models import Command
 from voltfleet.store.firmware_models import (
+    CommissioningReport,
     FirmwareFile,
     FirmwareRelease,
     FirmwareRun,
@@ -302,6 +303,41 @@ SITE_CASES = [
         "/api/v1/devices/{device_id}/counter-restarts/{restart_id}",
         target="temp_restart",
     ),
+    # Commissioning reports: asked for by those who maintain devices, read by all who see the
+    # site (a finished standing report per site; throwaway ones to regenerate and delete).
+    Case(
+        D,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/sites/{site_id}/commissioning-reports",
+        lambda _: {"name": "Commission Report"},
+        "site",
+    ),
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/commissioning-reports", target="site"),
+    Case(S, Action.READ, "GET", "/api/v1/commissioning-reports/{report_id}", target="site"),
+    Case(S, Action.READ, "GET", "/api/v1/commissioning-reports/{report_id}/pdf", target="site"),
+    Case(
+        D,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/commissioning-reports/{report_id}/send",
+        lambda _: {"email": "ops@example.com"},
+        "site",
+    ),
+    Case(
+        D,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/commissioning-reports/{report_id}/regenerate",
+        target="temp_report",
+    ),
+    Case(
+        D,
+        Action.DELETE,
+        "DELETE",
+        "/api/v1/commissioning-reports/{report_id}",
+        target="temp_report",
+    ),
 ]
 # Endpoints whose scope is in the body (metering) or that only superusers may use.
 SPECIAL = {("PUT", "/api/v1/meters/interval"), ("PUT", "/api/v1/market-prices/{source}/{area}")}
@@ -559,6 +595,22 @@ class Targets:
         return self.site(label, owner_id=owner.id, device=True)[0]
 
 
+def commissioning_report(runtime: Runtime, site_id: str) -> str:
+    """A finished commissioning report of the site."""
+    with runtime.db.session() as s:
+        row = CommissioningReport(
+            site_id=site_id,
+            name="r",
+            device_ids=[],
+            status="finished",
+            progress=100,
+            pdf=b"%PDF-1.4",
+        )
+        s.add(row)
+        s.flush()
+        return row.id
+
+
 def firmware_targets(
     runtime: Runtime, world: World, standing: dict[str, tuple[Site, str | None]]
 ) -> tuple[dict[str, str], Callable[[str, str], str]]:
@@ -729,6 +781,7 @@ def test_authorisation_matrix(
             command_of[site.id] = cmd.id
 
     release_of, task_of = firmware_targets(runtime, world, standing)
+    report_of = {site.id: commissioning_report(runtime, site.id) for site, _ in standing.values()}
 
     def check(
         caller: Account,
@@ -844,6 +897,9 @@ def test_authorisation_matrix(
                         s.add(restart)
                         s.flush()
                         restart_id = restart.id
+                report_id = report_of.get(site.id, "")
+                if case.target == "temp_report":
+                    report_id = commissioning_report(runtime, site.id)
                 tariff_id = ""
                 if case.target == "temp_tariff":
                     with runtime.db.session() as s:
@@ -886,6 +942,7 @@ def test_authorisation_matrix(
                     session_id=session_of.get(site.id, ""),
                     command_id=command_of.get(site.id, ""),
                     restart_id=restart_id,
+                    report_id=report_id,
                 ) + (f"?{case.query}" if case.query else "")
                 body = case.body(site.org_id) if case.body else None
                 files = None

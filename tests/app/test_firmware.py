@@ -127,14 +127,12 @@ def test_a_task_reaches_the_gateway_with_a_signed_link_and_its_reports_finish_it
         headers=h(world, "om@I1"),
     ).json()
     assert [(c["serial"], c["version"]) for c in candidates["items"]] == [("GWF1", "9.02")]
-    assert (
-        client.post(
-            "/api/v1/firmware/tasks",
-            json={"release_id": release["id"], "device_ids": [ids["GWF1"]]},
-            headers=h(world, "owner@I1"),
-        ).status_code
-        == 403
+    r = client.post(
+        "/api/v1/firmware/tasks",
+        json={"release_id": release["id"], "device_ids": [ids["GWF1"]]},
+        headers=h(world, "owner@I1"),
     )
+    assert r.status_code == 404  # not the owner's home, and no release is theirs to use
     r = client.post(
         "/api/v1/firmware/tasks",
         json={"release_id": release["id"], "device_ids": [ids["GWF1"]]},
@@ -281,3 +279,31 @@ def test_downgrade_needs_confirmation_delete_before_start_and_cancel(
     listed = client.get("/api/v1/firmware/tasks", headers=h(world, "om@I1")).json()
     assert [t["id"] for t in listed["items"]] == [task["id"]]
     assert client.get("/api/v1/firmware/tasks", headers=h(world, "om@I2")).json()["items"] == []
+
+
+def test_a_gateway_that_refuses_the_update_command_fails_its_device_at_the_next_step(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    ids, token = fleet(client, world, runtime, "GWF4")
+    release = upload(client, world).json()
+    r = client.post(
+        "/api/v1/firmware/tasks",
+        json={"release_id": release["id"], "device_ids": [ids["GWF4"]]},
+        headers=h(world, "om@I1"),
+    )
+    task = r.json()
+    step = firmware_jobs.TaskStep(runtime.db, runtime.settings)
+    now = datetime.now(UTC)
+    assert step(now, task["id"]) == 1
+    cmd = client.get("/api/v1/gateway/commands", headers=bearer(token)).json()["commands"][0]
+    r = client.post(
+        f"/api/v1/gateway/commands/{cmd['id']}/reply",
+        json={"status": "failed", "message": "no space for the image"},
+        headers=bearer(token),
+    )
+    assert r.status_code == 200, r.text
+    step(now + timedelta(seconds=15), task["id"])
+    detail = client.get(f"/api/v1/firmware/tasks/{task['id']}", headers=h(world, "om@I1")).json()
+    assert detail["runs"][0]["state"] == "failed"
+    assert "refused the update: no space for the image" in detail["runs"][0]["message"]
+    assert detail["state"] == "finished"

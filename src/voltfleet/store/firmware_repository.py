@@ -8,9 +8,11 @@ from datetime import datetime
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
+from voltfleet.domain.commands import CommandState
 from voltfleet.domain.firmware import campaign as fc
 from voltfleet.domain.firmware.campaign import Campaign, CampaignState, Run, RunState
 from voltfleet.domain.fleet import UP, DeviceStatus
+from voltfleet.store.command_models import Command
 from voltfleet.store.firmware_models import (
     DeviceFirmware,
     FirmwareRelease,
@@ -158,6 +160,24 @@ class SqlFirmwareRepository:
         if row is not None:
             row.command_id = command_id
             self.session.flush()
+
+    def refused_commands(self, task_id: str) -> dict[str, str]:
+        rows = self.session.execute(
+            select(FirmwareRun.device_id, Command.state, Command.message)
+            .join(Command, Command.id == FirmwareRun.command_id)
+            .where(
+                FirmwareRun.task_id == task_id,
+                FirmwareRun.state.in_(ACTIVE),
+                Command.state.in_([CommandState.FAILED.value, CommandState.EXPIRED.value]),
+            )
+        ).all()
+        out = {}
+        for device_id, state, message in rows:
+            if state == CommandState.EXPIRED.value:
+                out[device_id] = "the update never reached the gateway (offline?)"
+            else:
+                out[device_id] = f"the gateway refused the update: {message or 'no reason given'}"
+        return out
 
     def active_run(self, device_id: str, release_id: str) -> str | None:
         return self.session.scalar(

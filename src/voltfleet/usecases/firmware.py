@@ -60,6 +60,11 @@ class FirmwareRepository(Protocol):
 
     def set_command(self, task_id: str, device_id: str, command_id: str) -> None: ...
 
+    def refused_commands(self, task_id: str) -> dict[str, str]:
+        """Devices under way whose firmware_update command failed or expired: the reason by
+        device id (the gateway refused it, or it never reached the gateway)."""
+        ...
+
     def active_run(self, device_id: str, release_id: str) -> str | None:
         """The task in which this device is upgrading to this release (or None)."""
         ...
@@ -152,8 +157,17 @@ def step(
     snap = repo.load(task_id, lock=True)
     if snap is None:
         return StepResult([], None)
-    online = repo.online([r.device_id for r in snap.runs if r.state is fc.RunState.PENDING])
-    result = fc.advance(snap.campaign, snap.runs, now, lambda d: d in online)
+    refused = repo.refused_commands(task_id)
+    runs = [
+        fc.report(r, "failed", "", snap.target.version, now, refused[r.device_id])
+        if r.state in fc.ACTIVE and r.device_id in refused
+        else r
+        for r in snap.runs
+    ]
+    if refused:
+        repo.save(task_id, snap.campaign, [r for r in runs if r.device_id in refused])
+    online = repo.online([r.device_id for r in runs if r.state is fc.RunState.PENDING])
+    result = fc.advance(snap.campaign, runs, now, lambda d: d in online)
     if result.campaign != snap.campaign or result.changed:
         repo.save(task_id, result.campaign, result.changed)
     # The command lives as long as the device may take (it is refused by the gateway later).

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from voltfleet.app.firmware import commissioning
 from voltfleet.app.firmware.delivery import CommandDelivery
 from voltfleet.ports import JobArg, Jobs, JobSpec
 from voltfleet.settings import Settings
@@ -63,6 +64,12 @@ class TaskStep:
 
 def register(registry: JobRegistry, db: Database, settings: Settings) -> None:
     registry.add(JobSpec(uc.ADVANCE_TASK_JOB, TaskStep(db, settings), lock=uc.ADVANCE_TASK_JOB))
+    registry.add(
+        JobSpec(
+            commissioning.REPORT_JOB,
+            lambda now, report_id: commissioning.generate(db, str(report_id), now),
+        )
+    )
 
 
 def bind(registry: JobRegistry, jobs: Jobs) -> Jobs:
