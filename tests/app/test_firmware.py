@@ -307,3 +307,26 @@ def test_a_gateway_that_refuses_the_update_command_fails_its_device_at_the_next_
     assert detail["runs"][0]["state"] == "failed"
     assert "refused the update: no space for the image" in detail["runs"][0]["message"]
     assert detail["state"] == "finished"
+
+
+def test_the_demo_shows_a_new_release_and_a_finished_campaign(
+    client: TestClient, runtime: Runtime
+) -> None:
+    from voltfleet.demo import DEMO_PASSWORD, seed_demo
+
+    seed_demo(runtime)
+    r = client.post(
+        "/api/v1/auth/token", data={"username": "om@demo.voltfleet", "password": DEMO_PASSWORD}
+    )
+    assert r.status_code == 200, r.text
+    auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    got = client.get("/api/v1/firmware/releases", headers=auth).json()
+    assert {(x["version"], x["new"], x["devices_running"]) for x in got} == {
+        ("1.1.0", True, 3),
+        ("1.0.0", False, 1),
+    }
+    tasks = client.get("/api/v1/firmware/tasks", headers=auth).json()["items"]
+    assert [(t["state"], t["stats"]["succeeded"], t["stats"]["failed"]) for t in tasks] == [
+        ("finished", 3, 1)
+    ]
+    assert "+01:00" in tasks[0]["reservation"] or "+02:00" in tasks[0]["reservation"]
