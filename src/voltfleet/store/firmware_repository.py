@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from voltfleet.domain.commands import CommandState
@@ -29,7 +30,21 @@ REACHABLE = sorted(s.value for s in UP | {DeviceStatus.FAULT})
 DEVICE_COLUMN = {"gateway": "fw_arm", "lcd": "fw_lcd", "dsp": "fw_dsp"}
 
 
-def run_of(row: FirmwareRun) -> Run:
+RUN_COLUMNS = (
+    FirmwareRun.id,
+    FirmwareRun.device_id,
+    FirmwareRun.wave,
+    FirmwareRun.zone,
+    FirmwareRun.state,
+    FirmwareRun.started_at,
+    FirmwareRun.updated_at,
+    FirmwareRun.next_try_at,
+    FirmwareRun.offline_attempts,
+    FirmwareRun.message,
+)
+
+
+def run_of(row: Any) -> Run:
     return Run(
         device_id=row.device_id,
         wave=row.wave,
@@ -70,6 +85,7 @@ def current_version(session: Session, device: Device, firmware_type: str) -> str
 class SqlFirmwareRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._run_ids: dict[str, dict[str, str]] = {}  # task -> device -> run id, from load
 
     def movable_tasks(self, now: datetime) -> list[str]:
         under_way = exists().where(
@@ -104,9 +120,14 @@ class SqlFirmwareRepository:
         release = self.session.get(FirmwareRelease, task.release_id)
         if release is None:
             return None
-        rows = self.session.scalars(
-            select(FirmwareRun).where(FirmwareRun.task_id == task.id).order_by(FirmwareRun.position)
+        # Plain rows, not ORM objects: a campaign of thousands of devices loads in one query
+        # and the session tracks none of them (later flushes stay cheap).
+        rows = self.session.execute(
+            select(*RUN_COLUMNS)
+            .where(FirmwareRun.task_id == task.id)
+            .order_by(FirmwareRun.position)
         ).all()
+        self._run_ids[task.id] = {r.device_id: r.id for r in rows}
         target = Target(
             release.id, release.version, release.firmware_type, release.sha256, release.size_bytes
         )
@@ -121,22 +142,39 @@ class SqlFirmwareRepository:
         task.unlocked_wave = campaign.unlocked_wave
         task.failed_baseline = campaign.failed_baseline
         task.finished_baseline = campaign.finished_baseline
+        self.session.flush()
         if runs:
-            by_device = {r.device_id: r for r in runs}
-            rows = self.session.scalars(
-                select(FirmwareRun).where(
-                    FirmwareRun.task_id == task_id, FirmwareRun.device_id.in_(list(by_device))
+            ids = self._ids(task_id, [r.device_id for r in runs])
+            self.session.execute(
+                update(FirmwareRun),
+                [
+                    {
+                        "id": ids[r.device_id],
+                        "state": r.state.value,
+                        "started_at": r.started_at,
+                        "updated_at": r.updated_at,
+                        "next_try_at": r.next_try_at,
+                        "offline_attempts": r.offline_attempts,
+                        "message": r.message,
+                    }
+                    for r in runs
+                    if r.device_id in ids
+                ],
+            )
+
+    def _ids(self, task_id: str, device_ids: list[str]) -> dict[str, str]:
+        known = self._run_ids.get(task_id, {})
+        if all(d in known for d in device_ids):
+            return known
+        got = dict(
+            self.session.execute(
+                select(FirmwareRun.device_id, FirmwareRun.id).where(
+                    FirmwareRun.task_id == task_id, FirmwareRun.device_id.in_(device_ids)
                 )
             ).all()
-            for row in rows:
-                run = by_device[row.device_id]
-                row.state = run.state.value
-                row.started_at = run.started_at
-                row.updated_at = run.updated_at
-                row.next_try_at = run.next_try_at
-                row.offline_attempts = run.offline_attempts
-                row.message = run.message
-        self.session.flush()
+        )
+        self._run_ids.setdefault(task_id, {}).update(got)
+        return {**known, **got}
 
     def online(self, device_ids: Sequence[str]) -> set[str]:
         if not device_ids:
@@ -151,15 +189,14 @@ class SqlFirmwareRepository:
             )
         )
 
-    def set_command(self, task_id: str, device_id: str, command_id: str) -> None:
-        row = self.session.scalar(
-            select(FirmwareRun).where(
-                FirmwareRun.task_id == task_id, FirmwareRun.device_id == device_id
-            )
+    def set_commands(self, task_id: str, commands: dict[str, str]) -> None:
+        if not commands:
+            return
+        ids = self._ids(task_id, list(commands))
+        self.session.execute(
+            update(FirmwareRun),
+            [{"id": ids[d], "command_id": c} for d, c in commands.items() if d in ids],
         )
-        if row is not None:
-            row.command_id = command_id
-            self.session.flush()
 
     def refused_commands(self, task_id: str) -> dict[str, str]:
         rows = self.session.execute(

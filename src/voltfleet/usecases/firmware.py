@@ -23,6 +23,9 @@ from voltfleet.usecases.errors import Conflict, Invalid, NotFound
 # every ADVANCE_EVERY_S while devices are under way), so no periodic job polls idle tasks.
 ADVANCE_TASK_JOB = "firmware-task"
 ADVANCE_EVERY_S = 15.0
+# Devices started in one step at most (each queues a command in the step's transaction); a
+# larger wave goes on at the next step (benchmarks/bench_firmware.py).
+MAX_STARTS_PER_STEP = 500
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,9 @@ class FirmwareRepository(Protocol):
 
     def online(self, device_ids: Sequence[str]) -> set[str]: ...
 
-    def set_command(self, task_id: str, device_id: str, command_id: str) -> None: ...
+    def set_commands(self, task_id: str, commands: dict[str, str]) -> None:
+        """Remember each started device's command (device id -> command id)."""
+        ...
 
     def refused_commands(self, task_id: str) -> dict[str, str]:
         """Devices under way whose firmware_update command failed or expired: the reason by
@@ -167,18 +172,20 @@ def step(
     if refused:
         repo.save(task_id, snap.campaign, [r for r in runs if r.device_id in refused])
     online = repo.online([r.device_id for r in runs if r.state is fc.RunState.PENDING])
-    result = fc.advance(snap.campaign, runs, now, lambda d: d in online)
+    result = fc.advance(snap.campaign, runs, now, lambda d: d in online, MAX_STARTS_PER_STEP)
     if result.campaign != snap.campaign or result.changed:
         repo.save(task_id, result.campaign, result.changed)
     # The command lives as long as the device may take (it is refused by the gateway later).
     ttl = min(max(result.campaign.policy.device_timeout, timedelta(minutes=5)), timedelta(days=2))
     unreachable = []
+    sent: dict[str, str] = {}
     for device_id in result.started:
         command_id = delivery.send(device_id, snap.target, now, ttl)
         if command_id:
-            repo.set_command(task_id, device_id, command_id)
+            sent[device_id] = command_id
         else:
             unreachable.append(device_id)
+    repo.set_commands(task_id, sent)
     if unreachable:
         gone = set(unreachable)
         failed = [

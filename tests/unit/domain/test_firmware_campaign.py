@@ -245,3 +245,11 @@ def test_200_devices_with_injected_failures_pause_at_the_error_threshold() -> No
     step = fc.advance(c, runs, now, lambda _: True)
     assert step.started, "resuming starts the next devices"
     assert step.campaign.state is CampaignState.RUNNING
+
+
+def test_a_step_starts_at_most_its_batch_and_the_rest_at_the_next() -> None:
+    c, runs = make(7, Policy(first_wave=7))
+    step = fc.advance(c, runs, T0, lambda _: True, max_starts=5)
+    assert len(step.started) == 5
+    step = fc.advance(step.campaign, step.runs, T0 + timedelta(seconds=15), lambda _: True, 5)
+    assert step.started == ["d005", "d006"]

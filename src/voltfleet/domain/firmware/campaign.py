@@ -254,10 +254,17 @@ def _wave_done(runs: Sequence[Run], wave: int, policy: Policy) -> tuple[bool, bo
     return ok >= policy.success_threshold * len(members), final
 
 
-def advance(c: Campaign, runs: Sequence[Run], now: datetime, online: Callable[[str], bool]) -> Step:
+def advance(
+    c: Campaign,
+    runs: Sequence[Run],
+    now: datetime,
+    online: Callable[[str], bool],
+    max_starts: int | None = None,
+) -> Step:
     """One step of the campaign as of ``now``: time-outs, the pause rules, then as many starts
-    as the waves, the window and the rate allow. ``online(device_id)`` says whether a device is
-    reachable now."""
+    as the waves, the window and the rate allow (and at most ``max_starts``: the caller's batch;
+    the rest start at the next step). ``online(device_id)`` says whether a device is reachable
+    now."""
     out = list(runs)
     changed: dict[int, Run] = {}
 
@@ -301,6 +308,8 @@ def advance(c: Campaign, runs: Sequence[Run], now: datetime, online: Callable[[s
     started: list[str] = []
     if c.state is CampaignState.RUNNING:
         budget = _rate_budget(c.policy, out, now)
+        if max_starts is not None:
+            budget = min(budget, max_starts)
         for i, run in enumerate(out):
             if budget <= 0:
                 break
