@@ -47,7 +47,7 @@ def test_release_upload_reserved_task_details_and_commissioning_pages(
         },
         files={"file": ("fw.bin", b"\x00FIRMWARE" * 100, "application/octet-stream")},
     )
-    assert r.status_code == 200 and "Release CPS WiFi Kit 10 uploaded" in r.text
+    assert r.status_code == 200 and "Release CPS WiFi Kit 10.00 uploaded" in r.text
     assert "NEW" in r.text and "Download" in r.text
     r = client.post(
         "/upgrade/releases",

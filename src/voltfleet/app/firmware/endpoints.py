@@ -250,6 +250,7 @@ def release_candidates(
     "/api/v1/firmware/files/{release_id}",
     response_class=Response,
     summary="A gateway fetches a release's file with the short-lived link of its command",
+    responses={403: {"description": "The link is not valid, or it has expired."}},
 )
 def fetch_file(
     session: DbSession,

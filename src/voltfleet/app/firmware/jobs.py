@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.firmware import commissioning
@@ -17,6 +18,7 @@ from voltfleet.app.firmware.delivery import CommandDelivery
 from voltfleet.ports import JobArg, Jobs, JobSpec
 from voltfleet.settings import Settings
 from voltfleet.store.db import Database
+from voltfleet.store.firmware_models import FirmwareTask
 from voltfleet.store.firmware_repository import SqlFirmwareRepository
 from voltfleet.usecases import firmware as uc
 from voltfleet.usecases.jobs import JobRegistry
@@ -82,19 +84,24 @@ def bind(registry: JobRegistry, jobs: Jobs) -> Jobs:
 
 def wake(db: Database, jobs: Jobs | None, now: datetime) -> int:
     """Defer a step of every task that may move now or later (scheduled ones at their start)."""
-    from voltfleet.store.firmware_models import FirmwareTask
-
-    with db.session() as session:
-        repo = SqlFirmwareRepository(session)
-        ids = repo.movable_tasks(now)
-        later = [
-            (t.id, t.start_at)
-            for t in session.query(FirmwareTask).filter(
-                FirmwareTask.state == "scheduled", FirmwareTask.start_at > now
-            )
-        ]
+    try:
+        ids, later = _wakeable(db, now)
+    except Exception as exc:  # the database away at start: the tasks wait for their next event
+        log.warning("firmware tasks not woken at start: %s", exc)
+        return 0
     for task_id in ids:
         defer_step(jobs, task_id, now)
     for task_id, at in later:
         defer_step(jobs, task_id, at)
     return len(ids) + len(later)
+
+
+def _wakeable(db: Database, now: datetime) -> tuple[list[str], list[tuple[str, datetime]]]:
+    with db.session() as session:
+        ids = SqlFirmwareRepository(session).movable_tasks(now)
+        later = session.execute(
+            select(FirmwareTask.id, FirmwareTask.start_at).where(
+                FirmwareTask.state == "scheduled", FirmwareTask.start_at > now
+            )
+        ).all()
+    return ids, [(t, at) for t, at in later]
