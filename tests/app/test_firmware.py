@@ -330,3 +330,73 @@ def test_the_demo_shows_a_new_release_and_a_finished_campaign(
         ("finished", 3, 1)
     ]
     assert "+01:00" in tasks[0]["reservation"] or "+02:00" in tasks[0]["reservation"]
+
+
+def test_inverters_below_a_gateway_pause_at_the_error_threshold_and_resume(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    ids, token = fleet(client, world, runtime, "GWF5")
+    with runtime.db.session() as s:
+        gateway = s.get(Device, ids["GWF5"])
+        assert gateway is not None
+        inverters = [
+            Device(
+                site_id=gateway.site_id,
+                parent_id=gateway.id,
+                kind="inverter",
+                serial=f"INV5-{k:02d}",
+                model="CPS SCH",
+                fw_dsp="1.0",
+                status="online",
+            )
+            for k in range(20)
+        ]
+        s.add_all(inverters)
+        s.flush()
+        inverter_ids = [d.id for d in inverters]
+    release = upload(client, world, model="CPS SCH", ftype="dsp", version="2.0").json()
+    policy = {"first_wave": 4, "wave_growth": 2, "error_threshold": 0.3, "min_finished": 4}
+    r = client.post(
+        "/api/v1/firmware/tasks",
+        json={"release_id": release["id"], "device_ids": inverter_ids, "policy": policy},
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 201, r.text
+    task = r.json()
+    step = firmware_jobs.TaskStep(runtime.db, runtime.settings)
+    now = datetime.now(UTC)
+
+    def commands() -> list[dict]:  # type: ignore[type-arg]
+        return client.get("/api/v1/gateway/commands", headers=bearer(token)).json()["commands"]
+
+    def report(serial: str, state: str, version: str = "", message: str = "") -> None:
+        body = {"device": serial, "release_id": release["id"], "state": state}
+        body |= {"version": version, "message": message}
+        r = client.post("/api/v1/gateway/firmware-status", json=body, headers=bearer(token))
+        assert r.status_code == 200, r.text
+
+    assert step(now, task["id"]) == 4
+    first = commands()
+    assert sorted(c["device"] for c in first) == [f"INV5-{k:02d}" for k in range(4)]
+    assert {c["params"]["firmware_type"] for c in first} == {"dsp"}
+    report("INV5-00", "running", "2.0")
+    report("INV5-01", "running", "2.0")
+    report("INV5-02", "failed", message="install failed")
+    report("INV5-03", "failed", message="sha256 mismatch")
+    for k in range(1, 6):  # time goes on: the campaign paused itself, nothing more starts
+        assert step(now + timedelta(seconds=15 * k), task["id"]) == 0
+    detail = client.get(f"/api/v1/firmware/tasks/{task['id']}", headers=h(world, "om@I1")).json()
+    assert detail["state"] == "paused" and "error threshold" in detail["reason"]
+    assert detail["stats"] == {
+        "pending": 16,
+        "running": 0,
+        "succeeded": 2,
+        "failed": 2,
+        "skipped": 0,
+    }
+    with runtime.db.session() as s:
+        queued = s.scalars(select(Command).where(Command.kind == "firmware_update")).all()
+        assert len(queued) == 4  # none after the pause
+    r = client.post(f"/api/v1/firmware/tasks/{task['id']}/resume", headers=h(world, "om@I1"))
+    assert r.status_code == 200 and r.json()["state"] == "running"
+    assert step(now + timedelta(minutes=5), task["id"]) == 8  # the next wave, twice the first

@@ -197,10 +197,10 @@ def get_release(session: DbSession, caller: CallerDep, release_id: str) -> Relea
 )
 def download_release(session: DbSession, caller: CallerDep, release_id: str) -> Response:
     row = FirmwareRepository(session, caller).release(release_id)
-    return _file(session, row)
+    return file_response(session, row)
 
 
-def _file(session: Session, row: FirmwareRelease) -> Response:
+def file_response(session: Session, row: FirmwareRelease) -> Response:
     name = row.file_name.replace('"', "").replace("\\", "") or "firmware.bin"
     return Response(
         releases.content(session, row.id),
@@ -266,7 +266,7 @@ def fetch_file(
     row = session.get(FirmwareRelease, release_id)
     if row is None:
         raise NotFound("firmware release")
-    return _file(session, row)
+    return file_response(session, row)
 
 
 # ---- tasks --------------------------------------------------------------------------------------

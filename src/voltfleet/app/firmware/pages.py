@@ -15,7 +15,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from voltfleet.app.deps import DbSession, RuntimeDep, request_now
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.firmware import releases, signing, tasks
-from voltfleet.app.firmware.endpoints import _file, device_firmware_out, schedule, task_detail
+from voltfleet.app.firmware.endpoints import (
+    device_firmware_out,
+    file_response,
+    schedule,
+    task_detail,
+)
 from voltfleet.app.firmware.repository import FirmwareRepository
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, render
@@ -118,7 +123,7 @@ def release_upload(
 @router.get("/upgrade/releases/{release_id}/file")
 def release_file(request: Request, session: DbSession, release_id: str) -> Response:
     caller = require_caller(request, session)
-    return _file(session, FirmwareRepository(session, caller).release(release_id))
+    return file_response(session, FirmwareRepository(session, caller).release(release_id))
 
 
 @router.get("/upgrade/tasks", response_class=HTMLResponse)
