@@ -400,3 +400,29 @@ def test_inverters_below_a_gateway_pause_at_the_error_threshold_and_resume(
     r = client.post(f"/api/v1/firmware/tasks/{task['id']}/resume", headers=h(world, "om@I1"))
     assert r.status_code == 200 and r.json()["state"] == "running"
     assert step(now + timedelta(minutes=5), task["id"]) == 8  # the next wave, twice the first
+
+
+def test_a_device_with_no_gateway_above_it_fails_with_the_reason(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    ids, _ = fleet(client, world, runtime, "GWF6")
+    with runtime.db.session() as s:
+        gateway = s.get(Device, ids["GWF6"])
+        assert gateway is not None
+        lone = Device(
+            site_id=gateway.site_id, kind="inverter", serial="LONE-1", model="X", status="online"
+        )
+        s.add(lone)
+        s.flush()
+        lone_id = lone.id
+    release = upload(client, world, model="X", ftype="lcd", version="3.0").json()
+    r = client.post(
+        "/api/v1/firmware/tasks",
+        json={"release_id": release["id"], "device_ids": [lone_id]},
+        headers=h(world, "om@I1"),
+    )
+    task = r.json()
+    firmware_jobs.TaskStep(runtime.db, runtime.settings)(datetime.now(UTC), task["id"])
+    detail = client.get(f"/api/v1/firmware/tasks/{task['id']}", headers=h(world, "om@I1")).json()
+    assert detail["runs"][0]["state"] == "failed"
+    assert detail["runs"][0]["message"] == "no gateway above the device"

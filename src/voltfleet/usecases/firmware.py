@@ -80,8 +80,11 @@ class FirmwareRepository(Protocol):
 
 
 class FirmwareDelivery(Protocol):
-    def send(self, device_id: str, target: Target, now: datetime, ttl: timedelta) -> str:
-        """Queue the ``firmware_update`` command for the device; its id."""
+    def send(
+        self, device_ids: Sequence[str], target: Target, now: datetime, ttl: timedelta
+    ) -> dict[str, str]:
+        """Queue the ``firmware_update`` command for each device: command ids by device id (a
+        device it cannot reach, with no gateway above it, is left out)."""
         ...
 
 
@@ -177,14 +180,8 @@ def step(
         repo.save(task_id, result.campaign, result.changed)
     # The command lives as long as the device may take (it is refused by the gateway later).
     ttl = min(max(result.campaign.policy.device_timeout, timedelta(minutes=5)), timedelta(days=2))
-    unreachable = []
-    sent: dict[str, str] = {}
-    for device_id in result.started:
-        command_id = delivery.send(device_id, snap.target, now, ttl)
-        if command_id:
-            sent[device_id] = command_id
-        else:
-            unreachable.append(device_id)
+    sent = delivery.send(result.started, snap.target, now, ttl) if result.started else {}
+    unreachable = [d for d in result.started if d not in sent]
     repo.set_commands(task_id, sent)
     if unreachable:
         gone = set(unreachable)
