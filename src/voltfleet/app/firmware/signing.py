@@ -87,7 +87,8 @@ def download_url(base_url: str, secret: str, release_id: str, now: datetime, ttl
 
 
 def check_link(secret: str, release_id: str, expires: int, sig: str, now: datetime) -> None:
-    if not hmac.compare_digest(_mac(secret, release_id, expires), sig):
+    # Bytes, not str: compare_digest refuses a str with non-ASCII characters (a forged link).
+    if not hmac.compare_digest(_mac(secret, release_id, expires).encode(), sig.encode()):
         raise Forbidden("the download link is not valid")
     if now.timestamp() >= expires:
         raise Forbidden("the download link has expired: the platform sends a fresh one")
