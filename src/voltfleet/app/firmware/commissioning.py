@@ -48,7 +48,7 @@ def get(session: Session, caller: Caller, report_id: str, action: Action) -> Com
 
 def _email(text: str) -> str:
     email = text.strip()
-    if email and ("@" not in email or " " in email or len(email) > 320):
+    if email and ("@" not in email or not email.isprintable() or " " in email or len(email) > 320):
         raise Invalid("email is not an address", [{"field": "email", "message": "not an address"}])
     return email
 
@@ -65,7 +65,7 @@ def create(
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     caller.require(Kind.DEVICE, Action.UPDATE)
     name = name.strip()
-    if not 1 <= len(name) <= 200:
+    if not 1 <= len(name) <= 200 or not name.isprintable():
         raise Invalid("name must be 1-200 characters", [{"field": "name", "message": "length"}])
     devices = (
         DeviceRepository(session, caller)

@@ -3,6 +3,7 @@ filters and the NEW mark, statistics (devices running each), download. Services 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,8 @@ from voltfleet.store.firmware_models import DeviceFirmware, FirmwareFile, Firmwa
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Org
 from voltfleet.usecases.errors import Conflict, Rejected, TooLarge
+
+SIGNATURE_TEXT = re.compile(r"^[A-Za-z0-9+/=_-]{1,200}$")
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,15 @@ def upload(
     if up.org_id and up.org_id != caller.org.id:
         org = OrgRepository(session, caller).get(up.org_id)
     model = up.model.strip()
-    if not 1 <= len(model) <= 100:
-        raise Rejected("model must be 1-100 characters", [{"field": "model", "message": "length"}])
+    if not 1 <= len(model) <= 100 or not model.isprintable():
+        raise Rejected(
+            "model must be 1-100 printable characters", [{"field": "model", "message": "length"}]
+        )
+    signature = up.signature.strip()
+    if signature and not SIGNATURE_TEXT.match(signature):
+        raise Rejected(
+            "the signature must be base64 or hex", [{"field": "signature", "message": "format"}]
+        )
     try:
         kind = fr.device_kind_of(up.firmware_type)
         version = fr.check_version(up.version)
@@ -80,11 +90,11 @@ def upload(
         model=model,
         firmware_type=up.firmware_type,
         version=version,
-        description=up.description.strip()[:2000],
-        file_name=(up.file_name or f"{model}-{version}.bin")[-200:],
+        description=up.description.replace("\x00", "").strip()[:2000],
+        file_name=(up.file_name.replace("\x00", "") or f"{model}-{version}.bin")[-200:],
         size_bytes=len(up.content),
         sha256=signing.sha256_hex(up.content),
-        signature=up.signature.strip() or None,
+        signature=signature or None,
         signed=signed,
         created_at=now,
         created_by=caller.user.id,
