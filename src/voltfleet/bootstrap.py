@@ -25,6 +25,9 @@ from voltfleet.app.commands.endpoints import router as commands_router
 from voltfleet.app.commands.pages import router as commands_pages_router
 from voltfleet.app.commands.plan_endpoints import router as plan_router
 from voltfleet.app.devices.endpoints import router as devices_router
+from voltfleet.app.firmware import jobs as firmware_jobs
+from voltfleet.app.firmware.endpoints import router as firmware_router
+from voltfleet.app.firmware.report_endpoints import router as commissioning_router
 from voltfleet.app.mail import Mailer
 from voltfleet.app.me.endpoints import avatars as avatar_router
 from voltfleet.app.me.endpoints import router as me_router
@@ -102,8 +105,10 @@ def build_jobs(runtime: Runtime) -> Jobs:
     if runtime.settings.jobs_mode == "worker":
         from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs
 
-        return ProcrastinateJobs(registry, runtime.db.url, runtime.clock)
-    return InProcessJobs(registry, runtime.clock)
+        return firmware_jobs.bind(
+            registry, ProcrastinateJobs(registry, runtime.db.url, runtime.clock)
+        )
+    return firmware_jobs.bind(registry, InProcessJobs(registry, runtime.clock))
 
 
 def ensure_job_queue(settings: Settings) -> None:
@@ -142,11 +147,13 @@ def create_app(
             if isinstance(runtime.jobs, InProcessJobs)
             else InProcessJobs(all_jobs(runtime.db, settings, runtime.power), runtime.clock)
         )
+        firmware_jobs.bind(runner.registry, runner)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if runner is not None:
             runner.start()
+            firmware_jobs.wake(runtime.db, runtime.jobs, runtime.clock.now())  # after a restart
         try:
             yield
         finally:
@@ -201,6 +208,8 @@ def create_app(
         restarts_router,
         alarms_router,
         commands_router,
+        firmware_router,
+        commissioning_router,
         plan_router,
         live_router,
         charging_router,

@@ -79,6 +79,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
+    from voltfleet.app.firmware.jobs import bind as bind_firmware
     from voltfleet.bootstrap import build_runtime, ensure_job_queue
     from voltfleet.jobs.platform import all_jobs
     from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs
@@ -89,6 +90,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     ensure_job_queue(settings.model_copy(update={"jobs": "worker"}))
     registry = all_jobs(runtime.db, settings, runtime.power)
     jobs = ProcrastinateJobs(registry, runtime.db.url, runtime.clock)
+    bind_firmware(registry, jobs)  # a campaign step defers the next one
     runtime.jobs = jobs
     names = ", ".join(spec.name for spec in registry.periodic())
     print(f"voltfleet worker: periodic jobs {names}; waiting for jobs", flush=True)

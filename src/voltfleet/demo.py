@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from voltfleet.accounts import create_superuser, ensure_platform
 from voltfleet.app.commands.plan_service import PLAN
 from voltfleet.app.devices.service import refresh_live_data
+from voltfleet.app.firmware.demo import seed_firmware
 from voltfleet.app.orgs.service import build_org
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.tariffs import service as tariffs
@@ -120,6 +121,7 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
         seed_money(s, sites, now)
         seed_plan_history(s, sites[DYNAMIC_HOME], gateways[DYNAMIC_HOME], now)
         seed_power_demo(s, sites[0], gateways[0], now)  # EV power management (demo_power.py)
+        seed_firmware(s, inst, gateways[:4], now)  # Upgrade: releases and a finished campaign
     return logins
 
 

@@ -154,6 +154,11 @@ class Settings(BaseSettings):
     # often (seconds; a plan is made again when 15 minutes old or drifted); 0: off
     battery_plan_cycle_s: int = Field(default=0, ge=0)
 
+    # Firmware: an Ed25519 public key (base64 or hex of the 32 raw bytes, or PEM) that every
+    # uploaded release's signature must verify against; empty: releases are not signed.
+    firmware_signing_key: str = ""
+    firmware_url_ttl_s: int = Field(default=900, ge=30, le=86_400)  # gateways' download links
+
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""

@@ -34,6 +34,13 @@ from voltfleet.domain.access import Action, Kind, OrgType, Role, allowed
 from voltfleet.store.alarm_models import Alarm
 from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.command_models import Command
+from voltfleet.store.firmware_models import (
+    CommissioningReport,
+    FirmwareFile,
+    FirmwareRelease,
+    FirmwareRun,
+    FirmwareTask,
+)
 from voltfleet.store.fleet_models import Connector, Device
 from voltfleet.store.models import ApiKey, AuditEntry, Org, Site, SiteShare, User
 from voltfleet.store.money_models import TariffVersion as TariffRow
@@ -416,6 +423,41 @@ SITE_CASES = [
         "/api/v1/devices/{device_id}/counter-restarts/{restart_id}",
         target="temp_restart",
     ),
+    # Commissioning reports: asked for by those who maintain devices, read by all who see the
+    # site (a finished standing report per site; throwaway ones to regenerate and delete).
+    Case(
+        D,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/sites/{site_id}/commissioning-reports",
+        lambda _: {"name": "Commission Report"},
+        "site",
+    ),
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/commissioning-reports", target="site"),
+    Case(S, Action.READ, "GET", "/api/v1/commissioning-reports/{report_id}", target="site"),
+    Case(S, Action.READ, "GET", "/api/v1/commissioning-reports/{report_id}/pdf", target="site"),
+    Case(
+        D,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/commissioning-reports/{report_id}/send",
+        lambda _: {"email": "ops@example.com"},
+        "site",
+    ),
+    Case(
+        D,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/commissioning-reports/{report_id}/regenerate",
+        target="temp_report",
+    ),
+    Case(
+        D,
+        Action.DELETE,
+        "DELETE",
+        "/api/v1/commissioning-reports/{report_id}",
+        target="temp_report",
+    ),
 ]
 # Endpoints whose scope is in the body (metering) or that only superusers may use.
 SPECIAL = {("PUT", "/api/v1/meters/interval"), ("PUT", "/api/v1/market-prices/{source}/{area}")}
@@ -436,7 +478,38 @@ DEVICE_CREDENTIAL = {
     ("POST", "/api/v1/ingest"),
     ("GET", "/api/v1/gateway/commands"),
     ("POST", "/api/v1/gateway/commands/{command_id}/reply"),
+    ("POST", "/api/v1/gateway/firmware-status"),
 }
+# Firmware (Kind.FIRMWARE for every action; owners are refused in scope): releases belong to an
+# organisation and are seen from it, below it and above it; tasks from it and above it. Uploads
+# and lists are in the caller's own organisation; the device's Upgrade tab is scoped by the site.
+F = Kind.FIRMWARE
+FIRMWARE_OWN = [
+    (Action.LIST, "GET", "/api/v1/firmware/releases"),
+    (Action.CREATE, "POST", "/api/v1/firmware/releases"),
+    (Action.LIST, "GET", "/api/v1/firmware/tasks"),
+]
+FIRMWARE_RELEASE = [
+    (Action.READ, "GET", "/api/v1/firmware/releases/{release_id}"),
+    (Action.READ, "GET", "/api/v1/firmware/releases/{release_id}/file"),
+    (Action.READ, "GET", "/api/v1/firmware/releases/{release_id}/candidates"),
+    (Action.CREATE, "POST", "/api/v1/firmware/tasks"),
+]
+FIRMWARE_TASK = [  # (action, method, path, the task's state)
+    (Action.READ, "GET", "/api/v1/firmware/tasks/{task_id}", "scheduled"),
+    (Action.UPDATE, "POST", "/api/v1/firmware/tasks/{task_id}/pause", "scheduled"),
+    (Action.UPDATE, "POST", "/api/v1/firmware/tasks/{task_id}/resume", "paused"),
+    (Action.UPDATE, "POST", "/api/v1/firmware/tasks/{task_id}/cancel", "scheduled"),
+    (Action.DELETE, "DELETE", "/api/v1/firmware/tasks/{task_id}", "scheduled"),
+]
+FIRMWARE_DEVICE = ("GET", "/api/v1/devices/{device_id}/firmware")
+# The gateways' download link: its own credential (signature and expiry), a person's is no help.
+FIRMWARE_LINK = ("GET", "/api/v1/firmware/files/{release_id}")
+FIRMWARE_ROUTES = (
+    {(m, p) for _, m, p in FIRMWARE_OWN + FIRMWARE_RELEASE}
+    | {(m, p) for _, m, p, _ in FIRMWARE_TASK}
+    | {FIRMWARE_DEVICE, FIRMWARE_LINK}
+)
 # The quarantine: for O&M and administrators, holding exactly the rows of the sites they see.
 QUARANTINE = ("GET", "/api/v1/quarantine")
 # Releasing quarantined readings by id: a row of a site out of scope is 404, else O&M/admin only.
@@ -480,6 +553,7 @@ def described_routes() -> set[tuple[str, str]]:
         | {QUARANTINE, RELEASE, ALARMS, CHARGING}
         | REFERENCE
         | VIRTUAL_BATTERY
+        | FIRMWARE_ROUTES
         | {template(c) for c in OBJECT_CASES + SITE_CASES}
         | {("GET", p) for _, p in LIST_CASES}
     )
@@ -659,6 +733,85 @@ class Targets:
         return self.site(label, owner_id=owner.id, device=True)[0]
 
 
+def commissioning_report(runtime: Runtime, site_id: str) -> str:
+    """A finished commissioning report of the site."""
+    with runtime.db.session() as s:
+        row = CommissioningReport(
+            site_id=site_id,
+            name="r",
+            device_ids=[],
+            status="finished",
+            progress=100,
+            pdf=b"%PDF-1.4",
+        )
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def firmware_targets(
+    runtime: Runtime, world: World, standing: dict[str, tuple[Site, str | None]]
+) -> tuple[dict[str, str], Callable[[str, str], str]]:
+    """A release in each organisation (model VF-GW, which the standing gateways get), and a
+    maker of throwaway tasks of that release for the organisation's standing gateway."""
+    release_of: dict[str, str] = {}
+    with runtime.db.session() as s:
+        for label in world.orgs:
+            org = s.get(Org, world.org_id(label))
+            assert org is not None
+            row = FirmwareRelease(
+                org_id=org.id,
+                org_path=org.path,
+                device_kind="gateway",
+                model="VF-GW",
+                firmware_type="gateway",
+                version="2.0",
+                file_name="fw.bin",
+                size_bytes=2,
+                sha256="0" * 64,
+            )
+            s.add(row)
+            s.flush()
+            s.add(FirmwareFile(release_id=row.id, content=b"FW"))
+            release_of[label] = row.id
+            gw = s.get(Device, standing[label][1])
+            assert gw is not None
+            gw.model = "VF-GW"
+    numbers = itertools.count(1)
+
+    def task_of(label: str, state: str) -> str:
+        with runtime.db.session() as s:
+            org = s.get(Org, world.org_id(label))
+            assert org is not None
+            task = FirmwareTask(
+                number=next(numbers),
+                org_id=org.id,
+                org_path=org.path,
+                release_id=release_of[label],
+                device_kind="gateway",
+                firmware_type="gateway",
+                model="VF-GW",
+                version="2.0",
+                state=state,
+                policy={},
+                start_at=datetime.now(UTC) + timedelta(days=1),
+            )
+            s.add(task)
+            s.flush()
+            s.add(
+                FirmwareRun(
+                    task_id=task.id,
+                    device_id=standing[label][1],
+                    position=0,
+                    wave=0,
+                    state="pending",
+                )
+            )
+            return task.id
+
+    return release_of, task_of
+
+
 def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
     # The published OpenAPI lists every API route (the portal's pages are left out of it).
     routes = {
@@ -764,6 +917,9 @@ def test_authorisation_matrix(
             s.add(cmd)
             s.flush()
             command_of[site.id] = cmd.id
+
+    release_of, task_of = firmware_targets(runtime, world, standing)
+    report_of = {site.id: commissioning_report(runtime, site.id) for site, _ in standing.values()}
 
     def check(
         caller: Account,
@@ -882,6 +1038,9 @@ def test_authorisation_matrix(
                 power_group = power_connector = ""
                 if case.target == "power":
                     power_group, power_connector = power_target(runtime, site)
+                report_id = report_of.get(site.id, "")
+                if case.target == "temp_report":
+                    report_id = commissioning_report(runtime, site.id)
                 tariff_id = ""
                 if case.target == "temp_tariff":
                     with runtime.db.session() as s:
@@ -926,6 +1085,7 @@ def test_authorisation_matrix(
                     restart_id=restart_id,
                     group_id=power_group,
                     connector_id=power_connector,
+                    report_id=report_id,
                 ) + (f"?{case.query}" if case.query else "")
                 body = case.body(site.org_id) if case.body else None
                 files = None
@@ -1122,6 +1282,53 @@ def test_authorisation_matrix(
                 expected(visible, caller, Kind.DEVICE, Action.UPDATE),
                 {"ids": [quarantined_row[site.id]]},
             )
+
+        # Firmware: releases, tasks, the device's Upgrade tab, the gateways' link and reports.
+        for action, method, path in FIRMWARE_OWN:
+            files = None
+            if method == "POST":
+                files = {
+                    "file": ("fw.bin", b"FW", "application/octet-stream"),
+                    "model": (None, f"M{next(targets.n)}".encode()),  # type: ignore[dict-item]
+                    "firmware_type": (None, b"gateway"),  # type: ignore[dict-item]
+                    "version": (None, b"1.0"),  # type: ignore[dict-item]
+                }
+            label = f"firmware {method} {path} by {key}"
+            check(caller, label, method, path, expected(True, caller, F, action), None, files)
+        for target_label in world.orgs:
+            release_org = orgs[world.org_id(target_label)]
+            seen = caller.superuser or caller_org.path.startswith(release_org.path)
+            seen = seen or release_org.path.startswith(caller_org.path)
+            site, gateway_id = standing[target_label]
+            site_seen, _ = site_visible(caller, caller_org, site, release_org, [])
+            for action, method, path in FIRMWARE_RELEASE:
+                url = path.format(release_id=release_of[target_label])
+                body = None
+                visible = seen
+                if method == "POST":
+                    body = {"release_id": release_of[target_label], "device_ids": [gateway_id]}
+                    visible = seen and site_seen
+                label = f"firmware {method} {path} on {target_label} by {key}"
+                check(caller, label, method, url, expected(visible, caller, F, action), body)
+            task_seen = caller.superuser or release_org.path.startswith(caller_org.path)
+            for action, method, path, state in FIRMWARE_TASK:
+                task_id = task_of(target_label, state)
+                label = f"firmware {method} {path} on {target_label} by {key}"
+                url = path.format(task_id=task_id)
+                check(caller, label, method, url, expected(task_seen, caller, F, action))
+            url = FIRMWARE_DEVICE[1].format(device_id=gateway_id)
+            label = f"firmware tab of {target_label}'s gateway by {key}"
+            check(caller, label, "GET", url, expected(site_seen, caller, F, Action.READ))
+        link = FIRMWARE_LINK[1].format(release_id=release_of["I1"]) + "?expires=9999999999&sig=x"
+        check(caller, f"firmware link by {key}", "GET", link, "403")
+        check(
+            caller,
+            f"firmware report by {key}",
+            "POST",
+            "/api/v1/gateway/firmware-status",
+            "401",
+            {"state": "running"},
+        )
 
         # Alarms: exactly those of the sites the caller sees; the code catalogue for everyone.
         r = client.get(ALARMS[1], params={"page_size": 500}, headers=caller.headers())

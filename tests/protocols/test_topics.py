@@ -72,7 +72,15 @@ def test_every_bridge_subscription_matches_what_it_should() -> None:
         "voltfleet/v1/+/status",
         "voltfleet/v1/+/alarms",
         "voltfleet/v1/+/cmd/+/reply",
+        "voltfleet/v1/+/firmware",
     )
+
+
+def test_the_firmware_channel_round_trips() -> None:
+    t = topics.parse("voltfleet/v1/GW1/firmware")
+    assert t == Topic("GW1", Channel.FIRMWARE)
+    assert topics.format_topic(t) == topics.firmware("GW1") == "voltfleet/v1/GW1/firmware"
+    assert topics.parse("voltfleet/v1/GW1/firmware/x") is None
 
 
 @pytest.mark.parametrize(

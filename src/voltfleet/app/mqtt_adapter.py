@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from voltfleet.app.alarms import service as alarms
 from voltfleet.app.commands.service import wire_body
 from voltfleet.app.errors import database_unavailable
+from voltfleet.app.firmware import progress as firmware_progress
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.telemetry.decode import decode_lenient
 from voltfleet.app.telemetry.wiring import IngestWiring
@@ -104,6 +105,12 @@ class _Unit:
         gateway = self._gateway(serial)
         if gateway is not None:
             self.ingest.quarantine(self.session, gateway, entries, now)
+
+    def firmware(self, serial: str, report: object, now: datetime) -> str | None:
+        gateway = self._gateway(serial)
+        if gateway is None:
+            return "no such gateway"
+        return firmware_progress.refused(self.session, gateway, report, now)
 
 
 def bridge_config(settings: Settings) -> BridgeConfig:

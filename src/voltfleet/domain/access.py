@@ -37,6 +37,7 @@ class Kind(StrEnum):
     DEVICE = "device"
     AUDIT = "audit"
     VIRTUAL_BATTERY = "virtual_battery"
+    FIRMWARE = "firmware"  # releases (with their files) and upgrade tasks
 
 
 class Action(StrEnum):
@@ -75,6 +76,10 @@ POLICY: dict[tuple[Role, Kind], frozenset[Action]] = {
     (Role.ADMIN, Kind.VIRTUAL_BATTERY): _ALL_ORG,
     (Role.OM, Kind.VIRTUAL_BATTERY): _ALL_ORG,
     (Role.OWNER, Kind.VIRTUAL_BATTERY): _VIEW,
+    # Firmware is the installers' and maintainers' business; owners never see the files.
+    (Role.ADMIN, Kind.FIRMWARE): _ALL_ORG,
+    (Role.OM, Kind.FIRMWARE): _ALL_ORG,
+    (Role.OWNER, Kind.FIRMWARE): frozenset(),
 }
 
 # The organisations whose staff may configure virtual batteries: a utility, and the platform

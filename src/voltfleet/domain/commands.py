@@ -51,6 +51,7 @@ class CommandKind(StrEnum):
     REGISTER_READ = "register_read"
     REGISTER_WRITE = "register_write"
     SCAN = "scan"
+    FIRMWARE_UPDATE = "firmware_update"  # queued by upgrade campaigns (usecases.firmware)
 
 
 class BatteryMode(StrEnum):
@@ -79,7 +80,11 @@ TARGETS: dict[CommandKind, frozenset[str]] = {
     CommandKind.REGISTER_READ: frozenset({"inverter", "battery", "meter"}),
     CommandKind.REGISTER_WRITE: frozenset({"inverter", "battery", "meter"}),
     CommandKind.SCAN: frozenset({"gateway"}),
+    CommandKind.FIRMWARE_UPDATE: frozenset({"gateway", "inverter"}),
 }
+# Kinds only the platform queues (a person asks for them through an upgrade task).
+PLATFORM_ONLY = frozenset({CommandKind.FIRMWARE_UPDATE})
+FIRMWARE_PARAMS = ("release_id", "version", "firmware_type", "url", "sha256", "size_bytes")
 
 DEFAULT_TTL = timedelta(minutes=5)
 MIN_TTL = timedelta(seconds=10)
@@ -169,6 +174,12 @@ def validate(
         return _register_read(params, registers)
     if k is CommandKind.REGISTER_WRITE:
         return _register_write(params, registers)
+    if k is CommandKind.FIRMWARE_UPDATE:  # built by the platform, never typed by a person
+        _no_extra(params, set(FIRMWARE_PARAMS))
+        missing = [p for p in FIRMWARE_PARAMS if params.get(p) in (None, "")]
+        if missing:
+            raise CommandError(f"firmware_update needs {', '.join(missing)}", missing[0])
+        return CommandRequest(k, {p: params[p] for p in FIRMWARE_PARAMS})
     limit = limits.max_power_w
     if not (math.isfinite(limit) and limit > 0):
         raise CommandError("the device has no usable power limit (rated_power_w)", "device")

@@ -10,6 +10,7 @@ import logging
 from datetime import datetime
 
 from voltfleet.app.commands.plan_cycle import PLAN_CYCLE, plan_cycle
+from voltfleet.app.firmware import jobs as firmware_jobs
 from voltfleet.app.power.wiring import PowerWiring
 from voltfleet.app.telemetry.presence import sweep_offline
 from voltfleet.domain.telemetry.presence import sweep_interval_s
@@ -94,6 +95,7 @@ def platform_jobs(
     if settings.battery_plan_cycle_s:
         every = Every(float(settings.battery_plan_cycle_s))
         registry.add(JobSpec(PLAN_CYCLE, lambda now: plan_cycle(db, now), every))
+    firmware_jobs.register(registry, db, settings)
     if settings.market_source_pairs:
         registry.add(
             JobSpec(

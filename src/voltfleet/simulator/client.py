@@ -485,6 +485,20 @@ class VoltfleetClient:
             return []
         return list(r.json().get("commands", []))
 
+    async def firmware_status(self, home: HomeAccount, report: dict[str, Any]) -> bool:
+        """A firmware progress report (``POST /api/v1/gateway/firmware-status``)."""
+        try:
+            r = await self._request(
+                "POST",
+                "/api/v1/gateway/firmware-status",
+                json=report,
+                headers={"Authorization": f"Bearer {home.token}"},
+            )
+        except SimulatorError as exc:
+            log.warning("home %s: firmware report lost: %s", home.index, exc)
+            return False
+        return r.status_code == 200
+
     async def reply_command(
         self, home: HomeAccount, command_id: str, reply: dict[str, Any]
     ) -> bool:

@@ -47,6 +47,7 @@ from voltfleet.simulator.client import (
     Stats,
     VoltfleetClient,
 )
+from voltfleet.simulator.firmware import Installer
 from voltfleet.simulator.model import (
     BatterySpec,
     Command,
@@ -340,6 +341,7 @@ class HomeRun:
     # the plan commands its battery carried out in the history the run goes through: from when
     # each took over, oldest first (followed_plan); a command of the platform now ends them
     replay: list[tuple[datetime, Command]] = field(default_factory=list)
+    firmware: Installer = field(default_factory=Installer)  # firmware_update commands
 
 
 @dataclass
@@ -709,6 +711,20 @@ async def run_fleet(
                 client.stats.commands_failed += 1
             return reply
 
+        def firmware_over_http(run: HomeRun, command_id: str, body: Any) -> dict[str, Any]:
+            acc = run.account
+            if command_id in run.replies or acc is None:
+                return run.replies.get(command_id) or {"status": "failed", "message": "no home"}
+            why = run.firmware.check(body)
+            reply = {"status": "failed" if why else "acknowledged", "message": why or "accepted"}
+            run.replies[command_id] = reply
+            if not why:
+                report = functools.partial(client.firmware_status, acc)
+                task = asyncio.create_task(run.firmware.run(body, report))
+                installs.add(task)
+                task.add_done_callback(installs.discard)
+            return reply
+
         async def connect_gateways() -> None:
             """Every home's gateway on the broker (logged in with its token), or an error."""
             host, port = broker_address(config.mqtt_url)
@@ -723,6 +739,7 @@ async def run_fleet(
                     functools.partial(apply_command, r),
                     stats=client.stats,
                     stop=stop,
+                    firmware=r.firmware,
                 )
                 r.gateway.start()
                 gateways.append(r.gateway)
@@ -821,6 +838,7 @@ async def run_fleet(
             )
         )
         last_poll = -math.inf
+        installs: set[asyncio.Task[bool]] = set()
 
         async def poll(run: HomeRun) -> None:
             """Fetch the home's commands over HTTP, apply each and answer it."""
@@ -831,7 +849,10 @@ async def run_fleet(
                 got = await client.poll_commands(acc)
             for body in got:
                 cid = str(body.get("id", ""))
-                reply = apply_command(run, cid, body)
+                if run.firmware.accepts(body):  # installs in the background, reports by HTTP
+                    reply = firmware_over_http(run, cid, body)
+                else:
+                    reply = apply_command(run, cid, body)
                 async with sem:
                     await client.reply_command(acc, cid, reply)
 

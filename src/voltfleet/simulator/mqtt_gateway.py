@@ -44,6 +44,7 @@ import aiomqtt
 from voltfleet.protocols.mqtt import topics
 from voltfleet.protocols.mqtt.topics import Channel
 from voltfleet.simulator.client import Stats
+from voltfleet.simulator.firmware import Installer
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class MqttGateway:
         publish_timeout_s: float = 15.0,
         deliver_timeout_s: float = 120.0,
         stop: threading.Event | None = None,
+        firmware: Installer | None = None,
     ) -> None:
         if not topics.valid_level(serial):
             raise ValueError(f"gateway serial {serial!r} cannot be an MQTT topic level")
@@ -125,6 +127,8 @@ class MqttGateway:
         self.publish_timeout_s = publish_timeout_s
         self.deliver_timeout_s = deliver_timeout_s
         self.stop = stop  # once set, a message is not published again (the run is ending)
+        self.firmware = firmware  # firmware_update commands; None: refused
+        self._installs: set[asyncio.Task[bool]] = set()
         self.connected = asyncio.Event()
         self.last_error: str | None = None  # why the last connection attempt failed or dropped
         self._client: aiomqtt.Client | None = None
@@ -262,11 +266,32 @@ class MqttGateway:
                 client._client.ack(m.mid, m.qos)
 
     def _answer(self, command_id: str, body: Any) -> dict[str, Any]:
+        if isinstance(body, dict) and body.get("kind") == "firmware_update":
+            return self._firmware(body)
         try:
             return self.on_command(command_id, body)
         except Exception:  # the command fails; the link and the other commands go on
             log.exception("gateway %s: command %s could not be applied", self.serial, command_id)
             return {"status": "failed", "message": "the gateway could not apply the command"}
+
+    def _firmware(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Accept the update and install in the background; progress goes on the firmware
+        channel (simulator/firmware.py)."""
+        why = "this gateway takes no firmware updates" if self.firmware is None else None
+        why = why or (self.firmware.check(body) if self.firmware else None)
+        if why or self.firmware is None:
+            return {"status": "failed", "message": why or "no installer"}
+        task = asyncio.create_task(self.firmware.run(body, self.report_firmware))
+        self._installs.add(task)
+        task.add_done_callback(self._installs.discard)
+        return {"status": "acknowledged", "message": "update accepted: progress follows"}
+
+    async def report_firmware(self, report: dict[str, Any]) -> bool:
+        """One firmware progress report (QoS 1), True once the broker acknowledged it."""
+        deadline = time.monotonic() + self.deliver_timeout_s
+        return await self._deliver(
+            topics.firmware(self.serial), json.dumps(report).encode(), deadline
+        )
 
     # ---- telemetry -----------------------------------------------------------------------------
 

@@ -16,9 +16,12 @@ from voltfleet.app.commands.repository import CommandRepository
 from voltfleet.app.commands.schemas import CommandIn, CommandOut, GatewayCommandOut
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
+from voltfleet.domain import commands as dc
 from voltfleet.domain.access import Action
+from voltfleet.domain.commands import CommandError, CommandRequest
 from voltfleet.store.command_models import Command
 from voltfleet.store.command_repository import SqlCommandRepository
+from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.usecases import commands as uc
 from voltfleet.usecases.errors import Invalid
@@ -39,6 +42,8 @@ def create(
         ttl = timedelta(seconds=body.ttl_s)
     except OverflowError as exc:
         raise Invalid("ttl_s is out of range") from exc
+    if body.kind in {k.value for k in dc.PLATFORM_ONLY}:
+        raise uc.rejected(CommandError("firmware is installed through an upgrade task", "kind"))
     row = uc.queue(
         repo(session),
         device.id,
@@ -102,4 +107,32 @@ def get(session: Session, caller: Caller, command_id: str, *, now: datetime) -> 
     DeviceRepository(session, caller).get_for(row.device_id, Action.READ)
     if uc.sweep(repo(session), now, command_id=row.id):
         session.refresh(row)
+    return row
+
+
+def enqueue(
+    session: Session,
+    device: Device,
+    request: CommandRequest,
+    *,
+    now: datetime,
+    ttl: timedelta,
+    source: str,
+    not_before: datetime | None = None,
+    created_by: str | None = None,
+) -> Command:
+    """Queue a command the platform made and checked itself (upgrade campaigns: firmware
+    delivery); ``Conflict`` when no gateway is above the device."""
+    r = repo(session)
+    row = uc.queue_checked(
+        r,
+        uc.target_of(r, device.id),
+        request,
+        now=now,
+        not_before=not_before,
+        ttl=ttl,
+        source=source,
+        created_by=created_by,
+    )
+    assert isinstance(row, Command)
     return row

@@ -11,6 +11,8 @@ from fastapi import APIRouter
 from voltfleet.app.alarms import pages as alarm_pages
 from voltfleet.app.auth import pages as auth_pages
 from voltfleet.app.devices import pages as device_pages
+from voltfleet.app.firmware import pages as firmware_pages
+from voltfleet.app.firmware import report_pages as commissioning_pages
 from voltfleet.app.portal import home_pages
 from voltfleet.app.sites import detail_pages as site_detail_pages
 from voltfleet.app.sites import pages as site_pages
@@ -37,6 +39,8 @@ for pages in (
     alarm_pages,
     quarantine_pages,
     virtual_battery_pages,
+    firmware_pages,
+    commissioning_pages,
     auth_pages,
 ):
     router.include_router(pages.router)

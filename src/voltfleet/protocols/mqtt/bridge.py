@@ -87,6 +87,11 @@ class GatewayUnit(Protocol):
         """Keep what could not be read, with its reason."""
         ...
 
+    def firmware(self, serial: str, report: object, now: datetime) -> str | None:
+        """A device's firmware progress (POST /api/v1/gateway/firmware-status's body); the
+        reason when it was refused."""
+        ...
+
 
 class BridgeService(Protocol):
     """The platform as the bridge sees it."""
@@ -434,6 +439,16 @@ class Bridge:
             refused = unit.reply(serial, item.topic.command_id, reply, now)
             if refused:
                 log.warning("mqtt bridge: reply on %s not recorded: %s", item.raw_topic, refused)
+        elif channel is Channel.FIRMWARE:
+            try:
+                report = json.loads(item.payload)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                report = None
+            refused = unit.firmware(serial, report, now)
+            if refused:
+                log.warning(
+                    "mqtt bridge: firmware report on %s refused: %s", item.raw_topic, refused
+                )
 
     def _quarantine_failure(self, item: _Item) -> None:
         assert item.topic is not None

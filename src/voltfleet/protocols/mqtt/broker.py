@@ -127,6 +127,7 @@ def render_acl(bridge_username: str) -> str:
             f"pattern write {p}/%u/status",
             f"pattern write {p}/%u/alarms",
             f"pattern write {p}/%u/cmd/+/reply",
+            f"pattern write {p}/%u/firmware",
             f"pattern read {p}/%u/cmd/+",
             "",
             "# The bridge reads every gateway's uplink and sends commands.",

@@ -10,6 +10,9 @@ the third level, so one broker ACL pattern (``%u``) confines it to its own topic
     voltfleet/v1/<serial>/alarms            gateway -> platform  QoS 1, JSON alarms
     voltfleet/v1/<serial>/cmd/<id>          platform -> gateway  QoS 1, JSON command
     voltfleet/v1/<serial>/cmd/<id>/reply    gateway -> platform  QoS 1, JSON reply
+    voltfleet/v1/<serial>/firmware          gateway -> platform  QoS 1, firmware progress
+                                                                  {"device", "release_id",
+                                                                  "state", "version", "message"}
 
 The telemetry payload is the body of ``POST /api/v1/ingest``: ``{"readings": [{"device":
 "<serial below the gateway, or empty>", "point": "pv_power_w", "ts": "2026-01-01T12:00:00Z",
@@ -38,6 +41,7 @@ class Channel(StrEnum):
     ALARMS = "alarms"
     COMMAND = "cmd"
     REPLY = "reply"
+    FIRMWARE = "firmware"
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,10 @@ def alarms(serial: str) -> str:
     return f"{PREFIX}/{_level(serial, 'serial')}/{Channel.ALARMS}"
 
 
+def firmware(serial: str) -> str:
+    return f"{PREFIX}/{_level(serial, 'serial')}/{Channel.FIRMWARE}"
+
+
 def command(serial: str, command_id: str) -> str:
     return f"{PREFIX}/{_level(serial, 'serial')}/cmd/{_level(command_id, 'command id')}"
 
@@ -85,6 +93,8 @@ def format_topic(t: Topic) -> str:
         return status(t.gateway)
     if t.channel is Channel.ALARMS:
         return alarms(t.gateway)
+    if t.channel is Channel.FIRMWARE:
+        return firmware(t.gateway)
     if t.command_id is None:
         raise ValueError(f"a {t.channel} topic needs a command id")
     return (
@@ -101,7 +111,8 @@ def parse(topic: str) -> Topic | None:
     if len(parts) < 4 or parts[0] != ROOT or parts[1] != VERSION or not valid_level(parts[2]):
         return None
     serial, rest = parts[2], parts[3:]
-    if len(rest) == 1 and rest[0] in (Channel.TELEMETRY, Channel.STATUS, Channel.ALARMS):
+    single = (Channel.TELEMETRY, Channel.STATUS, Channel.ALARMS, Channel.FIRMWARE)
+    if len(rest) == 1 and rest[0] in single:
         return Topic(serial, Channel(rest[0]))
     if rest[0] == "cmd" and len(rest) in (2, 3) and valid_level(rest[1]):
         if len(rest) == 2:
@@ -117,6 +128,7 @@ BRIDGE_SUBSCRIPTIONS = (
     f"{PREFIX}/+/{Channel.STATUS}",
     f"{PREFIX}/+/{Channel.ALARMS}",
     f"{PREFIX}/+/cmd/+/reply",
+    f"{PREFIX}/+/{Channel.FIRMWARE}",
 )
 
 

@@ -1,0 +1,1 @@
+"""Firmware releases, upgrade tasks and commissioning reports (issue 16)."""
