@@ -11,7 +11,6 @@ from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voltfleet.app.commands.service import gateway_of
 from voltfleet.app.deps import CallerDep, DbSession, NowDep, RuntimeDep
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.firmware import progress, releases, signing, tasks
@@ -35,6 +34,7 @@ from voltfleet.app.runtime import Runtime
 from voltfleet.app.telemetry.service import gateway_for_token
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.firmware import releases as fr
+from voltfleet.store.command_repository import gateway_of
 from voltfleet.store.firmware_models import DeviceFirmware, FirmwareRelease, FirmwareTask
 from voltfleet.store.firmware_repository import current_version
 from voltfleet.store.fleet_models import Device

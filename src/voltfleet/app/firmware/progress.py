@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voltfleet.app.commands.service import gateway_of
+from voltfleet.store.command_repository import gateway_of
 from voltfleet.store.firmware_models import FirmwareRelease
 from voltfleet.store.firmware_repository import SqlFirmwareRepository
 from voltfleet.store.fleet_models import Device
