@@ -193,7 +193,8 @@ def test_voltfleet_worker_runs_the_offline_sweep_and_stops_on_sigterm(
     finally:
         code, out = stop(proc)
     assert code == 0, out
-    assert "periodic jobs offline-sweeper, command-sweeper" in out
+    listed = next(line for line in out.splitlines() if "voltfleet worker: periodic jobs" in line)
+    assert "offline-sweeper" in listed and "command-sweeper" in listed, listed
     assert "voltfleet worker: stopped" in out
     with runtime.db.session() as s:
         history = s.scalars(
