@@ -252,6 +252,8 @@ def cmd_simulate(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from voltfleet.edge import cli as edge_cli
+
     p = argparse.ArgumentParser(prog="voltfleet", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     for name, fn, help_ in (
@@ -282,6 +284,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "mqtt-broker-files", help="write the Mosquitto config, password and ACL files"
     ).set_defaults(fn=cmd_mqtt_broker_files)
+    edge_cli.add_parser(sub)
     sim = sub.add_parser(
         "simulate", help="run simulated homes against a running voltfleet (through its API)"
     )

@@ -10,6 +10,8 @@ the third level, so one broker ACL pattern (``%u``) confines it to its own topic
     voltfleet/v1/<serial>/alarms            gateway -> platform  QoS 1, JSON alarms
     voltfleet/v1/<serial>/cmd/<id>          platform -> gateway  QoS 1, JSON command
     voltfleet/v1/<serial>/cmd/<id>/reply    gateway -> platform  QoS 1, JSON reply
+    voltfleet/v1/<serial>/inventory         gateway -> platform  QoS 1, the devices it found
+                                                                  on its bus (auto-detect)
 
 The telemetry payload is the body of ``POST /api/v1/ingest``: ``{"readings": [{"device":
 "<serial below the gateway, or empty>", "point": "pv_power_w", "ts": "2026-01-01T12:00:00Z",
@@ -38,6 +40,7 @@ class Channel(StrEnum):
     ALARMS = "alarms"
     COMMAND = "cmd"
     REPLY = "reply"
+    INVENTORY = "inventory"
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,12 @@ def alarms(serial: str) -> str:
     return f"{PREFIX}/{_level(serial, 'serial')}/{Channel.ALARMS}"
 
 
+def inventory(serial: str) -> str:
+    """``{"devices": [{"unit_id", "kind", "manufacturer", "model", "serial", "firmware",
+    "sunspec_models": [...]}, ...]}``, the body of ``POST /api/v1/gateway/inventory``."""
+    return f"{PREFIX}/{_level(serial, 'serial')}/{Channel.INVENTORY}"
+
+
 def command(serial: str, command_id: str) -> str:
     return f"{PREFIX}/{_level(serial, 'serial')}/cmd/{_level(command_id, 'command id')}"
 
@@ -85,6 +94,8 @@ def format_topic(t: Topic) -> str:
         return status(t.gateway)
     if t.channel is Channel.ALARMS:
         return alarms(t.gateway)
+    if t.channel is Channel.INVENTORY:
+        return inventory(t.gateway)
     if t.command_id is None:
         raise ValueError(f"a {t.channel} topic needs a command id")
     return (
@@ -101,7 +112,12 @@ def parse(topic: str) -> Topic | None:
     if len(parts) < 4 or parts[0] != ROOT or parts[1] != VERSION or not valid_level(parts[2]):
         return None
     serial, rest = parts[2], parts[3:]
-    if len(rest) == 1 and rest[0] in (Channel.TELEMETRY, Channel.STATUS, Channel.ALARMS):
+    if len(rest) == 1 and rest[0] in (
+        Channel.TELEMETRY,
+        Channel.STATUS,
+        Channel.ALARMS,
+        Channel.INVENTORY,
+    ):
         return Topic(serial, Channel(rest[0]))
     if rest[0] == "cmd" and len(rest) in (2, 3) and valid_level(rest[1]):
         if len(rest) == 2:
@@ -118,6 +134,8 @@ BRIDGE_SUBSCRIPTIONS = (
     f"{PREFIX}/+/{Channel.ALARMS}",
     f"{PREFIX}/+/cmd/+/reply",
 )
+# The gateways' inventories (auto-detect), which the bridge subscribes to as well.
+INVENTORY_SUBSCRIPTION = f"{PREFIX}/+/{Channel.INVENTORY}"
 
 
 def gateway_subscription(serial: str) -> str:
