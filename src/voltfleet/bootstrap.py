@@ -25,6 +25,7 @@ from voltfleet.app.commands.endpoints import router as commands_router
 from voltfleet.app.commands.pages import router as commands_pages_router
 from voltfleet.app.commands.plan_endpoints import router as plan_router
 from voltfleet.app.devices.endpoints import router as devices_router
+from voltfleet.app.discovery.endpoints import router as discovery_router
 from voltfleet.app.mail import Mailer
 from voltfleet.app.me.endpoints import avatars as avatar_router
 from voltfleet.app.me.endpoints import router as me_router
@@ -178,6 +179,7 @@ def create_app(
         restarts_router,
         alarms_router,
         commands_router,
+        discovery_router,
         plan_router,
         live_router,
         charging_router,

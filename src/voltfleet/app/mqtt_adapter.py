@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.alarms import service as alarms
 from voltfleet.app.commands import service as commands
+from voltfleet.app.discovery import service as discovery
 from voltfleet.app.errors import database_unavailable
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.telemetry.decode import decode_lenient
@@ -28,6 +29,7 @@ from voltfleet.settings import Settings
 from voltfleet.store.db import Database
 from voltfleet.store.device_status import apply_event
 from voltfleet.store.fleet_models import Device
+from voltfleet.usecases.errors import Invalid
 
 
 class _Unit:
@@ -81,6 +83,16 @@ class _Unit:
         if gateway is None:
             return "no such gateway"
         return commands.mqtt_reply(self.session, gateway, command_id, reply, now)
+
+    def inventory(self, serial: str, body: object, now: datetime) -> str | None:
+        gateway = self._gateway(serial)
+        if gateway is None:
+            return "no such gateway"
+        try:
+            discovery.apply(self.session, gateway, body, now)
+        except Invalid as exc:
+            return exc.message
+        return None
 
     def quarantine(self, serial: str, entries: Sequence[QuarantineEntry], now: datetime) -> None:
         gateway = self._gateway(serial)

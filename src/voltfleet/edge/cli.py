@@ -65,6 +65,10 @@ def main(args: argparse.Namespace) -> None:
         print(f"voltfleet edge: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    agent = EdgeAgent(config, now=lambda: datetime.now(UTC))
+
+    async def run() -> None:
+        await EdgeAgent(config, now=lambda: datetime.now(UTC)).run()  # its Modbus client needs
+        # the running loop
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(agent.run())
+        asyncio.run(run())

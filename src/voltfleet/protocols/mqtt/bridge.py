@@ -86,6 +86,11 @@ class GatewayUnit(Protocol):
         """Keep what could not be read, with its reason."""
         ...
 
+    def inventory(self, serial: str, body: object, now: datetime) -> str | None:
+        """The devices the gateway found on its bus (auto-detect); the reason when the body is
+        no inventory."""
+        ...
+
 
 class BridgeService(Protocol):
     """The platform as the bridge sees it."""
@@ -218,7 +223,12 @@ class Bridge:
             client._client.manual_ack_set(True)
             try:
                 async with client:
-                    await client.subscribe([(t, 1) for t in topics.BRIDGE_SUBSCRIPTIONS])
+                    await client.subscribe(
+                        [
+                            (t, 1)
+                            for t in (*topics.BRIDGE_SUBSCRIPTIONS, topics.INVENTORY_SUBSCRIPTION)
+                        ]
+                    )
                     self._client = client
                     self.stats.connects += 1
                     self._broker.recovered()
@@ -419,6 +429,14 @@ class Bridge:
                 unit.alarms(serial, events, now)
             if self.on_alarm is not None:
                 self.on_alarm(serial, body)
+        elif channel is Channel.INVENTORY:
+            try:
+                inventory = json.loads(item.payload)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                inventory = None
+            refused = unit.inventory(serial, inventory, now)
+            if refused:
+                log.warning("mqtt bridge: inventory of %s not applied: %s", serial, refused)
         elif channel is Channel.REPLY and item.topic.command_id is not None:
             try:
                 reply = json.loads(item.payload)
