@@ -44,7 +44,10 @@ class EdgeAgent:
         self.config = config
         self.now = now
         self.outbox = Outbox(config.outbox)
-        self.link = ModbusLink(config.modbus)
+        self.link = ModbusLink(config.modbus)  # scans and commands, and the first poller
+        self.pollers = [self.link] + [
+            ModbusLink(config.modbus) for _ in range(config.connections - 1)
+        ]
         self.found: dict[int, sunspec.FoundDevice] = {}
         self.plans: list[mapping.Plan] = []
         self.executor = Executor(self.link, self.devices, self.rescan, now)
@@ -181,5 +184,6 @@ class EdgeAgent:
             transport.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await transport
-            self.link.close()
+            for link in self.pollers:
+                link.close()
             self.outbox.close()

@@ -36,6 +36,7 @@ def add_parser(sub: Any) -> None:
     e.add_argument("--poll-s", type=float, help="seconds between polls (default 10)")
     e.add_argument("--outbox", help="the outbox file (SQLite)")
     e.add_argument("--batch-readings", type=int, help="readings in one message")
+    e.add_argument("--connections", type=int, help="Modbus TCP connections polling side by side")
     e.set_defaults(fn=main)
 
 
@@ -58,6 +59,7 @@ def main(args: argparse.Namespace) -> None:
         "poll_s",
         "outbox",
         "batch_readings",
+        "connections",
     ]
     try:
         config = load(args.config, {k: getattr(args, k) for k in keys})

@@ -28,6 +28,7 @@ class EdgeConfig:
     batch_readings: int = 2000  # readings in one message (one PUBACK)
     rescan_s: float = 3600.0  # look for devices again (new ones, replaced ones)
     command_poll_s: float = 5.0  # HTTP only: how often commands are fetched
+    connections: int = 1  # Modbus TCP: connections polling the devices side by side
 
     def check(self) -> EdgeConfig:
         if not self.serial or not self.token:
@@ -40,6 +41,8 @@ class EdgeConfig:
             raise ConfigError("unit_ids must be Modbus unit ids 1..247")
         if not 0 <= self.poll_s <= 3600:
             raise ConfigError("poll_s must be 0..3600 seconds")
+        if not 1 <= self.connections <= 16 or (self.connections > 1 and self.modbus.serial_port):
+            raise ConfigError("connections must be 1..16 (1 on a serial port)")
         if not 1 <= self.batch_readings <= 20_000:
             raise ConfigError("batch_readings must be 1..20000")
         return self

@@ -79,11 +79,12 @@ class SunSpecBus:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Serve and move in real time until cancelled (or ``stop`` is set)."""
+        self.advance(datetime.now(UTC))  # the first inputs before the first request
         await self.server.start()
         try:
             while stop is None or not stop.is_set():
-                self.advance(datetime.now(UTC))
                 await asyncio.sleep(self.tick_s)
+                self.advance(datetime.now(UTC))
         finally:
             await self.server.stop()
 
