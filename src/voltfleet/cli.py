@@ -128,6 +128,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
             "battery of the home on the dynamic tariff follows a day plan (--no-simulator: none)",
             flush=True,
         )
+        from voltfleet import demo_edge
+
+        stop_edge = demo_edge.start(runtime, local_url(args.host, args.port))
+        print(f"'{demo_edge.SITE}' gets its data through the edge agent (SunSpec/Modbus)")
     print(flush=True)
     # uvicorn handles SIGTERM while it serves, then raises it again: as an interrupt here, so the
     # simulated homes stop and report (the default action would end the process at once).
@@ -139,6 +143,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     finally:
         if fleet is not None:
             fleet.stop()
+            stop_edge()
 
 
 def cmd_superuser(args: argparse.Namespace) -> None:
