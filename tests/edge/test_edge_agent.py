@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.protocols.test_mqtt_bridge import Env, env, run, running, until
@@ -166,6 +167,7 @@ def test_a_register_write_round_trip_is_applied_once(env: Env, tmp_path: Path) -
                             {"model": 124, "point": "StorCtl_Mod", "value": 1},
                         )
                     )
+                    commands.append(home.state.command)  # after m1
                     replies.append(
                         await send(
                             "r1",
@@ -194,20 +196,29 @@ def test_a_register_write_round_trip_is_applied_once(env: Env, tmp_path: Path) -
                         )
                     )
                     replies.append(await send("s1", "scan", {"unit_ids": [1, 2, 3, 9]}))
+                    bat = home.battery_device.serial  # the battery; control is the inverter's
+                    body = {"id": "b1", "kind": "battery_setpoint", "device": bat,
+                            "params": {"battery_power_w": -1500.0}}  # fmt: skip
+                    replies.append(await bridge.send_command("GWE2", "b1", body, timeout_s=15))
+                    commands.append(home.state.command)
+                    body = {"id": "b2", "kind": "battery_mode", "device": bat,
+                            "params": {"mode": "self_consumption"}}  # fmt: skip
+                    replies.append(await bridge.send_command("GWE2", "b2", body, timeout_s=15))
         finally:
             await bus.server.stop()
         return replies
 
+    commands: list[Any] = []
     replies = run_value(scenario())
-    first, again, mode, read, read_only, too_big, scan = replies
+    first, again, mode, read, read_only, too_big, scan, setpoint, own = replies
     assert first["status"] == "acknowledged", first
     assert first["details"] == {"before": 0.0, "after": 35.5}
     assert again == first  # the same reply, not applied a second time
     wrote = [w for a, w in writes if a == home.inverter.address(124, "InWRte")]
     assert wrote == [[355], [1500]]  # once 35.5 % (InOutWRte_SF -1), once 150 % (refused)
     assert mode["status"] == "acknowledged"
-    assert home.state.command.mode is Mode.SETPOINT
-    assert home.state.command.setpoint_w == home.battery.max_charge_w * 0.355
+    assert commands[0].mode is Mode.SETPOINT
+    assert commands[0].setpoint_w == home.battery.max_charge_w * 0.355
     assert read["status"] == "acknowledged"
     values = read["details"]["values"]
     assert values[0] == {"model": 124, "point": "InWRte", "value": 35.5}
@@ -217,6 +228,12 @@ def test_a_register_write_round_trip_is_applied_once(env: Env, tmp_path: Path) -
     assert read_only["status"] == "failed" and "read-only" in read_only["message"]
     assert too_big["status"] == "failed" and "exception_code=3" in too_big["message"]
     assert scan["status"] == "acknowledged" and scan["details"] == {"found": 3}
+    # the platform's battery commands, through the inverter's storage control (model 124)
+    assert setpoint["status"] == "acknowledged", setpoint
+    assert setpoint["details"]["applied_battery_power_w"] == -1500.0
+    assert commands[1].mode is Mode.SETPOINT
+    assert commands[1].setpoint_w == pytest.approx(-1500.0, abs=home.battery.max_charge_w / 1000)
+    assert own["status"] == "acknowledged" and home.state.command.mode is Mode.SELF_CONSUMPTION
 
 
 def run_value(scenario: Any, timeout_s: float = 60.0) -> Any:

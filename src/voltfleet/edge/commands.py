@@ -6,7 +6,12 @@
   scale factor and refuses a read-only point or a value its type cannot hold) or
   ``{"address", "words"}`` (a vendor register, already scaled by the platform) -> details
   ``{"before", "after"}``, ``after`` read back from the device once written;
-- ``scan``: ``{}`` or ``{"unit_ids": [...]}`` -> details ``{"found": n}``, then the inventory.
+- ``scan``: ``{}`` or ``{"unit_ids": [...]}`` -> details ``{"found": n}``, then the inventory;
+- ``battery_mode`` / ``battery_setpoint`` (domain/commands.py): through the storage control
+  model 124 of the inverter the battery hangs on (the battery itself, model 802, has none):
+  ``StorCtl_Mod`` bit 0 charges at ``InWRte`` % of ``WChaMax``, bit 1 discharges at ``OutWRte`` %,
+  neither is the inverter's own self-consumption; idle is "charge at 0 %". The power is clipped
+  to ``WChaMax`` and the reply says what was applied.
 
 A command names its target by ``device`` (the serial below the gateway). A device that refuses a
 write (Modbus exception 3: the value is out of its range) fails the command with its reason.
@@ -64,6 +69,8 @@ class Executor:
         try:
             if kind == "scan":
                 return await self._scan(params)
+            if kind in ("battery_mode", "battery_setpoint"):
+                return await self._battery(str(kind), str(body.get("device")), params)
             if kind not in ("register_read", "register_write"):
                 return failed(
                     f"unsupported command kind {kind!r} (this gateway: register_read, "
@@ -173,6 +180,66 @@ class Executor:
         return ok(
             f"{len(words)} register(s) written at {address}", {"before": before, "after": after}
         )
+
+    # ---- battery modes through storage control (124) -----------------------------------------
+
+    async def _battery(self, kind: str, serial: str, params: dict[str, Any]) -> dict[str, Any]:
+        devices = self.devices()
+        target = devices.get(serial)
+        if target is None:
+            return failed(f"no device {serial!r} on this gateway's bus")
+        control = (
+            target
+            if target.find(124)
+            else next((d for d in devices.values() if d.find(124) is not None), None)
+        )
+        if control is None:
+            return failed("no device on this bus has SunSpec storage control (model 124)")
+        power = params.get("battery_power_w")
+        if power is not None and (
+            isinstance(power, bool)
+            or not isinstance(power, int | float)
+            or not math.isfinite(power)
+        ):
+            return failed(f"battery_power_w {power!r} is not a number")
+        at, regs, lay = await self._model(control, 124)
+        limit = ss.value(lay, regs, "WChaMax")
+        if not isinstance(limit, int | float) or limit <= 0:
+            return failed("the inverter reports no WChaMax: it cannot take a battery power")
+        mode = params.get("mode") if kind == "battery_mode" else None
+        if kind == "battery_setpoint":
+            if power is None:
+                return failed("battery_power_w missing")
+            watts = float(power)
+        elif mode == "self_consumption":
+            watts = None
+        elif mode == "idle":
+            watts = 0.0
+        elif mode == "charge":
+            watts = float(limit) if power is None else float(power)
+        elif mode == "discharge":
+            watts = -float(limit) if power is None else float(power)
+        else:
+            return failed(f"unsupported mode {mode!r}")
+        writes: list[tuple[str, ss.Value]]
+        if watts is None:
+            writes = [("StorCtl_Mod", 0)]
+        else:
+            watts = max(-float(limit), min(float(limit), watts))
+            pct = round(abs(watts) / float(limit) * 100, 1)
+            writes = (
+                [("InWRte", pct), ("StorCtl_Mod", 1)]
+                if watts >= 0
+                else [("OutWRte", pct), ("StorCtl_Mod", 2)]
+            )
+        for name, value in writes:
+            await self.link.write(control.unit_id, at + lay.point(name).offset,
+                                  ss.encode(lay, name, value, regs))  # fmt: skip
+        details: dict[str, Any] = {"storage_control": control.serial}
+        if watts is not None:
+            details["applied_battery_power_w"] = watts
+        what = "self-consumption" if watts is None else f"battery at {watts:g} W"
+        return ok(what, details)
 
 
 def _address(v: Any) -> int:
