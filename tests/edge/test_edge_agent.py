@@ -246,4 +246,92 @@ def run_value(scenario: Any, timeout_s: float = 60.0) -> Any:
     return out[0]
 
 
-_ = replace  # keep the import for the slow test's config changes
+class Blackhole:
+    """A TCP proxy in front of the broker that can drop everything both ways (a network that
+    swallows packets) and then reset the connections."""
+
+    def __init__(self, broker_port: int) -> None:
+        self.broker_port = broker_port
+        self.drop = False
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._pairs: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = []
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _serve(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
+        br, bw = await asyncio.open_connection("127.0.0.1", self.broker_port)
+        self._pairs.append((cw, bw))
+
+        async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError, OSError):
+                while data := await r.read(65536):
+                    if not self.drop:
+                        w.write(data)
+                        await w.drain()
+            w.close()
+
+        await asyncio.gather(pipe(cr, bw), pipe(br, cw))
+
+    def cut(self) -> None:
+        for a, b in self._pairs:
+            a.transport.abort()
+            b.transport.abort()
+        self._pairs.clear()
+        self.drop = False
+
+    async def close(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+def test_readings_leave_the_outbox_only_after_the_broker_acknowledged_them(
+    env: Env, tmp_path: Path
+) -> None:
+    """Messages swallowed on the way to the broker (no PUBACK ever) stay in the outbox and go
+    again on the next connection: every reading put is stored, none twice."""
+    ids = env.site("GWE3")
+    bus = SunSpecBus(make_homes(1, seed=7), "SIMG")
+
+    def stored() -> int:
+        found = devices(env, "GWE3")
+        return sum(env.count(found[s].id) for s in bus.serials if s in found)
+
+    async def scenario() -> tuple[int, int, int]:
+        await bus.server.start()
+        bus.advance(datetime.now(UTC))
+        hole = Blackhole(env.files.listen_port)
+        await hole.start()
+        bridge = Bridge(MqttBridgeService.of(env.runtime), env.bridge_config("bridge-edge3"))
+        try:
+            async with running(bridge):
+                config = replace(
+                    agent_config(env, "GWE3", ids["token"], bus.port, tmp_path / "o.db"),
+                    broker_url=f"mqtt://127.0.0.1:{hole.port}",
+                    unit_ids=(1, 2, 3),
+                )
+                agent = EdgeAgent(config, now=lambda: datetime.now(UTC))
+                async with agent_running(agent):
+                    await until(lambda: stored() >= 30, what="readings flowing")
+                    hole.drop = True  # what the agent publishes now never reaches the broker
+                    await asyncio.sleep(1.5)
+                    assert agent.outbox.pending() > 0
+                    hole.cut()  # the connection resets; the agent connects again
+                    await until(lambda: agent.outbox.pending() == 0, what="the outbox drained")
+                    await bus.server.stop()  # the devices go silent: no new readings
+                    await asyncio.sleep(0.5)
+                    await until(lambda: agent.outbox.pending() == 0, what="the last poll sent")
+                    put = agent.outbox.tally()["put"]
+                    await until(lambda: stored() >= put, what="every reading stored")
+                    return put, agent.outbox.tally()["sent"], stored()
+        finally:
+            await hole.close()
+            await bus.server.stop()
+
+    put, sent, total = run_value(scenario())
+    assert total == put and sent == put
+    assert quarantined(env) == 0
