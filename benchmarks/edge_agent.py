@@ -173,6 +173,9 @@ async def drain_rate(broker: int, outbox_path: Path) -> float:
 
 
 def main() -> None:
+    import faulthandler
+
+    faulthandler.dump_traceback_later(300, exit=True)  # a stuck run says where, and ends
     port, broker = free_port(), free_port()
     units = list(range(1, 3 * HOMES + 1))
     with tempfile.TemporaryDirectory() as tmp:
