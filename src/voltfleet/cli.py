@@ -131,7 +131,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
         from voltfleet import demo_edge
 
         stop_edge = demo_edge.start(runtime, local_url(args.host, args.port))
-        print(f"'{demo_edge.SITE}' gets its data through the edge agent (SunSpec/Modbus)")
+        print(
+            f"'{demo_edge.SITE}' (the platform superuser sees it) gets its data through "
+            "the edge agent (SunSpec/Modbus)"
+        )
     print(flush=True)
     # uvicorn handles SIGTERM while it serves, then raises it again: as an interrupt here, so the
     # simulated homes stop and report (the default action would end the process at once).

@@ -1,7 +1,9 @@
 """The demo's edge-agent home: one home whose data comes through ``voltfleet edge``.
 
 At ``voltfleet demo`` start: a site "Edge Agent Home Ulm" with only its gateway (SIMEDGE-GW) is
-seeded under the demo installer (once), the gateway gets a fresh token, a simulated SunSpec bus
+seeded (once) under an installer of its own below the platform, "Edge Pilot Installer" (the
+platform superuser, admin@demo.voltfleet, sees it; the distributor's demo fleet stays the twenty
+simulated homes), the gateway gets a fresh token, a simulated SunSpec bus
 (simulator/sunspec_bus.py: a hybrid inverter, a battery and a meter of the home model on Modbus
 TCP, on a free loopback port) starts, and the edge agent beside it scans the bus, reports its
 inventory (auto-detect binds the three devices to the site) and sends their readings every 10 s
@@ -21,10 +23,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
+from voltfleet.accounts import ensure_platform
+from voltfleet.app.orgs.service import build_org
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import sha256
 from voltfleet.app.telemetry.service import TOKEN_PREFIX
 from voltfleet.demo import demo_installer_id
+from voltfleet.domain.access import OrgType
 from voltfleet.edge.agent import EdgeAgent
 from voltfleet.edge.config import EdgeConfig
 from voltfleet.protocols.modbus.link import LinkConfig
@@ -32,26 +37,31 @@ from voltfleet.simulator.fleet import make_homes
 from voltfleet.simulator.sunspec_bus import SunSpecBus, run_in_thread
 from voltfleet.store.db import utcnow
 from voltfleet.store.fleet_models import Device
-from voltfleet.store.models import Site
+from voltfleet.store.models import Org, Site
 from voltfleet.store.telemetry_models import DeviceCredential
 
 log = logging.getLogger(__name__)
 
 GATEWAY = "SIMEDGE-GW"
 SITE = "Edge Agent Home Ulm"
+INSTALLER = "Edge Pilot Installer"
 TAG = "SIMEDGE"  # the SunSpec devices' serials: SIMEDGE00001-INV, -BAT, -MTR
 
 
 def seed(runtime: Runtime) -> str | None:
     """The site and its gateway (once), and a new gateway token; None without a demo fleet."""
-    org = demo_installer_id(runtime)
-    if org is None:
-        return None
+    if demo_installer_id(runtime) is None:
+        return None  # no demo fleet seeded
     with runtime.db.session() as s:
         gw = s.scalar(select(Device).where(Device.serial == GATEWAY, Device.deleted_at.is_(None)))
         if gw is None:
+            org = s.scalar(select(Org).where(Org.name == INSTALLER))
+            if org is None:
+                org = build_org(ensure_platform(s), INSTALLER, OrgType.INSTALLER, "DE")
+                s.add(org)
+                s.flush()
             site = Site(
-                org_id=org,
+                org_id=org.id,
                 name=SITE,
                 country="DE",
                 timezone="Europe/Berlin",
