@@ -25,6 +25,7 @@ from voltfleet.app.commands.endpoints import router as commands_router
 from voltfleet.app.commands.pages import router as commands_pages_router
 from voltfleet.app.commands.plan_endpoints import router as plan_router
 from voltfleet.app.devices.endpoints import router as devices_router
+from voltfleet.app.discovery.endpoints import router as discovery_router
 from voltfleet.app.firmware import jobs as firmware_jobs
 from voltfleet.app.firmware.endpoints import router as firmware_router
 from voltfleet.app.firmware.report_endpoints import router as commissioning_router
@@ -210,6 +211,7 @@ def create_app(
         commands_router,
         firmware_router,
         commissioning_router,
+        discovery_router,
         plan_router,
         live_router,
         charging_router,

@@ -141,6 +141,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
             "battery of the home on the dynamic tariff follows a day plan (--no-simulator: none)",
             flush=True,
         )
+        from voltfleet import demo_edge
+
+        stop_edge = demo_edge.start(runtime, local_url(args.host, args.port))
+        print(
+            f"'{demo_edge.SITE}' (the platform superuser sees it) gets its data through "
+            "the edge agent (SunSpec/Modbus)"
+        )
     print(flush=True)
     # uvicorn handles SIGTERM while it serves, then raises it again: as an interrupt here, so the
     # simulated homes stop and report (the default action would end the process at once).
@@ -152,6 +159,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     finally:
         if fleet is not None:
             fleet.stop()
+            stop_edge()
 
 
 def cmd_superuser(args: argparse.Namespace) -> None:
@@ -280,6 +288,8 @@ def cmd_simulate(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from voltfleet.edge import cli as edge_cli
+
     p = argparse.ArgumentParser(prog="voltfleet", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     for name, fn, help_ in (
@@ -310,6 +320,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "mqtt-broker-files", help="write the Mosquitto config, password and ACL files"
     ).set_defaults(fn=cmd_mqtt_broker_files)
+    edge_cli.add_parser(sub)
     sim = sub.add_parser(
         "simulate", help="run simulated homes against a running voltfleet (through its API)"
     )

@@ -225,6 +225,8 @@ SITE_CASES = [
     Case(D, Action.UPDATE, "POST", "/api/v1/devices/{device_id}/move", target="temp_device"),
     # Issuing (rotating) a gateway's ingest token changes the device (the standing one is one).
     Case(D, Action.UPDATE, "POST", "/api/v1/devices/{device_id}/token", target="device"),
+    # What a gateway found on its bus (auto-detect), as anyone who sees the gateway sees it.
+    Case(D, Action.READ, "GET", "/api/v1/devices/{device_id}/inventory", target="device"),
     # Tariffs, prices, slots, schedules, costs and savings of a site.
     Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/tariffs", target="site"),
     Case(
@@ -479,6 +481,7 @@ DEVICE_CREDENTIAL = {
     ("GET", "/api/v1/gateway/commands"),
     ("POST", "/api/v1/gateway/commands/{command_id}/reply"),
     ("POST", "/api/v1/gateway/firmware-status"),
+    ("POST", "/api/v1/gateway/inventory"),
 }
 # Firmware (Kind.FIRMWARE for every action; owners are refused in scope): releases belong to an
 # organisation and are seen from it, below it and above it; tasks from it and above it. Uploads
@@ -1241,6 +1244,14 @@ def test_authorisation_matrix(
         check(caller, f"command poll by {key}", "GET", "/api/v1/gateway/commands", "401")
         reply_url = f"/api/v1/gateway/commands/{command_of[standing['I1'][0].id]}/reply"
         check(caller, f"reply by {key}", "POST", reply_url, "401", {"status": "failed"})
+        check(
+            caller,
+            f"inventory by {key}",
+            "POST",
+            "/api/v1/gateway/inventory",
+            "401",
+            {"devices": []},
+        )
 
         # The quarantine holds the rows of the sites the caller sees, for O&M and admins only.
         r = client.get("/api/v1/quarantine", params={"page_size": 500}, headers=caller.headers())

@@ -58,7 +58,11 @@ def test_the_subscriptions_of_a_group() -> None:
     assert "voltfleet/v1/+/status" in subs  # every bridge hears every status
     assert "$share/voltfleet/voltfleet/v1/+/telemetry" in subs
     assert "$share/voltfleet/voltfleet/v1/+/cmd/+/reply" in subs
-    assert topics.bridge_subscriptions("") == list(topics.BRIDGE_SUBSCRIPTIONS)
+    assert topics.bridge_subscriptions("") == [
+        *topics.BRIDGE_SUBSCRIPTIONS,
+        topics.INVENTORY_SUBSCRIPTION,
+    ]
+    assert "$share/voltfleet/voltfleet/v1/+/inventory" in subs
     with pytest.raises(ValueError):
         topics.bridge_subscriptions("a/b")
 

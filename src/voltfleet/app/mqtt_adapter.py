@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.alarms import service as alarms
 from voltfleet.app.commands.service import wire_body
+from voltfleet.app.discovery import service as discovery
 from voltfleet.app.errors import database_unavailable
 from voltfleet.app.firmware import progress as firmware_progress
 from voltfleet.app.runtime import Runtime
@@ -100,6 +101,16 @@ class _Unit:
         except (NotFound, Invalid) as exc:
             return exc.message
         return got.reason or None  # an ignored reply is logged by the bridge, not an error
+
+    def inventory(self, serial: str, body: object, now: datetime) -> str | None:
+        gateway = self._gateway(serial)
+        if gateway is None:
+            return "no such gateway"
+        try:
+            discovery.apply(self.session, gateway, body, now)
+        except Invalid as exc:
+            return exc.message
+        return None
 
     def quarantine(self, serial: str, entries: Sequence[QuarantineEntry], now: datetime) -> None:
         gateway = self._gateway(serial)

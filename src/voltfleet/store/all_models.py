@@ -4,6 +4,7 @@ from voltfleet.store import (  # noqa: F401
     alarm_models,
     charging_models,
     command_models,
+    discovery_models,
     firmware_models,
     fleet_models,
     models,

@@ -92,6 +92,11 @@ class GatewayUnit(Protocol):
         reason when it was refused."""
         ...
 
+    def inventory(self, serial: str, body: object, now: datetime) -> str | None:
+        """The devices the gateway found on its bus (auto-detect); the reason when the body is
+        no inventory."""
+        ...
+
 
 class BridgeService(Protocol):
     """The platform as the bridge sees it."""
@@ -431,6 +436,14 @@ class Bridge:
                 unit.alarms(serial, events, now)
             if self.on_alarm is not None:
                 self.on_alarm(serial, body)
+        elif channel is Channel.INVENTORY:
+            try:
+                inventory = json.loads(item.payload)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                inventory = None
+            refused = unit.inventory(serial, inventory, now)
+            if refused:
+                log.warning("mqtt bridge: inventory of %s not applied: %s", serial, refused)
         elif channel is Channel.REPLY and item.topic.command_id is not None:
             try:
                 reply = json.loads(item.payload)

@@ -128,11 +128,13 @@ def render_acl(bridge_username: str) -> str:
             f"pattern write {p}/%u/alarms",
             f"pattern write {p}/%u/cmd/+/reply",
             f"pattern write {p}/%u/firmware",
+            f"pattern write {p}/%u/inventory",
             f"pattern read {p}/%u/cmd/+",
             "",
             "# The bridge reads every gateway's uplink and sends commands.",
             f"user {bridge_username}",
             *(f"topic read {t}" for t in topics.BRIDGE_SUBSCRIPTIONS),
+            f"topic read {topics.INVENTORY_SUBSCRIPTION}",
             f"topic write {p}/+/cmd/+",
             "",
         ]

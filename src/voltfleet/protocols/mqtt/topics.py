@@ -13,6 +13,8 @@ the third level, so one broker ACL pattern (``%u``) confines it to its own topic
     voltfleet/v1/<serial>/firmware          gateway -> platform  QoS 1, firmware progress
                                                                   {"device", "release_id",
                                                                   "state", "version", "message"}
+    voltfleet/v1/<serial>/inventory         gateway -> platform  QoS 1, the devices it found
+                                                                  on its bus (auto-detect)
 
 The telemetry payload is the body of ``POST /api/v1/ingest``: ``{"readings": [{"device":
 "<serial below the gateway, or empty>", "point": "pv_power_w", "ts": "2026-01-01T12:00:00Z",
@@ -42,6 +44,7 @@ class Channel(StrEnum):
     COMMAND = "cmd"
     REPLY = "reply"
     FIRMWARE = "firmware"
+    INVENTORY = "inventory"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,12 @@ def firmware(serial: str) -> str:
     return f"{PREFIX}/{_level(serial, 'serial')}/{Channel.FIRMWARE}"
 
 
+def inventory(serial: str) -> str:
+    """``{"devices": [{"unit_id", "kind", "manufacturer", "model", "serial", "firmware",
+    "sunspec_models": [...]}, ...]}``, the body of ``POST /api/v1/gateway/inventory``."""
+    return f"{PREFIX}/{_level(serial, 'serial')}/{Channel.INVENTORY}"
+
+
 def command(serial: str, command_id: str) -> str:
     return f"{PREFIX}/{_level(serial, 'serial')}/cmd/{_level(command_id, 'command id')}"
 
@@ -95,6 +104,8 @@ def format_topic(t: Topic) -> str:
         return alarms(t.gateway)
     if t.channel is Channel.FIRMWARE:
         return firmware(t.gateway)
+    if t.channel is Channel.INVENTORY:
+        return inventory(t.gateway)
     if t.command_id is None:
         raise ValueError(f"a {t.channel} topic needs a command id")
     return (
@@ -111,7 +122,13 @@ def parse(topic: str) -> Topic | None:
     if len(parts) < 4 or parts[0] != ROOT or parts[1] != VERSION or not valid_level(parts[2]):
         return None
     serial, rest = parts[2], parts[3:]
-    single = (Channel.TELEMETRY, Channel.STATUS, Channel.ALARMS, Channel.FIRMWARE)
+    single = (
+        Channel.TELEMETRY,
+        Channel.STATUS,
+        Channel.ALARMS,
+        Channel.FIRMWARE,
+        Channel.INVENTORY,
+    )
     if len(rest) == 1 and rest[0] in single:
         return Topic(serial, Channel(rest[0]))
     if rest[0] == "cmd" and len(rest) in (2, 3) and valid_level(rest[1]):
@@ -130,6 +147,8 @@ BRIDGE_SUBSCRIPTIONS = (
     f"{PREFIX}/+/cmd/+/reply",
     f"{PREFIX}/+/{Channel.FIRMWARE}",
 )
+# The gateways' inventories (auto-detect), which the bridge subscribes to as well.
+INVENTORY_SUBSCRIPTION = f"{PREFIX}/+/{Channel.INVENTORY}"
 
 
 def bridge_subscriptions(shared_group: str = "") -> list[str]:
@@ -137,11 +156,12 @@ def bridge_subscriptions(shared_group: str = "") -> list[str]:
     (MQTT shared subscriptions, ``$share/<group>/...``: the broker hands each message to one of
     them); a gateway's status stays an ordinary subscription, so every bridge receives every
     status (the retained ones at once) and knows which gateways it may push commands to."""
+    every = [*BRIDGE_SUBSCRIPTIONS, INVENTORY_SUBSCRIPTION]
     if not shared_group:
-        return list(BRIDGE_SUBSCRIPTIONS)
+        return every
     group = _level(shared_group, "shared group")
     status = f"{PREFIX}/+/{Channel.STATUS}"
-    return [t if t == status else f"$share/{group}/{t}" for t in BRIDGE_SUBSCRIPTIONS]
+    return [t if t == status else f"$share/{group}/{t}" for t in every]
 
 
 def gateway_subscription(serial: str) -> str:

@@ -1,0 +1,189 @@
+"""The edge agent: scan the bus, poll the devices, keep the readings in the outbox, let the
+transport (MQTT, or HTTP where no broker is reachable) deliver them, and answer commands.
+
+Every ``poll_s`` each SunSpec device found is read in one block (its models after the common
+model, 125 registers a read), mapped to the platform's points (edge/mapping.py) with one
+timestamp per poll, and put into the outbox in one transaction. A device that stops answering is
+logged once, and once again when it answers again; the others go on. The bus is scanned at start,
+every ``rescan_s``, every 30 s while nothing was found, and on a ``scan`` command; each scan
+publishes the inventory, from which the platform adds the devices to the gateway's site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from voltfleet.edge import mapping
+from voltfleet.edge.commands import Executor, failed
+from voltfleet.edge.config import EdgeConfig
+from voltfleet.edge.outbox import Outbox
+from voltfleet.protocols.modbus.link import ModbusLink, ModbusLinkError
+from voltfleet.protocols.sunspec import scan as sunspec
+
+log = logging.getLogger(__name__)
+
+
+class Transport(Protocol):
+    async def run(self) -> None: ...
+    def wake(self) -> None: ...
+    def inventory(self, body: dict[str, Any]) -> None: ...
+
+
+def iso(ts: datetime) -> str:
+    return ts.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class EdgeAgent:
+    def __init__(self, config: EdgeConfig, now: Callable[[], datetime]) -> None:
+        self.config = config
+        self.now = now
+        self.outbox = Outbox(config.outbox)
+        self.link = ModbusLink(config.modbus)  # scans and commands, and the first poller
+        self.pollers = [self.link] + [
+            ModbusLink(config.modbus) for _ in range(config.connections - 1)
+        ]
+        self.found: dict[int, sunspec.FoundDevice] = {}
+        self.plans: list[mapping.Plan] = []
+        self.executor = Executor(self.link, self.devices, self.rescan, now)
+        self.transport: Transport = self._transport()
+        self.polls = 0
+        self._silent: set[int] = set()
+        self._last_ts: datetime | None = None
+
+    def _transport(self) -> Transport:
+        c = self.config
+        if c.broker_url:
+            from voltfleet.edge.mqtt_link import MqttLink
+
+            return MqttLink(
+                c.broker_url,
+                c.serial,
+                c.token,
+                self.outbox,
+                self.on_command,
+                batch_readings=c.batch_readings,
+            )
+        from voltfleet.edge.http_link import HttpLink
+
+        return HttpLink(
+            c.platform_url,
+            c.token,
+            self.outbox,
+            self.on_command,
+            batch_readings=c.batch_readings,
+            command_poll_s=c.command_poll_s,
+        )
+
+    def devices(self) -> dict[str, sunspec.FoundDevice]:
+        return {d.serial: d for d in self.found.values()}
+
+    # ---- scan --------------------------------------------------------------------------------
+
+    async def rescan(self, units: list[int] | None = None) -> int:
+        """Scan ``units`` (default: the configured ones); returns how many SunSpec devices were
+        found among them, and publishes the inventory."""
+        for unit in units or self.config.unit_ids:
+            try:
+                d = await sunspec.scan(self.link, unit)
+            except (sunspec.NotSunSpec, ModbusLinkError, ValueError) as exc:
+                log.info("edge: unit %s: %s", unit, exc)
+                self.found.pop(unit, None)
+                continue
+            if not d.serial:
+                log.warning("edge: unit %s has no serial number in its common model", unit)
+                continue
+            self.found[unit] = d
+        battery = any(d.kind == "battery" for d in self.found.values())
+        self.plans = [mapping.plan(d, battery) for _, d in sorted(self.found.items())]
+        self.transport.inventory(
+            {"devices": [d.inventory() for _, d in sorted(self.found.items())]}
+        )
+        found = sum(1 for u in units or self.config.unit_ids if u in self.found)
+        log.info("edge: %s SunSpec device(s) on %s", found, self.config.modbus.describe())
+        return found
+
+    # ---- poll --------------------------------------------------------------------------------
+
+    def _stamp(self) -> str:
+        ts = self.now()
+        if self._last_ts is not None and ts <= self._last_ts:
+            ts = self._last_ts + timedelta(milliseconds=1)  # one timestamp per poll
+        self._last_ts = ts
+        return iso(ts)
+
+    async def poll_once(self) -> int:
+        """Read every device once; returns the readings put into the outbox."""
+        ts = self._stamp()
+        polled: list[tuple[sunspec.FoundDevice, list[dict[str, Any]]]] = []
+        out: list[dict[str, Any]] = []
+        for p in self.plans:
+            unit = p.device.unit_id
+            try:
+                regs = await self.link.read(unit, p.first, p.count)
+            except ModbusLinkError as exc:
+                if unit not in self._silent:
+                    self._silent.add(unit)
+                    log.warning(
+                        "edge: %s (unit %s) does not answer: %s", p.device.serial, unit, exc
+                    )
+                continue
+            if unit in self._silent:
+                self._silent.discard(unit)
+                log.warning("edge: %s (unit %s) answers again", p.device.serial, unit)
+            rs = mapping.readings(p, regs, ts)
+            polled.append((p.device, rs))
+            out += rs
+        out += mapping.site_load(polled, ts)
+        if out:
+            await asyncio.to_thread(self.outbox.put, out)
+            self.transport.wake()
+        self.polls += 1
+        return len(out)
+
+    # ---- commands ----------------------------------------------------------------------------
+
+    async def on_command(self, command_id: str, body: Any) -> dict[str, Any]:
+        """Apply a command once: a command id seen before gets the reply it got then."""
+        done = await asyncio.to_thread(self.outbox.reply_of, command_id)
+        if done is not None:
+            return done
+        try:
+            reply = await self.executor.run(body)
+        except Exception:
+            log.exception("edge: command %s could not be applied", command_id)
+            reply = failed("the gateway could not apply the command")
+        await asyncio.to_thread(self.outbox.remember, command_id, reply)
+        return reply
+
+    # ---- the loop ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        transport = asyncio.create_task(self.transport.run(), name="edge-transport")
+        try:
+            await self.rescan()
+            last_scan = time.monotonic()
+            while True:
+                started = time.monotonic()
+                if (not self.found and started - last_scan > 30) or (
+                    started - last_scan > self.config.rescan_s
+                ):
+                    await self.rescan()
+                    last_scan = time.monotonic()
+                await self.poll_once()
+                if transport.done():
+                    transport.result()  # a transport that died takes the agent with it
+                left = self.config.poll_s - (time.monotonic() - started)
+                await asyncio.sleep(max(left, 0.0))
+        finally:
+            transport.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await transport
+            for link in self.pollers:
+                link.close()
+            self.outbox.close()

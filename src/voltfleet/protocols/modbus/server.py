@@ -1,0 +1,138 @@
+"""A Modbus TCP server with pymodbus's simulator API, for simulated devices: each unit id is a
+``RegisterBank`` (a block of holding registers its owner keeps up to date, some of them writable)
+served by one ``ModbusTcpServer`` (a bus: several unit ids behind one address, like a gateway's
+RS485 line behind a Modbus TCP converter).
+
+Reads see the bank as it is at that moment. A write to a register the bank does not mark writable
+is refused by pymodbus with exception 2 (illegal data address); one the bank's ``on_write``
+refuses gets exception 3 (illegal data value), as a device refuses a value out of its range.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+# (address, words written) -> None to accept, or a reason to refuse
+WriteHook = Callable[[int, list[int]], str | None]
+
+
+@dataclass
+class RegisterBank:
+    base: int  # address of regs[0]
+    regs: list[int]  # the owner updates it in place
+    writable: frozenset[int] = frozenset()  # addresses a client may write
+    on_write: WriteHook | None = None
+    refused: list[str] = field(default_factory=list)  # why writes were refused, newest last
+
+    def blocks(self) -> list[SimData]:
+        """The bank as pymodbus blocks: runs of read-only and of writable registers."""
+        out: list[SimData] = []
+        start = 0
+        for i in range(1, len(self.regs) + 1):
+            if i == len(self.regs) or (self.base + i in self.writable) != (
+                self.base + start in self.writable
+            ):
+                out.append(
+                    SimData(
+                        address=self.base + start,
+                        values=self.regs[start:i],
+                        datatype=DataType.REGISTERS,
+                        readonly=self.base + start not in self.writable,
+                    )
+                )
+                start = i
+        return out
+
+    async def action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        current: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        """pymodbus's hook on every request: reads get the bank's current registers; writes go
+        through ``on_write`` and into the bank."""
+        lo = address - self.base
+        if set_values is None:
+            current[address - start_address : address - start_address + count] = self.regs[
+                lo : lo + count
+            ]
+            return None
+        words = [int(v) for v in set_values]
+        if self.on_write is not None:
+            why = self.on_write(address, words)
+            if why is not None:
+                self.refused.append(why)
+                return ExcCodes.ILLEGAL_VALUE
+        self.regs[lo : lo + len(words)] = words
+        return None
+
+
+class BusServer:
+    """``await start()``, ``await stop()``; ``port`` is known once started (0 picks a free one)."""
+
+    def __init__(self, banks: dict[int, RegisterBank], host: str = "127.0.0.1", port: int = 0):
+        self.banks = banks
+        self.host = host
+        self.port = port
+        self._server: ModbusTcpServer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def devices(self) -> list[SimDevice]:
+        """The banks, and for any other unit id the answer of a Modbus TCP gateway whose RS485
+        device stays silent: exception 11 (gateway target device failed to respond)."""
+        return [
+            SimDevice(
+                id=0,
+                simdata=[SimData(0, count=65535, values=0, datatype=DataType.REGISTERS)],
+                action=_absent,
+            ),
+            *(
+                SimDevice(id=unit, simdata=bank.blocks(), action=bank.action)
+                for unit, bank in sorted(self.banks.items())
+            ),
+        ]
+
+    async def start(self) -> None:
+        if self.port == 0:
+            import socket
+
+            with socket.socket() as s:
+                s.bind((self.host, 0))
+                self.port = int(s.getsockname()[1])
+        self._server = ModbusTcpServer(self.devices(), address=(self.host, self.port))
+        self._task = asyncio.create_task(self._server.serve_forever())
+        for _ in range(200):  # until it listens
+            try:
+                _, w = await asyncio.open_connection(self.host, self.port)
+                w.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.02)
+        raise OSError(f"the Modbus server did not listen on {self.host}:{self.port}")
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.shutdown()  # type: ignore[no-untyped-call]
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        self._server = self._task = None
+
+
+async def _absent(*_: object) -> ExcCodes:
+    return ExcCodes.GATEWAY_NO_RESPONSE
+
+
+def addresses(start: int, words: Sequence[int]) -> range:
+    return range(start, start + len(words))

@@ -1,0 +1,1 @@
+"""SunSpec: model layouts and point codec (pysunspec2's definitions), and device discovery."""
