@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from voltfleet.app.mail import Mailer
 from voltfleet.app.ratelimit import AttemptLimiter
@@ -25,6 +26,7 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     jobs: Jobs | None = None  # chosen by bootstrap.build_jobs
     broker_files: BrokerFiles | None = None  # the MQTT broker's files, kept as tokens are issued
+    ocpp_connections: Any = None  # app.charging.connections.registry: the chargers connected here
     ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock
 
     def __post_init__(self) -> None:

@@ -7,5 +7,6 @@ from voltfleet.store import (  # noqa: F401
     fleet_models,
     models,
     money_models,
+    ocpp_models,
     telemetry_models,
 )

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from voltfleet.app.charging import service
+from voltfleet.app.charging import id_tags, service
 from voltfleet.app.runtime import Runtime
-from voltfleet.protocols.ocpp.central16 import BootInfo, StartRequest, StatusReport, StopRequest
+from voltfleet.protocols.ocpp.messages import BootInfo, StartRequest, StatusReport, StopRequest
 from voltfleet.protocols.ocpp.v16_words import MeterSample
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.telemetry_models import DeviceCredential
@@ -126,18 +126,27 @@ class AppChargerLink:
         await self._run(service.status, report)
 
     async def authorize(self, id_tag: str) -> bool:
-        """Every id tag is accepted: the platform keeps no list of RFID cards or users yet, and a
-        home charger's owner plugs in their own car."""
-        return True
+        """Accepted when the tag is an active id tag of the charger's site, or the site keeps no
+        list of tags (a home charger's owner plugs in their own car)."""
+        return await self._run(id_tags.accepts, id_tag)
 
     async def start_transaction(self, request: StartRequest) -> int:
         return await self._run(service.start_transaction, self.runtime.ingest, request)
 
     async def meter_values(
-        self, connector_id: int, transaction_id: int | None, values: Sequence[MeterSample]
+        self,
+        connector_id: int,
+        transaction_id: int | None,
+        values: Sequence[MeterSample],
+        transaction_ref: str | None = None,
     ) -> None:
         await self._run(
-            service.meter_values, self.runtime.ingest, connector_id, transaction_id, values
+            service.meter_values,
+            self.runtime.ingest,
+            connector_id,
+            transaction_id,
+            values,
+            transaction_ref,
         )
 
     async def stop_transaction(self, request: StopRequest) -> None:

@@ -24,11 +24,9 @@ from voltfleet.domain.charging import ConnectorStatus, charger_status, session_e
 from voltfleet.domain.device_status import StatusEvent, reported
 from voltfleet.domain.fleet import DeviceKind, DeviceStatus, normalise_serial
 from voltfleet.domain.telemetry.quarantine import IncomingReading
-from voltfleet.protocols.ocpp.central16 import BootInfo, StartRequest, StatusReport, StopRequest
+from voltfleet.protocols.ocpp.messages import BootInfo, StartRequest, StatusReport, StopRequest
 from voltfleet.protocols.ocpp.v16_words import (
     MeterSample,
-    connector_status,
-    is_fault,
     map_meter_value,
     parse_timestamp,
     power_w,
@@ -116,7 +114,7 @@ def status(session: Session, device: Device, report: StatusReport, *, now: datet
     """A connector's status (or, for connector 0, the whole charger's): stored on the connector
     (made when the charger has more than it was bound with), the charger's device status derived
     from all of them, and a fault handed to the alarm hook."""
-    wire = connector_status(report.status)
+    wire = report.status
     connectors = _connectors(session, device)
     if report.connector_id > 0:
         row = next((c for c in connectors if c.connector_no == report.connector_id), None)
@@ -130,12 +128,13 @@ def status(session: Session, device: Device, report: StatusReport, *, now: datet
     apply_event(session, device, reported(derived), now)
     device.last_seen = now
     at = report.timestamp or now
-    if is_fault(wire, report.error_code):
+    if report.fault:
         charger_fault_raised(
             session,
             device,
             connector_id=report.connector_id,
             error_code=report.error_code,
+            alarm_code=report.alarm_code,
             info=report.info or "",
             vendor_error_code=report.vendor_error_code or "",
             at=at,
@@ -188,14 +187,17 @@ def start_transaction(
     still open on the connector (its StopTransaction was lost) is closed at this start, with what
     its last meter reading says. The register at the start is stored as the charger's energy
     counter."""
-    again = session.scalar(
-        select(ChargingSession).where(
-            ChargingSession.device_id == device.id,
-            ChargingSession.connector_id == request.connector_id,
-            ChargingSession.started_at == request.timestamp,
-            ChargingSession.meter_start_wh == float(request.meter_start_wh),
+    if request.transaction_ref is not None:
+        again = _by_ref(session, device, request.transaction_ref)
+    else:
+        again = session.scalar(
+            select(ChargingSession).where(
+                ChargingSession.device_id == device.id,
+                ChargingSession.connector_id == request.connector_id,
+                ChargingSession.started_at == request.timestamp,
+                ChargingSession.meter_start_wh == float(request.meter_start_wh),
+            )
         )
-    )
     if again is not None:
         return again.transaction_id
     stale = _open_session(session, device, request.connector_id)
@@ -206,6 +208,7 @@ def start_transaction(
         device_id=device.id,
         connector_id=request.connector_id,
         transaction_id=_new_transaction_id(session),
+        transaction_ref=request.transaction_ref,
         id_tag=request.id_tag[:20],
         started_at=request.timestamp,
         meter_start_wh=float(request.meter_start_wh),
@@ -225,6 +228,7 @@ def meter_values(
     connector_id: int,
     transaction_id: int | None,
     values: Sequence[MeterSample],
+    transaction_ref: str | None = None,
     *,
     now: datetime,
 ) -> None:
@@ -233,6 +237,8 @@ def meter_values(
     row = None
     if transaction_id is not None:
         row = _by_transaction(session, device, transaction_id)
+    elif transaction_ref is not None:
+        row = _by_ref(session, device, transaction_ref)
     if row is None and connector_id > 0:
         row = _open_session(session, device, connector_id)
     if row is None or row.stopped_at is not None:
@@ -258,19 +264,28 @@ def stop_transaction(
     readings = _readings(request.transaction_data)
     at = request.timestamp
     have = {(r.point, r.ts) for r in readings}
-    if ("ev_energy_wh", at) not in have:
+    if ("ev_energy_wh", at) not in have and request.meter_stop_wh is not None:
         readings.append(_reading("ev_energy_wh", at, request.meter_stop_wh))
     if ("ev_power_w", at) not in have:
         readings.append(_reading("ev_power_w", at, 0.0, "W"))
     _ingest(session, device, ingest, readings)
-    row = _by_transaction(session, device, request.transaction_id)
+    if request.transaction_id is not None:
+        row = _by_transaction(session, device, request.transaction_id)
+    else:
+        row = _by_ref(session, device, request.transaction_ref or "")
     if row is None:
         log.warning(
-            "charger %s stopped unknown transaction %s", device.serial, request.transaction_id
+            "charger %s stopped unknown transaction %s",
+            device.serial,
+            request.transaction_id
+            if request.transaction_id is not None
+            else request.transaction_ref,
         )
         return
     if row.stopped_at is None:
-        _close(row, at, float(request.meter_stop_wh), request.reason, now)
+        stop_wh = request.meter_stop_wh
+        meter = float(stop_wh) if stop_wh is not None else row.meter_last_wh
+        _close(row, at, meter, request.reason, now)
 
 
 def _close(
@@ -284,6 +299,20 @@ def _close(
     row.power_w = 0.0
     row.stop_reason = reason[:20]
     row.updated_at = now
+
+
+def _by_ref(session: Session, device: Device, ref: str) -> ChargingSession | None:
+    """The session of the charger's own transaction id (OCPP 2.0.1)."""
+    return session.scalar(
+        select(ChargingSession).where(
+            ChargingSession.device_id == device.id, ChargingSession.transaction_ref == ref
+        )
+    )
+
+
+def open_session(session: Session, device: Device, connector_id: int) -> ChargingSession | None:
+    """The session running on a charger's connector, if any."""
+    return _open_session(session, device, connector_id)
 
 
 def _by_transaction(

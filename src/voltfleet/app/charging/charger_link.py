@@ -1,0 +1,75 @@
+"""The ``ports.ChargerLink`` of this process: charging limits and remote commands to the chargers
+connected here, over OCPP (1.6J or 2.0.1, whichever the charger speaks).
+
+``set_current_limit(serial, connector_id, limit_a, phases)`` installs a TxDefaultProfile on the
+connector (connector 0: the charger's ChargePointMaxProfile / ChargingStationMaxProfile) with one
+period of ``limit_a`` A per phase on ``phases`` phases, at the platform's profile id for that
+purpose, so each new limit replaces the last. ``remote`` sends any command of
+``protocols.ocpp.commands.ACTIONS`` in platform words.
+
+Get it with ``charger_link(runtime)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from voltfleet.app.charging.connections import Connections, registry
+from voltfleet.domain.charging_limits import ChargingLimit, LimitPeriod, Purpose, check_limit
+from voltfleet.domain.fleet import normalise_serial
+from voltfleet.protocols.ocpp.commands import PROFILE_IDS, as_dict
+from voltfleet.protocols.ocpp.messages import ChargePointCommands, CommandError
+from voltfleet.usecases.errors import Invalid, Unavailable
+
+log = logging.getLogger(__name__)
+
+LIMIT_STACK_LEVEL = 1  # the allocator's limits; O&M's own profiles may sit above or below
+
+
+class OcppChargerLink:
+    def __init__(self, connections: Connections) -> None:
+        self.connections = connections
+
+    def _cp(self, serial: str) -> ChargePointCommands:
+        cp = self.connections.by_serial(normalise_serial(serial))
+        if cp is None:
+            raise Unavailable(f"charger {serial} is not connected")
+        return cp
+
+    def connected(self, serial: str) -> bool:
+        return self.connections.by_serial(normalise_serial(serial)) is not None
+
+    async def set_current_limit(
+        self, serial: str, connector_id: int, limit_a: float, phases: int | None = None
+    ) -> bool:
+        purpose = Purpose.STATION_MAX if connector_id == 0 else Purpose.TX_DEFAULT
+        limit = check_limit(
+            ChargingLimit(
+                profile_id=PROFILE_IDS[purpose],
+                purpose=purpose,
+                periods=(LimitPeriod(0, max(0.0, float(limit_a)), phases),),
+                stack_level=LIMIT_STACK_LEVEL,
+            )
+        )
+        try:
+            reply = await self._cp(serial).set_limit(connector_id, limit)
+        except CommandError as exc:
+            log.warning("charger %s: limit on connector %d not set: %s", serial, connector_id, exc)
+            return False
+        return reply.accepted
+
+    async def remote(
+        self, serial: str, action: str, params: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        try:
+            reply = await self._cp(serial).command(action, dict(params))
+        except CommandError as exc:
+            raise Invalid(str(exc)) from None
+        return {"status": reply.status, "result": as_dict(reply.result)}
+
+
+def charger_link(runtime: Any) -> OcppChargerLink:
+    """The runtime's ChargerLink (over the chargers connected to this process)."""
+    return OcppChargerLink(registry(runtime))
