@@ -5,16 +5,18 @@ connected here, over OCPP (1.6J or 2.0.1, whichever the charger speaks).
 connector (connector 0: the charger's ChargePointMaxProfile / ChargingStationMaxProfile) with one
 period of ``limit_a`` A per phase on ``phases`` phases, at the platform's profile id for that
 purpose, so each new limit replaces the last. ``remote`` sends any command of
-``protocols.ocpp.commands.ACTIONS`` in platform words.
+``protocols.ocpp.commands.ACTIONS`` in platform words. A charger that is not connected:
+``set_current_limit`` is False, ``remote`` raises ``Unavailable``.
 
 Get it with ``charger_link(runtime)``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from voltfleet.app.charging.connections import Connections, registry
 from voltfleet.domain.charging_limits import ChargingLimit, LimitPeriod, Purpose, check_limit
@@ -24,11 +26,15 @@ from voltfleet.protocols.ocpp.messages import ChargePointCommands, CommandError
 from voltfleet.usecases.errors import Invalid, Unavailable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LIMIT_STACK_LEVEL = 1  # the allocator's limits; O&M's own profiles may sit above or below
 
 
 class OcppChargerLink:
+    """Callable from any event loop or thread's loop: a call is run on the loop that serves the
+    charger's connection (a job runner's or a test client's loop is another one)."""
+
     def __init__(self, connections: Connections) -> None:
         self.connections = connections
 
@@ -37,6 +43,17 @@ class OcppChargerLink:
         if cp is None:
             raise Unavailable(f"charger {serial} is not connected")
         return cp
+
+    async def _on_its_loop(self, serial: str, work: Callable[[], Awaitable[T]]) -> T:
+        device_id = self.connections.device_of(normalise_serial(serial))
+        loop = self.connections.loop_of(device_id) if device_id else None
+        if loop is None or loop is asyncio.get_running_loop():
+            return await work()
+
+        async def run() -> T:
+            return await work()
+
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), loop))
 
     def connected(self, serial: str) -> bool:
         return self.connections.by_serial(normalise_serial(serial)) is not None
@@ -54,8 +71,9 @@ class OcppChargerLink:
             )
         )
         try:
-            reply = await self._cp(serial).set_limit(connector_id, limit)
-        except CommandError as exc:
+            cp = self._cp(serial)
+            reply = await self._on_its_loop(serial, lambda: cp.set_limit(connector_id, limit))
+        except (CommandError, Unavailable) as exc:
             log.warning("charger %s: limit on connector %d not set: %s", serial, connector_id, exc)
             return False
         return reply.accepted
@@ -64,7 +82,8 @@ class OcppChargerLink:
         self, serial: str, action: str, params: Mapping[str, Any]
     ) -> Mapping[str, Any]:
         try:
-            reply = await self._cp(serial).command(action, dict(params))
+            cp = self._cp(serial)
+            reply = await self._on_its_loop(serial, lambda: cp.command(action, dict(params)))
         except CommandError as exc:
             raise Invalid(str(exc)) from None
         return {"status": reply.status, "result": as_dict(reply.result)}

@@ -44,6 +44,7 @@ class _Entry:
     channel: Channel
     credential_id: str
     serial: str
+    loop: asyncio.AbstractEventLoop
 
 
 class Connections:
@@ -94,7 +95,8 @@ class Connections:
         """Register the charger's new connection; True when it replaced an open one (closed)."""
         first = not self._by_device
         old = self._by_device.get(device_id)
-        self._by_device[device_id] = _Entry(cp, channel, credential_id, serial)
+        loop = asyncio.get_running_loop()
+        self._by_device[device_id] = _Entry(cp, channel, credential_id, serial, loop)
         if serial:
             self._by_serial[serial] = device_id
         if old is not None:
@@ -119,6 +121,11 @@ class Connections:
     def get(self, device_id: str) -> ChargePointCommands | None:
         found = self._by_device.get(device_id)
         return found.cp if found else None
+
+    def loop_of(self, device_id: str) -> asyncio.AbstractEventLoop | None:
+        """The event loop serving the charger's connection (calls to it must run there)."""
+        found = self._by_device.get(device_id)
+        return found.loop if found else None
 
     def by_serial(self, serial: str) -> ChargePointCommands | None:
         device_id = self._by_serial.get(serial)

@@ -177,9 +177,10 @@ class CentralSystem16(Commands16, ChargePoint):
         self._meter(meter_start, "meterStart")
         request = StartRequest(connector_id, id_tag, meter_start, _when(timestamp, "timestamp"))
         transaction_id = await self.link.start_transaction(request)
+        ok = await self.link.authorize(id_tag)  # recorded either way; an Invalid tag stops it
+        status = AuthorizationStatus.accepted if ok else AuthorizationStatus.invalid
         return call_result.StartTransaction(
-            transaction_id=transaction_id,
-            id_tag_info=IdTagInfo(status=AuthorizationStatus.accepted),
+            transaction_id=transaction_id, id_tag_info=IdTagInfo(status=status)
         )
 
     @on(Action.meter_values)
