@@ -15,8 +15,10 @@ from typing import Any
 import httpx
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as ChargePoint16
+from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.headers import build_authorization_basic
@@ -52,7 +54,9 @@ def _in_force(profiles: list[dict[str, Any]], purposes: tuple[str, ...]) -> dict
         limits.append(schedule["charging_schedule_period"][0])
     if not limits:
         return None
-    return min(limits, key=lambda period: period["limit"])
+    chosen = dict(min(limits, key=lambda period: period["limit"]))
+    chosen["limit"] = float(chosen["limit"])  # the library reads numbers as Decimal
+    return chosen
 
 
 class Station16(ChargePoint16):
@@ -66,6 +70,12 @@ class Station16(ChargePoint16):
 
     def _got(self, action: str, **payload: Any) -> None:
         self.received.append((action, payload))
+
+    async def boot(self) -> Any:
+        return await self.call(
+            call16.BootNotification(charge_point_vendor="Conformance", charge_point_model="16"),
+            suppress=False,
+        )
 
     @on("SetChargingProfile")
     def on_set_charging_profile(
@@ -180,6 +190,15 @@ class Station201(ChargePoint201):
 
     def _got(self, action: str, **payload: Any) -> None:
         self.received.append((action, payload))
+
+    async def boot(self) -> Any:
+        return await self.call(
+            call201.BootNotification(
+                charging_station={"vendor_name": "Conformance", "model": "201"},
+                reason="PowerUp",
+            ),
+            suppress=False,
+        )
 
     @on("SetChargingProfile")
     def on_set_charging_profile(
@@ -299,9 +318,11 @@ async def station(
     password: str,
     version: str = "1.6",
     path: str = "/ocpp/",
+    boot: bool = True,
     **connect_kw: Any,
 ) -> AsyncIterator[Any]:
-    """A connected station of ``version`` (its reader running) until the block ends."""
+    """A connected station of ``version`` (its reader running) until the block ends; with
+    ``boot``, it has sent its BootNotification and had the answer."""
     subprotocol = "ocpp2.0.1" if version == "2.0.1" else "ocpp1.6"
     ws = await connect(
         url(base, cp_id, path),
@@ -313,8 +334,12 @@ async def station(
     cp = (Station201 if version == "2.0.1" else Station16)(cp_id, ws)
     reader = asyncio.create_task(cp.start())
     try:
+        if boot:
+            await cp.boot()
         yield cp
     finally:
+        if reader.done() and not reader.cancelled() and reader.exception() is not None:
+            raise AssertionError("the station's reader failed") from reader.exception()
         reader.cancel()
         await ws.close()
         with suppress(asyncio.CancelledError, Exception):

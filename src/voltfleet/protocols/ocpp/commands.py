@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from ocpp.exceptions import OCPPError  # type: ignore[import-untyped]
@@ -48,12 +49,31 @@ PROFILE_IDS: Mapping[Purpose, int] = {
 }
 
 
+def _plain(value: Any) -> Any:
+    """JSON values as JSON numbers: the library reads a frame's numbers as Decimal."""
+    if isinstance(value, Decimal):
+        return (
+            int(value)
+            if value == value.to_integral_value() and "." not in str(value)
+            else float(value)
+        )
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def as_dict(result: Any) -> dict[str, Any]:
+    """A call result (the library's dataclass, or a mapping) as plain JSON data, without the
+    fields the charger left out."""
     if result is None:
         return {}
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        return {k: v for k, v in dataclasses.asdict(result).items() if v is not None}
-    return dict(result)
+        data = dataclasses.asdict(result)
+    else:
+        data = dict(result)
+    return {k: _plain(v) for k, v in data.items() if v is not None}
 
 
 async def send(cp: Any, payload: Any) -> Reply:
