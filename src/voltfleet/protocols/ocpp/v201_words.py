@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -54,7 +55,8 @@ def charging_state(wire: str | None) -> ConnectorStatus | None:
 
 
 def _value_text(value: Any, multiplier: int) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """The value as text, times 10**multiplier (the library reads JSON numbers as Decimal)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return str(value)
     scaled = float(value) * 10.0**multiplier
     return repr(scaled) if math.isfinite(scaled) else str(value)
