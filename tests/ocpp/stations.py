@@ -21,6 +21,7 @@ from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 from websockets.headers import build_authorization_basic
 from websockets.typing import Subprotocol
 
@@ -338,8 +339,9 @@ async def station(
             await cp.boot()
         yield cp
     finally:
-        if reader.done() and not reader.cancelled() and reader.exception() is not None:
-            raise AssertionError("the station's reader failed") from reader.exception()
+        failed = reader.exception() if reader.done() and not reader.cancelled() else None
+        if failed is not None and not isinstance(failed, ConnectionClosed):
+            raise AssertionError("the station's reader failed") from failed
         reader.cancel()
         await ws.close()
         with suppress(asyncio.CancelledError, Exception):
