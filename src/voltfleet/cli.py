@@ -19,6 +19,13 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from voltfleet.bootstrap import create_app
 
     app = create_app(settings)
+    tls: dict[str, object] = {}
+    if settings.tls_certfile and settings.tls_keyfile:  # OCPP security profiles 2 and 3
+        from voltfleet.app.charging.tls import uvicorn_tls_options
+
+        tls = uvicorn_tls_options(
+            settings.tls_certfile, settings.tls_keyfile, settings.ocpp_client_ca
+        )
     # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 (any local
     # client); the app does it, for VOLTFLEET_TRUSTED_PROXIES only (bootstrap.create_app).
     uvicorn.run(
@@ -28,6 +35,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         log_level="info",
         proxy_headers=False,
         ws_max_size=settings.ocpp_max_frame_bytes,  # OCPP: the only WebSocket endpoint
+        **tls,  # type: ignore[arg-type]
     )
 
 

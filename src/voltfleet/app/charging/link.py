@@ -32,6 +32,10 @@ REMOVED = "charger removed from the platform"
 REVOKED = "credential revoked: connect again with the charger's new token"
 
 
+# The credential of a connection opened with a client certificate (security profile 3).
+CERTIFICATE = "certificate"
+
+
 class CredentialRevoked(Exception):
     """The token the connection was opened with was rotated or revoked."""
 
@@ -72,6 +76,8 @@ def _revoked(runtime: Runtime, opened: dict[str, str]) -> dict[str, str]:
     for device_id, credential_id in opened.items():
         if device_id not in live_devices:
             ended[device_id] = REMOVED
+        elif credential_id == CERTIFICATE:
+            continue  # profile 3: the TLS handshake was the credential
         elif credential_id not in live_creds:
             ended[device_id] = REVOKED
     return ended
@@ -99,7 +105,7 @@ class AppChargerLink:
     def _unit(self, fn: Callable[..., T], *args: Any) -> T:
         with self.runtime.db.session() as s:
             device = service.live_charger(s, self.device_id)
-            if not _credential_live(s, self.credential_id):
+            if self.credential_id != CERTIFICATE and not _credential_live(s, self.credential_id):
                 raise CredentialRevoked(self.credential_id)
             return fn(s, device, *args, now=self.runtime.clock.now())
 

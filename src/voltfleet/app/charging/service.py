@@ -61,6 +61,17 @@ def charger_for_credential(session: Session, charge_point_id: str, password: str
     return device
 
 
+def charger_by_serial(session: Session, charge_point_id: str) -> Device | None:
+    """The live charger bound to a site whose serial is ``charge_point_id``."""
+    return session.scalar(
+        select(Device).where(
+            Device.serial == normalise_serial(charge_point_id),
+            Device.kind == DeviceKind.CHARGER,
+            Device.deleted_at.is_(None),
+        )
+    )
+
+
 def live_charger(session: Session, device_id: str) -> Device:
     device = session.get(Device, device_id)
     if device is None or device.deleted_at is not None:

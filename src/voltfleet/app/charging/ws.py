@@ -3,12 +3,15 @@ and 2.0.1 alike (the WebSocket subprotocol the charger offers picks the version:
 ``ocpp1.6``; of several, the first the charger lists that the platform speaks).
 ``/ocpp/1.6/<charge point id>`` stays as an alias of the same endpoint.
 
-Security profile 1 (profile 2 when served behind TLS): HTTP Basic with the charge point id as the
-user name (the charger device's serial number) and the charger's password (its token, issued like
-a gateway's with POST /api/v1/devices/{id}/token, stored hashed). Everything is checked before
-the WebSocket is accepted: an unknown or removed charger, a wrong password or no subprotocol the
-platform speaks get an HTTP error response and no connection. A second connection of the same
-charger wins (it has authenticated): the old socket is closed, logged and audited.
+Security profile 3 (``app.charging.tls``): a client certificate verified by the TLS handshake,
+whose common name must be the charge point id (another charger's valid certificate is refused).
+Security profile 1 (profile 2 over TLS), without a certificate: HTTP Basic with the charge point
+id as the user name (the charger device's serial number) and the charger's password (its token,
+issued like a gateway's with POST /api/v1/devices/{id}/token, stored hashed). Everything is
+checked before the WebSocket is accepted: an unknown or removed charger, a wrong password or no
+subprotocol the platform speaks get an HTTP error response and no connection. A second
+connection of the same charger wins (it has authenticated): the old socket is closed, logged and
+audited.
 
 Once open, the frames go through ``protocols.ocpp.connection.Channel`` (size, rate, form,
 unsolicited results: see there) before the central system handles them; the connection is
@@ -27,8 +30,9 @@ from websockets.headers import parse_authorization_basic
 
 from voltfleet.app.charging import service
 from voltfleet.app.charging.connections import connections
-from voltfleet.app.charging.link import AppChargerLink, credential_id_for
+from voltfleet.app.charging.link import CERTIFICATE, AppChargerLink, credential_id_for
 from voltfleet.app.charging.socket import StarletteSocket
+from voltfleet.app.charging.tls import client_certificate_name
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import sha256
 from voltfleet.domain.fleet import normalise_serial
@@ -115,6 +119,13 @@ def _replaced(runtime: Runtime, device_id: str, charge_point_id: str, address: s
         s.commit()
 
 
+def _by_certificate(runtime: Runtime, charge_point_id: str) -> tuple[str, str] | None:
+    """(device id, CERTIFICATE) of the live charger whose serial is the certificate's name."""
+    with runtime.db.session() as s:
+        device = service.charger_by_serial(s, charge_point_id)
+        return (device.id, CERTIFICATE) if device is not None else None
+
+
 def _offline(runtime: Runtime, device_id: str) -> None:
     with runtime.db.session() as s:
         service.mark_offline(s, device_id, now=runtime.clock.now())
@@ -133,19 +144,34 @@ async def ocpp(websocket: WebSocket, charge_point_id: str) -> None:
     if version is None:
         await _refuse(websocket, 400, "offer the WebSocket subprotocol 'ocpp2.0.1' or 'ocpp1.6'")
         return
-    try:
-        user, password = parse_authorization_basic(websocket.headers.get("authorization", ""))
-    except InvalidHeader:
-        await _refuse(websocket, 401, "send HTTP Basic credentials: " + REFUSED)
-        return
-    if normalise_serial(user) != normalise_serial(charge_point_id):
-        await _refuse(websocket, 401, "the Basic user name must be the charge point id")
-        return
-    found = await run_in_threadpool(_authenticate, runtime, charge_point_id, password)
-    if found is None:
-        log.info("OCPP: refused charge point %r (credential)", charge_point_id[:64])
-        await _refuse(websocket, 401, REFUSED)
-        return
+    certificate = client_certificate_name(websocket.scope)
+    if certificate is not None:  # security profile 3: the certificate is the credential
+        if normalise_serial(certificate) != normalise_serial(charge_point_id):
+            log.warning(
+                "OCPP: refused charge point %r: its certificate is %r's",
+                charge_point_id[:64],
+                certificate[:64],
+            )
+            await _refuse(websocket, 403, "the client certificate is another charger's")
+            return
+        found = await run_in_threadpool(_by_certificate, runtime, charge_point_id)
+        if found is None:
+            await _refuse(websocket, 403, "no charger on the platform has this certificate")
+            return
+    else:
+        try:
+            user, password = parse_authorization_basic(websocket.headers.get("authorization", ""))
+        except InvalidHeader:
+            await _refuse(websocket, 401, "send HTTP Basic credentials: " + REFUSED)
+            return
+        if normalise_serial(user) != normalise_serial(charge_point_id):
+            await _refuse(websocket, 401, "the Basic user name must be the charge point id")
+            return
+        found = await run_in_threadpool(_authenticate, runtime, charge_point_id, password)
+        if found is None:
+            log.info("OCPP: refused charge point %r (credential)", charge_point_id[:64])
+            await _refuse(websocket, 401, REFUSED)
+            return
 
     device_id, credential_id = found
     central, dialect = VERSIONS[version]
