@@ -20,6 +20,7 @@ from voltfleet.app.audit_log.endpoints import router as audit_router
 from voltfleet.app.auth.endpoints import router as auth_router
 from voltfleet.app.charging.endpoints import router as charging_router
 from voltfleet.app.charging.ocpp_endpoints import router as ocpp_api_router
+from voltfleet.app.charging.ocpp_pages import router as ocpp_pages_router
 from voltfleet.app.charging.pages import router as charging_pages_router
 from voltfleet.app.charging.ws import router as ocpp_router
 from voltfleet.app.commands.endpoints import router as commands_router
@@ -186,6 +187,7 @@ def create_app(
         commands_pages_router,
         ocpp_router,
         ocpp_api_router,
+        ocpp_pages_router,
         portal_router,
     ):
         app.include_router(router)
