@@ -30,7 +30,12 @@ from websockets.headers import parse_authorization_basic
 
 from voltfleet.app.charging import service
 from voltfleet.app.charging.connections import connections
-from voltfleet.app.charging.link import CERTIFICATE, AppChargerLink, credential_id_for
+from voltfleet.app.charging.link import (
+    CERTIFICATE,
+    AppChargerLink,
+    credential_id_for,
+    mark_offline,
+)
 from voltfleet.app.charging.socket import StarletteSocket
 from voltfleet.app.charging.tls import client_certificate_name
 from voltfleet.app.runtime import Runtime
@@ -127,8 +132,7 @@ def _by_certificate(runtime: Runtime, charge_point_id: str) -> tuple[str, str] |
 
 
 def _offline(runtime: Runtime, device_id: str) -> None:
-    with runtime.db.session() as s:
-        service.mark_offline(s, device_id, now=runtime.clock.now())
+    mark_offline(runtime, device_id)
 
 
 @router.websocket("/ocpp/1.6/{charge_point_id}")

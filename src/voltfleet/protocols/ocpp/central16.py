@@ -33,6 +33,7 @@ from voltfleet.protocols.ocpp.messages import (
     StartRequest,
     StatusReport,
     StopRequest,
+    meter_report,
 )
 from voltfleet.protocols.ocpp.v16_words import (
     MeterSample,
@@ -193,7 +194,9 @@ class CentralSystem16(Commands16, ChargePoint):
         self._connector(connector_id)
         if transaction_id is not None:
             check_range(transaction_id, "transactionId", -INT32_MAX - 1, INT32_MAX)
-        await self.link.meter_values(connector_id, transaction_id, meter_samples(meter_value))
+        await self.link.meter_values(
+            connector_id, transaction_id, meter_report(meter_samples(meter_value))
+        )
         return call_result.MeterValues()
 
     @on(Action.stop_transaction)
@@ -215,7 +218,7 @@ class CentralSystem16(Commands16, ChargePoint):
                 _when(timestamp, "timestamp"),
                 reason or "Local",
                 id_tag,
-                meter_samples(transaction_data),
+                meter_report(meter_samples(transaction_data)),
             )
         )
         info = IdTagInfo(status=AuthorizationStatus.accepted) if id_tag else None

@@ -38,6 +38,7 @@ from voltfleet.protocols.ocpp.messages import (
     StartRequest,
     StatusReport,
     StopRequest,
+    meter_report,
 )
 from voltfleet.protocols.ocpp.profiles import PURPOSE_201, composite, profile_201
 from voltfleet.protocols.ocpp.v16_words import parse_timestamp
@@ -160,7 +161,7 @@ class CentralSystem201(ChargePoint):
         self, evse_id: int, meter_value: list[dict[str, Any]], **_: Any
     ) -> call_result.MeterValues:
         self._evse(evse_id)
-        await self.link.meter_values(evse_id, None, meter_samples(meter_value))
+        await self.link.meter_values(evse_id, None, meter_report(meter_samples(meter_value)))
         return call_result.MeterValues()
 
     @on("TransactionEvent")
@@ -180,6 +181,7 @@ class CentralSystem201(ChargePoint):
         ref = str(transaction_info["transaction_id"])
         evse_id = self._evse(int((evse or {}).get("id", 1)), lo=1)
         samples = meter_samples(meter_value)
+        report = meter_report(samples)
         tag = str(id_token.get("id_token", "")) if id_token else None
         info = None
         if tag and event_type == "Started":
@@ -193,10 +195,10 @@ class CentralSystem201(ChargePoint):
                 StartRequest(evse_id, tag or "", register, at, transaction_ref=ref)
             )
             if samples:
-                await self.link.meter_values(evse_id, None, samples, transaction_ref=ref)
+                await self.link.meter_values(evse_id, None, report, transaction_ref=ref)
         elif event_type == "Updated":
             if samples:
-                await self.link.meter_values(evse_id, None, samples, transaction_ref=ref)
+                await self.link.meter_values(evse_id, None, report, transaction_ref=ref)
         elif event_type == "Ended":
             self._charging.pop(evse_id, None)
             await self.link.stop_transaction(
@@ -206,7 +208,7 @@ class CentralSystem201(ChargePoint):
                     at,
                     stop_reason(transaction_info.get("stopped_reason")),
                     tag,
-                    samples,
+                    report,
                     transaction_ref=ref,
                 )
             )

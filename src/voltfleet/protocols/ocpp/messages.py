@@ -1,5 +1,7 @@
-"""What a charger tells the central system, in the same shape for every OCPP version, and the
-interface of the platform that receives it (``ChargerLink``: app/charging/link.py implements it).
+"""What a charger tells the central system, in the same shape for every OCPP version (the
+charging use case's dataclasses, usecases/charging.py), the interface of the platform that
+receives it (``ChargerLink``: app/charging/link.py implements it), and what the central system
+can ask a charger (``ChargePointCommands``).
 
 ``central16`` (OCPP 1.6J) and ``central201`` (OCPP 2.0.1) translate their own messages into these
 dataclasses; the platform never sees a version's words.
@@ -7,55 +9,63 @@ dataclasses; the platform never sees a version's words.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from voltfleet.domain.charging import ConnectorStatus
 from voltfleet.domain.charging_limits import ChargingLimit, CompositeSchedule
-from voltfleet.protocols.ocpp.v16_words import MeterSample
+from voltfleet.domain.telemetry.quarantine import IncomingReading
+from voltfleet.protocols.ocpp.v16_words import (
+    MeterSample,
+    map_meter_value,
+    parse_timestamp,
+    power_w,
+    register_wh,
+)
+from voltfleet.usecases.charging import (
+    BootInfo,
+    MeterReport,
+    StartRequest,
+    StatusReport,
+    StopRequest,
+)
+
+__all__ = [
+    "BootInfo",
+    "ChargePointCommands",
+    "ChargerLink",
+    "CommandError",
+    "MeterReport",
+    "Reply",
+    "StartRequest",
+    "StatusReport",
+    "StopRequest",
+    "meter_report",
+]
+log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class BootInfo:
-    vendor: str
-    model: str
-    serial: str | None = None  # the serial number as the charger says (not its identity)
-    firmware: str | None = None
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    connector_id: int  # 0: the charge point as a whole (2.0.1: the EVSE id)
-    status: ConnectorStatus
-    error_code: str  # "NoError", or the fault as the charger names it (for people to read)
-    timestamp: datetime | None
-    info: str | None = None
-    vendor_id: str | None = None
-    vendor_error_code: str | None = None
-    fault: bool = False  # the report raises a fault (a Faulted status or an error code)
-    alarm_code: str | None = None  # the platform's alarm for it (domain.alarms), if it has one
-
-
-@dataclass(frozen=True)
-class StartRequest:
-    connector_id: int
-    id_tag: str
-    meter_start_wh: int
-    timestamp: datetime
-    transaction_ref: str | None = None  # 2.0.1: the charger's own transaction id
-
-
-@dataclass(frozen=True)
-class StopRequest:
-    transaction_id: int | None  # the platform's (1.6); None: find it by ``transaction_ref``
-    meter_stop_wh: int | None  # None: the last register the platform has
-    timestamp: datetime
-    reason: str  # "Local" when the charger gave none (OCPP 1.6: the default)
-    id_tag: str | None
-    transaction_data: tuple[MeterSample, ...]
-    transaction_ref: str | None = None
+def meter_report(values: Sequence[MeterSample]) -> MeterReport:
+    """Meter samples (either version's, as ``v16_words`` / ``v201_words`` read them) as the
+    use case's report: the readings of every sample that maps to a telemetry point (an instant
+    that is not one is passed on as text, for ingest to quarantine with its reason), and the
+    latest instant's register and power."""
+    readings: list[IncomingReading] = []
+    for mv in values:
+        mapped, skipped = map_meter_value(mv.samples)
+        for sk in skipped:
+            log.debug("charger sample not stored: %s", sk.reason)
+        at: datetime | str = parse_timestamp(mv.timestamp) or mv.timestamp
+        readings.extend(IncomingReading("", m.point, at, m.value, m.unit) for m in mapped)
+    dated = [(ts, mv) for mv in values if (ts := parse_timestamp(mv.timestamp)) is not None]
+    latest = max(dated, key=lambda x: x[0])[1] if dated else None
+    return MeterReport(
+        tuple(readings),
+        register_wh(latest.samples) if latest else None,
+        power_w(latest.samples) if latest else None,
+    )
 
 
 class ChargerLink(Protocol):
@@ -79,7 +89,7 @@ class ChargerLink(Protocol):
         self,
         connector_id: int,
         transaction_id: int | None,
-        values: Sequence[MeterSample],
+        report: MeterReport,
         transaction_ref: str | None = None,
     ) -> None: ...
 
