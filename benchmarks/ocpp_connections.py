@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import multiprocessing as mp
 import os
 import random
@@ -143,7 +144,7 @@ async def _charger(
     url: str,
     n: int,
     stats: dict[str, Any],
-    stop_at: float,
+    stop_at: list[float],
     go: asyncio.Event,
     sem: asyncio.Semaphore,
 ) -> None:
@@ -190,10 +191,10 @@ async def _charger(
         register = 1000 * n
         next_meter = time.monotonic() + random.uniform(0, METER_S)
         next_beat = time.monotonic() + random.uniform(0, HEARTBEAT_S)
-        while time.monotonic() < stop_at:
+        while time.monotonic() < stop_at[0]:
             wait = min(next_meter, next_beat) - time.monotonic()
             if wait > 0:
-                await asyncio.sleep(min(wait, stop_at - time.monotonic()))
+                await asyncio.sleep(max(0.0, min(wait, stop_at[0] - time.monotonic())))
                 continue
             if next_meter <= next_beat:
                 register += 183
@@ -231,9 +232,7 @@ async def _charger(
         await ws.close()
 
 
-def _client_proc(
-    url: str, numbers: list[int], ready: Any, go_at: Any, stop_at_wall: float, out: Any
-) -> None:
+def _client_proc(url: str, numbers: list[int], ready: Any, go_at: Any, out: Any) -> None:
     async def main() -> dict[str, Any]:
         stats: dict[str, Any] = {
             "connected": 0,
@@ -243,7 +242,7 @@ def _client_proc(
             "latencies": [],
         }
         go = asyncio.Event()
-        stop_at = time.monotonic() + (stop_at_wall - time.time())
+        stop_at = [math.inf]  # set when the steady window starts
         sem = asyncio.Semaphore(20)
         tasks = [asyncio.create_task(_charger(url, n, stats, stop_at, go, sem)) for n in numbers]
         while stats["connected"] + stats["refused"] < len(numbers) and time.time() < go_at.value:
@@ -251,6 +250,7 @@ def _client_proc(
         ready.put(stats["connected"])
         while time.time() < go_at.value:
             await asyncio.sleep(0.05)
+        stop_at[0] = time.monotonic() + (go_at.value + STEADY_S - time.time())
         go.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         return stats
@@ -281,21 +281,20 @@ def drive(name: str, ws_url: str, pid: int, n: int) -> dict[str, Any]:
     ready, out = ctx.Queue(), ctx.Queue()
     go_at = ctx.Value("d", time.time() + CONNECT_BUDGET_S)
     t0 = time.time()
-    stop_wall = go_at.value + STEADY_S + 5
     procs = [
-        ctx.Process(target=_client_proc, args=(ws_url, numbers, ready, go_at, stop_wall, out))
+        ctx.Process(target=_client_proc, args=(ws_url, numbers, ready, go_at, out))
         for numbers in per
     ]
     for p in procs:
         p.start()
     connected = sum(ready.get(timeout=CONNECT_BUDGET_S + 60) for _ in procs)
     connect_s = time.time() - t0
-    # all in: start the steady window now (tell the clients)
+    # all in: the steady window starts now (the clients see it)
     go_at.value = min(go_at.value, time.time())
-    time.sleep(max(0.0, go_at.value - time.time()) + 5)  # let the first wave settle
+    time.sleep(max(0.0, go_at.value - time.time()))
     cpu0, w0 = cpu_s(pid), time.monotonic()
     samples = []
-    while time.monotonic() - w0 < STEADY_S - 5:
+    while time.monotonic() - w0 < STEADY_S:
         samples.append(rss_mib(pid))
         time.sleep(1)
     cpu = (cpu_s(pid) - cpu0) / (time.monotonic() - w0)
