@@ -179,6 +179,11 @@ class Station16(ChargePoint16):
         self._got("TriggerMessage", requested_message=requested_message, **kw)
         return result16.TriggerMessage(status="Accepted")
 
+    @on("ChangeAvailability")
+    def on_change_availability(self, connector_id: int, type: str) -> Any:
+        self._got("ChangeAvailability", connector_id=connector_id, type=type)
+        return result16.ChangeAvailability(status="Accepted")
+
 
 class Station201(ChargePoint201):
     """An OCPP 2.0.1 charging station with one EVSE."""
@@ -310,6 +315,11 @@ class Station201(ChargePoint201):
     def on_trigger(self, requested_message: str, **kw: Any) -> result201.TriggerMessage:
         self._got("TriggerMessage", requested_message=requested_message, **kw)
         return result201.TriggerMessage(status="Accepted")
+
+    @on("ChangeAvailability")
+    def on_change_availability(self, operational_status: str, **kw: Any) -> Any:
+        self._got("ChangeAvailability", operational_status=operational_status, **kw)
+        return result201.ChangeAvailability(status="Accepted")
 
 
 @asynccontextmanager

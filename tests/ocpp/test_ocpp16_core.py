@@ -224,6 +224,24 @@ def test_trigger_message(base_url: str, charger: dict[str, str], om: dict[str, s
     ]
 
 
+def test_change_availability(base_url: str, charger: dict[str, str], om: dict[str, str]) -> None:
+    r, got = asyncio.run(
+        _with_command(base_url, charger, om, "change_availability", connector_id=1, operative=False)
+    )
+    assert r.status_code == 200 and r.json()["status"] == "Accepted"
+    assert got == [("ChangeAvailability", {"connector_id": 1, "type": "Inoperative"})]
+
+
+def test_data_transfer_from_the_charger_is_answered_unknown_vendor(
+    base_url: str, charger: dict[str, str]
+) -> None:
+    async def run() -> Any:
+        async with station(base_url, charger["serial"], charger["token"]) as cp:
+            return await cp.call(call.DataTransfer(vendor_id="com.acme", data="x"), suppress=False)
+
+    assert asyncio.run(run()).status == "UnknownVendorId"
+
+
 def test_commands_are_audited_and_in_the_message_log(
     base_url: str, charger: dict[str, str], om: dict[str, str], runtime: Runtime, client: TestClient
 ) -> None:

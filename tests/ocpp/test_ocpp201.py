@@ -270,6 +270,26 @@ def test_f03_remote_stop_transaction(
     assert got == [("RequestStopTransaction", {"transaction_id": "tx-stop-me"})]
 
 
+def test_g03_change_availability(
+    base_url: str, charger: dict[str, str], om: dict[str, str]
+) -> None:
+    r, got = asyncio.run(
+        _with_command(base_url, charger, om, "change_availability", connector_id=1, operative=False)
+    )
+    assert r.status_code == 200 and r.json()["status"] == "Accepted"
+    assert got == [("ChangeAvailability", {"operational_status": "Inoperative", "evse": {"id": 1}})]
+
+
+def test_p01_data_transfer_is_answered_unknown_vendor(
+    base_url: str, charger: dict[str, str]
+) -> None:
+    async def run() -> Any:
+        async with station(base_url, charger["serial"], charger["token"], "2.0.1") as cp:
+            return await cp.call(call.DataTransfer(vendor_id="com.acme"), suppress=False)
+
+    assert asyncio.run(run()).status == "UnknownVendorId"
+
+
 def test_f05_unlock_connector(base_url: str, charger: dict[str, str], om: dict[str, str]) -> None:
     r, got = asyncio.run(_with_command(base_url, charger, om, "unlock", connector_id=1))
     assert r.json()["status"] == "Unlocked"

@@ -16,6 +16,7 @@ OcppAction = Literal[
     "remote_stop",
     "reset",
     "unlock",
+    "change_availability",
     "get_configuration",
     "change_configuration",
     "get_variables",
@@ -34,7 +35,8 @@ class OcppCommandIn(BaseModel):
             "limit_a, phases}]}; clear_charging_profile {profile_id | connector_id, purpose, "
             "stack_level}; get_composite_schedule {connector_id, duration_s}; remote_start "
             "{connector_id, id_tag}; remote_stop {connector_id} (the session running there); "
-            "reset {hard}; unlock {connector_id}; get_configuration {keys} and "
+            "reset {hard}; unlock {connector_id}; change_availability {connector_id, "
+            "operative}; get_configuration {keys} and "
             "change_configuration {key, value} (OCPP 1.6); get_variables {variables: "
             "[{component, variable}]} and set_variables {variables: [{component, variable, "
             "value}]} (OCPP 2.0.1); trigger_message {message: boot | heartbeat | status | "

@@ -223,3 +223,11 @@ class CentralSystem16(Commands16, ChargePoint):
         )
         info = IdTagInfo(status=AuthorizationStatus.accepted) if id_tag else None
         return call_result.StopTransaction(id_tag_info=info)
+
+    @on(Action.data_transfer)
+    async def on_data_transfer(
+        self, vendor_id: str, message_id: str | None = None, data: str | None = None
+    ) -> call_result.DataTransfer:
+        """No vendor extensions are known: UnknownVendorId (OCPP 1.6, 6.18), logged."""
+        log.info("charger %s: DataTransfer from vendor %r not handled", self.id, vendor_id[:64])
+        return call_result.DataTransfer(status="UnknownVendorId")

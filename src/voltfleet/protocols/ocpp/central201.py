@@ -218,6 +218,12 @@ class CentralSystem201(ChargePoint):
             await self.link.status(StatusReport(evse_id, state, "NoError", at))
         return call_result.TransactionEvent(id_token_info=info)
 
+    @on("DataTransfer")
+    async def on_data_transfer(self, vendor_id: str, **_: Any) -> call_result.DataTransfer:
+        """No vendor extensions are known: UnknownVendorId, logged."""
+        log.info("station %s: DataTransfer from vendor %r not handled", self.id, vendor_id[:64])
+        return call_result.DataTransfer(status="UnknownVendorId")
+
     # ---- what the central system asks ----------------------------------------------------------
 
     async def set_limit(
@@ -289,6 +295,17 @@ class CentralSystem201(ChargePoint):
         if action == "remote_stop":
             return await send(
                 self, call.RequestStopTransaction(transaction_id=text(params, "transaction_ref"))
+            )
+        if action == "change_availability":
+            evse_id = optional_int(params, "connector_id")
+            return await send(
+                self,
+                call.ChangeAvailability(
+                    operational_status="Operative"
+                    if params.get("operative", True)
+                    else "Inoperative",
+                    evse={"id": evse_id} if evse_id else None,
+                ),
             )
         if action == "reset":
             kind = "Immediate" if params.get("hard") else "OnIdle"

@@ -33,6 +33,7 @@ ACTIONS: tuple[str, ...] = (
     "remote_stop",
     "reset",
     "unlock",
+    "change_availability",
     "get_configuration",  # 1.6
     "change_configuration",  # 1.6
     "get_variables",  # 2.0.1

@@ -99,6 +99,14 @@ class Commands16:
             return await send(
                 self, call.RemoteStopTransaction(transaction_id=integer(params, "transaction_id"))
             )
+        if action == "change_availability":
+            return await send(
+                self,
+                call.ChangeAvailability(
+                    connector_id=integer(params, "connector_id", 0),
+                    type="Operative" if params.get("operative", True) else "Inoperative",
+                ),
+            )
         if action == "reset":
             kind = "Hard" if params.get("hard") else "Soft"
             return await send(self, call.Reset(type=kind))
