@@ -18,7 +18,10 @@ from voltfleet.app import errors
 from voltfleet.app.alarms.endpoints import router as alarms_router
 from voltfleet.app.audit_log.endpoints import router as audit_router
 from voltfleet.app.auth.endpoints import router as auth_router
+from voltfleet.app.charging.charger_link import charger_link
 from voltfleet.app.charging.endpoints import router as charging_router
+from voltfleet.app.charging.ocpp_endpoints import router as ocpp_api_router
+from voltfleet.app.charging.ocpp_pages import router as ocpp_pages_router
 from voltfleet.app.charging.pages import router as charging_pages_router
 from voltfleet.app.charging.ws import router as ocpp_router
 from voltfleet.app.commands.endpoints import router as commands_router
@@ -94,6 +97,7 @@ def build_runtime(settings: Settings) -> Runtime:
         broker_files=mqtt_broker_files.files_from_settings(settings),
     )
     runtime.power.watch(db.sessions)  # EV power management recomputes on charging/meter events
+    runtime.power.link = charger_link(runtime)  # ... and sends through the chargers connected here
     db.use_clock(lambda: runtime.clock.now())  # rows stamped by the runtime's (injected) clock
     runtime.jobs = build_jobs(runtime)
     return runtime
@@ -188,7 +192,7 @@ def create_app(
         StateCollector(
             runtime.db,
             job_queue=settings.jobs_mode == "worker",
-            ocpp_connections=lambda: ocpp_connection_count(app),
+            ocpp_connections=lambda: ocpp_connection_count(runtime),
         )
     )
     for router in (
@@ -226,6 +230,8 @@ def create_app(
         metrics_router,
         virtual_battery_router,
         virtual_battery_live_router,
+        ocpp_api_router,
+        ocpp_pages_router,
         portal_router,
     ):
         app.include_router(router)
@@ -243,9 +249,9 @@ def create_app(
     return app
 
 
-def ocpp_connection_count(app: FastAPI) -> int:
+def ocpp_connection_count(runtime: Runtime) -> int:
     """The chargers connected to this process (none before the first one connects)."""
-    connections = getattr(app.state, "ocpp_connections", None)
+    connections = runtime.ocpp_connections
     return 0 if connections is None else len(connections)
 
 

@@ -19,6 +19,13 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from voltfleet.bootstrap import create_app
 
     app = create_app(settings)
+    tls: dict[str, object] = {}
+    if settings.tls_certfile and settings.tls_keyfile:  # OCPP security profiles 2 and 3
+        from voltfleet.app.charging.tls import uvicorn_tls_options
+
+        tls = uvicorn_tls_options(
+            settings.tls_certfile, settings.tls_keyfile, settings.ocpp_client_ca
+        )
     # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 (any local
     # client); the app does it, for VOLTFLEET_TRUSTED_PROXIES only (bootstrap.create_app).
     uvicorn.run(
@@ -29,6 +36,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         proxy_headers=False,
         ws_max_size=settings.ocpp_max_frame_bytes,  # OCPP: the only WebSocket endpoint
         **_uvicorn_logs(settings),
+        **tls,  # type: ignore[arg-type]
     )
 
 
@@ -47,7 +55,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         _serve(Settings(), args.host, args.port)
         return
     # Several processes (Python runs one thread at a time per process): migrate once here, then
-    # each worker builds its app without migrating. Rate limits are kept per process.
+    # each worker builds its app without migrating. Rate limits are kept per process unless
+    # VOLTFLEET_RATE_LIMIT_STORAGE names a storage they share.
     import uvicorn
 
     from voltfleet.bootstrap import build_runtime, create_app

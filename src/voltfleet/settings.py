@@ -135,6 +135,12 @@ class Settings(BaseSettings):
     # How often (s) connected chargers' credentials are checked: a rotated or revoked token, or a
     # removed charger, ends the connection within this time (and at the charger's next message).
     ocpp_credential_check_s: float = Field(default=5.0, gt=0, le=3600)
+    # TLS served by `voltfleet serve` itself (OCPP security profile 2), and the CA that signs the
+    # chargers' client certificates (profile 3: the certificate's common name is the charge point
+    # id). Unset: plain HTTP, TLS left to a proxy.
+    tls_certfile: str | None = None
+    tls_keyfile: str | None = None
+    ocpp_client_ca: str | None = None
 
     # Background jobs (the offline sweep, command expiry, the price fetch): "inprocess" runs them
     # in the serving process; "worker" queues them in PostgreSQL for `voltfleet worker` processes

@@ -44,6 +44,7 @@ from voltfleet.store.firmware_models import (
 from voltfleet.store.fleet_models import Connector, Device
 from voltfleet.store.models import ApiKey, AuditEntry, Org, Site, SiteShare, User
 from voltfleet.store.money_models import TariffVersion as TariffRow
+from voltfleet.store.ocpp_models import IdTag
 from voltfleet.store.power_models import PowerConnector, PowerGroup, PowerLocation
 from voltfleet.store.telemetry_models import CounterRestart, QuarantinedReading
 
@@ -118,6 +119,7 @@ class Case:
     target: str = ""
     upload: bool = False
     query: str = ""  # appended to the URL
+    ok: str = "2xx"  # the answer to a caller who may (a command to a charger not connected: 503)
 
 
 OBJECT_CASES = [
@@ -459,6 +461,25 @@ SITE_CASES = [
         "DELETE",
         "/api/v1/commissioning-reports/{report_id}",
         target="temp_report",
+    ),
+    # OCPP: a command to the site's charger (not connected here: 503 once allowed), its message
+    # log, and the site's id tags.
+    Case(
+        D,
+        Action.UPDATE,
+        "POST",
+        "/api/v1/devices/{device_id}/ocpp/commands",
+        lambda _: {"action": "reset", "params": {}},
+        "charger",
+        ok="503",
+    ),
+    Case(D, Action.READ, "GET", "/api/v1/devices/{device_id}/ocpp/messages", target="charger"),
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/id-tags", target="site"),
+    Case(
+        S, Action.UPDATE, "PUT", "/api/v1/sites/{site_id}/id-tags", lambda _: {"tag": "T"}, "site"
+    ),
+    Case(
+        S, Action.UPDATE, "DELETE", "/api/v1/sites/{site_id}/id-tags/{tag_id}", target="temp_tag"
     ),
 ]
 # Endpoints whose scope is in the body (metering) or that only superusers may use.
@@ -880,11 +901,13 @@ def test_authorisation_matrix(
             s.flush()
             alarm_of[site.id] = alarm.id
     session_of: dict[str, str] = {}
+    charger_of: dict[str, str] = {}
     with runtime.db.session() as s:
         for n, (site, _) in enumerate(standing.values()):
             charger = Device(site_id=site.id, kind="charger", subtype="ac", serial=targets.serial())
             s.add(charger)
             s.flush()
+            charger_of[site.id] = charger.id
             row = ChargingSession(
                 site_id=site.id,
                 device_id=charger.id,
@@ -1026,6 +1049,15 @@ def test_authorisation_matrix(
                     site, device_id = targets.site(target_label, device=True)
                 elif case.target == "battery":
                     device_id = battery_of[site.id]
+                elif case.target == "charger":
+                    device_id = charger_of[site.id]
+                tag_id = ""
+                if case.target == "temp_tag":
+                    with runtime.db.session() as s:
+                        tag = IdTag(site_id=site.id, tag=targets.serial())
+                        s.add(tag)
+                        s.flush()
+                        tag_id = tag.id
                 restart_id = ""
                 if case.target == "temp_restart":
                     with runtime.db.session() as s:
@@ -1089,6 +1121,7 @@ def test_authorisation_matrix(
                     group_id=power_group,
                     connector_id=power_connector,
                     report_id=report_id,
+                    tag_id=tag_id,
                 ) + (f"?{case.query}" if case.query else "")
                 body = case.body(site.org_id) if case.body else None
                 files = None
@@ -1110,7 +1143,9 @@ def test_authorisation_matrix(
                     f"by {key}",
                     case.method,
                     url,
-                    expected_site(visible, via_share, caller, case),
+                    case.ok
+                    if (want := expected_site(visible, via_share, caller, case)) == "2xx"
+                    else want,
                     body,
                     files,
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from voltfleet.app.commands.planning import Planner
 from voltfleet.app.mail import Mailer
@@ -30,6 +31,7 @@ class Runtime:
     planner: Planner = field(default_factory=Planner)  # the battery plan's solver, forecasts
     broker_files: BrokerFiles | None = None  # the MQTT broker's files, kept as tokens are issued
     metrics: Metrics = field(default_factory=Metrics)  # this process's Prometheus registry
+    ocpp_connections: Any = None  # app.charging.connections.registry: the chargers connected here
     ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock
     power: PowerWiring = field(init=False)  # EV power management: its jobs, hooks and link
 

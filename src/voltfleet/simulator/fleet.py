@@ -667,6 +667,8 @@ async def run_fleet(
                 acc.charger_token,
                 register_wh=register if register is not None else _ev_register(run.spec),
                 stop=stop,
+                # every other home's charger speaks OCPP 2.0.1 (the charger page shows which)
+                version="2.0.1" if acc.charger_serial[-5:-4] in tuple("13579") else "1.6",
             )
             try:
                 await charger.connect()

@@ -1,7 +1,11 @@
-"""A simulated home's EV charger: an OCPP 1.6J charge point over a real WebSocket.
+"""A simulated home's EV charger: an OCPP 1.6J charge point or OCPP 2.0.1 charging station over a
+real WebSocket, that obeys the charging profiles the platform sends.
 
 It is the ``ocpp`` library's ChargePoint over a ``websockets`` client, with the subprotocol
-``ocpp1.6`` and HTTP Basic (security profile 1: the charge point id and the charger's token). It
+``ocpp1.6`` or ``ocpp2.0.1`` and HTTP Basic (security profile 1: the charge point id and the
+charger's token). It keeps the charging profiles it is sent (SetChargingProfile, Clear) and
+answers GetCompositeSchedule; the current it draws follows the composite schedule, per phase,
+for a car that charges on one or three phases (``car_phases``). It
 boots, reports its connector Available and sends heartbeats; then the home model's EV drives it,
 one simulated step at a time (``step``): when the car plugs in it authorises and starts a
 transaction, every step it sends its meter values (energy register, power, current per phase),
@@ -27,7 +31,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ocpp.exceptions import OCPPError  # type: ignore[import-untyped]
-from ocpp.v16 import ChargePoint, call  # type: ignore[import-untyped]
+from ocpp.routing import on  # type: ignore[import-untyped]
+from ocpp.v16 import ChargePoint, call, call_result  # type: ignore[import-untyped]
 from ocpp.v16.datatypes import MeterValue, SampledValue  # type: ignore[import-untyped]
 from ocpp.v16.enums import (  # type: ignore[import-untyped]
     ChargePointErrorCode,
@@ -38,15 +43,22 @@ from ocpp.v16.enums import (  # type: ignore[import-untyped]
     Reason,
     UnitOfMeasure,
 )
+from ocpp.v201 import ChargePoint as ChargePoint201  # type: ignore[import-untyped]
+from ocpp.v201 import call as call201
+from ocpp.v201 import call_result as call_result201
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.headers import build_authorization_basic
 from websockets.protocol import State
 from websockets.typing import Subprotocol
 
+from voltfleet.domain.charging_limits import ChargingLimit, limit_at
+from voltfleet.protocols.ocpp.profiles import limit_from_wire, purpose_of
+
 log = logging.getLogger(__name__)
 
 SUBPROTOCOL = Subprotocol("ocpp1.6")
+SUBPROTOCOLS = {"1.6": SUBPROTOCOL, "2.0.1": Subprotocol("ocpp2.0.1")}
 
 
 class WireLog(logging.LoggerAdapter[logging.Logger]):
@@ -63,10 +75,133 @@ VOLTAGE_V = 230.0
 
 
 def ocpp_url(base_url: str, charge_point_id: str) -> str:
-    """The platform's OCPP 1.6 address for a charger, from its HTTP base URL."""
+    """The platform's OCPP address for a charger (either version), from its HTTP base URL."""
     parts = urlsplit(base_url.rstrip("/"))
     scheme = "wss" if parts.scheme == "https" else "ws"
-    return urlunsplit((scheme, parts.netloc, f"{parts.path}/ocpp/1.6/{charge_point_id}", "", ""))
+    return urlunsplit((scheme, parts.netloc, f"{parts.path}/ocpp/{charge_point_id}", "", ""))
+
+
+class Profiles:
+    """The charging profiles a simulated charger keeps, by connector (0: the whole charger), and
+    the limit they put on it now: the platform's own composite rule (domain.charging_limits)."""
+
+    def __init__(self) -> None:
+        self.by_connector: dict[int, list[tuple[ChargingLimit, datetime]]] = {}
+        self.now = datetime.now(UTC)  # simulated time, moved by the charger's steps
+
+    def set(self, connector_id: int, wire: dict[str, Any]) -> str:
+        limit = limit_from_wire(wire)
+        if limit is None:
+            return "Rejected"  # not in A, or a purpose the charger does not know
+        kept = self.by_connector.setdefault(connector_id, [])
+        kept[:] = [(k, at) for k, at in kept if k.profile_id != limit.profile_id]
+        kept.append((limit, self.now))
+        return "Accepted"
+
+    def clear(self, profile_id: int | None, connector_id: int | None, purpose: str | None) -> str:
+        removed = False
+        for connector, kept in self.by_connector.items():
+            if connector_id is not None and connector != connector_id:
+                continue
+            before = len(kept)
+            kept[:] = [
+                (k, at)
+                for k, at in kept
+                if not (
+                    (profile_id is None or k.profile_id == profile_id)
+                    and (purpose is None or purpose_of(purpose) == k.purpose)
+                )
+            ]
+            removed = removed or len(kept) < before
+        return "Accepted" if removed else "Unknown"
+
+    def limit(self, connector_id: int, transaction: bool) -> tuple[float | None, int | None]:
+        kept = self.by_connector.get(0, []) + self.by_connector.get(connector_id, [])
+        if not kept:
+            return None, None
+        started = min(at for _, at in kept)
+        return limit_at([k for k, _ in kept], self.now, started, transaction)
+
+
+class _Station16(ChargePoint):  # type: ignore[misc]
+    """The library's 1.6 charge point with the smart-charging handlers of the simulator."""
+
+    profiles: Profiles
+    transaction: bool = False
+
+    @on("SetChargingProfile")  # type: ignore[untyped-decorator]
+    def on_set(self, connector_id: int, cs_charging_profiles: dict[str, Any]) -> Any:
+        return call_result.SetChargingProfile(
+            status=self.profiles.set(connector_id, cs_charging_profiles)
+        )
+
+    @on("ClearChargingProfile")  # type: ignore[untyped-decorator]
+    def on_clear(self, **kw: Any) -> Any:
+        status = self.profiles.clear(
+            kw.get("id"), kw.get("connector_id"), kw.get("charging_profile_purpose")
+        )
+        return call_result.ClearChargingProfile(status=status)
+
+    @on("GetCompositeSchedule")  # type: ignore[untyped-decorator]
+    def on_composite(self, connector_id: int, duration: int, **_: Any) -> Any:
+        limit_a, phases = self.profiles.limit(connector_id, self.transaction)
+        if limit_a is None:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        period: dict[str, Any] = {"start_period": 0, "limit": round(limit_a, 1)}
+        if phases:
+            period["number_phases"] = phases
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=_iso(self.profiles.now),
+            charging_schedule={
+                "duration": duration,
+                "charging_rate_unit": "A",
+                "charging_schedule_period": [period],
+            },
+        )
+
+
+class _Station201(ChargePoint201):  # type: ignore[misc]
+    """The library's 2.0.1 charging station with the smart-charging handlers of the simulator."""
+
+    profiles: Profiles
+    transaction: bool = False
+
+    @on("SetChargingProfile")  # type: ignore[untyped-decorator]
+    def on_set(self, evse_id: int, charging_profile: dict[str, Any], **_: Any) -> Any:
+        return call_result201.SetChargingProfile(
+            status=self.profiles.set(evse_id, charging_profile)
+        )
+
+    @on("ClearChargingProfile")  # type: ignore[untyped-decorator]
+    def on_clear(self, **kw: Any) -> Any:
+        criteria = kw.get("charging_profile_criteria") or {}
+        status = self.profiles.clear(
+            kw.get("charging_profile_id"),
+            criteria.get("evse_id"),
+            criteria.get("charging_profile_purpose"),
+        )
+        return call_result201.ClearChargingProfile(status=status)
+
+    @on("GetCompositeSchedule")  # type: ignore[untyped-decorator]
+    def on_composite(self, duration: int, evse_id: int, **_: Any) -> Any:
+        limit_a, phases = self.profiles.limit(evse_id, self.transaction)
+        if limit_a is None:
+            return call_result201.GetCompositeSchedule(status="Rejected")
+        period: dict[str, Any] = {"start_period": 0, "limit": round(limit_a, 1)}
+        if phases:
+            period["number_phases"] = phases
+        return call_result201.GetCompositeSchedule(
+            status="Accepted",
+            schedule={
+                "evse_id": evse_id,
+                "duration": duration,
+                "schedule_start": _iso(self.profiles.now),
+                "charging_rate_unit": "A",
+                "charging_schedule_period": [period],
+            },
+        )
 
 
 def _iso(ts: datetime) -> str:
@@ -97,6 +232,8 @@ class SimulatedCharger:
         *,
         register_wh: float = 0.0,
         phases: int = 3,
+        car_phases: int | None = None,
+        version: str = "1.6",
         id_tag: str = "SIMULATED",
         attempts: int = 5,
         backoff_s: float = 0.2,
@@ -107,7 +244,13 @@ class SimulatedCharger:
         self.serial = serial
         self.password = password
         self.register_wh = float(register_wh)
-        self.phases = phases
+        self.phases = phases  # the connector's
+        self.car_phases = min(car_phases or phases, phases)  # the car charges on 1 or 3
+        self.version = version
+        self.profiles = Profiles()
+        self.drawn_w = 0.0  # the power drawn in the last step, after the charging limit
+        self.transaction_ref: str | None = None  # 2.0.1: this station's own transaction id
+        self._seq = 0
         self.id_tag = id_tag
         self.attempts = attempts
         self.backoff_s = backoff_s
@@ -119,7 +262,7 @@ class SimulatedCharger:
         self.status = ChargePointStatus.available
         self.heartbeat_s = 120
         self._ws: ClientConnection | None = None
-        self._cp: ChargePoint | None = None
+        self._cp: Any = None
         self._tasks: list[asyncio.Task[Any]] = []
 
     # ---- the connection ------------------------------------------------------------------------
@@ -128,12 +271,27 @@ class SimulatedCharger:
         """Open the connection, boot, and report the connector's status."""
         await self._open()
         await self._boot()
-        await self._send(
-            call.StatusNotification(
+        await self._send(self._status_call(self.status, None))
+
+    def _status_call(self, status: ChargePointStatus, ts: datetime | None) -> Any:
+        if self.version == "2.0.1":
+            wire = {
+                ChargePointStatus.available: "Available",
+                ChargePointStatus.unavailable: "Unavailable",
+                ChargePointStatus.faulted: "Faulted",
+                ChargePointStatus.reserved: "Reserved",
+            }.get(status, "Occupied")
+            return call201.StatusNotification(
+                timestamp=_iso(ts or self.profiles.now),
+                connector_status=wire,
+                evse_id=1,
                 connector_id=1,
-                error_code=ChargePointErrorCode.no_error,
-                status=self.status,
             )
+        return call.StatusNotification(
+            connector_id=1,
+            error_code=ChargePointErrorCode.no_error,
+            status=status,
+            timestamp=_iso(ts) if ts else None,
         )
 
     async def _open(self) -> None:
@@ -141,7 +299,7 @@ class SimulatedCharger:
         try:
             ws = await connect(
                 self.url,
-                subprotocols=[SUBPROTOCOL],
+                subprotocols=[SUBPROTOCOLS[self.version]],
                 additional_headers=headers,
                 open_timeout=10,
             )
@@ -150,25 +308,37 @@ class SimulatedCharger:
                 f"{self.serial}: {exc} ({exc.response.body.decode(errors='replace')[:200]})"
             ) from exc
         self._ws = ws
-        self._cp = ChargePoint(
+        station = _Station201 if self.version == "2.0.1" else _Station16
+        self._cp = station(
             self.serial,
             ws,
             response_timeout=self.response_timeout_s,
             logger=WireLog(log.getChild("wire")),
         )
+        self._cp.profiles = self.profiles
         reader = asyncio.create_task(self._cp.start(), name=f"ocpp-{self.serial}")
         reader.add_done_callback(_quiet)
         self._tasks = [t for t in self._tasks if not t.done()] + [reader]
 
     async def _boot(self) -> None:
-        result = await self._call(
-            call.BootNotification(
+        if self.version == "2.0.1":
+            boot: Any = call201.BootNotification(
+                charging_station={
+                    "vendor_name": "voltfleet",
+                    "model": "simulated wallbox",
+                    "serial_number": self.serial,
+                    "firmware_version": "sim-1.0",
+                },
+                reason="PowerUp",
+            )
+        else:
+            boot = call.BootNotification(
                 charge_point_vendor="voltfleet",
                 charge_point_model="simulated wallbox",
                 charge_point_serial_number=self.serial,
                 firmware_version="sim-1.0",
             )
-        )
+        result = await self._call(boot)
         if result is not None:
             self.heartbeat_s = max(1, int(result.interval))
         if not any(t.get_name() == f"heartbeat-{self.serial}" for t in self._tasks):
@@ -180,7 +350,9 @@ class SimulatedCharger:
         while True:
             await asyncio.sleep(self.heartbeat_s)
             with suppress(OCPPError, TimeoutError, ConnectionClosed):
-                await self._call_once(call.Heartbeat())
+                await self._call_once(
+                    call201.Heartbeat() if self.version == "2.0.1" else call.Heartbeat()
+                )
 
     async def close(self) -> None:
         for t in self._tasks:
@@ -211,7 +383,7 @@ class SimulatedCharger:
                 if self._ws is None or self._ws.state is not State.OPEN:
                     self.stats.reconnects += 1
                     await self._open()
-                    if not isinstance(payload, call.BootNotification):
+                    if not isinstance(payload, call.BootNotification | call201.BootNotification):
                         await self._boot()
                 return await self._call_once(payload)
             except ChargerRefused:
@@ -239,22 +411,25 @@ class SimulatedCharger:
         if status is self.status:
             return
         self.status = status
-        await self._send(
-            call.StatusNotification(
-                connector_id=1,
-                error_code=ChargePointErrorCode.no_error,
-                status=status,
-                timestamp=_iso(ts),
-            )
-        )
+        if self.version == "2.0.1" and status not in (
+            ChargePointStatus.available,
+            ChargePointStatus.preparing,
+        ):
+            return  # 2.0.1: the connector stays Occupied; the transaction tells the rest
+        await self._send(self._status_call(status, ts))
 
     async def step(self, end: datetime, dt_s: float, plugged: bool, power_w: float) -> None:
-        """One simulated step ending at ``end``: the car is (still) plugged in or not, and was
-        charged at ``power_w`` (the step's mean) meanwhile."""
+        """One simulated step ending at ``end``: the car is (still) plugged in or not, and would
+        charge at ``power_w`` (the step's mean) meanwhile; it draws no more than the charging
+        limit in force allows (``allowed_w``)."""
         start = end - timedelta(seconds=dt_s)
+        self.profiles.now = start
         if plugged and self.transaction_id is None:
             await self._start(start)
-        self.register_wh += max(power_w, 0.0) * dt_s / 3600.0
+        power_w = min(max(power_w, 0.0), self.allowed_w())
+        self.drawn_w = power_w
+        self.profiles.now = end
+        self.register_wh += power_w * dt_s / 3600.0
         if self.transaction_id is not None and not plugged:
             await self._stop(end)
             return
@@ -263,8 +438,23 @@ class SimulatedCharger:
             await self._set_status(charging, end)
             await self._meter_values(end, power_w)
 
+    def phases_used(self) -> int:
+        """The phases the car draws on: its own, fewer when the limit in force says so."""
+        _, phases = self.profiles.limit(1, self.transaction_id is not None)
+        return min(self.car_phases, phases) if phases else self.car_phases
+
+    def allowed_w(self) -> float:
+        """The most the car may draw now: the composite limit (A per phase) on its phases."""
+        limit_a, _ = self.profiles.limit(1, self.transaction_id is not None)
+        if limit_a is None:
+            return math.inf
+        return max(0.0, limit_a) * VOLTAGE_V * self.phases_used()
+
     async def _start(self, at: datetime) -> None:
         await self._set_status(ChargePointStatus.preparing, at)
+        if self.version == "2.0.1":
+            await self._start201(at)
+            return
         await self._send(call.Authorize(id_tag=self.id_tag))
         self.meter_start = self._register()
         result = await self._send(
@@ -275,10 +465,85 @@ class SimulatedCharger:
         if result is None:
             return  # not started: tried again at the next step
         self.transaction_id = int(result.transaction_id)
+        self._cp.transaction = True
         self.stats.sessions_started += 1
 
+    def _tx_event(self, kind: str, at: datetime, trigger: str, **kw: Any) -> Any:
+        self._seq += 1
+        return call201.TransactionEvent(
+            event_type=kind,
+            timestamp=_iso(at),
+            trigger_reason=trigger,
+            seq_no=self._seq,
+            transaction_info={"transaction_id": self.transaction_ref, **kw.pop("info", {})},
+            evse={"id": 1, "connector_id": 1},
+            **kw,
+        )
+
+    async def _start201(self, at: datetime) -> None:
+        self.meter_start = self._register()
+        self.transaction_ref = f"{self.serial}-{int(at.timestamp())}"
+        result = await self._send(
+            self._tx_event(
+                "Started",
+                at,
+                "CablePluggedIn",
+                info={"charging_state": "EVConnected"},
+                id_token={"id_token": self.id_tag, "type": "Central"},
+                meter_value=[self._meter_value201(at, None)],
+            )
+        )
+        if result is None:
+            self.transaction_ref = None
+            return
+        self.transaction_id = 0  # running (the platform's id is not the station's business)
+        self._cp.transaction = True
+        self.stats.sessions_started += 1
+
+    def _meter_value201(self, at: datetime, power_w: float | None) -> dict[str, Any]:
+        values: list[dict[str, Any]] = [
+            {
+                "value": self._register(),
+                "measurand": "Energy.Active.Import.Register",
+                "unit_of_measure": {"unit": "Wh"},
+            }
+        ]
+        if power_w is not None:
+            values.append(
+                {
+                    "value": round(power_w, 1),
+                    "measurand": "Power.Active.Import",
+                    "unit_of_measure": {"unit": "W"},
+                }
+            )
+            used = self.phases_used()
+            amps = power_w / (VOLTAGE_V * used)
+            for phase in ("L1", "L2", "L3")[:used]:
+                values.append(
+                    {
+                        "value": round(amps, 2),
+                        "measurand": "Current.Import",
+                        "phase": phase,
+                        "unit_of_measure": {"unit": "A"},
+                    }
+                )
+        return {"timestamp": _iso(at), "sampled_value": values}
+
     async def _meter_values(self, at: datetime, power_w: float) -> None:
-        amps = power_w / (VOLTAGE_V * self.phases)
+        if self.version == "2.0.1":
+            state = "Charging" if power_w > 0 else "SuspendedEVSE"
+            await self._send(
+                self._tx_event(
+                    "Updated",
+                    at,
+                    "MeterValuePeriodic",
+                    info={"charging_state": state},
+                    meter_value=[self._meter_value201(at, power_w)],
+                )
+            )
+            return
+        used = self.phases_used()
+        amps = power_w / (VOLTAGE_V * used)
         samples = [
             SampledValue(
                 value=str(self._register()),
@@ -293,7 +558,7 @@ class SimulatedCharger:
                 unit=UnitOfMeasure.w,
             ),
         ]
-        for phase in (Phase.l1, Phase.l2, Phase.l3)[: self.phases]:
+        for phase in (Phase.l1, Phase.l2, Phase.l3)[:used]:
             samples.append(
                 SampledValue(
                     value=f"{amps:.2f}",
@@ -314,6 +579,23 @@ class SimulatedCharger:
     async def _stop(self, at: datetime) -> None:
         assert self.transaction_id is not None
         meter_stop = self._register()
+        self._cp.transaction = False
+        if self.version == "2.0.1":
+            await self._send(
+                self._tx_event(
+                    "Ended",
+                    at,
+                    "EVCommunicationLost",
+                    info={"stopped_reason": "EVDisconnected"},
+                    meter_value=[self._meter_value201(at, 0.0)],
+                )
+            )
+            self.stats.sessions_stopped += 1
+            self.stats.session_wh += meter_stop - self.meter_start
+            self.transaction_id = None
+            self.transaction_ref = None
+            await self._set_status(ChargePointStatus.available, at)
+            return
         await self._send(
             call.StopTransaction(
                 meter_stop=meter_stop,

@@ -9,6 +9,7 @@ from voltfleet.store import (  # noqa: F401
     fleet_models,
     models,
     money_models,
+    ocpp_models,
     plan_models,
     power_models,
     register_models,

@@ -23,6 +23,7 @@ class ChargingSession(Base):
     __table_args__ = (
         Index("ix_charging_sessions_site_started", "site_id", "started_at"),
         Index("ix_charging_sessions_device_connector", "device_id", "connector_id", "stopped_at"),
+        Index("ix_charging_sessions_device_ref", "device_id", "transaction_ref"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -30,6 +31,8 @@ class ChargingSession(Base):
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
     connector_id: Mapped[int] = mapped_column(Integer)
     transaction_id: Mapped[int] = mapped_column(Integer, unique=True)
+    # OCPP 2.0.1: the charger's own transaction id (1.6: None, the charger uses ``transaction_id``)
+    transaction_ref: Mapped[str | None] = mapped_column(String(36), nullable=True)
     id_tag: Mapped[str] = mapped_column(String(20), default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -3,7 +3,7 @@
 OCPP 1.6 reports a fault as a StatusNotification (Faulted, or an errorCode other than NoError);
 these hooks turn it into an alarm event of the alarm pipeline (app.alarms), with the charger as
 the device that reports it. An OCPP error code without an alarm code in the catalogue is logged,
-not raised: add its code to domain.alarms and to ``ALARM_CODES`` to make it an alarm.
+not raised. Which OCPP error code is which alarm is the protocol's (protocols.ocpp.faults).
 """
 
 from __future__ import annotations
@@ -13,15 +13,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from voltfleet.protocols.ocpp.faults import CHARGER_ALARMS
 from voltfleet.store.fleet_models import Device
 
 log = logging.getLogger(__name__)
-
-# OCPP 1.6 ChargePointErrorCode -> alarm code (domain.alarms.CATALOGUE)
-ALARM_CODES: dict[str, str] = {
-    "GroundFailure": "EVC_RESIDUAL_CURRENT",
-    "ConnectorLockFailure": "EVC_CONNECTOR_LOCK",
-}
 
 
 def _send(session: Session, device: Device, events: list[dict[str, object]], now: datetime) -> None:
@@ -38,6 +33,7 @@ def charger_fault_raised(
     *,
     connector_id: int,
     error_code: str,
+    alarm_code: str | None,
     info: str,
     vendor_error_code: str,
     at: datetime,
@@ -49,7 +45,7 @@ def charger_fault_raised(
     message = f"{error_code} on {where}" + "".join(
         f"; {k}: {v}" for k, v in (("info", info), ("vendor code", vendor_error_code)) if v
     )
-    code = ALARM_CODES.get(error_code)
+    code = alarm_code
     if code is None:
         log.warning("charger %s: %s (no alarm code for it)", device.serial, message)
         return
@@ -66,6 +62,6 @@ def charger_fault_cleared(
     _send(
         session,
         device,
-        [{"device": "", "code": c, "action": "clear", "ts": ts} for c in ALARM_CODES.values()],
+        [{"device": "", "code": c, "action": "clear", "ts": ts} for c in CHARGER_ALARMS],
         now,
     )

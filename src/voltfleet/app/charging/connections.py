@@ -22,11 +22,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI
 
-from voltfleet.protocols.ocpp.central16 import CentralSystem16
 from voltfleet.protocols.ocpp.connection import CLOSE_POLICY, Channel, FrameLimits, TokenBucket
+from voltfleet.protocols.ocpp.journal import Journal
+from voltfleet.protocols.ocpp.messages import ChargePointCommands
 from voltfleet.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,20 +40,26 @@ Revoked = Callable[[dict[str, str]], Awaitable[dict[str, str]]]
 
 @dataclass
 class _Entry:
-    cp: CentralSystem16
+    cp: ChargePointCommands
     channel: Channel
     credential_id: str
+    serial: str
+    loop: asyncio.AbstractEventLoop
 
 
 class Connections:
     def __init__(
         self,
+        now: Callable[[], datetime],
         revoked: Revoked | None = None,
         check_every_s: float = 5.0,
         limits: FrameLimits | None = None,
     ) -> None:
+        self._now = now
         self._by_device: dict[str, _Entry] = {}
+        self._by_serial: dict[str, str] = {}  # serial -> device id
         self._buckets: dict[str, TokenBucket] = {}
+        self._journals: dict[str, Journal] = {}
         self._revoked = revoked
         self.check_every_s = check_every_s
         self.limits = limits or FrameLimits()
@@ -65,31 +74,65 @@ class Connections:
             )
         return found
 
+    def journal(self, device_id: str) -> Journal:
+        """The charger's message log (kept across its connections, in this process)."""
+        found = self._journals.get(device_id)
+        if found is None:
+            found = self._journals[device_id] = Journal(self._now)
+        return found
+
+    def journal_if_any(self, device_id: str) -> Journal | None:
+        return self._journals.get(device_id)
+
     async def attach(
-        self, device_id: str, cp: CentralSystem16, channel: Channel, credential_id: str
-    ) -> None:
+        self,
+        device_id: str,
+        cp: ChargePointCommands,
+        channel: Channel,
+        credential_id: str,
+        serial: str = "",
+    ) -> bool:
+        """Register the charger's new connection; True when it replaced an open one (closed)."""
         first = not self._by_device
         old = self._by_device.get(device_id)
-        self._by_device[device_id] = _Entry(cp, channel, credential_id)
+        loop = asyncio.get_running_loop()
+        self._by_device[device_id] = _Entry(cp, channel, credential_id, serial, loop)
+        if serial:
+            self._by_serial[serial] = device_id
         if old is not None:
-            log.info("charger %s connected again: closing its previous connection", cp.id)
+            log.warning("OCPP: charger %s connected again: closing its previous connection", cp.id)
             await old.channel.close(1000, "replaced by a new connection")
         if self._revoked is not None and (first or self._watcher is None or self._watcher.done()):
             if self._watcher is not None:
                 self._watcher.cancel()  # one still asleep since the last charger left
             self._watcher = asyncio.create_task(self._watch(), name="ocpp-credential-watch")
+        return old is not None
 
-    def detach(self, device_id: str, cp: CentralSystem16) -> bool:
+    def detach(self, device_id: str, cp: ChargePointCommands) -> bool:
         """Forget ``cp``; False when a newer connection of the charger has replaced it."""
         current = self._by_device.get(device_id)
         if current is None or current.cp is not cp:
             return False
         del self._by_device[device_id]
+        if self._by_serial.get(current.serial) == device_id:
+            del self._by_serial[current.serial]
         return True
 
-    def get(self, device_id: str) -> CentralSystem16 | None:
+    def get(self, device_id: str) -> ChargePointCommands | None:
         found = self._by_device.get(device_id)
         return found.cp if found else None
+
+    def loop_of(self, device_id: str) -> asyncio.AbstractEventLoop | None:
+        """The event loop serving the charger's connection (calls to it must run there)."""
+        found = self._by_device.get(device_id)
+        return found.loop if found else None
+
+    def by_serial(self, serial: str) -> ChargePointCommands | None:
+        device_id = self._by_serial.get(serial)
+        return self.get(device_id) if device_id else None
+
+    def device_of(self, serial: str) -> str | None:
+        return self._by_serial.get(serial)
 
     async def close(self, device_id: str, reason: str, code: int = CLOSE_POLICY) -> bool:
         """End the charger's connection (the charger is told ``reason``); False if none."""
@@ -131,19 +174,24 @@ class Connections:
 
 
 def connections(app: FastAPI) -> Connections:
-    found: Connections | None = getattr(app.state, "ocpp_connections", None)
+    return registry(app.state.runtime)
+
+
+def registry(runtime: Any) -> Connections:
+    """The runtime's registry of open charger connections (made on first use)."""
+    found: Connections | None = runtime.ocpp_connections
     if found is None:
         from voltfleet.app.charging.link import revoked_credentials
 
-        runtime = app.state.runtime
         settings: Settings = runtime.settings
 
         async def revoked(opened: dict[str, str]) -> dict[str, str]:
             return await revoked_credentials(runtime, opened)
 
-        found = app.state.ocpp_connections = Connections(
-            revoked, settings.ocpp_credential_check_s, frame_limits(settings)
+        found = Connections(
+            runtime.clock.now, revoked, settings.ocpp_credential_check_s, frame_limits(settings)
         )
+        runtime.ocpp_connections = found
     return found
 
 

@@ -12,6 +12,7 @@ gets a SecurityError and its connection is closed (``on_gone``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from ocpp.exceptions import SecurityError  # type: ignore[import-untyped]
@@ -19,17 +20,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from voltfleet.app.charging import service
+from voltfleet.app.charging import id_tags, service
+from voltfleet.app.charging.alarm_hooks import charger_fault_cleared, charger_fault_raised
 from voltfleet.app.runtime import Runtime
-from voltfleet.protocols.ocpp.central16 import BootInfo, StartRequest, StatusReport, StopRequest
-from voltfleet.protocols.ocpp.v16_words import MeterSample
+from voltfleet.domain.telemetry.quarantine import IncomingReading
+from voltfleet.store.charging_repository import SqlChargingRepository
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.telemetry_models import DeviceCredential
+from voltfleet.usecases import charging
+from voltfleet.usecases.charging import (
+    BootInfo,
+    MeterReport,
+    StartRequest,
+    StatusReport,
+    StopRequest,
+)
 
 T = TypeVar("T")
 
 REMOVED = "charger removed from the platform"
 REVOKED = "credential revoked: connect again with the charger's new token"
+
+
+# The credential of a connection opened with a client certificate (security profile 3).
+CERTIFICATE = "certificate"
 
 
 class CredentialRevoked(Exception):
@@ -72,6 +86,8 @@ def _revoked(runtime: Runtime, opened: dict[str, str]) -> dict[str, str]:
     for device_id, credential_id in opened.items():
         if device_id not in live_devices:
             ended[device_id] = REMOVED
+        elif credential_id == CERTIFICATE:
+            continue  # profile 3: the TLS handshake was the credential
         elif credential_id not in live_creds:
             ended[device_id] = REVOKED
     return ended
@@ -81,6 +97,40 @@ async def revoked_credentials(runtime: Runtime, opened: dict[str, str]) -> dict[
     """Of ``{device id: credential id}``, those whose device was removed or whose credential was
     revoked, with the reason."""
     return await run_in_threadpool(_revoked, runtime, opened)
+
+
+def repository(runtime: Runtime, session: Session) -> SqlChargingRepository:
+    """The charging use case's repository on ``session``, with the platform's ingest and alarm
+    pipelines."""
+
+    def ingest(s: Session, device: Device, readings: Sequence[IncomingReading]) -> int:
+        return len(runtime.ingest(s, device, readings).rejections)
+
+    def raised(s: Session, device: Device, report: StatusReport, now: datetime) -> None:
+        charger_fault_raised(
+            s,
+            device,
+            connector_id=report.connector_id,
+            error_code=report.error_code,
+            alarm_code=report.alarm_code,
+            info=report.info or "",
+            vendor_error_code=report.vendor_error_code or "",
+            at=report.timestamp or now,
+            now=now,
+        )
+
+    def cleared(s: Session, device: Device, connector_id: int, at: datetime, now: datetime) -> None:
+        charger_fault_cleared(s, device, connector_id=connector_id, at=at, now=now)
+
+    return SqlChargingRepository(session, ingest, raised, cleared)
+
+
+def mark_offline(runtime: Runtime, device_id: str) -> None:
+    """The charger's connection ended (its own unit of work)."""
+    with runtime.db.session() as s:
+        device = s.get(Device, device_id)
+        if device is not None and device.deleted_at is None:
+            charging.mark_offline(repository(runtime, s), device, now=runtime.clock.now())
 
 
 class AppChargerLink:
@@ -97,11 +147,13 @@ class AppChargerLink:
         self.on_gone = on_gone  # ends the connection (with the reason) of a charger gone
 
     def _unit(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(repository, charger, *args, now=...)`` in one unit of work (committed when it
+        ends without error)."""
         with self.runtime.db.session() as s:
             device = service.live_charger(s, self.device_id)
-            if not _credential_live(s, self.credential_id):
+            if self.credential_id != CERTIFICATE and not _credential_live(s, self.credential_id):
                 raise CredentialRevoked(self.credential_id)
-            return fn(s, device, *args, now=self.runtime.clock.now())
+            return fn(repository(self.runtime, s), device, *args, now=self.runtime.clock.now())
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         try:
@@ -116,29 +168,37 @@ class AppChargerLink:
             raise SecurityError(details={"cause": REVOKED}) from None
 
     async def boot(self, info: BootInfo) -> int:
-        await self._run(service.boot, info)
+        await self._run(charging.boot, info)
         return self.runtime.settings.ocpp_heartbeat_s
 
     async def heartbeat(self) -> None:
-        await self._run(service.heartbeat)
+        await self._run(charging.heartbeat)
 
     async def status(self, report: StatusReport) -> None:
-        await self._run(service.status, report)
+        await self._run(charging.status, report)
 
     async def authorize(self, id_tag: str) -> bool:
-        """Every id tag is accepted: the platform keeps no list of RFID cards or users yet, and a
-        home charger's owner plugs in their own car."""
-        return True
+        """Accepted when the tag is an active id tag of the charger's site, or the site keeps no
+        list of tags (a home charger's owner plugs in their own car)."""
+
+        def accepts(repo: SqlChargingRepository, device: Device, *, now: datetime) -> bool:
+            return id_tags.accepts(repo.session, device, id_tag, now=now)
+
+        return await self._run(accepts)
 
     async def start_transaction(self, request: StartRequest) -> int:
-        return await self._run(service.start_transaction, self.runtime.ingest, request)
+        return await self._run(charging.start_transaction, request)
 
     async def meter_values(
-        self, connector_id: int, transaction_id: int | None, values: Sequence[MeterSample]
+        self,
+        connector_id: int,
+        transaction_id: int | None,
+        report: MeterReport,
+        transaction_ref: str | None = None,
     ) -> None:
         await self._run(
-            service.meter_values, self.runtime.ingest, connector_id, transaction_id, values
+            charging.meter_values, connector_id, transaction_id, report, transaction_ref
         )
 
     async def stop_transaction(self, request: StopRequest) -> None:
-        await self._run(service.stop_transaction, self.runtime.ingest, request)
+        await self._run(charging.stop_transaction, request)

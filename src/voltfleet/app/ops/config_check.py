@@ -43,7 +43,8 @@ def files(settings: Settings) -> list[Check]:
     found: list[Check] = []
     for name in sorted(type(settings).model_fields):
         value = getattr(settings, name)
-        if not name.endswith("_file") or name in WRITTEN or value in (None, ""):
+        read = name.endswith(("_file", "certfile", "keyfile", "_ca"))
+        if not read or name in WRITTEN or value in (None, ""):
             continue
         path = Path(value)
         if path.is_file() and os.access(path, os.R_OK):

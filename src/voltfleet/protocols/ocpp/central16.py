@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ocpp.exceptions import PropertyConstraintViolationError  # type: ignore[import-untyped]
 from ocpp.routing import on  # type: ignore[import-untyped]
@@ -26,71 +25,27 @@ from ocpp.v16.datatypes import IdTagInfo  # type: ignore[import-untyped]
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus  # type: ignore[import-untyped]
 
 from voltfleet.protocols.ocpp.bounds import INT32_MAX, Bounds, check_range
-from voltfleet.protocols.ocpp.v16_words import MeterSample, Sample, parse_timestamp
+from voltfleet.protocols.ocpp.commands16 import Commands16
+from voltfleet.protocols.ocpp.faults import alarm_code, is_fault
+from voltfleet.protocols.ocpp.messages import (
+    BootInfo,
+    ChargerLink,
+    StartRequest,
+    StatusReport,
+    StopRequest,
+    meter_report,
+)
+from voltfleet.protocols.ocpp.v16_words import (
+    MeterSample,
+    Sample,
+    connector_status,
+    parse_timestamp,
+)
+
+__all__ = ["BootInfo", "ChargerLink", "StartRequest", "StatusReport", "StopRequest"]
 
 log = logging.getLogger(__name__)
 SUBPROTOCOL = "ocpp1.6"
-
-
-@dataclass(frozen=True)
-class BootInfo:
-    vendor: str
-    model: str
-    serial: str | None = None  # chargePointSerialNumber, as the charger says (not its identity)
-    firmware: str | None = None
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    connector_id: int  # 0: the charge point as a whole
-    status: str  # ChargePointStatus as sent (Available, Charging, Faulted ...)
-    error_code: str  # ChargePointErrorCode (NoError ...)
-    timestamp: datetime | None
-    info: str | None = None
-    vendor_id: str | None = None
-    vendor_error_code: str | None = None
-
-
-@dataclass(frozen=True)
-class StartRequest:
-    connector_id: int
-    id_tag: str
-    meter_start_wh: int
-    timestamp: datetime
-
-
-@dataclass(frozen=True)
-class StopRequest:
-    transaction_id: int
-    meter_stop_wh: int
-    timestamp: datetime
-    reason: str  # "Local" when the charger gave none (OCPP 1.6: the default)
-    id_tag: str | None
-    transaction_data: tuple[MeterSample, ...]
-
-
-class ChargerLink(Protocol):
-    """What the platform does with one charger's messages; each returns after committing."""
-
-    async def boot(self, info: BootInfo) -> int:
-        """The heartbeat interval (s) the charger is to use."""
-        ...
-
-    async def heartbeat(self) -> None: ...
-
-    async def status(self, report: StatusReport) -> None: ...
-
-    async def authorize(self, id_tag: str) -> bool: ...
-
-    async def start_transaction(self, request: StartRequest) -> int:
-        """The transaction id for the charger."""
-        ...
-
-    async def meter_values(
-        self, connector_id: int, transaction_id: int | None, values: Sequence[MeterSample]
-    ) -> None: ...
-
-    async def stop_transaction(self, request: StopRequest) -> None: ...
 
 
 def _now() -> str:
@@ -126,13 +81,20 @@ def meter_samples(meter_value: Sequence[Mapping[str, Any]] | None) -> tuple[Mete
     return tuple(out)
 
 
-class CentralSystem16(ChargePoint):
+class CentralSystem16(Commands16, ChargePoint):
     """One connected charger, as seen by the central system (OCPP 1.6J)."""
 
     def __init__(
-        self, charge_point_id: str, connection: Any, link: ChargerLink, bounds: Bounds | None = None
+        self,
+        charge_point_id: str,
+        connection: Any,
+        link: ChargerLink,
+        bounds: Bounds | None = None,
+        response_timeout_s: float = 30.0,
     ) -> None:
-        super().__init__(charge_point_id, connection, logger=log)
+        super().__init__(
+            charge_point_id, connection, logger=log, response_timeout=response_timeout_s
+        )
         self.link = link
         self.bounds = bounds or Bounds()
 
@@ -181,8 +143,19 @@ class CentralSystem16(ChargePoint):
     ) -> call_result.StatusNotification:
         self._connector(connector_id)
         ts = _when(timestamp, "timestamp") if timestamp else None
+        stored = connector_status(status)
         await self.link.status(
-            StatusReport(connector_id, status, error_code, ts, info, vendor_id, vendor_error_code)
+            StatusReport(
+                connector_id,
+                stored,
+                error_code,
+                ts,
+                info,
+                vendor_id,
+                vendor_error_code,
+                fault=is_fault(stored, error_code),
+                alarm_code=alarm_code(error_code),
+            )
         )
         return call_result.StatusNotification()
 
@@ -205,9 +178,10 @@ class CentralSystem16(ChargePoint):
         self._meter(meter_start, "meterStart")
         request = StartRequest(connector_id, id_tag, meter_start, _when(timestamp, "timestamp"))
         transaction_id = await self.link.start_transaction(request)
+        ok = await self.link.authorize(id_tag)  # recorded either way; an Invalid tag stops it
+        status = AuthorizationStatus.accepted if ok else AuthorizationStatus.invalid
         return call_result.StartTransaction(
-            transaction_id=transaction_id,
-            id_tag_info=IdTagInfo(status=AuthorizationStatus.accepted),
+            transaction_id=transaction_id, id_tag_info=IdTagInfo(status=status)
         )
 
     @on(Action.meter_values)
@@ -220,7 +194,9 @@ class CentralSystem16(ChargePoint):
         self._connector(connector_id)
         if transaction_id is not None:
             check_range(transaction_id, "transactionId", -INT32_MAX - 1, INT32_MAX)
-        await self.link.meter_values(connector_id, transaction_id, meter_samples(meter_value))
+        await self.link.meter_values(
+            connector_id, transaction_id, meter_report(meter_samples(meter_value))
+        )
         return call_result.MeterValues()
 
     @on(Action.stop_transaction)
@@ -242,8 +218,16 @@ class CentralSystem16(ChargePoint):
                 _when(timestamp, "timestamp"),
                 reason or "Local",
                 id_tag,
-                meter_samples(transaction_data),
+                meter_report(meter_samples(transaction_data)),
             )
         )
         info = IdTagInfo(status=AuthorizationStatus.accepted) if id_tag else None
         return call_result.StopTransaction(id_tag_info=info)
+
+    @on(Action.data_transfer)
+    async def on_data_transfer(
+        self, vendor_id: str, message_id: str | None = None, data: str | None = None
+    ) -> call_result.DataTransfer:
+        """No vendor extensions are known: UnknownVendorId (OCPP 1.6, 6.18), logged."""
+        log.info("charger %s: DataTransfer from vendor %r not handled", self.id, vendor_id[:64])
+        return call_result.DataTransfer(status="UnknownVendorId")

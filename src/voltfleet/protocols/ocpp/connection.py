@@ -45,6 +45,8 @@ from typing import Any, Protocol
 
 from ocpp.exceptions import OCPPError  # type: ignore[import-untyped]
 
+from voltfleet.protocols.ocpp.journal import Journal
+
 log = logging.getLogger(__name__)
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
@@ -297,8 +299,10 @@ class Channel:
         bucket: TokenBucket | None = None,
         logger: logging.Logger = log,
         dialect: Dialect = OCPP16,
+        journal: Journal | None = None,
     ) -> None:
         self.socket = socket
+        self.journal = journal  # the charger's message log, when kept
         self.dialect = dialect
         self.limits = limits or FrameLimits()
         self.bucket = bucket or TokenBucket(self.limits.frames_per_s, self.limits.burst)
@@ -321,6 +325,8 @@ class Channel:
             self._await(message)
         elif message.startswith(f"[{CALLERROR},"):
             message = self._outgoing_error(message)
+        if self.journal is not None:
+            self.journal.add("out", message)
         await self.socket.send(message)
         if self._close_after is not None:
             code, reason = self._close_after
@@ -347,6 +353,8 @@ class Channel:
         while self.closed is None:
             raw = await self.socket.recv()
             self.counts.received += 1
+            if self.journal is not None:
+                self.journal.add("in", raw)
             await self._frame(cp, raw)
 
     # ---- one frame -----------------------------------------------------------------------------

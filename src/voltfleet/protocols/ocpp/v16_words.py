@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 from voltfleet.domain.charging import ConnectorStatus
 from voltfleet.domain.instants import InstantError, read_instant
+from voltfleet.protocols.ocpp.faults import is_fault as is_fault  # re-exported (its old home)
 
 # ---- meter samples ------------------------------------------------------------------------------
 
@@ -223,9 +224,3 @@ _WIRE_STATUS: Mapping[str, ConnectorStatus] = MappingProxyType(
 def connector_status(wire: str) -> ConnectorStatus:
     """The stored status for an OCPP 1.6 status string (UNKNOWN for anything else)."""
     return _WIRE_STATUS.get(wire, ConnectorStatus.UNKNOWN)
-
-
-def is_fault(status: ConnectorStatus, error_code: str) -> bool:
-    """A status that should raise an alarm: Faulted, or any error code other than NoError (OCPP
-    lets a charger report an error while still Available, as a warning)."""
-    return status is ConnectorStatus.FAULTED or error_code not in ("", "NoError")
