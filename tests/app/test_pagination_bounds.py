@@ -59,8 +59,16 @@ def test_every_paged_list_refuses_pages_beyond_the_limit(
     routes = paged_api_routes(app)
     assert len(routes) >= 9 and "/api/v1/alarms" in routes, routes
     headers = world.accounts["admin@I1"].headers()
+    release = client.post(
+        "/api/v1/firmware/releases",
+        data={"model": "CPS WiFi Kit", "firmware_type": "gateway", "version": "1.0"},
+        files={"file": ("fw.bin", b"firmware", "application/octet-stream")},
+        headers=headers,
+    )
+    assert release.status_code == 201, release.text
     for template in routes:
         path = template.replace("{device_id}", ids["GWP1"]).replace("{site_id}", ids["site"])
+        path = path.replace("{release_id}", release.json()["id"])
         assert "{" not in path, f"give {template} an id"
         for params, limit in (
             ({"page": HUGE}, f"{MAX_PAGE}"),

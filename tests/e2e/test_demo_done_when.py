@@ -163,8 +163,11 @@ class Newcomer:
         return "BAT_COMM_LOST" in self.page(f"/site/{self.sites[FIRST]['id']}/alarms")
 
     def ev_charging(self, since: datetime) -> bool:
-        """The first home's EV came home just before the start: its session is running at the
-        charger's 7.4 kW, and the site page's charger card says it is charging."""
+        """The first home's EV came home just before the start: its session is running, at
+        most at the charger's 7.4 kW and at least at the 6 A the power manager never goes
+        below for a charging car (the home is the demo's power-management location, in solar
+        balancing: the limit follows the sun and the house load), and the site page's charger
+        card says it is charging."""
         running = self.get("/api/v1/charging/sessions", active="true")["items"]
         now_charging = [
             x
@@ -175,7 +178,7 @@ class Newcomer:
         ]
         if not now_charging or FIRST not in self.sites:
             return False
-        assert now_charging[0]["power_w"] == pytest.approx(7400.0)
+        assert 6 * 230.0 <= now_charging[0]["power_w"] <= 7400.0, now_charging[0]
         return "charging" in self.page(f"/site/{self.sites[FIRST]['id']}/chargers")
 
     def battery_follows_plan(self, since: datetime) -> bool:

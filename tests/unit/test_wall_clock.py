@@ -20,10 +20,13 @@ EXEMPT = ("clock.py", "cli.py", "bootstrap.py", "simulator/")
 ALLOWED: dict[str, str] = {
     "store/db.py": "utcnow(): the time columns' last-resort default, for an engine that no "
     "runtime wired a clock to (a migration, a script); a runtime's rows take its clock",
-    "app/commands/service.py": "moving into usecases/commands.py with the clock injected "
-    "(issue 11, the commands helper's branch); drop this entry when that lands",
-    "protocols/ocpp/central16.py": "the OCPP engine's currentTime in its replies; left to the "
-    "move of the charging operations (issue 11, the charging helper's branch)",
+    "protocols/ocpp/central16.py": "the OCPP engine's currentTime in its Boot and Heartbeat "
+    "replies: a charger sets its own clock from it, so it is the wall time by design (the "
+    "charging operations take the injected clock)",
+    "protocols/ocpp/central201.py": "as central16.py, for OCPP 2.0.1",
+    "edge/cli.py": "the edge agent runs on a device beside the meters: its command line chooses "
+    "the wall clock, as voltfleet's own cli.py does",
+    "demo_edge.py": "starts the demo's edge agent on the wall clock, like the demo's command line",
 }
 
 
