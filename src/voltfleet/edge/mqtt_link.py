@@ -34,6 +34,7 @@ import aiomqtt
 from voltfleet.edge.outbox import Outbox
 from voltfleet.protocols.mqtt import topics
 from voltfleet.protocols.mqtt.bridge import parse_url
+from voltfleet.protocols.mqtt.gateway_client import announce, gateway_client
 from voltfleet.protocols.mqtt.topics import Channel
 
 log = logging.getLogger(__name__)
@@ -87,26 +88,18 @@ class MqttLink:
         backoff = self.backoff_min_s
         loop = asyncio.get_running_loop()
         while True:
-            client = aiomqtt.Client(
+            client = gateway_client(
                 self.host,
                 self.port,
-                username=self.serial,
-                password=self.token,
-                identifier=self.serial,
-                clean_session=False,
-                keepalive=self.keepalive_s,
-                will=aiomqtt.Will(topics.status(self.serial), topics.OFFLINE, qos=1, retain=True),
-                timeout=self.publish_timeout_s,
+                self.serial,
+                self.token,
+                keepalive_s=self.keepalive_s,
+                timeout_s=self.publish_timeout_s,
             )
-            # A command is acknowledged after its reply went out (aiomqtt has no public switch).
-            client._client.manual_ack_set(True)
             lost: asyncio.Future[None] = loop.create_future()
             try:
                 async with client:
-                    await client.subscribe(topics.gateway_subscription(self.serial), qos=1)
-                    await client.publish(
-                        topics.status(self.serial), topics.ONLINE, qos=1, retain=True
-                    )
+                    await announce(client, self.serial)
                     self.connects += 1
                     backoff = self.backoff_min_s
                     if self._failing:

@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 from voltfleet.protocols.mqtt import topics
+from voltfleet.protocols.mqtt.gateway_client import announce, gateway_client
 from voltfleet.protocols.mqtt.topics import Channel
 from voltfleet.simulator.client import Stats
 from voltfleet.simulator.firmware import Installer
@@ -166,28 +167,18 @@ class MqttGateway:
         backoff = self.backoff_min_s
         loop = asyncio.get_running_loop()
         while True:
-            client = aiomqtt.Client(
+            client = gateway_client(
                 self.host,
                 self.port,
-                username=self.serial,
-                password=self.password,
-                identifier=self.serial,
-                clean_session=False,
-                keepalive=self.keepalive_s,
-                will=aiomqtt.Will(topics.status(self.serial), topics.OFFLINE, qos=1, retain=True),
-                timeout=self.publish_timeout_s,
+                self.serial,
+                self.password,
+                keepalive_s=self.keepalive_s,
+                timeout_s=self.publish_timeout_s,
             )
-            # Commands are acknowledged after their reply went out (the bridge does the same;
-            # aiomqtt has no public switch for it). Set before connecting: a persistent session
-            # hands over its waiting commands at once.
-            client._client.manual_ack_set(True)
             lost: asyncio.Future[None] = loop.create_future()
             try:
                 async with client:
-                    await client.subscribe(topics.gateway_subscription(self.serial), qos=1)
-                    await client.publish(
-                        topics.status(self.serial), topics.ONLINE, qos=1, retain=True
-                    )
+                    await announce(client, self.serial)
                     self._client, self._lost = client, lost
                     self.link.connects += 1
                     backoff = self.backoff_min_s
