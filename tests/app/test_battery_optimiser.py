@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.app.test_battery_plan import site_with_tariff
+from tests.app.test_battery_plan import evening_start, site_with_tariff
 from tests.app.test_site_pages import login
 from tests.app.test_telemetry import bearer, h, iso
 from tests.support.world import World, build_world
@@ -111,7 +111,7 @@ def test_follow_home_turns_serving_the_home_into_self_consumption(
     ids, _ = site_with_tariff(client, world, "GWO4")
     r = client.post(
         f"/api/v1/sites/{ids['site']}/battery-plan",
-        json={**BODY, "follow_home": True},
+        json={**BODY, "follow_home": True, "start_time": iso(evening_start())},
         headers=h(world, "om@I1"),
     )
     assert r.status_code == 201, r.text

@@ -34,6 +34,16 @@ def site_with_tariff(client: TestClient, world: World, gw: str) -> tuple[dict[st
     return ids, token
 
 
+def evening_start() -> datetime:
+    """The latest 20:00 UTC: a day's plan from there has the cheap night (0.24) ahead of the
+    dear evening (0.41), whatever time the test runs, and its commands still reach now (from
+    early morning, the cheap hours would lie behind the dear ones, and a plan has no reason to
+    charge for after its end)."""
+    now = datetime.now(UTC)
+    start = now.replace(hour=20, minute=0, second=0, microsecond=0)
+    return start if start <= now else start - timedelta(days=1)
+
+
 def test_a_plan_becomes_timed_commands_and_replaces_the_previous_one(
     client: TestClient, world: World
 ) -> None:
@@ -44,7 +54,7 @@ def test_a_plan_becomes_timed_commands_and_replaces_the_previous_one(
         "max_charge_w": 4000,
         "max_discharge_w": 4000,
         "round_trip_efficiency": 0.9,
-        "start_time": iso(datetime.now(UTC).replace(minute=0, second=0, microsecond=0)),
+        "start_time": iso(evening_start()),
         "follow_home": False,  # the planned powers as setpoints (the default follows the home)
     }
     r = client.post(
