@@ -12,11 +12,17 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from voltfleet import __version__
+from voltfleet.app import i18n
 from voltfleet.app.deps import Caller, get_runtime
 from voltfleet.app.portal.session import csrf_for
 from voltfleet.usecases.errors import AppError
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+templates.env.add_extension("jinja2.ext.i18n")
+# ``_("...")`` and ``{% trans %}`` in templates look the language up per request (app/i18n.py).
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True
+)
 T = TypeVar("T")
 
 NAV = [

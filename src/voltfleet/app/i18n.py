@@ -1,0 +1,64 @@
+"""The language of the page being rendered, and gettext for templates and Python code.
+
+Catalogues are the ``.po`` files under ``app/locale/<lang>/LC_MESSAGES/messages.po``; they are
+read with Babel at start-up (no compile step, so a translator edits one text file). The language
+of a request lives in a context variable set by the portal's ``render`` before a template runs, so
+concurrent requests in other languages do not see each other's.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DEFAULT_LANGUAGE = "en"
+LANGUAGES = {"en": "English", "de": "Deutsch"}
+
+_current: ContextVar[str] = ContextVar("voltfleet_language", default=DEFAULT_LANGUAGE)
+
+
+@cache
+def translations(language: str) -> _gettext.NullTranslations:
+    """The catalogue of ``language`` (English, the source language, has none)."""
+    po = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    if language == DEFAULT_LANGUAGE or not po.exists():
+        return _gettext.NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=language)
+    result = Translations()
+    for message in catalog:
+        if not message.id or not message.string or message.fuzzy:
+            continue
+        if isinstance(message.id, tuple):
+            for index, plural in enumerate(message.string):
+                result._catalog[(message.id[0], index)] = plural  # type: ignore[attr-defined]
+        else:
+            result._catalog[message.id] = message.string  # type: ignore[attr-defined]
+    result.plural = catalog.plural_func  # type: ignore[attr-defined]
+    return result
+
+
+def use_language(language: str | None) -> None:
+    """Render what follows in ``language`` (unknown or empty means the default)."""
+    _current.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+def current_language() -> str:
+    return _current.get()
+
+
+def gettext(message: str) -> str:
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+_ = gettext
