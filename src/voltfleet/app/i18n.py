@@ -1,7 +1,8 @@
 """The language of the page being rendered, and gettext for templates and Python code.
 
-Catalogues are the ``.po`` files under ``app/locale/<lang>/LC_MESSAGES/messages.po``; they are
-read with Babel at start-up (no compile step, so a translator edits one text file). The language
+Catalogues are the ``.po`` files under ``app/locale/<lang>/LC_MESSAGES/`` (``messages.po`` and
+one file per feature, so features translate their own texts without editing one shared file);
+they are read with Babel on first use (no compile step, so a translator edits a text file). The language
 of a request lives in a context variable set by the portal's ``render`` before a template runs, so
 concurrent requests in other languages do not see each other's.
 """
@@ -26,21 +27,22 @@ _current: ContextVar[str] = ContextVar("voltfleet_language", default=DEFAULT_LAN
 @cache
 def translations(language: str) -> _gettext.NullTranslations:
     """The catalogue of ``language`` (English, the source language, has none)."""
-    po = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    if language == DEFAULT_LANGUAGE or not po.exists():
+    files = sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.po"))
+    if language == DEFAULT_LANGUAGE or not files:
         return _gettext.NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=language)
     result = Translations()
-    for message in catalog:
-        if not message.id or not message.string or message.fuzzy:
-            continue
-        if isinstance(message.id, tuple):
-            for index, plural in enumerate(message.string):
-                result._catalog[(message.id[0], index)] = plural  # type: ignore[attr-defined]
-        else:
-            result._catalog[message.id] = message.string  # type: ignore[attr-defined]
-    result.plural = catalog.plural_func  # type: ignore[attr-defined]
+    for po in files:
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=language)
+        for message in catalog:
+            if not message.id or not message.string or message.fuzzy:
+                continue
+            if isinstance(message.id, tuple):
+                for index, plural in enumerate(message.string):
+                    result._catalog.setdefault((message.id[0], index), plural)  # type: ignore[attr-defined]
+            else:
+                result._catalog.setdefault(message.id, message.string)  # type: ignore[attr-defined]
+        result.plural = _gettext.c2py(catalog.plural_expr)  # type: ignore[attr-defined]
     return result
 
 
