@@ -2,9 +2,9 @@
 
 Catalogues are the ``.po`` files under ``app/locale/<lang>/LC_MESSAGES/`` (``messages.po`` and
 one file per feature, so features translate their own texts without editing one shared file);
-they are read with Babel on first use (no compile step, so a translator edits a text file). The language
-of a request lives in a context variable set by the portal's ``render`` before a template runs, so
-concurrent requests in other languages do not see each other's.
+they are read with Babel on first use (no compile step, so a translator edits a text file).
+The language of a request lives in a context variable set by the portal's ``render`` before a
+template runs, so concurrent requests in other languages do not see each other's.
 """
 
 from __future__ import annotations
