@@ -65,6 +65,7 @@ from voltfleet.app.telemetry.live import router as live_router
 from voltfleet.app.telemetry.quarantine_endpoints import router as quarantine_router
 from voltfleet.app.telemetry.read_endpoints import router as telemetry_read_router
 from voltfleet.app.telemetry.restarts_endpoints import router as restarts_router
+from voltfleet.app.text_guard import NulText
 from voltfleet.app.users.endpoints import router as users_router
 from voltfleet.app.virtual_battery.endpoints import router as virtual_battery_router
 from voltfleet.app.virtual_battery.live import router as virtual_battery_live_router
@@ -185,6 +186,7 @@ def create_app(
         # when the peer is a configured proxy; servers run with their own proxy handling off.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     errors.install(app, page=error_page)
+    app.add_middleware(NulText)  # inside BodyLimit: reads only bodies already bounded
     app.add_middleware(BodyLimit, limit=settings.max_request_body_bytes)
     app.add_middleware(RequestMetrics, metrics=runtime.metrics)
     app.add_middleware(RequestId)  # outermost: every line logged for a request carries its id

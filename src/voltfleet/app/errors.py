@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voltfleet.app.text_guard import NUL_MESSAGE
 from voltfleet.usecases.errors import (
     AppError,
     Conflict,
@@ -109,6 +110,12 @@ def database_unavailable(exc: BaseException) -> bool:
     return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
 
 
+def nul_in_text(exc: BaseException) -> bool:
+    """Whether PostgreSQL refused a statement because a text value held a NUL character."""
+    orig = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    return type(orig).__name__ == "DataError" and "NUL (0x00)" in str(orig)
+
+
 def _db_error_classes() -> tuple[type[Exception], ...]:
     """The exception types the 503 handler looks at: SQLAlchemy's, and the raw drivers'."""
     classes: list[type[Exception]] = [sa_exc.DBAPIError, sa_exc.TimeoutError, sqlite3.Error]
@@ -151,6 +158,8 @@ def install(app: FastAPI, page: ErrorPage | None = None) -> None:
         )
 
     async def _database(request: Request, exc: Exception) -> Response:
+        if nul_in_text(exc):  # what app/text_guard.py does not see (a value built by the server)
+            return JSONResponse(_body(422, NUL_MESSAGE, "invalid", []), status_code=422)
         if not database_unavailable(exc):
             raise exc  # a bug or bad data: a 500, logged with its traceback as before
         log.warning(
