@@ -34,6 +34,7 @@ log = logging.getLogger("voltfleet.jobs")
 
 QUEUE_THREAD = "jobs-queue"
 MAX_WAIT_S = 30.0  # a sleeping thread looks at the clock at least this often
+LOCK_RETRY_S = 0.05  # a due job whose lock is held looks again this often (instead of spinning)
 
 
 @dataclass(order=True)
@@ -205,7 +206,8 @@ class InProcessJobs:
             if wait_s > 0:
                 self._stop.wait(wait_s)
                 continue
-            self._run_periodic(name)
+            if not self._run_periodic(name):
+                self._stop.wait(LOCK_RETRY_S)  # another run holds its lock: look again soon
 
     def _queue_loop(self) -> None:
         while not self._stop.is_set():
@@ -216,5 +218,5 @@ class InProcessJobs:
             with self._mutex:
                 first = min(self._queue).due if self._queue else None
             wait_s = MAX_WAIT_S if first is None else max(0.0, self._seconds_until(first))
-            self._wake.wait(wait_s or 0.05)  # a due job blocked by a lock: look again soon
+            self._wake.wait(wait_s or LOCK_RETRY_S)  # a due job blocked by a lock: look again soon
             self._wake.clear()
