@@ -16,6 +16,13 @@ Kinds (the wire contract shared with the edge agent: docs/device-settings.md):
   factor) or ``{"address", "words"}`` (a vendor map; the platform scaled the value), checked
   against the map: writable, within range, on a step. The reply holds ``before`` and ``after``.
 - ``scan``: ``{}`` or ``{"unit_ids": [...]}``: the gateway scans its Modbus bus.
+- ``work_mode``: ``{"mode": "pv" | "self_consumption" | "full_feed_in" | "emergency_charging" |
+  "forced_off_grid" | "tou", "tou": {...}}`` (the TOU table only with ``tou``;
+  domain/work_modes.py). The reply's details say the mode the inverter runs (``work_mode``) and,
+  in TOU, the base mode of the moment (``active_mode``).
+- ``intelligent_load``: ``{"mode": "off" | "manual" | "battery" | "time" | "surplus", ...}``
+  (domain/work_modes.py); the reply's details say whether the relay is on (``load_on``).
+- ``power_switch``: ``{"on": true | false}``: start or stop the inverter.
 
 The wire form a gateway receives is the kind and the checked parameters (``wire_body``).
 
@@ -43,6 +50,7 @@ from voltfleet.domain.registers import (
     from_words,
     to_words,
 )
+from voltfleet.domain.work_modes import WorkModeError, check_load, check_work_mode, load_params
 
 
 class CommandKind(StrEnum):
@@ -51,6 +59,9 @@ class CommandKind(StrEnum):
     REGISTER_READ = "register_read"
     REGISTER_WRITE = "register_write"
     SCAN = "scan"
+    WORK_MODE = "work_mode"
+    INTELLIGENT_LOAD = "intelligent_load"
+    POWER_SWITCH = "power_switch"
     FIRMWARE_UPDATE = "firmware_update"  # queued by upgrade campaigns (usecases.firmware)
 
 
@@ -80,6 +91,9 @@ TARGETS: dict[CommandKind, frozenset[str]] = {
     CommandKind.REGISTER_READ: frozenset({"inverter", "battery", "meter"}),
     CommandKind.REGISTER_WRITE: frozenset({"inverter", "battery", "meter"}),
     CommandKind.SCAN: frozenset({"gateway"}),
+    CommandKind.WORK_MODE: frozenset({"inverter"}),
+    CommandKind.INTELLIGENT_LOAD: frozenset({"inverter"}),
+    CommandKind.POWER_SWITCH: frozenset({"inverter"}),
     CommandKind.FIRMWARE_UPDATE: frozenset({"gateway", "inverter"}),
 }
 # Kinds only the platform queues (a person asks for them through an upgrade task).
@@ -174,6 +188,8 @@ def validate(
         return _register_read(params, registers)
     if k is CommandKind.REGISTER_WRITE:
         return _register_write(params, registers)
+    if k in (CommandKind.WORK_MODE, CommandKind.INTELLIGENT_LOAD, CommandKind.POWER_SWITCH):
+        return _operation(k, params)
     if k is CommandKind.FIRMWARE_UPDATE:  # built by the platform, never typed by a person
         _no_extra(params, set(FIRMWARE_PARAMS))
         missing = [p for p in FIRMWARE_PARAMS if params.get(p) in (None, "")]
@@ -210,6 +226,21 @@ def validate(
             "discharge needs battery_power_w < 0 (W; < 0 is discharging)", "battery_power_w"
         )
     return CommandRequest(k, {"mode": mode.value, "battery_power_w": power})
+
+
+def _operation(kind: CommandKind, params: dict[str, Any]) -> CommandRequest:
+    """An inverter's working mode, intelligent load or power switch (domain/work_modes.py)."""
+    try:
+        if kind is CommandKind.WORK_MODE:
+            return CommandRequest(kind, check_work_mode(params))
+        if kind is CommandKind.INTELLIGENT_LOAD:
+            return CommandRequest(kind, load_params(check_load(params)))
+        _no_extra(params, {"on"})
+        if not isinstance(params.get("on"), bool):
+            raise CommandError("on must be true (start the inverter) or false (stop it)", "on")
+        return CommandRequest(kind, {"on": params["on"]})
+    except WorkModeError as exc:
+        raise CommandError(str(exc), exc.field) from exc
 
 
 def _int(value: Any, what: str, lo: int, hi: int) -> int:

@@ -1,5 +1,6 @@
 """A simulated gateway's command handling: the platform's commands (``GET /api/v1/gateway/commands``
-or MQTT, same body) turned into the home model's battery command, and the reply it sends.
+or MQTT, same body) turned into the home model's battery command (or its power switch and
+intelligent-load relay), and the reply it sends.
 
 Pure: data in, data out. The battery obeys its limits: a power beyond what it can charge or
 discharge is clipped to its limit (and the reply says so); the model's step keeps energy
@@ -9,9 +10,16 @@ conserved (DESIGN.md signs: battery_power_w > 0 is charging).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from voltfleet.domain.work_modes import (
+    WorkMode,
+    WorkModeError,
+    check_load,
+    check_tou,
+    check_work_mode,
+)
 from voltfleet.simulator.model import BatterySpec, Command, Mode
 
 
@@ -24,6 +32,7 @@ class Outcome:
     ok: bool
     message: str
     details: dict[str, Any]
+    state: dict[str, Any] = field(default_factory=dict)  # other HomeState fields to set
 
     def reply(self) -> dict[str, Any]:
         return {
@@ -56,12 +65,14 @@ def interpret(body: Any, battery: BatterySpec | None, devices: set[str]) -> Outc
         return _fail("unreadable command")
     if body.get("device") not in devices:
         return _fail(f"no device {body.get('device')!r} controls a battery here")
-    if battery is None:
-        return _fail("this home has no battery")
     params = body.get("params")
     if not isinstance(params, dict):
         return _fail("params missing")
     kind = body.get("kind")
+    if kind in ("work_mode", "intelligent_load", "power_switch"):
+        return _operation(str(kind), params, battery)
+    if battery is None:
+        return _fail("this home has no battery")
     power = params.get("battery_power_w")
     if power is not None and (
         isinstance(power, bool) or not isinstance(power, int | float) or not math.isfinite(power)
@@ -91,3 +102,51 @@ def interpret(body: Any, battery: BatterySpec | None, devices: set[str]) -> Outc
             return _fail("discharge needs battery_power_w < 0")
         return _setpoint(p, battery, "discharging")
     return _fail(f"unsupported mode {mode!r}")
+
+
+def _operation(kind: str, params: dict[str, Any], battery: BatterySpec | None) -> Outcome:
+    """A working mode, the intelligent-load relay or the power switch (domain/work_modes.py
+    checks the parameters as the platform did: a device never trusts its link)."""
+    try:
+        if kind == "power_switch":
+            on = params.get("on")
+            if not isinstance(on, bool):
+                return _fail("on must be true or false")
+            return Outcome(
+                None,
+                True,
+                "inverter started" if on else "inverter stopped",
+                {"on": on},
+                {"inverter_on": on},
+            )
+        if kind == "intelligent_load":
+            load = check_load(params)
+            return Outcome(
+                None,
+                True,
+                f"intelligent load: {load.mode.value}",
+                {"load_mode": load.mode.value},
+                {"load": load},
+            )
+        checked = check_work_mode(params)
+    except WorkModeError as exc:
+        return _fail(str(exc))
+    mode = WorkMode(checked["mode"])
+    if battery is None:
+        return _fail("this home has no battery: its inverter runs PV mode only")
+    details = {"work_mode": mode.value}
+    if mode is WorkMode.TOU:
+        tou = check_tou(checked["tou"])
+        return Outcome(Command(Mode.TOU, tou=tou), True, "TOU mode", details)
+    if mode is WorkMode.PV:
+        return Outcome(Command(Mode.IDLE), True, "PV mode (battery not used)", details)
+    if mode is WorkMode.FULL_FEED_IN:
+        return Outcome(Command(Mode.FULL_FEED_IN), True, "full feed-in", details)
+    if mode is WorkMode.EMERGENCY_CHARGING:
+        return Outcome(
+            Command(Mode.SETPOINT, battery.max_charge_w), True, "emergency charging", details
+        )
+    note = "forced off-grid (simulated: the battery covers the loads, the grid backs it up)"
+    if mode is WorkMode.FORCED_OFF_GRID:
+        return Outcome(Command(Mode.SELF_CONSUMPTION), True, note, details)
+    return Outcome(Command(Mode.SELF_CONSUMPTION), True, "self-consumption", details)

@@ -703,6 +703,8 @@ async def run_fleet(
             if out.command is not None:
                 run.state = set_command(run.state, out.command)
                 run.replay.clear()  # the platform's word now, not the history's
+            if out.state:
+                run.state = replace(run.state, **out.state)
             reply = out.reply()
             if len(run.replies) > 500:
                 run.replies.clear()

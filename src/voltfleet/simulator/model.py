@@ -13,6 +13,15 @@ Faults: now and then the battery's communication with the inverter fails (``batt
 seeded random plan); while it is down the battery stays idle (the grid covers the difference, so
 energy is still conserved) and reports nothing, and it recovers after some minutes.
 
+Working modes (domain/work_modes.py) as the hybrid inverter runs them: PV mode leaves the battery
+idle; self-consumption and forced off-grid charge from surplus and discharge to the loads (the
+simulated grid stays as backup in off-grid); full feed-in exports surplus PV and discharges the
+battery at its limit when PV is short; emergency charging charges at the limit (from the grid
+too) until full; TOU runs the base mode of the table's slot for the home's local time. With
+anti-feedback the export is capped by curtailing PV. A stopped inverter (power switch off)
+produces nothing and leaves the battery idle. The intelligent-load relay switches a
+``SMART_LOAD_W`` load (a heating rod) by the domain's rule.
+
 Inputs per step (PV power, household load, EV plug state) are made as whole arrays for a span of
 steps (``pv_power_w``, ``load_power_w``, ``ev_plan``), vectorised with numpy/pvlib; ``step``
 then moves the state on by one step given those inputs and the current command.
@@ -22,12 +31,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
+from zoneinfo import ZoneInfo
 
+import holidays
 import numpy as np
 import numpy.typing as npt
 
+from voltfleet.domain.work_modes import BaseMode, LoadSettings, TouSettings, load_on, tou_mode_at
 from voltfleet.simulator.weather import Irradiance
 
 FloatArray = npt.NDArray[np.float64]
@@ -40,12 +53,18 @@ class Mode(StrEnum):
     SELF_CONSUMPTION = "self_consumption"  # charge from surplus PV, discharge to cover the load
     SETPOINT = "setpoint"  # follow ``Command.setpoint_w`` (> 0 charge, < 0 discharge)
     IDLE = "idle"  # neither charge nor discharge
+    FULL_FEED_IN = "full_feed_in"  # export surplus PV; discharge at the limit when PV is short
+    TOU = "tou"  # the base mode of ``Command.tou`` at the home's local time
+
+
+SMART_LOAD_W = 2000.0  # what the intelligent-load relay switches
 
 
 @dataclass(frozen=True)
 class Command:
     mode: Mode = Mode.SELF_CONSUMPTION
     setpoint_w: float = 0.0  # battery power asked for in SETPOINT mode; > 0 is charging
+    tou: TouSettings | None = None  # the table, in TOU mode
 
 
 @dataclass(frozen=True)
@@ -149,6 +168,10 @@ class HomeState:
     ev_need_wh: float = 0.0  # energy the plugged-in EV still wants
     counters: Counters = field(default_factory=Counters)
     command: Command = field(default_factory=Command)
+    inverter_on: bool = True  # the power switch
+    load: LoadSettings | None = None  # the intelligent-load relay's settings
+    load_on: bool = False
+    load_on_s: float = 0.0  # how long the relay has been on
 
 
 @dataclass(frozen=True)
@@ -201,8 +224,22 @@ def step(
     if dt_s <= 0:
         raise ValueError("dt_s must be > 0")
     h = dt_s / 3600.0
-    pv = max(inp.pv_w, 0.0)
+    pv = max(inp.pv_w, 0.0) if state.inverter_on else 0.0
     load = max(inp.load_w, 0.0)
+    local = ts.astimezone(_zone(spec.timezone))
+    relay = state.load_on
+    if state.load is not None:
+        soc_pct = None if spec.battery is None else 100 * state.stored_wh / spec.battery.capacity_wh
+        relay = load_on(
+            state.load,
+            was_on=state.load_on,
+            local=local,
+            soc_pct=soc_pct,
+            export_w=pv - load - (SMART_LOAD_W if state.load_on else 0.0),
+            on_for_minutes=state.load_on_s / 60,
+        )
+        if relay:
+            load += SMART_LOAD_W
 
     ev_need = state.ev_need_wh
     if inp.ev_arrival_need_wh > 0:
@@ -223,13 +260,20 @@ def step(
         avail_w = max(stored - b.min_wh, 0.0) * eta / h
         max_c = min(b.max_charge_w, room_w)
         max_d = min(b.max_discharge_w, avail_w)
-        cmd = Command(Mode.IDLE) if inp.battery_fault else state.command
+        cmd = state.command
+        if inp.battery_fault or not state.inverter_on:
+            cmd = Command(Mode.IDLE)
+        elif cmd.mode is Mode.TOU and cmd.tou is not None:
+            cmd = _tou_command(cmd.tou, local, spec.country)
+        surplus = pv - load - ev
         if cmd.mode is Mode.SELF_CONSUMPTION:
-            surplus = pv - load - ev
             if surplus > 0:
                 charge = min(surplus, max_c)
             else:
                 discharge = min(-surplus, max_d)
+        elif cmd.mode is Mode.FULL_FEED_IN:
+            if surplus <= 0:
+                discharge = max_d
         elif cmd.mode is Mode.SETPOINT:
             if cmd.setpoint_w > 0:
                 charge = min(cmd.setpoint_w, max_c)
@@ -239,6 +283,11 @@ def step(
         stored = min(max(stored, b.min_wh), b.max_wh)  # float dust only
 
     grid = load + ev + charge - discharge - pv
+    tou = state.command.tou if state.command.mode is Mode.TOU else None
+    if tou is not None and tou.anti_feedback and -grid > tou.feed_in_limit_w:
+        curtailed = -grid - tou.feed_in_limit_w
+        pv -= min(curtailed, pv)
+        grid = load + ev + charge - discharge - pv
     delta = Counters(
         pv_wh=pv * h,
         load_wh=load * h,
@@ -250,7 +299,14 @@ def step(
     )
     counters = state.counters.plus(delta)
     soc = 0.0 if b is None else stored / b.capacity_wh
-    new = replace(state, stored_wh=stored, ev_need_wh=ev_need, counters=counters)
+    new = replace(
+        state,
+        stored_wh=stored,
+        ev_need_wh=ev_need,
+        counters=counters,
+        load_on=relay,
+        load_on_s=state.load_on_s + dt_s if relay and state.load_on else 0.0,
+    )
     return new, Step(
         ts=ts,
         dt_s=dt_s,
@@ -266,6 +322,31 @@ def step(
         counters=counters,
         battery_fault=inp.battery_fault,
     )
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@cache
+def _holidays(country: str, year: int) -> frozenset[date]:
+    try:
+        return frozenset(holidays.country_holidays(country, years=year))
+    except NotImplementedError:  # a country the library does not know: no holidays
+        return frozenset()
+
+
+def _tou_command(tou: TouSettings, local: datetime, country: str) -> Command:
+    """The battery command a TOU table gives at ``local``."""
+    base = tou_mode_at(tou, local, holiday=local.date() in _holidays(country, local.year))
+    if base is BaseMode.GRID_CHARGE:
+        return Command(Mode.SETPOINT, float(tou.grid_charge_power_w))
+    if base is BaseMode.FULL_FEED_IN:
+        return Command(Mode.FULL_FEED_IN)
+    if base is BaseMode.PV:
+        return Command(Mode.IDLE)
+    return Command(Mode.SELF_CONSUMPTION)
 
 
 def command(state: HomeState, cmd: Command) -> HomeState:

@@ -10,15 +10,18 @@ from voltfleet.app.instants import Instant
 
 class CommandIn(BaseModel):
     kind: str = Field(
-        description="battery_mode | battery_setpoint | register_read | register_write | scan "
-        "(docs/device-settings.md)",
+        description="battery_mode | battery_setpoint | register_read | register_write | scan | "
+        "work_mode | intelligent_load | power_switch (docs/device-settings.md)",
         max_length=32,
     )
     params: dict[str, Any] = Field(
         default_factory=dict,
         description='battery_mode: {"mode": "self_consumption" | "charge" | "discharge" | '
         '"idle", "battery_power_w": W (> 0 charging, < 0 discharging; optional)}; '
-        'battery_setpoint: {"battery_power_w": W}',
+        'battery_setpoint: {"battery_power_w": W}; work_mode: {"mode": "pv" | "self_consumption" | '
+        '"full_feed_in" | "emergency_charging" | "forced_off_grid" | "tou", "tou": {...}}; '
+        'intelligent_load: {"mode": "off" | "manual" | "battery" | "time" | "surplus", ...}; '
+        'power_switch: {"on": true | false}',
     )
     ttl_s: float = Field(
         default=300, description="seconds the command may wait for its gateway (10 .. 172800)"

@@ -1,0 +1,155 @@
+"""Portal "Mode" and "Intelligent load" of an inverter (the manual's function bar): the mode the
+inverter reports, the forms that send ``work_mode``, ``intelligent_load`` and ``power_switch``
+commands, and their history. O&M engineers and administrators send; owners look."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from voltfleet.app.commands import service
+from voltfleet.app.commands.repository import CommandRepository
+from voltfleet.app.commands.schemas import CommandIn
+from voltfleet.app.deps import DbSession, request_now
+from voltfleet.app.devices.repository import DeviceRepository
+from voltfleet.app.i18n import _
+from voltfleet.app.portal.render import render
+from voltfleet.app.portal.session import check_csrf, require_caller
+from voltfleet.app.work_modes import forms
+from voltfleet.domain.access import Action, Kind
+from voltfleet.domain.work_modes import (
+    LOAD_MODE_LABELS,
+    MAX_SEASONS,
+    WORK_MODE_LABELS,
+    BaseMode,
+    LoadMode,
+    WorkMode,
+    WorkModeError,
+)
+from voltfleet.store.models import Site
+from voltfleet.usecases.errors import Conflict, Forbidden, Invalid, NotFound
+
+router = APIRouter(include_in_schema=False)
+KINDS = ("work_mode", "intelligent_load", "power_switch")
+HISTORY = 15
+TTL_S = 900  # a mode change waits a quarter of an hour for an offline gateway
+
+
+def _local(at: datetime | None, zone: ZoneInfo) -> str:
+    """An instant in the site's zone with its offset (the one-clock rule)."""
+    if at is None:
+        return "—"
+    local = at.astimezone(zone)
+    return local.strftime("%Y-%m-%d %H:%M ") + local.isoformat()[-6:]
+
+
+@router.get("/device/{device_id}/mode", response_class=HTMLResponse)
+def mode_page(
+    request: Request, session: DbSession, device_id: str, error: str = "", notice: str = ""
+) -> HTMLResponse:
+    caller = require_caller(request, session)
+    device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
+    site = session.get(Site, device.site_id)
+    zone = ZoneInfo(site.timezone if site else "UTC")
+    service.sweep(session, request_now(request), device_id=device.id)
+    recent = session.scalars(
+        CommandRepository(session, caller).of_device(device.id).limit(200)
+    ).all()
+    rows = [r for r in recent if r.kind in KINDS][:HISTORY]
+
+    def last(kind: str, *, acknowledged: bool) -> Any:
+        return next(
+            (
+                r
+                for r in recent
+                if r.kind == kind and (not acknowledged or r.state == "acknowledged")
+            ),
+            None,
+        )
+
+    reported = last("work_mode", acknowledged=True)
+    sent = last("work_mode", acknowledged=False)
+    tou = (sent.params.get("tou") if sent is not None else None) or {}
+    seasons = list(tou.get("seasons", []))
+    seasons += [{}] * (MAX_SEASONS - len(seasons))
+    load = last("intelligent_load", acknowledged=False)
+    power = last("power_switch", acknowledged=True)
+    return render(
+        request,
+        "portal/device_mode.html",
+        caller,
+        device=device,
+        site=site,
+        is_inverter=device.kind == "inverter",
+        can_command=caller.can(Kind.DEVICE, Action.UPDATE),
+        reported=reported,
+        reported_at=_local(reported.replied_at if reported else None, zone),
+        sent=sent,
+        modes=[(m.value, WORK_MODE_LABELS[m]) for m in WorkMode],
+        base_modes=[m.value for m in BaseMode],
+        tou=tou,
+        seasons=[
+            {
+                **s,
+                "weekday": forms.slots_text(s.get("weekday", [])),
+                "weekend": forms.slots_text(s.get("weekend", [])),
+            }
+            for s in seasons
+        ],
+        load=load.params if load is not None else {"mode": "off"},
+        load_state=load,
+        load_modes=[(m.value, LOAD_MODE_LABELS[m]) for m in LoadMode],
+        power=power,
+        rows=rows,
+        local=lambda at: _local(at, zone),
+        zone=str(zone),
+        pending=any(r.state in ("queued", "sent") for r in rows),
+        error=error,
+        notice=notice,
+    )
+
+
+async def _send(
+    request: Request, session: DbSession, device_id: str, kind: str, build: Any
+) -> Response:
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    check_csrf(request, form.get("csrf", ""))
+    caller = require_caller(request, session)
+    error = notice = ""
+    try:
+        params = build(form)
+        body = CommandIn(kind=kind, params=params, ttl_s=TTL_S)
+        service.create(session, caller, device_id, body, now=request_now(request))
+        notice = _("Sent to the inverter; its answer appears below.")
+    except WorkModeError as exc:
+        error = str(exc)
+    except (Invalid, Conflict, Forbidden, NotFound) as exc:
+        session.rollback()
+        error = exc.message
+    where = f"/device/{device_id}/mode?" + ("error=" if error else "notice=")
+    return RedirectResponse(where + quote(error or notice), status_code=303)
+
+
+@router.post("/device/{device_id}/mode")
+async def send_mode(request: Request, session: DbSession, device_id: str) -> Response:
+    return await _send(request, session, device_id, "work_mode", forms.work_mode_params)
+
+
+@router.post("/device/{device_id}/intelligent-load")
+async def send_load(request: Request, session: DbSession, device_id: str) -> Response:
+    return await _send(request, session, device_id, "intelligent_load", forms.load_form_params)
+
+
+@router.post("/device/{device_id}/power")
+async def send_power(request: Request, session: DbSession, device_id: str) -> Response:
+    def build(form: dict[str, str]) -> dict[str, Any]:
+        if form.get("on") not in ("true", "false"):
+            raise WorkModeError("choose start or stop", "on")
+        return {"on": form["on"] == "true"}
+
+    return await _send(request, session, device_id, "power_switch", build)
