@@ -69,6 +69,7 @@ from voltfleet.app.text_guard import NulText
 from voltfleet.app.users.endpoints import router as users_router
 from voltfleet.app.virtual_battery.endpoints import router as virtual_battery_router
 from voltfleet.app.virtual_battery.live import router as virtual_battery_live_router
+from voltfleet.app.work_modes.autotest_pages import router as autotest_pages_router
 from voltfleet.app.work_modes.pages import router as work_modes_pages_router
 from voltfleet.jobs.inprocess import InProcessJobs
 from voltfleet.jobs.platform import all_jobs
@@ -236,6 +237,7 @@ def create_app(
         ocpp_api_router,
         ocpp_pages_router,
         work_modes_pages_router,
+        autotest_pages_router,
         portal_router,
     ):
         app.include_router(router)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from tests.app.test_alarms import home
 from tests.app.test_device_settings import poll, reply
 from tests.app.test_money_pages import csrf_of, sign_in
+from tests.app.test_telemetry import h, token_for
 from tests.support.world import World, build_world
 from voltfleet.app.runtime import Runtime
 from voltfleet.clock import ManualClock
@@ -162,3 +163,78 @@ def test_owners_look_but_do_not_send(client: TestClient, world: World, runtime: 
         assert s.scalars(select(Command)).all() == []
     meter = client.get(f"/device/{ids['GWO-MTR']}/mode")
     assert meter.status_code in (200, 404)
+
+
+def italian_home(client: TestClient, world: World) -> tuple[str, str]:
+    r = client.post(
+        "/api/v1/sites",
+        json={"name": "Casa", "country": "IT", "gateway": {"serial": "GWI"}},
+        headers=world.accounts["admin@I1"].headers(),
+    )
+    assert r.status_code == 201, r.text
+    site = r.json()["id"]
+    r = client.post(
+        f"/api/v1/sites/{site}/devices",
+        json={"kind": "inverter", "serial": "GWI-INV", "parent_serial": "GWI"},
+        headers=world.accounts["admin@I1"].headers(),
+    )
+    assert r.status_code == 201, r.text
+    inv = r.json()["id"]
+    r = client.get("/api/v1/devices", params={"site_id": site}, headers=h(world, "om@I1"))
+    gw = next(d["id"] for d in r.json()["items"] if d["serial"] == "GWI")
+    return inv, token_for(client, world, gw)
+
+
+def test_autotest_conditions_progress_and_the_judged_report(
+    client: TestClient, world: World, runtime: Runtime, clock: ManualClock
+) -> None:
+    inv, token = italian_home(client, world)
+    sign_in(client, world, "om@I1")
+    page = client.get(f"/device/{inv}/autotest")
+    assert page.status_code == 200 and 'id="autotest-form"' in page.text
+    csrf = csrf_of(page.text)
+    # not every condition confirmed: refused, nothing sent
+    r = client.post(
+        f"/device/{inv}/autotest",
+        data={"csrf": csrf, "condition": ["grid_connected"], "agreement": "on"},
+    )
+    assert "confirm the test conditions first" in r.text
+    with runtime.db.session() as s:
+        assert s.scalars(select(Command)).all() == []
+    r = client.post(
+        f"/device/{inv}/autotest",
+        data={
+            "csrf": csrf,
+            "condition": ["grid_connected", "loads_safe", "installer_present"],
+            "agreement": "on",
+        },
+    )
+    assert 'id="autotest-running"' in r.text and 'id="autotest-form"' not in r.text
+    clock.advance(timedelta(seconds=4))
+    got = answer(client, token, {"GWI-INV"})
+    assert [c["kind"] for c in got] == ["autotest"]
+    page = client.get(f"/device/{inv}/autotest")
+    assert page.text.split('id="autotest-verdict">')[1].startswith("Passed")
+    assert page.text.count("data-step=") == 8
+    assert "2031-01-15 09:00 +01:00" in page.text  # Rome time
+    csv = client.get(f"/device/{inv}/autotest.csv")
+    assert csv.status_code == 200
+    lines = csv.text.strip().splitlines()
+    assert lines[0].startswith("# CEI 0-21 AutoTest of GWI-INV")
+    assert len(lines) == 10 and all(",pass," in line for line in lines[2:])
+
+
+def test_autotest_is_only_offered_in_italy(client: TestClient, world: World) -> None:
+    ids, _ = home(client, world, "GWD")  # a German home
+    sign_in(client, world, "om@I1")
+    page = client.get(f"/device/{ids['GWD-INV']}/autotest")
+    assert 'id="autotest-unavailable"' in page.text and 'id="autotest-form"' not in page.text
+    r = client.post(
+        f"/device/{ids['GWD-INV']}/autotest",
+        data={
+            "csrf": csrf_of(page.text),
+            "condition": ["grid_connected", "loads_safe", "installer_present"],
+            "agreement": "on",
+        },
+    )
+    assert "only available for sites in Italy" in r.text

@@ -23,6 +23,8 @@ Kinds (the wire contract shared with the edge agent: docs/device-settings.md):
 - ``intelligent_load``: ``{"mode": "off" | "manual" | "battery" | "time" | "surplus", ...}``
   (domain/work_modes.py); the reply's details say whether the relay is on (``load_on``).
 - ``power_switch``: ``{"on": true | false}``: start or stop the inverter.
+- ``autotest``: ``{"standard": "CEI 0-21"}``: the inverter's protection self-test (Italy;
+  domain/autotest.py); the reply's details hold ``steps``: ``[{"code", "value", "time_s"}]``.
 
 The wire form a gateway receives is the kind and the checked parameters (``wire_body``).
 
@@ -40,6 +42,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from voltfleet.domain.autotest import AutoTestError, check_start
 from voltfleet.domain.registers import (
     MAX_POINTS_PER_READ,
     MAX_WORDS,
@@ -62,6 +65,7 @@ class CommandKind(StrEnum):
     WORK_MODE = "work_mode"
     INTELLIGENT_LOAD = "intelligent_load"
     POWER_SWITCH = "power_switch"
+    AUTOTEST = "autotest"
     FIRMWARE_UPDATE = "firmware_update"  # queued by upgrade campaigns (usecases.firmware)
 
 
@@ -94,6 +98,7 @@ TARGETS: dict[CommandKind, frozenset[str]] = {
     CommandKind.WORK_MODE: frozenset({"inverter"}),
     CommandKind.INTELLIGENT_LOAD: frozenset({"inverter"}),
     CommandKind.POWER_SWITCH: frozenset({"inverter"}),
+    CommandKind.AUTOTEST: frozenset({"inverter"}),
     CommandKind.FIRMWARE_UPDATE: frozenset({"gateway", "inverter"}),
 }
 # Kinds only the platform queues (a person asks for them through an upgrade task).
@@ -190,6 +195,11 @@ def validate(
         return _register_write(params, registers)
     if k in (CommandKind.WORK_MODE, CommandKind.INTELLIGENT_LOAD, CommandKind.POWER_SWITCH):
         return _operation(k, params)
+    if k is CommandKind.AUTOTEST:
+        try:
+            return CommandRequest(k, check_start(params))
+        except AutoTestError as exc:
+            raise CommandError(str(exc), exc.field) from exc
     if k is CommandKind.FIRMWARE_UPDATE:  # built by the platform, never typed by a person
         _no_extra(params, set(FIRMWARE_PARAMS))
         missing = [p for p in FIRMWARE_PARAMS if params.get(p) in (None, "")]
