@@ -73,6 +73,7 @@ from voltfleet.app.work_modes.autotest_pages import router as autotest_pages_rou
 from voltfleet.app.work_modes.pages import router as work_modes_pages_router
 from voltfleet.jobs.inprocess import InProcessJobs
 from voltfleet.jobs.platform import all_jobs
+from voltfleet.jobs.platform import bind as bind_jobs
 from voltfleet.ports import Jobs
 from voltfleet.settings import Settings
 from voltfleet.store import summaries
@@ -113,10 +114,8 @@ def build_jobs(runtime: Runtime) -> Jobs:
     if runtime.settings.jobs_mode == "worker":
         from voltfleet.jobs.procrastinate_jobs import ProcrastinateJobs
 
-        return firmware_jobs.bind(
-            registry, ProcrastinateJobs(registry, runtime.db.url, runtime.clock)
-        )
-    return firmware_jobs.bind(registry, InProcessJobs(registry, runtime.clock))
+        return bind_jobs(registry, ProcrastinateJobs(registry, runtime.db.url, runtime.clock))
+    return bind_jobs(registry, InProcessJobs(registry, runtime.clock))
 
 
 def ensure_job_queue(settings: Settings) -> None:
@@ -155,7 +154,7 @@ def create_app(
             if isinstance(runtime.jobs, InProcessJobs)
             else InProcessJobs(all_jobs(runtime.db, settings, runtime.power), runtime.clock)
         )
-        firmware_jobs.bind(runner.registry, runner)
+        bind_jobs(runner.registry, runner)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

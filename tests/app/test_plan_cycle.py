@@ -13,10 +13,12 @@ from sqlalchemy import select
 from tests.app.test_battery_plan import site_with_tariff
 from tests.app.test_telemetry import h, iso
 from tests.support.world import World, build_world
-from voltfleet.app.commands.plan_cycle import PLAN_CYCLE, plan_cycle
+from voltfleet.app.commands.plan_cycle import PLAN_CYCLE, PLAN_SITE, plan_cycle
 from voltfleet.app.runtime import Runtime
+from voltfleet.clock import ManualClock
 from voltfleet.domain.telemetry.readings import Reading
-from voltfleet.jobs.platform import platform_jobs
+from voltfleet.jobs.inprocess import InProcessJobs
+from voltfleet.jobs.platform import bind, platform_jobs
 from voltfleet.store.plan_models import BatteryPlanRow
 from voltfleet.store.timeseries import store_for
 
@@ -78,3 +80,37 @@ def test_the_cycle_is_a_job_when_configured(runtime: Runtime) -> None:
     assert PLAN_CYCLE not in platform_jobs(runtime.db, runtime.settings)
     on = runtime.settings.model_copy(update={"battery_plan_cycle_s": 300})
     assert PLAN_CYCLE in platform_jobs(runtime.db, on)
+
+
+def test_the_cycle_fans_out_one_job_per_site_over_the_jobs_adapter(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    now = datetime.now(UTC)
+    sites = []
+    for gw in ("GWF1", "GWF2"):
+        ids, _ = site_with_tariff(client, world, gw)
+        r = client.post(
+            f"/api/v1/sites/{ids['site']}/battery-plan",
+            json={
+                "capacity_kwh": 10,
+                "soc_now": 0.5,
+                "max_charge_w": 4000,
+                "max_discharge_w": 4000,
+                "start_time": iso(now),
+            },
+            headers=h(world, "om@I1"),
+        )
+        assert r.status_code == 201, r.text
+        sites.append(ids["site"])
+    on = runtime.settings.model_copy(update={"battery_plan_cycle_s": 300})
+    registry = platform_jobs(runtime.db, on)
+    clock = ManualClock(now + timedelta(minutes=20))
+    jobs = bind(registry, InProcessJobs(registry, clock))
+    cycle = registry.get(PLAN_CYCLE).run
+    assert cycle(clock.now()) == 2  # deferred, not planned here
+    assert cycle(clock.now()) == 2  # a second cycle before they ran: still one job per site
+    assert jobs.pending() == 2
+    assert [p.trigger for s in sites for p in plans(runtime, s)] == ["request"] * 2
+    assert sorted(jobs.run_due()) == [PLAN_SITE, PLAN_SITE]
+    for site in sites:  # 20 minutes old: each re-planned by its own job
+        assert [p.trigger for p in plans(runtime, site)] == ["request", "cycle"]

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from voltfleet.app.commands.plan_cycle import PLAN_CYCLE, plan_cycle
+from voltfleet.app.commands.plan_cycle import PLAN_CYCLE, PLAN_SITE, PlanCycle, PlanSite
 from voltfleet.app.firmware import jobs as firmware_jobs
 from voltfleet.app.power.wiring import PowerWiring
 from voltfleet.app.telemetry.presence import sweep_offline
 from voltfleet.domain.telemetry.presence import sweep_interval_s
 from voltfleet.jobs import virtual_battery
-from voltfleet.ports import Every, JobSpec
+from voltfleet.ports import Every, Jobs, JobSpec
 from voltfleet.settings import Settings
 from voltfleet.store.command_repository import SqlCommandRepository
 from voltfleet.store.db import Database
@@ -94,7 +94,8 @@ def platform_jobs(
     registry.add(JobSpec(COMMAND_SWEEP, lambda now: command_sweep(db, now), Every(COMMAND_SWEEP_S)))
     if settings.battery_plan_cycle_s:
         every = Every(float(settings.battery_plan_cycle_s))
-        registry.add(JobSpec(PLAN_CYCLE, lambda now: plan_cycle(db, now), every))
+        registry.add(JobSpec(PLAN_CYCLE, PlanCycle(db), every))
+        registry.add(JobSpec(PLAN_SITE, PlanSite(db)))
     firmware_jobs.register(registry, db, settings)
     if settings.market_source_pairs:
         registry.add(
@@ -105,6 +106,16 @@ def platform_jobs(
             )
         )
     return registry
+
+
+def bind(registry: JobRegistry, jobs: Jobs) -> Jobs:
+    """Hand the jobs adapter to the jobs that defer others (firmware steps, the plan cycle's
+    fan-out) once both exist."""
+    if PLAN_CYCLE in registry:
+        run = registry.get(PLAN_CYCLE).run
+        if isinstance(run, PlanCycle):
+            run.jobs = jobs
+    return firmware_jobs.bind(registry, jobs)
 
 
 def all_jobs(db: Database, settings: Settings, power: PowerWiring | None = None) -> JobRegistry:

@@ -4,7 +4,12 @@ site's plan again when it is 15 minutes old or what it was made from has drifted
 (``domain.optimisation.replan``), with the same request, from the battery's reported state of
 charge; the running command is kept unless changing it pays (``plan_service.plan_site``). A site
 is active while its last plan asked for by a person (or a client) is younger than ACTIVE_FOR.
-Each site in its own transaction: one that fails is logged, the others are planned."""
+Each site in its own transaction: one that fails is logged, the others are planned.
+
+Over several workers (``VOLTFLEET_JOBS=worker``) the cycle fans out: the periodic job only lists
+the active sites and defers one ``battery_plan_site`` job per site (its queueing lock keeps one
+waiting per site, its lock keeps two runs of a site apart), so the workers plan the fleet in
+parallel. Without a jobs adapter bound (tests, the CLI) the cycle plans the sites itself."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from voltfleet.app.commands import plan_service
 from voltfleet.app.commands.planning import STEP, Planner, planner_of
 from voltfleet.domain import commands as dc
 from voltfleet.domain.optimisation.replan import replan_reason
+from voltfleet.ports import JobArg, Jobs
 from voltfleet.store.command_models import Command
 from voltfleet.store.db import Database
 from voltfleet.store.fleet_models import Device
@@ -27,6 +33,7 @@ from voltfleet.store.plan_models import BatteryPlanRow
 log = logging.getLogger(__name__)
 
 PLAN_CYCLE = "battery_plan_cycle"
+PLAN_SITE = "battery_plan_site"
 CYCLE_S = 300.0
 ACTIVE_FOR = timedelta(days=2)
 
@@ -115,34 +122,77 @@ def _reason(
     )
 
 
-def plan_cycle(db: Database, now: datetime, planner: Planner | None = None) -> int:
-    """Re-plan every active site that is due; returns how many were planned."""
-    planner = planner or planner_of(None)
+def plan_one(db: Database, now: datetime, row_id: str, site_id: str, planner: Planner) -> bool:
+    """Re-plan one site from its latest plan (``row_id``) when due; True when planned."""
+    try:
+        with db.session() as session:
+            row = session.get(BatteryPlanRow, row_id)
+            site = session.get(Site, site_id)
+            device = session.get(Device, row.device_id) if row else None
+            if row is None or site is None or device is None or site.deleted_at is not None:
+                return False
+            reason = _reason(session, row, site, device, now)
+            if reason is None:
+                return False
+            plan_service.plan_site(
+                session,
+                site,
+                device,
+                plan_service.request_of(row.request),
+                now=now,
+                planner=planner,
+                trigger=reason.split(":")[0],
+                running_w=running_power_w(session, device.id, now),
+            )
+            return True
+    except Exception as exc:  # one site's failure must not stop the fleet's cycle
+        log.warning("battery plan cycle: site %s not re-planned: %s", site_id, exc)
+        return False
+
+
+def due_sites(db: Database, now: datetime) -> list[tuple[str, str]]:
+    """(plan row id, site id) of every active site."""
     with db.session() as session:
-        ids = [(r.id, r.site_id) for r in active_plans(session, now)]
-    done = 0
-    for row_id, site_id in ids:
-        try:
-            with db.session() as session:
-                row = session.get(BatteryPlanRow, row_id)
-                site = session.get(Site, site_id)
-                device = session.get(Device, row.device_id) if row else None
-                if row is None or site is None or device is None or site.deleted_at is not None:
-                    continue
-                reason = _reason(session, row, site, device, now)
-                if reason is None:
-                    continue
-                plan_service.plan_site(
-                    session,
-                    site,
-                    device,
-                    plan_service.request_of(row.request),
-                    now=now,
-                    planner=planner,
-                    trigger=reason.split(":")[0],
-                    running_w=running_power_w(session, device.id, now),
-                )
-                done += 1
-        except Exception as exc:  # one site's failure must not stop the fleet's cycle
-            log.warning("battery plan cycle: site %s not re-planned: %s", site_id, exc)
-    return done
+        return [(r.id, r.site_id) for r in active_plans(session, now)]
+
+
+def plan_cycle(db: Database, now: datetime, planner: Planner | None = None) -> int:
+    """Re-plan every active site that is due, here; returns how many were planned."""
+    planner = planner or planner_of(None)
+    return sum(
+        plan_one(db, now, row_id, site_id, planner) for row_id, site_id in due_sites(db, now)
+    )
+
+
+class PlanCycle:
+    """The periodic job: defers one ``PLAN_SITE`` job per active site once ``jobs`` is bound
+    (``bind``), else plans them itself. Returns how many sites it deferred or planned."""
+
+    def __init__(self, db: Database, planner: Planner | None = None) -> None:
+        self.db = db
+        self.planner = planner
+        self.jobs: Jobs | None = None
+
+    def __call__(self, now: datetime) -> int:
+        if self.jobs is None:
+            return plan_cycle(self.db, now, self.planner)
+        sites = due_sites(self.db, now)
+        for row_id, site_id in sites:
+            self.jobs.defer(
+                PLAN_SITE,
+                {"row_id": row_id, "site_id": site_id},
+                lock=f"{PLAN_SITE}:{site_id}",
+                queueing_lock=f"{PLAN_SITE}:{site_id}",
+            )
+        return len(sites)
+
+
+class PlanSite:
+    """The per-site job."""
+
+    def __init__(self, db: Database, planner: Planner | None = None) -> None:
+        self.db = db
+        self.planner = planner
+
+    def __call__(self, now: datetime, row_id: JobArg = None, site_id: JobArg = None) -> bool:
+        return plan_one(self.db, now, str(row_id), str(site_id), self.planner or planner_of(None))
