@@ -70,7 +70,7 @@ from voltfleet.app.virtual_battery.endpoints import router as virtual_battery_ro
 from voltfleet.app.virtual_battery.live import router as virtual_battery_live_router
 from voltfleet.jobs.inprocess import InProcessJobs
 from voltfleet.jobs.platform import all_jobs
-from voltfleet.ports import Jobs
+from voltfleet.ports import Jobs, WeatherHistory
 from voltfleet.settings import Settings
 from voltfleet.store import summaries
 from voltfleet.store.db import Database
@@ -100,7 +100,22 @@ def build_runtime(settings: Settings) -> Runtime:
     runtime.power.link = charger_link(runtime)  # ... and sends through the chargers connected here
     db.use_clock(lambda: runtime.clock.now())  # rows stamped by the runtime's (injected) clock
     runtime.jobs = build_jobs(runtime)
+    runtime.weather = build_weather(settings)
     return runtime
+
+
+def build_weather(settings: Settings) -> WeatherHistory | None:
+    """The source of the overview's weather (``settings.weather``)."""
+    choice = settings.weather or ("simulated" if settings.relaxed else "off")
+    if choice == "open-meteo":
+        from voltfleet.forecast.open_meteo import OpenMeteoWeather
+
+        return OpenMeteoWeather(url=settings.weather_url)
+    if choice == "simulated":
+        from voltfleet.forecast.simulated_weather import SimulatedWeather
+
+        return SimulatedWeather()
+    return None
 
 
 def build_jobs(runtime: Runtime) -> Jobs:
