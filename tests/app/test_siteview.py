@@ -4,16 +4,23 @@ overview from readings ingested through the real endpoint."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.app.test_live import ingest
+from tests.app.test_money_pages import set_tariffs
 from tests.app.test_site_pages import login
-from tests.app.test_telemetry import h, make_site, token_for
+from tests.app.test_telemetry import bearer, h, make_site, token_for
 from tests.support.world import World, build_world
 from voltfleet.app.runtime import Runtime
+from voltfleet.domain.weather import DayWeather
+from voltfleet.store.models import Site
+from voltfleet.usecases.errors import Unavailable
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
@@ -183,3 +190,119 @@ def test_the_power_flow_shows_each_flow_its_direction_and_follows_new_readings(
     assert "Grid import" in html and "Discharging" in html
     assert lines(html)["pv"] == "no" and lines(html)["ev"] == "no"
     assert re.search(r'data-line="battery" data-active="yes" data-from="160.0,255.0"', html)
+
+
+class FakeWeather:
+    """A WeatherHistory that answers what it is told (the adapters have their contract tests)."""
+
+    name = "test weather"
+
+    def __init__(self, fail: str | None = None) -> None:
+        self.fail = fail
+        self.asked: list[tuple[float, float, str, date, date]] = []
+
+    def daily(
+        self, latitude: float, longitude: float, timezone: str, first: date, last: date
+    ) -> list[DayWeather]:
+        self.asked.append((latitude, longitude, timezone, first, last))
+        if self.fail:
+            raise Unavailable(self.fail)
+        return [DayWeather(first, -1.5, 4.0, 0.61, 87.0), DayWeather(last, 2.0, None, None, None)]
+
+
+def place(runtime: Runtime, site_id: str, unit: str = "C") -> None:
+    with runtime.db.session() as s:
+        site = s.get(Site, site_id)
+        assert site is not None
+        site.latitude, site.longitude, site.temperature_unit = 52.52, 13.405, unit
+
+
+def test_the_weather_card_shows_coordinates_and_seven_local_days(
+    client: TestClient, runtime: Runtime, home: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = home["site"]
+    weather = FakeWeather()
+    monkeypatch.setattr(runtime, "weather", weather)
+    login(client, "owner.i1@example.com")
+    assert f'hx-get="/site/{site}/weather"' in client.get(f"/site/{site}").text
+    html = client.get(f"/site/{site}/weather").text
+    assert "The site has no coordinates" in html and not weather.asked
+
+    place(runtime, site)
+    html = client.get(f"/site/{site}/weather").text
+    ((lat, lon, zone, first, last),) = weather.asked
+    assert (lat, lon, zone) == (52.52, 13.405, "Europe/Berlin") and (last - first).days == 6
+    assert "52.5200, 13.4050" in html and "test weather" in html
+    rows = re.findall(r'<tr data-day="([0-9-]+)">(.*?)</tr>', html, re.S)
+    assert [d for d, _ in rows] == [first.isoformat(), last.isoformat()]
+    cells = re.findall(r"<td>([^<]*)</td>", rows[0][1])
+    assert cells == [first.isoformat(), "-1.5", "4.0", "0.61", "87"]
+
+    place(runtime, site, unit="F")
+    html = client.get(f"/site/{site}/weather").text
+    assert "Min. °F" in html and "<td>29.3</td>" in html and "<td>39.2</td>" in html
+
+    monkeypatch.setattr(runtime, "weather", FakeWeather(fail="Open-Meteo answered 503"))
+    html = client.get(f"/site/{site}/weather").text
+    assert "Weather unavailable: Open-Meteo answered 503" in html
+    monkeypatch.setattr(runtime, "weather", None)
+    assert "No weather source is configured" in client.get(f"/site/{site}/weather").text
+
+    login(client, "admin.i2@example.com")
+    assert client.get(f"/site/{site}/weather").status_code == 404
+
+
+def minutes(local_day: date, hour: int, points: list[tuple[str, str, float]]) -> list[dict]:
+    """One reading a minute for an hour of the site's local day, per (device, point, W)."""
+    start = datetime(local_day.year, local_day.month, local_day.day, hour, tzinfo=BERLIN)
+    out = []
+    for m in range(60):
+        ts = (start + timedelta(minutes=m)).astimezone(UTC).isoformat()
+        for device, point, w in points:
+            out.append({"device": device, "point": point, "ts": ts, "value": w, "unit": "W"})
+    return out
+
+
+def test_savings_per_day_from_telemetry_with_known_readings_and_prices(
+    client: TestClient, world: World, home: dict[str, str]
+) -> None:
+    site = home["site"]
+    set_tariffs(client, world, site)  # import 0.10 at night, 0.36875 from 17 to 21; export 0.08
+    login(client, "owner.i1@example.com")
+    assert f'hx-get="/sites/{site}/savings/telemetry"' in client.get(f"/sites/{site}/savings").text
+    assert (
+        "No battery and grid power measured" in client.get(f"/sites/{site}/savings/telemetry").text
+    )
+
+    day = (datetime.now(BERLIN) - timedelta(days=1)).date()
+    readings = minutes(
+        day, 2, [("GWS-MTR", "grid_power_w", 2000), ("GWS-BAT", "battery_power_w", 2000)]
+    )
+    readings += minutes(
+        day, 18, [("GWS-MTR", "grid_power_w", 500), ("GWS-BAT", "battery_power_w", -1500)]
+    )
+    r = client.post("/api/v1/ingest", json={"readings": readings}, headers=bearer(home["token"]))
+    assert r.status_code == 200 and r.json()["quarantined"] == 0, r.text
+
+    html = client.get(f"/sites/{site}/savings/telemetry").text
+    row = re.search(rf'<tr data-day="{day.isoformat()}">(.*?)</tr>', html, re.S)
+    assert row, html
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))
+    # 02:00: 2 kWh bought at 0.10 into the battery (without it: none); 18:00: 0.5 kWh bought at
+    # 0.36875 while the battery gave 1.5 kWh (without it: 2 kWh at 0.36875)
+    with_battery = 2 * 0.10 + 0.5 * 0.36875
+    without = 2 * 0.36875
+    assert cells == [
+        day.isoformat(), "2.50", "0.00", "2.00", "1.50",
+        f"{with_battery:.2f}", f"{without:.2f}", f"{without - with_battery:.2f}",
+    ]  # fmt: skip
+    assert "EUR" in html and "Europe/Berlin" in html
+
+    login(client, "admin.i2@example.com")
+    assert client.get(f"/sites/{site}/savings/telemetry").status_code == 404
+
+
+def test_a_site_without_battery_has_no_telemetry_savings(client: TestClient, world: World) -> None:
+    ids = make_site(client, world, "GWN")
+    login(client, "admin.i1@example.com")
+    assert "This site has no battery" in client.get(f"/sites/{ids['site']}/savings/telemetry").text

@@ -14,6 +14,7 @@ from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.siteview.flow import power_flow
+from voltfleet.app.siteview.savings import DAYS, telemetry_savings
 from voltfleet.app.siteview.weather import weather_card
 from voltfleet.app.telemetry import live_service
 from voltfleet.domain.access import Action
@@ -57,3 +58,15 @@ def site_weather(
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     card = weather_card(site, runtime.weather, request_now(request))
     return render(request, "portal/_site_weather.html", caller, site=site, weather=card)
+
+
+@router.get("/sites/{site_id}/savings/telemetry", response_class=HTMLResponse)
+def site_telemetry_savings(request: Request, session: DbSession, site_id: str) -> HTMLResponse:
+    """htmx: the savings page's card of the last days from the site's own telemetry: paid with
+    the battery against without it (docs/siteview.md says how)."""
+    caller = require_caller(request, session)
+    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
+    result = telemetry_savings(session, site, request_now(request))
+    return render(
+        request, "portal/_telemetry_savings.html", caller, site=site, result=result, days=DAYS
+    )
