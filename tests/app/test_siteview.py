@@ -189,7 +189,7 @@ def test_the_power_flow_shows_each_flow_its_direction_and_follows_new_readings(
     assert values(html)["battery"] == "0.80 kW" and values(html)["grid"] == "0.30 kW"
     assert "Grid import" in html and "Discharging" in html
     assert lines(html)["pv"] == "no" and lines(html)["ev"] == "no"
-    assert re.search(r'data-line="battery" data-active="yes" data-from="160.0,255.0"', html)
+    assert re.search(r'data-line="battery" data-active="yes" data-from="160.0,245.0"', html)
 
 
 class FakeWeather:

@@ -17,13 +17,13 @@ from voltfleet.app.telemetry.live_schemas import LiveOut
 
 IDLE_W = 10.0  # below this a line is shown at rest (sensor noise, standby)
 JUNCTION = (260.0, 150.0)
-# where each node sits in the picture (the SVG's viewBox is 520 x 300)
+# where each node sits in the picture (the SVG's viewBox is 520 x 310)
 PLACES = {
     "pv": (260.0, 45.0),
     "grid": (70.0, 150.0),
     "home": (450.0, 150.0),
-    "battery": (160.0, 255.0),
-    "ev": (360.0, 255.0),
+    "battery": (160.0, 245.0),
+    "ev": (360.0, 245.0),
 }
 
 
