@@ -3,8 +3,9 @@ EV around a junction, each line drawn from where the power comes from to where i
 
 Built from the live snapshot (``telemetry.live_service``): the flows of the devices in the site's
 statistical range, and the EV as the sum of the chargers' fresh ``ev_power_w``. The home is the
-measured household load; where the load is only derived from the balance (pv + grid - battery)
-it still holds the EV, so the EV is taken out of it.
+load less the EV: the load an inverter measures is everything behind the house meter, the
+wallbox included (the simulated homes report it so), and the load derived from the balance
+(pv + grid - battery) holds it too.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def power_flow(live: LiveOut, kinds: set[str], fresh_s: float) -> PowerFlow:
     ]
     ev = sum(ev_values) if ev_values else None
     home = f.load_power_w
-    if home is not None and f.load_derived and ev is not None:
+    if home is not None and ev is not None:
         home = max(0.0, home - ev)
     has_battery = "battery" in kinds or f.battery_power_w is not None or f.soc is not None
     has_ev = "charger" in kinds or ev is not None
