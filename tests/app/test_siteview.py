@@ -93,8 +93,10 @@ def test_every_tab_page_has_the_bar_with_its_tab_marked(
 def test_an_owner_sees_the_tabs_of_their_role_and_no_settings(
     client: TestClient, home: dict[str, str]
 ) -> None:
-    login(client, "owner.i1@example.com")
     site = home["site"]
+    login(client, "om.i1@example.com")  # an O&M engineer changes device settings
+    assert tabs(client.get(f"/site/{site}/settings").text) == (ALL, ["settings"])
+    login(client, "owner.i1@example.com")
     keys, on = tabs(client.get(f"/site/{site}").text)
     assert keys == [k for k in ALL if k != "settings"] and on == ["overview"]
     assert client.get(f"/site/{site}/settings").status_code == 403
