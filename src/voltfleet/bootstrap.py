@@ -74,7 +74,7 @@ from voltfleet.app.work_modes.pages import router as work_modes_pages_router
 from voltfleet.jobs.inprocess import InProcessJobs
 from voltfleet.jobs.platform import all_jobs
 from voltfleet.jobs.platform import bind as bind_jobs
-from voltfleet.ports import Jobs
+from voltfleet.ports import Jobs, WeatherHistory
 from voltfleet.settings import Settings
 from voltfleet.store import summaries
 from voltfleet.store.db import Database
@@ -104,7 +104,22 @@ def build_runtime(settings: Settings) -> Runtime:
     runtime.power.link = charger_link(runtime)  # ... and sends through the chargers connected here
     db.use_clock(lambda: runtime.clock.now())  # rows stamped by the runtime's (injected) clock
     runtime.jobs = build_jobs(runtime)
+    runtime.weather = build_weather(settings)
     return runtime
+
+
+def build_weather(settings: Settings) -> WeatherHistory | None:
+    """The source of the overview's weather (``settings.weather``)."""
+    choice = settings.weather or ("simulated" if settings.relaxed else "off")
+    if choice == "open-meteo":
+        from voltfleet.forecast.open_meteo import OpenMeteoWeather
+
+        return OpenMeteoWeather(url=settings.weather_url)
+    if choice == "simulated":
+        from voltfleet.forecast.simulated_weather import SimulatedWeather
+
+        return SimulatedWeather()
+    return None
 
 
 def build_jobs(runtime: Runtime) -> Jobs:

@@ -20,7 +20,6 @@ from voltfleet.demo_power import seed_power_demo
 from voltfleet.domain.access import OrgType
 from voltfleet.domain.commands import CommandKind, CommandState
 from voltfleet.domain.plan import BatteryParams, day_plan
-from voltfleet.domain.tariffs import to_us
 from voltfleet.simulator.demo_homes import (  # noqa: F401 - re-exported for the demo's callers
     DEMO_HISTORY,
     DEMO_TAG,
@@ -33,7 +32,7 @@ from voltfleet.simulator.demo_homes import (  # noqa: F401 - re-exported for the
 from voltfleet.store.command_models import Command
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Org, Site, User
-from voltfleet.store.money_models import MarketPriceRow, MeterIntervalRow, TariffVersion
+from voltfleet.store.money_models import MarketPriceRow, TariffVersion
 
 DEMO_PASSWORD = "Demo#2026"  # satisfies the password rules; the demo says so when it starts
 INSTALLER = "Bright Roofs Installers"
@@ -155,8 +154,7 @@ MARKET = {
 
 def seed_money(s: Session, sites: list[Site], now: datetime) -> None:
     """Tariffs for every demo home, made-up day-ahead prices (source "demo", labelled so) for
-    the days around today (UTC, at ``now``), and a week of battery metering for the first home's
-    savings."""
+    the days around today (UTC, at ``now``)."""
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     for i, site in enumerate(sites):
         s.add(
@@ -199,28 +197,8 @@ def seed_money(s: Session, sites: list[Site], now: datetime) -> None:
                 currency="EUR",
             )
         )
-    # The first home's battery: charges 5 kWh at night, supplies 4.2 kWh in the evening.
-    home = sites[0]
-    for d in range(-7, 0):
-        day = today + timedelta(days=d)
-        for a, b, kwh, direction, rate in (
-            (1, 4, 5.0, "IMPORT", "IMPORT"),
-            (17, 21, 4.2, "EXPORT", "IMPORT"),
-        ):
-            start, end = day + a * hour, day + b * hour
-            s.add(
-                MeterIntervalRow(
-                    site_id=home.id,
-                    start=start,
-                    end=end,
-                    start_us=to_us(start),
-                    end_us=to_us(end),
-                    energy_wh=kwh * 1000,
-                    direction=direction,
-                    tariff_rate=rate,
-                    record_reference_id=f"demo-{d}-{direction}",
-                )
-            )
+    # No made-up battery metering: every home with a battery gets its savings from its own
+    # telemetry (app/siteview/savings.py, shown on its savings page).
 
 
 def seed_plan_history(s: Session, site: Site, gateway: Device, now: datetime) -> list[Command]:

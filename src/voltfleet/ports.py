@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from voltfleet.domain.optimisation.forecast import ForecastSite, SiteForecast
@@ -16,6 +16,7 @@ from voltfleet.domain.optimisation.plan import BatteryPlan, SolverFailed
 from voltfleet.domain.optimisation.problem import PlanProblem
 from voltfleet.domain.telemetry.readings import Reading, Sample
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup
+from voltfleet.domain.weather import DayWeather
 
 # (device_id, point, resolution, the change to that period)
 RollupDelta = tuple[str, str, Resolution, Rollup]
@@ -112,6 +113,20 @@ class Forecaster(Protocol):
 
     def forecast(self, site: ForecastSite, times: Sequence[datetime]) -> SiteForecast:
         """Mean power over the quarter hour starting at each of ``times`` (UTC)."""
+        ...
+
+
+class WeatherHistory(Protocol):
+    """The weather of past days at a place (``forecast.open_meteo.OpenMeteoWeather`` over
+    HTTP, ``forecast.simulated_weather.SimulatedWeather`` from the simulator's weather)."""
+
+    name: str  # shown with the figures: where they come from
+
+    def daily(
+        self, latitude: float, longitude: float, timezone: str, first: date, last: date
+    ) -> list[DayWeather]:
+        """One entry per local day in [first, last] the source knows; raises ``Unavailable``
+        (usecases.errors) when the source cannot be reached or answers nonsense."""
         ...
 
 

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     offline_after_s: int = Field(default=300, ge=30)
     live_interval_s: float = Field(default=10.0, gt=0)
     live_max_s: float = Field(default=3600.0, ge=0)
+    # The weather of the last days on a site's overview (app/siteview): "open-meteo" (HTTP, at
+    # weather_url), "simulated" (the simulator's weather), "off"; empty: simulated in demo, dev
+    # and test modes, off in production.
+    weather: str = Field(default="", pattern="^(|off|simulated|open-meteo)$")
+    weather_url: str = "https://api.open-meteo.com/v1/forecast"
 
     # Fleet KPIs: a site without tariffs is valued at this price per kWh of PV yield (in the
     # site's currency); green efficiency factors per kWh of yield, and the CO2 one tree absorbs in

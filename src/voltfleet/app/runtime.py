@@ -13,7 +13,7 @@ from voltfleet.app.ratelimit import AttemptLimiter
 from voltfleet.app.security import Security
 from voltfleet.app.telemetry.wiring import IngestWiring
 from voltfleet.clock import SystemClock
-from voltfleet.ports import Clock, Jobs
+from voltfleet.ports import Clock, Jobs, WeatherHistory
 from voltfleet.protocols.mqtt.broker import BrokerFiles
 from voltfleet.settings import Settings
 from voltfleet.store.db import Database
@@ -31,6 +31,7 @@ class Runtime:
     planner: Planner = field(default_factory=Planner)  # the battery plan's solver, forecasts
     broker_files: BrokerFiles | None = None  # the MQTT broker's files, kept as tokens are issued
     metrics: Metrics = field(default_factory=Metrics)  # this process's Prometheus registry
+    weather: WeatherHistory | None = None  # past days' weather at a site, chosen by bootstrap
     ocpp_connections: Any = None  # app.charging.connections.registry: the chargers connected here
     ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock
     power: PowerWiring = field(init=False)  # EV power management: its jobs, hooks and link

@@ -131,10 +131,13 @@ def battery_plan(request: Request, session: DbSession, site_id: str) -> HTMLResp
             chart["plan"].append(plan_w)
             chart["actual"].append(next((v for at, v in actual if at == t), None))
     made = plan_service.latest_plan(session, caller, site_id, now)
+    # the overview loads the card (htmx); opened as the Battery plan tab, it is a page
+    hx = request.headers.get("hx-request") == "true"
     return render(
         request,
-        "portal/_battery_plan.html",
+        "portal/_battery_plan.html" if hx else "portal/battery_plan.html",
         caller,
+        site_id=site_id,
         plan=got,
         rows=rows,
         chart=json.dumps(chart),

@@ -15,6 +15,7 @@ from voltfleet import __version__
 from voltfleet.app import i18n
 from voltfleet.app.deps import Caller, get_runtime
 from voltfleet.app.portal.session import csrf_for
+from voltfleet.app.siteview.tabs import site_tabs
 from voltfleet.usecases.errors import AppError
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
@@ -23,6 +24,7 @@ templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )
+templates.env.globals["site_tabs"] = site_tabs  # the site's function bar (_site_tabs.html)
 T = TypeVar("T")
 
 NAV = [

@@ -16,6 +16,7 @@ from voltfleet.app.firmware import report_pages as commissioning_pages
 from voltfleet.app.portal import home_pages
 from voltfleet.app.sites import detail_pages as site_detail_pages
 from voltfleet.app.sites import pages as site_pages
+from voltfleet.app.siteview import pages as siteview_pages
 from voltfleet.app.tariffs import pages as tariff_pages
 from voltfleet.app.tariffs import savings_pages
 from voltfleet.app.telemetry import energy_pages, quarantine_pages
@@ -32,6 +33,7 @@ for pages in (
     site_pages,
     device_pages,
     site_detail_pages,
+    siteview_pages,
     tariff_pages,
     savings_pages,
     telemetry_pages,
