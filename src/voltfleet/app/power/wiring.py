@@ -65,13 +65,13 @@ class PowerWiring:
         record what the chargers accepted. From a job thread or any thread but the link's."""
         with self._lock_of(location_id):  # two cycles of a location never overlap here
             now = now or self.clock.now()
-            with self.db.session() as s:
-                d = pm.plan(SqlPowerRepository(s), location_id, now)
+            with self.db.session() as s:  # read only: no write lock to wait for
+                d = pm.look(SqlPowerRepository(s), location_id, now)
             if d is None:
                 return None
-            outcome = self._run(pm.send(self.link, d))
-            with self.db.session() as s:
-                pm.record(SqlPowerRepository(s), outcome, now)
+            outcome = self._run(pm.send(self.link, d), self._loop_of(d))  # the chargers first
+            with self.db.session() as s:  # ... then the state, in one transaction
+                pm.keep(SqlPowerRepository(s), d, outcome, now)
             return outcome
 
     def _lock_of(self, location_id: str) -> threading.Lock:
@@ -99,9 +99,30 @@ class PowerWiring:
             sent += len(out.sent) if out is not None else 0
         return sent
 
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        loop = self.loop
-        if loop is not None and loop.is_running():
+    def _loop_of(self, d: pm.Decision) -> asyncio.AbstractEventLoop | None:
+        """Where the decision's sends run: ``loop`` when set, else the loop that serves the
+        chargers' connections (one hop to it for the whole decision instead of one per
+        charger; OcppChargerLink.loop_for)."""
+        if self.loop is not None:
+            return self.loop
+        loop_for = getattr(self.link, "loop_for", None)
+        if loop_for is None:
+            return None
+        for c in (*d.commands, *d.fallbacks):
+            loop: asyncio.AbstractEventLoop | None = loop_for(c.outlet.serial)
+            if loop is not None:
+                return loop
+        return None
+
+    def _run(
+        self, coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop | None = None
+    ) -> T:
+        loop = loop or self.loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is not None and loop is not running and loop.is_running():
             return asyncio.run_coroutine_threadsafe(coro, loop).result(pm.SEND_TIMEOUT_S * 2)
         return asyncio.run(coro)
 
