@@ -2,12 +2,15 @@
 
     .venv/bin/python benchmarks/power_allocation.py [--connectors 10000] [--repeat 20]
 
-Prints the median time of ``domain.power.allocate.allocate`` (all cars charging, fair sharing,
+Prints the median CPU time of ``domain.power.allocate.allocate`` (all cars charging, fair sharing,
 meters on the middle groups, mixed rotations, one- and three-phase cars, some groups short of the
 6 A minimum so cars are paused) and, in the same run, a baseline: the same max-min fair shares by
 a straightforward per-connector loop (raise every unfrozen car by the common level until a
 constraint fills, rescanning all cars and constraints at each step), on a twentieth of the
-tree (the loop is quadratic: the full size would take hours).
+tree (the loop is quadratic: the full size would take hours). Also in the same run: the first
+allocation on a tree just built (the per-tree arrays made then, kept with the tree for the next
+cycles), and ``allocate_plain``, the same allocation with its classes built connector by
+connector as the first version did (the reference the tests compare with).
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ import random
 import statistics
 import time
 
-from voltfleet.domain.power.allocate import Demand, MeterReading, Situation, allocate
+from voltfleet.domain.power.allocate import (
+    Demand,
+    MeterReading,
+    Situation,
+    allocate,
+    allocate_plain,
+)
 from voltfleet.domain.power.modes import PowerSettings
 from voltfleet.domain.power.tree import ROTATIONS, Connector, GridType, Group, Tree, footprint
 
@@ -113,10 +122,20 @@ def main() -> None:
     a = allocate(s)
     charging = sum(1 for v in a.limits_a.values() if v > 0)
     ms = timed(allocate, s, args.repeat)
+    ms_plain = timed(allocate_plain, s, args.repeat)
+    colds = []
+    for _ in range(5):
+        fresh = build(args.connectors)  # the same situation, a new tree: nothing kept yet
+        t0 = time.process_time()
+        allocate(fresh)
+        colds.append((time.process_time() - t0) * 1000)
+    assert allocate_plain(s) == a
     print(
         f"allocate: {len(s.tree.connectors)} connectors, {len(s.tree.groups)} groups, "
-        f"{charging} charging, {len(a.paused)} paused: {ms:.1f} ms CPU (median of {args.repeat})"
+        f"{charging} charging, {len(a.paused)} paused: {ms:.1f} ms CPU (median of {args.repeat}); "
+        f"first call on a new tree {statistics.median(colds):.1f} ms"
     )
+    print(f"the same, classes built connector by connector (allocate_plain): {ms_plain:.1f} ms")
     small = build(args.connectors // 20, seed=2)
     # the baseline has no pausing: give every group room for the minimum
     small = Situation(
