@@ -37,7 +37,7 @@ from voltfleet.domain.power.tree import (
 
 EPS = 1e-9
 INF = math.inf
-LineCons = dict[tuple[str, tuple[int, ...]], tuple[tuple[int, float], ...]]
+LineCons = dict[tuple[str, tuple[int, ...]], tuple[tuple[int, ...], tuple[tuple[int, float], ...]]]
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ class _Class:
     rows: Sequence[int] = ()  # the members' places in the situation's demands (fast path)
     source: Situation | None = None
     cons: tuple[tuple[int, float], ...] = ()
+    ks: tuple[int, ...] | None = None  # when every constraint is a line's (coefficient 1): theirs
     admitted: list[str] | None = None  # fair sharing: the members that charge
     level_a: float = 0.0  # fair sharing: what each admitted member gets
 
@@ -201,9 +202,9 @@ def _protos(tree: Tree) -> _Protos:
 
     three = code(footprint(grid, STANDARD_ROTATION, PHASES), PHASES)
     one_by_rotation = {r: code(footprint(grid, r, 1), 1) for r in ROTATIONS}
-    gi = np.fromiter((group_of[c.group_id] for c in conns), np.int64, n)
-    c1 = np.fromiter((one_by_rotation[c.rotation] for c in conns), np.int64, n)
-    max_a = np.fromiter((c.max_a for c in conns), np.float64, n)
+    gi = np.array([group_of[c.group_id] for c in conns], dtype=np.int64)
+    c1 = np.array([one_by_rotation[c.rotation] for c in conns], dtype=np.int64)
+    max_a = np.array([c.max_a for c in conns], dtype=np.float64)
     maxima, max_i = np.unique(max_a, return_inverse=True)
     n_codes, n_max = len(lines_list), max(1, len(maxima))
     keys = np.stack(((gi * n_codes + c1) * n_max + max_i, (gi * n_codes + three) * n_max + max_i))
@@ -223,7 +224,8 @@ def _protos(tree: Tree) -> _Protos:
                 used_phases(grid, car),
             )
         )
-    out = _Protos({c.id: i for i, c in enumerate(conns)}, proto.reshape(n, 2), protos)
+    pos = dict(zip([c.id for c in conns], range(n), strict=True))
+    out = _Protos(pos, proto.reshape(n, 2), protos)
     memo["allocate"] = out
     return out
 
@@ -237,7 +239,10 @@ def _classes_fast(s: Situation) -> list[_Class]:
         return []
     t = _protos(s.tree)
     ids = [d.connector_id for d in demands]
-    place = np.array([t.pos.get(x, -1) for x in ids], dtype=np.int64)
+    found = list(map(t.pos.get, ids))
+    if None in found:
+        found = [-1 if x is None else x for x in found]
+    place = np.array(found, dtype=np.int64)
     rows = np.flatnonzero(place >= 0)
     if len(rows) and np.bincount(place[rows]).max() > 1:  # asked twice: the first counts
         _, first = np.unique(place[rows], return_index=True)
@@ -384,14 +389,17 @@ def _allocate(s: Situation, classes: list[_Class]) -> Allocation:
     line_cons = cast(LineCons, tree.memo.setdefault("line_cons", {}))
     for cls in classes:
         if not power_index:
-            on_lines = line_cons.get((cls.group_id, cls.lines))
-            if on_lines is None:
-                on_lines = line_cons[(cls.group_id, cls.lines)] = tuple(
-                    (index[(gid, p)], 1.0)
-                    for gid in tree.ancestors(cls.group_id)
-                    for p in cls.lines
+            found = line_cons.get((cls.group_id, cls.lines))
+            if found is None:
+                ks = tuple(
+                    index[(gid, p)] for gid in tree.ancestors(cls.group_id) for p in cls.lines
                 )
-            cls.cons = on_lines if solar_k < 0 else (*on_lines, (solar_k, cls.w_per_a))
+                found = line_cons[(cls.group_id, cls.lines)] = (ks, tuple((k, 1.0) for k in ks))
+            ks, on_lines = found
+            if solar_k < 0:
+                cls.cons, cls.ks = on_lines, ks
+            else:
+                cls.cons = (*on_lines, (solar_k, cls.w_per_a))
             continue
         out: list[tuple[int, float]] = []
         for gid in tree.ancestors(cls.group_id):
@@ -419,6 +427,7 @@ def _allocate(s: Situation, classes: list[_Class]) -> Allocation:
     all_limits: list[float] = []
     all_phases: list[int] = []
     alloc = {g.id: [0.0] * n_lines for g in tree.groups}
+    alloc_k = [0.0] * len(index)  # the same sums by (group, line) constraint
     for cls in classes:
         m = len(cls.ids)
         all_ids += cls.ids
@@ -438,10 +447,17 @@ def _allocate(s: Situation, classes: list[_Class]) -> Allocation:
                 all_limits.append(v)
                 total += v
         if total > 0:
+            if cls.ks is not None:  # its constraints are its (group, line)s
+                for k in cls.ks:
+                    alloc_k[k] += total
+                continue
             for gid in tree.ancestors(cls.group_id):
                 row = alloc[gid]
                 for p in cls.lines:
                     row[p] += total
+    for (gid, p), k in index.items():
+        if alloc_k[k]:
+            alloc[gid][p] += alloc_k[k]
     groups = {
         g.id: GroupState(
             cap_a=tuple(caps[g.id]),
@@ -500,6 +516,11 @@ def _admit(
         if cls.max_a + EPS < min_a:
             continue
         n = len(cls.ids)
+        if cls.ks is not None:  # coefficients 1: a * min_a * n is min_a * n
+            add = min_a * n
+            for k in cls.ks:
+                total[k] += add
+            continue
         for k, a in cls.cons:
             total[k] += a * min_a * n
     tight = {k for k, t in enumerate(total) if t > cap_k[k] + 1e-6}
@@ -509,12 +530,17 @@ def _admit(
         if cls.max_a + EPS < min_a:
             cls.admitted = []
             paused.extend(cls.members)
-        elif tight and any(k in tight for k, _ in cls.cons):
+        elif tight and not tight.isdisjoint(k for k, _ in cls.cons):
             cls.admitted = []
             contested.extend((m, cls) for m in cls.members)
         else:
             cls.admitted = cls.ids
             n = len(cls.ids)
+            if cls.ks is not None:
+                add = min_a * n
+                for k in cls.ks:
+                    used[k] += add
+                continue
             for k, a in cls.cons:
                 used[k] += a * min_a * n
     contested.sort(key=lambda x: _order(x[0]))
@@ -541,11 +567,21 @@ def _fill(classes: list[_Class], cap_k: list[float], min_a: float) -> None:
     frozen_use = [0.0] * len(cap_k)
     coef = [0.0] * len(cap_k)
     members: list[list[int]] = [[] for _ in cap_k]
-    cons_of: list[list[tuple[int, float]]] = []
+    cons_of: list[list[tuple[int, float]] | None] = []
+    ks_of: list[tuple[tuple[int, ...], float] | None] = []  # coefficients 1: (ks, n)
     for ci, cls in enumerate(live):
         n = len(cls.admitted or ())
+        if cls.ks is not None:  # the same sums as below, with a * n = n
+            nf = float(n)
+            for k in cls.ks:
+                coef[k] += nf
+                members[k].append(ci)
+            cons_of.append(None)
+            ks_of.append((cls.ks, nf))
+            continue
         scaled = [(k, a * n) for k, a in cls.cons]
         cons_of.append(scaled)
+        ks_of.append(None)
         for k, a in scaled:
             coef[k] += a
             members[k].append(ci)
@@ -564,7 +600,15 @@ def _fill(classes: list[_Class], cap_k: list[float], min_a: float) -> None:
     def freeze(ci: int, v: float) -> None:
         frozen[ci] = True
         level_of[ci] = v
-        for k, a in cons_of[ci]:
+        unit = ks_of[ci]
+        if unit is not None:
+            ks, nf = unit
+            use = nf * v
+            for k in ks:
+                frozen_use[k] += use
+                coef[k] -= nf
+            return
+        for k, a in cons_of[ci] or ():
             frozen_use[k] += a * v
             coef[k] -= a
 
