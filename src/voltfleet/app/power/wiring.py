@@ -41,7 +41,10 @@ T = TypeVar("T")
 
 POWER_RECOMPUTE = "power-recompute"  # one location, on an event
 POWER_CYCLE = "power-cycle"  # every location, every CYCLE_S
-INDEX_TTL_S = 5.0  # which devices are meters or chargers of which location: re-read this often
+POWER_DEVICES = "power-devices"  # devices seen while the index was stale: their locations
+# which devices are meters or chargers of which location: re-read by every cycle (CYCLE_S), and
+# by an event that finds it older than this
+INDEX_TTL_S = 10.0
 SEEN = "power_devices_seen"  # session.info key: devices whose change may matter
 
 
@@ -89,6 +92,7 @@ class PowerWiring:
         Returns how many limits were sent."""
         with self.db.session() as s:
             ids = SqlPowerRepository(s).location_ids()
+        self._index(refresh=True)  # so the events of the next seconds find it fresh
         sent = 0
         for location_id in ids:
             try:
@@ -131,6 +135,7 @@ class PowerWiring:
             JobSpec(POWER_RECOMPUTE, lambda now, location_id: self.recompute(location_id, now))
         )
         registry.add(JobSpec(POWER_CYCLE, lambda now: self.cycle(now), Every(pm.CYCLE_S)))
+        registry.add(JobSpec(POWER_DEVICES, lambda now, device_ids: self.devices_seen(device_ids)))
 
     # ---- noticing events -----------------------------------------------------------------------
 
@@ -170,15 +175,46 @@ class PowerWiring:
         if locations:
             self._index_at = None  # the tree changed: read the index again
         if devices:
-            meters, chargers = self._index()
-            for d in devices:
-                locations |= meters.get(d, set()) | chargers.get(d, set())
+            if self._index_fresh():
+                for d in devices:
+                    locations |= self._meters.get(d, set()) | self._chargers.get(d, set())
+            else:
+                # Reading the index here would take a second database connection while this
+                # session still holds its own (after_commit runs before the session gives it
+                # back): with every pooled connection held that way none is left, a deadlock
+                # until the pool's timeout (20 chargers booting at once did it). A job reads it.
+                self._defer_devices(devices)
         for location_id in sorted(locations):
             self.defer(location_id)
 
-    def _index(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    def _index_fresh(self) -> bool:
+        at = self._index_at
+        return at is not None and self.clock.now() - at <= timedelta(seconds=INDEX_TTL_S)
+
+    def devices_seen(self, device_ids: str) -> None:
+        """The ``power-devices`` job: the locations of these devices (comma-separated ids)
+        recompute."""
+        meters, chargers = self._index()
+        locations: set[str] = set()
+        for d in device_ids.split(","):
+            locations |= meters.get(d, set()) | chargers.get(d, set())
+        for location_id in sorted(locations):
+            self.defer(location_id)
+
+    def _defer_devices(self, devices: set[str]) -> None:
+        jobs = self._jobs()
+        if jobs is None:
+            return
+        try:
+            jobs.defer(POWER_DEVICES, {"device_ids": ",".join(sorted(devices))})
+        except Exception:  # a queue that is down must not fail the transaction that committed
+            log.exception("could not queue the power-management devices job")
+
+    def _index(self, refresh: bool = False) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """Which devices are meters or chargers of which locations (its own session: never
+        from inside another session's hook)."""
         now = self.clock.now()
-        if self._index_at is None or now - self._index_at > timedelta(seconds=INDEX_TTL_S):
+        if refresh or not self._index_fresh():
             meters: dict[str, set[str]] = {}
             chargers: dict[str, set[str]] = {}
             with self.db.session() as s:
