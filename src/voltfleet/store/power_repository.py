@@ -148,13 +148,19 @@ def _status(text: str) -> ConnectorStatus:
         return ConnectorStatus.UNKNOWN
 
 
-def car_phases(latest: Latest, charger_id: str) -> int:
-    """1 when the charger's newest per-line currents show the car on L1 only, else 3."""
+def car_phases(latest: Latest, charger_id: str, sent_phases: int | None = None) -> int:
+    """1 when the charger's newest per-line currents show the car on L1 only, else 3.
+
+    A car that draws nothing now (paused, or resting) shows no phases: if its last limit was
+    sent for one phase (so it was seen on L1 only), it is still the one-phase car it was. (Taken
+    for three phases, a paused one-phase car could never fit again where three would not.)"""
     lines = [latest.get((charger_id, p)) for p in EV_LINE_POINTS]
     if any(x is None or x[0] > PHASE_SEEN_S for x in lines):
         return PHASES
     l1, l2, l3 = (x[1] for x in lines if x is not None)
     if l1 > ONE_PHASE_IDLE_A and l2 < ONE_PHASE_IDLE_A and l3 < ONE_PHASE_IDLE_A:
+        return 1
+    if sent_phases == 1 and max(l1, l2, l3) < ONE_PHASE_IDLE_A:
         return 1
     return PHASES
 
@@ -278,7 +284,11 @@ class SqlPowerRepository:
             session = open_sessions.get((r.device_id, r.connector_no))
             if session is None and _status(r.status) not in WANTS_CURRENT:
                 continue
-            phases = car_phases(latest, r.device_id) if per_charger[r.device_id] == 1 else PHASES
+            phases = (
+                car_phases(latest, r.device_id, r.sent_phases)
+                if per_charger[r.device_id] == 1
+                else PHASES
+            )
             drawn = None
             if session is not None and session.power_w is not None:
                 drawn = max(0.0, session.power_w) / watts_per_a(grid, phases)
