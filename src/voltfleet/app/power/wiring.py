@@ -7,6 +7,9 @@ a transaction commits that changed a charging session (started, stopped), a conn
 a group meter's ``last_seen`` (ingest marks a device seen with each reading it accepts) or the
 power setup itself (``service.changed``), the locations concerned are recomputed through the
 ``power-recompute`` job (deferred with a queueing lock, so a burst of readings queues one run).
+Which devices are whose meters and chargers is cached (re-read by every cycle); the hook never
+reads the database itself (it runs while the committing session still holds its connection):
+when the cache is stale it defers ``power-devices``, which reads it and defers the locations.
 
 The chargers are reached through a ``ports.ChargerLink``: ``link`` is set by whoever holds the
 chargers' connections (the OCPP central system), with ``loop``, the event loop its sockets live
