@@ -2,12 +2,16 @@
 
     .venv/bin/python benchmarks/power_allocation.py [--connectors 10000] [--repeat 20]
 
-Prints the median time of ``domain.power.allocate.allocate`` (all cars charging, fair sharing,
+Prints the median CPU time of ``domain.power.allocate.allocate`` (all cars charging, fair sharing,
 meters on the middle groups, mixed rotations, one- and three-phase cars, some groups short of the
 6 A minimum so cars are paused) and, in the same run, a baseline: the same max-min fair shares by
 a straightforward per-connector loop (raise every unfrozen car by the common level until a
 constraint fills, rescanning all cars and constraints at each step), on a twentieth of the
-tree (the loop is quadratic: the full size would take hours).
+tree (the loop is quadratic: the full size would take hours). Also in the same run: the first
+allocation on a tree just built (the per-tree arrays made then, kept with the tree for the next
+cycles), ``allocate_plain``, the same allocation with its classes built connector by connector
+(the reference the tests compare with), and the first version itself (``--before``, a git
+revision: its allocate.py is read with ``git show`` and run on the same situation).
 """
 
 from __future__ import annotations
@@ -15,9 +19,20 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import subprocess
+import sys
 import time
+import types
+from pathlib import Path
+from typing import Any
 
-from voltfleet.domain.power.allocate import Demand, MeterReading, Situation, allocate
+from voltfleet.domain.power.allocate import (
+    Demand,
+    MeterReading,
+    Situation,
+    allocate,
+    allocate_plain,
+)
 from voltfleet.domain.power.modes import PowerSettings
 from voltfleet.domain.power.tree import ROTATIONS, Connector, GridType, Group, Tree, footprint
 
@@ -104,19 +119,55 @@ def timed(fn: object, arg: Situation, repeat: int) -> float:
     return statistics.median(runs) * 1000
 
 
+def before(rev: str) -> Any:
+    """``allocate`` of the revision ``rev`` (None when git cannot show it)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        source = subprocess.run(
+            ["git", "show", f"{rev}:src/voltfleet/domain/power/allocate.py"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    module = types.ModuleType("allocate_before")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, f"{rev}:allocate.py", "exec"), module.__dict__)
+    return module.allocate
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--connectors", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--before", default="2adf01c", help="git revision of the first version")
     args = ap.parse_args()
     s = build(args.connectors)
     a = allocate(s)
     charging = sum(1 for v in a.limits_a.values() if v > 0)
     ms = timed(allocate, s, args.repeat)
+    ms_plain = timed(allocate_plain, s, args.repeat)
+    colds = []
+    for _ in range(5):
+        fresh = build(args.connectors)  # the same situation, a new tree: nothing kept yet
+        t0 = time.process_time()
+        allocate(fresh)
+        colds.append((time.process_time() - t0) * 1000)
+    assert allocate_plain(s) == a
     print(
         f"allocate: {len(s.tree.connectors)} connectors, {len(s.tree.groups)} groups, "
-        f"{charging} charging, {len(a.paused)} paused: {ms:.1f} ms CPU (median of {args.repeat})"
+        f"{charging} charging, {len(a.paused)} paused: {ms:.1f} ms CPU (median of {args.repeat}); "
+        f"first call on a new tree {statistics.median(colds):.1f} ms"
     )
+    print(f"the same, classes built connector by connector (allocate_plain): {ms_plain:.1f} ms")
+    old = before(args.before)
+    if old is not None:
+        got = old(s)
+        assert (got.limits_a, got.paused) == (a.limits_a, a.paused)
+        ms_old = timed(old, s, args.repeat)
+        print(f"the first version ({args.before}), same situation, same limits: {ms_old:.1f} ms")
     small = build(args.connectors // 20, seed=2)
     # the baseline has no pausing: give every group room for the minimum
     small = Situation(

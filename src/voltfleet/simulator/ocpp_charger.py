@@ -239,6 +239,7 @@ class SimulatedCharger:
         backoff_s: float = 0.2,
         response_timeout_s: float = 30.0,
         stop: threading.Event | None = None,
+        all_lines: bool = False,
     ) -> None:
         self.url = ocpp_url(base_url, serial)
         self.serial = serial
@@ -246,6 +247,9 @@ class SimulatedCharger:
         self.register_wh = float(register_wh)
         self.phases = phases  # the connector's
         self.car_phases = min(car_phases or phases, phases)  # the car charges on 1 or 3
+        # report the current of every line of the connector, 0 A on those the car leaves idle
+        # (a charger whose meter measures all three); by default only the lines in use
+        self.all_lines = all_lines
         self.version = version
         self.profiles = Profiles()
         self.drawn_w = 0.0  # the power drawn in the last step, after the charging limit
@@ -443,6 +447,9 @@ class SimulatedCharger:
         _, phases = self.profiles.limit(1, self.transaction_id is not None)
         return min(self.car_phases, phases) if phases else self.car_phases
 
+    def _lines_reported(self, used: int) -> int:
+        return self.phases if self.all_lines else used
+
     def allowed_w(self) -> float:
         """The most the car may draw now: the composite limit (A per phase) on its phases."""
         limit_a, _ = self.profiles.limit(1, self.transaction_id is not None)
@@ -518,10 +525,10 @@ class SimulatedCharger:
             )
             used = self.phases_used()
             amps = power_w / (VOLTAGE_V * used)
-            for phase in ("L1", "L2", "L3")[:used]:
+            for n, phase in enumerate(("L1", "L2", "L3")[: self._lines_reported(used)]):
                 values.append(
                     {
-                        "value": round(amps, 2),
+                        "value": round(amps if n < used else 0.0, 2),
                         "measurand": "Current.Import",
                         "phase": phase,
                         "unit_of_measure": {"unit": "A"},
@@ -558,10 +565,10 @@ class SimulatedCharger:
                 unit=UnitOfMeasure.w,
             ),
         ]
-        for phase in (Phase.l1, Phase.l2, Phase.l3)[:used]:
+        for n, phase in enumerate((Phase.l1, Phase.l2, Phase.l3)[: self._lines_reported(used)]):
             samples.append(
                 SampledValue(
-                    value=f"{amps:.2f}",
+                    value=f"{amps if n < used else 0.0:.2f}",
                     context=ReadingContext.sample_periodic,
                     measurand=Measurand.current_import,
                     phase=phase,

@@ -4,10 +4,11 @@ status, open sessions), the meters from telemetry, the hysteresis and what was s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from voltfleet.domain.charging import ConnectorStatus
@@ -68,15 +69,14 @@ def _at(s: float | None) -> datetime | None:
     return None if s is None else datetime.fromtimestamp(s, UTC)
 
 
-def peak_of(g: PowerGroup) -> PeakLimit | None:
+def peak_of(g: Any) -> PeakLimit | None:
     if g.peak_current_a is None and g.peak_power_kw is None:
         return None
     return PeakLimit(g.peak_current_a, g.peak_power_kw, g.peak_start_min, g.peak_end_min)
 
 
-def tree_of(
-    grid: GridType, groups: list[PowerGroup], placed: list[tuple[PowerConnector, float]]
-) -> Tree:
+def tree_of(grid: GridType, groups: Sequence[Any], placed: Sequence[tuple[Any, float]]) -> Tree:
+    """The tree from group and connector rows (ORM objects or plain rows with their names)."""
     return Tree(
         grid,
         tuple(
@@ -97,7 +97,7 @@ def tree_of(
     )
 
 
-def settings_of(loc: PowerLocation) -> PowerSettings:
+def settings_of(loc: Any) -> PowerSettings:
     return PowerSettings(
         mode=Mode(loc.mode),
         solar_backup_s=loc.solar_backup_s,
@@ -148,13 +148,19 @@ def _status(text: str) -> ConnectorStatus:
         return ConnectorStatus.UNKNOWN
 
 
-def car_phases(latest: Latest, charger_id: str) -> int:
-    """1 when the charger's newest per-line currents show the car on L1 only, else 3."""
+def car_phases(latest: Latest, charger_id: str, sent_phases: int | None = None) -> int:
+    """1 when the charger's newest per-line currents show the car on L1 only, else 3.
+
+    A car that draws nothing now (paused, or resting) shows no phases: if its last limit was
+    sent for one phase (so it was seen on L1 only), it is still the one-phase car it was. (Taken
+    for three phases, a paused one-phase car could never fit again where three would not.)"""
     lines = [latest.get((charger_id, p)) for p in EV_LINE_POINTS]
     if any(x is None or x[0] > PHASE_SEEN_S for x in lines):
         return PHASES
     l1, l2, l3 = (x[1] for x in lines if x is not None)
     if l1 > ONE_PHASE_IDLE_A and l2 < ONE_PHASE_IDLE_A and l3 < ONE_PHASE_IDLE_A:
+        return 1
+    if sent_phases == 1 and max(l1, l2, l3) < ONE_PHASE_IDLE_A:
         return 1
     return PHASES
 
@@ -175,31 +181,75 @@ class SqlPowerRepository:
 
     def snapshot(self, location_id: str, now: datetime) -> Snapshot | None:
         s = self.session
-        loc = s.get(PowerLocation, location_id)
+        # plain rows, not ORM objects (each of those costs more to build than to read)
+        loc = s.execute(
+            select(
+                PowerLocation.id,
+                PowerLocation.grid_type,
+                PowerLocation.mode,
+                PowerLocation.solar_backup_s,
+                PowerLocation.min_solar_share,
+                PowerLocation.meter_stale_s,
+                PowerLocation.raise_hold_s,
+                PowerLocation.surplus_seen_at,
+                Site.timezone,
+            )
+            .outerjoin(Site, Site.id == PowerLocation.site_id)
+            .where(PowerLocation.id == location_id)
+        ).first()
         if loc is None:
             return None
-        site = s.get(Site, loc.site_id)
         grid = GridType(loc.grid_type)
-        groups = list(
-            s.scalars(
-                select(PowerGroup)
+        groups: list[Any] = list(
+            s.execute(
+                select(
+                    PowerGroup.id,
+                    PowerGroup.parent_id,
+                    PowerGroup.fuse_a,
+                    PowerGroup.fallback_a,
+                    PowerGroup.meter_device_id,
+                    PowerGroup.peak_current_a,
+                    PowerGroup.peak_power_kw,
+                    PowerGroup.peak_start_min,
+                    PowerGroup.peak_end_min,
+                )
                 .where(PowerGroup.location_id == loc.id)
                 .order_by(PowerGroup.position)
             )
         )
         rows = s.execute(
-            select(PowerConnector, ConnectorRow, Device)
+            select(
+                PowerConnector.id,
+                PowerConnector.group_id,
+                PowerConnector.rotation,
+                PowerConnector.priority,
+                PowerConnector.applied_a,
+                PowerConnector.raise_since,
+                PowerConnector.sent_a,
+                PowerConnector.sent_phases,
+                PowerConnector.fallback_sent_a,
+                ConnectorRow.max_current_a,
+                ConnectorRow.connector_no,
+                ConnectorRow.status,
+                Device.id.label("device_id"),
+                Device.serial,
+            )
             .join(ConnectorRow, ConnectorRow.id == PowerConnector.connector_id)
             .join(Device, Device.id == ConnectorRow.charger_id)
             .where(PowerConnector.location_id == loc.id, Device.deleted_at.is_(None))
         ).all()
-        tree = tree_of(grid, groups, [(pc, c.max_current_a) for pc, c, _ in rows])
-        chargers = {d.id for _, _, d in rows}
+        tree = tree_of(grid, groups, [(r, r.max_current_a) for r in rows])
+        chargers = {r.device_id for r in rows}
         open_sessions = (
             {
                 (cs.device_id, cs.connector_id): cs
-                for cs in s.scalars(
-                    select(ChargingSession).where(
+                for cs in s.execute(
+                    select(
+                        ChargingSession.device_id,
+                        ChargingSession.connector_id,
+                        ChargingSession.started_at,
+                        ChargingSession.power_w,
+                    ).where(
                         ChargingSession.device_id.in_(chargers),
                         ChargingSession.stopped_at.is_(None),
                     )
@@ -209,13 +259,15 @@ class SqlPowerRepository:
             else {}
         )
         per_charger: dict[str, int] = {}
-        for _, _, d in rows:
-            per_charger[d.id] = per_charger.get(d.id, 0) + 1
+        for r in rows:
+            per_charger[r.device_id] = per_charger.get(r.device_id, 0) + 1
         wanting = [
-            d.id
-            for pc, c, d in rows
-            if per_charger[d.id] == 1
-            and ((d.id, c.connector_no) in open_sessions or _status(c.status) in WANTS_CURRENT)
+            r.device_id
+            for r in rows
+            if per_charger[r.device_id] == 1
+            and (
+                (r.device_id, r.connector_no) in open_sessions or _status(r.status) in WANTS_CURRENT
+            )
         ]
         keys = {(g.meter_device_id, p) for g in groups if g.meter_device_id for p in METER_POINTS}
         keys |= {(d, p) for d in wanting for p in EV_LINE_POINTS}
@@ -224,27 +276,31 @@ class SqlPowerRepository:
         outlets: dict[str, Outlet] = {}
         held: dict[str, Held] = {}
         sent: dict[str, Sent] = {}
-        for pc, c, d in rows:
-            outlets[pc.id] = Outlet(d.serial, c.connector_no)
-            sent[pc.id] = Sent(pc.sent_a, pc.sent_phases, pc.fallback_sent_a)
-            if pc.applied_a is not None:
-                held[pc.id] = Held(pc.applied_a, _epoch(pc.raise_since))
-            session = open_sessions.get((d.id, c.connector_no))
-            if session is None and _status(c.status) not in WANTS_CURRENT:
+        for r in rows:
+            outlets[r.id] = Outlet(r.serial, r.connector_no)
+            sent[r.id] = Sent(r.sent_a, r.sent_phases, r.fallback_sent_a)
+            if r.applied_a is not None:
+                held[r.id] = Held(r.applied_a, _epoch(r.raise_since))
+            session = open_sessions.get((r.device_id, r.connector_no))
+            if session is None and _status(r.status) not in WANTS_CURRENT:
                 continue
-            phases = car_phases(latest, d.id) if per_charger[d.id] == 1 else PHASES
+            phases = (
+                car_phases(latest, r.device_id, r.sent_phases)
+                if per_charger[r.device_id] == 1
+                else PHASES
+            )
             drawn = None
             if session is not None and session.power_w is not None:
                 drawn = max(0.0, session.power_w) / watts_per_a(grid, phases)
             arrived = session.started_at.timestamp() if session is not None else now.timestamp()
-            demands.append(Demand(pc.id, phases, arrived, drawn))
+            demands.append(Demand(r.id, phases, arrived, drawn))
         meters = {}
         for g in groups:
             if g.meter_device_id is not None:
                 m = meter_reading(latest, g.meter_device_id, grid)
                 if m is not None:
                     meters[g.id] = m
-        local = now.astimezone(zone(site.timezone if site else "UTC"))
+        local = now.astimezone(zone(loc.timezone or "UTC"))
         return Snapshot(
             location_id=loc.id,
             tree=tree,
@@ -261,19 +317,40 @@ class SqlPowerRepository:
     def save(
         self, location_id: str, held: Mapping[str, Held], surplus_seen_s: float | None
     ) -> None:
-        loc = self.session.get(PowerLocation, location_id)
-        if loc is None:
+        conn = self.session.connection()
+        table = PowerLocation.__table__
+        seen_at = _at(surplus_seen_s)
+        found = conn.execute(
+            select(table.c.surplus_seen_at).where(table.c.id == location_id)
+        ).first()
+        if found is None:
             return
-        loc.surplus_seen_at = _at(surplus_seen_s)
-        for pc in self.session.scalars(
-            select(PowerConnector).where(PowerConnector.location_id == location_id)
+        if found[0] != seen_at:
+            conn.execute(
+                update(table).where(table.c.id == location_id).values(surplus_seen_at=seen_at)
+            )
+        # only the rows whose state changes, in one executemany (not an ORM object per row)
+        changes: list[dict[str, object]] = []
+        for pc_id, applied, since, sent_a in self.session.execute(
+            select(
+                PowerConnector.id,
+                PowerConnector.applied_a,
+                PowerConnector.raise_since,
+                PowerConnector.sent_a,
+            ).where(PowerConnector.location_id == location_id)
         ):
-            h = held.get(pc.id)
+            h = held.get(pc_id)
             if h is None:  # no car: the next one starts afresh, and gets its limit sent
-                pc.applied_a = pc.raise_since = pc.sent_a = pc.sent_phases = None
-            else:
-                pc.applied_a = h.applied_a
-                pc.raise_since = _at(h.raise_since_s)
+                if applied is not None or since is not None or sent_a is not None:
+                    changes.append(dict(NO_CAR, pc_id=pc_id))
+                continue
+            raise_since = _at(h.raise_since_s)
+            if applied != h.applied_a or since != raise_since:
+                changes.append(
+                    {"pc_id": pc_id, "applied_a": h.applied_a, "raise_since": raise_since}
+                )
+        for cols, batch in _by_columns(changes):
+            self.session.connection().execute(_update(cols), batch)
 
     def record_sent(
         self,
@@ -282,10 +359,42 @@ class SqlPowerRepository:
         fallbacks: Mapping[str, float],
         now: datetime,
     ) -> None:
-        ids = set(limits) | set(fallbacks)
-        for pc in self.session.scalars(select(PowerConnector).where(PowerConnector.id.in_(ids))):
-            if pc.id in limits:
-                pc.sent_a, pc.sent_phases = limits[pc.id]
-                pc.sent_at = now
-            if pc.id in fallbacks:
-                pc.fallback_sent_a = fallbacks[pc.id]
+        changes: list[dict[str, object]] = []
+        for pc_id in set(limits) | set(fallbacks):
+            row: dict[str, object] = {"pc_id": pc_id}
+            if pc_id in limits:
+                row["sent_a"], row["sent_phases"] = limits[pc_id]
+                row["sent_at"] = now
+            if pc_id in fallbacks:
+                row["fallback_sent_a"] = fallbacks[pc_id]
+            changes.append(row)
+        for cols, batch in _by_columns(changes):
+            self.session.connection().execute(_update(cols), batch)
+
+
+def _update(cols: tuple[str, ...]) -> Update:
+    table = PowerConnector.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("pc_id"))
+        .values({c: bindparam(c) for c in cols})
+    )
+
+
+NO_CAR: dict[str, object] = {
+    "applied_a": None,
+    "raise_since": None,
+    "sent_a": None,
+    "sent_phases": None,
+}
+
+
+def _by_columns(
+    changes: list[dict[str, object]],
+) -> list[tuple[tuple[str, ...], list[dict[str, object]]]]:
+    """Row changes grouped by the columns they set (one executemany per group)."""
+    groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for row in changes:
+        cols = tuple(sorted(k for k in row if k != "pc_id"))
+        groups.setdefault(cols, []).append(row)
+    return list(groups.items())

@@ -165,7 +165,8 @@ async def _send(link: ChargerLink, c: Command, fallback: bool) -> bool:
             call = link.set_current_limit(
                 c.outlet.serial, c.outlet.connector_no, c.limit_a, c.phases
             )
-        return await asyncio.wait_for(call, SEND_TIMEOUT_S)
+        async with asyncio.timeout(SEND_TIMEOUT_S):  # no task per call, as wait_for makes
+            return await call
     except Exception as exc:  # a charger that fails is tried again next cycle
         log.info("charger %s did not take its limit: %s", c.outlet.serial, exc)
         return False
@@ -204,3 +205,18 @@ def plan(repo: PowerRepository, location_id: str, now: datetime) -> Decision | N
 def record(repo: PowerRepository, outcome: Outcome, now: datetime) -> None:
     if outcome.sent or outcome.fallbacks:
         repo.record_sent(outcome.location_id, outcome.sent, outcome.fallbacks, now)
+
+
+def look(repo: PowerRepository, location_id: str, now: datetime) -> Decision | None:
+    """Decide without writing anything: the fast path sends first (``send``) and keeps the
+    state afterwards (``keep``), so a charger waits for one read, not for a write."""
+    snap = repo.snapshot(location_id, now)
+    return None if snap is None else decide(snap, now)
+
+
+def keep(repo: PowerRepository, d: Decision, outcome: Outcome, now: datetime) -> None:
+    """After ``send``: the hysteresis state and what the chargers accepted, in one unit of
+    work. (A crash between the two loses nothing a cycle cannot redo: the limits are decided
+    again and whatever is not recorded as accepted is sent again.)"""
+    repo.save(d.location_id, d.held, d.surplus_seen_s)
+    record(repo, outcome, now)

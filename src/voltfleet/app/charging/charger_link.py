@@ -56,6 +56,11 @@ class OcppChargerLink:
 
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), loop))
 
+    def loop_for(self, serial: str) -> asyncio.AbstractEventLoop | None:
+        """The event loop serving the charger's connection (None: not connected here)."""
+        device_id = self.connections.device_of(normalise_serial(serial))
+        return self.connections.loop_of(device_id) if device_id else None
+
     def connected(self, serial: str) -> bool:
         return self.connections.by_serial(normalise_serial(serial)) is not None
 

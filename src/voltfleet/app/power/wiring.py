@@ -7,6 +7,9 @@ a transaction commits that changed a charging session (started, stopped), a conn
 a group meter's ``last_seen`` (ingest marks a device seen with each reading it accepts) or the
 power setup itself (``service.changed``), the locations concerned are recomputed through the
 ``power-recompute`` job (deferred with a queueing lock, so a burst of readings queues one run).
+Which devices are whose meters and chargers is cached (re-read by every cycle); the hook never
+reads the database itself (it runs while the committing session still holds its connection):
+when the cache is stale it defers ``power-devices``, which reads it and defers the locations.
 
 The chargers are reached through a ``ports.ChargerLink``: ``link`` is set by whoever holds the
 chargers' connections (the OCPP central system), with ``loop``, the event loop its sockets live
@@ -41,7 +44,10 @@ T = TypeVar("T")
 
 POWER_RECOMPUTE = "power-recompute"  # one location, on an event
 POWER_CYCLE = "power-cycle"  # every location, every CYCLE_S
-INDEX_TTL_S = 5.0  # which devices are meters or chargers of which location: re-read this often
+POWER_DEVICES = "power-devices"  # devices seen while the index was stale: their locations
+# which devices are meters or chargers of which location: re-read by every cycle (CYCLE_S), and
+# by an event that finds it older than this
+INDEX_TTL_S = 10.0
 SEEN = "power_devices_seen"  # session.info key: devices whose change may matter
 
 
@@ -65,13 +71,13 @@ class PowerWiring:
         record what the chargers accepted. From a job thread or any thread but the link's."""
         with self._lock_of(location_id):  # two cycles of a location never overlap here
             now = now or self.clock.now()
-            with self.db.session() as s:
-                d = pm.plan(SqlPowerRepository(s), location_id, now)
+            with self.db.session() as s:  # read only: no write lock to wait for
+                d = pm.look(SqlPowerRepository(s), location_id, now)
             if d is None:
                 return None
-            outcome = self._run(pm.send(self.link, d))
-            with self.db.session() as s:
-                pm.record(SqlPowerRepository(s), outcome, now)
+            outcome = self._run(pm.send(self.link, d), self._loop_of(d))  # the chargers first
+            with self.db.session() as s:  # ... then the state, in one transaction
+                pm.keep(SqlPowerRepository(s), d, outcome, now)
             return outcome
 
     def _lock_of(self, location_id: str) -> threading.Lock:
@@ -89,6 +95,7 @@ class PowerWiring:
         Returns how many limits were sent."""
         with self.db.session() as s:
             ids = SqlPowerRepository(s).location_ids()
+        self._index(refresh=True)  # so the events of the next seconds find it fresh
         sent = 0
         for location_id in ids:
             try:
@@ -99,9 +106,30 @@ class PowerWiring:
             sent += len(out.sent) if out is not None else 0
         return sent
 
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        loop = self.loop
-        if loop is not None and loop.is_running():
+    def _loop_of(self, d: pm.Decision) -> asyncio.AbstractEventLoop | None:
+        """Where the decision's sends run: ``loop`` when set, else the loop that serves the
+        chargers' connections (one hop to it for the whole decision instead of one per
+        charger; OcppChargerLink.loop_for)."""
+        if self.loop is not None:
+            return self.loop
+        loop_for = getattr(self.link, "loop_for", None)
+        if loop_for is None:
+            return None
+        for c in (*d.commands, *d.fallbacks):
+            loop: asyncio.AbstractEventLoop | None = loop_for(c.outlet.serial)
+            if loop is not None:
+                return loop
+        return None
+
+    def _run(
+        self, coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop | None = None
+    ) -> T:
+        loop = loop or self.loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is not None and loop is not running and loop.is_running():
             return asyncio.run_coroutine_threadsafe(coro, loop).result(pm.SEND_TIMEOUT_S * 2)
         return asyncio.run(coro)
 
@@ -110,6 +138,7 @@ class PowerWiring:
             JobSpec(POWER_RECOMPUTE, lambda now, location_id: self.recompute(location_id, now))
         )
         registry.add(JobSpec(POWER_CYCLE, lambda now: self.cycle(now), Every(pm.CYCLE_S)))
+        registry.add(JobSpec(POWER_DEVICES, lambda now, device_ids: self.devices_seen(device_ids)))
 
     # ---- noticing events -----------------------------------------------------------------------
 
@@ -149,15 +178,46 @@ class PowerWiring:
         if locations:
             self._index_at = None  # the tree changed: read the index again
         if devices:
-            meters, chargers = self._index()
-            for d in devices:
-                locations |= meters.get(d, set()) | chargers.get(d, set())
+            if self._index_fresh():
+                for d in devices:
+                    locations |= self._meters.get(d, set()) | self._chargers.get(d, set())
+            else:
+                # Reading the index here would take a second database connection while this
+                # session still holds its own (after_commit runs before the session gives it
+                # back): with every pooled connection held that way none is left, a deadlock
+                # until the pool's timeout (20 chargers booting at once did it). A job reads it.
+                self._defer_devices(devices)
         for location_id in sorted(locations):
             self.defer(location_id)
 
-    def _index(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    def _index_fresh(self) -> bool:
+        at = self._index_at
+        return at is not None and self.clock.now() - at <= timedelta(seconds=INDEX_TTL_S)
+
+    def devices_seen(self, device_ids: str) -> None:
+        """The ``power-devices`` job: the locations of these devices (comma-separated ids)
+        recompute."""
+        meters, chargers = self._index()
+        locations: set[str] = set()
+        for d in device_ids.split(","):
+            locations |= meters.get(d, set()) | chargers.get(d, set())
+        for location_id in sorted(locations):
+            self.defer(location_id)
+
+    def _defer_devices(self, devices: set[str]) -> None:
+        jobs = self._jobs()
+        if jobs is None:
+            return
+        try:
+            jobs.defer(POWER_DEVICES, {"device_ids": ",".join(sorted(devices))})
+        except Exception:  # a queue that is down must not fail the transaction that committed
+            log.exception("could not queue the power-management devices job")
+
+    def _index(self, refresh: bool = False) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """Which devices are meters or chargers of which locations (its own session: never
+        from inside another session's hook)."""
         now = self.clock.now()
-        if self._index_at is None or now - self._index_at > timedelta(seconds=INDEX_TTL_S):
+        if refresh or not self._index_fresh():
             meters: dict[str, set[str]] = {}
             chargers: dict[str, set[str]] = {}
             with self.db.session() as s:

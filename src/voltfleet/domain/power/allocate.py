@@ -19,10 +19,15 @@ import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
 
 from voltfleet.domain.power.modes import Mode, PowerSettings
 from voltfleet.domain.power.tree import (
     PHASES,
+    ROTATIONS,
+    STANDARD_ROTATION,
     Connector,
     Tree,
     footprint,
@@ -32,6 +37,7 @@ from voltfleet.domain.power.tree import (
 
 EPS = 1e-9
 INF = math.inf
+LineCons = dict[tuple[str, tuple[int, ...]], tuple[tuple[int, ...], tuple[tuple[int, float], ...]]]
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ class Allocation:
     surplus_seen_s: float | None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Class:
     """Connectors that the allocation cannot tell apart (same group, grid lines, watts per
     ampere and maximum): max-min fairness gives them the same current, so they are allocated
@@ -95,12 +101,24 @@ class _Class:
     w_per_a: float
     max_a: float
     phases: int
-    members: list[tuple[Demand, Connector]]
+    member_list: list[tuple[Demand, Connector]] | None  # None: built from ``rows`` when asked
     ids: list[str]  # the members' connector ids, in the same order
     drawn_a: float = 0.0  # what its members draw together, per line
+    rows: Sequence[int] = ()  # the members' places in the situation's demands (fast path)
+    source: Situation | None = None
     cons: tuple[tuple[int, float], ...] = ()
+    ks: tuple[int, ...] | None = None  # when every constraint is a line's (coefficient 1): theirs
     admitted: list[str] | None = None  # fair sharing: the members that charge
     level_a: float = 0.0  # fair sharing: what each admitted member gets
+
+    @property
+    def members(self) -> list[tuple[Demand, Connector]]:
+        """(demand, connector) of each member, in the demands' order."""
+        if self.member_list is None:
+            assert self.source is not None
+            demands, index = self.source.demands, self.source.tree.connector_index
+            self.member_list = [(d, index[d.connector_id]) for d in (demands[r] for r in self.rows)]
+        return self.member_list
 
 
 def _order(m: tuple[Demand, Connector]) -> tuple[int, float, str]:
@@ -108,12 +126,21 @@ def _order(m: tuple[Demand, Connector]) -> tuple[int, float, str]:
 
 
 def allocate(s: Situation) -> Allocation:
-    tree, cfg = s.tree, s.settings
-    grid = tree.grid
-    n_lines = grid.phases
-    index_of = tree.connector_index
-    min_a = cfg.min_charge_a
+    """One cycle's allocation (the module's notes). The connectors are put into classes by
+    array operations (``allocate_classes``); ``allocate_plain`` does it connector by connector
+    and is the reference the tests compare this with."""
+    return _allocate(s, _classes_fast(s))
 
+
+def allocate_plain(s: Situation) -> Allocation:
+    """The same allocation, its classes built by a plain loop over the demands."""
+    return _allocate(s, _classes_plain(s))
+
+
+def _classes_plain(s: Situation) -> list[_Class]:
+    tree = s.tree
+    grid = tree.grid
+    index_of = tree.connector_index
     by_key: dict[tuple[str, tuple[int, ...], float], _Class] = {}
     lines_of: dict[tuple[tuple[int, int, int], int], tuple[int, ...]] = {}
     seen: set[str] = set()
@@ -132,12 +159,143 @@ def allocate(s: Situation) -> Allocation:
             cls = by_key[key] = _Class(
                 c.group_id, lines, watts_per_a(grid, car), c.max_a, used_phases(grid, car), [], []
             )
-        cls.members.append((d, c))
+        assert cls.member_list is not None
+        cls.member_list.append((d, c))
         cls.ids.append(c.id)
         a = d.drawn_a
         if a is not None and a > 0 and math.isfinite(a):
             cls.drawn_a += a
-    classes = list(by_key.values())
+    return list(by_key.values())
+
+
+@dataclass(frozen=True)
+class _Protos:
+    """What ``_classes_fast`` needs of a tree, computed once per tree (kept on it): each
+    connector's place, and the class prototype (group, lines, maximum) it belongs to with a
+    one-phase car and with a three-phase car."""
+
+    pos: dict[str, int]  # connector id -> its place in tree.connectors
+    proto: np.ndarray  # [place, 0: one-phase car / 1: three-phase car] -> prototype
+    protos: list[tuple[str, tuple[int, ...], float, float, int]]  # group, lines, w/A, max, phases
+
+
+def _protos(tree: Tree) -> _Protos:
+    memo = tree.memo
+    found = memo.get("allocate")
+    if isinstance(found, _Protos):
+        return found
+    grid = tree.grid
+    conns = tree.connectors
+    n = len(conns)
+    group_of = {g.id: j for j, g in enumerate(tree.groups)}
+    lines_list: list[tuple[int, ...]] = []
+    line_code: dict[tuple[int, ...], int] = {}
+    car_of_code: list[int] = []
+
+    def code(lines: tuple[int, ...], car: int) -> int:
+        found = line_code.get(lines)
+        if found is None:
+            found = line_code[lines] = len(lines_list)
+            lines_list.append(lines)
+            car_of_code.append(car)
+        return found
+
+    three = code(footprint(grid, STANDARD_ROTATION, PHASES), PHASES)
+    one_by_rotation = {r: code(footprint(grid, r, 1), 1) for r in ROTATIONS}
+    gi = np.array([group_of[c.group_id] for c in conns], dtype=np.int64)
+    c1 = np.array([one_by_rotation[c.rotation] for c in conns], dtype=np.int64)
+    max_a = np.array([c.max_a for c in conns], dtype=np.float64)
+    maxima, max_i = np.unique(max_a, return_inverse=True)
+    n_codes, n_max = len(lines_list), max(1, len(maxima))
+    keys = np.stack(((gi * n_codes + c1) * n_max + max_i, (gi * n_codes + three) * n_max + max_i))
+    uniq, proto = np.unique(keys.T.reshape(-1), return_inverse=True)
+    groups = tree.groups
+    protos = []
+    for key in uniq.tolist():
+        g, rest = divmod(key, n_codes * n_max)
+        lc, m = divmod(rest, n_max)
+        car = car_of_code[lc]
+        protos.append(
+            (
+                groups[g].id,
+                lines_list[lc],
+                watts_per_a(grid, car),
+                float(maxima[m]),
+                used_phases(grid, car),
+            )
+        )
+    pos = dict(zip([c.id for c in conns], range(n), strict=True))
+    out = _Protos(pos, proto.reshape(n, 2), protos)
+    memo["allocate"] = out
+    return out
+
+
+def _classes_fast(s: Situation) -> list[_Class]:
+    """The classes of ``_classes_plain`` (same members, order and sums) by array operations:
+    the per-connector work is a dictionary lookup and a few attribute reads per demand."""
+    demands = s.demands
+    n = len(demands)
+    if n == 0:
+        return []
+    t = _protos(s.tree)
+    ids = [d.connector_id for d in demands]
+    found = list(map(t.pos.get, ids))
+    if None in found:
+        found = [-1 if x is None else x for x in found]
+    place = np.array(found, dtype=np.int64)
+    rows = np.flatnonzero(place >= 0)
+    if len(rows) and np.bincount(place[rows]).max() > 1:  # asked twice: the first counts
+        _, first = np.unique(place[rows], return_index=True)
+        rows = rows[np.sort(first)]
+    if len(rows) == 0:
+        return []
+    three = np.array([d.car_phases for d in demands], dtype=np.int64)[rows] >= PHASES
+    key = t.proto[place[rows], three.astype(np.int64)]
+    uniq, first_at, inverse = np.unique(key, return_index=True, return_inverse=True)
+    by_appearance = np.argsort(first_at, kind="stable")
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[by_appearance] = np.arange(len(uniq))
+    cls_of = rank[inverse.reshape(-1)]
+    n_cls = len(uniq)
+    counts = np.bincount(cls_of, minlength=n_cls).tolist()
+    drawn_list = [d.drawn_a for d in demands]
+    if drawn_list.count(None) == n:  # nothing measured: nothing to convert
+        sums = [0.0] * n_cls
+    else:
+        drawn = np.array(drawn_list, dtype=np.float64)[rows]  # None -> nan
+        drawn = np.where((drawn > 0) & np.isfinite(drawn), drawn, 0.0)
+        sums = np.bincount(cls_of, weights=drawn, minlength=n_cls).tolist()
+    member_rows = rows[np.argsort(cls_of, kind="stable")].tolist()
+    member_ids = [ids[r] for r in member_rows]
+    protos = t.protos
+    classes = []
+    at = 0
+    for k, proto in enumerate(uniq[by_appearance].tolist()):
+        group_id, lines, w_per_a, max_a, phases = protos[proto]
+        end = at + counts[k]
+        classes.append(
+            _Class(
+                group_id,
+                lines,
+                w_per_a,
+                max_a,
+                phases,
+                None,
+                member_ids[at:end],
+                drawn_a=sums[k],
+                rows=member_rows[at:end],
+                source=s,
+            )
+        )
+        at = end
+    return classes
+
+
+def _allocate(s: Situation, classes: list[_Class]) -> Allocation:
+    tree, cfg = s.tree, s.settings
+    grid = tree.grid
+    n_lines = grid.phases
+    min_a = cfg.min_charge_a
 
     # ---- what each group may give its chargers -----------------------------------------------
     drawn = {g.id: [0.0] * PHASES for g in tree.groups}
@@ -227,7 +385,22 @@ def allocate(s: Situation) -> Allocation:
     if solar_fill is not None:
         solar_k = len(cap_k)
         cap_k.append(solar_admit)
+    # the line constraints of a (group, lines) depend on the tree alone: kept with it
+    line_cons = cast(LineCons, tree.memo.setdefault("line_cons", {}))
     for cls in classes:
+        if not power_index:
+            found = line_cons.get((cls.group_id, cls.lines))
+            if found is None:
+                ks = tuple(
+                    index[(gid, p)] for gid in tree.ancestors(cls.group_id) for p in cls.lines
+                )
+                found = line_cons[(cls.group_id, cls.lines)] = (ks, tuple((k, 1.0) for k in ks))
+            ks, on_lines = found
+            if solar_k < 0:
+                cls.cons, cls.ks = on_lines, ks
+            else:
+                cls.cons = (*on_lines, (solar_k, cls.w_per_a))
+            continue
         out: list[tuple[int, float]] = []
         for gid in tree.ancestors(cls.group_id):
             out.extend((index[(gid, p)], 1.0) for p in cls.lines)
@@ -250,28 +423,41 @@ def allocate(s: Situation) -> Allocation:
             cap_k[solar_k] = solar_fill if keep_to_surplus else max(solar_fill, used_min_w)
         _fill(classes, cap_k, min_a)
 
-    limits: dict[str, float] = {}
-    phases: dict[str, int] = {}
+    all_ids: list[str] = []  # every class's connectors, and their limits and phases
+    all_limits: list[float] = []
+    all_phases: list[int] = []
     alloc = {g.id: [0.0] * n_lines for g in tree.groups}
+    alloc_k = [0.0] * len(index)  # the same sums by (group, line) constraint
     for cls in classes:
-        phases.update(dict.fromkeys(cls.ids, cls.phases))
+        m = len(cls.ids)
+        all_ids += cls.ids
+        all_phases += [cls.phases] * m
         if cls.admitted is not None:  # fair shares: one value for the class
             v = _step(cls.level_a)
-            if len(cls.admitted) < len(cls.ids):
-                limits.update(dict.fromkeys(cls.ids, 0.0))
-            limits.update(dict.fromkeys(cls.admitted, v))
+            if len(cls.admitted) < m:
+                admitted = set(cls.admitted)
+                all_limits += [v if cid in admitted else 0.0 for cid in cls.ids]
+            else:
+                all_limits += [v] * m
             total = v * len(cls.admitted)
         else:
             total = 0.0
-            for _, c in cls.members:
-                v = _step(values.get(c.id, 0.0))
-                limits[c.id] = v
+            for cid in cls.ids:
+                v = _step(values.get(cid, 0.0))
+                all_limits.append(v)
                 total += v
         if total > 0:
+            if cls.ks is not None:  # its constraints are its (group, line)s
+                for k in cls.ks:
+                    alloc_k[k] += total
+                continue
             for gid in tree.ancestors(cls.group_id):
                 row = alloc[gid]
                 for p in cls.lines:
                     row[p] += total
+    for (gid, p), k in index.items():
+        if alloc_k[k]:
+            alloc[gid][p] += alloc_k[k]
     groups = {
         g.id: GroupState(
             cap_a=tuple(caps[g.id]),
@@ -283,6 +469,8 @@ def allocate(s: Situation) -> Allocation:
         for g in tree.groups
     }
     refused = tuple(c.id for _, c in sorted(paused, key=_order))
+    limits = dict(zip(all_ids, all_limits, strict=True))
+    phases = dict(zip(all_ids, all_phases, strict=True))
     return Allocation(limits, phases, refused, groups, surplus_w, seen_s)
 
 
@@ -327,7 +515,12 @@ def _admit(
     for cls in classes:
         if cls.max_a + EPS < min_a:
             continue
-        n = len(cls.members)
+        n = len(cls.ids)
+        if cls.ks is not None:  # coefficients 1: a * min_a * n is min_a * n
+            add = min_a * n
+            for k in cls.ks:
+                total[k] += add
+            continue
         for k, a in cls.cons:
             total[k] += a * min_a * n
     tight = {k for k, t in enumerate(total) if t > cap_k[k] + 1e-6}
@@ -337,12 +530,17 @@ def _admit(
         if cls.max_a + EPS < min_a:
             cls.admitted = []
             paused.extend(cls.members)
-        elif tight and any(k in tight for k, _ in cls.cons):
+        elif tight and not tight.isdisjoint(k for k, _ in cls.cons):
             cls.admitted = []
             contested.extend((m, cls) for m in cls.members)
         else:
             cls.admitted = cls.ids
-            n = len(cls.members)
+            n = len(cls.ids)
+            if cls.ks is not None:
+                add = min_a * n
+                for k in cls.ks:
+                    used[k] += add
+                continue
             for k, a in cls.cons:
                 used[k] += a * min_a * n
     contested.sort(key=lambda x: _order(x[0]))
@@ -369,11 +567,21 @@ def _fill(classes: list[_Class], cap_k: list[float], min_a: float) -> None:
     frozen_use = [0.0] * len(cap_k)
     coef = [0.0] * len(cap_k)
     members: list[list[int]] = [[] for _ in cap_k]
-    cons_of: list[list[tuple[int, float]]] = []
+    cons_of: list[list[tuple[int, float]] | None] = []
+    ks_of: list[tuple[tuple[int, ...], float] | None] = []  # coefficients 1: (ks, n)
     for ci, cls in enumerate(live):
         n = len(cls.admitted or ())
+        if cls.ks is not None:  # the same sums as below, with a * n = n
+            nf = float(n)
+            for k in cls.ks:
+                coef[k] += nf
+                members[k].append(ci)
+            cons_of.append(None)
+            ks_of.append((cls.ks, nf))
+            continue
         scaled = [(k, a * n) for k, a in cls.cons]
         cons_of.append(scaled)
+        ks_of.append(None)
         for k, a in scaled:
             coef[k] += a
             members[k].append(ci)
@@ -392,7 +600,15 @@ def _fill(classes: list[_Class], cap_k: list[float], min_a: float) -> None:
     def freeze(ci: int, v: float) -> None:
         frozen[ci] = True
         level_of[ci] = v
-        for k, a in cons_of[ci]:
+        unit = ks_of[ci]
+        if unit is not None:
+            ks, nf = unit
+            use = nf * v
+            for k in ks:
+                frozen_use[k] += use
+                coef[k] -= nf
+            return
+        for k, a in cons_of[ci] or ():
             frozen_use[k] += a * v
             coef[k] -= a
 

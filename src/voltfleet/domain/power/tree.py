@@ -98,6 +98,8 @@ class Tree:
     _children: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
     _ancestors: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
     _by_id: dict[str, Connector] = field(init=False, repr=False, compare=False)
+    # what algorithms derive from the tree once and keep with it (domain.power.allocate)
+    memo: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_id = {g.id: g for g in self.groups}

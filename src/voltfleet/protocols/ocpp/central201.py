@@ -51,6 +51,9 @@ from voltfleet.protocols.ocpp.v201_words import (
     stop_reason,
 )
 
+# ChargingProfileStatusEnumType, the answer to SetChargingProfile (OCPP 2.0.1)
+LIMIT_STATUSES_201 = frozenset({"Accepted", "Rejected"})
+
 log = logging.getLogger(__name__)
 __all__ = ["SUBPROTOCOL", "CentralSystem201"]
 
@@ -234,7 +237,7 @@ class CentralSystem201(ChargePoint):
         payload = call.SetChargingProfile(
             evse_id=connector_id, charging_profile=profile_201(limit, transaction_ref)
         )
-        return await send(self, payload)
+        return await send(self, payload, LIMIT_STATUSES_201)
 
     async def clear_limits(
         self,

@@ -19,6 +19,9 @@ from voltfleet.protocols.ocpp.commands import (
 from voltfleet.protocols.ocpp.messages import CommandError, Reply
 from voltfleet.protocols.ocpp.profiles import PURPOSE_16, composite, profile_16
 
+# ChargingProfileStatus, the answer to SetChargingProfile (OCPP 1.6 section 7.13)
+LIMIT_STATUSES_16 = frozenset({"Accepted", "Rejected", "NotSupported"})
+
 TRIGGERS_16 = {
     "boot": "BootNotification",
     "heartbeat": "Heartbeat",
@@ -39,7 +42,7 @@ class Commands16:
             connector_id=connector_id,
             cs_charging_profiles=profile_16(limit, limit.transaction_id),
         )
-        return await send(self, payload)
+        return await send(self, payload, LIMIT_STATUSES_16)
 
     async def clear_limits(
         self,
