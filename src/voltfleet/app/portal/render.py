@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from voltfleet import __version__
 from voltfleet.app import i18n
 from voltfleet.app.deps import Caller, get_runtime
+from voltfleet.app.portal import quantity_filters
 from voltfleet.app.portal.session import csrf_for
 from voltfleet.usecases.errors import AppError
 
@@ -23,6 +24,7 @@ templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )
+quantity_filters.install(templates.env)  # {{ w|power }}, {{ wh|energy }} ... (issue 19)
 T = TypeVar("T")
 
 NAV = [
