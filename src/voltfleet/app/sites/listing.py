@@ -67,9 +67,8 @@ class SiteFigures:
 
 def _zones_today(session: Session, stmt: Any, now: datetime) -> dict[str, int]:
     """The start of today (epoch µs) in each zone of the sites ``stmt`` selects."""
-    zones = session.scalars(
-        select(func.distinct(stmt.subquery().c.timezone)).select_from(stmt.subquery())
-    )
+    sites = stmt.subquery()
+    zones = session.scalars(select(sites.c.timezone).distinct())
     return {tz: to_us(calendar(tz, now).day) for tz in zones}
 
 
