@@ -43,10 +43,10 @@ capacity = _filter(q.capacity)
 
 
 def percent(fraction: Any) -> str:
-    """A fraction 0..1 as a whole percentage ("87 %" in German, "87%" in English)."""
+    """A fraction 0..1 as a whole percentage, as the locale writes it ("87 %" in German)."""
     if fraction is None:
         return MISSING
-    return format_percent(float(fraction), format="#,##0%", locale=current_language())
+    return format_percent(float(fraction), locale=current_language())
 
 
 def install(env: Environment) -> None:
