@@ -478,7 +478,9 @@ SITE_CASES = [
     Case(
         S, Action.UPDATE, "PUT", "/api/v1/sites/{site_id}/id-tags", lambda _: {"tag": "T"}, "site"
     ),
-    Case(S, Action.UPDATE, "DELETE", "/api/v1/sites/{site_id}/id-tags/{tag_id}", target="temp_tag"),
+    Case(
+        S, Action.UPDATE, "DELETE", "/api/v1/sites/{site_id}/id-tags/{tag_id}", target="temp_tag"
+    ),
 ]
 # Endpoints whose scope is in the body (metering) or that only superusers may use.
 SPECIAL = {("PUT", "/api/v1/meters/interval"), ("PUT", "/api/v1/market-prices/{source}/{area}")}
