@@ -51,7 +51,7 @@ from voltfleet.store.telemetry_models import SiteSummary
 
 RUNS = 30
 TARGET_MS = 200.0
-SORTS = ["name", "-power", "-yield_today", "-alarms"]
+SORTS = ["name", "-power", "-yield_today", "-alarms", "-online_rate"]
 
 
 def seed_figures(settings: Settings) -> None:
@@ -108,15 +108,18 @@ def seed_figures(settings: Settings) -> None:
     runtime.db.engine.dispose()
 
 
-def percentiles(fn: Callable[[], object]) -> tuple[float, float]:
+def percentiles(fn: Callable[[], object]) -> tuple[float, float, float]:
+    """p50 and p95 of the wall time, and the median CPU time of this process (the machine is
+    shared: the CPU time says what the list costs when the cores are not busy elsewhere)."""
     fn()  # warm up
-    times = []
+    times, cpu = [], []
     for _ in range(RUNS):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
         times.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
     times.sort()
-    return statistics.median(times), times[round(0.95 * (len(times) - 1))]
+    return statistics.median(times), times[round(0.95 * (len(times) - 1))], statistics.median(cpu)
 
 
 def measure(settings: Settings, admin_id: str) -> list[str]:
@@ -133,12 +136,12 @@ def measure(settings: Settings, admin_id: str) -> list[str]:
             user.id, user.password_changed_at, now=runtime.clock.now(), kind="session"
         )
     lines = [
-        f"{'what':<44}{'p50':>9}{'p95':>10}  under {TARGET_MS:.0f} ms",
+        f"{'what':<44}{'p50':>9}{'p95':>10}{'CPU p50':>11}  p95 under {TARGET_MS:.0f} ms",
     ]
 
-    def line(label: str, p50: float, p95: float) -> None:
+    def line(label: str, p50: float, p95: float, cpu: float) -> None:
         ok = "yes" if p95 < TARGET_MS else "NO"
-        lines.append(f"{label:<44}{p50:>6.1f} ms{p95:>7.1f} ms  {ok}")
+        lines.append(f"{label:<44}{p50:>6.1f} ms{p95:>7.1f} ms{cpu:>8.1f} ms  {ok}")
 
     with TestClient(app) as client:
         client.cookies.set(COOKIE, cookie)

@@ -144,7 +144,7 @@ class Site(Base):
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     # The name in natural order ("home 6" before "home 10"), kept by store/site_names.py.
-    name_key: Mapped[str] = mapped_column(String(400), default=site_name_key, index=True)
+    name_key: Mapped[str] = mapped_column(String, default=site_name_key, index=True)
     address: Mapped[str] = mapped_column(String(500), default="")
     country: Mapped[str] = mapped_column(String(2), default="")
     region: Mapped[str] = mapped_column(String(10), default="")

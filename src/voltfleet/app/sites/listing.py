@@ -49,6 +49,7 @@ SORT_KEYS = (
     "superior",
     "created",
 )
+FIGURES = frozenset({"online_rate", "power", "yield_today", "alarms", "superior"})
 ALIASES = {"created_at": "created", "capacity_kwp": "capacity", "country": "region"}
 _UP = sorted(s.value for s in UP)
 
@@ -86,7 +87,7 @@ def _today(zones: dict[str, int], timezone: Any) -> ColumnElement[float]:
     )
 
 
-def _sort_column(key: str, zones: dict[str, int], fresh_us: int) -> Any:
+def _sort_column(key: str, zones: dict[str, int], fresh_us: int, alarms: Any) -> Any:
     s = SiteSummary
     if key == "name":
         return Site.name_key
@@ -100,24 +101,27 @@ def _sort_column(key: str, zones: dict[str, int], fresh_us: int) -> Any:
         return Site.created_at
     if key == "superior":
         return select(Org.name).where(Org.id == Site.org_id).scalar_subquery()
-    if key == "power":
-        return (
-            select(s.power_w).where(s.site_id == Site.id, s.power_us > fresh_us).scalar_subquery()
-        )
+    if key == "power":  # the summary is joined (page_of_sites)
+        return case((s.power_us > fresh_us, s.power_w), else_=None)
     if key == "yield_today":
-        return select(_today(zones, Site.timezone)).where(s.site_id == Site.id).scalar_subquery()
-    if key == "alarms":
-        return (
-            select(func.count())
-            .where(Alarm.site_id == Site.id, Alarm.cleared_at.is_(None))
-            .scalar_subquery()
-        )
+        return _today(zones, Site.timezone)
+    if key == "alarms":  # active alarms are few: counted per site once, then joined
+        return func.coalesce(alarms.c.n, 0)
     # online_rate
     up = func.sum(case((Device.status.in_(_UP), 1.0), else_=0.0))
     return (
         select(up / cast(func.count(), Float))
         .where(Device.site_id == Site.id, Device.deleted_at.is_(None))
         .scalar_subquery()
+    )
+
+
+def _active_alarms() -> Any:
+    return (
+        select(Alarm.site_id, func.count().label("n"))
+        .where(Alarm.cleared_at.is_(None))
+        .group_by(Alarm.site_id)
+        .subquery("active_alarms")
     )
 
 
@@ -146,16 +150,31 @@ def page_of_sites(
     stmt = SiteRepository(session, caller).query(filters).order_by(None)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     zones = _zones_today(session, stmt, now) if key == "yield_today" else {}
-    column = _sort_column(key, zones, to_us(now - sm.POWER_WINDOW))
+    alarms = _active_alarms()
+    column = _sort_column(key, zones, to_us(now - sm.POWER_WINDOW), alarms)
     if key == "region":
         order = [Site.country, Site.region]
         if descending:
             order = [Site.country.desc(), Site.region.desc()]
-    else:
+    elif key in FIGURES:  # may be null (no reading, no device): those come last either way
         order = [(column.desc() if descending else column.asc()).nulls_last()]
+    else:  # a column of its own: NULLS LAST would keep SQLite from walking its index
+        order = [column.desc() if descending else column.asc()]
+    if key != "name":
+        order.append(Site.name_key)
     offset, size = window(params)
-    stmt = stmt.order_by(*order, Site.name_key, Site.id).limit(size).offset(offset)
-    return list(session.scalars(stmt)), int(total)
+    # The order is found on ids alone (a sort of 10,000 short rows), then the page's sites read.
+    ids = stmt.with_only_columns(Site.id)
+    if key in ("power", "yield_today"):
+        ids = ids.outerjoin(SiteSummary, SiteSummary.site_id == Site.id)
+    elif key == "alarms":
+        ids = ids.outerjoin(alarms, alarms.c.site_id == Site.id)
+    ids = ids.order_by(*order, Site.id).limit(size).offset(offset)
+    page = list(session.scalars(ids))
+    found = (
+        {x.id: x for x in session.scalars(select(Site).where(Site.id.in_(page)))} if page else {}
+    )
+    return [found[i] for i in page], int(total)
 
 
 def figures(session: Session, sites: Sequence[Site], now: datetime) -> dict[str, SiteFigures]:

@@ -25,7 +25,7 @@ _BATCH = 5000
 def upgrade() -> None:
     op.add_column(
         "sites",
-        sa.Column("name_key", sa.String(length=400), nullable=False, server_default=""),
+        sa.Column("name_key", sa.String(), nullable=False, server_default=""),
     )
     sites = sa.table(
         "sites",
