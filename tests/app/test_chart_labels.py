@@ -46,7 +46,8 @@ def test_the_series_have_names_and_units_people_read(client: TestClient, world: 
     assert (power["label"], power["unit"]) == ("PV power, kW", "kW")
     assert (energy["label"], energy["unit"]) == ("PV yield, kWh", "kWh")
     assert max(v for v in power["values"] if v is not None) == pytest.approx(2.0)  # 2,000 W
-    assert sum(v for v in energy["values"] if v is not None) == pytest.approx(6.0, rel=1e-4)  # 6,000 Wh
+    total_kwh = sum(v for v in energy["values"] if v is not None)
+    assert total_kwh == pytest.approx(6.0, rel=1e-4)  # 6,000 Wh
 
 
 def test_point_titles_cover_phases_and_fall_back_to_the_name() -> None:
