@@ -127,15 +127,15 @@ def test_device_chart_draws_the_chosen_series(
     expect(canvas.first).to_be_visible()
     legend = page.locator("#series-chart .u-legend .u-series")
     expect(legend).to_have_count(3)  # time + two series
-    expect(legend.nth(1)).to_contain_text("pv_power_w")
-    expect(legend.nth(2)).to_contain_text("battery_power_w")
+    expect(legend.nth(1)).to_contain_text("PV power, kW")  # people's names and units (#19)
+    expect(legend.nth(2)).to_contain_text("Battery power, kW")
     # Hover the plot: the legend shows values (the negative battery power too).
     over = page.locator("#series-chart .u-over")
     box = over.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.42, box["y"] + box["height"] / 2)
-    expect(legend.nth(1).locator(".u-value")).to_contain_text("2000")
-    expect(legend.nth(2).locator(".u-value")).to_contain_text("-300")
+    expect(legend.nth(1).locator(".u-value")).to_contain_text("2.00 kW")  # 2,000 W
+    expect(legend.nth(2).locator(".u-value")).to_contain_text("-0.30 kW")  # -300 W
     page.screenshot(path=str(artifacts / "telemetry-chart.png"), full_page=True)
 
     page.select_option("select[name=span]", "week")
@@ -252,7 +252,7 @@ def test_chart_picks_model_serial_and_points(
     page.get_by_role("button", name="Show").click()
     legend = page.locator("#series-chart .u-legend .u-series")
     expect(legend).to_have_count(2)
-    expect(legend.nth(1)).to_contain_text("soc")
+    expect(legend.nth(1)).to_contain_text("Battery state of charge, %")
     hover_middle(page, "#series-chart", 0.44)  # about 10:30 local
     expect(legend.nth(1).locator(".u-value")).to_contain_text("%")
     value = legend.nth(1).locator(".u-value").inner_text()
@@ -264,7 +264,9 @@ def test_chart_picks_model_serial_and_points(
     page.wait_for_url(f"**/device/{fleet['inverter2']}/chart?**")
     assert "points=soc" in page.url and f"day={DAY.isoformat()}" in page.url
     expect(page.locator("#chart-device")).to_contain_text(fleet["serial2"])
-    expect(page.locator("#series-chart .u-legend .u-series").nth(1)).to_contain_text("soc")
+    expect(page.locator("#series-chart .u-legend .u-series").nth(1)).to_contain_text(
+        "Battery state of charge"
+    )
 
     page.select_option("#chart-model", "")  # the gateway and the meter have no model
     expect(page.locator("#no-data")).to_contain_text("this device has sent no readings yet")
@@ -273,8 +275,8 @@ def test_chart_picks_model_serial_and_points(
     page.wait_for_url(f"**/device/{fleet['meter']}/chart?**")
     assert "points=" not in page.url
     legend = page.locator("#series-chart .u-legend .u-series")
-    expect(legend.nth(1)).to_contain_text("grid_import_energy_wh (energy)")
-    expect(legend.nth(2)).to_contain_text("grid_export_energy_wh (energy)")
+    expect(legend.nth(1)).to_contain_text("Grid import, kWh")
+    expect(legend.nth(2)).to_contain_text("Grid export, kWh")
 
     page.goto(f"/device/{fleet['inverter']}/chart?span=week&day={DAY.isoformat()}")
     page.locator("#earlier").click()

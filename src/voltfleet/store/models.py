@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voltfleet.store.db import Base, UTCDateTime, clock_now, new_id
+from voltfleet.store.site_names import install_name_key, site_name_key
 
 
 class Org(Base):
@@ -142,6 +143,8 @@ class Site(Base):
     org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    # The name in natural order ("home 6" before "home 10"), kept by store/site_names.py.
+    name_key: Mapped[str] = mapped_column(String, default=site_name_key, index=True)
     address: Mapped[str] = mapped_column(String(500), default="")
     country: Mapped[str] = mapped_column(String(2), default="")
     region: Mapped[str] = mapped_column(String(10), default="")
@@ -165,6 +168,9 @@ class Site(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     deleted_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+install_name_key(Site.name)
 
 
 class SiteShare(Base):

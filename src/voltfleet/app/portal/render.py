@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from voltfleet import __version__
 from voltfleet.app import i18n
 from voltfleet.app.deps import Caller, get_runtime
+from voltfleet.app.portal import quantity_filters
 from voltfleet.app.portal.session import csrf_for
 from voltfleet.app.siteview.tabs import site_tabs
 from voltfleet.usecases.errors import AppError
@@ -25,6 +26,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )
 templates.env.globals["site_tabs"] = site_tabs  # the site's function bar (_site_tabs.html)
+quantity_filters.install(templates.env)  # {{ w|power }}, {{ wh|energy }} ... (issue 19)
 T = TypeVar("T")
 
 NAV = [

@@ -10,8 +10,8 @@ from voltfleet.app.devices import service as device_service
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn, DeviceOut, ImportReport, Topology
 from voltfleet.app.devices.views import device_views, topology
-from voltfleet.app.pagination import Page, Paging, paginate
-from voltfleet.app.sites import service
+from voltfleet.app.pagination import Page, Paging
+from voltfleet.app.sites import listing, service
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
 from voltfleet.app.sites.schemas import (
     Accepted,
@@ -44,6 +44,7 @@ def list_sites(
     session: DbSession,
     caller: CallerDep,
     paging: Paging,
+    now: NowDep,
     q: Annotated[str | None, Query(description="part of the site name")] = None,
     serial: Annotated[str | None, Query(description="serial number of a device")] = None,
     registration_no: Annotated[str | None, Query(description="a gateway's registration no")] = None,
@@ -55,7 +56,11 @@ def list_sites(
     site_type: SiteType | None = None,
     shared: Annotated[bool | None, Query(description="only shared (true) / own (false)")] = None,
     sort: Annotated[
-        str, Query(description="name, created_at, capacity_kwp, country, status; -x for desc")
+        str,
+        Query(
+            description="name (natural order), status, type, region, online_rate, capacity, "
+            "power, yield_today, alarms, superior, created; -x for descending"
+        ),
     ] = "name",
 ) -> Page[SiteOut]:
     caller.require(Kind.SITE, Action.LIST)
@@ -71,10 +76,9 @@ def list_sites(
         site_type=site_type,
         shared=shared,
     )
-    stmt = SiteRepository(session, caller).query(filters, sort)
-    rows, total = paginate(session, stmt, paging)
+    rows, total = listing.page_of_sites(session, caller, filters, sort, paging, now)
     return Page(
-        items=service.site_views(session, caller, rows),
+        items=listing.with_figures(service.site_views(session, caller, rows), rows, session, now),
         total=total,
         page=paging.page,
         page_size=paging.page_size,

@@ -4,6 +4,7 @@ overview and its forms are in ``detail_pages``; ``portal.routes`` orders the rou
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -11,12 +12,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voltfleet.app.deps import Caller, DbSession, RuntimeDep
+from voltfleet.app.deps import Caller, DbSession, NowDep, RuntimeDep
 from voltfleet.app.orgs.repository import OrgRepository
-from voltfleet.app.pagination import PageParams, paginate
+from voltfleet.app.pagination import PageParams
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
-from voltfleet.app.sites import service
+from voltfleet.app.sites import listing, service
 from voltfleet.app.sites.detail_pages import short_error
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
 from voltfleet.app.sites.schemas import SiteCreate
@@ -29,18 +30,45 @@ router = APIRouter()
 Csrf = Annotated[str, Form()]
 PAGE = 25
 
-# The site list's optional columns (name is always shown), in order, with their headings.
+# The site list's optional columns (name is always shown), in order, with their headings (the
+# template translates them), and the sort key of each sortable one (app/sites/listing.py).
 COLUMNS = {
     "status": "Status",
     "site_type": "Type",
     "region": "Country / region",
+    "online_rate": "Online rate",
     "capacity": "Capacity",
+    "power": "Power now",
+    "yield_today": "Yield today",
+    "alarms": "Active alarms",
+    "company": "Superior",
     "owner": "Owner",
-    "company": "Company",
     "devices": "Devices",
     "created": "Created",
 }
-DEFAULT_COLUMNS = ["status", "site_type", "region", "capacity", "owner", "devices"]
+SORT_OF = {
+    "status": "status",
+    "site_type": "type",
+    "region": "region",
+    "online_rate": "online_rate",
+    "capacity": "capacity",
+    "power": "power",
+    "yield_today": "yield_today",
+    "alarms": "alarms",
+    "company": "superior",
+    "created": "created",
+}
+DEFAULT_COLUMNS = [
+    "status",
+    "site_type",
+    "region",
+    "online_rate",
+    "capacity",
+    "power",
+    "yield_today",
+    "alarms",
+    "company",
+]
 
 
 def _columns(session: Session, caller: Caller) -> list[str]:
@@ -58,6 +86,7 @@ def _columns(session: Session, caller: Caller) -> list[str]:
 def site_list(
     request: Request,
     session: DbSession,
+    now: NowDep,
     q: str = "",
     serial: str = "",
     registration_no: str = "",
@@ -80,11 +109,13 @@ def site_list(
         status=status or None,
         org_id=org_id or None,
     )
-    rows, total, counts = [], 0, {}
+    rows, total, counts, figures = [], 0, {}, {}
     try:
-        stmt = SiteRepository(session, caller).query(filters, sort)
-        found, total = paginate(session, stmt, PageParams(page=max(page, 1), page_size=PAGE))
+        found, total = listing.page_of_sites(
+            session, caller, filters, sort, PageParams(page=max(page, 1), page_size=PAGE), now
+        )
         rows = service.site_views(session, caller, found)
+        figures = listing.figures(session, found, now)
         counts = SiteRepository(session, caller).status_counts()
     except (Invalid, NotFound) as exc:  # a bad filter (sort, organisation): shown on the page
         session.rollback()
@@ -108,10 +139,13 @@ def site_list(
         page=page,
         page_size=PAGE,
         args=args,
-        query="&".join(f"{k}={v}" for k, v in args.items() if v),
+        query=urlencode({k: v for k, v in args.items() if v}),
+        filter_query=urlencode({k: v for k, v in args.items() if v and k != "sort"}),
         counts=counts,
+        figures=figures,
         columns=_columns(session, caller),
         all_columns=COLUMNS,
+        sort_of=SORT_OF,
         orgs=list(session.scalars(OrgRepository(session, caller).query())),
         can_create=caller.can(Kind.SITE, Action.CREATE),
         error=error,

@@ -110,6 +110,11 @@ class SiteOut(BaseModel):
     device_count: int = 0
     created_at: datetime
     updated_at: datetime
+    # The site list's figures (GET /api/v1/sites only; null elsewhere): app/sites/listing.py.
+    online_rate: float | None = Field(default=None, description="devices online / devices, 0..1")
+    power_w: float | None = Field(default=None, description="PV power now (last 15 minutes)")
+    yield_today_wh: float | None = Field(default=None, description="PV yield of the local day")
+    active_alarms: int | None = None
 
 
 class SiteCreated(SiteOut):

@@ -22,11 +22,11 @@ from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
 from voltfleet.app.sites.repository import SiteRepository
+from voltfleet.app.telemetry import point_titles, read_tables
 from voltfleet.app.telemetry import read_service as rs
-from voltfleet.app.telemetry import read_tables
 from voltfleet.domain.access import Action
 from voltfleet.domain.telemetry.points import CATALOGUE, GAUGES, Point, PointKind
-from voltfleet.domain.telemetry.rollup import Resolution
+from voltfleet.domain.telemetry.rollup import FIXED_SECONDS, Resolution
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.usecases.errors import Invalid, NotFound
@@ -133,14 +133,21 @@ class ChartQuery:
     start: datetime
     end: datetime
     error: str | None
+    rolling: bool = False  # the last 24 hours up to now, not a calendar day
 
 
 def _chart_query(site: Site, span: str, day: str, now: datetime) -> ChartQuery:
+    """The chart's window. A day's chart opened without a day shows the last 24 hours up to now
+    (issue 19): just after local midnight "today" would be all but empty."""
     chosen_day, error = day_or_today(day, site.timezone, now)
     if span not in SPANS:
         error = error or f"zoom '{span}' is not one of {', '.join(SPANS)}"
         span = "day"
     length, resolution = SPANS[span]
+    if span == "day" and not day.strip() and error is None:
+        step = FIXED_SECONDS[resolution]
+        end = datetime.fromtimestamp((int(now.timestamp()) // step + 1) * step, UTC)
+        return ChartQuery(span, chosen_day, resolution, end - length, end, None, rolling=True)
     end = local_end(chosen_day, site.timezone)
     return ChartQuery(span, chosen_day, resolution, end - length, end, error)
 
@@ -155,12 +162,19 @@ def _chart_data(s: rs.DeviceSeries, q: ChartQuery, tz_name: str) -> dict[str, An
     index = {t: i for i, t in enumerate(xs)}
     chart["x"] = [t.timestamp() for t in xs]
     for p in s.points:
-        unit, factor = shown(p)
+        unit, factor = point_titles.unit_of(p)
         values: list[float | None] = [None] * len(xs)
         for r in s.rows[p.name]:
-            values[index[r.start]] = round(r.value * factor, 4)
-        label = f"{p.name} ({'energy' if p.kind is PointKind.ENERGY else 'mean'})"
-        chart["series"].append({"label": label, "unit": unit, "values": values})
+            values[index[r.start]] = round(r.value * factor, 6)
+        chart["series"].append(
+            {
+                "label": point_titles.label(p),
+                "point": p.name,
+                "energy": p.kind is PointKind.ENERGY,
+                "unit": unit,
+                "values": values,
+            }
+        )
     return chart
 
 
@@ -209,6 +223,7 @@ def device_chart(
         if q.day < today(site.timezone, now)
         else None,
         resolution=q.resolution.value,
+        rolling=q.rolling,
         chart_json=json.dumps(chart),
         samples=len(chart["x"]),
         error=error,

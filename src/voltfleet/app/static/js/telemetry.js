@@ -43,6 +43,20 @@
     [1, "{HH}:{mm}:{ss}", "\n{D} {MMM} {YYYY}", null, "\n{D} {MMM}", null, null, null, 1],
   ];
 
+  // Value axes: ticks at 1, 2 or 5 times a power of ten, labelled with as many decimals as the
+  // step needs (0.5 kW steps read "0.5", "1.0"; 200 W steps read "200", "400").
+  var NICE_STEPS = [];
+  for (var e = -3; e <= 7; e++) {
+    [1, 2, 5].forEach(function (m) { NICE_STEPS.push(m * Math.pow(10, e)); });
+  }
+  function tickLabels(u, splits) {
+    var step = splits.length > 1 ? Math.abs(splits[1] - splits[0]) : 1;
+    var digits = step >= 1 ? 0 : Math.min(3, Math.ceil(-Math.log10(step) - 1e-9));
+    return splits.map(function (v) { return v == null ? "" : v.toFixed(digits); });
+  }
+  // Decimals of a hovered value per unit: the same for every value of a unit (issue 19).
+  var DECIMALS = { kW: 2, kWh: 2, W: 0, Wh: 0, "%": 1, V: 1, A: 2, Hz: 2, C: 1 };
+
   function seriesChart(el, data) {
     if (!el || !data || !data.x || data.x.length === 0) return null;
     var tz = data.tz;
@@ -51,10 +65,13 @@
       if (units.indexOf(s.unit) < 0) units.push(s.unit);
     });
     var scales = { x: { time: true } };
-    var axes = [{ values: TIME_AXIS }];
+    var axes = [{ values: TIME_AXIS, space: 70 }];
     units.forEach(function (unit, i) {
       scales[unit] = {};
-      axes.push({ scale: unit, size: 60, label: unit, side: i === 0 ? 3 : 1, grid: { show: i === 0 } });
+      axes.push({
+        scale: unit, size: 60, label: unit, side: i === 0 ? 3 : 1, grid: { show: i === 0 },
+        incrs: NICE_STEPS, space: 40, values: tickLabels,
+      });
     });
     var series = [{ label: "Time", value: "{YYYY}-{MM}-{DD} {HH}:{mm}" }];
     data.series.forEach(function (s, i) {
@@ -65,7 +82,7 @@
         width: 2,
         spanGaps: false,
         points: { show: data.x.length < 60 },
-        value: fixed(s.unit === "Wh" || s.unit === "W" ? 0 : 2, s.unit),
+        value: fixed(DECIMALS.hasOwnProperty(s.unit) ? DECIMALS[s.unit] : 2, s.unit),
       });
     });
     var opts = {
