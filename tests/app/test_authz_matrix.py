@@ -231,8 +231,9 @@ SITE_CASES = [
     Case(D, Action.READ, "GET", "/api/v1/devices/{device_id}/inventory", target="device"),
     # Tariffs, prices, slots, schedules, costs and savings of a site.
     Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/tariffs", target="site"),
+    # An owner sets the tariff of their own home (Kind.TARIFF), though not the site itself.
     Case(
-        S,
+        Kind.TARIFF,
         Action.UPDATE,
         "PUT",
         "/api/v1/sites/{site_id}/tariffs/{direction}",
@@ -240,8 +241,8 @@ SITE_CASES = [
         "site",
     ),
     Case(
-        S,
-        Action.UPDATE,
+        Kind.TARIFF,
+        Action.DELETE,
         "DELETE",
         "/api/v1/sites/{site_id}/tariffs/{tariff_id}",
         target="temp_tariff",
@@ -478,9 +479,7 @@ SITE_CASES = [
     Case(
         S, Action.UPDATE, "PUT", "/api/v1/sites/{site_id}/id-tags", lambda _: {"tag": "T"}, "site"
     ),
-    Case(
-        S, Action.UPDATE, "DELETE", "/api/v1/sites/{site_id}/id-tags/{tag_id}", target="temp_tag"
-    ),
+    Case(S, Action.UPDATE, "DELETE", "/api/v1/sites/{site_id}/id-tags/{tag_id}", target="temp_tag"),
 ]
 # Endpoints whose scope is in the body (metering) or that only superusers may use.
 SPECIAL = {("PUT", "/api/v1/meters/interval"), ("PUT", "/api/v1/market-prices/{source}/{area}")}

@@ -44,6 +44,7 @@ def home(request: Request, session: DbSession, runtime: RuntimeDep) -> HTMLRespo
         money=money,
         trend_json=fleet_service.trend_json(figures, caller.user.currency),
         alarm_counts=active_alarm_counts(session, caller),
+        ranking_tab="year" if request.query_params.get("ranking") == "year" else "total",
     )
 
 

@@ -33,6 +33,7 @@ from voltfleet.app.tariffs.page_text import (
     site_today,
 )
 from voltfleet.app.tariffs.schemas import TariffIn
+from voltfleet.app.tariffs.set_by import SetBy, setters, tariff_site
 from voltfleet.app.tariffs.tariff_form import (
     KINDS,
     SLOT_LISTS,
@@ -49,6 +50,7 @@ from voltfleet.app.tariffs.tariff_form import (
     whole_day,
 )
 from voltfleet.domain.access import Action, Kind
+from voltfleet.domain.fleet import zone
 from voltfleet.market import AREAS
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import TariffVersion as TariffRow
@@ -124,6 +126,8 @@ class VersionView:
     status: str  # "in force", "upcoming" or "past"
     created_at: datetime
     body: TariffIn
+    set_by: SetBy | None = None  # who saved it (None: a job, or a deleted user)
+    created_by: str | None = None
 
 
 def _versions(rows: list[TariffRow], today: date) -> list[VersionView]:
@@ -140,7 +144,14 @@ def _versions(rows: list[TariffRow], today: date) -> list[VersionView]:
         )
         out.append(
             VersionView(
-                r.id, r.valid_from, KINDS[body.kind], summary(body), status, r.created_at, body
+                r.id,
+                r.valid_from,
+                KINDS[body.kind],
+                summary(body),
+                status,
+                r.created_at,
+                body,
+                created_by=r.created_by,
             )
         )
     return sorted(out, key=lambda v: v.valid_from, reverse=True)
@@ -195,6 +206,9 @@ def _tariff_page(
     today = site_today(site, request_now(request))
     rows = tariff_repo.tariff_rows(session, site.id, direction)
     versions = _versions(rows, today)
+    by = setters(session, rows)
+    for v in versions:
+        v.set_by = by.get(v.created_by or "")
     current = next((v for v in versions if v.status == "in force"), None)
     if form is None:
         chosen = next((v for v in versions if v.id == version_id), None)
@@ -220,7 +234,9 @@ def _tariff_page(
         versions=versions,
         current=current,
         today=today,
-        can_edit=caller.can(Kind.SITE, Action.UPDATE),
+        can_edit=caller.can(Kind.TARIFF, Action.UPDATE),
+        can_delete=caller.can(Kind.TARIFF, Action.DELETE),
+        site_zone=zone(site.timezone),
         automatic=bool(area) or form.kind == "market",
         area=area or "",
         area_name=AREAS[area].name if area in AREAS else "",
@@ -260,7 +276,7 @@ def save_tariff(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, data.get("csrf", ""))
-    site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
+    site = tariff_site(session, caller, site_id, Action.UPDATE)
     direction = direction.upper()
     if direction not in DIRECTIONS:
         raise NotFound("tariff direction")
@@ -302,7 +318,7 @@ def delete_tariff(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
+    site = tariff_site(session, caller, site_id, Action.DELETE)
     direction = direction.upper()
     if direction not in DIRECTIONS:
         raise NotFound("tariff direction")
