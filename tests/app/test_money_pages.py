@@ -314,19 +314,23 @@ def test_fixed_and_automatic_tariffs(client: TestClient, runtime: Runtime) -> No
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
+    automatic = {
+        **base,
+        "manner": "automatic",
+        "kind": "fixed",  # the customised type is ignored when automatic is chosen
+        "source": "awattar",
+        "area": "de",
+        "multiplier": "1",
+        "markup": "0.02",
+        "grid_fee": "0,11",
+        "vat_percent": "19",
+    }
+    # No market prices cover tomorrow: the page asks first (issue 19), then saves when told to.
+    r = client.post(f"/sites/{site}/tariff/IMPORT", data=automatic, follow_redirects=False)
+    assert r.status_code == 409 and 'id="confirm-missing"' in r.text
     r = client.post(
         f"/sites/{site}/tariff/IMPORT",
-        data={
-            **base,
-            "manner": "automatic",
-            "kind": "fixed",  # the customised type is ignored when automatic is chosen
-            "source": "awattar",
-            "area": "de",
-            "multiplier": "1",
-            "markup": "0.02",
-            "grid_fee": "0,11",
-            "vat_percent": "19",
-        },
+        data={**automatic, "confirm_missing": "yes"},
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text

@@ -10,6 +10,7 @@ import logging
 from datetime import datetime
 
 from voltfleet.app.commands.plan_cycle import PLAN_CYCLE, plan_cycle
+from voltfleet.app.exchange import jobs as money_jobs
 from voltfleet.app.firmware import jobs as firmware_jobs
 from voltfleet.app.power.wiring import PowerWiring
 from voltfleet.app.telemetry.presence import sweep_offline
@@ -54,6 +55,7 @@ def market_prices(settings: Settings, db: Database, now: datetime) -> int:
     """Fetch and store the day-ahead prices of every configured ``source:area``; one that fails
     is logged and the others are still fetched; raises when any failed. Returns prices stored."""
     from voltfleet.app.tariffs import market_prices as prices
+    from voltfleet.app.tariffs import market_status
 
     stored, failed = 0, []
     for source, area in settings.market_source_pairs:
@@ -68,9 +70,13 @@ def market_prices(settings: Settings, db: Database, now: datetime) -> int:
             )
             with db.session() as session:
                 stored += prices.store(session, source, area, fetched)
+            with db.session() as session:
+                market_status.record(session, source, area, now)
         except Exception as exc:
             log.warning("fetching prices of %s:%s failed: %s", source, area, exc)
             failed.append(f"{source}:{area}")
+            with db.session() as session:
+                market_status.record(session, source, area, now, error=str(exc) or repr(exc))
     if failed:
         raise RuntimeError(f"price fetch failed for {', '.join(failed)}")
     return stored
@@ -96,6 +102,8 @@ def platform_jobs(
         every = Every(float(settings.battery_plan_cycle_s))
         registry.add(JobSpec(PLAN_CYCLE, lambda now: plan_cycle(db, now), every))
     firmware_jobs.register(registry, db, settings)
+    for spec in money_jobs.specs(db, settings):  # exchange rates; tomorrow's prices checked
+        registry.add(spec)
     if settings.market_source_pairs:
         registry.add(
             JobSpec(

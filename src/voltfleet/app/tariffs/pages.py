@@ -22,6 +22,7 @@ from voltfleet.app.deps import Caller, DbSession, request_now
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import SiteRepository
+from voltfleet.app.tariffs import market_status
 from voltfleet.app.tariffs import repository as tariff_repo
 from voltfleet.app.tariffs import service as tariffs
 from voltfleet.app.tariffs.convert import from_definition
@@ -202,6 +203,7 @@ def _tariff_page(
     error: str | None = None,
     notice: str | None = None,
     status_code: int = 200,
+    confirm_missing: date | None = None,
 ) -> HTMLResponse:
     today = site_today(site, request_now(request))
     rows = tariff_repo.tariff_rows(session, site.id, direction)
@@ -250,6 +252,8 @@ def _tariff_page(
         price_text=price_text,
         error=error,
         notice=notice,
+        confirm_missing=confirm_missing,
+        fetches=market_status.statuses(session, area) if area else [],
     )
 
 
@@ -292,8 +296,26 @@ def save_tariff(
         return _tariff_page(
             request, session, caller, site, direction, form, error=error, status_code=422
         )
+    now = request_now(request)
+    if body.kind == "market" and data.get("confirm_missing") != "yes":
+        tomorrow = site_today(site, now) + timedelta(days=1)
+        start, end = (
+            site_midnight(site, tomorrow),
+            site_midnight(site, tomorrow + timedelta(days=1)),
+        )
+        if not market_status.covers_day(session, body.source or "", body.area or "", start, end):
+            return _tariff_page(
+                request,
+                session,
+                caller,
+                site,
+                direction,
+                form,
+                confirm_missing=tomorrow,
+                status_code=409,
+            )
     try:
-        tariffs.set_tariff(session, caller, site, direction, body, request_now(request))
+        tariffs.set_tariff(session, caller, site, direction, body, now)
     except Invalid as exc:
         session.rollback()
         if exc.code == "invalid_tariff":
