@@ -10,6 +10,8 @@ import logging
 from datetime import datetime
 
 from voltfleet.app.commands.plan_cycle import PLAN_CYCLE, plan_cycle
+from voltfleet.app.devices.live_switch import LIVE_DATA_RENEW, RENEW_EVERY
+from voltfleet.app.devices.live_switch import renew as renew_live_data
 from voltfleet.app.exchange import jobs as money_jobs
 from voltfleet.app.firmware import jobs as firmware_jobs
 from voltfleet.app.power.wiring import PowerWiring
@@ -27,6 +29,7 @@ log = logging.getLogger("voltfleet.jobs")
 
 COMMAND_SWEEP_S = 30.0  # how often queued commands are checked against their expiry
 SWEEP_BATCH = commands.SWEEP_BATCH  # commands.sweep changes at most this many rows per call
+RENEW_S = RENEW_EVERY.total_seconds()  # live-data requests asked again while enabled
 
 
 def offline_sweep(db: Database, settings: Settings, now: datetime) -> int:
@@ -102,6 +105,7 @@ def platform_jobs(
         every = Every(float(settings.battery_plan_cycle_s))
         registry.add(JobSpec(PLAN_CYCLE, lambda now: plan_cycle(db, now), every))
     firmware_jobs.register(registry, db, settings)
+    registry.add(JobSpec(LIVE_DATA_RENEW, lambda now: renew_live_data(db, now), Every(RENEW_S)))
     for spec in money_jobs.specs(db, settings):  # exchange rates; tomorrow's prices checked
         registry.add(spec)
     if settings.market_source_pairs:
