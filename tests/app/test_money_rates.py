@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 from tests.app.test_jobs import vendor  # noqa: F401  (the price vendors' stand-in)
+from tests.app.test_metrics import TOKEN, scrape, value
 from tests.app.test_money_pages import csrf_of, make_site, sign_in
 from tests.support.world import build_world
 from tests.unit.market.test_fetch import VendorServer
@@ -151,6 +152,7 @@ def test_the_price_fetch_records_its_state_and_raises_an_operator_alarm(
     client: TestClient,
     runtime: Runtime,
     vendor: VendorServer,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dead = "http://127.0.0.1:9"  # nothing listens on the discard port
     settings = runtime.settings.model_copy(
@@ -184,6 +186,14 @@ def test_the_price_fetch_records_its_state_and_raises_an_operator_alarm(
         row = s.scalars(select(MarketFetchRow)).one()
         assert row.alarm_since == later
         assert row.alarm_reason == "prices for 2024-06-17 are still missing at 15:00 UTC"
+
+    # The operator's alarm, for Prometheus: 1 while open, with the last successful fetch.
+    monkeypatch.setattr(runtime.settings, "metrics_token", TOKEN)
+    samples = scrape(client)
+    labels = {"source": "awattar", "area": "DE"}
+    assert value(samples, "voltfleet_market_price_alarm", **labels) == 1.0
+    last = value(samples, "voltfleet_market_prices_last_success_timestamp_seconds", **labels)
+    assert last == datetime(2024, 6, 15, 14, 30, tzinfo=UTC).timestamp()
 
     # Whoever sets an automatic tariff of a site in DE sees the state of its prices.
     w = build_world(runtime)

@@ -16,11 +16,13 @@ tariffs and for the operator.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from voltfleet.market import AREAS
@@ -148,3 +150,26 @@ def statuses(session: Session, area: str | None = None) -> list[AreaStatus]:
         )
         for r in rows
     ]
+
+
+def market_fetch_metrics(conn: Connection) -> Iterator[Metric]:
+    """The operator's alarm for Prometheus (app/ops/metrics.py): per (source, area), 1 while its
+    alarm is open, and when its prices were last fetched."""
+    alarm = GaugeMetricFamily(
+        "voltfleet_market_price_alarm",
+        "1 while the day-ahead price fetch of an area failed or tomorrow's prices are missing",
+        labels=["source", "area"],
+    )
+    fetched = GaugeMetricFamily(
+        "voltfleet_market_prices_last_success_timestamp_seconds",
+        "When the day-ahead prices of an area were last fetched (Unix time)",
+        labels=["source", "area"],
+    )
+    f = MarketFetchRow
+    rows = conn.execute(select(f.source, f.area, f.alarm_since, f.last_success_at))
+    for source, area, since, success in rows:
+        alarm.add_metric([source, area], 0 if since is None else 1)
+        if success is not None:
+            fetched.add_metric([source, area], success.timestamp())
+    yield alarm
+    yield fetched
