@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -82,3 +83,27 @@ def test_firmware_too_old_links_to_the_upgrade(client: TestClient, runtime: Runt
     page = client.get(f"/device/{inv['id']}").text
     assert 'id="live-data-upgrade">Ask your installer to upgrade the gateway' in page
     assert "/upgrade/tasks/new" not in page
+
+
+def test_a_watched_live_view_asks_the_gateway_once(
+    client: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Watching a site's live view asks its gateway to send every 10 s for a while, though live
+    data is not enabled; a second viewer soon after asks nothing more."""
+    world = build_world(runtime)
+    om = h(world, "om@I1")
+    sid = site(client, world, gateway={"serial": "WGW1", "subtype": "wifi", "fw_arm": "V3.2.1"})
+    add(client, world, sid, kind="inverter", serial="WINV1", parent_serial="WGW1")
+    other = site(client, world, gateway={"serial": "WGW2", "subtype": "4g", "fw_arm": "9.0"})
+    monkeypatch.setattr(runtime.settings, "live_max_s", 0.0)  # one event, then the stream ends
+    r = client.get(f"/api/v1/sites/{sid}/live", headers=om)
+    assert r.status_code == 200 and "event: live" in r.text
+    (_, gateway_id, params), *more = _commands(runtime)
+    assert not more and params == {"enabled": True, "interval_s": 10, "duration_s": 600}
+    gw = client.get("/api/v1/devices", params={"serial": "WGW1"}, headers=om).json()["items"][0]
+    assert gateway_id == gw["id"]
+    assert client.get(f"/api/v1/sites/{sid}/live", headers=h(world, "admin@I1")).is_success
+    assert len(_commands(runtime)) == 1
+    # A gateway that cannot stream live data is not asked.
+    assert client.get(f"/api/v1/sites/{other}/live", headers=om).is_success
+    assert len(_commands(runtime)) == 1
