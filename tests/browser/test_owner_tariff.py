@@ -16,14 +16,9 @@ from sqlalchemy import select
 
 from tests.browser import PASSWORD, DemoServer
 from tests.browser.conftest import sign_in
-from tests.browser.test_money_pages import (  # noqa: F401  (module fixtures)
-    INSTALLER_ORG,
-    money_admin,
-    money_page,
-    money_state,
-    new_site,
-)
+from voltfleet.app.orgs.service import build_org
 from voltfleet.app.users.service import new_user
+from voltfleet.domain.access import OrgType
 from voltfleet.store.models import Org, Site
 from voltfleet.store.money_models import TariffVersion
 
@@ -31,25 +26,33 @@ pytestmark = pytest.mark.browser
 
 
 def test_an_owner_sets_the_tariff_of_their_home(
-    new_context: Callable[..., Any],
-    live_server: DemoServer,
-    money_page: Any,  # noqa: F811
-    artifacts: Path,
+    new_context: Callable[..., Any], live_server: DemoServer, artifacts: Path
 ) -> None:
     runtime = live_server.runtime
-    site = new_site(live_server, f"Owner tariff home {uuid.uuid4().hex[:4]}")
-    email = f"owner-{uuid.uuid4().hex[:8]}@example.org"
-    with runtime.db.session() as s:
-        org = s.scalar(select(Org).where(Org.name == INSTALLER_ORG))
-        assert org is not None
+    tag = uuid.uuid4().hex[:8]
+    email, installer = f"owner-{tag}@example.org", f"installer-{tag}@example.org"
+    with runtime.db.session() as s:  # an installer of its own, its administrator, a home owner
+        parent = s.scalar(select(Org).where(Org.name == "Sunrise Distribution"))
+        assert parent is not None
+        org = build_org(parent, f"Connect Test Installers {tag}", OrgType.INSTALLER, "DE")
+        s.add(org)
+        s.flush()
+        new_user(
+            s, runtime, email=installer, username="Ingo Installer", password=PASSWORD,
+            org_id=org.id, role="admin", country="DE",
+        )  # fmt: skip
         owner = new_user(
             s, runtime, email=email, username="Olga Owner", password=PASSWORD, org_id=org.id,
             role="owner", country="DE",
         )  # fmt: skip
         s.flush()
-        row = s.get(Site, site)
-        assert row is not None
-        row.owner_id = owner.id
+        row = Site(
+            org_id=org.id, name=f"Owner tariff home {tag[:4]}", country="DE",
+            timezone="Europe/Berlin", currency="EUR", owner_id=owner.id,
+        )  # fmt: skip
+        s.add(row)
+        s.flush()
+        site = row.id
 
     page = new_context().new_page()
     sign_in(page, email)
@@ -75,8 +78,11 @@ def test_an_owner_sets_the_tariff_of_their_home(
     page.screenshot(path=str(artifacts / "owner-tariff.png"), full_page=True)
 
     # The installer sees who set it, and when (in the site's zone).
-    money_page.goto(f"/sites/{site}/tariff?direction=IMPORT")
-    row = money_page.locator("#versions tbody tr").first
+    staff = new_context().new_page()
+    sign_in(staff, installer)
+    staff.wait_for_url("**/home")
+    staff.goto(f"/sites/{site}/tariff?direction=IMPORT")
+    row = staff.locator("#versions tbody tr").first
     expect(row.locator(".set-by")).to_contain_text("Olga Owner")
     expect(row.locator(".set-by")).to_contain_text("home owner")
     expect(row.locator(".set-by")).to_have_attribute("data-role", "owner")
