@@ -61,10 +61,13 @@ def renew(
     *,
     now: datetime,
     duration: timedelta = DEFAULT_DURATION,
+    waiting: Iterable[str] = (),
 ) -> int:
     """Ask again for the devices whose live data is still enabled (one request per gateway:
-    the gateway's interval is the gateway's); how many requests were queued."""
-    asked: set[str] = set()
+    the gateway's interval is the gateway's), except through the gateways in ``waiting`` (a
+    request of theirs is still queued: the gateway is away, so asking again would only pile
+    up); how many requests were queued."""
+    asked: set[str] = set(waiting)
     n = 0
     for device_id in device_ids:
         target = repo.target(device_id)

@@ -14,7 +14,7 @@ import anyio
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voltfleet.domain.commands import CommandKind
+from voltfleet.domain.commands import CommandKind, CommandState
 from voltfleet.domain.fleet import LiveData
 from voltfleet.ports import Clock
 from voltfleet.store.command_models import Command
@@ -47,7 +47,16 @@ def renew(db: Database, now: datetime, duration: timedelta = live_data.DEFAULT_D
         ids = session.scalars(
             select(Device.id).where(Device.live_data_enabled.is_(True), Device.deleted_at.is_(None))
         ).all()
-        return live_data.renew(SqlCommandRepository(session), ids, now=now, duration=duration)
+        waiting = session.scalars(
+            select(Command.gateway_id).where(
+                Command.kind == CommandKind.LIVE_DATA.value,
+                Command.state == CommandState.QUEUED.value,
+            )
+        ).all()
+        repo = SqlCommandRepository(session)
+        return live_data.renew(
+            repo, ids, now=now, duration=duration, waiting=[str(g) for g in waiting]
+        )
 
 
 # Watched: while someone looks at a site's or a device's live view, its gateways are asked too,
