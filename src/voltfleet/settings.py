@@ -161,6 +161,11 @@ class Settings(BaseSettings):
     market_fetch_days: int = Field(default=2, ge=1, le=14)
     entsoe_token: str = ""
     market_base_url: str = Field(default="", description="replaces the sources' scheme and host")
+    # An operator alarm when tomorrow's prices of a configured area are still missing at this
+    # hour (UTC; the day-ahead auction publishes around 12:45 CET).
+    market_missing_alarm_hour_utc: int = Field(default=15, ge=0, le=23)
+    # The ECB's euro reference rates, fetched daily (revenue in each user's currency); empty: off.
+    exchange_rates_url: str = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
     # Re-planning of every site with a battery plan (app/commands/plan_cycle), checked this
     # often (seconds; a plan is made again when 15 minutes old or drifted); 0: off
     battery_plan_cycle_s: int = Field(default=0, ge=0)

@@ -231,8 +231,9 @@ SITE_CASES = [
     Case(D, Action.READ, "GET", "/api/v1/devices/{device_id}/inventory", target="device"),
     # Tariffs, prices, slots, schedules, costs and savings of a site.
     Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/tariffs", target="site"),
+    # An owner sets the tariff of their own home (Kind.TARIFF), though not the site itself.
     Case(
-        S,
+        Kind.TARIFF,
         Action.UPDATE,
         "PUT",
         "/api/v1/sites/{site_id}/tariffs/{direction}",
@@ -240,8 +241,8 @@ SITE_CASES = [
         "site",
     ),
     Case(
-        S,
-        Action.UPDATE,
+        Kind.TARIFF,
+        Action.DELETE,
         "DELETE",
         "/api/v1/sites/{site_id}/tariffs/{tariff_id}",
         target="temp_tariff",

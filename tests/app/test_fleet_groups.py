@@ -118,3 +118,22 @@ def test_group_sums_equal_the_site_by_site_figures(runtime: Runtime, fleet: Call
     # the site with tariffs is priced by them; today's figures differ from the totals
     assert bool(np.any(columns.priced_by_tariff))
     assert got.yield_wh.day != got.yield_wh.total
+
+
+def test_the_yield_ranking_is_by_cumulative_yield(runtime: Runtime, fleet: Caller) -> None:
+    """The manual ranks sites by their cumulative yield; this year's yield is the second tab."""
+    settings = runtime.settings
+    with runtime.db.session() as s:
+        columns = site_figures.site_columns(s, fleet, settings, NOW)
+    with runtime.db.session() as s:
+        got = fleet_service.fleet_figures(s, fleet, settings, NOW, ranking_size=7).kpis
+    factors = kpi.GreenFactors(
+        settings.green_coal_kg_per_kwh,
+        settings.green_co2_kg_per_kwh,
+        settings.green_co2_kg_per_tree,
+    )
+    want = kpi.fleet_of(columns, factors, ranking_by="total", ranking_size=7)
+    assert [(r.site_id, r.yield_wh) for r in got.ranking_cumulative] == [
+        (r.site_id, r.yield_wh) for r in want.ranking
+    ]
+    assert [r.site_id for r in got.ranking_cumulative] != [r.site_id for r in got.ranking]

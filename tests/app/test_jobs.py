@@ -19,6 +19,8 @@ from tests.app.test_alarms import home
 from tests.app.test_telemetry import bearer, h, iso
 from tests.support.world import World, build_world
 from tests.unit.market.test_fetch import VendorServer
+from voltfleet.app.devices.live_switch import LIVE_DATA_RENEW
+from voltfleet.app.exchange.jobs import EXCHANGE_RATES, MARKET_PRICE_CHECK
 from voltfleet.app.runtime import Runtime
 from voltfleet.bootstrap import create_app
 from voltfleet.clock import ManualClock
@@ -97,8 +99,14 @@ def test_a_manual_clock_moves_a_device_offline_and_a_command_to_expired(
     assert settings.offline_after_s == 300 and not settings.market_sources
     clock = ManualClock(datetime.now(UTC))
     jobs = InProcessJobs(platform_jobs(runtime.db, settings), clock)
-    assert sorted(s.name for s in jobs.registry.periodic()) == [COMMAND_SWEEP, OFFLINE_SWEEP]
+    assert sorted(s.name for s in jobs.registry.periodic()) == [
+        COMMAND_SWEEP,
+        EXCHANGE_RATES,  # daily, 15:30 UTC (the ECB's reference rates)
+        LIVE_DATA_RENEW,  # every 300 s: live-data requests renewed while enabled
+        OFFLINE_SWEEP,
+    ]
     assert MARKET_PRICES not in jobs.registry  # no market source configured
+    assert MARKET_PRICE_CHECK not in jobs.registry
     assert jobs.run_due() == []  # nothing is due at start
     assert inverter() == ("online", ["online"])
 

@@ -314,19 +314,23 @@ def test_fixed_and_automatic_tariffs(client: TestClient, runtime: Runtime) -> No
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
+    automatic = {
+        **base,
+        "manner": "automatic",
+        "kind": "fixed",  # the customised type is ignored when automatic is chosen
+        "source": "awattar",
+        "area": "de",
+        "multiplier": "1",
+        "markup": "0.02",
+        "grid_fee": "0,11",
+        "vat_percent": "19",
+    }
+    # No market prices cover tomorrow: the page asks first (issue 19), then saves when told to.
+    r = client.post(f"/sites/{site}/tariff/IMPORT", data=automatic, follow_redirects=False)
+    assert r.status_code == 409 and 'id="confirm-missing"' in r.text
     r = client.post(
         f"/sites/{site}/tariff/IMPORT",
-        data={
-            **base,
-            "manner": "automatic",
-            "kind": "fixed",  # the customised type is ignored when automatic is chosen
-            "source": "awattar",
-            "area": "de",
-            "multiplier": "1",
-            "markup": "0.02",
-            "grid_fee": "0,11",
-            "vat_percent": "19",
-        },
+        data={**automatic, "confirm_missing": "yes"},
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
@@ -407,20 +411,52 @@ def test_history_edit_and_delete_a_version(client: TestClient, runtime: Runtime)
     assert len(client.get(f"/api/v1/sites/{site}/tariffs", headers=h).json()) == 2
 
 
-def test_owner_reads_the_tariff_but_cannot_change_it(client: TestClient, runtime: Runtime) -> None:
+def test_owner_sets_their_own_tariff(client: TestClient, runtime: Runtime) -> None:
+    """The "connect" step: a home's owner sets the tariff of their own home, checked exactly as
+    an installer's, and the installer sees who set it and when (issue 19). An owner may still
+    not change the site itself, nor see a home that is not theirs."""
     w = build_world(runtime)
     site = make_site(runtime, w, owner="owner@I1")
+    other = make_site(runtime, w, name="Not mine")
     set_tariffs(client, w, site)
     sign_in(client, w, "owner@I1")
     r = client.get(f"/sites/{site}/tariff?direction=IMPORT")
     assert r.status_code == 200
-    assert 'id="tariff-form"' not in r.text and "Delete" not in r.text
-    assert "tariff-readonly" in r.text and "0.36875" in r.text and "17:00" in r.text
-    assert 'id="preview-data"' in r.text
+    assert 'id="tariff-form"' in r.text and 'name="manner" value="automatic"' in r.text
     csrf = csrf_of(r.text)
-    r = client.post(f"/sites/{site}/tariff/IMPORT", data=week_form(csrf))
-    assert r.status_code == 403
+    # The same validation as an installer's: overlapping slots are refused at the slot.
+    bad = week_form(csrf, p0_weekday_1_start="05:00")
+    r = client.post(f"/sites/{site}/tariff/IMPORT", data=bad)
+    assert r.status_code == 422 and "overlap" in r.text
+    r = client.post(
+        f"/sites/{site}/tariff/EXPORT",
+        data={"csrf": csrf, "manner": "customised", "currency": "EUR",
+              "valid_from": "2026-03-01", "kind": "fixed", "price": "0.095"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert r.status_code == 303, r.text
+    assert client.post(f"/sites/{other}/tariff/EXPORT", data={"csrf": csrf}).status_code == 404
     assert client.get(f"/sites/{site}/savings").status_code == 200
+
+    # The installer sees the owner's version, who set it and when (in the site's zone).
+    sign_in(client, w, "admin@I1")
+    page = client.get(f"/sites/{site}/tariff?direction=EXPORT").text
+    row = re.search(r'<tr data-valid-from="2026-03-01".*?</tr>', page, re.S)
+    assert row, page
+    assert 'data-role="owner"' in row.group(0)
+    assert "owner I1" in row.group(0) and "home owner" in row.group(0)
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d \+0[12]:00", row.group(0))
+    h = w.accounts["admin@I1"].headers()
+    mine = [
+        t
+        for t in client.get(f"/api/v1/sites/{site}/tariffs", headers=h).json()
+        if t["valid_from"] == "2026-03-01"
+    ]
+    assert mine[0]["set_by"]["user_id"] == w.accounts["owner@I1"].id
+    assert mine[0]["set_by"]["role"] == "owner"
+    # The owner still may not edit the site itself.
+    oh = w.accounts["owner@I1"].headers()
+    assert client.patch(f"/api/v1/sites/{site}", headers=oh, json={"name": "x"}).status_code == 403
 
 
 def test_another_tenant_gets_404(client: TestClient, runtime: Runtime) -> None:

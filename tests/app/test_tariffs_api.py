@@ -83,7 +83,8 @@ def test_set_and_read_tariff_versions(client: TestClient, runtime: Runtime) -> N
     assert prices[:3] == [0.30, 0.30, 0.30]
     assert prices[3:10] == [0.20] * 7  # 00:00-07:00 local
     assert prices[10:] == [0.40] * 2  # 07:00-09:00 local
-    # The owner of the organisation's site can read but not set tariffs; others see nothing.
+    # Staff of the organisation set tariffs (owners set their own home's: test_money_pages);
+    # others see nothing.
     assert (
         client.put(
             f"/api/v1/sites/{site}/tariffs/EXPORT", json=TOU, headers=w.accounts["om@I1"].headers()

@@ -38,6 +38,7 @@ class Kind(StrEnum):
     AUDIT = "audit"
     VIRTUAL_BATTERY = "virtual_battery"
     FIRMWARE = "firmware"  # releases (with their files) and upgrade tasks
+    TARIFF = "tariff"  # a site's import and export tariff versions (seen with the site)
 
 
 class Action(StrEnum):
@@ -80,6 +81,11 @@ POLICY: dict[tuple[Role, Kind], frozenset[Action]] = {
     (Role.ADMIN, Kind.FIRMWARE): _ALL_ORG,
     (Role.OM, Kind.FIRMWARE): _ALL_ORG,
     (Role.OWNER, Kind.FIRMWARE): frozenset(),
+    # A home's owner sets the tariff of their own site (the "connect" step: their supplier's
+    # prices); installers may too, and see who set each version and when.
+    (Role.ADMIN, Kind.TARIFF): _ALL_ORG,
+    (Role.OM, Kind.TARIFF): _ALL_ORG,
+    (Role.OWNER, Kind.TARIFF): _ALL_ORG,
 }
 
 # The organisations whose staff may configure virtual batteries: a utility, and the platform

@@ -25,6 +25,10 @@ Kinds (the wire contract shared with the edge agent: docs/device-settings.md):
 - ``power_switch``: ``{"on": true | false}``: start or stop the inverter.
 - ``autotest``: ``{"standard": "CEI 0-21"}``: the inverter's protection self-test (Italy;
   domain/autotest.py); the reply's details hold ``steps``: ``[{"code", "value", "time_s"}]``.
+- ``live_data``: ``{"enabled": true, "interval_s": 10, "duration_s": <s>}``: the gateway sends
+  the device's readings every ``interval_s`` for ``duration_s`` (renewed while live data is
+  enabled or watched), then goes back to its own interval by itself; ``{"enabled": false}``
+  goes back at once. Queued by the platform when the live-data switch changes.
 
 The wire form a gateway receives is the kind and the checked parameters (``wire_body``).
 
@@ -67,6 +71,7 @@ class CommandKind(StrEnum):
     POWER_SWITCH = "power_switch"
     AUTOTEST = "autotest"
     FIRMWARE_UPDATE = "firmware_update"  # queued by upgrade campaigns (usecases.firmware)
+    LIVE_DATA = "live_data"  # queued by the live-data switch (usecases.live_data)
 
 
 class BatteryMode(StrEnum):
@@ -100,9 +105,13 @@ TARGETS: dict[CommandKind, frozenset[str]] = {
     CommandKind.POWER_SWITCH: frozenset({"inverter"}),
     CommandKind.AUTOTEST: frozenset({"inverter"}),
     CommandKind.FIRMWARE_UPDATE: frozenset({"gateway", "inverter"}),
+    # the gateway above the device sends faster (chargers speak OCPP: never through a gateway)
+    CommandKind.LIVE_DATA: frozenset({"gateway", "inverter", "battery", "meter"}),
 }
 # Kinds only the platform queues (a person asks for them through an upgrade task).
-PLATFORM_ONLY = frozenset({CommandKind.FIRMWARE_UPDATE})
+PLATFORM_ONLY = frozenset({CommandKind.FIRMWARE_UPDATE, CommandKind.LIVE_DATA})
+LIVE_INTERVAL_S = 10  # the live-data interval of the manual
+MAX_LIVE_DURATION_S = 86_400
 FIRMWARE_PARAMS = ("release_id", "version", "firmware_type", "url", "sha256", "size_bytes")
 
 DEFAULT_TTL = timedelta(minutes=5)
@@ -200,6 +209,8 @@ def validate(
             return CommandRequest(k, check_start(params))
         except AutoTestError as exc:
             raise CommandError(str(exc), exc.field) from exc
+    if k is CommandKind.LIVE_DATA:
+        return _live_data(params)
     if k is CommandKind.FIRMWARE_UPDATE:  # built by the platform, never typed by a person
         _no_extra(params, set(FIRMWARE_PARAMS))
         missing = [p for p in FIRMWARE_PARAMS if params.get(p) in (None, "")]
@@ -257,6 +268,21 @@ def _int(value: Any, what: str, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise CommandError(f"{what} must be a whole number {lo}..{hi}, got {value!r}", what)
     return value
+
+
+def _live_data(params: dict[str, Any]) -> CommandRequest:
+    _no_extra(params, {"enabled", "interval_s", "duration_s"})
+    enabled = params.get("enabled")
+    if not isinstance(enabled, bool):
+        raise CommandError("enabled must be true or false", "enabled")
+    if not enabled:
+        _no_extra(params, {"enabled"})
+        return CommandRequest(CommandKind.LIVE_DATA, {"enabled": False})
+    interval = _int(params.get("interval_s", LIVE_INTERVAL_S), "interval_s", 1, 3600)
+    duration = _int(params.get("duration_s"), "duration_s", interval, MAX_LIVE_DURATION_S)
+    return CommandRequest(
+        CommandKind.LIVE_DATA, {"enabled": True, "interval_s": interval, "duration_s": duration}
+    )
 
 
 def _scan(params: dict[str, Any]) -> CommandRequest:

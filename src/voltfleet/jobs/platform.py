@@ -10,6 +10,9 @@ import logging
 from datetime import datetime
 
 from voltfleet.app.commands.plan_cycle import PLAN_CYCLE, PLAN_SITE, PlanCycle, PlanSite
+from voltfleet.app.devices.live_switch import LIVE_DATA_RENEW, RENEW_EVERY
+from voltfleet.app.devices.live_switch import renew as renew_live_data
+from voltfleet.app.exchange import jobs as money_jobs
 from voltfleet.app.firmware import jobs as firmware_jobs
 from voltfleet.app.power.wiring import PowerWiring
 from voltfleet.app.telemetry.presence import sweep_offline
@@ -26,6 +29,7 @@ log = logging.getLogger("voltfleet.jobs")
 
 COMMAND_SWEEP_S = 30.0  # how often queued commands are checked against their expiry
 SWEEP_BATCH = commands.SWEEP_BATCH  # commands.sweep changes at most this many rows per call
+RENEW_S = RENEW_EVERY.total_seconds()  # live-data requests asked again while enabled
 
 
 def offline_sweep(db: Database, settings: Settings, now: datetime) -> int:
@@ -54,6 +58,7 @@ def market_prices(settings: Settings, db: Database, now: datetime) -> int:
     """Fetch and store the day-ahead prices of every configured ``source:area``; one that fails
     is logged and the others are still fetched; raises when any failed. Returns prices stored."""
     from voltfleet.app.tariffs import market_prices as prices
+    from voltfleet.app.tariffs import market_status
 
     stored, failed = 0, []
     for source, area in settings.market_source_pairs:
@@ -68,9 +73,13 @@ def market_prices(settings: Settings, db: Database, now: datetime) -> int:
             )
             with db.session() as session:
                 stored += prices.store(session, source, area, fetched)
+            with db.session() as session:
+                market_status.record(session, source, area, now)
         except Exception as exc:
             log.warning("fetching prices of %s:%s failed: %s", source, area, exc)
             failed.append(f"{source}:{area}")
+            with db.session() as session:
+                market_status.record(session, source, area, now, error=str(exc) or repr(exc))
     if failed:
         raise RuntimeError(f"price fetch failed for {', '.join(failed)}")
     return stored
@@ -97,6 +106,9 @@ def platform_jobs(
         registry.add(JobSpec(PLAN_CYCLE, PlanCycle(db), every))
         registry.add(JobSpec(PLAN_SITE, PlanSite(db)))
     firmware_jobs.register(registry, db, settings)
+    registry.add(JobSpec(LIVE_DATA_RENEW, lambda now: renew_live_data(db, now), Every(RENEW_S)))
+    for spec in money_jobs.specs(db, settings):  # exchange rates; tomorrow's prices checked
+        registry.add(spec)
     if settings.market_source_pairs:
         registry.add(
             JobSpec(

@@ -48,6 +48,7 @@ from voltfleet.simulator.client import (
     VoltfleetClient,
 )
 from voltfleet.simulator.firmware import Installer
+from voltfleet.simulator.live_data import Reporting
 from voltfleet.simulator.model import (
     BatterySpec,
     Command,
@@ -342,6 +343,7 @@ class HomeRun:
     # each took over, oldest first (followed_plan); a command of the platform now ends them
     replay: list[tuple[datetime, Command]] = field(default_factory=list)
     firmware: Installer = field(default_factory=Installer)  # firmware_update commands
+    reporting: Reporting = field(default_factory=Reporting)  # live_data commands change it
 
 
 @dataclass
@@ -687,6 +689,10 @@ async def run_fleet(
             if reply is not None:
                 return reply
             client.stats.commands_received += 1
+            if isinstance(body, dict) and body.get("kind") == "live_data":  # its interval
+                reply = run.reporting.apply(body.get("params"), time.monotonic())
+                run.replies[command_id] = reply
+                return reply
             at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
             serials = {acc.battery_serial, acc.inverter_serial, acc.meter_serial}
             reg = register_answer(run.registers, body, serials, at, found=len(serials))
@@ -744,6 +750,7 @@ async def run_fleet(
                     stats=client.stats,
                     stop=stop,
                     firmware=r.firmware,
+                    reporting=r.reporting,
                 )
                 r.gateway.start()
                 gateways.append(r.gateway)

@@ -15,6 +15,9 @@ acknowledged it (PUBACK). One that fails, or whose PUBACK does not come (connect
 gone), is published again once the link is back, for up to ``deliver_timeout_s``; the platform
 stores each reading once, so a message that arrives twice is stored once.
 
+Live data. A ``live_data`` command changes the interval the gateway reports at
+(``interval_s()``: 10 s while the request runs, its own interval after; simulator/live_data.py).
+
 Commands. A command (``cmd/<id>``) is handed to ``on_command`` (id and body in, the reply out;
 it applies the command to the home), the reply is published on ``cmd/<id>/reply`` (QoS 1, its
 details beside ``status`` and ``message``), and
@@ -46,6 +49,7 @@ from voltfleet.protocols.mqtt.gateway_client import announce, gateway_client
 from voltfleet.protocols.mqtt.topics import Channel
 from voltfleet.simulator.client import Stats
 from voltfleet.simulator.firmware import Installer
+from voltfleet.simulator.live_data import Reporting
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +116,8 @@ class MqttGateway:
         deliver_timeout_s: float = 120.0,
         stop: threading.Event | None = None,
         firmware: Installer | None = None,
+        reporting: Reporting | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not topics.valid_level(serial):
             raise ValueError(f"gateway serial {serial!r} cannot be an MQTT topic level")
@@ -129,6 +135,9 @@ class MqttGateway:
         self.deliver_timeout_s = deliver_timeout_s
         self.stop = stop  # once set, a message is not published again (the run is ending)
         self.firmware = firmware  # firmware_update commands; None: refused
+        # its reporting interval, which live_data commands change (simulator/live_data.py)
+        self.reporting = reporting if reporting is not None else Reporting()
+        self.clock = clock  # the gateway's own clock (seconds), for a live-data request's end
         self._installs: set[asyncio.Task[bool]] = set()
         self.connected = asyncio.Event()
         self.last_error: str | None = None  # why the last connection attempt failed or dropped
@@ -256,9 +265,15 @@ class MqttGateway:
             if m.qos > 0:
                 client._client.ack(m.mid, m.qos)
 
+    def interval_s(self) -> float:
+        """The interval this gateway reports at now (10 s while a live-data request runs)."""
+        return self.reporting.interval_s(self.clock())
+
     def _answer(self, command_id: str, body: Any) -> dict[str, Any]:
         if isinstance(body, dict) and body.get("kind") == "firmware_update":
             return self._firmware(body)
+        if isinstance(body, dict) and body.get("kind") == "live_data":
+            return self.reporting.apply(body.get("params"), self.clock())
         try:
             return self.on_command(command_id, body)
         except Exception:  # the command fails; the link and the other commands go on

@@ -12,6 +12,7 @@ from voltfleet.store import (  # noqa: F401
     ocpp_models,
     plan_models,
     power_models,
+    rates_models,
     register_models,
     telemetry_models,
     virtual_battery_models,

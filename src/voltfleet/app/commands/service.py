@@ -42,6 +42,12 @@ def create(
         ttl = timedelta(seconds=body.ttl_s)
     except OverflowError as exc:
         raise Invalid("ttl_s is out of range") from exc
+    if body.kind == dc.CommandKind.LIVE_DATA.value:
+        raise uc.rejected(
+            CommandError(
+                "live_data follows the device's live-data switch (live_data_enabled)", "kind"
+            )
+        )
     if body.kind in {k.value for k in dc.PLATFORM_ONLY}:
         raise uc.rejected(CommandError("firmware is installed through an upgrade task", "kind"))
     row = uc.queue(

@@ -124,6 +124,7 @@ def device_details(
         movable=movable,
         targets=_move_targets(session, caller, device.site_id, "") if movable else [],
         supported=device.live_data == LiveData.SUPPORTED,
+        can_upgrade=caller.can(Kind.FIRMWARE, Action.CREATE),
         error=error,
         notice=notice,
     )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
+from voltfleet.app.devices.live_switch import ask_gateway
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn, DeviceUpdate, ImportReport, ImportRow
 from voltfleet.app.sites.repository import SiteRepository
@@ -343,8 +344,13 @@ def update_device(session: Session, caller: Caller, device_id: str, data: Device
             raise Invalid(
                 "live data cannot be enabled: " + LIVE_DATA_REASONS[LiveData(device.live_data)]
             )
+        switched = not device.live_data_enabled
         device.live_data_enabled = True
+        if switched:  # the gateway is asked to send every 10 s (usecases.live_data)
+            ask_gateway(session, device, True, caller.user.id)
     elif "live_data_enabled" in changes:
+        if device.live_data_enabled:  # back to the gateway's own interval at once
+            ask_gateway(session, device, False, caller.user.id)
         device.live_data_enabled = False
     audit.record(
         session,

@@ -21,6 +21,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
+from voltfleet.app.tariffs.market_status import market_fetch_metrics
 from voltfleet.store.command_models import Command
 from voltfleet.store.db import Database
 
@@ -107,6 +108,7 @@ class StateCollector(Collector):
             for state, count in rows:
                 commands.add_metric([state], count)
             yield commands
+            yield from market_fetch_metrics(conn)
             if self.job_queue:
                 yield from self._jobs(conn)
         if self.ocpp_connections is not None:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from voltfleet.app.alarms.repository import active_counts as active_alarm_counts
 from voltfleet.app.deps import DbSession, RuntimeDep
+from voltfleet.app.exchange.revenue import money_text, revenue_in
 from voltfleet.app.orgs.repository import visible_orgs
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
@@ -34,6 +35,8 @@ def home(request: Request, session: DbSession, runtime: RuntimeDep) -> HTMLRespo
     figures = fleet_service.fleet_figures(session, caller, runtime.settings, runtime.clock.now())
     kpis = figures.kpis
     money = fleet_service.ordered_currencies(kpis.revenue, caller.user.currency)
+    now = runtime.clock.now()
+    revenue = revenue_in(session, kpis.revenue, caller.user.currency, now)
     return render(
         request,
         "portal/home.html",
@@ -44,6 +47,9 @@ def home(request: Request, session: DbSession, runtime: RuntimeDep) -> HTMLRespo
         money=money,
         trend_json=fleet_service.trend_json(figures, caller.user.currency),
         alarm_counts=active_alarm_counts(session, caller),
+        revenue=revenue,
+        money_text=money_text,
+        ranking_tab="year" if request.query_params.get("ranking") == "year" else "total",
     )
 
 

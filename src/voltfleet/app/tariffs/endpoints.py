@@ -18,10 +18,12 @@ from voltfleet.app.tariffs.schemas import (
     MarketPricesIn,
     RateOut,
     RatesOut,
+    SetByOut,
     TariffDirection,
     TariffIn,
     TariffOut,
 )
+from voltfleet.app.tariffs.set_by import SetBy, setters, tariff_site
 from voltfleet.domain.access import Action
 from voltfleet.domain.tariffs import from_us
 from voltfleet.store.money_models import TariffVersion as TariffRow
@@ -35,13 +37,15 @@ StartTime = Annotated[
 EndTime = Annotated[Instant, Query(description="exclusive")]
 
 
-def tariff_out(row: TariffRow) -> TariffOut:
+def tariff_out(row: TariffRow, by: dict[str, SetBy] | None = None) -> TariffOut:
     body = from_definition(row.valid_from, row.definition)
+    who = (by or {}).get(row.created_by or "")
     return TariffOut(
         **body.model_dump(),
         id=row.id,
         direction=row.direction,  # type: ignore[arg-type]
         created_at=row.created_at,
+        set_by=SetByOut(user_id=who.user_id, name=who.name, role=who.role) if who else None,
     )
 
 
@@ -54,7 +58,9 @@ def list_tariffs(
     session: DbSession, caller: CallerDep, site_id: str, direction: TariffDirection | None = None
 ) -> list[TariffOut]:
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    return [tariff_out(r) for r in repository.tariff_rows(session, site.id, direction)]
+    rows = repository.tariff_rows(session, site.id, direction)
+    by = setters(session, rows)
+    return [tariff_out(r, by) for r in rows]
 
 
 @router.put(
@@ -73,15 +79,16 @@ def set_tariff(
     """Adds a version valid from `valid_from` (a version with the same date is replaced).
     Time-of-use periods must cover the year and slots the day, with no gap and no overlap;
     the error names the period and slot at fault."""
-    site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
-    return tariff_out(service.set_tariff(session, caller, site, direction, body, now))
+    site = tariff_site(session, caller, site_id, Action.UPDATE)
+    row = service.set_tariff(session, caller, site, direction, body, now)
+    return tariff_out(row, setters(session, [row]))
 
 
 @router.delete("/sites/{site_id}/tariffs/{tariff_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_tariff(
     session: DbSession, caller: CallerDep, now: NowDep, site_id: str, tariff_id: str
 ) -> None:
-    site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
+    site = tariff_site(session, caller, site_id, Action.DELETE)
     service.delete_tariff(session, caller, site, tariff_id, now)
 
 

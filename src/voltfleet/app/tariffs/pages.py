@@ -22,6 +22,7 @@ from voltfleet.app.deps import Caller, DbSession, request_now
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import SiteRepository
+from voltfleet.app.tariffs import market_status
 from voltfleet.app.tariffs import repository as tariff_repo
 from voltfleet.app.tariffs import service as tariffs
 from voltfleet.app.tariffs.convert import from_definition
@@ -33,6 +34,7 @@ from voltfleet.app.tariffs.page_text import (
     site_today,
 )
 from voltfleet.app.tariffs.schemas import TariffIn
+from voltfleet.app.tariffs.set_by import SetBy, setters, tariff_site
 from voltfleet.app.tariffs.tariff_form import (
     KINDS,
     SLOT_LISTS,
@@ -49,6 +51,7 @@ from voltfleet.app.tariffs.tariff_form import (
     whole_day,
 )
 from voltfleet.domain.access import Action, Kind
+from voltfleet.domain.fleet import zone
 from voltfleet.market import AREAS
 from voltfleet.store.models import Site
 from voltfleet.store.money_models import TariffVersion as TariffRow
@@ -124,6 +127,8 @@ class VersionView:
     status: str  # "in force", "upcoming" or "past"
     created_at: datetime
     body: TariffIn
+    set_by: SetBy | None = None  # who saved it (None: a job, or a deleted user)
+    created_by: str | None = None
 
 
 def _versions(rows: list[TariffRow], today: date) -> list[VersionView]:
@@ -140,7 +145,14 @@ def _versions(rows: list[TariffRow], today: date) -> list[VersionView]:
         )
         out.append(
             VersionView(
-                r.id, r.valid_from, KINDS[body.kind], summary(body), status, r.created_at, body
+                r.id,
+                r.valid_from,
+                KINDS[body.kind],
+                summary(body),
+                status,
+                r.created_at,
+                body,
+                created_by=r.created_by,
             )
         )
     return sorted(out, key=lambda v: v.valid_from, reverse=True)
@@ -191,10 +203,14 @@ def _tariff_page(
     error: str | None = None,
     notice: str | None = None,
     status_code: int = 200,
+    confirm_missing: date | None = None,
 ) -> HTMLResponse:
     today = site_today(site, request_now(request))
     rows = tariff_repo.tariff_rows(session, site.id, direction)
     versions = _versions(rows, today)
+    by = setters(session, rows)
+    for v in versions:
+        v.set_by = by.get(v.created_by or "")
     current = next((v for v in versions if v.status == "in force"), None)
     if form is None:
         chosen = next((v for v in versions if v.id == version_id), None)
@@ -220,7 +236,9 @@ def _tariff_page(
         versions=versions,
         current=current,
         today=today,
-        can_edit=caller.can(Kind.SITE, Action.UPDATE),
+        can_edit=caller.can(Kind.TARIFF, Action.UPDATE),
+        can_delete=caller.can(Kind.TARIFF, Action.DELETE),
+        site_zone=zone(site.timezone),
         automatic=bool(area) or form.kind == "market",
         area=area or "",
         area_name=AREAS[area].name if area in AREAS else "",
@@ -234,6 +252,8 @@ def _tariff_page(
         price_text=price_text,
         error=error,
         notice=notice,
+        confirm_missing=confirm_missing,
+        fetches=market_status.statuses(session, area) if area else [],
     )
 
 
@@ -260,7 +280,7 @@ def save_tariff(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, data.get("csrf", ""))
-    site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
+    site = tariff_site(session, caller, site_id, Action.UPDATE)
     direction = direction.upper()
     if direction not in DIRECTIONS:
         raise NotFound("tariff direction")
@@ -276,8 +296,26 @@ def save_tariff(
         return _tariff_page(
             request, session, caller, site, direction, form, error=error, status_code=422
         )
+    now = request_now(request)
+    if body.kind == "market" and data.get("confirm_missing") != "yes":
+        tomorrow = site_today(site, now) + timedelta(days=1)
+        start, end = (
+            site_midnight(site, tomorrow),
+            site_midnight(site, tomorrow + timedelta(days=1)),
+        )
+        if not market_status.covers_day(session, body.source or "", body.area or "", start, end):
+            return _tariff_page(
+                request,
+                session,
+                caller,
+                site,
+                direction,
+                form,
+                confirm_missing=tomorrow,
+                status_code=409,
+            )
     try:
-        tariffs.set_tariff(session, caller, site, direction, body, request_now(request))
+        tariffs.set_tariff(session, caller, site, direction, body, now)
     except Invalid as exc:
         session.rollback()
         if exc.code == "invalid_tariff":
@@ -302,7 +340,7 @@ def delete_tariff(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    site = SiteRepository(session, caller).get_for(site_id, Action.UPDATE)
+    site = tariff_site(session, caller, site_id, Action.DELETE)
     direction = direction.upper()
     if direction not in DIRECTIONS:
         raise NotFound("tariff direction")

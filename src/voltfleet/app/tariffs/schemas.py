@@ -97,10 +97,19 @@ class TariffIn(BaseModel):
     formula: FormulaIn | None = None
 
 
+class SetByOut(BaseModel):
+    user_id: str
+    name: str
+    role: str = Field(description="admin, om or owner: an owner sets the tariff of their home")
+
+
 class TariffOut(TariffIn):
     id: str
     direction: TariffDirection
-    created_at: datetime
+    created_at: datetime = Field(description="when this version was saved")
+    set_by: SetByOut | None = Field(
+        default=None, description="who saved this version (none: a job, or a deleted user)"
+    )
 
 
 class RateOut(BaseModel):

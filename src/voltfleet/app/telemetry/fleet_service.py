@@ -4,9 +4,10 @@ Over the caller's own sites (sites shared to the caller are not in its statistic
 status counts), from the site summaries ingest keeps (one row a site: store/summaries.py).
 The database does the adding up, so the cost hardly grows with the fleet: one statement sums the
 summaries of the sites that share a currency, a time zone, the periods their summaries hold and
-whether tariffs price them (a handful of groups for 10,000 sites), and one finds the ranking's
-top sites. Each group's periods are then compared with the calendar of its zone, so a site's day,
-month and year are those of its own time zone and a site silent since yesterday adds 0 to today
+whether tariffs price them (a handful of groups for 10,000 sites), and two find the rankings'
+top sites (by cumulative yield, the manual's ranking, and by this year's yield). Each group's
+periods are then compared with the calendar of its zone, so a site's day, month and year are
+those of its own time zone and a site silent since yesterday adds 0 to today
 (domain.telemetry.kpi.fleet_of_groups). PV power is the sum of the summaries' power measured in
 the last 15 minutes.
 
@@ -111,20 +112,29 @@ def _group_rows(session: Session, caller: Caller, fresh_us: int) -> list[Any]:
 
 
 def _ranking(
-    session: Session, caller: Caller, zones: dict[str, Calendar], size: int
+    session: Session,
+    caller: Caller,
+    zones: dict[str, Calendar],
+    size: int,
+    *,
+    cumulative: bool = False,
 ) -> list[kpi.Ranked]:
-    """The sites with the highest yield of their current year, ties by name (in code point
-    order, as Python sorts) and id."""
+    """The sites with the highest yield of their current year (or, ``cumulative``, of all
+    time: the manual's yield ranking), ties by name (in code point order, as Python sorts)
+    and id."""
     if size <= 0 or not zones:
         return []
     s = SiteSummary
-    this_year = case(
-        *[
-            (and_(Site.timezone == tz, s.year_us == to_us(c.year)), s.pv_year)
-            for tz, c in sorted(zones.items())
-        ],
-        else_=literal(0.0),
-    ).label("this_year")
+    if cumulative:
+        this_year: Any = func.coalesce(s.pv_total, 0.0).label("this_year")
+    else:
+        this_year = case(
+            *[
+                (and_(Site.timezone == tz, s.year_us == to_us(c.year)), s.pv_year)
+                for tz, c in sorted(zones.items())
+            ],
+            else_=literal(0.0),
+        ).label("this_year")
     name = Site.name.collate("C") if session.get_bind().dialect.name == "postgresql" else Site.name
     stmt = (
         owned_sites(caller)
@@ -225,6 +235,7 @@ def fleet_figures(
         price,
         ranking=_ranking(session, caller, zones, ranking_size),
         trend=trend_of,
+        ranking_cumulative=_ranking(session, caller, zones, ranking_size, cumulative=True),
     )
     revenue_trend = {c: [(m, by[m]) for m in labels] for c, by in sorted(money_trend.items())}
     return FleetFigures(kpis, revenue_trend)

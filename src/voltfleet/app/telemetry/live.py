@@ -29,6 +29,7 @@ from voltfleet.app.deps import (
     get_caller,
     unauthenticated,
 )
+from voltfleet.app.devices.live_switch import watched
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.portal.session import portal_caller
 from voltfleet.app.sites.repository import SiteRepository
@@ -87,7 +88,10 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {
 
 
 def _stream(runtime: RuntimeDep, target: ls.LiveTarget) -> EventSourceResponse:
-    return EventSourceResponse(ls.events(runtime.db, runtime.settings, target, runtime.clock))
+    events = ls.events(runtime.db, runtime.settings, target, runtime.clock)
+    # watched: the gateways are asked to send every 10 s while the stream is open
+    ids = {"site_id": target.site_id, "device_id": target.device_id}
+    return EventSourceResponse(watched(events, runtime.db, runtime.clock, **ids))
 
 
 @router.get(

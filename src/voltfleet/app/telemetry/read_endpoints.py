@@ -308,5 +308,15 @@ def fleet_kpis(
             )
             for x in k.ranking
         ],
+        ranking_cumulative=[
+            RankedOut(
+                site_id=x.site_id,
+                name=x.name,
+                yield_wh=x.yield_wh,
+                capacity_kwp=x.capacity_kwp,
+                specific_yield_kwh_per_kwp=x.specific_yield_kwh_per_kwp,
+            )
+            for x in k.ranking_cumulative
+        ],
         alarms=AlarmCountsOut(**active_alarm_counts(session, caller)),
     )

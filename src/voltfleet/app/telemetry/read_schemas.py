@@ -165,7 +165,10 @@ class FleetKpisOut(BaseModel):
     revenue_trend: list[RevenueTrendOut] = Field(
         description="monthly revenue per currency, yours first, over the months of the trend"
     )
-    ranking: list[RankedOut]
+    ranking: list[RankedOut] = Field(description="the top sites by this year's yield")
+    ranking_cumulative: list[RankedOut] = Field(
+        default_factory=list, description="the top sites by cumulative yield"
+    )
     alarms: AlarmCountsOut = Field(
         default_factory=AlarmCountsOut, description="active alarms of your sites, by severity"
     )

@@ -115,8 +115,10 @@ class FleetKpis:
     yield_wh: Periods
     revenue: dict[str, Periods]  # per currency
     green: Green
-    ranking: list[Ranked]
+    ranking: list[Ranked]  # by this year's yield
     trend: list[tuple[str, float]] = field(default_factory=list)  # (YYYY-MM, Wh)
+    # by cumulative yield, the manual's yield ranking (shown first on the home page)
+    ranking_cumulative: list[Ranked] = field(default_factory=list)
 
 
 def fleet(
@@ -317,6 +319,7 @@ def fleet_of_groups(
     *,
     ranking: Sequence[Ranked] = (),
     trend: Sequence[tuple[str, float]] = (),
+    ranking_cumulative: Sequence[Ranked] = (),
 ) -> FleetKpis:
     """``fleet`` from sums over groups of sites, with the ranking found elsewhere."""
     yields = Periods()
@@ -334,4 +337,5 @@ def fleet_of_groups(
         green=green(yields.total, factors),
         ranking=list(ranking),
         trend=list(trend),
+        ranking_cumulative=list(ranking_cumulative),
     )
