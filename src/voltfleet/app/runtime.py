@@ -32,6 +32,7 @@ class Runtime:
     broker_files: BrokerFiles | None = None  # the MQTT broker's files, kept as tokens are issued
     metrics: Metrics = field(default_factory=Metrics)  # this process's Prometheus registry
     ocpp_connections: Any = None  # app.charging.connections.registry: the chargers connected here
+    ocpp_link: Any = None  # app.charging.charger_link: here, and through other processes (relay)
     ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock
     power: PowerWiring = field(init=False)  # EV power management: its jobs, hooks and link
 

@@ -13,6 +13,7 @@ from voltfleet.store import (  # noqa: F401
     plan_models,
     power_models,
     register_models,
+    relay_models,
     telemetry_models,
     virtual_battery_models,
 )

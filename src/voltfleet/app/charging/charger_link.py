@@ -59,6 +59,11 @@ class OcppChargerLink:
     def connected(self, serial: str) -> bool:
         return self.connections.by_serial(normalise_serial(serial)) is not None
 
+    def version_of(self, device_id: str) -> str | None:
+        """The OCPP version of the charger's connection here; None when it is not connected."""
+        cp = self.connections.get(device_id)
+        return cp.version if cp is not None else None
+
     async def set_current_limit(
         self, serial: str, connector_id: int, limit_a: float, phases: int | None = None
     ) -> bool:
@@ -115,5 +120,11 @@ class OcppChargerLink:
 
 
 def charger_link(runtime: Any) -> OcppChargerLink:
-    """The runtime's ChargerLink (over the chargers connected to this process)."""
-    return OcppChargerLink(registry(runtime))
+    """The runtime's ChargerLink: over the chargers connected to this process, and on
+    PostgreSQL also those other processes hold (``relay.RoutedChargerLink``)."""
+    found: OcppChargerLink | None = runtime.ocpp_link
+    if found is None:
+        from voltfleet.app.charging.relay import routed_link
+
+        found = runtime.ocpp_link = routed_link(runtime, OcppChargerLink(registry(runtime)))
+    return found

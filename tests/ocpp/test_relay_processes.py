@@ -1,0 +1,148 @@
+"""Issue 18: a command or charging limit for a charger whose OCPP socket another process holds
+reaches it through PostgreSQL's LISTEN/NOTIFY (``app.charging.relay``).
+
+Two platform processes are two applications, each with its own runtime (engine, connection
+registry, relay) on the same real PostgreSQL database, each served by its own uvicorn on its
+own event loop; the worker is a third runtime that holds no socket, as ``voltfleet worker``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.app.test_power import h, make_site
+from tests.ocpp.stations import command, station
+from tests.support.live_server import live_server
+from tests.support.world import World
+from voltfleet.app.charging.charger_link import charger_link
+from voltfleet.app.charging.relay import RoutedChargerLink
+from voltfleet.app.runtime import Runtime
+from voltfleet.bootstrap import build_runtime, create_app
+
+pytestmark = pytest.mark.parametrize("runtime", ["postgresql"], indirect=True)
+
+
+@pytest.fixture
+def process_b(runtime: Runtime, client: TestClient) -> Iterator[tuple[Runtime, str]]:
+    """A second API process on the same database, served on its own port and loop."""
+    other = build_runtime(runtime.settings)
+    try:
+        with live_server(create_app(runtime=other, migrate=False)) as url:
+            yield other, url
+    finally:
+        other.db.engine.dispose()
+
+
+@pytest.fixture
+def base_a(app: FastAPI) -> Iterator[str]:
+    with live_server(app) as url:
+        yield url
+
+
+def test_a_command_sent_via_process_a_reaches_the_charger_on_process_b(
+    base_a: str,
+    process_b: tuple[Runtime, str],
+    charger: dict[str, str],
+    om: dict[str, str],
+    runtime: Runtime,
+) -> None:
+    _, base_b = process_b
+    link_a = charger_link(runtime)
+    assert isinstance(link_a, RoutedChargerLink)
+
+    async def run() -> tuple[object, ...]:
+        async with station(base_b, charger["serial"], charger["token"]) as cp:
+            assert not link_a.connections.get(charger["charger"])  # not held by process A
+            assert link_a.connected(charger["serial"])  # ... but by one that A can reach
+            r = await command(base_a, om, charger["charger"], "get_configuration")
+            limit = await link_a.set_current_limit(charger["serial"], 1, 10.0, 3)
+            unknown = await command(base_a, om, charger["charger"], "trigger_message")
+            return r, limit, unknown, list(cp.received)
+
+    r, limit, unknown, received = asyncio.run(run())
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["version"] == "1.6" and body["status"] == "Accepted"
+    assert {k["key"] for k in body["result"]["configuration_key"]} >= {"HeartbeatInterval"}
+    assert limit is True
+    actions = [action for action, _ in received]
+    assert "GetConfiguration" in actions and "SetChargingProfile" in actions
+    profile = next(p for a, p in received if a == "SetChargingProfile")
+    assert profile["connector_id"] == 1
+    period = profile["profile"]["charging_schedule"]["charging_schedule_period"][0]
+    assert period["limit"] == 10.0
+    # A parameter missing: the holder's refusal comes back as the same 400 as a local one.
+    assert unknown.status_code == 400, unknown.text
+    assert "message is one of" in unknown.json()["detail"]
+
+
+def test_no_process_holds_the_charger_a_clear_503(
+    base_a: str,
+    process_b: tuple[Runtime, str],
+    charger: dict[str, str],
+    om: dict[str, str],
+    runtime: Runtime,
+) -> None:
+    async def run() -> tuple[object, bool, bool]:
+        async with station(process_b[1], charger["serial"], charger["token"]):
+            pass
+        await asyncio.sleep(0.3)  # process B forgets the charger once its socket ends
+        link = charger_link(runtime)
+        r = await command(base_a, om, charger["charger"], "reset", type="Soft")
+        return (
+            r,
+            link.connected(charger["serial"]),
+            await link.set_current_limit(charger["serial"], 1, 6.0),
+        )
+
+    r, connected, limited = asyncio.run(run())
+    assert r.status_code == 503, r.text  # type: ignore[attr-defined]
+    assert "not connected" in r.json()["detail"]  # type: ignore[attr-defined]
+    assert connected is False and limited is False
+
+
+def test_the_workers_power_cycle_gets_limits_to_a_charger_on_another_process(
+    process_b: tuple[Runtime, str], client: TestClient, runtime: Runtime, world: World
+) -> None:
+    """``voltfleet worker`` runs the power cycle and holds no socket: its link relays."""
+    ids = make_site(client, world)
+    r = client.put(
+        f"/api/v1/sites/{ids['site']}/power",
+        json={"grid_type": "3x400", "main_fuse_a": 25, "meter_device_id": ids["PWR-MTR"]},
+        headers=h(world, "admin@I1"),
+    )
+    assert r.status_code == 200, r.text
+    root = r.json()["groups"][0]["id"]
+    r = client.get(f"/api/v1/sites/{ids['site']}/power", headers=h(world, "admin@I1"))
+    connectors = [c["connector_id"] for c in r.json()["connectors"]]
+    for connector in connectors:
+        r = client.put(
+            f"/api/v1/sites/{ids['site']}/power/connectors/{connector}",
+            json={"group_id": root},
+            headers=h(world, "om@I1"),
+        )
+        assert r.status_code == 200, r.text
+    r = client.post(f"/api/v1/devices/{ids['PWR-A']}/token", headers=h(world, "om@I1"))
+    token = r.json()["token"]
+    worker = build_runtime(runtime.settings)  # as `voltfleet worker` builds its runtime
+
+    async def run() -> list[tuple[str, dict[str, object]]]:
+        async with station(process_b[1], "PWR-A", token) as cp:
+            sent = await asyncio.to_thread(worker.power.cycle, datetime.now(UTC))
+            assert sent >= 0
+            return list(cp.received)
+
+    try:
+        received = asyncio.run(run())
+    finally:
+        worker.db.engine.dispose()
+    assert worker.ocpp_connections is not None and len(worker.ocpp_connections) == 0
+    profiles = [p for a, p in received if a == "SetChargingProfile"]
+    assert profiles, received  # the fallback limit at least, sent from the worker's cycle
+    schedule = profiles[0]["profile"]["charging_schedule"]  # type: ignore[index]
+    assert schedule["charging_rate_unit"] == "A"
