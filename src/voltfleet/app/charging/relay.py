@@ -213,10 +213,14 @@ class Relay:
 
     async def stop(self) -> None:
         """Stop listening and forget this process's rows (a clean shutdown)."""
-        if self._listening is not None:
-            self._listening.cancel()
+        task, loop = self._listening, self._loop
+        self._listening = None
+        if task is not None and loop is asyncio.get_running_loop():
+            task.cancel()
             with suppress(asyncio.CancelledError):
-                await self._listening
+                await task
+        elif task is not None and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(task.cancel)
         with suppress(Exception):
             async with await self._connect() as conn:
                 await conn.execute(
