@@ -95,7 +95,7 @@ def platform_jobs(
     if settings.battery_plan_cycle_s:
         every = Every(float(settings.battery_plan_cycle_s))
         registry.add(JobSpec(PLAN_CYCLE, lambda now: plan_cycle(db, now), every))
-    firmware_jobs.register(registry, db, settings)
+    firmware_jobs.register(registry, db, settings, lambda: power.link if power else None)
     if settings.market_source_pairs:
         registry.add(
             JobSpec(
