@@ -145,3 +145,82 @@ def test_a_download_that_fails_fails_the_run_and_the_charger_keeps_its_version(
     assert "could not download" in out["message"]
     assert out["statuses"] == ["Downloading", "DownloadFailed"]
     assert out["version"] == "sim-1.0" and out["fw_arm"] == "sim-1.0"
+
+
+# ---- the wire, with the independent conformance stations ------------------------------------
+
+
+def test_update_firmware_on_the_wire_in_both_versions_and_status_notifications_answered(
+    base_url: str, charger: dict[str, str], om: dict[str, str]
+) -> None:
+    from ocpp.v16 import call as call16
+    from ocpp.v201 import call as call201
+
+    from tests.ocpp.stations import command, station
+
+    params = {
+        "location": "https://fleet.example/api/v1/firmware/files/r1?expires=1&sig=ab",
+        "retrieve_date": "2026-12-06T03:00:00Z",
+        "retries": 3,
+        "retry_interval": 60,
+        "request_id": 42,
+        "signature": SIGNATURE,
+    }
+
+    async def run(version: str) -> tuple[Any, list[Any], Any]:
+        async with station(base_url, charger["serial"], charger["token"], version) as cp:
+            r = await command(base_url, om, charger["charger"], "update_firmware", **params)
+            if version == "1.6":
+                answer = await cp.call(call16.FirmwareStatusNotification(status="Downloading"))
+            else:
+                answer = await cp.call(
+                    call201.FirmwareStatusNotification(status="InstallRebooting", request_id=42)
+                )
+            return r, list(cp.received), answer
+
+    r16, got16, answer16 = asyncio.run(run("1.6"))
+    assert r16.status_code == 200, r16.text
+    assert got16 == [
+        (
+            "UpdateFirmware",
+            {
+                "location": params["location"],
+                "retrieve_date": "2026-12-06T03:00:00Z",
+                "retries": 3,
+                "retry_interval": 60,
+            },
+        )
+    ]
+    assert answer16 is not None  # answered (no campaign waits for it: nothing moves)
+
+    r201, got201, answer201 = asyncio.run(run("2.0.1"))
+    assert r201.status_code == 200, r201.text
+    assert r201.json()["status"] == "Accepted"
+    assert got201[0][0] == "UpdateFirmware"
+    sent = got201[0][1]
+    assert sent["request_id"] == 42 and sent["retries"] == 3
+    assert sent["firmware"] == {
+        "location": params["location"],
+        "retrieve_date_time": "2026-12-06T03:00:00Z",
+        "signature": SIGNATURE,
+    }
+    assert answer201 is not None
+
+
+def test_update_firmware_without_a_location_is_a_400_naming_it(
+    base_url: str, charger: dict[str, str], om: dict[str, str]
+) -> None:
+    from tests.ocpp.stations import command, station
+
+    async def run() -> Any:
+        async with station(base_url, charger["serial"], charger["token"]):
+            return await command(
+                base_url,
+                om,
+                charger["charger"],
+                "update_firmware",
+                retrieve_date="2026-12-06T03:00:00Z",
+            )
+
+    r = asyncio.run(run())
+    assert r.status_code == 400 and "location" in r.json()["detail"]
