@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.app.test_power import h, make_site
 from tests.ocpp.stations import command, station
@@ -21,10 +22,16 @@ from tests.support.live_server import live_server
 from tests.support.world import World
 from voltfleet.app.charging.charger_link import charger_link
 from voltfleet.app.charging.relay import RoutedChargerLink
+from voltfleet.app.firmware.jobs import TaskStep
 from voltfleet.app.runtime import Runtime
 from voltfleet.bootstrap import build_runtime, create_app
+from voltfleet.simulator.charger_firmware import HEADER
+from voltfleet.simulator.ocpp_charger import SimulatedCharger
+from voltfleet.store.firmware_models import FirmwareRun
+from voltfleet.store.fleet_models import Device
 
 pytestmark = pytest.mark.parametrize("runtime", ["postgresql"], indirect=True)
+FILE = HEADER + b"sim-3.0\n" + b"firmware\n" * 100
 
 
 @pytest.fixture
@@ -146,3 +153,59 @@ def test_the_workers_power_cycle_gets_limits_to_a_charger_on_another_process(
     assert profiles, received  # the fallback limit at least, sent from the worker's cycle
     schedule = profiles[0]["profile"]["charging_schedule"]  # type: ignore[index]
     assert schedule["charging_rate_unit"] == "A"
+
+
+def test_a_firmware_step_in_the_worker_updates_a_charger_held_by_another_process(
+    process_b: tuple[Runtime, str],
+    client: TestClient,
+    runtime: Runtime,
+    charger: dict[str, str],
+    om: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A firmware task's step runs in a worker: UpdateFirmware goes through the relay to the
+    process holding the charger, and the charger's statuses and boot (to that process) settle
+    the run."""
+    base_b = process_b[1]
+    monkeypatch.setattr(runtime.settings, "base_url", base_b)  # the links point at process B
+    worker = build_runtime(runtime.settings)
+
+    async def run() -> tuple[str, str, list[str]]:
+        cp = SimulatedCharger(base_b, charger["serial"], charger["token"])
+        await cp.connect()
+        try:
+            with runtime.db.session() as s:
+                model = s.get(Device, charger["charger"]).model  # type: ignore[union-attr]
+            r = client.post(
+                "/api/v1/firmware/releases",
+                data={"model": model, "firmware_type": "charger", "version": "sim-3.0"},
+                files={"file": ("fw.bin", FILE, "application/octet-stream")},
+                headers=om,
+            )
+            assert r.status_code == 201, r.text
+            r = client.post(
+                "/api/v1/firmware/tasks",
+                json={"release_id": r.json()["id"], "device_ids": [charger["charger"]]},
+                headers=om,
+            )
+            assert r.status_code == 201, r.text
+            task_id = r.json()["id"]
+            step = TaskStep(worker.db, worker.settings, lambda: worker.power.link)
+            assert await asyncio.to_thread(step, datetime.now(UTC), task_id) == 1
+            await cp.firmware.wait()
+            for _ in range(100):
+                with runtime.db.session() as s:
+                    row = s.scalars(select(FirmwareRun).where(FirmwareRun.task_id == task_id)).one()
+                if row.state in ("succeeded", "failed"):
+                    break
+                await asyncio.sleep(0.05)
+            return row.state, row.message, list(cp.firmware.statuses)
+        finally:
+            await cp.close()
+
+    try:
+        state, message, statuses = asyncio.run(run())
+    finally:
+        worker.db.engine.dispose()
+    assert state == "succeeded", message
+    assert statuses == ["Downloading", "Downloaded", "Installing", "Installed"]
