@@ -52,6 +52,7 @@ class CommandKind(StrEnum):
     REGISTER_WRITE = "register_write"
     SCAN = "scan"
     FIRMWARE_UPDATE = "firmware_update"  # queued by upgrade campaigns (usecases.firmware)
+    SELF_TEST = "self_test"  # the inverter's grid-protection self-test (Italy: AutoTest)
 
 
 class BatteryMode(StrEnum):
@@ -81,6 +82,7 @@ TARGETS: dict[CommandKind, frozenset[str]] = {
     CommandKind.REGISTER_WRITE: frozenset({"inverter", "battery", "meter"}),
     CommandKind.SCAN: frozenset({"gateway"}),
     CommandKind.FIRMWARE_UPDATE: frozenset({"gateway", "inverter"}),
+    CommandKind.SELF_TEST: frozenset({"inverter"}),  # results: domain.firmware.self_test
 }
 # Kinds only the platform queues (a person asks for them through an upgrade task).
 PLATFORM_ONLY = frozenset({CommandKind.FIRMWARE_UPDATE})
@@ -174,6 +176,9 @@ def validate(
         return _register_read(params, registers)
     if k is CommandKind.REGISTER_WRITE:
         return _register_write(params, registers)
+    if k is CommandKind.SELF_TEST:  # no parameters: the inverter runs its own test sequence
+        _no_extra(params, set())
+        return CommandRequest(k, {})
     if k is CommandKind.FIRMWARE_UPDATE:  # built by the platform, never typed by a person
         _no_extra(params, set(FIRMWARE_PARAMS))
         missing = [p for p in FIRMWARE_PARAMS if params.get(p) in (None, "")]
