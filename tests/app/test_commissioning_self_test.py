@@ -7,17 +7,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from tests.app.test_alarms import home
-from tests.app.test_commissioning import pdf_text, world  # noqa: F401 (the fixture)
+from tests.app.test_commissioning import pdf_text
 from tests.app.test_telemetry import bearer, h
-from tests.support.world import World
+from tests.support.world import World, build_world
 from voltfleet.app.firmware import commissioning
 from voltfleet.app.runtime import Runtime
 from voltfleet.simulator.commands import interpret
 from voltfleet.store.fleet_models import Device
+
+
+@pytest.fixture
+def world(client: TestClient, runtime: Runtime) -> World:
+    return build_world(runtime)
 
 
 def report_text(client: TestClient, world: World, runtime: Runtime, ids: dict[str, str]) -> str:

@@ -20,8 +20,7 @@ from tests.app.test_power import h, make_site
 from tests.ocpp.stations import command, station
 from tests.support.live_server import live_server
 from tests.support.world import World
-from voltfleet.app.charging.charger_link import charger_link
-from voltfleet.app.charging.relay import RoutedChargerLink
+from voltfleet.app.charging.charger_link import RoutedChargerLink, charger_link
 from voltfleet.app.firmware.jobs import TaskStep
 from voltfleet.app.runtime import Runtime
 from voltfleet.bootstrap import build_runtime, create_app

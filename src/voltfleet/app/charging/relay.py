@@ -14,10 +14,10 @@ through the database's LISTEN/NOTIFY (psycopg), with three small tables (``store
   its socket, writes the answer (or the error and its kind) into the row and NOTIFYs back; the
   asker reads the row and deletes it. No answer within the timeout: ``Unavailable``.
 
-``RoutedChargerLink`` is the ``ports.ChargerLink`` the platform uses on PostgreSQL: a charger
-connected here is called directly (``OcppChargerLink``), any other through its holder, and one
-that no live process holds is "not connected". On SQLite there is one process and
-``charger_link`` stays the local link: nothing changes.
+``charger_link.RoutedChargerLink`` is the ``ports.ChargerLink`` the platform uses on
+PostgreSQL: a charger connected here is called directly (``OcppChargerLink``), any other through
+its holder, and one that no live process holds is "not connected". On SQLite there is one
+process and ``charger_link`` stays the local link: nothing changes.
 
 The asker's side opens one short connection per call (any event loop or thread may ask: the
 worker runs each power cycle in a fresh loop); the holder's side keeps one listening connection
@@ -36,12 +36,9 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Json
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from voltfleet.app.charging.charger_link import OcppChargerLink
-from voltfleet.domain.fleet import normalise_serial
-from voltfleet.store.db import Database
+from voltfleet.ports import ChargerLink
 from voltfleet.usecases.errors import AppError, Invalid, Unavailable
 
 log = logging.getLogger(__name__)
@@ -55,7 +52,7 @@ _BEAT = (
     "insert into ocpp_relay_processes (process_id, channel, started_at, heartbeat_at) "
     "values (%s, %s, now(), now()) on conflict (process_id) do update set heartbeat_at = now()"
 )
-_HOLDER = """
+HOLDER = """
     select h.process_id, p.channel, h.version from ocpp_relay_holders h
     join ocpp_relay_processes p on p.process_id = h.process_id
     where h.{key} = %s and p.heartbeat_at > now() - make_interval(secs => %s)
@@ -73,7 +70,7 @@ class Relay:
     """This process's end of the delivery: records the chargers held here, answers the calls
     other processes relay to them, and relays calls to the chargers held elsewhere."""
 
-    def __init__(self, database_url: str, local: OcppChargerLink) -> None:
+    def __init__(self, database_url: str, local: ChargerLink) -> None:
         self.conninfo = conninfo(database_url)
         self.local = local
         self.process_id = uuid.uuid4().hex
@@ -240,7 +237,7 @@ class Relay:
         time, ``Invalid`` when the holder refused the command as asked."""
         async with await self._connect() as conn:
             cur = await conn.execute(
-                _HOLDER.format(key="serial"), (serial, STALE_S, self.process_id)
+                HOLDER.format(key="serial"), (serial, STALE_S, self.process_id)
             )
             holder = await cur.fetchone()
             if holder is None:
@@ -271,86 +268,3 @@ class Relay:
         if error is not None:
             raise Invalid(error) if kind == "invalid" else Unavailable(error)
         return reply if isinstance(reply, dict) else json.loads(reply)
-
-
-class RoutedChargerLink(OcppChargerLink):
-    """``ports.ChargerLink`` across processes: here when the socket is here (the base class),
-    else through the process that holds it (``Relay``)."""
-
-    def __init__(self, local: OcppChargerLink, relay: Relay, db: Database) -> None:
-        super().__init__(local.connections)
-        self.relay = relay
-        self.db = db
-
-    def _held_elsewhere(self, key: str, value: str) -> tuple[str, str, str] | None:
-        sql = _HOLDER.format(key=key)
-        for name in ("v", "stale", "me"):
-            sql = sql.replace("%s", f":{name}", 1)
-        with self.db.session() as s:
-            row = s.execute(
-                text(sql), {"v": value, "stale": STALE_S, "me": self.relay.process_id}
-            ).first()
-        return None if row is None else (row[0], row[1], row[2])
-
-    def _here(self, serial: str) -> bool:
-        return super().connected(serial)
-
-    def connected(self, serial: str) -> bool:
-        serial = normalise_serial(serial)
-        return self._here(serial) or self._held_elsewhere("serial", serial) is not None
-
-    def version_of(self, device_id: str) -> str | None:
-        """The OCPP version the charger speaks on its connection, wherever it is; None when no
-        process holds it."""
-        here = super().version_of(device_id)
-        if here is not None:
-            return here
-        held = self._held_elsewhere("device_id", device_id)
-        return held[2] if held else None
-
-    async def set_current_limit(
-        self, serial: str, connector_id: int, limit_a: float, phases: int | None = None
-    ) -> bool:
-        if self._here(serial):
-            return await super().set_current_limit(serial, connector_id, limit_a, phases)
-        return await self._relayed_limit("set_current_limit", serial, connector_id, limit_a, phases)
-
-    async def set_fallback_limit(
-        self, serial: str, connector_id: int, limit_a: float, phases: int | None = None
-    ) -> bool:
-        if self._here(serial):
-            return await super().set_fallback_limit(serial, connector_id, limit_a, phases)
-        return await self._relayed_limit(
-            "set_fallback_limit", serial, connector_id, limit_a, phases
-        )
-
-    async def _relayed_limit(
-        self, method: str, serial: str, connector_id: int, limit_a: float, phases: int | None
-    ) -> bool:
-        args = {"connector_id": connector_id, "limit_a": limit_a, "phases": phases}
-        try:
-            reply = await self.relay.call(normalise_serial(serial), method, args)
-        except AppError as exc:
-            log.warning("charger %s: limit on connector %d not set: %s", serial, connector_id, exc)
-            return False
-        return bool(reply.get("accepted"))
-
-    async def remote(
-        self, serial: str, action: str, params: Mapping[str, Any]
-    ) -> Mapping[str, Any]:
-        if self._here(serial):
-            return await super().remote(serial, action, params)
-        return await self.relay.call(
-            normalise_serial(serial), "remote", {"action": action, "params": dict(params)}
-        )
-
-
-def routed_link(runtime: Any, local: OcppChargerLink) -> OcppChargerLink:
-    """The runtime's ChargerLink: on PostgreSQL across processes (and this process's holding
-    recorded for the others), on SQLite the local one."""
-    url: str = runtime.db.url
-    if not url.startswith("postgresql"):
-        return local
-    relay = Relay(url, local)
-    local.connections.holding = relay
-    return RoutedChargerLink(local, relay, runtime.db)
