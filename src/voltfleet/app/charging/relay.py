@@ -79,9 +79,29 @@ class Relay:
         self._ready: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._work: psycopg.AsyncConnection[Any] | None = None  # the holder's short statements
+        self._work_lock: asyncio.Lock | None = None
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        # The relay's rows live for a call: no need to wait for the disk on each commit.
+        return await psycopg.AsyncConnection.connect(
+            self.conninfo, autocommit=True, options="-c synchronous_commit=off"
+        )
+
+    async def _execute(self, sql: str, args: tuple[Any, ...]) -> Any:
+        """One short statement on the holder's working connection (kept open, made again when
+        it broke); the rows it returns."""
+        if self._work_lock is None:
+            self._work_lock = asyncio.Lock()
+        async with self._work_lock:
+            if self._work is None or self._work.closed:
+                self._work = await self._connect()
+            try:
+                cur = await self._work.execute(sql, args)
+                return await cur.fetchall() if cur.description else []
+            except psycopg.OperationalError:
+                self._work = None
+                raise
 
     # ---- the holder's side ---------------------------------------------------------------------
 
@@ -129,6 +149,7 @@ class Relay:
             if old is not None and old_loop is not None and not old_loop.is_closed():
                 old_loop.call_soon_threadsafe(old.cancel)  # tests serve one app on new loops
             self._ready = asyncio.Event()
+            self._work, self._work_lock = None, None  # a connection belongs to its loop
             self._loop = loop
             self._listening = loop.create_task(self._listen(), name="ocpp-relay-listen")
         assert self._ready is not None
@@ -169,32 +190,37 @@ class Relay:
 
     async def _answer(self, call_id: str) -> None:
         """Make the call another process asked for, on the socket held here; answer in its row."""
-        async with await self._connect() as conn:
-            cur = await conn.execute(
-                "select serial, method, args, reply_channel from ocpp_relay_calls "
-                "where id = %s and process_id = %s and answered_at is null",
-                (call_id, self.process_id),
-            )
-            row = await cur.fetchone()
-            if row is None:
-                return
-            serial, method, args, reply_channel = row
-            reply: Mapping[str, Any] | None = None
-            error = kind = None
-            try:
-                reply = await self._call_here(serial, method, args)
-            except Invalid as exc:
-                error, kind = exc.message, "invalid"
-            except AppError as exc:
-                error, kind = exc.message, "unavailable"
-            except Exception as exc:  # the charger did not answer, or answered with an error
-                error, kind = str(exc) or type(exc).__name__, "unavailable"
-            await conn.execute(
-                "update ocpp_relay_calls set reply = %s, error = %s, error_kind = %s, "
-                "answered_at = now() where id = %s",
-                (Json(reply) if reply is not None else None, error, kind, call_id),
-            )
-            await conn.execute("select pg_notify(%s, %s)", (reply_channel, call_id))
+        rows = await self._execute(
+            "select serial, method, args, reply_channel from ocpp_relay_calls "
+            "where id = %s and process_id = %s and answered_at is null",
+            (call_id, self.process_id),
+        )
+        if not rows:
+            return
+        serial, method, args, reply_channel = rows[0]
+        reply: Mapping[str, Any] | None = None
+        error = kind = None
+        try:
+            reply = await self._call_here(serial, method, args)
+        except Invalid as exc:
+            error, kind = exc.message, "invalid"
+        except AppError as exc:
+            error, kind = exc.message, "unavailable"
+        except Exception as exc:  # the charger did not answer, or answered with an error
+            error, kind = str(exc) or type(exc).__name__, "unavailable"
+        await self._execute(
+            "with done as (update ocpp_relay_calls set reply = %s, error = %s, error_kind = %s, "
+            "answered_at = now() where id = %s returning id) "
+            "select pg_notify(%s, %s) from done",
+            (
+                Json(reply) if reply is not None else None,
+                error,
+                kind,
+                call_id,
+                reply_channel,
+                call_id,
+            ),
+        )
 
     async def _call_here(self, serial: str, method: str, args: dict[str, Any]) -> Mapping[str, Any]:
         if not self.local.connected(serial):
@@ -247,11 +273,11 @@ class Relay:
             reply_channel = f"vf_ocpp_reply_{call_id}"
             await conn.execute(f'LISTEN "{reply_channel}"')
             await conn.execute(
-                "insert into ocpp_relay_calls (id, process_id, reply_channel, serial, method, "
-                "args, created_at) values (%s, %s, %s, %s, %s, %s, now())",
-                (call_id, process_id, reply_channel, serial, method, Json(args)),
+                "with asked as (insert into ocpp_relay_calls (id, process_id, reply_channel, "
+                "serial, method, args, created_at) values (%s, %s, %s, %s, %s, %s, now()) "
+                "returning id) select pg_notify(%s, %s) from asked",
+                (call_id, process_id, reply_channel, serial, method, Json(args), channel, call_id),
             )
-            await conn.execute("select pg_notify(%s, %s)", (channel, call_id))
             async for _ in conn.notifies(timeout=timeout_s, stop_after=1):
                 pass
             cur = await conn.execute(
