@@ -208,3 +208,31 @@ def test_a_firmware_step_in_the_worker_updates_a_charger_held_by_another_process
         worker.db.engine.dispose()
     assert state == "succeeded", message
     assert statuses == ["Downloading", "Downloaded", "Installing", "Installed"]
+
+
+def test_a_charger_held_by_a_process_that_died_is_not_connected(
+    runtime: Runtime, charger: dict[str, str]
+) -> None:
+    """A SIGKILLed process leaves its rows; its stale heartbeat makes them count for nothing,
+    and a call says so instead of waiting for an answer that cannot come."""
+    from sqlalchemy import text
+
+    from voltfleet.usecases.errors import Unavailable
+
+    with runtime.db.session() as s:
+        s.execute(
+            text(
+                "insert into ocpp_relay_processes values ('dead', 'vf_ocpp_dead', "
+                "now() - interval '1 hour', now() - interval '1 minute')"
+            )
+        )
+        s.execute(
+            text("insert into ocpp_relay_holders values (:d, :s, 'dead', '1.6', now())"),
+            {"d": charger["charger"], "s": charger["serial"]},
+        )
+    link = charger_link(runtime)
+    assert link.connected(charger["serial"]) is False
+    assert link.version_of(charger["charger"]) is None
+    assert asyncio.run(link.set_current_limit(charger["serial"], 1, 6.0)) is False
+    with pytest.raises(Unavailable, match="not connected to any voltfleet process"):
+        asyncio.run(link.remote(charger["serial"], "reset", {}))

@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 5.0  # a holding process beats this often ...
 STALE_S = 20.0  # ... and is taken as gone (killed) when its last beat is older than this
-FORGET_S = 3600  # the rows of processes silent this long are removed
+FORGET_S = 3600  # the rows of processes silent this long are removed (and calls this old)
+SWEEP_EVERY_BEATS = 120  # ... looked for every 10 minutes
 CALL_TIMEOUT_S = 40.0  # an OCPP call itself may take 30 s (the library's response timeout)
 
 _BEAT = (
@@ -164,10 +165,14 @@ class Relay:
                     await self._forget_the_dead(conn)
                     if self._ready is not None:
                         self._ready.set()
+                    beats = 0
                     while True:
                         async for note in conn.notifies(timeout=HEARTBEAT_S):
                             self._spawn(self._answer(note.payload), f"call {note.payload}")
                         await conn.execute(_BEAT, (self.process_id, self.channel))
+                        beats += 1
+                        if beats % SWEEP_EVERY_BEATS == 0:
+                            await self._forget_the_dead(conn)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database restarted: listen again (the row is re-made)
@@ -185,6 +190,11 @@ class Relay:
         await conn.execute(
             "delete from ocpp_relay_processes where heartbeat_at < now() - "
             "make_interval(secs => %s)",
+            (FORGET_S,),
+        )
+        # Calls whose asker went away before reading the answer (it deletes what it reads).
+        await conn.execute(
+            "delete from ocpp_relay_calls where created_at < now() - make_interval(secs => %s)",
             (FORGET_S,),
         )
 
