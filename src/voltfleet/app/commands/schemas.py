@@ -11,7 +11,7 @@ from voltfleet.app.instants import Instant
 class CommandIn(BaseModel):
     kind: str = Field(
         description="battery_mode | battery_setpoint | register_read | register_write | scan "
-        "(docs/device-settings.md)",
+        "(docs/device-settings.md) | self_test (docs/firmware.md)",
         max_length=32,
     )
     params: dict[str, Any] = Field(
