@@ -181,6 +181,8 @@ def create_app(
         finally:
             if runner is not None:
                 runner.stop()
+            if (relay := getattr(runtime.ocpp_link, "relay", None)) is not None:
+                await relay.stop()  # the other processes stop relaying to this one at once
             close = getattr(runtime.jobs, "close", None)
             if close is not None:  # the queue's connection pool
                 close()

@@ -184,6 +184,11 @@ class Station16(ChargePoint16):
         self._got("ChangeAvailability", connector_id=connector_id, type=type)
         return result16.ChangeAvailability(status="Accepted")
 
+    @on("UpdateFirmware")
+    def on_update_firmware(self, **kw: Any) -> result16.UpdateFirmware:
+        self._got("UpdateFirmware", **kw)
+        return result16.UpdateFirmware()
+
 
 class Station201(ChargePoint201):
     """An OCPP 2.0.1 charging station with one EVSE."""
@@ -320,6 +325,11 @@ class Station201(ChargePoint201):
     def on_change_availability(self, operational_status: str, **kw: Any) -> Any:
         self._got("ChangeAvailability", operational_status=operational_status, **kw)
         return result201.ChangeAvailability(status="Accepted")
+
+    @on("UpdateFirmware")
+    def on_update_firmware(self, **kw: Any) -> result201.UpdateFirmware:
+        self._got("UpdateFirmware", **kw)
+        return result201.UpdateFirmware(status="Accepted")
 
 
 @asynccontextmanager

@@ -33,6 +33,7 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)  # this process's Prometheus registry
     weather: WeatherHistory | None = None  # past days' weather at a site, chosen by bootstrap
     ocpp_connections: Any = None  # app.charging.connections.registry: the chargers connected here
+    ocpp_link: Any = None  # app.charging.charger_link: here, and through other processes (relay)
     ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock
     power: PowerWiring = field(init=False)  # EV power management: its jobs, hooks and link
 

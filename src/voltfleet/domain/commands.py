@@ -72,6 +72,7 @@ class CommandKind(StrEnum):
     AUTOTEST = "autotest"
     FIRMWARE_UPDATE = "firmware_update"  # queued by upgrade campaigns (usecases.firmware)
     LIVE_DATA = "live_data"  # queued by the live-data switch (usecases.live_data)
+    SELF_TEST = "self_test"  # the inverter's grid-protection self-test (Italy: AutoTest)
 
 
 class BatteryMode(StrEnum):
@@ -107,6 +108,7 @@ TARGETS: dict[CommandKind, frozenset[str]] = {
     CommandKind.FIRMWARE_UPDATE: frozenset({"gateway", "inverter"}),
     # the gateway above the device sends faster (chargers speak OCPP: never through a gateway)
     CommandKind.LIVE_DATA: frozenset({"gateway", "inverter", "battery", "meter"}),
+    CommandKind.SELF_TEST: frozenset({"inverter"}),  # results: domain.firmware.self_test
 }
 # Kinds only the platform queues (a person asks for them through an upgrade task).
 PLATFORM_ONLY = frozenset({CommandKind.FIRMWARE_UPDATE, CommandKind.LIVE_DATA})
@@ -211,6 +213,9 @@ def validate(
             raise CommandError(str(exc), exc.field) from exc
     if k is CommandKind.LIVE_DATA:
         return _live_data(params)
+    if k is CommandKind.SELF_TEST:  # no parameters: the inverter runs its own test sequence
+        _no_extra(params, set())
+        return CommandRequest(k, {})
     if k is CommandKind.FIRMWARE_UPDATE:  # built by the platform, never typed by a person
         _no_extra(params, set(FIRMWARE_PARAMS))
         missing = [p for p in FIRMWARE_PARAMS if params.get(p) in (None, "")]

@@ -105,7 +105,7 @@ def platform_jobs(
         every = Every(float(settings.battery_plan_cycle_s))
         registry.add(JobSpec(PLAN_CYCLE, PlanCycle(db), every))
         registry.add(JobSpec(PLAN_SITE, PlanSite(db)))
-    firmware_jobs.register(registry, db, settings)
+    firmware_jobs.register(registry, db, settings, lambda: power.link if power else None)
     registry.add(JobSpec(LIVE_DATA_RENEW, lambda now: renew_live_data(db, now), Every(RENEW_S)))
     for spec in money_jobs.specs(db, settings):  # exchange rates; tomorrow's prices checked
         registry.add(spec)

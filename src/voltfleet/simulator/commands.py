@@ -44,6 +44,30 @@ class Outcome:
         }
 
 
+# A simulated inverter's AutoTest (CEI 0-21 protection functions: over/under voltage and
+# frequency), each tripping just inside its threshold and time.
+SELF_TEST: tuple[dict[str, Any], ...] = tuple(
+    {
+        "name": name,
+        "threshold": threshold,
+        "measured": measured,
+        "trip_time_ms": trip_ms,
+        "limit_ms": limit_ms,
+        "passed": True,
+    }
+    for name, threshold, measured, trip_ms, limit_ms in (
+        ("59.S1", "253.0 V", "253.2 V", 2960, 3000),
+        ("59.S2", "264.5 V", "264.6 V", 188, 200),
+        ("27.S1", "195.5 V", "195.4 V", 1480, 1500),
+        ("27.S2", "34.5 V", "34.4 V", 190, 200),
+        ("81>.S1", "50.2 Hz", "50.21 Hz", 96, 100),
+        ("81<.S1", "49.8 Hz", "49.79 Hz", 97, 100),
+        ("81>.S2", "51.5 Hz", "51.51 Hz", 95, 100),
+        ("81<.S2", "47.5 Hz", "47.49 Hz", 98, 100),
+    )
+)
+
+
 def _fail(message: str) -> Outcome:
     return Outcome(None, False, message, {})
 
@@ -65,6 +89,8 @@ def interpret(body: Any, battery: BatterySpec | None, devices: set[str]) -> Outc
     battery is ``battery`` and whose battery-controlling devices have the serials ``devices``."""
     if not isinstance(body, dict):
         return _fail("unreadable command")
+    if body.get("kind") == "self_test":  # the inverter's grid-protection AutoTest
+        return Outcome(None, True, "self-test passed", {"tests": [dict(t) for t in SELF_TEST]})
     if body.get("device") not in devices:
         return _fail(f"no device {body.get('device')!r} controls a battery here")
     params = body.get("params")

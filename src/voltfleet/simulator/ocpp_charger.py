@@ -54,6 +54,11 @@ from websockets.typing import Subprotocol
 
 from voltfleet.domain.charging_limits import ChargingLimit, limit_at
 from voltfleet.protocols.ocpp.profiles import limit_from_wire, purpose_of
+from voltfleet.simulator.charger_firmware import (
+    ChargerFirmware,
+    update_params_16,
+    update_params_201,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +133,12 @@ class _Station16(ChargePoint):  # type: ignore[misc]
 
     profiles: Profiles
     transaction: bool = False
+    owner: SimulatedCharger
+
+    @on("UpdateFirmware")  # type: ignore[untyped-decorator]
+    def on_update_firmware(self, **kw: Any) -> Any:
+        self.owner.update_firmware(*update_params_16(**kw))
+        return call_result.UpdateFirmware()
 
     @on("SetChargingProfile")  # type: ignore[untyped-decorator]
     def on_set(self, connector_id: int, cs_charging_profiles: dict[str, Any]) -> Any:
@@ -167,6 +178,12 @@ class _Station201(ChargePoint201):  # type: ignore[misc]
 
     profiles: Profiles
     transaction: bool = False
+    owner: SimulatedCharger
+
+    @on("UpdateFirmware")  # type: ignore[untyped-decorator]
+    def on_update_firmware(self, **kw: Any) -> Any:
+        self.owner.update_firmware(*update_params_201(**kw))
+        return call_result201.UpdateFirmware(status="Accepted")
 
     @on("SetChargingProfile")  # type: ignore[untyped-decorator]
     def on_set(self, evse_id: int, charging_profile: dict[str, Any], **_: Any) -> Any:
@@ -268,6 +285,7 @@ class SimulatedCharger:
         self._ws: ClientConnection | None = None
         self._cp: Any = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self.firmware = ChargerFirmware()  # what it runs, and how it takes UpdateFirmware
 
     # ---- the connection ------------------------------------------------------------------------
 
@@ -320,6 +338,7 @@ class SimulatedCharger:
             logger=WireLog(log.getChild("wire")),
         )
         self._cp.profiles = self.profiles
+        self._cp.owner = self
         reader = asyncio.create_task(self._cp.start(), name=f"ocpp-{self.serial}")
         reader.add_done_callback(_quiet)
         self._tasks = [t for t in self._tasks if not t.done()] + [reader]
@@ -331,7 +350,7 @@ class SimulatedCharger:
                     "vendor_name": "voltfleet",
                     "model": "simulated wallbox",
                     "serial_number": self.serial,
-                    "firmware_version": "sim-1.0",
+                    "firmware_version": self.firmware.version,
                 },
                 reason="PowerUp",
             )
@@ -340,7 +359,7 @@ class SimulatedCharger:
                 charge_point_vendor="voltfleet",
                 charge_point_model="simulated wallbox",
                 charge_point_serial_number=self.serial,
-                firmware_version="sim-1.0",
+                firmware_version=self.firmware.version,
             )
         result = await self._call(boot)
         if result is not None:
@@ -357,6 +376,23 @@ class SimulatedCharger:
                 await self._call_once(
                     call201.Heartbeat() if self.version == "2.0.1" else call.Heartbeat()
                 )
+
+    def update_firmware(self, location: str, request_id: int | None, signature: str | None) -> None:
+        """OCPP UpdateFirmware: download, report each step, reboot on the new version."""
+
+        async def say(status: str, request: int | None) -> object:
+            if self.version == "2.0.1":
+                return await self._call(
+                    call201.FirmwareStatusNotification(status=status, request_id=request)
+                )
+            return await self._call(call.FirmwareStatusNotification(status=status))
+
+        self.firmware.start(self.version, location, request_id, signature, say, self._reboot)
+
+    async def _reboot(self, _version: str) -> None:
+        """Close the connection, open it again and boot (on the version now installed)."""
+        await self.close()
+        await self.connect()
 
     async def close(self) -> None:
         for t in self._tasks:

@@ -14,6 +14,7 @@ from voltfleet.store import (  # noqa: F401
     power_models,
     rates_models,
     register_models,
+    relay_models,
     telemetry_models,
     virtual_battery_models,
 )

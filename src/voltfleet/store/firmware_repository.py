@@ -27,7 +27,7 @@ ACTIVE = [s.value for s in fc.ACTIVE]
 # Statuses of a device that answers (a faulted one still talks; an upgrade may be its cure).
 REACHABLE = sorted(s.value for s in UP | {DeviceStatus.FAULT})
 # The device column that shows a firmware type's version in the device lists.
-DEVICE_COLUMN = {"gateway": "fw_arm", "lcd": "fw_lcd", "dsp": "fw_dsp"}
+DEVICE_COLUMN = {"gateway": "fw_arm", "charger": "fw_arm", "lcd": "fw_lcd", "dsp": "fw_dsp"}
 
 
 RUN_COLUMNS = (

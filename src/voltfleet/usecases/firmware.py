@@ -185,8 +185,16 @@ def step(
     repo.set_commands(task_id, sent)
     if unreachable:
         gone = set(unreachable)
+        why: dict[str, str] = getattr(delivery, "refusals", {})  # a delivery may say why
         failed = [
-            fc.report(r, "failed", "", snap.target.version, now, "no gateway above the device")
+            fc.report(
+                r,
+                "failed",
+                "",
+                snap.target.version,
+                now,
+                why.get(r.device_id, "no gateway above the device"),
+            )
             for r in result.runs
             if r.device_id in gone
         ]

@@ -18,12 +18,16 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+from sqlalchemy import text
+
 from voltfleet.app.charging.connections import Connections, registry
+from voltfleet.app.charging.relay import HOLDER, STALE_S, Relay
 from voltfleet.domain.charging_limits import ChargingLimit, LimitPeriod, Purpose, check_limit
 from voltfleet.domain.fleet import normalise_serial
 from voltfleet.protocols.ocpp.commands import PROFILE_IDS, as_dict
 from voltfleet.protocols.ocpp.messages import ChargePointCommands, CommandError
-from voltfleet.usecases.errors import Invalid, Unavailable
+from voltfleet.store.db import Database
+from voltfleet.usecases.errors import AppError, Invalid, Unavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,6 +67,11 @@ class OcppChargerLink:
 
     def connected(self, serial: str) -> bool:
         return self.connections.by_serial(normalise_serial(serial)) is not None
+
+    def version_of(self, device_id: str) -> str | None:
+        """The OCPP version of the charger's connection here; None when it is not connected."""
+        cp = self.connections.get(device_id)
+        return cp.version if cp is not None else None
 
     async def set_current_limit(
         self, serial: str, connector_id: int, limit_a: float, phases: int | None = None
@@ -119,6 +128,93 @@ class OcppChargerLink:
         return {"status": reply.status, "result": as_dict(reply.result)}
 
 
+class RoutedChargerLink(OcppChargerLink):
+    """``ports.ChargerLink`` across processes: here when the socket is here (the base class),
+    else through the process that holds it (``Relay``)."""
+
+    def __init__(self, local: OcppChargerLink, relay: Relay, db: Database) -> None:
+        super().__init__(local.connections)
+        self.relay = relay
+        self.db = db
+
+    def _held_elsewhere(self, key: str, value: str) -> tuple[str, str, str] | None:
+        sql = HOLDER.format(key=key)
+        for name in ("v", "stale", "me"):
+            sql = sql.replace("%s", f":{name}", 1)
+        with self.db.session() as s:
+            row = s.execute(
+                text(sql), {"v": value, "stale": STALE_S, "me": self.relay.process_id}
+            ).first()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def _here(self, serial: str) -> bool:
+        return super().connected(serial)
+
+    def connected(self, serial: str) -> bool:
+        serial = normalise_serial(serial)
+        return self._here(serial) or self._held_elsewhere("serial", serial) is not None
+
+    def version_of(self, device_id: str) -> str | None:
+        """The OCPP version the charger speaks on its connection, wherever it is; None when no
+        process holds it."""
+        here = super().version_of(device_id)
+        if here is not None:
+            return here
+        held = self._held_elsewhere("device_id", device_id)
+        return held[2] if held else None
+
+    async def set_current_limit(
+        self, serial: str, connector_id: int, limit_a: float, phases: int | None = None
+    ) -> bool:
+        if self._here(serial):
+            return await super().set_current_limit(serial, connector_id, limit_a, phases)
+        return await self._relayed_limit("set_current_limit", serial, connector_id, limit_a, phases)
+
+    async def set_fallback_limit(
+        self, serial: str, connector_id: int, limit_a: float, phases: int | None = None
+    ) -> bool:
+        if self._here(serial):
+            return await super().set_fallback_limit(serial, connector_id, limit_a, phases)
+        return await self._relayed_limit(
+            "set_fallback_limit", serial, connector_id, limit_a, phases
+        )
+
+    async def _relayed_limit(
+        self, method: str, serial: str, connector_id: int, limit_a: float, phases: int | None
+    ) -> bool:
+        args = {"connector_id": connector_id, "limit_a": limit_a, "phases": phases}
+        try:
+            reply = await self.relay.call(normalise_serial(serial), method, args)
+        except AppError as exc:
+            log.warning("charger %s: limit on connector %d not set: %s", serial, connector_id, exc)
+            return False
+        return bool(reply.get("accepted"))
+
+    async def remote(
+        self, serial: str, action: str, params: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        if self._here(serial):
+            return await super().remote(serial, action, params)
+        return await self.relay.call(
+            normalise_serial(serial), "remote", {"action": action, "params": dict(params)}
+        )
+
+
+def routed_link(runtime: Any, local: OcppChargerLink) -> OcppChargerLink:
+    """The runtime's ChargerLink: on PostgreSQL across processes (and this process's holding
+    recorded for the others), on SQLite the local one."""
+    url: str = runtime.db.url
+    if not url.startswith("postgresql"):
+        return local
+    relay = Relay(url, local)
+    local.connections.holding = relay
+    return RoutedChargerLink(local, relay, runtime.db)
+
+
 def charger_link(runtime: Any) -> OcppChargerLink:
-    """The runtime's ChargerLink (over the chargers connected to this process)."""
-    return OcppChargerLink(registry(runtime))
+    """The runtime's ChargerLink: over the chargers connected to this process, and on
+    PostgreSQL also those other processes hold (``RoutedChargerLink``)."""
+    found: OcppChargerLink | None = runtime.ocpp_link
+    if found is None:
+        found = runtime.ocpp_link = routed_link(runtime, OcppChargerLink(registry(runtime)))
+    return found

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 
@@ -36,6 +36,15 @@ log = logging.getLogger(__name__)
 
 # {device id: credential id} -> {device id: why its connection must end}
 Revoked = Callable[[dict[str, str]], Awaitable[dict[str, str]]]
+
+
+class Holding(Protocol):
+    """Told when this process starts and stops holding a charger (``relay.Relay`` records it
+    for the other processes)."""
+
+    async def attached(self, device_id: str, serial: str, version: str) -> None: ...
+
+    def detached(self, device_id: str) -> None: ...
 
 
 @dataclass
@@ -64,6 +73,7 @@ class Connections:
         self.check_every_s = check_every_s
         self.limits = limits or FrameLimits()
         self._watcher: asyncio.Task[None] | None = None
+        self.holding: Holding | None = None  # set by bootstrap on PostgreSQL
 
     def bucket(self, device_id: str) -> TokenBucket:
         """The charger's frame-rate bucket (one per charger device, across its connections)."""
@@ -106,6 +116,13 @@ class Connections:
             if self._watcher is not None:
                 self._watcher.cancel()  # one still asleep since the last charger left
             self._watcher = asyncio.create_task(self._watch(), name="ocpp-credential-watch")
+        if self.holding is not None and serial:
+            try:
+                await self.holding.attached(device_id, serial, cp.version)
+            except Exception:  # the charger stays served here; others cannot reach it yet
+                log.warning(
+                    "OCPP: could not record that this process holds %s", serial, exc_info=True
+                )
         return old is not None
 
     def detach(self, device_id: str, cp: ChargePointCommands) -> bool:
@@ -116,6 +133,8 @@ class Connections:
         del self._by_device[device_id]
         if self._by_serial.get(current.serial) == device_id:
             del self._by_serial[current.serial]
+        if self.holding is not None:
+            self.holding.detached(device_id)
         return True
 
     def get(self, device_id: str) -> ChargePointCommands | None:

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from voltfleet.app.charging import id_tags, service
 from voltfleet.app.charging.alarm_hooks import charger_fault_cleared, charger_fault_raised
+from voltfleet.app.firmware import chargers as charger_firmware
 from voltfleet.app.runtime import Runtime
 from voltfleet.domain.telemetry.quarantine import IncomingReading
 from voltfleet.store.charging_repository import SqlChargingRepository
@@ -133,6 +134,21 @@ def mark_offline(runtime: Runtime, device_id: str) -> None:
             charging.mark_offline(repository(runtime, s), device, now=runtime.clock.now())
 
 
+def _booted(repo: SqlChargingRepository, device: Device, version: str, *, now: datetime) -> None:
+    charger_firmware.booted(repo.session, device, version[:40], now)
+
+
+def _firmware_status(
+    repo: SqlChargingRepository,
+    device: Device,
+    status: str,
+    request_id: int | None,
+    *,
+    now: datetime,
+) -> None:
+    charger_firmware.status_report(repo.session, device, status, request_id, now)
+
+
 class AppChargerLink:
     def __init__(
         self,
@@ -169,7 +185,12 @@ class AppChargerLink:
 
     async def boot(self, info: BootInfo) -> int:
         await self._run(charging.boot, info)
+        if info.firmware:  # a charger upgrading settles its run when it boots (firmware)
+            await self._run(_booted, info.firmware)
         return self.runtime.settings.ocpp_heartbeat_s
+
+    async def firmware_status(self, status: str, request_id: int | None) -> None:
+        await self._run(_firmware_status, status, request_id)
 
     async def heartbeat(self) -> None:
         await self._run(charging.heartbeat)

@@ -38,7 +38,7 @@ async def send_ocpp_command(
     runtime = request.app.state.runtime
     device = ocpp_service.charger_for(session, caller, device_id, Action.UPDATE)
     link = charger_link(runtime)
-    version = ocpp_service.version_of(link.connections, device.id)
+    version = link.version_of(device.id)
     params = dict(body.params)
     try:
         if version is None:

@@ -88,7 +88,7 @@ async def send_from_portal(
             error = f"unknown command {action!r}"
         else:
             link = charger_link(request.app.state.runtime)
-            version = ocpp_service.version_of(link.connections, device.id)
+            version = link.version_of(device.id)
             try:
                 if version is None:
                     raise Unavailable("the charger is not connected to the platform now")

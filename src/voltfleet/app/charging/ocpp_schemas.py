@@ -22,6 +22,7 @@ OcppAction = Literal[
     "get_variables",
     "set_variables",
     "trigger_message",
+    "update_firmware",
 ]
 
 
@@ -40,7 +41,9 @@ class OcppCommandIn(BaseModel):
             "change_configuration {key, value} (OCPP 1.6); get_variables {variables: "
             "[{component, variable}]} and set_variables {variables: [{component, variable, "
             "value}]} (OCPP 2.0.1); trigger_message {message: boot | heartbeat | status | "
-            "meter_values ..., connector_id}"
+            "meter_values ..., connector_id}; update_firmware {location, retrieve_date, retries, "
+            "retry_interval; request_id, signature, signing_certificate (2.0.1)} (a firmware "
+            "task sends it for you)"
         ),
     )
 

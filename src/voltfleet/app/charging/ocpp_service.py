@@ -82,12 +82,12 @@ def record_command(
 async def send(
     link: OcppChargerLink, device: Device, action: str, params: dict[str, Any]
 ) -> OcppCommandOut:
-    cp = link.connections.get(device.id)
-    if cp is None:
+    version = link.version_of(device.id)
+    if version is None:
         raise Unavailable("the charger is not connected to the platform now")
     answer = await link.remote(device.serial, action, params)
     return OcppCommandOut(
-        action=action, version=cp.version, status=str(answer["status"]), result=answer["result"]
+        action=action, version=version, status=str(answer["status"]), result=answer["result"]
     )
 
 

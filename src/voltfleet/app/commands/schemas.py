@@ -11,7 +11,8 @@ from voltfleet.app.instants import Instant
 class CommandIn(BaseModel):
     kind: str = Field(
         description="battery_mode | battery_setpoint | register_read | register_write | scan | "
-        "work_mode | intelligent_load | power_switch (docs/device-settings.md)",
+        "work_mode | intelligent_load | power_switch | autotest (docs/device-settings.md) | "
+        "self_test (docs/firmware.md)",
         max_length=32,
     )
     params: dict[str, Any] = Field(

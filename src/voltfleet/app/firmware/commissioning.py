@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.firmware import report_pdf
+from voltfleet.app.firmware import report_pdf, self_tests
 from voltfleet.app.mail import Mailer
 from voltfleet.app.sites.repository import SiteRepository, visible_sites
 from voltfleet.domain.access import Action, Kind
@@ -201,6 +201,7 @@ def _read(s: Session, report_id: str, now: datetime) -> report_pdf.ReportData:
         devices=rows,
         pv_series=series,
         window=f"{start.astimezone(zone):%Y-%m-%d %H:%M} to {local:%Y-%m-%d %H:%M}",
+        self_tests=self_tests.rows(s, devices, zone),
     )
 
 

@@ -8,14 +8,16 @@ task that may move (at start: the in-process queue forgets deferred jobs on a re
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.firmware import commissioning
+from voltfleet.app.firmware.chargers import ChargerSender
 from voltfleet.app.firmware.delivery import CommandDelivery
-from voltfleet.ports import JobArg, Jobs, JobSpec
+from voltfleet.ports import ChargerLink, JobArg, Jobs, JobSpec
 from voltfleet.settings import Settings
 from voltfleet.store.db import Database
 from voltfleet.store.firmware_models import FirmwareTask
@@ -26,12 +28,15 @@ from voltfleet.usecases.jobs import JobRegistry
 log = logging.getLogger("voltfleet.firmware")
 
 
-def delivery(session: Session, settings: Settings) -> CommandDelivery:
+def delivery(
+    session: Session, settings: Settings, chargers: ChargerLink | None = None
+) -> CommandDelivery:
     return CommandDelivery(
         session,
         settings.base_url,
         settings.secret_key,
         timedelta(seconds=settings.firmware_url_ttl_s),
+        ChargerSender(chargers),
     )
 
 
@@ -44,18 +49,28 @@ def defer_step(jobs: Jobs | None, task_id: str, at: datetime) -> None:
 
 
 class TaskStep:
-    """The job's function; ``jobs`` is set by ``bind``."""
+    """The job's function; ``jobs`` is set by ``bind``; ``chargers`` gives the link chargers
+    are reached through (OCPP UpdateFirmware), read when a step runs."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        chargers: Callable[[], ChargerLink | None] = lambda: None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.jobs: Jobs | None = None
+        self.chargers = chargers
 
     def __call__(self, now: datetime, task_id: JobArg = None) -> int:
         task = str(task_id)
         with self.db.session() as session:
             got = uc.step(
-                SqlFirmwareRepository(session), delivery(session, self.settings), task, now
+                SqlFirmwareRepository(session),
+                delivery(session, self.settings, self.chargers()),
+                task,
+                now,
             )
         if got.started:
             log.info("firmware task %s: %d device(s) started", task, len(got.started))
@@ -64,8 +79,15 @@ class TaskStep:
         return len(got.started)
 
 
-def register(registry: JobRegistry, db: Database, settings: Settings) -> None:
-    registry.add(JobSpec(uc.ADVANCE_TASK_JOB, TaskStep(db, settings), lock=uc.ADVANCE_TASK_JOB))
+def register(
+    registry: JobRegistry,
+    db: Database,
+    settings: Settings,
+    chargers: Callable[[], ChargerLink | None] = lambda: None,
+) -> None:
+    registry.add(
+        JobSpec(uc.ADVANCE_TASK_JOB, TaskStep(db, settings, chargers), lock=uc.ADVANCE_TASK_JOB)
+    )
     registry.add(
         JobSpec(
             commissioning.REPORT_JOB,

@@ -34,11 +34,12 @@ from voltfleet.usecases.errors import Invalid
 
 router = APIRouter()
 PAGE = 10  # devices per picker page, as the manual shows
-TYPES = [(t, fr.label(t)) for t in fr.GATEWAY_TYPES + fr.INVERTER_TYPES]
+TYPES = [(t, fr.label(t)) for t in fr.GATEWAY_TYPES + fr.CHARGER_TYPES + fr.INVERTER_TYPES]
 
 
 def _tab(tab: str) -> str:
-    return tab if tab in ("gateway", "inverter") else "gateway"
+    """gateway, inverter, or charger (OCPP UpdateFirmware: reached as ?tab=charger)."""
+    return tab if tab in ("gateway", "inverter", "charger") else "gateway"
 
 
 @router.get("/upgrade")
@@ -110,7 +111,10 @@ def release_upload(
             session, caller, up, signing_key=key, now=request_now(request), max_bytes=limit
         ),
     )
-    tab = "gateway" if firmware_type == "gateway" else "inverter"
+    try:
+        tab = _tab(fr.device_kind_of(firmware_type))
+    except fr.ReleaseError:
+        tab = "gateway"
     if row is None:
         return release_list(request, session, tab=tab, error=error)
     return RedirectResponse(

@@ -1,6 +1,6 @@
 """A commissioning report as a PDF (ReportLab): the site, its devices with model, serial,
-firmware and status, key settings, and the last day's PV power as a small chart. Data in, bytes
-out: the caller gathers the data."""
+firmware and status, key settings, the inverters' self-test results when they reported them,
+and the last day's PV power as a small chart. Data in, bytes out: the caller gathers the data."""
 
 from __future__ import annotations
 
@@ -28,6 +28,17 @@ class DeviceRow:
 
 
 @dataclass(frozen=True)
+class SelfTestRow:
+    serial: str
+    when: str  # the reply's time, in the site's zone
+    test: str
+    threshold: str
+    measured: str
+    trip_time: str
+    result: str
+
+
+@dataclass(frozen=True)
 class ReportData:
     title: str
     site_name: str
@@ -39,6 +50,7 @@ class ReportData:
     # (hours since the window's start, PV power in W) over the last day
     pv_series: list[tuple[float, float]]
     window: str  # the day the chart covers, as people read it
+    self_tests: list[SelfTestRow] = field(default_factory=list)
 
 
 def _table(rows: list[list[str]], widths: list[float]) -> Table:
@@ -113,6 +125,25 @@ def render(data: ReportData) -> bytes:
         _table([["Device", "Setting", "Value"], *settings], [50 * mm, 60 * mm, 60 * mm])
         if settings
         else Paragraph("No settings were read from the devices.", styles["Normal"])
+    )
+    story += [Spacer(1, 6 * mm), Paragraph("Self-test results", styles["Heading2"])]
+    story.append(
+        _table(
+            [
+                ["Device", "Run", "Test", "Threshold", "Measured", "Trip time", "Result"],
+                *[
+                    [t.serial, t.when, t.test, t.threshold, t.measured, t.trip_time, t.result]
+                    for t in data.self_tests
+                ],
+            ],
+            [30 * mm, 26 * mm, 18 * mm, 22 * mm, 22 * mm, 32 * mm, 20 * mm],
+        )
+        if data.self_tests
+        else Paragraph(
+            "No self-test results were reported by the devices (an inverter reports them in "
+            "its answer to a self_test command).",
+            styles["Normal"],
+        )
     )
     story += [
         Spacer(1, 6 * mm),

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 # Firmware types by device kind. Vendor-specific types are data: any lower-case word
 # ``vendor_<name>`` is taken too (e.g. ``vendor_senergy_csb``).
 GATEWAY_TYPES = ("gateway",)
+CHARGER_TYPES = ("charger",)  # a charger's one firmware, installed over OCPP UpdateFirmware
 INVERTER_TYPES = ("lcd", "dsp", "secondary_dsp", "trip_board", "exhmi", "arc", "bms")
 TYPE_LABELS = {
     "gateway": "Gateway",
+    "charger": "Charger",
     "lcd": "LCD",
     "dsp": "DSP",
     "secondary_dsp": "Secondary DSP",
@@ -33,13 +35,15 @@ class ReleaseError(ValueError):
 
 
 def device_kind_of(firmware_type: str) -> str:
-    """The device kind a firmware type installs on: gateway or inverter (vendor types go to
-    inverters). ``ReleaseError`` for an unknown type."""
+    """The device kind a firmware type installs on: gateway, charger or inverter (vendor types
+    go to inverters). ``ReleaseError`` for an unknown type."""
     if firmware_type in GATEWAY_TYPES:
         return "gateway"
+    if firmware_type in CHARGER_TYPES:
+        return "charger"
     if firmware_type in INVERTER_TYPES or _VENDOR.match(firmware_type):
         return "inverter"
-    known = ", ".join(GATEWAY_TYPES + INVERTER_TYPES)
+    known = ", ".join(GATEWAY_TYPES + CHARGER_TYPES + INVERTER_TYPES)
     raise ReleaseError(
         f"unknown firmware type {firmware_type!r}: one of {known}, or vendor_<name>",
         "firmware_type",

@@ -130,6 +130,13 @@ class CentralSystem16(Commands16, ChargePoint):
         await self.link.heartbeat()
         return call_result.Heartbeat(current_time=_now())
 
+    @on(Action.firmware_status_notification)
+    async def on_firmware_status_notification(
+        self, status: str
+    ) -> call_result.FirmwareStatusNotification:
+        await self.link.firmware_status(status, None)
+        return call_result.FirmwareStatusNotification()
+
     @on(Action.status_notification)
     async def on_status_notification(
         self,

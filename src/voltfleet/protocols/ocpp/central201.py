@@ -23,6 +23,7 @@ from ocpp.v201 import ChargePoint, call, call_result  # type: ignore[import-unty
 from voltfleet.domain.charging_limits import ChargingLimit, CompositeSchedule, Purpose
 from voltfleet.protocols.ocpp.bounds import Bounds, check_range
 from voltfleet.protocols.ocpp.commands import (
+    firmware_params,
     integer,
     limit_from_params,
     optional_int,
@@ -130,6 +131,13 @@ class CentralSystem201(ChargePoint):
     async def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
         await self.link.heartbeat()
         return call_result.Heartbeat(current_time=_now())
+
+    @on("FirmwareStatusNotification")
+    async def on_firmware_status_notification(
+        self, status: str, request_id: int | None = None, **_: Any
+    ) -> call_result.FirmwareStatusNotification:
+        await self.link.firmware_status(status, request_id)
+        return call_result.FirmwareStatusNotification()
 
     @on("StatusNotification")
     async def on_status_notification(
@@ -332,9 +340,33 @@ class CentralSystem201(ChargePoint):
             evse_id = optional_int(params, "connector_id")
             evse = {"id": evse_id} if evse_id else None
             return await send(self, call.TriggerMessage(requested_message=message, evse=evse))
+        if action == "update_firmware":
+            return await send(self, _update_firmware(params))
         if action in ("get_configuration", "change_configuration"):
             raise CommandError(f"{action} is OCPP 1.6: use get/set_variables for 2.0.1")
         raise CommandError(f"unknown command {action!r}")
+
+
+def _update_firmware(params: dict[str, Any]) -> Any:
+    """2.0.1 UpdateFirmware: the request id the station's FirmwareStatusNotifications carry, and
+    the firmware with its signing certificate and signature when the release is signed."""
+    got = firmware_params(params)
+    firmware: dict[str, Any] = {
+        "location": got["location"],
+        "retrieve_date_time": got["retrieve_date"],
+    }
+    for name, limit in (("signing_certificate", 5500), ("signature", 800)):
+        value = params.get(name)
+        if value:
+            if not isinstance(value, str) or len(value) > limit:
+                raise CommandError(f"{name} is text of at most {limit} characters (OCPP)")
+            firmware[name] = value
+    return call.UpdateFirmware(
+        request_id=integer(params, "request_id"),
+        firmware=firmware,
+        retries=got["retries"],
+        retry_interval=got["retry_interval"],
+    )
 
 
 def _variables(params: dict[str, Any], with_value: bool) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ ACTIONS: tuple[str, ...] = (
     "get_variables",  # 2.0.1
     "set_variables",  # 2.0.1
     "trigger_message",
+    "update_firmware",
 )
 
 # The profile ids the platform uses, one per purpose (a new limit of a purpose replaces the old
@@ -121,6 +122,22 @@ def text(params: Mapping[str, Any], name: str, default: str | None = None) -> st
     if not isinstance(value, str) or not value:
         raise CommandError(f"{name} is required (text)")
     return value
+
+
+def firmware_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """An ``update_firmware`` command's parameters: ``location`` (the file's URL),
+    ``retrieve_date`` (ISO 8601 with an offset), optional ``retries``, ``retry_interval`` (s);
+    for 2.0.1 also ``request_id``, and ``signature`` / ``signing_certificate`` when the release
+    is signed."""
+    out: dict[str, Any] = {
+        "location": text(params, "location"),
+        "retrieve_date": text(params, "retrieve_date"),
+        "retries": optional_int(params, "retries"),
+        "retry_interval": optional_int(params, "retry_interval"),
+    }
+    if len(out["location"]) > 512:
+        raise CommandError("location is at most 512 characters (OCPP)")
+    return out
 
 
 def limit_from_params(params: Mapping[str, Any]) -> tuple[int, ChargingLimit]:

@@ -10,6 +10,7 @@ from ocpp.v16 import call  # type: ignore[import-untyped]
 
 from voltfleet.domain.charging_limits import ChargingLimit, CompositeSchedule, Purpose
 from voltfleet.protocols.ocpp.commands import (
+    firmware_params,
     integer,
     limit_from_params,
     optional_int,
@@ -139,6 +140,8 @@ class Commands16:
                     requested_message=message, connector_id=optional_int(params, "connector_id")
                 ),
             )
+        if action == "update_firmware":
+            return await send(self, call.UpdateFirmware(**firmware_params(params)))
         if action in ("get_variables", "set_variables"):
             raise CommandError(f"{action} is OCPP 2.0.1: use get/change_configuration for 1.6")
         raise CommandError(f"unknown command {action!r}")

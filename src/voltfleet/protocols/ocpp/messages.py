@@ -95,6 +95,11 @@ class ChargerLink(Protocol):
 
     async def stop_transaction(self, request: StopRequest) -> None: ...
 
+    async def firmware_status(self, status: str, request_id: int | None) -> None:
+        """The charger's firmware status (OCPP's word, already checked against the schema) and,
+        in 2.0.1, the UpdateFirmware request it is about."""
+        ...
+
 
 @dataclass(frozen=True)
 class Reply:
