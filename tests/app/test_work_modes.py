@@ -13,15 +13,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.app.test_alarms import home
+from tests.app.test_commissioning import pdf_text
 from tests.app.test_device_settings import poll, reply
 from tests.app.test_money_pages import csrf_of, sign_in
 from tests.app.test_telemetry import h, token_for
 from tests.support.world import World, build_world
+from voltfleet.app.firmware import commissioning
 from voltfleet.app.runtime import Runtime
 from voltfleet.clock import ManualClock
 from voltfleet.simulator import commands as sim
 from voltfleet.simulator.model import BatterySpec
 from voltfleet.store.command_models import Command
+from voltfleet.store.fleet_models import Device
 
 START = datetime(2031, 1, 15, 8, 0, tzinfo=UTC)
 BATTERY = BatterySpec(10_000.0, 5000.0, 5000.0, 0.9, 0.1, 0.95)
@@ -238,3 +241,34 @@ def test_autotest_is_only_offered_in_italy(client: TestClient, world: World) -> 
         },
     )
     assert "only available for sites in Italy" in r.text
+
+
+def test_an_autotest_run_is_judged_in_the_commissioning_report(
+    client: TestClient, world: World, runtime: Runtime, clock: ManualClock
+) -> None:
+    inv, token = italian_home(client, world)
+    r = client.post(
+        f"/api/v1/devices/{inv}/commands",
+        json={"kind": "autotest", "params": {"standard": "CEI 0-21"}},
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 201, r.text
+    got = poll(client, token)
+    out = sim.interpret(got[0], None, {"GWI-INV"}).reply()
+    out["details"]["steps"][1]["value"] = 270.0  # 59.S2 tripped far above its threshold
+    assert reply(client, token, got[0]["id"], out).status_code == 200
+    with runtime.db.session() as s:
+        site_id = s.get(Device, inv).site_id
+    r = client.post(
+        f"/api/v1/sites/{site_id}/commissioning-reports",
+        json={"name": "Commissioning", "device_ids": [inv]},
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 201, r.text
+    assert commissioning.generate(runtime.db, r.json()["id"], clock.now()) == "finished"
+    pdf = client.get(
+        f"/api/v1/commissioning-reports/{r.json()['id']}/pdf", headers=h(world, "om@I1")
+    )
+    text = pdf_text(pdf.content)
+    for expected in ("59.S1", "253.00 V", "81<.S2", "FAIL: tripped at 270 V", "overall"):
+        assert expected in text, f"{expected!r} not in the PDF:\n{text}"

@@ -1,6 +1,9 @@
 """The self-test results a commissioning report shows: each inverter's latest answered
-``self_test`` command (the gateway's reply carries the results, ``domain.firmware.self_test``).
-A reply whose results cannot be read is shown as such, with the reason, not dropped."""
+``autotest`` (the CEI 0-21 AutoTest started from the inverter's AutoTest page; the platform
+judges each protection from the trip values, ``domain.autotest``) or ``self_test`` command (an
+inverter that judges its own run; the gateway's reply carries the verdicts,
+``domain.firmware.self_test``), whichever is newer. A reply whose results cannot be read is
+shown as such, with the reason, not dropped."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.firmware.report_pdf import SelfTestRow
+from voltfleet.domain import autotest
 from voltfleet.domain.commands import CommandKind, CommandState
 from voltfleet.domain.firmware.self_test import SelfTestError, read_results, verdict
 from voltfleet.store.command_models import Command
@@ -31,7 +35,7 @@ def rows(session: Session, devices: Sequence[Device], zone: ZoneInfo) -> list[Se
             select(Command)
             .where(
                 Command.device_id == d.id,
-                Command.kind == CommandKind.SELF_TEST.value,
+                Command.kind.in_([CommandKind.SELF_TEST.value, CommandKind.AUTOTEST.value]),
                 Command.state == CommandState.ACKNOWLEDGED.value,
             )
             .order_by(Command.replied_at.desc())
@@ -40,6 +44,9 @@ def rows(session: Session, devices: Sequence[Device], zone: ZoneInfo) -> list[Se
         if c is None:
             continue
         when = c.replied_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if c.replied_at else ""
+        if c.kind == CommandKind.AUTOTEST.value:
+            out.extend(_judged(d.serial, when, c.result))
+            continue
         try:
             items = read_results(c.result)
         except SelfTestError as exc:
@@ -62,4 +69,25 @@ def rows(session: Session, devices: Sequence[Device], zone: ZoneInfo) -> list[Se
                 )
             )
         out.append(SelfTestRow(d.serial, when, "overall", "", "", "", overall))
+    return out
+
+
+def _judged(serial: str, when: str, details: object) -> list[SelfTestRow]:
+    """An AutoTest run's rows, each protection judged by the platform against CEI 0-21."""
+    results = autotest.judge_report(details)
+    out = [
+        SelfTestRow(
+            serial,
+            when,
+            r.step.code,
+            f"{r.step.threshold:.2f} {r.step.unit}",
+            f"{r.value:g} {r.step.unit}" if r.value is not None else "-",
+            (f"{r.time_s * 1000:g} ms" if r.time_s is not None else "-")
+            + f" (max {r.step.max_time_s * 1000:g} ms)",
+            "pass" if r.passed else f"FAIL: {r.reason}",
+        )
+        for r in results
+    ]
+    overall = "pass" if all(r.passed for r in results) else "FAIL"
+    out.append(SelfTestRow(serial, when, "overall", "", "", "", overall))
     return out
