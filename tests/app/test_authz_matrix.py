@@ -135,13 +135,13 @@ OBJECT_CASES = [
     ),
     # Vendor register maps of an organisation: administrators upload, O&M engineers list.
     Case(
-        Kind.ORG,
-        Action.UPDATE,
+        Kind.REGISTER_MAP,
+        Action.CREATE,
         "POST",
         "/api/v1/orgs/{org_id}/register-maps",
         lambda _: {"device_model": "X1", "content": "group,address,name\nBasic,40001,Mode\n"},
     ),
-    Case(Kind.ORG, Action.LIST, "GET", "/api/v1/orgs/{org_id}/register-maps"),
+    Case(Kind.REGISTER_MAP, Action.LIST, "GET", "/api/v1/orgs/{org_id}/register-maps"),
     Case(Kind.USER, Action.READ, "GET", "/api/v1/users/{user_id}"),
     Case(Kind.USER, Action.READ, "GET", "/api/v1/users/{user_id}/avatar"),
     Case(Kind.USER, Action.UPDATE, "PATCH", "/api/v1/users/{user_id}", lambda _: {"username": "y"}),
@@ -975,7 +975,7 @@ def test_authorisation_matrix(
             target_org = orgs[world.org_id(target_label)]
             for case in OBJECT_CASES:
                 label = f"{case.kind}.{case.action} on {target_label} by {key}"
-                if case.kind is Kind.ORG:
+                if case.kind in (Kind.ORG, Kind.REGISTER_MAP):
                     if case.action is Action.DELETE:
                         obj = targets.child_org(target_label)
                     else:

@@ -101,7 +101,9 @@ def linked_assets(session: Session, caller: Caller) -> list[str]:
         )
         if not other_admins:
             s = session
-            if s.scalar(select(exists().where(Site.org_id == user.org_id))):
+            # Deleted sites kept for the retention period are no asset anyone manages.
+            live_site = exists().where(Site.org_id == user.org_id, Site.deleted_at.is_(None))
+            if s.scalar(select(live_site)):
                 found.append("your organisation's sites (you are its last administrator)")
             if s.scalar(select(exists().where(Org.parent_id == user.org_id))):
                 found.append("subordinate organisations (you are the last administrator)")

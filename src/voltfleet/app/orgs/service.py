@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
@@ -11,7 +12,7 @@ from voltfleet.app.orgs.schemas import OrgCreate, OrgUpdate
 from voltfleet.app.security import new_access_code
 from voltfleet.domain.access import Action, Kind, OrgType, child_path, may_parent
 from voltfleet.store.db import new_id
-from voltfleet.store.models import Org
+from voltfleet.store.models import Org, Site
 from voltfleet.usecases.errors import Conflict, Forbidden, Invalid
 
 
@@ -97,4 +98,11 @@ def delete_org(session: Session, caller: Caller, org_id: str) -> None:
         address=caller.address,
         detail={"name": org.name},
     )
+    # Retained (deleted) sites keep their telemetry until purged, under the superior.
+    session.execute(
+        update(Site)
+        .where(Site.org_id == org.id, Site.deleted_at.is_not(None))
+        .values(org_id=org.parent_id)
+    )
+    session.flush()
     session.delete(org)

@@ -109,8 +109,11 @@ def update_user(session: Session, caller: Caller, user_id: str, data: UserUpdate
     caller.require(Kind.USER, Action.UPDATE)
     _guard_rank(caller, user)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    if "role" in changes and changes["role"] != user.role:
+    if "role" in changes:
+        # Only administrators change roles: naming one at all takes the right (an O&M
+        # engineer's edit of basic information never carries a role).
         caller.require(Kind.USER, Action.CHANGE_ROLE)
+    if "role" in changes and changes["role"] != user.role:
         if user.id == caller.user.id:
             raise Forbidden("you cannot change your own role; ask another administrator")
         _guard_role_given(caller, changes["role"])
