@@ -132,7 +132,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print("Demo logins (email / password):")
     for role, email, password in logins:
         print(f"  {role:<28} {email:<32} {password}")
-    print(f"Mail sent by the demo is readable at {url}/outbox", flush=True)
+    print(f"Mail sent by the demo: {url}/outbox (signed in as the platform superuser)", flush=True)
     fleet = None
     if not args.no_simulator:
         from voltfleet.simulator.demo_fleet import DemoFleet, local_url
@@ -194,7 +194,7 @@ def cmd_check(_: argparse.Namespace) -> None:
 
     found = check(Settings())
     for c in found:
-        print(f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}")
+        print(f"{('warn' if c.warning else 'ok  ') if c.ok else 'FAIL'}  {c.name}: {c.detail}")
     failed = [c.name for c in found if not c.ok]
     if failed:
         print(f"voltfleet check: {len(failed)} problem(s): {', '.join(failed)}", file=sys.stderr)

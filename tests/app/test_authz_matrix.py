@@ -126,6 +126,10 @@ OBJECT_CASES = [
     Case(Kind.ORG, Action.READ, "GET", "/api/v1/orgs/{org_id}"),
     Case(Kind.ORG, Action.UPDATE, "PATCH", "/api/v1/orgs/{org_id}", lambda _: {"description": "x"}),
     Case(Kind.ORG, Action.DELETE, "DELETE", "/api/v1/orgs/{org_id}"),
+    # The company page: its logo (each world organisation has one) and its access code.
+    Case(Kind.ORG, Action.READ, "GET", "/api/v1/orgs/{org_id}/logo"),
+    Case(Kind.ORG, Action.UPDATE, "PUT", "/api/v1/orgs/{org_id}/logo", upload=True),
+    Case(Kind.ORG, Action.UPDATE, "POST", "/api/v1/orgs/{org_id}/access-code"),
     Case(
         Kind.ORG,
         Action.CREATE,
@@ -860,6 +864,9 @@ def test_authorisation_matrix(
     world = build_world(runtime)
     targets = Targets(runtime, world)
     with runtime.db.session() as s:
+        for org in s.scalars(select(Org)):
+            org.logo, org.logo_type = b"GIF89a", "image/gif"
+    with runtime.db.session() as s:
         orgs = {o.id: o for o in s.scalars(select(Org))}
     tally: Counter[str] = Counter()
     failures: list[str] = []
@@ -983,6 +990,11 @@ def test_authorisation_matrix(
                     visible = org_visible(caller, caller_org, obj)
                     url = case.path.format(org_id=obj.id)
                     body = case.body(obj.id) if case.body else None
+                    if case.upload:
+                        logo = {"file": ("logo.gif", b"GIF89a", "image/gif")}
+                        want = expected(visible, caller, case.kind, case.action)
+                        check(caller, label, case.method, url, want, None, logo)
+                        continue
                 elif case.action is Action.CREATE:
                     visible = org_visible(caller, caller_org, target_org)
                     url = case.path

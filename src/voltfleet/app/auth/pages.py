@@ -11,12 +11,20 @@ from sqlalchemy import select
 from voltfleet.app.auth import service as auth
 from voltfleet.app.auth.schemas import PasswordResetIn, Registration
 from voltfleet.app.deps import DbSession, RuntimeDep, client_address
-from voltfleet.app.portal.render import attempt, first_error, render
-from voltfleet.app.portal.session import landing, portal_caller, sign_in, sign_out
+from voltfleet.app.i18n import _
+from voltfleet.app.portal.render import attempt, error_page, first_error, render
+from voltfleet.app.portal.session import (
+    landing,
+    portal_caller,
+    require_caller,
+    sign_in,
+    sign_out,
+)
 from voltfleet.store.models import OutboxMail
 from voltfleet.usecases.errors import TooMany, Unauthenticated
 
 router = APIRouter(include_in_schema=False)
+OUTBOX_MODES = frozenset({"demo", "test"})
 
 
 @router.get("/")
@@ -179,10 +187,13 @@ def forgot(
 
 @router.get("/outbox", response_class=HTMLResponse)
 def outbox(request: Request, session: DbSession, runtime: RuntimeDep) -> Response:
-    """Mail the platform sent: open to all in demo mode (no mail server), else superusers."""
-    caller = portal_caller(request, session)
-    if runtime.settings.mode != "demo" and not (caller and caller.superuser):
-        return RedirectResponse("/login", 303)
+    """Mail the platform sent, for a signed-in superuser of a demo or test platform (there is no
+    mail server there); elsewhere it does not exist (404): real mail goes out by SMTP."""
+    if runtime.settings.mode not in OUTBOX_MODES:
+        return error_page(request, 404, _("There is no mail outbox on this platform."))
+    caller = require_caller(request, session)  # signed out: to the sign-in page and back
+    if not caller.superuser:
+        return error_page(request, 403, _("Only the platform's superuser reads the mail outbox."))
     mails = session.scalars(select(OutboxMail).order_by(OutboxMail.created_at.desc()).limit(100))
     return render(request, "portal/outbox.html", caller, mails=list(mails))
 

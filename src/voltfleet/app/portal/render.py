@@ -15,6 +15,7 @@ from voltfleet import __version__
 from voltfleet.app import i18n
 from voltfleet.app.deps import Caller, get_runtime
 from voltfleet.app.portal.session import csrf_for
+from voltfleet.domain.access import Action, Kind
 from voltfleet.usecases.errors import AppError
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
@@ -24,6 +25,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )
 T = TypeVar("T")
+_ALWAYS = (Kind.ORG, Action.READ)  # every signed-in user reads their own organisation
 
 NAV = [
     ("Home", "/home"),
@@ -34,6 +36,15 @@ NAV = [
 ]
 # Shown to the staff and customers of a utility (a partner that offers virtual batteries).
 UTILITY_NAV = [*NAV, ("Virtual batteries", "/virtual-batteries")]
+# A menu shown only to those who may use it (owners never see Upgrade).
+NAV_NEEDS = {"/upgrade": (Kind.FIRMWARE, Action.LIST)}
+
+
+def nav_for(caller: Caller | None) -> list[tuple[str, str]]:
+    items = UTILITY_NAV if caller is not None and caller.org.type == "utility" else NAV
+    if caller is None:
+        return items
+    return [(label, href) for label, href in items if caller.can(*NAV_NEEDS.get(href, _ALWAYS))]
 
 
 def render(
@@ -47,7 +58,7 @@ def render(
     context.update(
         request=request,
         me=caller,
-        nav=UTILITY_NAV if caller is not None and caller.org.type == "utility" else NAV,
+        nav=nav_for(caller),
         csrf=csrf_for(request),
         version=__version__,
         demo=runtime.settings.mode == "demo",

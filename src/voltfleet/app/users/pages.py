@@ -9,8 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from voltfleet.app.deps import Caller, DbSession, RuntimeDep
+from voltfleet.app.i18n import _
 from voltfleet.app.me import service as me_service
 from voltfleet.app.orgs import service as org_service
+from voltfleet.app.orgs.pages import company_tree
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.orgs.schemas import OrgCreate
 from voltfleet.app.pagination import PageParams, paginate
@@ -21,10 +23,12 @@ from voltfleet.app.users import service as user_service
 from voltfleet.app.users.repository import UserRepository
 from voltfleet.app.users.schemas import UserCreate, UserUpdate
 from voltfleet.domain.access import Action, Kind, Role, may_act_on
-from voltfleet.store.models import ApiKey, Org
+from voltfleet.store.models import ApiKey, Org, User
 
 router = APIRouter()
 Csrf = Annotated[str, Form()]
+# The roles as the manual names them (translated where shown).
+ROLE_LABELS = {"admin": "Administrator", "om": "O&M engineer", "owner": "Owner"}
 
 
 def _orgs_for_select(session: DbSession, caller: Caller) -> list[Org]:
@@ -45,6 +49,7 @@ def companies(
         return render(request, "portal/denied.html", caller, status_code=403)
     stmt = OrgRepository(session, caller).query(q=q or None)
     rows, total = paginate(session, stmt, PageParams(page=max(page, 1), page_size=25))
+    parents = _orgs_for_select(session, caller)
     return render(
         request,
         "portal/companies.html",
@@ -53,10 +58,12 @@ def companies(
         total=total,
         q=q,
         page=page,
-        parents=_orgs_for_select(session, caller),
+        parents=parents,
+        tree=company_tree(parents),
         error=error,
         notice=notice,
         can_create=caller.can(Kind.ORG, Action.CREATE),
+        can_delete=caller.can(Kind.ORG, Action.DELETE),
     )
 
 
@@ -106,12 +113,16 @@ def users(
     page: int = 1,
     error: str | None = None,
     notice: str | None = None,
+    org_id: str = "",
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     if not caller.can(Kind.USER, Action.LIST):
         return RedirectResponse("/account/profile", 303)  # type: ignore[return-value]
-    stmt = UserRepository(session, caller).query(q=q or None, role=role or None)
+    repo = UserRepository(session, caller)
+    stmt = repo.query(q=q or None, role=role or None, org_id=org_id or None)
     rows, total = paginate(session, stmt, PageParams(page=max(page, 1), page_size=25))
+    orgs = _orgs_for_select(session, caller)
+    staff = repo.query().where(User.role.in_(("admin", "om"))).limit(200)
     return render(
         request,
         "portal/users.html",
@@ -120,8 +131,12 @@ def users(
         total=total,
         q=q,
         role=role,
+        org_id=org_id,
         page=page,
-        orgs=_orgs_for_select(session, caller),
+        orgs=orgs,
+        org_names={o.id: o.name for o in orgs},
+        role_labels=ROLE_LABELS,
+        supervisors=list(session.scalars(staff)),
         error=error,
         notice=notice,
         can_create=caller.can(Kind.USER, Action.CREATE),
@@ -150,28 +165,44 @@ def create_user(
     csrf: Csrf,
     email: Annotated[str, Form()],
     username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
     role: Annotated[str, Form()],
+    password: Annotated[str, Form()] = "",
+    password_mode: Annotated[str, Form()] = "",
     org_id: Annotated[str, Form()] = "",
     country: Annotated[str, Form()] = "",
+    supervisor_id: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
 ) -> Response:
+    """A typed password is the user's; without one the system generates and mails one."""
     caller = require_caller(request, session)
     check_csrf(request, csrf)
+    if password_mode == "custom" and not password:
+        return users(
+            request, session, error=_("Type the password, or let the system generate one.")
+        )
     try:
         data = UserCreate(
             email=email,
             username=username,
-            password=password,  # type: ignore[arg-type]
-            role=role,
+            password=password or None,
+            role=role,  # type: ignore[arg-type]
             org_id=org_id or None,
             country=country.upper(),
+            supervisor_id=supervisor_id or None,
+            description=description.strip(),
         )
     except ValueError as exc:
         return users(request, session, error=first_error(exc))
     user, error = attempt(session, lambda: user_service.create_user(session, runtime, caller, data))
-    return users(
-        request, session, error=error, notice=f"User {user.email} created." if user else None
-    )
+    notice = None
+    if user is not None:
+        notice = (
+            _("User %(email)s created.") % {"email": user.email}
+            if password
+            else _("User %(email)s created: a temporary password was mailed to them.")
+            % {"email": user.email}
+        )
+    return users(request, session, error=error, notice=notice)
 
 
 @router.post("/account/users/{user_id}/role", response_class=HTMLResponse)
@@ -185,9 +216,21 @@ def change_role(
     except ValueError as exc:
         return users(request, session, error=first_error(exc))
     user, error = attempt(session, lambda: user_service.update_user(session, caller, user_id, data))
-    return users(
-        request, session, error=error, notice=f"{user.email} is now {user.role}." if user else None
-    )
+    notice = None
+    if user is not None:
+        label = _(ROLE_LABELS[user.role])
+        notice = _("%(email)s is now %(role)s.") % {"email": user.email, "role": label}
+    return users(request, session, error=error, notice=notice)
+
+
+@router.get("/account/users/{user_id}/reset-password", response_class=HTMLResponse)
+def confirm_reset(request: Request, session: DbSession, user_id: str) -> Response:
+    """Resetting a password asks first: the user's current password stops working."""
+    caller = require_caller(request, session)
+    user, error = attempt(session, lambda: UserRepository(session, caller).get(user_id))
+    if user is None:
+        return users(request, session, error=error)
+    return render(request, "portal/reset_confirm.html", caller, user=user)
 
 
 @router.post("/account/users/{user_id}/reset-password", response_class=HTMLResponse)
@@ -204,7 +247,7 @@ def reset_password(
         request,
         session,
         error=error,
-        notice=None if error else "A temporary password was mailed to the user.",
+        notice=None if error else _("A temporary password was mailed to the user."),
     )
 
 
