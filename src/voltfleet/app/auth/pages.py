@@ -67,7 +67,7 @@ def register_code(
     request: Request, session: DbSession, runtime: RuntimeDep, email: Annotated[str, Form()]
 ) -> HTMLResponse:
     """htmx: mail the verification code, answer with a one-line notice."""
-    _, error = attempt(
+    _done, error = attempt(
         session,
         lambda: auth.send_registration_code(session, runtime, email, client_address(request)),
     )
@@ -141,7 +141,7 @@ def forgot(
     new_password: Annotated[str, Form()] = "",
 ) -> Response:
     if not code:
-        _, error = attempt(session, lambda: auth.forgot_password(session, runtime, email))
+        _done, error = attempt(session, lambda: auth.forgot_password(session, runtime, email))
         notice = None if error else f"If {email} has an account, a code was sent to it."
         return render(
             request,
@@ -163,7 +163,7 @@ def forgot(
             step="reset",
             status_code=422,
         )
-    _, error = attempt(
+    _done, error = attempt(
         session, lambda: auth.reset_password(session, runtime, data, client_address(request))
     )
     if error:

@@ -100,7 +100,7 @@ def create_company(
 def delete_company(request: Request, session: DbSession, org_id: str, csrf: Csrf) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(session, lambda: org_service.delete_org(session, caller, org_id))
+    _done, error = attempt(session, lambda: org_service.delete_org(session, caller, org_id))
     return companies(request, session, error=error, notice=None if error else "Company deleted.")
 
 
@@ -239,7 +239,7 @@ def reset_password(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(
+    _done, error = attempt(
         session,
         lambda: user_service.reset_password(session, runtime, caller, user_id),
     )
@@ -255,7 +255,7 @@ def reset_password(
 def delete_user(request: Request, session: DbSession, user_id: str, csrf: Csrf) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(session, lambda: user_service.delete_user(session, caller, user_id))
+    _done, error = attempt(session, lambda: user_service.delete_user(session, caller, user_id))
     return users(request, session, error=error, notice=None if error else "User deleted.")
 
 
@@ -311,7 +311,7 @@ def change_password(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(
+    _done, error = attempt(
         session,
         lambda: me_service.change_password(
             session, runtime, caller, current_password, new_password
@@ -342,7 +342,7 @@ def password_change(
 ) -> Response:
     caller = require_caller(request, session, reset_pending=True)
     check_csrf(request, csrf)
-    _, error = attempt(
+    _done, error = attempt(
         session,
         lambda: me_service.change_password(
             session, runtime, caller, current_password, new_password
