@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from tests.support.world import PASSWORD, Account, World, build_world, login
 from voltfleet.app.portal.session import COOKIE
 from voltfleet.app.runtime import Runtime
-from voltfleet.store.models import Org, OutboxMail, Site, User
+from voltfleet.store.models import AuditEntry, Org, OutboxMail, Site, User
 
 
 def _deleted_site(runtime: Runtime, org_id: str, name: str = "gone") -> str:
@@ -409,3 +410,120 @@ def test_voltfleet_check_warns_without_a_public_url_in_production(runtime: Runti
     assert found.ok and found.warning and "VOLTFLEET_PUBLIC_URL" in found.detail
     settings = settings.model_copy(update={"public_url": "https://fleet.example.com"})
     assert not public_url(settings).warning
+
+
+# --- registration, change of email, deregistering in the portal ----------------------------------
+
+
+def _code(runtime: Runtime, to: str) -> str:
+    with runtime.db.session() as s:
+        body = s.scalar(
+            select(OutboxMail.body)
+            .where(OutboxMail.to == to)
+            .order_by(OutboxMail.created_at.desc())
+        )
+    found = re.search(r"Your code is (\d{6})", body or "")
+    assert found, body
+    return found.group(1)
+
+
+def test_registration_asks_for_the_password_twice_the_terms_and_a_region(
+    client: TestClient, runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = build_world(runtime)
+    page = client.get("/register").text
+    assert 'name="password_confirm"' in page and 'name="accept_terms"' in page
+    assert '<option value="DE"' in page and 'href="/terms"' in page and 'href="/privacy"' in page
+    # The shipped texts, until the operator puts its own in the legal directory.
+    assert "default terms of use shipped with voltfleet" in client.get("/terms").text
+    (tmp_path / "terms.md").write_text("Our terms\n\nBe nice to the inverters.\n")
+    monkeypatch.setattr(runtime.settings, "legal_dir", tmp_path)
+    terms = client.get("/terms").text
+    assert "Be nice to the inverters." in terms and "shipped" not in terms
+    assert "default privacy policy" in client.get("/privacy").text  # not replaced: shipped
+    email = "reg@example.com"
+    client.post("/register/code", data={"email": email})
+    form = {
+        "account_type": "installer",
+        "email": email,
+        "code": _code(runtime, email),
+        "password": "Fresh#123",
+        "password_confirm": "Fresh#124",
+        "username": "Reg",
+        "access_code": w.orgs["D1"].access_code,
+        "org_name": "Reg Roofs",
+        "country": "DE",
+        "accept_terms": "on",
+    }
+    r = client.post("/register", data=form)
+    assert r.status_code == 400 and "the two passwords differ" in r.text
+    r = client.post("/register", data={**form, "password_confirm": "Fresh#123", "accept_terms": ""})
+    assert r.status_code == 400 and "accept the terms of use" in r.text
+    r = client.post("/register", data={**form, "password_confirm": "Fresh#123", "country": "QQ"})
+    assert r.status_code == 400 and "choose a region" in r.text
+    r = client.post(
+        "/register", data={**form, "password_confirm": "Fresh#123"}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    with runtime.db.session() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "account.register"))
+        assert entry is not None and set(entry.detail["accepted"]) == {"terms", "privacy"}
+    # The API refuses a registration that says it does not accept the terms.
+    r = client.post(
+        "/api/v1/auth/register",
+        json={**form, "email": "api@example.com", "accept_terms": False, "password_confirm": None},
+    )
+    assert r.status_code == 400 and "accept the terms" in r.json()["detail"]
+
+
+def test_email_change_and_deregistering_work_in_the_portal(
+    client: TestClient, runtime: Runtime
+) -> None:
+    w = build_world(runtime)
+    owner = w.accounts["owner@I2"]
+    csrf = _portal(client, runtime, owner)
+    r = client.post("/account/profile/email/start", data={"csrf": csrf})
+    assert 'id="email-new-form"' in r.text
+    r = client.post(
+        "/account/profile/email/new",
+        data={"csrf": csrf, "old_code": _code(runtime, owner.email), "new_email": "n@example.com"},
+    )
+    assert 'id="email-confirm-form"' in r.text
+    r = client.post(
+        "/account/profile/email/confirm",
+        data={"csrf": csrf, "code": _code(runtime, "n@example.com")},
+    )
+    assert "Your email is now n@example.com." in r.text
+    # Deregistering: a page that asks for the password first.
+    page = client.get("/account/deregister").text
+    assert 'id="deregister-form"' in page
+    r = client.post("/account/deregister", data={"csrf": csrf, "password": "wrong"})
+    assert r.status_code == 403
+    r = client.post(
+        "/account/deregister", data={"csrf": csrf, "password": PASSWORD}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    with runtime.db.session() as s:
+        assert s.get(User, owner.id) is None
+    # An owner of a live site is told what to hand over instead of a form.
+    other = w.accounts["owner@I1"]
+    with runtime.db.session() as s:
+        s.add(Site(org_id=w.org_id("I1"), owner_id=other.id, name="Home"))
+    _portal(client, runtime, other)
+    page = client.get("/account/deregister").text
+    assert 'id="linked-assets"' in page and 'id="deregister-form"' not in page
+
+
+def test_the_site_page_shares_with_a_company_found_by_its_access_code(
+    client: TestClient, runtime: Runtime
+) -> None:
+    w = build_world(runtime)
+    csrf = _portal(client, runtime, w.accounts["admin@I1"])
+    site_id = _site(runtime, w.org_id("I1"))
+    page = client.get(f"/site/{site_id}").text
+    assert 'id="share-outside"' in page and "Org I2" not in page  # no other tenant listed
+    r = client.post(f"/site/{site_id}/share-outside", data={"csrf": csrf, "org": "Org I"})
+    assert "no organisation has exactly this name or access code" in r.text
+    code = w.orgs["I2"].access_code
+    r = client.post(f"/site/{site_id}/share-outside", data={"csrf": csrf, "org": code})
+    assert "Site shared with Org I2." in r.text

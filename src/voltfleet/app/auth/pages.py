@@ -9,9 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from voltfleet.app.auth import service as auth
+from voltfleet.app.auth.legal import legal_text
 from voltfleet.app.auth.schemas import PasswordResetIn, Registration
 from voltfleet.app.deps import DbSession, RuntimeDep, client_address
-from voltfleet.app.i18n import _
+from voltfleet.app.i18n import _, current_language
 from voltfleet.app.portal.render import attempt, error_page, first_error, render
 from voltfleet.app.portal.session import (
     landing,
@@ -20,6 +21,7 @@ from voltfleet.app.portal.session import (
     sign_in,
     sign_out,
 )
+from voltfleet.app.regions import regions
 from voltfleet.store.models import OutboxMail
 from voltfleet.usecases.errors import TooMany, Unauthenticated
 
@@ -59,7 +61,22 @@ def logout() -> Response:
 
 @router.get("/register", response_class=HTMLResponse)
 def register_page(request: Request) -> HTMLResponse:
-    return render(request, "portal/register.html", error=None, notice=None, form={})
+    return render(
+        request, "portal/register.html", error=None, notice=None, form={}, regions=regions()
+    )
+
+
+@router.get("/terms", response_class=HTMLResponse)
+def terms(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """The terms of use (the operator's, from VOLTFLEET_LEGAL_DIR, or the shipped ones)."""
+    text = legal_text(runtime.settings, "terms", current_language())
+    return render(request, "portal/legal.html", text=text)
+
+
+@router.get("/privacy", response_class=HTMLResponse)
+def privacy(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    text = legal_text(runtime.settings, "privacy", current_language())
+    return render(request, "portal/legal.html", text=text)
 
 
 @router.post("/register/code", response_class=HTMLResponse)
@@ -91,6 +108,8 @@ def register(
     access_code: Annotated[str, Form()],
     org_name: Annotated[str, Form()] = "",
     country: Annotated[str, Form()] = "",
+    password_confirm: Annotated[str, Form()] = "",
+    accept_terms: Annotated[str, Form()] = "",
 ) -> Response:
     form = dict(
         account_type=account_type,
@@ -105,6 +124,9 @@ def register(
             code=code,
             password=password,
             org_name=org_name or None,
+            # The portal always asks for both: the password twice, and the acceptance.
+            password_confirm=password_confirm,
+            accept_terms=accept_terms == "on",
             **{k: v for k, v in form.items() if k != "org_name"},
         )
     except ValueError as exc:
@@ -114,6 +136,7 @@ def register(
             error=first_error(exc),
             notice=None,
             form=form,
+            regions=regions(),
             status_code=422,
         )
     result, error = attempt(
@@ -121,7 +144,13 @@ def register(
     )
     if result is None:
         return render(
-            request, "portal/register.html", error=error, notice=None, form=form, status_code=400
+            request,
+            "portal/register.html",
+            error=error,
+            notice=None,
+            form=form,
+            regions=regions(),
+            status_code=400,
         )
     return sign_in(request, result[0])
 

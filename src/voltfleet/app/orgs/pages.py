@@ -10,11 +10,12 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
-from voltfleet.app.deps import Caller, DbSession
+from voltfleet.app.deps import Caller, DbSession, RuntimeDep
 from voltfleet.app.i18n import _
 from voltfleet.app.orgs import service
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.orgs.schemas import OrgUpdate
+from voltfleet.app.orgs.sharing import find_receiver
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.regions import regions
@@ -144,9 +145,34 @@ def logo(request: Request, session: DbSession, org_id: str) -> Response:
 def new_access_code(request: Request, session: DbSession, org_id: str, csrf: Csrf) -> HTMLResponse:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    saved, error = attempt(
-        session, lambda: service.regenerate_access_code(session, caller, org_id)
-    )
+    saved, error = attempt(session, lambda: service.regenerate_access_code(session, caller, org_id))
     org = saved or OrgRepository(session, caller).get(org_id)
     notice = None if error else _("A new access code was made: the old one no longer works.")
     return _page(request, session, caller, org, error=error, notice=notice)
+
+
+@router.post("/site/{site_id}/share-outside", response_class=HTMLResponse)
+def share_outside(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    site_id: str,
+    csrf: Csrf,
+    org: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """Share a site with an organisation outside one's own, found by its exact name or access
+    code (never listed: see orgs.sharing)."""
+    from voltfleet.app.sites import service as site_service
+    from voltfleet.app.sites.detail_pages import site_overview
+
+    caller = require_caller(request, session)
+    check_csrf(request, csrf)
+
+    def share() -> Org:
+        receiver = find_receiver(session, runtime, caller, org)
+        site_service.share(session, caller, site_id, receiver.id)
+        return receiver
+
+    receiver, error = attempt(session, share)
+    notice = None if receiver is None else _("Site shared with %(name)s.") % {"name": receiver.name}
+    return site_overview(request, session, site_id, error=error, notice=notice)

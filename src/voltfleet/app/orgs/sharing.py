@@ -34,9 +34,7 @@ def find_receiver(session: Session, runtime: Runtime, caller: Caller, name_or_co
     org = org_by_access_code(session, text) if len(text) <= 16 else None
     if org is not None:
         return org
-    found = list(
-        session.scalars(select(Org).where(func.lower(Org.name) == text.lower()).limit(2))
-    )
+    found = list(session.scalars(select(Org).where(func.lower(Org.name) == text.lower()).limit(2)))
     if len(found) > 1:
         raise Conflict(_("several organisations have this name: ask for its access code"))
     if not found:

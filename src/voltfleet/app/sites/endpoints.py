@@ -10,8 +10,8 @@ from voltfleet.app.devices import service as device_service
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn, DeviceOut, ImportReport, Topology
 from voltfleet.app.devices.views import device_views, topology
-from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.orgs.sharing import find_receiver
+from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.app.sites import service
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
 from voltfleet.app.sites.schemas import (

@@ -266,6 +266,7 @@ def profile(
     error: str | None = None,
     notice: str | None = None,
     new_key: str | None = None,
+    email_step: str = "",
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     keys = session.scalars(select(ApiKey).where(ApiKey.user_id == caller.user.id)).all()
@@ -277,6 +278,7 @@ def profile(
         notice=notice,
         keys=keys,
         new_key=new_key,
+        email_step=email_step,  # the change of email: "", "old" (code sent), "new"
     )
 
 
