@@ -400,6 +400,9 @@ def test_the_company_page_edits_and_the_tree_shows_the_companies(
     assert "A new access code was made" in r.text and old not in r.text
     # Another tenant's company page does not exist for the caller.
     assert client.get(f"/account/companies/{w.org_id('I2')}").status_code == 404
+    # Owners have no company pages (nor the access code on them).
+    _portal(client, runtime, w.accounts["owner@I1"])
+    assert client.get(f"/account/companies/{org_id}").status_code == 403
 
 
 def test_voltfleet_check_warns_without_a_public_url_in_production(runtime: Runtime) -> None:

@@ -78,8 +78,9 @@ def _page(
 @router.get("/account/companies/{org_id}", response_class=HTMLResponse)
 def company(request: Request, session: DbSession, org_id: str) -> HTMLResponse:
     caller = require_caller(request, session)
+    if not caller.can(Kind.ORG, Action.LIST):  # owners: their configuration, not company pages
+        return render(request, "portal/denied.html", caller, status_code=403)
     org = OrgRepository(session, caller).get(org_id)
-    caller.require(Kind.ORG, Action.READ)
     return _page(request, session, caller, org)
 
 
