@@ -18,6 +18,7 @@ from voltfleet.app.orgs.schemas import OrgCreate
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
+from voltfleet.app.regions import regions
 from voltfleet.app.security import new_api_key
 from voltfleet.app.users import service as user_service
 from voltfleet.app.users.repository import UserRepository
@@ -60,6 +61,7 @@ def companies(
         page=page,
         parents=parents,
         tree=company_tree(parents),
+        regions=regions(),
         error=error,
         notice=notice,
         can_create=caller.can(Kind.ORG, Action.CREATE),
