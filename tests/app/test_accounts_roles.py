@@ -313,9 +313,12 @@ def test_owners_see_no_menu_they_may_not_use(client: TestClient, runtime: Runtim
     home = client.get("/home").text
     assert 'href="/upgrade"' not in home and 'href="/site"' in home
     assert 'href="/maintenance/quarantine"' not in client.get("/maintenance/alarms").text
+    profile = client.get("/account/profile").text
+    assert 'href="/account/companies"' not in profile and 'href="/account/users"' not in profile
     _portal(client, runtime, w.accounts["om@I1"])
     assert 'href="/upgrade"' in client.get("/home").text
     assert 'href="/maintenance/quarantine"' in client.get("/maintenance/alarms").text
+    assert 'href="/account/companies"' in client.get("/account/profile").text
 
 
 def test_a_password_reset_in_the_portal_asks_first(client: TestClient, runtime: Runtime) -> None:

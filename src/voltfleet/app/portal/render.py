@@ -44,6 +44,8 @@ def nav_for(caller: Caller | None) -> list[tuple[str, str]]:
     items = UTILITY_NAV if caller is not None and caller.org.type == "utility" else NAV
     if caller is None:
         return items
+    if not caller.can(Kind.USER, Action.LIST):  # an owner's account is their configuration
+        items = [(label, "/account/profile" if h == "/account/users" else h) for label, h in items]
     return [(label, href) for label, href in items if caller.can(*NAV_NEEDS.get(href, _ALWAYS))]
 
 
