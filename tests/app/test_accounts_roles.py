@@ -533,3 +533,28 @@ def test_the_site_page_shares_with_a_company_found_by_its_access_code(
     code = w.orgs["I2"].access_code
     r = client.post(f"/site/{site_id}/share-outside", data={"csrf": csrf, "org": code})
     assert "Site shared with Org I2." in r.text
+
+
+def test_om_engineers_edit_a_users_basic_information_in_the_portal(
+    client: TestClient, runtime: Runtime
+) -> None:
+    w = build_world(runtime)
+    csrf = _portal(client, runtime, w.accounts["om@I1"])
+    target, boss = w.accounts["owner@I1"], w.accounts["admin@I1"]
+    assert f'href="/account/users/{target.id}/edit"' in client.get("/account/users").text
+    form = {"csrf": csrf, "username": "Olga", "country": "at", "description": "roof 7"}
+    r = client.post(f"/account/users/{target.id}/edit", data={**form, "supervisor_id": boss.id})
+    assert "Saved." in r.text
+    with runtime.db.session() as s:
+        user = s.get(User, target.id)
+        assert user is not None
+        assert (user.username, user.country, user.description) == ("Olga", "AT", "roof 7")
+        assert user.supervisor_id == boss.id
+    r = client.post(f"/account/users/{target.id}/edit", data={**form, "supervisor_id": ""})
+    with runtime.db.session() as s:
+        assert s.get(User, target.id).supervisor_id is None  # type: ignore[union-attr]
+    # Not on an administrator (a higher role), and owners edit nobody.
+    r = client.post(f"/account/users/{boss.id}/edit", data=form)
+    assert 'id="error"' in r.text and "higher role" in r.text
+    _portal(client, runtime, target)
+    assert client.get(f"/account/users/{target.id}/edit").status_code == 403

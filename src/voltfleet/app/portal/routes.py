@@ -22,6 +22,7 @@ from voltfleet.app.tariffs import pages as tariff_pages
 from voltfleet.app.tariffs import savings_pages
 from voltfleet.app.telemetry import energy_pages, quarantine_pages
 from voltfleet.app.telemetry import pages as telemetry_pages
+from voltfleet.app.users import edit_pages as user_edit_pages
 from voltfleet.app.users import pages as account_pages
 from voltfleet.app.virtual_battery import pages as virtual_battery_pages
 
@@ -31,6 +32,7 @@ for pages in (
     account_pages,
     company_pages,
     self_service_pages,
+    user_edit_pages,
     # The site list and /site/new, then the device lists (/site/gateways, /site/inverters), then
     # /site/{site_id} and its forms: a fixed path must come before the pattern that would match it.
     site_pages,

@@ -144,6 +144,7 @@ def users(
         can_create=caller.can(Kind.USER, Action.CREATE),
         can_role=caller.can(Kind.USER, Action.CHANGE_ROLE),
         can_reset=caller.can(Kind.USER, Action.RESET_PASSWORD),
+        can_update=caller.can(Kind.USER, Action.UPDATE),
         can_delete=caller.can(Kind.USER, Action.DELETE),
         actable={
             u.id

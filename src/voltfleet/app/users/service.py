@@ -157,8 +157,8 @@ def update_user(session: Session, caller: Caller, user_id: str, data: UserUpdate
         if user.id == caller.user.id:
             raise Forbidden("you cannot change your own role; ask another administrator")
         _guard_role_given(caller, changes["role"])
-    if "supervisor_id" in changes:
-        changes["supervisor_id"] = _supervisor(session, caller, changes["supervisor_id"])
+    if "supervisor_id" in data.model_fields_set:  # null clears it
+        changes["supervisor_id"] = _supervisor(session, caller, data.supervisor_id)
         if changes["supervisor_id"] == user.id:
             raise Invalid("supervisor_id: a user cannot supervise themselves")
     for key, value in changes.items():
