@@ -120,6 +120,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     settings = Settings()
     from voltfleet.bootstrap import build_runtime
     from voltfleet.demo import DEMO_PASSWORD, demo_installer_id, seed_demo
+    from voltfleet.demo_accounts import seed_accounts_demo
     from voltfleet.demo_virtual_battery import seed_virtual_battery_demo
     from voltfleet.store.migrate import upgrade
 
@@ -127,6 +128,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     upgrade(runtime.db.url)
     logins = seed_demo(runtime)
     logins += seed_virtual_battery_demo(runtime, DEMO_PASSWORD)
+    seed_accounts_demo(runtime)  # company pages filled in (docs/accounts.md)
     url = f"http://{args.host}:{args.port}"
     print(f"\nvoltfleet demo: open {url}/  (API docs at {url}/docs)")
     print("Demo logins (email / password):")
