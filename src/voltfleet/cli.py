@@ -120,6 +120,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     settings = Settings()
     from voltfleet.bootstrap import build_runtime
     from voltfleet.demo import DEMO_PASSWORD, demo_installer_id, seed_demo
+    from voltfleet.demo_accounts import seed_accounts_demo
     from voltfleet.demo_virtual_battery import seed_virtual_battery_demo
     from voltfleet.store.migrate import upgrade
 
@@ -127,12 +128,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
     upgrade(runtime.db.url)
     logins = seed_demo(runtime)
     logins += seed_virtual_battery_demo(runtime, DEMO_PASSWORD)
+    seed_accounts_demo(runtime)  # company pages filled in (docs/accounts.md)
     url = f"http://{args.host}:{args.port}"
     print(f"\nvoltfleet demo: open {url}/  (API docs at {url}/docs)")
     print("Demo logins (email / password):")
     for role, email, password in logins:
         print(f"  {role:<28} {email:<32} {password}")
-    print(f"Mail sent by the demo is readable at {url}/outbox", flush=True)
+    print(f"Mail sent by the demo: {url}/outbox (signed in as the platform superuser)", flush=True)
     fleet = None
     if not args.no_simulator:
         from voltfleet.simulator.demo_fleet import DemoFleet, local_url
@@ -194,7 +196,7 @@ def cmd_check(_: argparse.Namespace) -> None:
 
     found = check(Settings())
     for c in found:
-        print(f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}")
+        print(f"{('warn' if c.warning else 'ok  ') if c.ok else 'FAIL'}  {c.name}: {c.detail}")
     failed = [c.name for c in found if not c.ok]
     if failed:
         print(f"voltfleet check: {len(failed)} problem(s): {', '.join(failed)}", file=sys.stderr)

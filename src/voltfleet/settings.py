@@ -33,6 +33,15 @@ class Settings(BaseSettings):
     # Log lines: text, or one JSON object per line (for a log collector); both carry the request id.
     log_format: str = Field(default="text", pattern="^(text|json)$")
     base_url: str = "http://127.0.0.1:8000"
+    # Where people reach the portal (https://fleet.example.com): the links in mails start with it.
+    # `voltfleet check` warns when it is unset in production (mails then link to base_url).
+    public_url: str = ""
+    # Terms of use and privacy policy shown at registration: terms.md and privacy.md (and
+    # terms.de.md, privacy.de.md) in this directory replace the texts shipped with voltfleet.
+    legal_dir: Path | None = None
+    # Looking up an organisation outside one's own to share a site with (by exact name or
+    # access code): per user, so nobody walks through other tenants' names or codes.
+    share_lookup_limit: str = "20/hour"
 
     access_token_minutes: int = 60 * 12
     session_cookie_secure: bool = False
@@ -197,6 +206,11 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return _split(self.trusted_proxies)
+
+    @property
+    def public_base_url(self) -> str:
+        """The start of every link in a mail (no trailing slash)."""
+        return (self.public_url or self.base_url).rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:

@@ -14,6 +14,11 @@ from voltfleet.store.models import OutboxMail
 log = logging.getLogger("voltfleet.mail")
 
 
+def link(settings: Settings, path: str) -> str:
+    """An absolute link for a mail: the configured public address (``VOLTFLEET_PUBLIC_URL``)."""
+    return settings.public_base_url + "/" + path.lstrip("/")
+
+
 class Mailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

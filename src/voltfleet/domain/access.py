@@ -39,6 +39,7 @@ class Kind(StrEnum):
     VIRTUAL_BATTERY = "virtual_battery"
     FIRMWARE = "firmware"  # releases (with their files) and upgrade tasks
     TARIFF = "tariff"  # a site's import and export tariff versions (seen with the site)
+    REGISTER_MAP = "register_map"  # an organisation's vendor register maps
 
 
 class Action(StrEnum):
@@ -58,10 +59,13 @@ _VIEW = frozenset({Action.LIST, Action.READ})
 
 POLICY: dict[tuple[Role, Kind], frozenset[Action]] = {
     (Role.ADMIN, Kind.ORG): _ALL_ORG,
-    (Role.OM, Kind.ORG): _VIEW,
+    # The manual's role table: O&M engineers manage companies but may not delete one.
+    (Role.OM, Kind.ORG): _ALL_ORG - {Action.DELETE},
     (Role.OWNER, Kind.ORG): frozenset({Action.READ}),
     (Role.ADMIN, Kind.USER): _ALL_ORG | {Action.RESET_PASSWORD, Action.CHANGE_ROLE},
-    (Role.OM, Kind.USER): _VIEW | {Action.RESET_PASSWORD},
+    # ... and add users and edit their basic information; only administrators change roles
+    # and delete users.
+    (Role.OM, Kind.USER): _VIEW | {Action.CREATE, Action.UPDATE, Action.RESET_PASSWORD},
     (Role.OWNER, Kind.USER): frozenset(),
     (Role.ADMIN, Kind.SITE): _ALL_ORG | {Action.SHARE, Action.DISTRIBUTE},
     (Role.OM, Kind.SITE): _ALL_ORG - {Action.DELETE} | {Action.DISTRIBUTE},
@@ -86,6 +90,11 @@ POLICY: dict[tuple[Role, Kind], frozenset[Action]] = {
     (Role.ADMIN, Kind.TARIFF): _ALL_ORG,
     (Role.OM, Kind.TARIFF): _ALL_ORG,
     (Role.OWNER, Kind.TARIFF): _ALL_ORG,
+    # Vendor register maps change how every device of a model is written: administrators
+    # upload them, O&M engineers read them (O&M's company rights do not reach this far).
+    (Role.ADMIN, Kind.REGISTER_MAP): frozenset({Action.LIST, Action.CREATE}),
+    (Role.OM, Kind.REGISTER_MAP): frozenset({Action.LIST}),
+    (Role.OWNER, Kind.REGISTER_MAP): frozenset(),
 }
 
 # The organisations whose staff may configure virtual batteries: a utility, and the platform

@@ -41,6 +41,10 @@ class Org(Base):
     country: Mapped[str] = mapped_column(String(2), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock_now)
+    # The company page (issue 19): postal address and logo (migration 0022).
+    address: Mapped[str] = mapped_column(String(500), default="")
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    logo_type: Mapped[str] = mapped_column(String(30), default="")
 
 
 class User(Base):
@@ -62,6 +66,11 @@ class User(Base):
     # Set when someone else reset the password (a temporary one was mailed): until the user
     # chooses a new one, the API refuses everything else and the portal asks for it.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Who looks after this user (a user of the same organisation or above), and a free note.
+    supervisor_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    description: Mapped[str] = mapped_column(Text, default="")
 
 
 class ApiKey(Base):

@@ -9,14 +9,24 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from voltfleet.app.auth import service as auth
+from voltfleet.app.auth.legal import legal_text
 from voltfleet.app.auth.schemas import PasswordResetIn, Registration
 from voltfleet.app.deps import DbSession, RuntimeDep, client_address
-from voltfleet.app.portal.render import attempt, first_error, render
-from voltfleet.app.portal.session import landing, portal_caller, sign_in, sign_out
+from voltfleet.app.i18n import _, current_language
+from voltfleet.app.portal.render import attempt, error_page, first_error, render
+from voltfleet.app.portal.session import (
+    landing,
+    portal_caller,
+    require_caller,
+    sign_in,
+    sign_out,
+)
+from voltfleet.app.regions import regions
 from voltfleet.store.models import OutboxMail
 from voltfleet.usecases.errors import TooMany, Unauthenticated
 
 router = APIRouter(include_in_schema=False)
+OUTBOX_MODES = frozenset({"demo", "test"})
 
 
 @router.get("/")
@@ -51,7 +61,22 @@ def logout() -> Response:
 
 @router.get("/register", response_class=HTMLResponse)
 def register_page(request: Request) -> HTMLResponse:
-    return render(request, "portal/register.html", error=None, notice=None, form={})
+    return render(
+        request, "portal/register.html", error=None, notice=None, form={}, regions=regions()
+    )
+
+
+@router.get("/terms", response_class=HTMLResponse)
+def terms(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """The terms of use (the operator's, from VOLTFLEET_LEGAL_DIR, or the shipped ones)."""
+    text = legal_text(runtime.settings, "terms", current_language())
+    return render(request, "portal/legal.html", text=text)
+
+
+@router.get("/privacy", response_class=HTMLResponse)
+def privacy(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    text = legal_text(runtime.settings, "privacy", current_language())
+    return render(request, "portal/legal.html", text=text)
 
 
 @router.post("/register/code", response_class=HTMLResponse)
@@ -59,7 +84,7 @@ def register_code(
     request: Request, session: DbSession, runtime: RuntimeDep, email: Annotated[str, Form()]
 ) -> HTMLResponse:
     """htmx: mail the verification code, answer with a one-line notice."""
-    _, error = attempt(
+    _done, error = attempt(
         session,
         lambda: auth.send_registration_code(session, runtime, email, client_address(request)),
     )
@@ -83,6 +108,8 @@ def register(
     access_code: Annotated[str, Form()],
     org_name: Annotated[str, Form()] = "",
     country: Annotated[str, Form()] = "",
+    password_confirm: Annotated[str, Form()] = "",
+    accept_terms: Annotated[str, Form()] = "",
 ) -> Response:
     form = dict(
         account_type=account_type,
@@ -97,6 +124,9 @@ def register(
             code=code,
             password=password,
             org_name=org_name or None,
+            # The portal always asks for both: the password twice, and the acceptance.
+            password_confirm=password_confirm,
+            accept_terms=accept_terms == "on",
             **{k: v for k, v in form.items() if k != "org_name"},
         )
     except ValueError as exc:
@@ -106,6 +136,7 @@ def register(
             error=first_error(exc),
             notice=None,
             form=form,
+            regions=regions(),
             status_code=422,
         )
     result, error = attempt(
@@ -113,7 +144,13 @@ def register(
     )
     if result is None:
         return render(
-            request, "portal/register.html", error=error, notice=None, form=form, status_code=400
+            request,
+            "portal/register.html",
+            error=error,
+            notice=None,
+            form=form,
+            regions=regions(),
+            status_code=400,
         )
     return sign_in(request, result[0])
 
@@ -133,7 +170,7 @@ def forgot(
     new_password: Annotated[str, Form()] = "",
 ) -> Response:
     if not code:
-        _, error = attempt(session, lambda: auth.forgot_password(session, runtime, email))
+        _done, error = attempt(session, lambda: auth.forgot_password(session, runtime, email))
         notice = None if error else f"If {email} has an account, a code was sent to it."
         return render(
             request,
@@ -155,7 +192,7 @@ def forgot(
             step="reset",
             status_code=422,
         )
-    _, error = attempt(
+    _done, error = attempt(
         session, lambda: auth.reset_password(session, runtime, data, client_address(request))
     )
     if error:
@@ -179,10 +216,13 @@ def forgot(
 
 @router.get("/outbox", response_class=HTMLResponse)
 def outbox(request: Request, session: DbSession, runtime: RuntimeDep) -> Response:
-    """Mail the platform sent: open to all in demo mode (no mail server), else superusers."""
-    caller = portal_caller(request, session)
-    if runtime.settings.mode != "demo" and not (caller and caller.superuser):
-        return RedirectResponse("/login", 303)
+    """Mail the platform sent, for a signed-in superuser of a demo or test platform (there is no
+    mail server there); elsewhere it does not exist (404): real mail goes out by SMTP."""
+    if runtime.settings.mode not in OUTBOX_MODES:
+        return error_page(request, 404, _("There is no mail outbox on this platform."))
+    caller = require_caller(request, session)  # signed out: to the sign-in page and back
+    if not caller.superuser:
+        return error_page(request, 403, _("Only the platform's superuser reads the mail outbox."))
     mails = session.scalars(select(OutboxMail).order_by(OutboxMail.created_at.desc()).limit(100))
     return render(request, "portal/outbox.html", caller, mails=list(mails))
 

@@ -33,7 +33,17 @@ class Registration(BaseModel):
     org_name: str | None = Field(
         default=None, max_length=200, description="the company name (distributor and installer)"
     )
-    country: str = Field(default="", pattern="^([A-Z]{2})?$")
+    country: str = Field(
+        default="", pattern="^([A-Z]{2})?$", description="the region: ISO 3166-1 alpha-2"
+    )
+    password_confirm: str | None = Field(
+        default=None, description="the password again (the portal always sends it)"
+    )
+    accept_terms: bool | None = Field(
+        default=None,
+        description="that you accept the terms of use (GET /terms) and have read the privacy "
+        "policy (GET /privacy); false refuses the registration, and the portal requires true",
+    )
 
 
 class Registered(BaseModel):

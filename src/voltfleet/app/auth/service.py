@@ -9,10 +9,13 @@ from starlette.concurrency import run_in_threadpool
 
 from voltfleet.app import audit
 from voltfleet.app.auth import codes
+from voltfleet.app.auth.legal import accepted_versions
 from voltfleet.app.auth.schemas import PasswordResetIn, Registration
+from voltfleet.app.i18n import _, current_language
 from voltfleet.app.orgs.repository import org_by_access_code
 from voltfleet.app.orgs.service import build_org
 from voltfleet.app.ratelimit import DelayRule
+from voltfleet.app.regions import is_region
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.users.repository import user_by_email
 from voltfleet.app.users.service import check_password, new_user
@@ -102,6 +105,18 @@ def send_registration_code(session: Session, runtime: Runtime, email: str, addre
 def register(
     session: Session, runtime: Runtime, data: Registration, address: str
 ) -> tuple[User, Org | None]:
+    if data.accept_terms is False:
+        raise Invalid(
+            _("accept the terms of use and the privacy policy to register"),
+            [{"field": "accept_terms", "message": _("required")}],
+        )
+    if data.password_confirm is not None and data.password_confirm != data.password:
+        raise Invalid(
+            _("the two passwords differ"),
+            [{"field": "password_confirm", "message": _("must equal the password")}],
+        )
+    if data.country and not is_region(data.country):
+        raise Invalid(_("choose a region from the list"), [{"field": "country", "message": ""}])
     superior = org_by_access_code(session, data.access_code)
     if superior is None:
         raise Invalid("no organisation has that access code: ask your superior for it")
@@ -139,7 +154,14 @@ def register(
         object_id=user.id,
         org_id=home_org.id,
         address=address,
-        detail={"account_type": data.account_type, "superior_id": superior.id},
+        detail={
+            "account_type": data.account_type,
+            "superior_id": superior.id,
+            # Which texts were accepted (their versions), when the registration says so.
+            "accepted": accepted_versions(runtime.settings, current_language())
+            if data.accept_terms
+            else None,
+        },
     )
     return user, org
 

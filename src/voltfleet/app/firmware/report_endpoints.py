@@ -174,6 +174,6 @@ def send_report(
     session: DbSession, caller: CallerDep, runtime: RuntimeDep, report_id: str, body: SendIn
 ) -> ReportOut:
     row = commissioning.send(
-        session, caller, report_id, body.email, runtime.mailer, runtime.settings.base_url
+        session, caller, report_id, body.email, runtime.mailer, runtime.settings.public_base_url
     )
     return out(row)

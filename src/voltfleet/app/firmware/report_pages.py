@@ -113,7 +113,7 @@ def report_operate(
             session.delete(commissioning.get(session, caller, report_id, Action.DELETE))
         elif op == "send":
             commissioning.send(
-                session, caller, report_id, email, runtime.mailer, runtime.settings.base_url
+                session, caller, report_id, email, runtime.mailer, runtime.settings.public_base_url
             )
         return True
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from voltfleet.app import audit
 from voltfleet.app.auth import codes
 from voltfleet.app.deps import Caller
+from voltfleet.app.i18n import _
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.users.repository import owns_sites, user_by_email
 from voltfleet.app.users.service import check_password
@@ -92,7 +93,7 @@ def linked_assets(session: Session, caller: Caller) -> list[str]:
     found = []
     user = caller.user
     if owns_sites(session, user):
-        found.append("sites you own")
+        found.append(_("sites you own"))
     if user.role == "admin":
         other_admins = session.scalar(
             select(func.count())
@@ -101,12 +102,14 @@ def linked_assets(session: Session, caller: Caller) -> list[str]:
         )
         if not other_admins:
             s = session
-            if s.scalar(select(exists().where(Site.org_id == user.org_id))):
-                found.append("your organisation's sites (you are its last administrator)")
+            # Deleted sites kept for the retention period are no asset anyone manages.
+            live_site = exists().where(Site.org_id == user.org_id, Site.deleted_at.is_(None))
+            if s.scalar(select(live_site)):
+                found.append(_("your organisation's sites (you are its last administrator)"))
             if s.scalar(select(exists().where(Org.parent_id == user.org_id))):
-                found.append("subordinate organisations (you are the last administrator)")
+                found.append(_("subordinate organisations (you are the last administrator)"))
             if s.scalar(select(exists().where(User.org_id == user.org_id, User.id != user.id))):
-                found.append("other users of your organisation (you are the last administrator)")
+                found.append(_("other users of your organisation (you are the last administrator)"))
     return found
 
 

@@ -71,8 +71,26 @@ def check(settings: Settings) -> list[Check]:
     else:
         checks.append(Check("broker", True, "not used by this configuration (skipped)"))
     checks.append(rate_limits(settings))
+    checks.append(public_url(settings))
     checks.extend(files(settings))
     return checks
+
+
+def public_url(settings: Settings) -> Check:
+    """Links in mails (a temporary password, a changed email) need the portal's public address."""
+    if settings.public_url:
+        return Check("public URL", True, f"mail links start with {settings.public_base_url}")
+    if settings.relaxed:
+        return Check(
+            "public URL", True, f"unset: mail links use {settings.base_url} ({settings.mode})"
+        )
+    return Check(
+        "public URL",
+        True,
+        f"warning: VOLTFLEET_PUBLIC_URL is unset, so mail links point at {settings.base_url}; "
+        "set it to the address people reach the portal at",
+        warning=True,
+    )
 
 
 def rate_limits(settings: Settings) -> Check:

@@ -28,6 +28,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warning: bool = False  # ok, but worth a look (printed as "warn" by voltfleet check)
 
 
 @cache

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, UploadFile, status
 
 from voltfleet.app.deps import CallerDep, DbSession
 from voltfleet.app.orgs import service
@@ -10,6 +10,7 @@ from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.orgs.schemas import OrgCreate, OrgOut, OrgUpdate
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.domain.access import Action, Kind
+from voltfleet.usecases.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/orgs", tags=["organisations"])
 
@@ -52,3 +53,28 @@ def update_org(session: DbSession, caller: CallerDep, org_id: str, body: OrgUpda
 @router.delete("/{org_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_org(session: DbSession, caller: CallerDep, org_id: str) -> None:
     service.delete_org(session, caller, org_id)
+
+
+@router.put("/{org_id}/logo", status_code=status.HTTP_204_NO_CONTENT)
+def upload_logo(session: DbSession, caller: CallerDep, org_id: str, file: UploadFile) -> None:
+    """The company's logo: a PNG, JPEG, WebP or GIF image of at most 1 MB."""
+    data = file.file.read(service.LOGO_MAX_BYTES + 1)
+    service.set_logo(session, caller, org_id, data, file.content_type or "")
+
+
+@router.get("/{org_id}/logo", response_class=Response)
+def read_logo(session: DbSession, caller: CallerDep, org_id: str) -> Response:
+    org = OrgRepository(session, caller).get(org_id)
+    caller.require(Kind.ORG, Action.READ)
+    if not org.logo_type:
+        raise NotFound("logo")
+    return Response(org.logo or b"", media_type=org.logo_type)
+
+
+@router.post(
+    "/{org_id}/access-code",
+    response_model=OrgOut,
+    summary="A new access code for the organisation (the old one stops working)",
+)
+def regenerate_access_code(session: DbSession, caller: CallerDep, org_id: str) -> OrgOut:
+    return OrgOut.model_validate(service.regenerate_access_code(session, caller, org_id))

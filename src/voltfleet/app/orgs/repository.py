@@ -49,7 +49,9 @@ class OrgRepository:
             found.append("subordinate organisations")
         if s.scalar(select(exists().where(User.org_id == org.id))):
             found.append("users")
-        if s.scalar(select(exists().where(Site.org_id == org.id))):
+        # Deleted sites kept for the retention period do not hold the organisation: they move
+        # to its superior on deletion (see orgs.service.delete_org) until they are purged.
+        if s.scalar(select(exists().where(Site.org_id == org.id, Site.deleted_at.is_(None)))):
             found.append("sites")
         return found
 

@@ -22,6 +22,7 @@ class OrgUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     country: str | None = Field(default=None, pattern="^([A-Z]{2})?$")
     description: str | None = Field(default=None, max_length=2000)
+    address: str | None = Field(default=None, max_length=500)
 
 
 class OrgOut(BaseModel):
@@ -33,5 +34,6 @@ class OrgOut(BaseModel):
     parent_id: str | None
     country: str
     description: str
+    address: str = ""
     access_code: str = Field(description="give this to a subordinate so it can register under you")
     created_at: datetime

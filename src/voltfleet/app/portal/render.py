@@ -17,6 +17,7 @@ from voltfleet.app.deps import Caller, get_runtime
 from voltfleet.app.portal import quantity_filters
 from voltfleet.app.portal.session import csrf_for
 from voltfleet.app.siteview.tabs import site_tabs
+from voltfleet.domain.access import Action, Kind
 from voltfleet.usecases.errors import AppError
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
@@ -28,6 +29,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
 templates.env.globals["site_tabs"] = site_tabs  # the site's function bar (_site_tabs.html)
 quantity_filters.install(templates.env)  # {{ w|power }}, {{ wh|energy }} ... (issue 19)
 T = TypeVar("T")
+_ALWAYS = (Kind.ORG, Action.READ)  # every signed-in user reads their own organisation
 
 NAV = [
     ("Home", "/home"),
@@ -38,6 +40,17 @@ NAV = [
 ]
 # Shown to the staff and customers of a utility (a partner that offers virtual batteries).
 UTILITY_NAV = [*NAV, ("Virtual batteries", "/virtual-batteries")]
+# A menu shown only to those who may use it (owners never see Upgrade).
+NAV_NEEDS = {"/upgrade": (Kind.FIRMWARE, Action.LIST)}
+
+
+def nav_for(caller: Caller | None) -> list[tuple[str, str]]:
+    items = UTILITY_NAV if caller is not None and caller.org.type == "utility" else NAV
+    if caller is None:
+        return items
+    if not caller.can(Kind.USER, Action.LIST):  # an owner's account is their configuration
+        items = [(label, "/account/profile" if h == "/account/users" else h) for label, h in items]
+    return [(label, href) for label, href in items if caller.can(*NAV_NEEDS.get(href, _ALWAYS))]
 
 
 def render(
@@ -51,7 +64,7 @@ def render(
     context.update(
         request=request,
         me=caller,
-        nav=UTILITY_NAV if caller is not None and caller.org.type == "utility" else NAV,
+        nav=nav_for(caller),
         csrf=csrf_for(request),
         version=__version__,
         demo=runtime.settings.mode == "demo",

@@ -13,6 +13,8 @@ from voltfleet.app.auth import pages as auth_pages
 from voltfleet.app.devices import pages as device_pages
 from voltfleet.app.firmware import pages as firmware_pages
 from voltfleet.app.firmware import report_pages as commissioning_pages
+from voltfleet.app.me import pages as self_service_pages
+from voltfleet.app.orgs import pages as company_pages
 from voltfleet.app.portal import home_pages
 from voltfleet.app.sites import detail_pages as site_detail_pages
 from voltfleet.app.sites import pages as site_pages
@@ -21,6 +23,7 @@ from voltfleet.app.tariffs import pages as tariff_pages
 from voltfleet.app.tariffs import savings_pages
 from voltfleet.app.telemetry import energy_pages, quarantine_pages
 from voltfleet.app.telemetry import pages as telemetry_pages
+from voltfleet.app.users import edit_pages as user_edit_pages
 from voltfleet.app.users import pages as account_pages
 from voltfleet.app.virtual_battery import pages as virtual_battery_pages
 
@@ -28,6 +31,9 @@ router = APIRouter(include_in_schema=False)
 for pages in (
     home_pages,
     account_pages,
+    company_pages,
+    self_service_pages,
+    user_edit_pages,
     # The site list and /site/new, then the device lists (/site/gateways, /site/inverters), then
     # /site/{site_id} and its forms: a fixed path must come before the pattern that would match it.
     site_pages,

@@ -71,7 +71,7 @@ def _page(
         q=q,
         group=group,
         pending=len(pending),
-        can_upload=caller.can(Kind.ORG, Action.UPDATE),
+        can_upload=caller.can(Kind.REGISTER_MAP, Action.CREATE),
         error=error,
         notice=notice,
     )

@@ -263,7 +263,7 @@ def upload(
     """An administrator's vendor map for a device model in their organisation (or one below);
     replaces the organisation's earlier map of that model. Audited."""
     org = OrgRepository(session, caller).get(org_id)
-    caller.require(Kind.ORG, Action.UPDATE)
+    caller.require(Kind.REGISTER_MAP, Action.CREATE)
     device_model = device_model.strip()
     if not device_model:
         raise Invalid("device_model is required", [{"field": "device_model", "message": "empty"}])
@@ -301,7 +301,7 @@ def upload(
 
 def maps_of(session: Session, caller: Caller, org_id: str) -> list[RegisterMapFile]:
     org = OrgRepository(session, caller).get(org_id)
-    caller.require(Kind.ORG, Action.LIST)
+    caller.require(Kind.REGISTER_MAP, Action.LIST)
     return list(
         session.scalars(
             select(RegisterMapFile)

@@ -10,6 +10,7 @@ from voltfleet.app.devices import service as device_service
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn, DeviceOut, ImportReport, Topology
 from voltfleet.app.devices.views import device_views, topology
+from voltfleet.app.orgs.sharing import find_receiver
 from voltfleet.app.pagination import Page, Paging
 from voltfleet.app.sites import listing, service
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
@@ -172,10 +173,13 @@ def list_shares(session: DbSession, caller: CallerDep, site_id: str) -> list[Sha
 
 
 @router.post("/{site_id}/shares", response_model=ShareOut, status_code=status.HTTP_201_CREATED)
-def share_site(session: DbSession, caller: CallerDep, site_id: str, body: ShareIn) -> ShareOut:
+def share_site(
+    session: DbSession, runtime: RuntimeDep, caller: CallerDep, site_id: str, body: ShareIn
+) -> ShareOut:
     """Administrators share a site with another organisation, which can view and edit it (and
     remove it from its list) but not share it on."""
-    row, org = service.share(session, caller, site_id, body.org_id)
+    org_id = body.org_id or find_receiver(session, runtime, caller, body.org or "").id
+    row, org = service.share(session, caller, site_id, org_id)
     return ShareOut(org_id=org.id, org_name=org.name, created_at=row.created_at)
 
 

@@ -124,7 +124,13 @@ class SiteCreated(SiteOut):
 
 
 class ShareIn(BaseModel):
-    org_id: str = Field(description="the organisation to share the site with")
+    org_id: str | None = Field(default=None, description="the organisation to share the site with")
+    org: str | None = Field(
+        default=None,
+        max_length=200,
+        description="instead of org_id: an organisation outside your own found by its exact "
+        "name or its access code (look-ups are rate-limited; nothing lists other tenants)",
+    )
 
 
 class ShareOut(BaseModel):

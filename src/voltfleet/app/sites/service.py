@@ -129,8 +129,9 @@ def create_site(
             owner.email,
             "Your voltfleet account",
             f"Hello {owner.username},\n\n{caller.user.username} created the site "
-            f"'{site.name}' for you on voltfleet.\nSign in at {runtime.settings.base_url} with "
-            f"your email and the temporary password {password}\nand change it after signing in.",
+            f"'{site.name}' for you on voltfleet.\nSign in at "
+            f"{runtime.settings.public_base_url} with your email and the temporary password "
+            f"{password}\nand change it after signing in.",
         )
         site.owner_id = owner.id
         owner_created = True

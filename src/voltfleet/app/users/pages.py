@@ -9,22 +9,27 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from voltfleet.app.deps import Caller, DbSession, RuntimeDep
+from voltfleet.app.i18n import _
 from voltfleet.app.me import service as me_service
 from voltfleet.app.orgs import service as org_service
+from voltfleet.app.orgs.pages import company_tree
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.orgs.schemas import OrgCreate
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
+from voltfleet.app.regions import regions
 from voltfleet.app.security import new_api_key
 from voltfleet.app.users import service as user_service
 from voltfleet.app.users.repository import UserRepository
 from voltfleet.app.users.schemas import UserCreate, UserUpdate
 from voltfleet.domain.access import Action, Kind, Role, may_act_on
-from voltfleet.store.models import ApiKey, Org
+from voltfleet.store.models import ApiKey, Org, User
 
 router = APIRouter()
 Csrf = Annotated[str, Form()]
+# The roles as the manual names them (translated where shown).
+ROLE_LABELS = {"admin": "Administrator", "om": "O&M engineer", "owner": "Owner"}
 
 
 def _orgs_for_select(session: DbSession, caller: Caller) -> list[Org]:
@@ -45,6 +50,7 @@ def companies(
         return render(request, "portal/denied.html", caller, status_code=403)
     stmt = OrgRepository(session, caller).query(q=q or None)
     rows, total = paginate(session, stmt, PageParams(page=max(page, 1), page_size=25))
+    parents = _orgs_for_select(session, caller)
     return render(
         request,
         "portal/companies.html",
@@ -53,10 +59,13 @@ def companies(
         total=total,
         q=q,
         page=page,
-        parents=_orgs_for_select(session, caller),
+        parents=parents,
+        tree=company_tree(parents),
+        regions=regions(),
         error=error,
         notice=notice,
         can_create=caller.can(Kind.ORG, Action.CREATE),
+        can_delete=caller.can(Kind.ORG, Action.DELETE),
     )
 
 
@@ -93,7 +102,7 @@ def create_company(
 def delete_company(request: Request, session: DbSession, org_id: str, csrf: Csrf) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(session, lambda: org_service.delete_org(session, caller, org_id))
+    _done, error = attempt(session, lambda: org_service.delete_org(session, caller, org_id))
     return companies(request, session, error=error, notice=None if error else "Company deleted.")
 
 
@@ -106,12 +115,16 @@ def users(
     page: int = 1,
     error: str | None = None,
     notice: str | None = None,
+    org_id: str = "",
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     if not caller.can(Kind.USER, Action.LIST):
         return RedirectResponse("/account/profile", 303)  # type: ignore[return-value]
-    stmt = UserRepository(session, caller).query(q=q or None, role=role or None)
+    repo = UserRepository(session, caller)
+    stmt = repo.query(q=q or None, role=role or None, org_id=org_id or None)
     rows, total = paginate(session, stmt, PageParams(page=max(page, 1), page_size=25))
+    orgs = _orgs_for_select(session, caller)
+    staff = repo.query().where(User.role.in_(("admin", "om"))).limit(200)
     return render(
         request,
         "portal/users.html",
@@ -120,13 +133,18 @@ def users(
         total=total,
         q=q,
         role=role,
+        org_id=org_id,
         page=page,
-        orgs=_orgs_for_select(session, caller),
+        orgs=orgs,
+        org_names={o.id: o.name for o in orgs},
+        role_labels=ROLE_LABELS,
+        supervisors=list(session.scalars(staff)),
         error=error,
         notice=notice,
         can_create=caller.can(Kind.USER, Action.CREATE),
         can_role=caller.can(Kind.USER, Action.CHANGE_ROLE),
         can_reset=caller.can(Kind.USER, Action.RESET_PASSWORD),
+        can_update=caller.can(Kind.USER, Action.UPDATE),
         can_delete=caller.can(Kind.USER, Action.DELETE),
         actable={
             u.id
@@ -150,28 +168,44 @@ def create_user(
     csrf: Csrf,
     email: Annotated[str, Form()],
     username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
     role: Annotated[str, Form()],
+    password: Annotated[str, Form()] = "",
+    password_mode: Annotated[str, Form()] = "",
     org_id: Annotated[str, Form()] = "",
     country: Annotated[str, Form()] = "",
+    supervisor_id: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
 ) -> Response:
+    """A typed password is the user's; without one the system generates and mails one."""
     caller = require_caller(request, session)
     check_csrf(request, csrf)
+    if password_mode == "custom" and not password:
+        return users(
+            request, session, error=_("Type the password, or let the system generate one.")
+        )
     try:
         data = UserCreate(
             email=email,
             username=username,
-            password=password,  # type: ignore[arg-type]
-            role=role,
+            password=password or None,
+            role=role,  # type: ignore[arg-type]
             org_id=org_id or None,
             country=country.upper(),
+            supervisor_id=supervisor_id or None,
+            description=description.strip(),
         )
     except ValueError as exc:
         return users(request, session, error=first_error(exc))
     user, error = attempt(session, lambda: user_service.create_user(session, runtime, caller, data))
-    return users(
-        request, session, error=error, notice=f"User {user.email} created." if user else None
-    )
+    notice = None
+    if user is not None:
+        notice = (
+            _("User %(email)s created.") % {"email": user.email}
+            if password
+            else _("User %(email)s created: a temporary password was mailed to them.")
+            % {"email": user.email}
+        )
+    return users(request, session, error=error, notice=notice)
 
 
 @router.post("/account/users/{user_id}/role", response_class=HTMLResponse)
@@ -185,9 +219,21 @@ def change_role(
     except ValueError as exc:
         return users(request, session, error=first_error(exc))
     user, error = attempt(session, lambda: user_service.update_user(session, caller, user_id, data))
-    return users(
-        request, session, error=error, notice=f"{user.email} is now {user.role}." if user else None
-    )
+    notice = None
+    if user is not None:
+        label = _(ROLE_LABELS[user.role])
+        notice = _("%(email)s is now %(role)s.") % {"email": user.email, "role": label}
+    return users(request, session, error=error, notice=notice)
+
+
+@router.get("/account/users/{user_id}/reset-password", response_class=HTMLResponse)
+def confirm_reset(request: Request, session: DbSession, user_id: str) -> Response:
+    """Resetting a password asks first: the user's current password stops working."""
+    caller = require_caller(request, session)
+    user, error = attempt(session, lambda: UserRepository(session, caller).get(user_id))
+    if user is None:
+        return users(request, session, error=error)
+    return render(request, "portal/reset_confirm.html", caller, user=user)
 
 
 @router.post("/account/users/{user_id}/reset-password", response_class=HTMLResponse)
@@ -196,7 +242,7 @@ def reset_password(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(
+    _done, error = attempt(
         session,
         lambda: user_service.reset_password(session, runtime, caller, user_id),
     )
@@ -204,7 +250,7 @@ def reset_password(
         request,
         session,
         error=error,
-        notice=None if error else "A temporary password was mailed to the user.",
+        notice=None if error else _("A temporary password was mailed to the user."),
     )
 
 
@@ -212,7 +258,7 @@ def reset_password(
 def delete_user(request: Request, session: DbSession, user_id: str, csrf: Csrf) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(session, lambda: user_service.delete_user(session, caller, user_id))
+    _done, error = attempt(session, lambda: user_service.delete_user(session, caller, user_id))
     return users(request, session, error=error, notice=None if error else "User deleted.")
 
 
@@ -223,6 +269,7 @@ def profile(
     error: str | None = None,
     notice: str | None = None,
     new_key: str | None = None,
+    email_step: str = "",
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     keys = session.scalars(select(ApiKey).where(ApiKey.user_id == caller.user.id)).all()
@@ -234,6 +281,7 @@ def profile(
         notice=notice,
         keys=keys,
         new_key=new_key,
+        email_step=email_step,  # the change of email: "", "old" (code sent), "new"
     )
 
 
@@ -268,7 +316,7 @@ def change_password(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(
+    _done, error = attempt(
         session,
         lambda: me_service.change_password(
             session, runtime, caller, current_password, new_password
@@ -299,7 +347,7 @@ def password_change(
 ) -> Response:
     caller = require_caller(request, session, reset_pending=True)
     check_csrf(request, csrf)
-    _, error = attempt(
+    _done, error = attempt(
         session,
         lambda: me_service.change_password(
             session, runtime, caller, current_password, new_password

@@ -11,14 +11,25 @@ RoleName = Literal["admin", "om", "owner"]
 class UserCreate(BaseModel):
     email: EmailStr
     username: str = Field(min_length=1, max_length=100)
-    password: str = Field(description="6 to 18 characters: upper case, lower case, digit, special")
+    password: str | None = Field(
+        default=None,
+        description="6 to 18 characters: upper case, lower case, digit, special. Omitted: the "
+        "system generates a temporary password and mails it to the user, who must change it "
+        "at the first sign-in",
+    )
     org_id: str | None = Field(default=None, description="your own organisation when omitted")
     role: RoleName = "owner"
     country: str = Field(default="", pattern="^([A-Z]{2})?$")
+    supervisor_id: str | None = Field(
+        default=None, description="a user you see who looks after this one (optional)"
+    )
+    description: str = Field(default="", max_length=2000)
 
 
 class UserUpdate(BaseModel):
     username: str | None = Field(default=None, min_length=1, max_length=100)
+    supervisor_id: str | None = None
+    description: str | None = Field(default=None, max_length=2000)
     role: RoleName | None = None
     country: str | None = Field(default=None, pattern="^([A-Z]{2})?$")
     currency: str | None = Field(default=None, pattern="^[A-Z]{3}$")
@@ -51,4 +62,6 @@ class UserOut(BaseModel):
     is_superuser: bool
     country: str
     currency: str
+    supervisor_id: str | None = None
+    description: str = ""
     created_at: datetime

@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
+from voltfleet.app.i18n import _
+from voltfleet.app.mail import link
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import new_temporary_password
@@ -15,7 +17,7 @@ from voltfleet.app.users.schemas import UserCreate, UserUpdate
 from voltfleet.domain.access import Action, Kind, Role, may_act_on, rank
 from voltfleet.domain.passwords import password_problems
 from voltfleet.store.models import Site, User
-from voltfleet.usecases.errors import Conflict, Forbidden, Rejected
+from voltfleet.usecases.errors import Conflict, Forbidden, Invalid, NotFound, Rejected
 
 
 def check_password(password: str, field: str = "password") -> None:
@@ -77,20 +79,58 @@ def _guard_role_given(caller: Caller, role: str) -> None:
         raise Forbidden(f"your role ({caller.role.value}) may not give the role {role}")
 
 
+def _supervisor(session: Session, caller: Caller, supervisor_id: str | None) -> str | None:
+    """A supervisor is a user the caller sees (so no other tenant's user is named)."""
+    if not supervisor_id:
+        return None
+    try:
+        return UserRepository(session, caller).get(supervisor_id).id
+    except NotFound:
+        raise Invalid(
+            "supervisor_id: no such user",
+            [{"field": "supervisor_id", "message": "no such user"}],
+        ) from None
+
+
 def create_user(session: Session, runtime: Runtime, caller: Caller, data: UserCreate) -> User:
+    """Administrators and O&M engineers add users (never of a role above their own). Without a
+    password the system generates a temporary one and mails it; the user must change it first."""
     org = OrgRepository(session, caller).get(data.org_id) if data.org_id else caller.org
     caller.require(Kind.USER, Action.CREATE)
     _guard_role_given(caller, data.role)
+    generated = data.password is None
+    password = new_temporary_password() if generated else str(data.password)
     user = new_user(
         session,
         runtime,
         email=data.email,
         username=data.username,
-        password=data.password,
+        password=password,
         org_id=org.id,
         role=data.role,
         country=data.country,
     )
+    user.supervisor_id = _supervisor(session, caller, data.supervisor_id)
+    user.description = data.description
+    if generated:
+        user.must_change_password = True
+        runtime.mailer.send(
+            session,
+            user.email,
+            _("Your voltfleet account"),
+            _(
+                "Hello %(name)s,\n\n%(by)s (%(org)s) created a voltfleet account for you.\n"
+                "Your temporary password is: %(password)s\n\nSign in at %(url)s with this "
+                "email address: you will be asked to choose a password of your own first."
+            )
+            % {
+                "name": user.username,
+                "by": caller.user.username,
+                "org": org.name,
+                "password": password,
+                "url": link(runtime.settings, "/login"),
+            },
+        )
     audit.record(
         session,
         actor=caller.user,
@@ -109,11 +149,18 @@ def update_user(session: Session, caller: Caller, user_id: str, data: UserUpdate
     caller.require(Kind.USER, Action.UPDATE)
     _guard_rank(caller, user)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    if "role" in changes and changes["role"] != user.role:
+    if "role" in changes:
+        # Only administrators change roles: naming one at all takes the right (an O&M
+        # engineer's edit of basic information never carries a role).
         caller.require(Kind.USER, Action.CHANGE_ROLE)
+    if "role" in changes and changes["role"] != user.role:
         if user.id == caller.user.id:
             raise Forbidden("you cannot change your own role; ask another administrator")
         _guard_role_given(caller, changes["role"])
+    if "supervisor_id" in data.model_fields_set:  # null clears it
+        changes["supervisor_id"] = _supervisor(session, caller, data.supervisor_id)
+        if changes["supervisor_id"] == user.id:
+            raise Invalid("supervisor_id: a user cannot supervise themselves")
     for key, value in changes.items():
         setattr(user, key, value)
     audit.record(
@@ -170,11 +217,20 @@ def reset_password(session: Session, runtime: Runtime, caller: Caller, user_id: 
     runtime.mailer.send(
         session,
         user.email,
-        "Your voltfleet password was reset",
-        f"Hello {user.username},\n\n{caller.user.username} ({caller.user.email}) reset your "
-        f"password.\nYour temporary password is: {password}\n\nSign in with it: you will be "
-        "asked to choose a new password before anything else. If you did not expect this, "
-        "tell your administrator.",
+        _("Your voltfleet password was reset"),
+        _(
+            "Hello %(name)s,\n\n%(by)s (%(by_email)s) reset your password.\nYour temporary "
+            "password is: %(password)s\n\nSign in with it at %(url)s: you will be asked to "
+            "choose a new password before anything else. If you did not expect this, tell your "
+            "administrator."
+        )
+        % {
+            "name": user.username,
+            "by": caller.user.username,
+            "by_email": caller.user.email,
+            "password": password,
+            "url": link(runtime.settings, "/login"),
+        },
     )
     audit.record(
         session,
