@@ -38,6 +38,7 @@ class Kind(StrEnum):
     AUDIT = "audit"
     VIRTUAL_BATTERY = "virtual_battery"
     FIRMWARE = "firmware"  # releases (with their files) and upgrade tasks
+    ALARM_SUBSCRIPTION = "alarm_subscription"  # alarm notifications by email or webhook
 
 
 class Action(StrEnum):
@@ -80,6 +81,10 @@ POLICY: dict[tuple[Role, Kind], frozenset[Action]] = {
     (Role.ADMIN, Kind.FIRMWARE): _ALL_ORG,
     (Role.OM, Kind.FIRMWARE): _ALL_ORG,
     (Role.OWNER, Kind.FIRMWARE): frozenset(),
+    # Alarm notifications: everyone subscribes within their own scope (an owner to their home).
+    (Role.ADMIN, Kind.ALARM_SUBSCRIPTION): _ALL_ORG,
+    (Role.OM, Kind.ALARM_SUBSCRIPTION): _ALL_ORG,
+    (Role.OWNER, Kind.ALARM_SUBSCRIPTION): _ALL_ORG,
 }
 
 # The organisations whose staff may configure virtual batteries: a utility, and the platform

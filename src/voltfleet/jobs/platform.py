@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from voltfleet.app.alarms import delivery as alarm_delivery
 from voltfleet.app.commands.plan_cycle import PLAN_CYCLE, plan_cycle
 from voltfleet.app.firmware import jobs as firmware_jobs
 from voltfleet.app.power.wiring import PowerWiring
@@ -92,6 +93,7 @@ def platform_jobs(
         )
     )
     registry.add(JobSpec(COMMAND_SWEEP, lambda now: command_sweep(db, now), Every(COMMAND_SWEEP_S)))
+    registry.add(alarm_delivery.spec(db, settings))  # alarm notifications: mail and webhooks
     if settings.battery_plan_cycle_s:
         every = Every(float(settings.battery_plan_cycle_s))
         registry.add(JobSpec(PLAN_CYCLE, lambda now: plan_cycle(db, now), every))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from voltfleet.app.alarms.notify_endpoints import router as notify_router
 from voltfleet.app.alarms.repository import AlarmFilters, alarm_table, out, translated_titles
 from voltfleet.app.alarms.schemas import AlarmCodeOut, AlarmOut, Status
 from voltfleet.app.alarms.service import repository
@@ -116,3 +117,7 @@ def acknowledge_alarm(
     repo = repository(session, caller)
     alarm = usecase.acknowledge(repo, caller, alarm_id, now)
     return out(repo.views([alarm]))[0]
+
+
+# The subscriptions and their delivery log (app/alarms/notify_endpoints.py).
+router.include_router(notify_router)

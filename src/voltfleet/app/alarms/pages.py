@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from voltfleet.app.alarms import notify_pages
 from voltfleet.app.alarms.repository import AlarmFilters, alarm_table, out, translated_titles
 from voltfleet.app.alarms.service import repository
 from voltfleet.app.alarms.zones import day, day_range, shown, user_zone, zone
@@ -246,3 +247,7 @@ def device_alarms_csv(request: Request, session: DbSession, device_id: str) -> R
     caller = require_caller(request, session)
     scope, _ = _device_scope(session, caller, device_id)
     return _csv(request, session, caller, scope)
+
+
+# Maintenance > Notifications (app/alarms/notify_pages.py).
+router.include_router(notify_pages.router)
