@@ -38,7 +38,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 code = 500 if len(outer.requests) <= outer.fail_first else 200
