@@ -159,7 +159,7 @@ def test_webhook_is_signed_retried_and_logged_and_mail_lands_in_the_outbox(
     ]
     body = next(m.body for m in mails if "BAT_COMM_LOST" in m.body)
     assert "Das Gerät meldet: BMS silent" in body and f"/site/{ids['site']}/alarms" in body
-    assert ("+01:00" in body or "+02:00" in body), body  # the site's zone: Europe/Berlin
+    assert "+01:00" in body or "+02:00" in body, body  # the site's zone: Europe/Berlin
 
     # Not due yet: nothing is sent. Then the retry is delivered.
     assert deliver_due(runtime.db, runtime.settings, now + timedelta(seconds=5)) == 0

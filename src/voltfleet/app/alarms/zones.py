@@ -47,7 +47,7 @@ def local(instant: datetime | None, zone_name: str) -> datetime | None:
 def shown(instant: datetime | None, zone_name: str) -> str:
     """An instant as a person reads it in ``zone_name``: "2026-03-02 11:15:00+01:00"."""
     at = local(instant, zone_name)
-    return "" if at is None else at.isoformat(sep=" ")
+    return "" if at is None else at.replace(microsecond=0).isoformat(sep=" ")
 
 
 def day(text: str, name: str) -> date | None:
