@@ -101,10 +101,17 @@ class SqlAlarmNotifier:
         )
         if site is None or alarm is None or site.deleted_at is not None:
             return 0
+        told = set(
+            self.session.scalars(
+                select(AlarmDelivery.subscription_id).where(
+                    AlarmDelivery.alarm_id == alarm.id, AlarmDelivery.event == EVENT_RAISED
+                )
+            )
+        )
         subs = [
             s
             for s in self.subscriptions_reaching(site)
-            if wants(s.levels or [], s.site_ids or [], level, site_id)
+            if s.id not in told and wants(s.levels or [], s.site_ids or [], level, site_id)
         ]
         if not subs:
             return 0
