@@ -260,3 +260,16 @@ def test_bad_subscriptions_are_refused_clearly(client: TestClient, world: World)
     assert r.json()["secret"].startswith("whsec_")
     assert client.delete(f"/api/v1/alarm-subscriptions/{sub}", headers=om).status_code == 204
     assert client.get(f"/api/v1/alarm-subscriptions/{sub}", headers=om).status_code == 404
+
+
+def test_the_delivery_job_is_registered_and_runs_on_the_clock(runtime: Runtime) -> None:
+    from voltfleet.app.alarms.delivery import ALARM_NOTIFICATIONS
+    from voltfleet.clock import ManualClock
+    from voltfleet.jobs.inprocess import InProcessJobs
+    from voltfleet.jobs.platform import all_jobs
+
+    clock = ManualClock(NOW)
+    jobs = InProcessJobs(all_jobs(runtime.db, runtime.settings), clock)
+    assert jobs.registry.get(ALARM_NOTIFICATIONS).lock == ALARM_NOTIFICATIONS
+    clock.advance(timedelta(seconds=6))
+    assert ALARM_NOTIFICATIONS in jobs.run_due()

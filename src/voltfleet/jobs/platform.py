@@ -93,7 +93,6 @@ def platform_jobs(
         )
     )
     registry.add(JobSpec(COMMAND_SWEEP, lambda now: command_sweep(db, now), Every(COMMAND_SWEEP_S)))
-    registry.add(alarm_delivery.spec(db, settings))  # alarm notifications: mail and webhooks
     if settings.battery_plan_cycle_s:
         every = Every(float(settings.battery_plan_cycle_s))
         registry.add(JobSpec(PLAN_CYCLE, lambda now: plan_cycle(db, now), every))
@@ -115,4 +114,5 @@ def all_jobs(db: Database, settings: Settings, power: PowerWiring | None = None)
     registry = platform_jobs(db, settings, power)
     for spec in virtual_battery.specs(db, settings.data_dir):
         registry.add(spec)
+    registry.add(alarm_delivery.spec(db, settings))  # alarm notifications: mail and webhooks
     return registry

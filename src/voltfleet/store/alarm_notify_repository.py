@@ -14,13 +14,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from voltfleet.domain.alarm_notifications import DeliveryStatus, wants
 from voltfleet.domain.alarms import CATALOGUE
 from voltfleet.store.alarm_models import Alarm
 from voltfleet.store.alarm_notify_models import AlarmDelivery, AlarmSubscription
+from voltfleet.store.db import new_id
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Org, Site, SiteShare
 
@@ -116,21 +117,25 @@ class SqlAlarmNotifier:
         if not subs:
             return 0
         body = payload(alarm, site, self.session.get(Device, device_id))
-        for sub in subs:
-            self.session.add(
-                AlarmDelivery(
-                    subscription_id=sub.id,
-                    alarm_id=alarm.id,
-                    site_id=site_id,
-                    event=EVENT_RAISED,
-                    channel=sub.channel,
-                    target=sub.target,
-                    status=DeliveryStatus.PENDING.value,
-                    attempts=0,
-                    next_attempt_at=self.now,
-                    payload=body,
-                    created_at=self.now,
-                )
-            )
-        self.session.flush()
+        self.session.execute(  # one multi-row insert: a busy fleet has many subscriptions
+            insert(AlarmDelivery),
+            [
+                {
+                    "id": new_id(),
+                    "subscription_id": sub.id,
+                    "alarm_id": alarm.id,
+                    "site_id": site_id,
+                    "event": EVENT_RAISED,
+                    "channel": sub.channel,
+                    "target": sub.target,
+                    "status": DeliveryStatus.PENDING.value,
+                    "attempts": 0,
+                    "next_attempt_at": self.now,
+                    "last_error": "",
+                    "payload": body,
+                    "created_at": self.now,
+                }
+                for sub in subs
+            ],
+        )
         return len(subs)
