@@ -123,16 +123,16 @@ def _attempt(
     refused = None if allow_private else private_target(delivery.target)
     if refused:
         return False, None, refused
-    body = json.dumps(
+    data = json.dumps(
         {**delivery.payload, "delivery_id": delivery.id}, separators=(",", ":"), sort_keys=True
     ).encode()
     headers = {
         "content-type": "application/json",
         "user-agent": f"voltfleet/{__version__}",
         "x-voltfleet-event": delivery.event,
-        **signed_headers(sub.secret, delivery.id, now, body),
+        **signed_headers(sub.secret, delivery.id, now, data),
     }
-    status = post(delivery.target, body, headers)
+    status = post(delivery.target, data, headers)
     if 200 <= status < 300:
         return True, status, ""
     return False, status, f"HTTP {status}"

@@ -92,8 +92,8 @@ def list_alarms(
         titles=translated_titles(),
     )
     if format == "csv":
-        rows = out(usecase.all_alarms(repo, filters))
-        return alarm_table(rows, zone(tz)).download("alarms.csv")
+        every = out(usecase.all_alarms(repo, filters))
+        return alarm_table(every, zone(tz)).download("alarms.csv")
     offset, limit = window(paging)
     rows, total = usecase.list_alarms(repo, caller, filters, offset=offset, limit=limit)
     return Page(items=out(rows), total=total, page=paging.page, page_size=paging.page_size)

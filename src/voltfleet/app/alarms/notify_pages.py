@@ -125,7 +125,12 @@ def delete_subscription(
     caller = require_caller(request, session)
     check_csrf(request, csrf)
     service = SubscriptionService(session, caller)
-    _done, error = attempt(session, lambda: service.delete(subscription_id) or True)
+
+    def delete() -> bool:
+        service.delete(subscription_id)
+        return True
+
+    _done, error = attempt(session, delete)
     if error:
         return subscriptions_page(request, session, error=error)
     return RedirectResponse(BASE, 303)

@@ -6,7 +6,7 @@ for the site's overview (an htmx request for ``/site/{id}/alarms``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
@@ -91,7 +91,7 @@ def _list(
     scope: Scope,
     template: str,
     page: int,
-    **context: object,
+    **context: Any,
 ) -> HTMLResponse:
     args = _args(request)
     page = max(page, 1)
