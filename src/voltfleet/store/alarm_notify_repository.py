@@ -65,6 +65,8 @@ class SqlAlarmNotifier:
     def __init__(self, session: Session, now: datetime) -> None:
         self.session = session
         self.now = now
+        self._any: bool | None = None  # is there any enabled subscription at all (per batch)
+        self._reach: dict[str, list[AlarmSubscription]] = {}  # by site id, within the batch
 
     def subscriptions_reaching(self, site: Site) -> list[AlarmSubscription]:
         """The enabled subscriptions whose reach holds ``site`` (before levels and site lists)."""
@@ -94,6 +96,15 @@ class SqlAlarmNotifier:
         )
 
     def alarm_raised(self, site_id: str, device_id: str, code: str, level: str) -> int:
+        if self._any is None:
+            self._any = (
+                self.session.scalar(
+                    select(AlarmSubscription.id).where(AlarmSubscription.enabled.is_(True)).limit(1)
+                )
+                is not None
+            )
+        if not self._any:
+            return 0  # the common case of a fleet without subscriptions costs one query a batch
         site = self.session.get(Site, site_id)
         alarm = self.session.scalar(
             select(Alarm).where(
@@ -109,9 +120,11 @@ class SqlAlarmNotifier:
                 )
             )
         )
+        if site_id not in self._reach:
+            self._reach[site_id] = self.subscriptions_reaching(site)
         subs = [
             s
-            for s in self.subscriptions_reaching(site)
+            for s in self._reach[site_id]
             if s.id not in told and wants(s.levels or [], s.site_ids or [], level, site_id)
         ]
         if not subs:
