@@ -16,6 +16,7 @@ from voltfleet.app.orgs.service import build_org
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.tariffs import service as tariffs
 from voltfleet.app.users.service import new_user
+from voltfleet.demo_alarms import seed_alarm_notifications
 from voltfleet.demo_money import seed_exchange_rates
 from voltfleet.demo_power import seed_power_demo
 from voltfleet.domain.access import OrgType
@@ -123,6 +124,7 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
         seed_plan_history(s, sites[DYNAMIC_HOME], gateways[DYNAMIC_HOME], now)
         seed_power_demo(s, sites[0], gateways[0], now)  # EV power management (demo_power.py)
         seed_firmware(s, inst, gateways[:4], now)  # Upgrade: releases and a finished campaign
+        seed_alarm_notifications(s, inst, owner, sites, gateways, now)  # demo_alarms.py
     return logins
 
 

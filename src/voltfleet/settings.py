@@ -185,6 +185,8 @@ class Settings(BaseSettings):
     firmware_url_ttl_s: int = Field(default=900, ge=30, le=86_400)  # gateways' download links
 
     smtp_host: str = ""
+    # Alarm webhooks to loopback/private addresses (always allowed in dev, demo and test modes).
+    webhook_allow_private: bool = False
     smtp_port: int = 587
     smtp_user: str = ""
     smtp_password: str = ""

@@ -32,6 +32,7 @@ from voltfleet.app.runtime import Runtime
 from voltfleet.app.users.service import new_user
 from voltfleet.domain.access import Action, Kind, OrgType, Role, allowed
 from voltfleet.store.alarm_models import Alarm
+from voltfleet.store.alarm_notify_models import AlarmDelivery, AlarmSubscription
 from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.command_models import Command
 from voltfleet.store.firmware_models import (
@@ -562,6 +563,17 @@ VIRTUAL_BATTERY = {
     ("GET", "/api/v1/orgs/{org_id}/market-partner"),
     ("PUT", "/api/v1/orgs/{org_id}/market-partner"),
 }
+# Alarm subscriptions and their delivery log: an organisation's subscriptions are seen by the
+# staff who see that organisation, an owner's by that owner (and the organisation's staff).
+SUBSCRIPTION = [  # (action, method, path)
+    (Action.READ, "GET", "/api/v1/alarm-subscriptions/{subscription_id}"),
+    (Action.UPDATE, "PATCH", "/api/v1/alarm-subscriptions/{subscription_id}"),
+    (Action.DELETE, "DELETE", "/api/v1/alarm-subscriptions/{subscription_id}"),
+]
+SUBSCRIPTIONS = ("GET", "/api/v1/alarm-subscriptions")
+SUBSCRIBE = ("POST", "/api/v1/alarm-subscriptions")
+DELIVERIES = ("GET", "/api/v1/alarm-deliveries")
+SUBSCRIPTION_ROUTES = {(m, p) for _, m, p in SUBSCRIPTION} | {SUBSCRIPTIONS, SUBSCRIBE, DELIVERIES}
 # The same for every signed-in caller: no tenant's object in it.
 REFERENCE = {("GET", "/api/v1/alarms/codes"), ("GET", "/api/v1/telemetry/points")}
 
@@ -581,12 +593,23 @@ def described_routes() -> set[tuple[str, str]]:
         | REFERENCE
         | VIRTUAL_BATTERY
         | FIRMWARE_ROUTES
+        | SUBSCRIPTION_ROUTES
         | {template(c) for c in OBJECT_CASES + SITE_CASES}
         | {("GET", p) for _, p in LIST_CASES}
     )
 
 
 # ---- the oracle -------------------------------------------------------------------------------
+
+
+def subscription_visible(
+    caller: Account, caller_org: Org, org: Org, owner_user_id: str | None
+) -> bool:
+    if caller.superuser:
+        return True
+    if caller.role == "owner":
+        return owner_user_id == caller.id
+    return org.path.startswith(caller_org.path)
 
 
 def org_visible(caller: Account, caller_org: Org, target: Org) -> bool:
@@ -976,6 +999,41 @@ def test_authorisation_matrix(
             s.add(cmd)
             s.flush()
             command_of[site.id] = cmd.id
+
+    # An organisation's subscription in every organisation, an owner's where there is an owner,
+    # each with a delivery of the standing site's alarm.
+    subscriptions: dict[str, tuple[str, str | None]] = {}  # id -> (org label, owner id)
+
+    def subscription(label: str, owner_id: str | None = None) -> str:
+        with runtime.db.session() as s:
+            row = AlarmSubscription(
+                org_id=world.org_id(label),
+                owner_user_id=owner_id,
+                name=f"sub {next(targets.n)}",
+                channel="email",
+                target="x@example.com",
+                levels=["urgent"],
+                site_ids=[],
+            )
+            s.add(row)
+            s.flush()
+            site = standing[label][0]
+            s.add(
+                AlarmDelivery(
+                    subscription_id=row.id,
+                    alarm_id=alarm_of[site.id],
+                    site_id=site.id,
+                    channel="email",
+                    target="x@example.com",
+                )
+            )
+            subscriptions[row.id] = (label, owner_id)
+            return row.id
+
+    sub_of = {label: subscription(label) for label in world.orgs}
+    for label in world.orgs:
+        if f"owner@{label}" in world.accounts:
+            subscription(label, world.accounts[f"owner@{label}"].id)
 
     release_of, task_of = firmware_targets(runtime, world, standing)
     report_of = {site.id: commissioning_report(runtime, site.id) for site, _ in standing.values()}
@@ -1438,6 +1496,50 @@ def test_authorisation_matrix(
                 failures.append(f"alarms by {key}: {len(got_alarms ^ want_alarms)} rows differ")
         for method, path in REFERENCE:
             check(caller, f"{path} by {key}", method, path, "2xx")
+
+        # Alarm subscriptions: one by one, then the list and the delivery log hold exactly
+        # those the caller sees; anyone may subscribe (within their own scope).
+        AS = Kind.ALARM_SUBSCRIPTION
+        for target_label in world.orgs:
+            target_org = orgs[world.org_id(target_label)]
+            visible = subscription_visible(caller, caller_org, target_org, None)
+            for action, method, path in SUBSCRIPTION:
+                sub_id = sub_of[target_label] if action is not Action.DELETE else None
+                sub_id = sub_id or subscription(target_label)
+                body = {"enabled": True} if method == "PATCH" else None
+                url = path.format(subscription_id=sub_id)
+                label = f"subscription {method} on {target_label} by {key}"
+                check(caller, label, method, url, expected(visible, caller, AS, action), body)
+        new_sub = {"name": "n", "channel": "email", "target": "y@example.com", "levels": ["urgent"]}
+        check(
+            caller,
+            f"subscribe by {key}",
+            *SUBSCRIBE,
+            expected(True, caller, AS, Action.CREATE),
+            new_sub,
+        )
+        with runtime.db.session() as s:
+            made = {
+                row.id: (row.org_id, row.owner_user_id)
+                for row in s.scalars(select(AlarmSubscription))
+            }
+            logged = {d.id: d.subscription_id for d in s.scalars(select(AlarmDelivery))}
+        want_subs = {
+            sid
+            for sid, (org_id, owner_id) in made.items()
+            if subscription_visible(caller, caller_org, all_orgs[org_id], owner_id)
+        }
+        for (_method, path), want_ids in (
+            (SUBSCRIPTIONS, want_subs),
+            (DELIVERIES, {d for d, sid in logged.items() if sid in want_subs}),
+        ):
+            r = client.get(path, params={"page_size": 500}, headers=caller.headers())
+            tally["requests"] += 1
+            tally[outcome(r.status_code)] += 1
+            if r.status_code != 200:
+                failures.append(f"{path} by {key}: {r.status_code}")
+            elif {x["id"] for x in r.json()["items"]} != want_ids:
+                failures.append(f"{path} by {key}: rows differ")
 
         # Charging sessions: exactly those of the sites the caller sees.
         r = client.get(CHARGING[1], params={"page_size": 500}, headers=caller.headers())

@@ -40,6 +40,7 @@ class Kind(StrEnum):
     FIRMWARE = "firmware"  # releases (with their files) and upgrade tasks
     TARIFF = "tariff"  # a site's import and export tariff versions (seen with the site)
     REGISTER_MAP = "register_map"  # an organisation's vendor register maps
+    ALARM_SUBSCRIPTION = "alarm_subscription"  # alarm notifications by email or webhook
 
 
 class Action(StrEnum):
@@ -95,6 +96,10 @@ POLICY: dict[tuple[Role, Kind], frozenset[Action]] = {
     (Role.ADMIN, Kind.REGISTER_MAP): frozenset({Action.LIST, Action.CREATE}),
     (Role.OM, Kind.REGISTER_MAP): frozenset({Action.LIST}),
     (Role.OWNER, Kind.REGISTER_MAP): frozenset(),
+    # Alarm notifications: everyone subscribes within their own scope (an owner to their home).
+    (Role.ADMIN, Kind.ALARM_SUBSCRIPTION): _ALL_ORG,
+    (Role.OM, Kind.ALARM_SUBSCRIPTION): _ALL_ORG,
+    (Role.OWNER, Kind.ALARM_SUBSCRIPTION): _ALL_ORG,
 }
 
 # The organisations whose staff may configure virtual batteries: a utility, and the platform

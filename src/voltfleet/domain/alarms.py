@@ -12,9 +12,12 @@ raise of an open occurrence is the same occurrence (gateways repeat themselves, 
 redelivers); a clear without an open occurrence changes nothing. So resending any event is
 harmless.
 
-Severities follow what installers know from vendor portals (urgent / important / common):
-``major`` the device stopped or cannot do its job, act now; ``minor`` it runs with reduced
-performance, act soon; ``warning`` no effect on operation yet, look when convenient.
+Levels are the manual's four alarm types (``Level``): *urgent* the device stopped, act now;
+*important* its efficiency suffers, act; *common* no effect on operation, acting is optional;
+*prompt* information only. Each catalogue code has a level; an occurrence keeps the level it was
+raised with. The older three-step ``Severity`` (major / minor / warning) stays for the API's
+``severity`` field and the site status: urgent is major, important is minor, common and prompt are
+warning (``SEVERITY_OF_LEVEL``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,52 @@ SEVERITY_MEANING: dict[Severity, str] = {
 SEVERITY_ORDER: dict[Severity, int] = {Severity.MAJOR: 0, Severity.MINOR: 1, Severity.WARNING: 2}
 
 
+class Level(StrEnum):
+    """The manual's alarm types, most pressing first."""
+
+    URGENT = "urgent"
+    IMPORTANT = "important"
+    COMMON = "common"
+    PROMPT = "prompt"
+
+
+LEVEL_MEANING: dict[Level, str] = {
+    Level.URGENT: "The device has stopped running; immediate intervention is required.",
+    Level.IMPORTANT: "Device efficiency is affected; intervention is required.",
+    Level.COMMON: "No impact on device operation; intervention is optional.",
+    Level.PROMPT: "Informational messages are displayed.",
+}
+LEVEL_ORDER: dict[Level, int] = {level: i for i, level in enumerate(Level)}
+# A stored alarm of the three-step scale, as a level (how rows raised before levels are read).
+LEVEL_OF_SEVERITY: dict[Severity, Level] = {
+    Severity.MAJOR: Level.URGENT,
+    Severity.MINOR: Level.IMPORTANT,
+    Severity.WARNING: Level.COMMON,
+}
+SEVERITY_OF_LEVEL: dict[Level, Severity] = {
+    Level.URGENT: Severity.MAJOR,
+    Level.IMPORTANT: Severity.MINOR,
+    Level.COMMON: Severity.WARNING,
+    Level.PROMPT: Severity.WARNING,
+}
+
+
+def level_of(severity: str) -> Level:
+    """The level of a stored severity (``major`` -> urgent ...); unknown text is common."""
+    try:
+        return LEVEL_OF_SEVERITY[Severity(severity)]
+    except ValueError:
+        return Level.COMMON
+
+
+def read_level(text: str) -> Level | None:
+    """A level from what a person typed (case and spaces ignored), or None."""
+    try:
+        return Level(text.strip().lower())
+    except ValueError:
+        return None
+
+
 class AlarmAction(StrEnum):
     RAISE = "raise"
     CLEAR = "clear"
@@ -54,10 +103,19 @@ class AlarmCode:
     severity: Severity
     title: str
     action: str  # what a person should do about it
+    level: Level  # the manual's alarm type
 
 
-def _c(code: str, kind: DeviceKind, severity: Severity, title: str, action: str) -> AlarmCode:
-    return AlarmCode(code, kind, severity, title, action)
+def _c(
+    code: str,
+    kind: DeviceKind,
+    severity: Severity,
+    title: str,
+    action: str,
+    level: Level | None = None,
+) -> AlarmCode:
+    """A catalogue entry; its level follows its severity unless given (prompt codes)."""
+    return AlarmCode(code, kind, severity, title, action, level or LEVEL_OF_SEVERITY[severity])
 
 
 _I, _B, _M, _E, _G = (
@@ -188,8 +246,40 @@ CATALOGUE: dict[str, AlarmCode] = {
             "Gateway clock not synchronised",
             "Allow NTP (UDP 123) from the gateway; readings with a wrong clock are quarantined.",
         ),
+        _c(
+            "BAT_CALIBRATING",
+            _B,
+            _WARN,
+            "Battery calibration charge running",
+            "Nothing to do: the battery charges fully once to recalibrate its state of charge; "
+            "self-consumption resumes when it ends.",
+            Level.PROMPT,
+        ),
+        _c(
+            "INV_EXPORT_LIMITED",
+            _I,
+            _WARN,
+            "Export limited to the configured grid limit",
+            "Nothing to do unless the limit is wrong: the inverter curtails PV to the export "
+            "limit set for the site's grid connection.",
+            Level.PROMPT,
+        ),
     )
 }
+
+
+def codes_matching(text: str, titles: Mapping[str, Iterable[str]] | None = None) -> set[str]:
+    """The catalogue codes whose code or title holds ``text`` (case ignored); ``titles`` adds
+    more titles per code (say, translations)."""
+    needle = text.strip().casefold()
+    if not needle:
+        return set(CATALOGUE)
+    found = set()
+    for code, entry in CATALOGUE.items():
+        names = [code, entry.title, *((titles or {}).get(code, ()))]
+        if any(needle in n.casefold() for n in names):
+            found.add(code)
+    return found
 
 
 # ---- events -------------------------------------------------------------------------------------
@@ -228,6 +318,10 @@ class AlarmEvent:
     @property
     def severity(self) -> Severity:
         return CATALOGUE[self.code].severity
+
+    @property
+    def level(self) -> Level:
+        return CATALOGUE[self.code].level
 
 
 @dataclass(frozen=True)
@@ -346,6 +440,16 @@ def replay(events: Iterable[AlarmEvent]) -> dict[tuple[str, str], list[Occurrenc
             assert current is not None
             seq[-1] = Occurrence(current.raised_at, e.ts)
     return out
+
+
+def count_by_level(levels: Iterable[str]) -> dict[str, int]:
+    """{urgent, important, common, prompt, total} from the levels of active alarms."""
+    counts = {level.value: 0 for level in Level}
+    for level in levels:
+        if level in counts:
+            counts[level] += 1
+    counts["total"] = sum(counts.values())
+    return counts
 
 
 def count_by_severity(severities: Iterable[str]) -> dict[str, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from voltfleet.app.alarms import delivery as alarm_delivery
 from voltfleet.app.commands.plan_cycle import PLAN_CYCLE, PLAN_SITE, PlanCycle, PlanSite
 from voltfleet.app.devices.live_switch import LIVE_DATA_RENEW, RENEW_EVERY
 from voltfleet.app.devices.live_switch import renew as renew_live_data
@@ -136,4 +137,5 @@ def all_jobs(db: Database, settings: Settings, power: PowerWiring | None = None)
     registry = platform_jobs(db, settings, power)
     for spec in virtual_battery.specs(db, settings.data_dir):
         registry.add(spec)
+    registry.add(alarm_delivery.spec(db, settings))  # alarm notifications: mail and webhooks
     return registry

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from voltfleet.domain.alarms import level_of
 from voltfleet.store.db import Base, UTCDateTime, clock_now, new_id
+
+
+def _level_default(context: Any) -> str:
+    """A row inserted with only a severity gets the level of that severity."""
+    return level_of(str(context.get_current_parameters().get("severity", ""))).value
 
 
 class Alarm(Base):
@@ -15,8 +22,8 @@ class Alarm(Base):
 
     At most one *open* alarm per device and code (partial unique index): a repeated raise is the
     same occurrence, so two ingest paths racing on it cannot open two rows.
-    ``severity`` is copied from the catalogue when raised, so a later catalogue change does not
-    rewrite history.
+    ``severity`` and ``level`` (the manual's urgent / important / common / prompt) are copied from
+    the catalogue when raised, so a later catalogue change does not rewrite history.
     """
 
     __tablename__ = "alarms"
@@ -32,6 +39,7 @@ class Alarm(Base):
         Index("ix_alarms_site_active", "site_id", "cleared_at", "severity"),
         Index("ix_alarms_site_raised", "site_id", "raised_at"),
         Index("ix_alarms_device_raised", "device_id", "raised_at"),
+        Index("ix_alarms_site_level", "site_id", "level", "raised_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -39,6 +47,7 @@ class Alarm(Base):
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(8))  # major | minor | warning
+    level: Mapped[str] = mapped_column(String(10), default=_level_default)  # domain.alarms.Level
     message: Mapped[str] = mapped_column(Text, default="")
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

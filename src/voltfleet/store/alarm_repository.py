@@ -51,6 +51,7 @@ class SqlAlarmIngestRepository:
                 device_id=device_id,
                 code=event.code,
                 severity=event.severity.value,
+                level=event.level.value,
                 message=event.message,
                 raised_at=event.ts,
                 received_at=now,
@@ -72,6 +73,10 @@ class SqlAlarmIngestRepository:
         if site is not None:
             self.session.flush()
             refresh_site_status(self.session, site)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,19 @@ class SqlAlarmRepository:
             stmt = stmt.where(Alarm.cleared_at.is_not(None))
         if f.code is not None:
             stmt = stmt.where(Alarm.code == f.code)
+        if f.level:
+            stmt = stmt.where(Alarm.level == f.level)
+        if f.serial:
+            pattern = f"%{_escape_like(f.serial)}%"
+            stmt = stmt.where(
+                Alarm.device_id.in_(
+                    select(Device.id).where(Device.serial.ilike(pattern, escape="\\"))
+                )
+            )
+        if f.text:
+            pattern = f"%{_escape_like(f.text)}%"
+            said = Alarm.message.ilike(pattern, escape="\\")
+            stmt = stmt.where(said | Alarm.code.in_(sorted(f.text_codes or ())))
         if f.until is not None:
             stmt = stmt.where(Alarm.raised_at < f.until)
         if f.since is not None:
@@ -169,6 +187,7 @@ class SqlAlarmRepository:
                     device_kind=device.kind if device else "",
                     code=a.code,
                     severity=a.severity,
+                    level=a.level,
                     title=entry.title if entry else a.code,
                     suggested_action=entry.action if entry else "",
                     message=a.message,

@@ -2,6 +2,7 @@
 
 from voltfleet.store import (  # noqa: F401
     alarm_models,
+    alarm_notify_models,
     charging_models,
     command_models,
     discovery_models,

@@ -24,12 +24,15 @@ from voltfleet.domain.alarms import (
     AlarmEvent,
     EventLimits,
     EventRefusal,
+    Level,
     Occurrence,
     Outcome,
     Refusal,
     Severity,
+    codes_matching,
     count_by_severity,
     parse_event,
+    read_level,
     transition,
 )
 from voltfleet.domain.fleet import normalise_serial
@@ -122,6 +125,16 @@ class AlarmIngestRepository(Protocol[D, A]):
         ...
 
 
+class AlarmNotifier(Protocol):
+    """Where a raised alarm is queued for the subscriptions that want it (the delivery itself
+    runs later, in a job: ingest never waits for a mail server or a webhook)."""
+
+    def alarm_raised(self, site_id: str, device_id: str, code: str, level: str) -> int:
+        """Queue a notification of the alarm just opened (device+code's open occurrence) for
+        every subscription that wants it; returns how many were queued."""
+        ...
+
+
 @dataclass(frozen=True)
 class Filters:
     """The alarms of a list; ``since``/``until``: alarms active at some time in [since, until)."""
@@ -133,6 +146,13 @@ class Filters:
     code: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    level: str | None = None  # urgent | important | common | prompt
+    serial: str | None = None  # part of the device's serial number
+    text: str | None = None  # part of the alarm info: code, title or the device's message
+    # set by ``checked`` from ``text``: the codes whose code or title holds it
+    text_codes: frozenset[str] | None = None
+    # more titles per code the text may match (the titles in the reader's language)
+    titles: Mapping[str, Sequence[str]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -157,6 +177,7 @@ class AlarmView:
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     acknowledged_by_email: str | None
+    level: str = "common"  # urgent | important | common | prompt
 
 
 class AlarmRepository(Protocol[A]):
@@ -230,12 +251,19 @@ def _occ(a: AlarmLike | None) -> Occurrence | None:
 
 
 def _apply(
-    repo: AlarmIngestRepository[D, A], root: D, device: D, e: AlarmEvent, now: datetime
+    repo: AlarmIngestRepository[D, A],
+    root: D,
+    device: D,
+    e: AlarmEvent,
+    now: datetime,
+    notifier: AlarmNotifier | None,
 ) -> Outcome:
     current, previous = repo.occurrences(device.id, e.code)
     outcome = transition(e, _occ(current), _occ(previous))
     if outcome is Outcome.OPENED:
         repo.open(root.site_id, device.id, e, now)
+        if notifier is not None:
+            notifier.alarm_raised(root.site_id, device.id, e.code, e.level.value)
     elif outcome is Outcome.CLEARED:
         assert current is not None
         repo.clear(current, e.ts, e.message)
@@ -261,9 +289,11 @@ def ingest_alarms(
     *,
     now: datetime,
     limits: EventLimits = EventLimits(),
+    notifier: AlarmNotifier | None = None,
 ) -> IngestResult:
     """Apply a batch of alarm events from the credential ``root`` in order, received at ``now``;
-    refused ones are quarantined with their reasons."""
+    refused ones are quarantined with their reasons; each alarm opened is queued for
+    ``notifier``'s subscriptions in the same transaction."""
     result = IngestResult(received=len(events))
     if not events:
         return result
@@ -282,7 +312,7 @@ def ingest_alarms(
         if isinstance(device, EventRefusal):
             refused.append((i, raw, device))
             continue
-        outcome = _apply(repo, root, device, parsed, now)
+        outcome = _apply(repo, root, device, parsed, now, notifier)
         if outcome is Outcome.OPENED:
             result.opened += 1
         elif outcome is Outcome.CLEARED:
@@ -318,6 +348,14 @@ def checked(f: Filters) -> Filters:
             raise Invalid(f"{name} needs a UTC offset, e.g. 2026-03-02T00:00:00Z")
     if f.since and f.until and f.until <= f.since:
         raise Invalid("until must be after since")
+    level = None
+    if f.level:
+        found = read_level(f.level)
+        if found is None:
+            raise Invalid(f"level must be one of {', '.join(x.value for x in Level)}")
+        level = found.value
+    text = (f.text or "").strip()[:100] or None
+    serial = (f.serial or "").strip()[:64] or None
     return Filters(
         site_id=f.site_id or None,
         device_id=f.device_id or None,
@@ -326,6 +364,10 @@ def checked(f: Filters) -> Filters:
         code=f.code.strip().upper() if f.code else None,
         since=f.since,
         until=f.until,
+        level=level,
+        serial=serial,
+        text=text,
+        text_codes=frozenset(codes_matching(text, f.titles)) if text else None,
     )
 
 

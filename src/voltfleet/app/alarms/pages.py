@@ -1,24 +1,31 @@
-"""Maintenance > Alarms: the alarm list with its filters, acknowledging, the CSV download; and
-the active alarms of one site (a fragment the site page loads)."""
+"""Maintenance > Alarms (the fleet-wide list), a site's Alarm tab and a device's Alarm tab: one
+filtered list (site, device serial, level, free text in the alarm info, status, a day range in a
+chosen time zone), its CSV download, acknowledging; and the site's active alarms as a fragment
+for the site's overview (an htmx request for ``/site/{id}/alarms``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from voltfleet.app.alarms.repository import AlarmFilters, alarm_table, out
+from voltfleet.app.alarms import notify_pages
+from voltfleet.app.alarms.repository import AlarmFilters, alarm_table, out, translated_titles
 from voltfleet.app.alarms.service import repository
-from voltfleet.app.deps import DbSession, request_now
+from voltfleet.app.alarms.zones import day, day_range, shown, user_zone, zone
+from voltfleet.app.deps import Caller, DbSession, request_now
+from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.pagination import PageParams, window
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import SiteRepository, visible_sites
 from voltfleet.domain.access import Action, Kind
-from voltfleet.domain.alarms import CATALOGUE, Severity
+from voltfleet.domain.alarms import LEVEL_MEANING, Level
 from voltfleet.store.models import Site
 from voltfleet.usecases import alarms as usecase
 from voltfleet.usecases.errors import Invalid
@@ -26,72 +33,85 @@ from voltfleet.usecases.errors import Invalid
 router = APIRouter()
 PAGE = 25
 SITE_OPTIONS = 200  # sites offered in the filter at once
-FIELDS = ("severity", "status", "site_id", "code", "since", "until")
+FIELDS = ("level", "severity", "status", "site_id", "serial", "q", "code", "since", "until", "tz")
 
 
-def _day(text: str, name: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise Invalid(f"{name}: '{text}' is not a date (YYYY-MM-DD)") from None
+@dataclass
+class Scope:
+    """Where a list is shown: fleet-wide, or fixed to one site or one device."""
+
+    base: str  # the list's own URL
+    zone: str  # the default zone
+    site_id: str | None = None
+    device_id: str | None = None
+    fixed: dict[str, str] = field(default_factory=dict)
 
 
-def _filters(args: dict[str, str]) -> AlarmFilters:
-    """The list's filters from the form; days are whole UTC days, ``until`` included."""
-    since, until = _day(args["since"], "from"), _day(args["until"], "to")
-    return AlarmFilters(
-        site_id=args["site_id"] or None,
-        severity=args["severity"] or None,
-        status=args["status"] or "active",
-        code=args["code"] or None,
-        since=datetime.combine(since, time(), UTC) if since else None,
-        until=datetime.combine(until + timedelta(days=1), time(), UTC) if until else None,
+def _args(request: Request) -> dict[str, str]:
+    q = request.query_params
+    args = {k: (q.get(k) or "").strip()[:100] for k in FIELDS}
+    args["status"] = args["status"] or "active"
+    return args
+
+
+def _filters(args: dict[str, str], scope: Scope) -> tuple[AlarmFilters, str]:
+    """The list's filters from the form, and the zone its days are read and times shown in."""
+    tz = zone(args["tz"], scope.zone)
+    since, until = day_range(day(args["since"], "from"), day(args["until"], "to"), tz)
+    return (
+        AlarmFilters(
+            site_id=scope.site_id or args["site_id"] or None,
+            device_id=scope.device_id,
+            severity=args["severity"] or None,
+            status=args["status"],
+            code=args["code"] or None,
+            since=since,
+            until=until,
+            level=args["level"] or None,
+            serial=args["serial"] or None,
+            text=args["q"] or None,
+            titles=translated_titles(),
+        ),
+        tz,
     )
 
 
-@router.get("/maintenance")
-def maintenance() -> Response:
-    return RedirectResponse("/maintenance/alarms", 303)
+def _zones(session: Session, caller: Caller, *chosen: str) -> list[str]:
+    """The zones offered: UTC, the reader's, those of their sites, and the one chosen."""
+    sites = session.scalars(
+        visible_sites(caller).with_only_columns(Site.timezone).distinct().limit(50)
+    )
+    return sorted({"UTC", user_zone(caller.user), *sites, *(z for z in chosen if z)})
 
 
-@router.get("/maintenance/alarms", response_class=HTMLResponse)
-def alarm_list(
+def _list(
     request: Request,
-    session: DbSession,
-    severity: str = "",
-    status: str = "active",
-    site_id: str = "",
-    code: str = "",
-    since: str = "",
-    until: str = "",
-    page: int = 1,
-    error: str | None = None,
-    notice: str | None = None,
+    session: Session,
+    caller: Caller,
+    scope: Scope,
+    template: str,
+    page: int,
+    **context: Any,
 ) -> HTMLResponse:
-    caller = require_caller(request, session)
-    args = {
-        "severity": severity,
-        "status": status,
-        "site_id": site_id,
-        "code": code,
-        "since": since,
-        "until": until,
-    }
-    rows, total = [], 0
+    args = _args(request)
+    page = max(page, 1)
+    rows, total, error, tz = [], 0, context.pop("error", None), scope.zone
     repo = repository(session, caller)
     try:
-        offset, limit = window(PageParams(page=max(page, 1), page_size=PAGE))
-        found, total = usecase.list_alarms(repo, caller, _filters(args), offset=offset, limit=limit)
+        filters, tz = _filters(args, scope)
+        offset, limit = window(PageParams(page=page, page_size=PAGE))
+        found, total = usecase.list_alarms(repo, caller, filters, offset=offset, limit=limit)
         rows = out(found)
     except Invalid as exc:  # a bad filter: shown on the page
         session.rollback()
         error = exc.message
     query = urlencode({k: v for k, v in args.items() if v})
+    sites = []
+    if scope.site_id is None:
+        sites = list(session.scalars(visible_sites(caller).order_by(Site.name).limit(SITE_OPTIONS)))
     return render(
         request,
-        "portal/alarms.html",
+        template,
         caller,
         alarms=rows,
         total=total,
@@ -99,38 +119,54 @@ def alarm_list(
         page_size=PAGE,
         args=args,
         query=query,
+        base=scope.base,
         back=f"{query}&page={page}" if query else f"page={page}",
-        sites=list(session.scalars(visible_sites(caller).order_by(Site.name).limit(SITE_OPTIONS))),
-        severities=[s.value for s in Severity],
-        codes=sorted(CATALOGUE),
+        sites=sites,
+        fixed_site=scope.site_id is not None,
+        levels=[(lvl.value, LEVEL_MEANING[lvl]) for lvl in Level],
+        zone=tz,
+        zones=_zones(session, caller, tz),
+        when=lambda instant: shown(instant, tz),
         can_acknowledge=caller.can(Kind.DEVICE, Action.UPDATE),
         error=error,
-        notice=notice,
+        **context,
+    )
+
+
+def _csv(request: Request, session: Session, caller: Caller, scope: Scope) -> Response:
+    filters, tz = _filters(_args(request), scope)
+    rows = out(usecase.all_alarms(repository(session, caller), filters))
+    return alarm_table(rows, tz).download("alarms.csv")
+
+
+@router.get("/maintenance")
+def maintenance() -> Response:
+    return RedirectResponse("/maintenance/alarms", 303)
+
+
+def _fleet(caller: Caller) -> Scope:
+    return Scope(base="/maintenance/alarms", zone=user_zone(caller.user))
+
+
+@router.get("/maintenance/alarms", response_class=HTMLResponse)
+def alarm_list(
+    request: Request,
+    session: DbSession,
+    page: int = 1,
+    error: str | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
+    caller = require_caller(request, session)
+    scope = _fleet(caller)
+    return _list(
+        request, session, caller, scope, "portal/alarms.html", page, error=error, notice=notice
     )
 
 
 @router.get("/maintenance/alarms.csv")
-def alarm_list_csv(
-    request: Request,
-    session: DbSession,
-    severity: str = "",
-    status: str = "active",
-    site_id: str = "",
-    code: str = "",
-    since: str = "",
-    until: str = "",
-) -> Response:
+def alarm_list_csv(request: Request, session: DbSession) -> Response:
     caller = require_caller(request, session)
-    args = {
-        "severity": severity,
-        "status": status,
-        "site_id": site_id,
-        "code": code,
-        "since": since,
-        "until": until,
-    }
-    rows = out(usecase.all_alarms(repository(session, caller), _filters(args)))
-    return alarm_table(rows).download("alarms.csv")
+    return _csv(request, session, caller, _fleet(caller))
 
 
 @router.post("/maintenance/alarms/{alarm_id}/acknowledge")
@@ -140,6 +176,7 @@ def acknowledge(
     alarm_id: str,
     csrf: Annotated[str, Form()],
     back: Annotated[str, Form()] = "",
+    to: Annotated[str, Form()] = "",
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
@@ -147,16 +184,70 @@ def acknowledge(
     repo = repository(session, caller)
     alarm, error = attempt(session, lambda: usecase.acknowledge(repo, caller, alarm_id, now))
     if alarm is None:
-        return alarm_list(request, session, error=error)
-    return RedirectResponse(f"/maintenance/alarms?{back}" if back else "/maintenance/alarms", 303)
+        return alarm_list(request, session, error=error)  # the fleet list, with the refusal
+    base = to if to.startswith(("/site/", "/device/")) and "//" not in to else "/maintenance/alarms"
+    return RedirectResponse(f"{base}?{back}" if back else base, 303)
+
+
+def _site_scope(session: Session, caller: Caller, site_id: str) -> tuple[Scope, Site]:
+    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
+    return Scope(base=f"/site/{site.id}/alarms", zone=zone(site.timezone), site_id=site.id), site
 
 
 @router.get("/site/{site_id}/alarms", response_class=HTMLResponse)
-def site_alarms(request: Request, session: DbSession, site_id: str) -> HTMLResponse:
-    """The site's active alarms (the site page loads this into its Alarms card)."""
+def site_alarms(request: Request, session: DbSession, site_id: str, page: int = 1) -> HTMLResponse:
+    """The site's Alarm tab; for the overview's htmx request, its active alarms alone."""
     caller = require_caller(request, session)
-    SiteRepository(session, caller).get_for(site_id, Action.READ)
-    repo = repository(session, caller)
-    filters = AlarmFilters(site_id=site_id, status="active")
-    rows = out(usecase.all_alarms(repo, filters))
-    return render(request, "portal/_site_alarms.html", caller, alarms=rows, site_id=site_id)
+    scope, site = _site_scope(session, caller, site_id)
+    if request.headers.get("hx-request") == "true":
+        filters = AlarmFilters(site_id=site.id, status="active")
+        rows = out(usecase.all_alarms(repository(session, caller), filters))
+        return render(
+            request,
+            "portal/_site_alarms.html",
+            caller,
+            alarms=rows,
+            site_id=site.id,
+            when=lambda instant: shown(instant, scope.zone),
+        )
+    return _list(request, session, caller, scope, "portal/site_alarms.html", page, site=site)
+
+
+@router.get("/site/{site_id}/alarms.csv")
+def site_alarms_csv(request: Request, session: DbSession, site_id: str) -> Response:
+    caller = require_caller(request, session)
+    scope, _ = _site_scope(session, caller, site_id)
+    return _csv(request, session, caller, scope)
+
+
+def _device_scope(session: Session, caller: Caller, device_id: str) -> tuple[Scope, object]:
+    device = DeviceRepository(session, caller).get(device_id)
+    site_zone = session.scalar(select(Site.timezone).where(Site.id == device.site_id)) or "UTC"
+    scope = Scope(
+        base=f"/device/{device.id}/alarms",
+        zone=zone(site_zone),
+        site_id=device.site_id,
+        device_id=device.id,
+    )
+    return scope, device
+
+
+@router.get("/device/{device_id}/alarms", response_class=HTMLResponse)
+def device_alarms(
+    request: Request, session: DbSession, device_id: str, page: int = 1
+) -> HTMLResponse:
+    """A device's Alarm tab: the same list, fixed to the device."""
+    caller = require_caller(request, session)
+    scope, device = _device_scope(session, caller, device_id)
+    return _list(request, session, caller, scope, "portal/device_alarms.html", page, device=device)
+
+
+@router.get("/device/{device_id}/alarms.csv")
+def device_alarms_csv(request: Request, session: DbSession, device_id: str) -> Response:
+    caller = require_caller(request, session)
+    scope, _ = _device_scope(session, caller, device_id)
+    return _csv(request, session, caller, scope)
+
+
+# Maintenance > Notifications (app/alarms/notify_pages.py).
+router.include_router(notify_pages.router)

@@ -56,6 +56,7 @@ class AlarmOut(BaseModel):
     suggested_action: str
     message: str
     status: Literal["active", "cleared"]
+    level: str = Field(description="urgent | important | common | prompt (the manual's types)")
     raised_at: datetime
     cleared_at: datetime | None
     acknowledged_at: datetime | None
@@ -67,6 +68,7 @@ class AlarmCodeOut(BaseModel):
     code: str
     device_kind: str
     severity: str
+    level: str
     title: str
     suggested_action: str
 

@@ -15,6 +15,7 @@ from voltfleet.app.deps import Caller
 from voltfleet.app.sites.repository import owned_sites, visible_sites
 from voltfleet.domain.alarms import EventLimits, EventRefusal, Refusal
 from voltfleet.store.alarm_models import Alarm
+from voltfleet.store.alarm_notify_repository import SqlAlarmNotifier
 from voltfleet.store.alarm_repository import SqlAlarmIngestRepository, SqlAlarmRepository, Viewer
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
@@ -59,13 +60,15 @@ def ingest_alarms(
     limits: EventLimits = EventLimits(),
 ) -> AlarmIngestOut:
     """Apply a batch of alarm events from ``gateway`` in order, received at ``now``; refused ones
-    are quarantined (usecases.alarms.ingest_alarms)."""
+    are quarantined (usecases.alarms.ingest_alarms); each alarm opened is queued for the
+    subscriptions that want it (delivered by the ``alarm-notifications`` job, never here)."""
     out = usecase.ingest_alarms(
         SqlAlarmIngestRepository(session),
         gateway,
         [_shape(item) for item in events],
         now=now,
         limits=limits,
+        notifier=SqlAlarmNotifier(session, now),
     )
     return AlarmIngestOut(
         received=out.received,
