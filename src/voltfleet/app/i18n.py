@@ -63,4 +63,9 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a text for the catalogue where it is defined; translate it where it is shown."""
+    return message
+
+
 _ = gettext

@@ -61,6 +61,11 @@ class User(Base):
     # Set when someone else reset the password (a temporary one was mailed): until the user
     # chooses a new one, the API refuses everything else and the portal asks for it.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Portal preferences (issue 19, app/formatting.py): "" means the browser's language, UTC, and
+    # the formats of the language.
+    language: Mapped[str] = mapped_column(String(5), default="", server_default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    formats: Mapped[str] = mapped_column(String(5), default="", server_default="")
 
 
 class ApiKey(Base):

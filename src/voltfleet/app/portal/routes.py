@@ -13,6 +13,7 @@ from voltfleet.app.auth import pages as auth_pages
 from voltfleet.app.devices import pages as device_pages
 from voltfleet.app.firmware import pages as firmware_pages
 from voltfleet.app.firmware import report_pages as commissioning_pages
+from voltfleet.app.me import preferences_pages
 from voltfleet.app.portal import home_pages
 from voltfleet.app.sites import detail_pages as site_detail_pages
 from voltfleet.app.sites import pages as site_pages
@@ -27,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 for pages in (
     home_pages,
     account_pages,
+    preferences_pages,
     # The site list and /site/new, then the device lists (/site/gateways, /site/inverters), then
     # /site/{site_id} and its forms: a fixed path must come before the pattern that would match it.
     site_pages,

@@ -51,4 +51,7 @@ class UserOut(BaseModel):
     is_superuser: bool
     country: str
     currency: str
+    language: str = Field(default="", description='"" (the browser\'s), "en" or "de"')
+    timezone: str = Field(default="", description='IANA zone of fleet-wide pages ("" = UTC)')
+    formats: str = Field(default="", description='"" (the language\'s), "en-GB", "en-US", "de-DE"')
     created_at: datetime

@@ -1,0 +1,222 @@
+"""Times, dates and numbers as the person reading the page writes them (issue 19, "one clock").
+
+One clock: an instant bound to a site (an alarm, a session, a command, "last seen", a plan, a
+tariff version) is shown in the site's zone with its UTC offset (``site_time``); an instant on a
+fleet-wide page in the reader's own zone from their profile (``user_time``). The order of day and
+month and the 24- or 12-hour clock follow the reader's format locale (en-GB, en-US, de-DE), and so
+do the decimal and grouping marks of numbers. Babel does the locale work (CLDR data); this module
+only chooses the zone and locale and joins date, time and offset.
+
+The preferences of the request being rendered live in a context variable set by the portal's
+``render`` (like the language in app/i18n.py), so a template filter needs no argument for them.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
+from functools import cache
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel.dates import format_datetime, format_skeleton, format_time
+from babel.numbers import format_decimal
+from sqlalchemy import select
+
+from voltfleet.app import i18n
+from voltfleet.store.models import Site
+
+# The format locales a person can choose, by the way they write (BCP 47 tag: label).
+FORMATS = {
+    "en-GB": "31/12/2026 14:05 (English, UK)",
+    "en-US": "12/31/2026 2:05 PM (English, US)",
+    "de-DE": "31.12.2026 14:05 (Deutsch)",
+}
+# Without a choice, the formats follow the language.
+DEFAULT_FORMATS = {"en": "en-GB", "de": "de-DE"}
+DEFAULT_ZONE = "UTC"
+
+Style = Literal["datetime", "seconds", "time", "time_seconds", "date"]
+
+
+@dataclass(frozen=True)
+class Preferences:
+    zone: str = DEFAULT_ZONE
+    formats: str = "en-GB"
+
+    @property
+    def babel_locale(self) -> str:
+        return self.formats.replace("-", "_")
+
+
+_DEFAULT = Preferences()
+_current: ContextVar[Preferences | None] = ContextVar("voltfleet_formats", default=None)
+
+
+def valid_zone(name: str) -> bool:
+    """An IANA zone name this machine knows ("Europe/Berlin"); not "local", not a path."""
+    return name in _zones()
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+def zone_names() -> list[str]:
+    return sorted(_zones())
+
+
+@cache
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name) if name in _zones() else UTC
+    except (ZoneInfoNotFoundError, ValueError):  # pragma: no cover - listed but unreadable
+        return UTC
+
+
+def parse_accept_language(header: str | None) -> list[str]:
+    """The languages of an ``Accept-Language`` header, most wanted first ("de-DE" -> "de")."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        tag = tag.strip().lower()
+        if tag and tag != "*" and quality > 0:
+            ranked.append((-quality, index, tag.split("-")[0]))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def choose_language(chosen: str | None, accept_language: str | None) -> str:
+    """The user's choice, else the browser's first language we have, else English."""
+    if chosen in i18n.LANGUAGES:
+        return str(chosen)
+    for tag in parse_accept_language(accept_language):
+        if tag in i18n.LANGUAGES:
+            return tag
+    return i18n.DEFAULT_LANGUAGE
+
+
+def use_preferences(
+    language: str | None,
+    accept_language: str | None = None,
+    zone: str | None = None,
+    formats: str | None = None,
+) -> Preferences:
+    """Set the language, zone and formats for what is rendered next in this context."""
+    lang = choose_language(language, accept_language)
+    i18n.use_language(lang)
+    prefs = Preferences(
+        zone=zone if zone and valid_zone(zone) else DEFAULT_ZONE,
+        formats=formats if formats in FORMATS else DEFAULT_FORMATS.get(lang, "en-GB"),
+    )
+    _current.set(prefs)
+    return prefs
+
+
+def use_user(user: Any, accept_language: str | None = None) -> Preferences:
+    """The preferences of a signed-in user (a ``store.models.User``), or the browser's."""
+    return use_preferences(
+        getattr(user, "language", None),
+        accept_language,
+        getattr(user, "timezone", None),
+        getattr(user, "formats", None),
+    )
+
+
+def current() -> Preferences:
+    return _current.get() or _DEFAULT
+
+
+def _zone_of(site_or_zone: Any) -> str:
+    if isinstance(site_or_zone, str):
+        return site_or_zone or DEFAULT_ZONE
+    return getattr(site_or_zone, "timezone", None) or DEFAULT_ZONE
+
+
+def in_zone(instant: datetime, zone: str, style: Style = "datetime") -> str:
+    """``instant`` on the clock of ``zone``, written as the current formats say."""
+    if instant.tzinfo is None:  # stored instants are UTC (store.db.UTCDateTime)
+        instant = instant.replace(tzinfo=UTC)
+    local = instant.astimezone(_zone(zone))
+    loc = current().babel_locale
+    if style == "date":
+        return format_skeleton("yMMdd", local, locale=loc)
+    clock = format_time(
+        local, "medium" if style in ("seconds", "time_seconds") else "short", locale=loc
+    )
+    if style in ("time", "time_seconds"):
+        return clock
+    day = format_skeleton("yMMdd", local, locale=loc)
+    return f"{day} {clock} {format_datetime(local, 'xxx', locale=loc)}"
+
+
+def site_time(instant: datetime | None, site: Any, style: Style = "datetime") -> str:
+    """An instant bound to a site, on the site's clock with its offset ("—" when there is none)."""
+    if instant is None:
+        return "—"
+    return in_zone(instant, _zone_of(site), style)
+
+
+def user_time(instant: datetime | None, style: Style = "datetime") -> str:
+    """An instant on a fleet-wide page, on the reader's clock with its offset."""
+    if instant is None:
+        return "—"
+    return in_zone(instant, current().zone, style)
+
+
+def local_date(day: date | None) -> str:
+    """A calendar date (already local to whatever it belongs to) in the reader's order."""
+    if day is None:
+        return "—"
+    return format_skeleton("yMMdd", day, locale=current().babel_locale)
+
+
+def number(value: float | int | Decimal | None, decimals: int = 0) -> str:
+    """A number with the reader's decimal and grouping marks, rounded to ``decimals``."""
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(value, format=pattern, locale=current().babel_locale)
+
+
+def zone_label(site_or_zone: Any = None) -> str:
+    """The zone a column or axis is in: the site's, or the reader's when none is given."""
+    return current().zone if site_or_zone is None else _zone_of(site_or_zone)
+
+
+def time_column(site_or_zone: Any = None) -> str:
+    """The header of a CSV or table column of times, saying the zone: "time (Europe/Berlin)"."""
+    return i18n.gettext("time (%(zone)s)") % {"zone": zone_label(site_or_zone)}
+
+
+def site_zone(session: Any, site_id: str) -> str:
+    """The zone of a site by its id, for pages that hold a device or a plan rather than the site."""
+    return session.scalar(select(Site.timezone).where(Site.id == site_id)) or DEFAULT_ZONE
+
+
+def install(env: Any) -> None:
+    """Register the filters and globals on a Jinja environment (app/portal/render.py)."""
+    env.filters.update(
+        site_time=site_time,
+        user_time=user_time,
+        local_date=local_date,
+        number=number,
+    )
+    env.globals.update(
+        zone_label=zone_label,
+        time_column=time_column,
+        formats=current,
+        format_choices=FORMATS,
+        zone_names=zone_names,
+        language=i18n.current_language,
+    )
