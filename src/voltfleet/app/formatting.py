@@ -13,6 +13,7 @@ The preferences of the request being rendered live in a context variable set by 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
@@ -137,10 +138,28 @@ def current() -> Preferences:
     return _current.get() or _DEFAULT
 
 
-def _zone_of(site_or_zone: Any) -> str:
-    if isinstance(site_or_zone, str):
-        return site_or_zone or DEFAULT_ZONE
-    return getattr(site_or_zone, "timezone", None) or DEFAULT_ZONE
+_lookup: ContextVar[Callable[[str], str] | None] = ContextVar("voltfleet_site_zones", default=None)
+
+
+def use_site_zones(lookup: Callable[[str], str] | None) -> None:
+    """How ``site_time`` finds the zone of a site it is given only the id of (set by ``render``)."""
+    _lookup.set(lookup)
+
+
+def _zone_of(site: Any) -> str:
+    """The zone of a site given as a zone name, a site (``.timezone``), a dict, a row bound to a
+    site (``.site_id``: an alarm, a command, a session) or a site's id."""
+    if isinstance(site, dict):
+        site = site.get("timezone") or site.get("site_id") or site.get("id") or ""
+    if not isinstance(site, str):
+        zone = getattr(site, "timezone", None)
+        if isinstance(zone, str) and zone:
+            return zone
+        site = getattr(site, "site_id", None) or ""
+    if not site or valid_zone(site):
+        return site or DEFAULT_ZONE
+    lookup = _lookup.get()
+    return (lookup(site) if lookup else None) or DEFAULT_ZONE
 
 
 def in_zone(instant: datetime, zone: str, style: Style = "datetime") -> str:
@@ -202,6 +221,13 @@ def time_column(site_or_zone: Any = None) -> str:
 def site_zone(session: Any, site_id: str) -> str:
     """The zone of a site by its id, for pages that hold a device or a plan rather than the site."""
     return session.scalar(select(Site.timezone).where(Site.id == site_id)) or DEFAULT_ZONE
+
+
+def zone_lookup(session: Any) -> Callable[[str], str] | None:
+    """Site zones by id from the request's session, each asked once per page."""
+    if session is None:
+        return None
+    return cache(lambda site_id: site_zone(session, site_id))
 
 
 def install(env: Any) -> None:

@@ -48,6 +48,7 @@ def render(
     runtime = get_runtime(request)
     # The language, zone and formats: the user's choice, else the browser's (Accept-Language).
     formatting.use_user(caller.user if caller else None, request.headers.get("accept-language"))
+    formatting.use_site_zones(formatting.zone_lookup(getattr(request.state, "db_session", None)))
     nav = UTILITY_NAV if caller is not None and caller.org.type == "utility" else NAV
     context.update(
         request=request,

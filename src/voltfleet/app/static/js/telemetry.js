@@ -51,7 +51,7 @@
       if (units.indexOf(s.unit) < 0) units.push(s.unit);
     });
     var scales = { x: { time: true } };
-    var axes = [{ values: TIME_AXIS }];
+    var axes = [{ values: VF.timeAxis ? VF.timeAxis() : TIME_AXIS }];  // the reader's formats
     units.forEach(function (unit, i) {
       scales[unit] = {};
       axes.push({ scale: unit, size: 60, label: unit, side: i === 0 ? 3 : 1, grid: { show: i === 0 } });
