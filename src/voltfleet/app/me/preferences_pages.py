@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from voltfleet.app.deps import DbSession
-from voltfleet.app.formatting import FORMATS, valid_zone
+from voltfleet.app.formatting import FORMATS, use_user, valid_zone
 from voltfleet.app.i18n import LANGUAGES, gettext
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.users.pages import profile
@@ -47,4 +47,5 @@ def save_preferences(
     caller.user.timezone = timezone
     caller.user.formats = formats
     session.flush()
+    use_user(caller.user, request.headers.get("accept-language"))  # answer in the new language
     return profile(request, session, notice=gettext("Preferences saved."))

@@ -74,7 +74,7 @@ TITLES = {
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     """The page a person sees when a portal request fails (``app.errors.install`` gets it)."""
-    formatting.use_user(None, request.headers.get("accept-language"))
+    formatting.use_user(None, request.headers.get("accept-language"))  # no caller known here
     title = i18n.gettext(TITLES.get(status, N_("Something went wrong")))
     return render(
         request, "portal/error.html", None, status_code=status, title=title, message=message
