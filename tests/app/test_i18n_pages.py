@@ -156,3 +156,33 @@ def test_alarms_sessions_and_plans_are_on_the_site_clock(
     offset = local.strftime("%z")
     shown = f"{local:%d/%m/%Y} {local:%H:%M} {offset[:3]}:{offset[3:]}"
     assert shown in plan, (shown, plan)
+
+
+def test_mails_are_written_in_the_recipients_language(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    from sqlalchemy import select
+
+    from voltfleet.store.models import OutboxMail
+
+    prefer(client, world, "owner@I1", language="de")
+    r = client.post(
+        f"/api/v1/users/{world.accounts['owner@I1'].id}/reset-password",
+        json={},
+        headers=h(world, "admin@I1"),  # the administrator's browser says nothing: English
+    )
+    assert r.status_code == 200, r.text
+    # a registration code before sign-in: the browser's language
+    r = client.post(
+        "/api/v1/auth/register/code",
+        json={"email": "neu@example.com"},
+        headers={"Accept-Language": "de-DE"},
+    )
+    with runtime.db.session() as s:
+        mails = {m.to: m for m in s.scalars(select(OutboxMail))}
+    reset = mails["owner.i1@example.com"]
+    assert reset.subject == "Ihr voltfleet-Passwort wurde zurückgesetzt"
+    assert reset.body.startswith("Hallo owner I1,") and "vorläufiges Passwort" in reset.body
+    assert r.status_code == 202, r.text
+    code = mails["neu@example.com"]
+    assert code.subject == "Ihr voltfleet-Registrierungscode" and "Ihr Code lautet" in code.body

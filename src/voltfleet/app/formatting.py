@@ -223,6 +223,21 @@ def site_zone(session: Any, site_id: str) -> str:
     return session.scalar(select(Site.timezone).where(Site.id == site_id)) or DEFAULT_ZONE
 
 
+class BrowserLanguage:
+    """ASGI middleware: each request starts in the browser's language (Accept-Language), so text
+    a handler writes before it knows the user (a registration code's mail, a form's error) is in
+    it; the portal switches to a signed-in user's own choice (portal/session.py)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            accept = dict(scope.get("headers") or []).get(b"accept-language", b"")
+            use_preferences(None, accept.decode("latin-1"))
+        await self.app(scope, receive, send)
+
+
 def zone_lookup(session: Any) -> Callable[[str], str] | None:
     """Site zones by id from the request's session, each asked once per page."""
     if session is None:

@@ -10,6 +10,8 @@ template runs, so concurrent requests in other languages do not see each other's
 from __future__ import annotations
 
 import gettext as _gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -53,6 +55,17 @@ def use_language(language: str | None) -> None:
 
 def current_language() -> str:
     return _current.get()
+
+
+@contextmanager
+def speaking(language: str | None) -> Iterator[None]:
+    """Write what the block composes in ``language`` (a mail to someone who chose one), then
+    return to the request's language. Empty or unknown: stay in the current one."""
+    token = _current.set(language if language in LANGUAGES else _current.get())
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def gettext(message: str) -> str:

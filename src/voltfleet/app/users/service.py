@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
+from voltfleet.app.i18n import _, speaking
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import new_temporary_password
@@ -167,15 +168,24 @@ def reset_password(session: Session, runtime: Runtime, caller: Caller, user_id: 
     user.password_hash = runtime.security.hash_password(password)
     user.password_changed_at = runtime.clock.now()  # signs the user out everywhere
     user.must_change_password = True
-    runtime.mailer.send(
-        session,
-        user.email,
-        "Your voltfleet password was reset",
-        f"Hello {user.username},\n\n{caller.user.username} ({caller.user.email}) reset your "
-        f"password.\nYour temporary password is: {password}\n\nSign in with it: you will be "
-        "asked to choose a new password before anything else. If you did not expect this, "
-        "tell your administrator.",
-    )
+    with speaking(user.language):  # the mail in the recipient's language
+        runtime.mailer.send(
+            session,
+            user.email,
+            _("Your voltfleet password was reset"),
+            _(
+                "Hello %(name)s,\n\n%(by)s (%(by_email)s) reset your password.\nYour temporary "
+                "password is: %(password)s\n\nSign in with it: you will be asked to choose a new "
+                "password before anything else. If you did not expect this, tell your "
+                "administrator."
+            )
+            % {
+                "name": user.username,
+                "by": caller.user.username,
+                "by_email": caller.user.email,
+                "password": password,
+            },
+        )
     audit.record(
         session,
         actor=caller.user,
