@@ -29,14 +29,16 @@ from sqlalchemy import select
 from voltfleet.app import i18n
 from voltfleet.store.models import Site
 
-# The format locales a person can choose, by the way they write (BCP 47 tag: label).
+# The formats a person can choose, by the way they write (BCP 47 tag: label). "iso": ISO 8601
+# order on a 24-hour clock, unambiguous across a fleet's countries (English's default).
 FORMATS = {
-    "en-GB": "31/12/2026 14:05 (English, UK)",
-    "en-US": "12/31/2026 2:05 PM (English, US)",
-    "de-DE": "31.12.2026 14:05 (Deutsch)",
+    "iso": i18n.gettext_noop("2026-12-31 14:05 (ISO 8601)"),
+    "en-GB": i18n.gettext_noop("31/12/2026 14:05 (English, UK)"),
+    "en-US": i18n.gettext_noop("12/31/2026 2:05 PM (English, US)"),
+    "de-DE": i18n.gettext_noop("31.12.2026 14:05 (German)"),
 }
 # Without a choice, the formats follow the language.
-DEFAULT_FORMATS = {"en": "en-GB", "de": "de-DE"}
+DEFAULT_FORMATS = {"en": "iso", "de": "de-DE"}
 DEFAULT_ZONE = "UTC"
 
 Style = Literal["datetime", "seconds", "time", "time_seconds", "date"]
@@ -45,11 +47,21 @@ Style = Literal["datetime", "seconds", "time", "time_seconds", "date"]
 @dataclass(frozen=True)
 class Preferences:
     zone: str = DEFAULT_ZONE
-    formats: str = "en-GB"
+    formats: str = "iso"
 
     @property
     def babel_locale(self) -> str:
-        return self.formats.replace("-", "_")
+        return "en_GB" if self.formats == "iso" else self.formats.replace("-", "_")
+
+    def date_text(self, day: date) -> str:
+        if self.formats == "iso":
+            return day.isoformat()
+        return format_skeleton("yMMdd", day, locale=self.babel_locale)
+
+    def clock_text(self, local: datetime, seconds: bool) -> str:
+        if self.formats == "iso":
+            return local.strftime("%H:%M:%S" if seconds else "%H:%M")
+        return format_time(local, "medium" if seconds else "short", locale=self.babel_locale)
 
 
 _DEFAULT = Preferences()
@@ -118,7 +130,7 @@ def use_preferences(
     i18n.use_language(lang)
     prefs = Preferences(
         zone=zone if zone and valid_zone(zone) else DEFAULT_ZONE,
-        formats=formats if formats in FORMATS else DEFAULT_FORMATS.get(lang, "en-GB"),
+        formats=formats if formats in FORMATS else DEFAULT_FORMATS.get(lang, "iso"),
     )
     _current.set(prefs)
     return prefs
@@ -167,16 +179,14 @@ def in_zone(instant: datetime, zone: str, style: Style = "datetime") -> str:
     if instant.tzinfo is None:  # stored instants are UTC (store.db.UTCDateTime)
         instant = instant.replace(tzinfo=UTC)
     local = instant.astimezone(_zone(zone))
-    loc = current().babel_locale
+    prefs = current()
     if style == "date":
-        return format_skeleton("yMMdd", local, locale=loc)
-    clock = format_time(
-        local, "medium" if style in ("seconds", "time_seconds") else "short", locale=loc
-    )
+        return prefs.date_text(local.date())
+    clock = prefs.clock_text(local, style in ("seconds", "time_seconds"))
     if style in ("time", "time_seconds"):
         return clock
-    day = format_skeleton("yMMdd", local, locale=loc)
-    return f"{day} {clock} {format_datetime(local, 'xxx', locale=loc)}"
+    offset = format_datetime(local, "xxx", locale=prefs.babel_locale)
+    return f"{prefs.date_text(local.date())} {clock} {offset}"
 
 
 def site_time(instant: datetime | None, site: Any, style: Style = "datetime") -> str:
@@ -197,7 +207,7 @@ def local_date(day: date | None) -> str:
     """A calendar date (already local to whatever it belongs to) in the reader's order."""
     if day is None:
         return "—"
-    return format_skeleton("yMMdd", day, locale=current().babel_locale)
+    return current().date_text(day)
 
 
 def number(value: float | int | Decimal | None, decimals: int = 0) -> str:

@@ -24,7 +24,7 @@ class ProfileUpdate(BaseModel):
     # Portal preferences (app/formatting.py); "" goes back to the default.
     language: Literal["", "en", "de"] | None = None
     timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Berlin"])
-    formats: Literal["", "en-GB", "en-US", "de-DE"] | None = None
+    formats: Literal["", "iso", "en-GB", "en-US", "de-DE"] | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -53,5 +53,5 @@ class UserOut(BaseModel):
     currency: str
     language: str = Field(default="", description='"" (the browser\'s), "en" or "de"')
     timezone: str = Field(default="", description='IANA zone of fleet-wide pages ("" = UTC)')
-    formats: str = Field(default="", description='"" (the language\'s), "en-GB", "en-US", "de-DE"')
+    formats: str = Field(default="", description='"" (as the language), iso, en-GB, en-US, de-DE')
     created_at: datetime

@@ -2,8 +2,8 @@
 
 ``users.language``: "" (the browser's, by Accept-Language), "en" or "de".
 ``users.timezone``: the IANA zone of fleet-wide pages ("" means UTC).
-``users.formats``: how dates, times and numbers are written ("" follows the language; "en-GB",
-"en-US" or "de-DE").
+``users.formats``: how dates, times and numbers are written ("" follows the language; "iso",
+"en-GB", "en-US" or "de-DE").
 
 Revision ID: 0021
 Revises: 0014
