@@ -113,13 +113,9 @@ class _Collector(HTMLParser):
         for name, value in attrs:
             if not value:
                 continue
-            if name in _VISIBLE_ATTRS or (
-                name == "value"
-                and (
-                    tag == "button"
-                    or (tag == "input" and values.get("type") in ("submit", "button"))
-                )
-            ):
+            # an input button shows its value; a <button>'s value is only sent, never shown
+            shown_value = tag == "input" and values.get("type") in ("submit", "button", "reset")
+            if name in _VISIBLE_ATTRS or (name == "value" and shown_value):
                 self._keep(value)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
