@@ -42,7 +42,7 @@ _HOLE = "\x00"
 _AS_THEY_ARE = (
     "voltfleet API CSV JSON OCPP MQTT Modbus SunSpec OAuth HTTP HTTPS URL ID UTC IANA "
     "kW kWh kWp MW MWh Wh Hz VA var kvar EUR SoC PV EV ESS RFID TLS SSE DSP LCD ARM "
-    "SHA Ed25519 htmx English Deutsch"
+    "SHA Ed25519 DE htmx English Deutsch"
 )
 UNTRANSLATED_WORDS = frozenset(_AS_THEY_ARE.split())
 _WORD = re.compile(r"[^\W\d_]{2,}")
