@@ -39,10 +39,10 @@ def test_user_time_dates_numbers_and_styles() -> None:
     assert f.local_date(date(2026, 12, 6)) == "06.12.2026"
     assert f.number(12345.678, 2) == "12.345,68" and f.number(Decimal("0.5"), 1) == "0,5"
     assert f.time_column() == "Zeit (America/New_York)"
-    f.use_preferences("en", zone="UTC")
-    assert (
-        f.number(12345.678, 2) == "12,345.68" and f.user_time(SUMMER) == "01/07/2026 12:05 +00:00"
-    )
+    f.use_preferences("en", zone="UTC")  # English without a choice: ISO 8601 order
+    assert f.number(12345.678, 2) == "12,345.68"
+    assert f.user_time(SUMMER) == "2026-07-01 12:05 +00:00"
+    assert f.local_date(date(2026, 12, 6)) == "2026-12-06"
     assert f.time_column("Europe/Berlin") == "time (Europe/Berlin)"
 
 

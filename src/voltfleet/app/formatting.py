@@ -189,10 +189,16 @@ def in_zone(instant: datetime, zone: str, style: Style = "datetime") -> str:
     return f"{prefs.date_text(local.date())} {clock} {offset}"
 
 
-def site_time(instant: datetime | None, site: Any, style: Style = "datetime") -> str:
-    """An instant bound to a site, on the site's clock with its offset ("—" when there is none)."""
-    if instant is None:
+def site_time(instant: datetime | str | None, site: Any, style: Style = "datetime") -> str:
+    """An instant bound to a site, on the site's clock with its offset ("—" when there is none).
+    An ISO 8601 text is read first (a register's read_at)."""
+    if instant is None or instant == "":
         return "—"
+    if isinstance(instant, str):
+        try:
+            instant = datetime.fromisoformat(instant)
+        except ValueError:
+            return instant
     return in_zone(instant, _zone_of(site), style)
 
 
