@@ -142,6 +142,13 @@ def test_alarms_sessions_and_plans_are_on_the_site_clock(
     assert berlin in fragment and "08:05" not in fragment, fragment
     listing = client.get("/maintenance/alarms", params={"status": "all"}).text
     assert berlin in listing
+    english = client.get("/maintenance/alarms.csv", params={"status": "all"}).text
+    assert english.startswith("severity,raised_at,cleared_at")
+    # the CSV header in the user's language, saying the zone of its instants
+    prefer(client, world, "om@I1", language="de")
+    german = client.get("/maintenance/alarms.csv", params={"status": "all"}).text
+    assert german.startswith("Stufe,ausgelöst_am (UTC),beendet_am (UTC)"), german[:80]
+    prefer(client, world, "om@I1", language="")
     # a plan's commands: each step on the site's clock with its offset
     r = client.post(
         f"/api/v1/sites/{ids['site']}/battery-plan",

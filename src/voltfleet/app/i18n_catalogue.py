@@ -37,6 +37,9 @@ KEYWORDS = {
     "N_": None,
     "gettext_noop": None,
 }
+# In app/ (not the ORM's sa.Column): a table's column title is its CSV header and page heading,
+# translated when shown (app/tables.py), so a literal title is a text to translate.
+APP_KEYWORDS = {**KEYWORDS, "Column": (1,)}
 _HOLE = "\x00"
 # Words shown as they are in every language: the product, protocols, units, symbols.
 _AS_THEY_ARE = (
@@ -167,8 +170,11 @@ def _template_messages(path: Path) -> Iterator[Message]:
 
 
 def _python_messages(path: Path) -> Iterator[Message]:
+    keywords = APP_KEYWORDS if path.is_relative_to(APP) else KEYWORDS
     with path.open("rb") as fh:
-        for line, _func, message, _comments in extract_python(fh, KEYWORDS, [], {}):
+        for line, func, message, _comments in extract_python(fh, keywords, [], {}):
+            if isinstance(message, tuple) and func != "ngettext":
+                message = message[0]  # a column's title; the other arguments are code
             for msgid in message if isinstance(message, tuple) else (message,):
                 if msgid:
                     yield Message(msgid, f"{path.relative_to(APP.parent)}:{line}")
