@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from babel.dates import format_datetime, format_skeleton, format_time
+from babel.core import Locale
+from babel.dates import format_date, format_datetime, get_time_format, match_skeleton
 from babel.numbers import format_decimal
 from sqlalchemy import select
 
@@ -56,12 +57,25 @@ class Preferences:
     def date_text(self, day: date) -> str:
         if self.formats == "iso":
             return day.isoformat()
-        return format_skeleton("yMMdd", day, locale=self.babel_locale)
+        return format_date(day, _patterns(self.babel_locale)[0], locale=self.babel_locale)
 
     def clock_text(self, local: datetime, seconds: bool) -> str:
         if self.formats == "iso":
             return local.strftime("%H:%M:%S" if seconds else "%H:%M")
-        return format_time(local, "medium" if seconds else "short", locale=self.babel_locale)
+        pattern = _patterns(self.babel_locale)[2 if seconds else 1]
+        return format_datetime(local, pattern, locale=self.babel_locale)
+
+
+@cache
+def _patterns(babel_locale: str) -> tuple[str, str, str]:
+    """The locale's CLDR patterns of a numeric date with a 4-digit year, and of the short and
+    medium time, looked up once (Babel's skeleton matching is slow when done per instant)."""
+    locale = Locale.parse(babel_locale)
+    skeletons = locale.datetime_skeletons
+    day = skeletons[match_skeleton("yMMdd", skeletons) or "yMd"].pattern
+    short = get_time_format("short", locale).pattern
+    medium = get_time_format("medium", locale).pattern
+    return day, short, medium
 
 
 _DEFAULT = Preferences()
@@ -185,8 +199,14 @@ def in_zone(instant: datetime, zone: str, style: Style = "datetime") -> str:
     clock = prefs.clock_text(local, style in ("seconds", "time_seconds"))
     if style in ("time", "time_seconds"):
         return clock
-    offset = format_datetime(local, "xxx", locale=prefs.babel_locale)
-    return f"{prefs.date_text(local.date())} {clock} {offset}"
+    return f"{prefs.date_text(local.date())} {clock} {_offset(local)}"
+
+
+def _offset(local: datetime) -> str:
+    """The UTC offset as ISO 8601 writes it, "+01:00" (the same in every locale)."""
+    minutes = int((local.utcoffset() or timedelta(0)).total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def site_time(instant: datetime | str | None, site: Any, style: Style = "datetime") -> str:
