@@ -216,7 +216,7 @@ def site_time(instant: datetime | str | None, site: Any, style: Style = "datetim
         return "—"
     if isinstance(instant, str):
         try:
-            instant = datetime.fromisoformat(instant)
+            return in_zone(datetime.fromisoformat(instant), _zone_of(site), style)
         except ValueError:
             return instant
     return in_zone(instant, _zone_of(site), style)

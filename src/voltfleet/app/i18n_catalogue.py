@@ -176,7 +176,7 @@ def _python_messages(path: Path) -> Iterator[Message]:
             if isinstance(message, tuple) and func != "ngettext":
                 message = message[0]  # a column's title; the other arguments are code
             for msgid in message if isinstance(message, tuple) else (message,):
-                if msgid:
+                if isinstance(msgid, str) and msgid:
                     yield Message(msgid, f"{path.relative_to(APP.parent)}:{line}")
 
 
@@ -201,7 +201,7 @@ def translated(language: str) -> set[str]:
         for message in catalog:
             if not message.id or message.fuzzy:
                 continue
-            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            ids = [str(i) for i in (message.id if isinstance(message.id, tuple) else (message.id,))]
             strings = message.string if isinstance(message.string, tuple) else (message.string,)
             if all(strings):
                 done.update(ids)
