@@ -33,7 +33,8 @@ def main() -> None:
     t0 = time.perf_counter()
     for i in range(N):
         formatting.number(i * 1.2345, 2)
-    print(f"number de-DE:                   {(time.perf_counter() - t0) / N * 1e6:7.2f} us per number")
+    took = time.perf_counter() - t0
+    print(f"number de-DE:                   {took / N * 1e6:7.2f} us per number")
 
 
 if __name__ == "__main__":
