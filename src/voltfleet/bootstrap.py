@@ -32,6 +32,7 @@ from voltfleet.app.discovery.endpoints import router as discovery_router
 from voltfleet.app.firmware import jobs as firmware_jobs
 from voltfleet.app.firmware.endpoints import router as firmware_router
 from voltfleet.app.firmware.report_endpoints import router as commissioning_router
+from voltfleet.app.formatting import BrowserLanguage
 from voltfleet.app.mail import Mailer
 from voltfleet.app.me.endpoints import avatars as avatar_router
 from voltfleet.app.me.endpoints import router as me_router
@@ -206,6 +207,7 @@ def create_app(
     errors.install(app, page=error_page)
     app.add_middleware(NulText)  # inside BodyLimit: reads only bodies already bounded
     app.add_middleware(BodyLimit, limit=settings.max_request_body_bytes)
+    app.add_middleware(BrowserLanguage)  # i18n: the request's language before the user is known
     app.add_middleware(RequestMetrics, metrics=runtime.metrics)
     app.add_middleware(RequestId)  # outermost: every line logged for a request carries its id
     runtime.metrics.watch(

@@ -30,6 +30,7 @@ def get_runtime(request: Request) -> Runtime:
 def _session(request: Request) -> Iterator[Session]:
     """One transaction per request, committed before the response leaves (services never commit)."""
     with get_runtime(request).db.session() as session:
+        request.state.db_session = session  # the portal's site_time finds site zones with it
         yield session
 
 

@@ -10,6 +10,8 @@ template runs, so concurrent requests in other languages do not see each other's
 from __future__ import annotations
 
 import gettext as _gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -55,12 +57,28 @@ def current_language() -> str:
     return _current.get()
 
 
+@contextmanager
+def speaking(language: str | None) -> Iterator[None]:
+    """Write what the block composes in ``language`` (a mail to someone who chose one), then
+    return to the request's language. Empty or unknown: stay in the current one."""
+    token = _current.set(language if language in LANGUAGES else _current.get())
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def gettext(message: str) -> str:
     return translations(_current.get()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def gettext_noop(message: str) -> str:
+    """Marks a text for the catalogue where it is defined; translate it where it is shown."""
+    return message
 
 
 _ = gettext

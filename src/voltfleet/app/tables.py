@@ -28,6 +28,9 @@ from fastapi import Query
 from fastapi.responses import Response
 from markupsafe import Markup
 
+from voltfleet.app.i18n import gettext
+from voltfleet.app.i18n import gettext_noop as N_
+
 R = TypeVar("R")
 
 FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
@@ -125,7 +128,8 @@ class Table(Generic[R]):
     row_attrs: Callable[[R], Mapping[str, str]] | None = None
 
     def header(self) -> list[str]:
-        return [c.title for c in self.columns]
+        """The CSV header in the request's language (app/i18n.py; English is the titles)."""
+        return [gettext(c.title) for c in self.columns]
 
     def values(self) -> Iterable[list[object]]:
         for row in (*self.rows, *self.footer):
@@ -137,14 +141,14 @@ class Table(Generic[R]):
     def download(self, filename: str) -> Response:
         return csv_download(self.csv(), filename)
 
-    def html(self, id: str = "", empty: str = "Nothing to show.") -> Markup:
+    def html(self, id: str = "", empty: str = N_("Nothing to show.")) -> Markup:
         """An HTML ``<table>`` (every cell escaped), or a line saying it is empty."""
         if not self.rows and not self.footer:
-            return Markup('<p class="empty">{}</p>').format(empty)
+            return Markup('<p class="empty">{}</p>').format(gettext(empty))
         shown = [c for c in self.columns if c.page]
         head = Markup("").join(
             Markup("<th{}>{}</th>").format(
-                Markup(' class="num"') if c.num else "", c.heading or c.title
+                Markup(' class="num"') if c.num else "", gettext(c.heading or c.title)
             )
             for c in shown
         )

@@ -71,6 +71,11 @@ class User(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     description: Mapped[str] = mapped_column(Text, default="")
+    # Portal preferences (issue 19, app/formatting.py): "" means the browser's language, UTC, and
+    # the formats of the language.
+    language: Mapped[str] = mapped_column(String(5), default="", server_default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    formats: Mapped[str] = mapped_column(String(5), default="", server_default="")
 
 
 class ApiKey(Base):

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from voltfleet.app.i18n import _
+from voltfleet.app.i18n import gettext_noop as N_
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import new_code, sha256
 from voltfleet.store.models import VerificationCode
@@ -16,12 +18,12 @@ from voltfleet.usecases.errors import Invalid
 
 EXPIRED = "the code has expired or was never requested: ask for a new code"
 
-SUBJECTS = {
-    "register": "Your voltfleet registration code",
-    "reset_password": "Your voltfleet password reset code",
-    "email_old": "Confirm the change of your voltfleet email",
-    "email_new": "Confirm your new voltfleet email",
-    "site_delete": "A site of yours is about to be deleted: authorisation code",
+SUBJECTS = {  # translated when sent (app/i18n.py)
+    "register": N_("Your voltfleet registration code"),
+    "reset_password": N_("Your voltfleet password reset code"),
+    "email_old": N_("Confirm the change of your voltfleet email"),
+    "email_new": N_("Confirm your new voltfleet email"),
+    "site_delete": N_("A site of yours is about to be deleted: authorisation code"),
 }
 
 
@@ -34,6 +36,11 @@ def count_request(runtime: Runtime, email: str, purpose: str) -> None:
         email.strip().lower(),
         message="Too many codes were requested for this address.",
     )
+
+
+def subject(purpose: str) -> str:
+    """The subject of a code's mail, in the current language."""
+    return _(SUBJECTS[purpose])
 
 
 def issue(
@@ -66,10 +73,13 @@ def issue(
     runtime.mailer.send(
         session,
         email,
-        SUBJECTS[purpose],
+        subject(purpose),
         (f"{note}\n\n" if note else "")
-        + f"Your code is {code}\n\nIt is valid for {minutes} minutes. "
-        "If you did not ask for it, ignore this mail.",
+        + _(
+            "Your code is %(code)s\n\nIt is valid for %(minutes)s minutes. "
+            "If you did not ask for it, ignore this mail."
+        )
+        % {"code": code, "minutes": minutes},
     )
 
 

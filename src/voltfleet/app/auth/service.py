@@ -11,7 +11,7 @@ from voltfleet.app import audit
 from voltfleet.app.auth import codes
 from voltfleet.app.auth.legal import accepted_versions
 from voltfleet.app.auth.schemas import PasswordResetIn, Registration
-from voltfleet.app.i18n import _, current_language
+from voltfleet.app.i18n import _, current_language, speaking
 from voltfleet.app.orgs.repository import org_by_access_code
 from voltfleet.app.orgs.service import build_org
 from voltfleet.app.ratelimit import DelayRule
@@ -92,14 +92,18 @@ def send_registration_code(session: Session, runtime: Runtime, email: str, addre
         codes.issue(session, runtime, email, "register")
         return
     codes.count_request(runtime, email, "register")
-    runtime.mailer.send(
-        session,
-        email,
-        codes.SUBJECTS["register"],
-        f"Hello {user.username},\n\nsomeone asked to register a new voltfleet account with this "
-        "address, which already has one, so no code was sent. If it was you, sign in, or use "
-        "'forgot password' on the sign-in page. If it was not you, ignore this mail.",
-    )
+    with speaking(user.language):  # the mail in the recipient's language
+        runtime.mailer.send(
+            session,
+            email,
+            codes.subject("register"),
+            _(
+                "Hello %(name)s,\n\nsomeone asked to register a new voltfleet account with this "
+                "address, which already has one, so no code was sent. If it was you, sign in, or "
+                "use 'forgot password' on the sign-in page. If it was not you, ignore this mail."
+            )
+            % {"name": user.username},
+        )
 
 
 def register(

@@ -47,4 +47,5 @@ def site_chargers(request: Request, session: DbSession, site_id: str) -> HTMLRes
         chargers=chargers,
         connectors=connectors,
         active=active,
+        site_zone=site.timezone,  # one clock: the site's (issue 19)
     )

@@ -18,6 +18,7 @@ from voltfleet.app.commands.repository import CommandRepository
 from voltfleet.app.commands.schemas import CommandIn
 from voltfleet.app.deps import DbSession, request_now
 from voltfleet.app.devices.repository import DeviceRepository
+from voltfleet.app.formatting import site_zone
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.domain.access import Action, Kind
@@ -52,6 +53,7 @@ def _fragment(
         can_command=caller.can(Kind.DEVICE, Action.UPDATE),
         modes=[m.value for m in BatteryMode],
         pending=any(r.state in ("queued", "sent") for r in rows),
+        site_zone=site_zone(session, device.site_id),  # one clock: the site's (issue 19)
         error=error,
         notice=notice,
     )
@@ -147,6 +149,7 @@ def battery_plan(request: Request, session: DbSession, site_id: str) -> HTMLResp
         ledger_days=plan_service.LEDGER_DAYS,
         errors=plan_service.forecast_errors(session, caller, site_id, now) if made else None,
         currency=made.currency if made else "",
+        site_zone=site_zone(session, site_id),  # one clock: the site's (issue 19)
     )
 
 

@@ -16,6 +16,7 @@ from voltfleet.app.devices import service as device_service
 from voltfleet.app.devices.repository import DeviceFilters, DeviceRepository
 from voltfleet.app.devices.schemas import DeviceUpdate
 from voltfleet.app.devices.views import device_views
+from voltfleet.app.formatting import site_zone
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
@@ -125,6 +126,7 @@ def device_details(
         targets=_move_targets(session, caller, device.site_id, "") if movable else [],
         supported=device.live_data == LiveData.SUPPORTED,
         can_upgrade=caller.can(Kind.FIRMWARE, Action.CREATE),
+        site_zone=site_zone(session, device.site_id),  # one clock: the site's (issue 19)
         error=error,
         notice=notice,
     )

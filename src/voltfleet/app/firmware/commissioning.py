@@ -16,6 +16,7 @@ from voltfleet.app import audit
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.firmware import report_pdf, self_tests
+from voltfleet.app.i18n import _
 from voltfleet.app.mail import Mailer
 from voltfleet.app.sites.repository import SiteRepository, visible_sites
 from voltfleet.domain.access import Action, Kind
@@ -218,10 +219,16 @@ def send(
     mailer.send(
         session,
         to,
-        f"Commissioning report: {row.name}",
-        f"The commissioning report {row.name!r} of {site.name if site else 'the site'} is "
-        f"ready:\n{base_url.rstrip('/')}/api/v1/commissioning-reports/{row.id}/pdf\n"
-        "(sign in to voltfleet to open it).",
+        _("Commissioning report: %(name)s") % {"name": row.name},
+        _(
+            "The commissioning report '%(name)s' of %(site)s is ready:\n%(url)s\n"
+            "(sign in to voltfleet to open it)."
+        )
+        % {
+            "name": row.name,
+            "site": site.name if site else _("the site"),
+            "url": f"{base_url.rstrip('/')}/api/v1/commissioning-reports/{row.id}/pdf",
+        },
     )
     if not row.email:
         row.email = to

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from voltfleet.app.formatting import valid_zone
 from voltfleet.app.orgs.schemas import OrgOut
 from voltfleet.app.users.schemas import UserOut
 
@@ -19,6 +21,17 @@ class ProfileUpdate(BaseModel):
     username: str | None = Field(default=None, min_length=1, max_length=100)
     currency: str | None = Field(default=None, pattern="^[A-Z]{3}$", examples=["EUR"])
     country: str | None = Field(default=None, pattern="^([A-Z]{2})?$")
+    # Portal preferences (app/formatting.py); "" goes back to the default.
+    language: Literal["", "en", "de"] | None = None
+    timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Berlin"])
+    formats: Literal["", "iso", "en-GB", "en-US", "de-DE"] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value and not valid_zone(value):
+            raise ValueError(f"unknown time zone {value!r}: an IANA name such as Europe/Berlin")
+        return value
 
 
 class PasswordChange(BaseModel):

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from voltfleet import __version__
-from voltfleet.app import i18n
+from voltfleet.app import formatting, i18n
 from voltfleet.app.deps import Caller, get_runtime
 from voltfleet.app.portal import quantity_filters
 from voltfleet.app.portal.session import csrf_for
@@ -28,18 +28,20 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
 )
 templates.env.globals["site_tabs"] = site_tabs  # the site's function bar (_site_tabs.html)
 quantity_filters.install(templates.env)  # {{ w|power }}, {{ wh|energy }} ... (issue 19)
+formatting.install(templates.env)  # site_time, user_time, local_date, number (app/formatting.py)
+N_ = i18n.gettext_noop
 T = TypeVar("T")
 _ALWAYS = (Kind.ORG, Action.READ)  # every signed-in user reads their own organisation
 
 NAV = [
-    ("Home", "/home"),
-    ("Site", "/site"),
-    ("Account", "/account/users"),
-    ("Upgrade", "/upgrade"),
-    ("Maintenance", "/maintenance"),
+    (N_("Home"), "/home"),
+    (N_("Site"), "/site"),
+    (N_("Account"), "/account/users"),
+    (N_("Upgrade"), "/upgrade"),
+    (N_("Maintenance"), "/maintenance"),
 ]
 # Shown to the staff and customers of a utility (a partner that offers virtual batteries).
-UTILITY_NAV = [*NAV, ("Virtual batteries", "/virtual-batteries")]
+UTILITY_NAV = [*NAV, (N_("Virtual batteries"), "/virtual-batteries")]
 # A menu shown only to those who may use it (owners never see Upgrade).
 NAV_NEEDS = {"/upgrade": (Kind.FIRMWARE, Action.LIST)}
 
@@ -61,10 +63,13 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     runtime = get_runtime(request)
+    # The language, zone and formats: the user's choice, else the browser's (Accept-Language).
+    formatting.use_user(caller.user if caller else None, request.headers.get("accept-language"))
+    formatting.use_site_zones(formatting.zone_lookup(getattr(request.state, "db_session", None)))
     context.update(
         request=request,
         me=caller,
-        nav=nav_for(caller),
+        nav=[(i18n.gettext(label), href) for label, href in nav_for(caller)],
         csrf=csrf_for(request),
         version=__version__,
         demo=runtime.settings.mode == "demo",
@@ -74,18 +79,19 @@ def render(
 
 
 TITLES = {
-    401: "Please sign in",
-    403: "Not allowed",
-    404: "Not found",
-    409: "Not possible",
-    429: "Too many attempts",
-    503: "Temporarily unavailable",
+    401: N_("Please sign in"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    409: N_("Not possible"),
+    429: N_("Too many attempts"),
+    503: N_("Temporarily unavailable"),
 }
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     """The page a person sees when a portal request fails (``app.errors.install`` gets it)."""
-    title = TITLES.get(status, "Something went wrong")
+    formatting.use_user(None, request.headers.get("accept-language"))  # no caller known here
+    title = i18n.gettext(TITLES.get(status, N_("Something went wrong")))
     return render(
         request, "portal/error.html", None, status_code=status, title=title, message=message
     )

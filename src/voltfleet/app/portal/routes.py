@@ -14,6 +14,7 @@ from voltfleet.app.devices import pages as device_pages
 from voltfleet.app.firmware import pages as firmware_pages
 from voltfleet.app.firmware import report_pages as commissioning_pages
 from voltfleet.app.me import pages as self_service_pages
+from voltfleet.app.me import preferences_pages
 from voltfleet.app.orgs import pages as company_pages
 from voltfleet.app.portal import home_pages
 from voltfleet.app.sites import detail_pages as site_detail_pages
@@ -34,6 +35,7 @@ for pages in (
     company_pages,
     self_service_pages,
     user_edit_pages,
+    preferences_pages,
     # The site list and /site/new, then the device lists (/site/gateways, /site/inverters), then
     # /site/{site_id} and its forms: a fixed path must come before the pattern that would match it.
     site_pages,

@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
+from voltfleet.app import formatting
 from voltfleet.app.deps import Caller, client_address, get_runtime, request_now, user_from_token
 from voltfleet.store.models import Org, User
 from voltfleet.usecases.errors import Forbidden
@@ -22,6 +23,8 @@ def portal_caller(request: Request, session: Session) -> Caller | None:
     user = user_from_token(session, get_runtime(request), token, request_now(request))
     if user is None:
         return None
+    # The page's messages are written in the user's language from here on (app/formatting.py).
+    formatting.use_user(user, request.headers.get("accept-language"))
     org = session.get(Org, user.org_id)
     assert org is not None
     return Caller(user=user, org=org, address=client_address(request))

@@ -15,6 +15,7 @@ from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn
 from voltfleet.app.devices.service import Binder, refresh_site_status
+from voltfleet.app.i18n import _
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import new_temporary_password
@@ -127,11 +128,19 @@ def create_site(
         runtime.mailer.send(
             session,
             owner.email,
-            "Your voltfleet account",
-            f"Hello {owner.username},\n\n{caller.user.username} created the site "
-            f"'{site.name}' for you on voltfleet.\nSign in at "
-            f"{runtime.settings.public_base_url} with your email and the temporary password "
-            f"{password}\nand change it after signing in.",
+            _("Your voltfleet account"),
+            _(
+                "Hello %(name)s,\n\n%(by)s created the site '%(site)s' for you on voltfleet.\n"
+                "Sign in at %(url)s with your email and the temporary password %(password)s\n"
+                "and change it after signing in."
+            )
+            % {
+                "name": owner.username,
+                "by": caller.user.username,
+                "site": site.name,
+                "url": runtime.settings.public_base_url,
+                "password": password,
+            },
         )
         site.owner_id = owner.id
         owner_created = True
@@ -268,8 +277,11 @@ def request_deletion_code(session: Session, runtime: Runtime, caller: Caller, si
         owner.email,
         "site_delete",
         {"site_id": site.id},
-        note=f"{caller.user.username} ({caller.org.name}) asks to delete your site "
-        f"'{site.name}'. If you agree, give them this code.",
+        note=_(
+            "%(by)s (%(org)s) asks to delete your site '%(site)s'. If you agree, give them this "
+            "code."
+        )
+        % {"by": caller.user.username, "org": caller.org.name, "site": site.name},
     )
     _audit(session, caller, "site.deletion_code", site, owner=owner.email)
     return _mask(owner.email)

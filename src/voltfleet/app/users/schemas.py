@@ -64,4 +64,7 @@ class UserOut(BaseModel):
     currency: str
     supervisor_id: str | None = None
     description: str = ""
+    language: str = Field(default="", description='"" (the browser\'s), "en" or "de"')
+    timezone: str = Field(default="", description='IANA zone of fleet-wide pages ("" = UTC)')
+    formats: str = Field(default="", description='"" (as the language), iso, en-GB, en-US, de-DE')
     created_at: datetime

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app import audit
 from voltfleet.app.deps import Caller
-from voltfleet.app.i18n import _
+from voltfleet.app.i18n import _, speaking
 from voltfleet.app.mail import link
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.runtime import Runtime
@@ -214,24 +214,25 @@ def reset_password(session: Session, runtime: Runtime, caller: Caller, user_id: 
     user.password_hash = runtime.security.hash_password(password)
     user.password_changed_at = runtime.clock.now()  # signs the user out everywhere
     user.must_change_password = True
-    runtime.mailer.send(
-        session,
-        user.email,
-        _("Your voltfleet password was reset"),
-        _(
-            "Hello %(name)s,\n\n%(by)s (%(by_email)s) reset your password.\nYour temporary "
-            "password is: %(password)s\n\nSign in with it at %(url)s: you will be asked to "
-            "choose a new password before anything else. If you did not expect this, tell your "
-            "administrator."
+    with speaking(user.language):  # the mail in the recipient's language
+        runtime.mailer.send(
+            session,
+            user.email,
+            _("Your voltfleet password was reset"),
+            _(
+                "Hello %(name)s,\n\n%(by)s (%(by_email)s) reset your password.\nYour temporary "
+                "password is: %(password)s\n\nSign in with it at %(url)s: you will be asked to "
+                "choose a new password before anything else. If you did not expect this, tell "
+                "your administrator."
+            )
+            % {
+                "name": user.username,
+                "by": caller.user.username,
+                "by_email": caller.user.email,
+                "password": password,
+                "url": link(runtime.settings, "/login"),
+            },
         )
-        % {
-            "name": user.username,
-            "by": caller.user.username,
-            "by_email": caller.user.email,
-            "password": password,
-            "url": link(runtime.settings, "/login"),
-        },
-    )
     audit.record(
         session,
         actor=caller.user,

@@ -200,7 +200,7 @@
     return follow(el, new uPlot(opts, columns, el));
   }
 
-  window.VF = {
+  window.VF = Object.assign(window.VF || {}, {  // keeps clock.js's VF.tzDate, VF.timeAxis
     readJSON: readJSON,
     widthOf: widthOf,
     follow: follow,
@@ -211,5 +211,5 @@
     withZero: withZero,
     priceChart: priceChart,
     savingsChart: savingsChart,
-  };
+  });
 })();

@@ -65,7 +65,7 @@
       if (units.indexOf(s.unit) < 0) units.push(s.unit);
     });
     var scales = { x: { time: true } };
-    var axes = [{ values: TIME_AXIS, space: 70 }];
+    var axes = [{ values: VF.timeAxis ? VF.timeAxis() : TIME_AXIS, space: 70 }];  // the reader's formats
     units.forEach(function (unit, i) {
       scales[unit] = {};
       axes.push({

@@ -1,0 +1,101 @@
+"""Every text the portal shows is in the catalogue, and German has them all (issue 19).
+
+(a) A template's words (element text and the attributes people see or hear: title, placeholder,
+aria-label, alt, the value of a button) must be written ``{{ _("...") }}`` or in a trans block.
+(b) Every text marked in a template or in the code has a German translation in some .po file of
+``app/locale/de/LC_MESSAGES``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from voltfleet.app import i18n_catalogue as cat
+
+# Templates not converted yet. Each is being reworked by another helper this session, who wraps
+# its strings; the names leave this list as their branches merge. Nothing else may be added.
+TODO = {
+    # lists (site list, tables, charts)
+    "portal/sites.html",
+    "portal/devices.html",
+    "portal/_device_rows.html",
+    "portal/telemetry_chart.html",
+    # siteview (site page tabs, power flow)
+    "portal/site.html",
+    "portal/_site_nav.html",
+    # accounts (users, companies, registration, profile)
+    "portal/users.html",
+    "portal/companies.html",
+    "portal/register.html",
+    "portal/profile.html",
+    # alarms
+    "portal/alarms.html",
+    "portal/_site_alarms.html",
+    "portal/_alarm_severity.html",
+    # money (tariffs, savings, ranking, live data)
+    "portal/tariff.html",
+    "portal/_tariff_period.html",
+    "portal/_tariff_slot.html",
+    "portal/_tariff_readonly.html",
+    "portal/savings.html",
+    "portal/fleet_savings.html",
+    "portal/_live_panel.html",
+    "portal/_fleet_kpis.html",
+    # EV power management (issue 13's power pages): not converted by i18n this session, to stay
+    # out of the way of the EV-power work on the same pages; to be wrapped like the others.
+    "portal/power.html",
+    "portal/_power_live.html",
+}
+
+
+def _name(path: object) -> str:
+    return str(path.relative_to(cat.TEMPLATES))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", cat.templates(), ids=_name)
+def test_template_texts_are_marked_for_translation(path: object) -> None:
+    if _name(path) in TODO:
+        pytest.skip("owned by another helper this session: converted at merge")
+    bare = cat.bare_texts(path)  # type: ignore[arg-type]
+    assert not bare, "not marked with _() or trans:\n" + "\n".join(map(str, bare))
+
+
+def test_the_todo_list_names_only_templates_that_exist() -> None:
+    names = {_name(p) for p in cat.templates()}
+    assert not TODO - names, TODO - names
+
+
+def test_every_marked_text_has_a_german_translation() -> None:
+    missing = cat.untranslated("de")
+    assert not missing, "no German in app/locale/de/LC_MESSAGES:\n" + "\n".join(
+        f"{m.where}: {m.msgid!r}" for m in missing
+    )
+
+
+def test_the_lexer_check_finds_text_outside_gettext(tmp_path: object) -> None:
+    from pathlib import Path
+
+    page = Path(str(tmp_path)) / "page.html"
+    page.write_text(
+        '{% extends "x" %}{% block content %}<h1>{{ _("Fine") }}</h1>'
+        '<p title="Hover words">Plain words {{ value }}</p>'
+        '<input type="submit" value="Send it"><input name="q" value="kept as data">'
+        "{% trans %}Inside a trans block{% endtrans %}<script>var words = 1;</script>"
+        "<span>12 kW</span>{% endblock %}"
+    )
+    found = [b.text for b in cat.bare_texts(page)]
+    assert found == ["Hover words", "Plain words …", "Send it"]
+
+
+def test_untranslated_texts_are_reported(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    root = Path(str(tmp_path))
+    (root / "de" / "LC_MESSAGES").mkdir(parents=True)
+    (root / "de" / "LC_MESSAGES" / "x.po").write_text(
+        'msgid ""\nmsgstr ""\n"Language: de\\n"\n\nmsgid "Home"\nmsgstr "Start"\n\n'
+        'msgid "Sign in"\nmsgstr ""\n'
+    )
+    monkeypatch.setattr(cat, "LOCALE_DIR", root)
+    assert "Home" in cat.translated("de") and "Sign in" not in cat.translated("de")
+    assert "Sign in" in {m.msgid for m in cat.untranslated("de")}
