@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import exc as sa_exc
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from voltfleet import __version__
@@ -157,8 +158,15 @@ def create_app(
     if migrate:
         upgrade(runtime.db.url)
         ensure_job_queue(settings)
-    with runtime.db.session() as session:
-        ensure_platform(session)
+    try:
+        with runtime.db.session() as session:
+            ensure_platform(session)
+    except sa_exc.DBAPIError as exc:
+        if migrate:
+            raise
+        # A process that does not migrate (API workers) may start against a schema that is
+        # behind: it serves, and /readyz says "voltfleet db upgrade" until the schema is current.
+        log.warning("database schema behind this release: %s", str(exc).splitlines()[0])
     if runtime.jobs is None:
         runtime.jobs = build_jobs(runtime)
     if background is None:
