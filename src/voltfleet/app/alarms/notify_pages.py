@@ -62,7 +62,7 @@ def subscriptions_page(
         zone=tz,
         when=lambda instant: shown(instant, tz),
         can_create=caller.can(Kind.ALARM_SUBSCRIPTION, Action.CREATE),
-        language=current_language(),
+        mail_language=current_language(),  # not "language": the template global of that name
         error=error,
         notice=notice,
         secret=secret,
