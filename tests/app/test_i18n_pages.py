@@ -138,16 +138,22 @@ def test_alarms_sessions_and_plans_are_on_the_site_clock(
         )
     login(client, "om.i1@example.com")
     berlin = "15/01/2026 14:05 +01:00"
-    fragment = client.get(f"/site/{ids['site']}/alarms").text
+    # the overview's alarm fragment, and the fleet list (date and time on two lines there)
+    fragment = client.get(f"/site/{ids['site']}/alarms", headers={"HX-Request": "true"}).text
     assert berlin in fragment and "08:05" not in fragment, fragment
     listing = client.get("/maintenance/alarms", params={"status": "all"}).text
-    assert berlin in listing
+    assert '15/01/2026<br><span class="small">14:05 +01:00</span>' in listing
     english = client.get("/maintenance/alarms.csv", params={"status": "all"}).text
-    assert english.startswith("severity,raised_at,cleared_at")
+    # the CSV says which zone its instants are in (the reader's: a fleet-wide download)
+    assert english.startswith(
+        "level,severity,raised_at (America/New_York),cleared_at (America/New_York)"
+    ), english[:90]
     # the CSV header in the user's language, saying the zone of its instants
     prefer(client, world, "om@I1", language="de")
     german = client.get("/maintenance/alarms.csv", params={"status": "all"}).text
-    assert german.startswith("Stufe,ausgelöst_am (UTC),beendet_am (UTC)"), german[:80]
+    assert german.startswith(
+        "Stufe,Schweregrad,ausgelöst_am (America/New_York),beendet_am (America/New_York)"
+    ), german[:90]
     prefer(client, world, "om@I1", language="")
     # a plan's commands: each step on the site's clock with its offset
     r = client.post(

@@ -48,7 +48,8 @@ def alarm_columns(zone: str = "UTC") -> list[Column[AlarmOut]]:
     """The download's columns; its times in ``zone``, which their headers name."""
 
     def at(name: str, get: object) -> Column[AlarmOut]:
-        return Column(f"{name} ({zone})", lambda a: local(get(a), zone))  # type: ignore[operator]
+        # the header in the reader's language, naming the zone of its instants
+        return Column(f"{_(name)} ({zone})", lambda a: local(get(a), zone))  # type: ignore[operator]
 
     return [
         Column("level", lambda a: a.level),

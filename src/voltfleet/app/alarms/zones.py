@@ -45,9 +45,11 @@ def local(instant: datetime | None, zone_name: str) -> datetime | None:
 
 
 def shown(instant: datetime | None, zone_name: str) -> str:
-    """An instant as a person reads it in ``zone_name``: "2026-03-02 11:15:00+01:00"."""
-    at = local(instant, zone_name)
-    return "" if at is None else at.replace(microsecond=0).isoformat(sep=" ")
+    """An instant as the reader's formats write it on the clock of ``zone_name``, with the
+    offset: "2026-03-02 11:15 +01:00" (ISO), "02/03/2026 11:15 +01:00" (en-GB) ..."""
+    from voltfleet.app.formatting import in_zone  # the one clock of the portal (issue 19)
+
+    return "" if instant is None else in_zone(instant, zone_name)
 
 
 def day(text: str, name: str) -> date | None:
