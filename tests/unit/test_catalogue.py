@@ -16,13 +16,7 @@ from voltfleet.app import i18n_catalogue as cat
 # its strings; the names leave this list as their branches merge. Nothing else may be added.
 TODO = {
     # lists (site list, tables, charts)
-    "portal/sites.html",
-    "portal/devices.html",
-    "portal/_device_rows.html",
-    "portal/telemetry_chart.html",
     # siteview (site page tabs, power flow)
-    "portal/site.html",
-    "portal/_site_nav.html",
     # accounts (users, companies, registration, profile)
     "portal/users.html",
     "portal/companies.html",

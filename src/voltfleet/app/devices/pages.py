@@ -17,6 +17,7 @@ from voltfleet.app.devices.repository import DeviceFilters, DeviceRepository
 from voltfleet.app.devices.schemas import DeviceUpdate
 from voltfleet.app.devices.views import device_views
 from voltfleet.app.formatting import site_zone
+from voltfleet.app.i18n import gettext_noop as N_
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
@@ -80,7 +81,7 @@ def gateway_list(
     page: int = 1,
 ) -> HTMLResponse:
     params = dict(status=status, model=model, firmware=firmware, serial=serial, live_data=live_data)
-    return _device_list(request, session, "gateway", "Gateways", params, page)
+    return _device_list(request, session, "gateway", N_("Gateways"), params, page)
 
 
 @router.get("/site/inverters", response_class=HTMLResponse)
@@ -95,7 +96,7 @@ def inverter_list(
     page: int = 1,
 ) -> HTMLResponse:
     params = dict(status=status, model=model, firmware=firmware, serial=serial, live_data=live_data)
-    return _device_list(request, session, "inverter", "Inverters", params, page)
+    return _device_list(request, session, "inverter", N_("Inverters"), params, page)
 
 
 @router.get("/device/{device_id}", response_class=HTMLResponse)
