@@ -17,20 +17,7 @@ from voltfleet.app import i18n_catalogue as cat
 TODO = {
     # lists (site list, tables, charts)
     # siteview (site page tabs, power flow)
-    # accounts (users, companies, registration, profile)
-    "portal/users.html",
-    "portal/companies.html",
-    "portal/register.html",
-    "portal/profile.html",
-    # alarms
-    "portal/alarms.html",
-    "portal/_site_alarms.html",
-    "portal/_alarm_severity.html",
     # money (tariffs, savings, ranking, live data)
-    "portal/tariff.html",
-    "portal/_tariff_period.html",
-    "portal/_tariff_slot.html",
-    "portal/_tariff_readonly.html",
     "portal/savings.html",
     "portal/fleet_savings.html",
     "portal/_live_panel.html",

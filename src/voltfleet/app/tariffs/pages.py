@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, DbSession, request_now
+from voltfleet.app.i18n import gettext_noop as N_
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import SiteRepository
@@ -69,7 +70,7 @@ async def _form_fields(request: Request) -> dict[str, str]:
 
 FormFields = Annotated[dict[str, str], Depends(_form_fields)]
 
-DIRECTIONS = {"EXPORT": "Export price", "IMPORT": "Import price"}
+DIRECTIONS = {"EXPORT": N_("Export price"), "IMPORT": N_("Import price")}  # tab labels
 SOURCES = {
     "entsoe": "ENTSO-E day-ahead",
     "awattar": "aWATTar",

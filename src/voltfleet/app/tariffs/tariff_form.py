@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from voltfleet.app.i18n import gettext_noop as N_
 from voltfleet.app.tariffs.page_text import (
     clock_text,
     decimal_text,
@@ -22,11 +23,11 @@ from voltfleet.market import market_area
 from voltfleet.store.models import Site
 
 SLOT_LISTS = {"all": "slots", "weekday": "weekday_slots", "weekend": "weekend_slots"}
-KINDS = {
-    "fixed": "Fixed tariff",
-    "tou": "Time of use (TOU)",
-    "tou_weekday_weekend": "TOU (weekday + weekend)",
-    "market": "Automatic (market price)",
+KINDS = {  # labels, translated where shown (the tariff page's templates)
+    "fixed": N_("Fixed tariff"),
+    "tou": N_("Time of use (TOU)"),
+    "tou_weekday_weekend": N_("TOU (weekday + weekend)"),
+    "market": N_("Automatic (market price)"),
 }
 DAY_KIND_LIST = {"ALL": "all", "WEEKDAY": "weekday", "WEEKEND": "weekend"}
 
