@@ -37,14 +37,6 @@ TODO = {
     "portal/_tariff_period.html",
     "portal/_tariff_slot.html",
     "portal/_tariff_readonly.html",
-    "portal/savings.html",
-    "portal/fleet_savings.html",
-    "portal/_live_panel.html",
-    "portal/_fleet_kpis.html",
-    # EV power management (issue 13's power pages): not converted by i18n this session, to stay
-    # out of the way of the EV-power work on the same pages; to be wrapped like the others.
-    "portal/power.html",
-    "portal/_power_live.html",
 }
 
 
