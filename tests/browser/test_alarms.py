@@ -67,7 +67,8 @@ def test_filters_remedy_and_tabs(installer_page: Any, alarms: dict[str, str]) ->
     )
     assert levels and set(levels) == {"urgent"}, levels
 
-    # Alarm info, in a chosen zone: the header says which.
+    # Alarm info, with the day range in a chosen zone: the page says which (times stay on each
+    # site's clock).
     page.select_option("select[name=level]", "")
     page.fill("input[name=q]", "uplink")
     page.select_option("select[name=tz]", "Europe/Berlin")
@@ -75,7 +76,8 @@ def test_filters_remedy_and_tabs(installer_page: Any, alarms: dict[str, str]) ->
     only = page.locator("#alarm-rows tbody tr[data-alarm]")
     expect(only).to_have_count(1)
     assert only.first.get_attribute("data-code") == "GW_BUFFER_NEARLY_FULL"
-    expect(page.locator("#alarm-rows thead")).to_contain_text("Europe/Berlin")
+    expect(page.locator("#alarm-rows thead")).to_contain_text("site's clock")
+    expect(page.locator("main")).to_contain_text("the CSV use Europe/Berlin")
 
     # The remedy opens on demand.
     remedy = only.first.locator("details.remedy")
