@@ -57,6 +57,11 @@ def demo_settings(data_dir: Path) -> Settings:
         secret_key="browser-test-secret-" + "k" * 40,
         argon2_time_cost=1,
         argon2_memory_kib=1024,
+        # One server serves every browser module, and each signs its people in: the default
+        # limits (5 a minute per account) refused the installer's sign-in when the suite ran
+        # fast. The limits themselves are tested in tests/app/test_login_limits.py.
+        login_limit_per_account="600/minute",
+        login_limit_per_address="6000/minute",
     )
 
 

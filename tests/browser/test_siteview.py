@@ -85,8 +85,17 @@ def home(server: DemoServer) -> dict[str, str]:
     return ids
 
 
+_last: list[datetime] = []
+
+
 def ingest(server: DemoServer, home: dict[str, str], **w: float) -> None:
-    at = (datetime.now(UTC) - timedelta(seconds=2)).replace(microsecond=0).isoformat()
+    # each batch a second later than the one before: two batches within one second would be
+    # the same readings (stored once, the second answered as duplicates)
+    now = (datetime.now(UTC) - timedelta(seconds=2)).replace(microsecond=0)
+    if _last and now <= _last[-1]:
+        now = _last[-1] + timedelta(seconds=1)
+    _last.append(now)
+    at = now.isoformat()
     where = {"pv_power_w": "inv", "battery_power_w": "inv", "grid_power_w": "mtr", "soc": "bat"}
     readings = [
         {"device": home[where[p]], "point": p, "ts": at, "value": v,
