@@ -272,3 +272,13 @@ def test_an_autotest_run_is_judged_in_the_commissioning_report(
     text = pdf_text(pdf.content)
     for expected in ("59.S1", "253.00 V", "81<.S2", "FAIL: tripped at 270 V", "overall"):
         assert expected in text, f"{expected!r} not in the PDF:\n{text}"
+
+
+def test_the_api_refuses_autotest_outside_italy(client: TestClient, world: World) -> None:
+    ids, _ = home(client, world, "GWAPI")  # a German home
+    r = client.post(
+        f"/api/v1/devices/{ids['GWAPI-INV']}/commands",
+        json={"kind": "autotest", "params": {"standard": "CEI 0-21"}},
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 422 and "only available for sites in Italy" in r.json()["detail"]

@@ -16,6 +16,7 @@ from voltfleet.app.commands.repository import CommandRepository
 from voltfleet.app.commands.schemas import CommandIn, CommandOut, GatewayCommandOut
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import DeviceRepository
+from voltfleet.domain import autotest
 from voltfleet.domain import commands as dc
 from voltfleet.domain.access import Action
 from voltfleet.domain.commands import CommandError, CommandRequest
@@ -50,6 +51,16 @@ def create(
         )
     if body.kind in {k.value for k in dc.PLATFORM_ONLY}:
         raise uc.rejected(CommandError("firmware is installed through an upgrade task", "kind"))
+    site = session.get(Site, device.site_id)
+    if body.kind == dc.CommandKind.AUTOTEST.value and not (
+        site is not None and autotest.available_in(site.country)
+    ):  # the API and the AutoTest page alike
+        country = site.country if site else "?"
+        raise uc.rejected(
+            CommandError(
+                f"AutoTest is only available for sites in Italy (this site: {country})", "kind"
+            )
+        )
     row = uc.queue(
         repo(session),
         device.id,
@@ -61,7 +72,6 @@ def create(
         created_by=caller.user.id,
     )
     assert isinstance(row, Command)
-    site = session.get(Site, device.site_id)
     audit.record(
         session,
         actor=caller.user,

@@ -88,12 +88,7 @@ async def start_autotest(request: Request, session: DbSession, device_id: str) -
     caller = require_caller(request, session)
     error = notice = ""
     try:
-        device, site, _zone, runs = _context(session, caller, device_id)
-        if site is None or not autotest.available_in(site.country):
-            raise autotest.AutoTestError(
-                _("AutoTest is only available for sites in Italy (this site: %(c)s).")
-                % {"c": site.country if site else "?"}
-            )
+        device, _site, _zone, runs = _context(session, caller, device_id)
         if any(r.state in ("queued", "sent") for r in runs):
             raise autotest.AutoTestError(_("A test is already running on this inverter."))
         autotest.check_conditions(
