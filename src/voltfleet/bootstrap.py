@@ -77,6 +77,7 @@ from voltfleet.jobs.inprocess import InProcessJobs
 from voltfleet.jobs.platform import all_jobs
 from voltfleet.jobs.platform import bind as bind_jobs
 from voltfleet.ports import Jobs, WeatherHistory
+from voltfleet.process_gc import tune_for_server
 from voltfleet.settings import Settings
 from voltfleet.store import summaries
 from voltfleet.store.db import Database
@@ -290,4 +291,6 @@ def ocpp_connection_count(runtime: Runtime) -> int:
 def worker_app() -> FastAPI:
     """The app of one of several server processes (``voltfleet serve --workers N``): the
     database was migrated by the parent."""
-    return create_app(Settings(), migrate=False)
+    app = create_app(Settings(), migrate=False)
+    tune_for_server()  # one process of several: see voltfleet.process_gc
+    return app

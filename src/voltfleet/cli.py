@@ -10,6 +10,7 @@ import sys
 
 from pydantic import ValidationError
 
+from voltfleet.process_gc import tune_for_server
 from voltfleet.settings import InsecureSettingsError, Settings
 
 
@@ -19,6 +20,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from voltfleet.bootstrap import create_app
 
     app = create_app(settings)
+    tune_for_server()  # after the app is built: its objects live as long as the process
     tls: dict[str, object] = {}
     if settings.tls_certfile and settings.tls_keyfile:  # OCPP security profiles 2 and 3
         from voltfleet.app.charging.tls import uvicorn_tls_options
@@ -106,6 +108,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     # procrastinate logs every job deferred, started and finished at INFO: a line a second or
     # more; its warnings and errors (a failed job) still show.
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    tune_for_server()
     try:
         jobs.run_worker_sync(name=args.name or None, concurrency=args.concurrency)
     finally:
@@ -254,6 +257,7 @@ def cmd_mqtt_bridge(_: argparse.Namespace) -> None:
             sync(session, files)
     bridge = Bridge(MqttBridgeService.of(runtime), bridge_config(settings))
     print(f"voltfleet mqtt-bridge: {settings.mqtt_url} as {settings.mqtt_username}", flush=True)
+    tune_for_server()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(bridge.run())
 
