@@ -120,7 +120,7 @@ def gateway_table(rows: list[Row], actions: Actions | None) -> Table[Row]:
         ),
         Column(N_("Model"), lambda r: r.device.model, key="model"),
         Column(N_("Firmware version"), lambda r: r.device.fw_arm, key="firmware"),
-        Column(N_("Registration no."), lambda r: r.device.registration_no, key="registration"),
+        Column(N_("Registration no."), lambda r: r.device.registration_no, page=False),  # CSV
         Column(N_("Devices"), lambda r: r.below, num=True, key="devices"),
         Column(N_("Site"), lambda r: r.device, text=lambda d: d.site_name, show=_site, key="site"),
         Column(
