@@ -28,6 +28,7 @@ from voltfleet.app.charging.ws import router as ocpp_router
 from voltfleet.app.commands.endpoints import router as commands_router
 from voltfleet.app.commands.pages import router as commands_pages_router
 from voltfleet.app.commands.plan_endpoints import router as plan_router
+from voltfleet.app.device_lists.endpoints import router as gateway_summary_router
 from voltfleet.app.devices.endpoints import router as devices_router
 from voltfleet.app.discovery.endpoints import router as discovery_router
 from voltfleet.app.firmware import jobs as firmware_jobs
@@ -234,6 +235,7 @@ def create_app(
         users_router,
         sites_router,
         devices_router,
+        gateway_summary_router,
         audit_router,
         tariffs_router,
         slots_router,

@@ -498,7 +498,11 @@ LIST_CASES = [
     (Kind.DEVICE, "/api/v1/devices"),
 ]
 # Not about one object: checked against the oracle below.
-COUNT_ROUTES = {("GET", "/api/v1/sites/status-counts"), ("GET", "/api/v1/fleet/kpis")}
+COUNT_ROUTES = {
+    ("GET", "/api/v1/sites/status-counts"),
+    ("GET", "/api/v1/fleet/kpis"),
+    ("GET", "/api/v1/gateways/summary"),
+}
 # Authenticated by a gateway's credential, not a person's: every person's token is refused, and a
 # gateway naming another gateway's device gets it quarantined (checked below).
 DEVICE_CREDENTIAL = {
@@ -1369,6 +1373,27 @@ def test_authorisation_matrix(
         tally[outcome(r.status_code)] += 1
         if r.status_code != 200 or r.json()["sites"] != len(own):
             failures.append(f"fleet kpis by {key}: {r.status_code} {r.text[:80]}, want {len(own)}")
+
+        # The gateway dashboard counts exactly the gateways the device list shows the caller.
+        seen_sites = {
+            site.id
+            for site in all_sites
+            if site_visible(
+                caller,
+                caller_org,
+                site,
+                all_orgs[site.org_id],
+                [all_orgs[o] for o in shares_of.get(site.id, [])],
+            )[0]
+        }
+        want_gw = {d.id for d in all_devices if d.kind == "gateway" and d.site_id in seen_sites}
+        r = client.get("/api/v1/gateways/summary", headers=caller.headers())
+        tally["requests"] += 1
+        tally[outcome(r.status_code)] += 1
+        if r.status_code != 200 or r.json()["total"] != len(want_gw):
+            failures.append(
+                f"gateway summary by {key}: {r.status_code} {r.text[:80]}, want {len(want_gw)}"
+            )
 
         # Readings come from gateways' credentials only, and so do command polls and replies.
         check(caller, f"ingest by {key}", "POST", "/api/v1/ingest", "401", {"readings": []})

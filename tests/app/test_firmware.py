@@ -320,11 +320,20 @@ def test_the_demo_shows_a_new_release_and_a_finished_campaign(
     )
     assert r.status_code == 200, r.text
     auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
-    got = client.get("/api/v1/firmware/releases", headers=auth).json()
+    got = client.get(
+        "/api/v1/firmware/releases", params={"device_kind": "gateway"}, headers=auth
+    ).json()
     assert {(x["version"], x["new"], x["devices_running"]) for x in got} == {
         ("1.1.0", True, 3),
         ("1.0.0", False, 1),
     }
+    # Upgrade > Charger has one release of the simulated wallbox (issue 16's leftover).
+    chargers = client.get(
+        "/api/v1/firmware/releases", params={"device_kind": "charger"}, headers=auth
+    ).json()
+    assert [(x["model"], x["version"], x["new"]) for x in chargers] == [
+        ("simulated wallbox", "sim-1.1", True)
+    ]
     tasks = client.get("/api/v1/firmware/tasks", headers=auth).json()["items"]
     assert [(t["state"], t["stats"]["succeeded"], t["stats"]["failed"]) for t in tasks] == [
         ("finished", 3, 1)

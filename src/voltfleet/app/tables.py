@@ -86,6 +86,13 @@ def _attrs(attrs: Mapping[str, str]) -> Markup:
     return Markup("").join(Markup(' {}="{}"').format(k, v) for k, v in attrs.items())
 
 
+def _head_attrs(column: Column[Any]) -> dict[str, str]:
+    attrs = {"class": "num"} if column.num else {}
+    if column.key:
+        attrs["data-col"] = column.key
+    return attrs
+
+
 @dataclass(frozen=True)
 class Column(Generic[R]):
     """One column of a table.
@@ -94,7 +101,8 @@ class Column(Generic[R]):
     cell (say, three decimals); a page shows it under ``heading`` (default: the title) as
     ``show`` makes it (default: as the CSV has it), right-aligned when ``num``, with the classes
     ``css`` gives for the value (say ``neg`` below zero). ``page=False`` keeps a column out of
-    the page (a start and end time a page shows elsewhere)."""
+    the page (a start and end time a page shows elsewhere). ``key`` names the column in the
+    page (``data-col`` on its heading and cells) for a column chooser (static/js/columns.js)."""
 
     title: str
     value: Callable[[R], Any]
@@ -104,6 +112,7 @@ class Column(Generic[R]):
     num: bool = False
     css: Callable[[Any], str] | None = None
     page: bool = True
+    key: str = ""
 
     def csv_value(self, row: R) -> object:
         return self.text(self.value(row))
@@ -114,7 +123,10 @@ class Column(Generic[R]):
         classes = " ".join(
             c for c in ("num" if self.num else "", self.css and self.css(value)) if c
         )
-        return Markup("<td{}>{}</td>").format(_attrs({"class": classes}) if classes else "", shown)
+        attrs = {"class": classes} if classes else {}
+        if self.key:
+            attrs["data-col"] = self.key
+        return Markup("<td{}>{}</td>").format(_attrs(attrs), shown)
 
 
 @dataclass(frozen=True)
@@ -141,14 +153,21 @@ class Table(Generic[R]):
     def download(self, filename: str) -> Response:
         return csv_download(self.csv(), filename)
 
-    def html(self, id: str = "", empty: str = N_("Nothing to show.")) -> Markup:
-        """An HTML ``<table>`` (every cell escaped), or a line saying it is empty."""
+    def html(self, id: str = "", empty: str = N_("Nothing to show."), cls: str = "") -> Markup:
+        """An HTML ``<table>`` (every cell escaped; ``cls`` its class), or a line saying it is
+        empty."""
         if not self.rows and not self.footer:
             return Markup('<p class="empty">{}</p>').format(gettext(empty))
         shown = [c for c in self.columns if c.page]
         head = Markup("").join(
             Markup("<th{}>{}</th>").format(
-                Markup(' class="num"') if c.num else "", gettext(c.heading or c.title)
+                _attrs(
+                    {
+                        **({"class": "num"} if c.num else {}),
+                        **({"data-col": c.key} if c.key else {}),
+                    }
+                ),
+                gettext(c.heading or c.title),
             )
             for c in shown
         )
@@ -164,7 +183,7 @@ class Table(Generic[R]):
         return Markup(
             "<table{}>\n<thead><tr>{}</tr></thead>\n<tbody>\n{}</tbody>\n{}</table>"
         ).format(
-            _attrs({"id": id}) if id else "",
+            _attrs({**({"id": id} if id else {}), **({"class": cls} if cls else {})}),
             head,
             body,
             Markup("<tfoot>\n{}</tfoot>\n").format(foot) if self.footer else "",

@@ -1,4 +1,4 @@
-"""Device pages: the gateway and inverter lists, binding by hand or from CSV, device details with
+"""Device pages (the gateway and inverter lists are in app/device_lists/): device details with
 rename, the live-data switch, moving a gateway to another site, and unbinding or deleting."""
 
 from __future__ import annotations
@@ -13,90 +13,20 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, DbSession
 from voltfleet.app.devices import service as device_service
-from voltfleet.app.devices.repository import DeviceFilters, DeviceRepository
+from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceUpdate
 from voltfleet.app.devices.views import device_views
 from voltfleet.app.formatting import site_zone
-from voltfleet.app.i18n import gettext_noop as N_
-from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.detail_pages import Csrf, short_error
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.fleet import LiveData
-from voltfleet.usecases.errors import Invalid
 
 router = APIRouter()
 PAGE = 25
 MOVE_TARGETS = 50  # sites offered in the move picker at once; typing narrows the list
-
-
-def _device_list(
-    request: Request, session: Session, kind: str, title: str, params: dict[str, str], page: int
-) -> HTMLResponse:
-    caller = require_caller(request, session)
-    filters = DeviceFilters(
-        kind=kind,
-        status=params.get("status") or None,
-        model=params.get("model") or None,
-        firmware=params.get("firmware") or None,
-        serial=params.get("serial") or None,
-        live_data=params.get("live_data") or None,
-    )
-    error = None
-    devices: list[Any] = []
-    total = 0
-    try:
-        stmt = DeviceRepository(session, caller).query(filters)
-        rows, total = paginate(session, stmt, PageParams(page=max(page, 1), page_size=PAGE))
-        devices = device_views(session, rows)
-    except Invalid as exc:  # a bad filter: shown on the page
-        error = exc.message
-    return render(
-        request,
-        "portal/devices.html",
-        caller,
-        title=title,
-        kind=kind,
-        devices=devices,
-        total=total,
-        page=page,
-        page_size=PAGE,
-        args=params,
-        query="&".join(f"{k}={v}" for k, v in params.items() if v),
-        error=error,
-    )
-
-
-@router.get("/site/gateways", response_class=HTMLResponse)
-def gateway_list(
-    request: Request,
-    session: DbSession,
-    status: str = "",
-    model: str = "",
-    firmware: str = "",
-    serial: str = "",
-    live_data: str = "",
-    page: int = 1,
-) -> HTMLResponse:
-    params = dict(status=status, model=model, firmware=firmware, serial=serial, live_data=live_data)
-    return _device_list(request, session, "gateway", N_("Gateways"), params, page)
-
-
-@router.get("/site/inverters", response_class=HTMLResponse)
-def inverter_list(
-    request: Request,
-    session: DbSession,
-    status: str = "",
-    model: str = "",
-    firmware: str = "",
-    serial: str = "",
-    live_data: str = "",
-    page: int = 1,
-) -> HTMLResponse:
-    params = dict(status=status, model=model, firmware=firmware, serial=serial, live_data=live_data)
-    return _device_list(request, session, "inverter", N_("Inverters"), params, page)
 
 
 @router.get("/device/{device_id}", response_class=HTMLResponse)
@@ -123,6 +53,7 @@ def device_details(
         device=view,
         children=children,
         can_edit=can_edit,
+        can_delete=caller.can(Kind.DEVICE, Action.DELETE),  # the devices below a gateway
         movable=movable,
         targets=_move_targets(session, caller, device.site_id, "") if movable else [],
         supported=device.live_data == LiveData.SUPPORTED,

@@ -1,6 +1,7 @@
-"""The demo's firmware: two releases of the simulated gateway's firmware (the newer one NEW) and
-a small campaign that finished two days ago (three gateways upgraded, one refused a corrupt
-download), so Upgrade shows something the moment the demo starts."""
+"""The demo's firmware: two releases of the simulated gateway's firmware (the newer one NEW), one
+of the simulated wallbox's (Upgrade > Charger: the demo's OCPP charger runs "sim-1.0" and can be
+upgraded to it), and a small campaign that finished two days ago (three gateways upgraded, one
+refused a corrupt download), so Upgrade shows something the moment the demo starts."""
 
 from __future__ import annotations
 
@@ -23,21 +24,28 @@ from voltfleet.store.models import Org, User
 from voltfleet.usecases.firmware import policy_json
 
 MODEL = "voltfleet simulator"
+CHARGER_MODEL = "simulated wallbox"  # what the simulated charger's BootNotification says
 
 
 def _release(
-    s: Session, org: Org, by: User | None, version: str, text: str, at: datetime
+    s: Session,
+    org: Org,
+    by: User | None,
+    version: str,
+    text: str,
+    at: datetime,
+    kind: str = "gateway",
 ) -> FirmwareRelease:
-    content = f"voltfleet simulated gateway firmware {version}\n".encode() * 256
+    content = f"voltfleet simulated {kind} firmware {version}\n".encode() * 256
     row = FirmwareRelease(
         org_id=org.id,
         org_path=org.path,
-        device_kind="gateway",
-        model=MODEL,
-        firmware_type="gateway",
+        device_kind=kind,
+        model=MODEL if kind == "gateway" else CHARGER_MODEL,
+        firmware_type=kind,
         version=version,
         description=text,
-        file_name=f"voltfleet-gw-{version}.bin",
+        file_name=f"voltfleet-{'gw' if kind == 'gateway' else kind}-{version}.bin",
         size_bytes=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         created_at=at,
@@ -55,6 +63,17 @@ def seed_firmware(s: Session, org: Org, gateways: list[Device], now: datetime) -
     _release(s, org, by, "1.0.0", "first release", now - timedelta(days=30))
     new = _release(
         s, org, by, "1.1.0", "faster reconnect after a broker restart", now - timedelta(days=3)
+    )
+    # The charger's versions share the simulator's "sim-" prefix: versions compare as text after
+    # their numbers, so "sim-1.1" is above "sim-1.0" (and would sort below a bare "2.0").
+    _release(
+        s,
+        org,
+        by,
+        "sim-1.1",
+        "OCPP 2.0.1 firmware status fixes",
+        now - timedelta(days=1),
+        kind="charger",
     )
     start = now - timedelta(days=2)
     task = FirmwareTask(

@@ -41,7 +41,7 @@ from voltfleet.store.fleet_models import Device
 from voltfleet.usecases.errors import NotFound
 
 router = APIRouter(tags=["firmware"])
-KindFilter = Literal["gateway", "inverter"]
+KindFilter = Literal["gateway", "inverter", "charger"]
 
 
 def release_out(v: releases.ReleaseView) -> ReleaseOut:

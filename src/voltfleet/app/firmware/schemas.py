@@ -10,7 +10,7 @@ from voltfleet.app.instants import Instant
 
 class ReleaseOut(BaseModel):
     id: str
-    device_kind: str = Field(description="gateway | inverter")
+    device_kind: str = Field(description="gateway | inverter | charger")
     model: str
     firmware_type: str
     firmware_type_label: str

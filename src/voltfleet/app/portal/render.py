@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from voltfleet import __version__
 from voltfleet.app import formatting, i18n
 from voltfleet.app.deps import Caller, get_runtime
+from voltfleet.app.device_lists.tabs import device_tabs
 from voltfleet.app.portal import quantity_filters
 from voltfleet.app.portal.session import csrf_for
 from voltfleet.app.siteview.tabs import site_tabs
@@ -27,6 +28,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )
 templates.env.globals["site_tabs"] = site_tabs  # the site's function bar (_site_tabs.html)
+templates.env.globals["device_tabs"] = device_tabs  # an inverter's bar (_device_tabs.html)
 quantity_filters.install(templates.env)  # {{ w|power }}, {{ wh|energy }} ... (issue 19)
 formatting.install(templates.env)  # site_time, user_time, local_date, number (app/formatting.py)
 N_ = i18n.gettext_noop

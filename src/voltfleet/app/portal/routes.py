@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from voltfleet.app.alarms import pages as alarm_pages
 from voltfleet.app.auth import pages as auth_pages
+from voltfleet.app.device_lists import pages as device_list_pages
 from voltfleet.app.devices import pages as device_pages
 from voltfleet.app.firmware import pages as firmware_pages
 from voltfleet.app.firmware import report_pages as commissioning_pages
@@ -39,6 +40,7 @@ for pages in (
     # The site list and /site/new, then the device lists (/site/gateways, /site/inverters), then
     # /site/{site_id} and its forms: a fixed path must come before the pattern that would match it.
     site_pages,
+    device_list_pages,
     device_pages,
     site_detail_pages,
     siteview_pages,
