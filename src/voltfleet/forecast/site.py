@@ -33,6 +33,7 @@ from voltfleet.domain.optimisation.forecast import (
     load_from_history,
     pv_correction,
 )
+from voltfleet.domain.weather import HourlyWeather
 from voltfleet.forecast.hourly_sky import irradiance_at
 from voltfleet.ports import WeatherForecast
 from voltfleet.simulator.model import PvSpec, pv_power_w
@@ -60,11 +61,11 @@ class SiteForecaster:
 
     def _sky(
         self, site: ForecastSite, times: Sequence[datetime]
-    ) -> tuple[WeatherSource | WeatherForecast, str]:
-        """Which sky the PV comes from for ``times`` (those ahead and the measured ones), its
+    ) -> tuple[WeatherSource | HourlyWeather, str, str]:
+        """The sky the PV comes from for ``times`` (those ahead and the measured ones), its
         name, and why the forecast was not used (``""`` when it was, or none is configured)."""
         if self.weather is None:
-            return self.source, ""
+            return self.source, self.source, ""
         assert site.latitude is not None and site.longitude is not None
         first, last = min(times), max(times) + 2 * HALF_STEP
         try:
@@ -73,17 +74,17 @@ class SiteForecaster:
             reason = exc.message
         else:
             if got.covers(first, last):
-                return self.weather, ""
+                return got, self.weather.name, ""
             span = f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
             reason = f"{self.weather.name} does not cover {span}"
         log.warning("PV forecast falls back to the clear sky: %s", reason)
-        return "clearsky", reason
+        return "clearsky", "clearsky", reason
 
     def _pv(
         self,
         site: ForecastSite,
         times: Sequence[datetime],
-        sky: WeatherSource | WeatherForecast | None = None,
+        sky: WeatherSource | HourlyWeather | None = None,
     ) -> np.ndarray:
         assert site.latitude is not None and site.longitude is not None
         # the mean over each quarter hour, taken at its middle
@@ -93,8 +94,7 @@ class SiteForecaster:
         if isinstance(sky, str):
             irr = irradiance(sky, mid, site.latitude, site.longitude)
         else:
-            hours = sky.hourly(site.latitude, site.longitude, min(times), mid[-1] + HALF_STEP)
-            irr = irradiance_at(hours, mid, site.latitude, site.longitude)
+            irr = irradiance_at(sky, mid, site.latitude, site.longitude)
         spec = PvSpec(
             capacity_wp=site.capacity_kwp * 1000,
             tilt_deg=site.tilt_deg,
@@ -105,15 +105,14 @@ class SiteForecaster:
     def forecast(self, site: ForecastSite, times: Sequence[datetime]) -> SiteForecast:
         tz = ZoneInfo(site.timezone)
         if site.capacity_kwp > 0 and site.latitude is not None and site.longitude is not None:
-            past = [t for t, _ in site.pv_history]
-            sky, note = self._sky(site, [*times, *past])
-            pv = self._pv(site, times, sky)
+            both = [*times, *(t for t, _ in site.pv_history)]  # ahead, and the measured
+            sky, name, note = self._sky(site, both)
+            modelled = self._pv(site, both, sky)
+            pv = modelled[: len(times)]
             factor = 1.0
             if site.pv_history:
-                modelled = self._pv(site, past, sky)
-                factor = pv_correction([w for _, w in site.pv_history], modelled)
+                factor = pv_correction([w for _, w in site.pv_history], modelled[len(times) :])
             pv = pv * factor
-            name = sky if isinstance(sky, str) else sky.name
             pv_source = name if factor == 1.0 else f"{name} x {factor:.2f}"
         else:
             pv, factor, pv_source, note = np.zeros(len(times)), 1.0, "none", ""
