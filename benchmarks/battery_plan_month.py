@@ -19,7 +19,10 @@ platform's commands run a battery (``domain.optimisation.control``): charge or d
 planned power, idle, or self-consumption, within the battery's state of charge, the grid taking
 the rest; with ``follow_home`` (the default here; ``--setpoints`` for the API's default) every
 step that only serves the home is self-consumption. ``--perfect`` plans with what will happen
-instead of forecasts (the plan's ceiling); ``--quick`` runs 5 homes.
+instead of forecasts (the plan's ceiling); ``--weather`` takes the PV from the simulator's
+weather as a weather forecast (``forecast.simulated_forecast`` in hourly means, rebuilt at each
+quarter hour by ``forecast.hourly_sky``, as ``VOLTFLEET_WEATHER_FORECAST=simulated`` does),
+scaled by the measured days the same way; ``--quick`` runs 5 homes.
 Self-consumption: the battery charges from PV surplus and covers the load.
 
 Printed: per home and in all, the month's energy bill of each (import paid less export earned),
@@ -63,6 +66,7 @@ REPLAN = 4  # every hour
 WEAR = 0.05
 EXPORT = 0.082
 PERFECT = "--perfect" in sys.argv
+WEATHER = "--weather" in sys.argv
 FOLLOW = "--setpoints" not in sys.argv  # the plan's commands (domain.optimisation.control)
 HOMES = 5 if "--quick" in sys.argv else HOMES
 
@@ -132,6 +136,12 @@ def home_month(
     mid = tuple(t + STEP / 2 for t in times)
     pv = pv_power_w(spec.pv, irradiance("try", mid, spec.latitude, spec.longitude))
     clear = pv_power_w(spec.pv, irradiance("clearsky", mid, spec.latitude, spec.longitude))
+    if WEATHER:  # the sky of the weather forecast instead of the clear sky
+        from voltfleet.forecast.hourly_sky import irradiance_at
+        from voltfleet.forecast.simulated_forecast import SimulatedForecast
+
+        hours = SimulatedForecast().hourly(spec.latitude, spec.longitude, times[0], mid[-1])
+        clear = pv_power_w(spec.pv, irradiance_at(hours, mid, spec.latitude, spec.longitude))
     shape = household_shape_w_per_kwh(mid, spec.timezone, spec.country)
     load = load_power_w(spec.annual_kwh, shape, 900.0, np.random.default_rng([spec.seed, 99]))
     eta = math.sqrt(spec.battery.round_trip_efficiency)
@@ -228,7 +238,8 @@ def main() -> None:
     o, s, wo, ws = tot
     n = len(homes)
     print(
-        f"all ({'perfect forecasts' if PERFECT else 'forecasts'}, "
+        f"all ({'perfect forecasts' if PERFECT else 'forecasts'}"
+        f"{', PV from the weather forecast' if WEATHER else ''}, "
         f"{'follow_home' if FOLLOW else 'setpoints'}): net energy bill (import paid less export "
         f"earned, stored energy left valued) self-consumption {s:.2f} EUR, optimised {o:.2f} EUR: "
         f"{s - o:+.2f} EUR saved ({(s - o) / n:+.2f} EUR per home and month, "

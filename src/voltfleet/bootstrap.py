@@ -28,6 +28,7 @@ from voltfleet.app.charging.ws import router as ocpp_router
 from voltfleet.app.commands.endpoints import router as commands_router
 from voltfleet.app.commands.pages import router as commands_pages_router
 from voltfleet.app.commands.plan_endpoints import router as plan_router
+from voltfleet.app.commands.planning import use_planner
 from voltfleet.app.device_lists.endpoints import router as gateway_summary_router
 from voltfleet.app.devices.endpoints import router as devices_router
 from voltfleet.app.discovery.endpoints import router as discovery_router
@@ -74,6 +75,7 @@ from voltfleet.app.virtual_battery.endpoints import router as virtual_battery_ro
 from voltfleet.app.virtual_battery.live import router as virtual_battery_live_router
 from voltfleet.app.work_modes.autotest_pages import router as autotest_pages_router
 from voltfleet.app.work_modes.pages import router as work_modes_pages_router
+from voltfleet.forecast.site import SiteForecaster
 from voltfleet.jobs.inprocess import InProcessJobs
 from voltfleet.jobs.platform import all_jobs
 from voltfleet.jobs.platform import bind as bind_jobs
@@ -109,6 +111,8 @@ def build_runtime(settings: Settings) -> Runtime:
     db.use_clock(lambda: runtime.clock.now())  # rows stamped by the runtime's (injected) clock
     runtime.jobs = build_jobs(runtime)
     runtime.weather = build_weather(settings)
+    runtime.planner.forecaster = build_forecaster(settings)
+    use_planner(runtime.planner)  # the plan jobs of this process plan with it too
     return runtime
 
 
@@ -124,6 +128,21 @@ def build_weather(settings: Settings) -> WeatherHistory | None:
 
         return SimulatedWeather()
     return None
+
+
+def build_forecaster(settings: Settings) -> SiteForecaster:
+    """The battery plan's forecaster: PV from the weather forecast of
+    ``settings.weather_forecast``, else the clear sky (docs/optimisation.md)."""
+    choice = settings.weather_forecast or ("simulated" if settings.relaxed else "off")
+    if choice == "open-meteo":
+        from voltfleet.forecast.open_meteo_forecast import OpenMeteoForecast
+
+        return SiteForecaster("clearsky", OpenMeteoForecast(url=settings.weather_forecast_url))
+    if choice == "simulated":
+        from voltfleet.forecast.simulated_forecast import SimulatedForecast
+
+        return SiteForecaster("clearsky", SimulatedForecast())
+    return SiteForecaster("clearsky")
 
 
 def build_jobs(runtime: Runtime) -> Jobs:

@@ -16,7 +16,7 @@ from voltfleet.domain.optimisation.plan import BatteryPlan, SolverFailed
 from voltfleet.domain.optimisation.problem import PlanProblem
 from voltfleet.domain.telemetry.readings import Reading, Sample
 from voltfleet.domain.telemetry.rollup import Resolution, Rollup
-from voltfleet.domain.weather import DayWeather
+from voltfleet.domain.weather import DayWeather, HourlyWeather
 
 # (device_id, point, resolution, the change to that period)
 RollupDelta = tuple[str, str, Resolution, Rollup]
@@ -127,6 +127,22 @@ class WeatherHistory(Protocol):
     ) -> list[DayWeather]:
         """One entry per local day in [first, last] the source knows; raises ``Unavailable``
         (usecases.errors) when the source cannot be reached or answers nonsense."""
+        ...
+
+
+class WeatherForecast(Protocol):
+    """Hourly weather at a place, the last days and the hours ahead, that the PV forecast reads
+    (``forecast.open_meteo_forecast.OpenMeteoForecast`` over HTTP,
+    ``forecast.simulated_forecast.SimulatedForecast`` from the simulator's weather)."""
+
+    name: str  # shown with the forecast: where it comes from
+
+    def hourly(
+        self, latitude: float, longitude: float, first: datetime, last: datetime
+    ) -> HourlyWeather:
+        """The hours from the one holding ``first`` to the one holding ``last`` (UTC) as far as
+        the source knows them; raises ``Unavailable`` (usecases.errors) when it cannot be
+        reached or answers nonsense."""
         ...
 
 

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     # and test modes, off in production.
     weather: str = Field(default="", pattern="^(|off|simulated|open-meteo)$")
     weather_url: str = "https://api.open-meteo.com/v1/forecast"
+    # The weather forecast the battery plan's PV forecast reads (docs/optimisation.md):
+    # "open-meteo" (hourly, at weather_forecast_url), "simulated" (the simulator's weather: what
+    # the demo's homes will see), "off" (the clear sky, corrected by the site's measured days);
+    # empty: simulated in demo, dev and test modes, off in production.
+    weather_forecast: str = Field(default="", pattern="^(|off|simulated|open-meteo)$")
+    weather_forecast_url: str = "https://api.open-meteo.com/v1/forecast"
 
     # Fleet KPIs: a site without tariffs is valued at this price per kWh of PV yield (in the
     # site's currency); green efficiency factors per kWh of yield, and the CO2 one tree absorbs in

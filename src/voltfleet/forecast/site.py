@@ -3,7 +3,12 @@
 PV: the array (capacity, tilt, orientation, place) under the weather of ``source``: ``"try"``
 (the simulator's weather: the measured typical year of the nearest shipped station, the same the
 simulated homes see) or ``"clearsky"`` (pvlib's clear sky: an upper bound), through the
-simulator's PVWatts model; then scaled by what the site measured over the same recent quarter
+simulator's PVWatts model; or, when a weather forecast is given (``weather``, a
+``ports.WeatherForecast``: Open-Meteo, or the simulator's weather in the demo), the irradiance
+and temperature of its hours (``forecast.hourly_sky``) for the hours ahead and for the measured
+days alike. A forecast that fails (unreachable, refused, not covering the hours) falls back to
+the clear sky, logged, with the reason in ``SiteForecast.pv_note`` (the plan page shows it).
+Then scaled by what the site measured over the same recent quarter
 hours against what the model gives for them (``domain.optimisation.forecast.pv_correction``).
 A site without a place or a capacity forecasts no PV.
 
@@ -14,6 +19,7 @@ scaled to the annual consumption.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Container, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -27,21 +33,68 @@ from voltfleet.domain.optimisation.forecast import (
     load_from_history,
     pv_correction,
 )
+from voltfleet.domain.weather import HourlyWeather
+from voltfleet.forecast.hourly_sky import irradiance_at
+from voltfleet.ports import WeatherForecast
 from voltfleet.simulator.model import PvSpec, pv_power_w
-from voltfleet.simulator.weather import WeatherSource, household_shape_w_per_kwh, irradiance
+from voltfleet.simulator.weather import (
+    Irradiance,
+    WeatherSource,
+    household_shape_w_per_kwh,
+    irradiance,
+)
+from voltfleet.usecases.errors import Unavailable
 
 HALF_STEP = timedelta(minutes=7, seconds=30)
+log = logging.getLogger("voltfleet.forecast")
 
 
 class SiteForecaster:
-    def __init__(self, source: WeatherSource = "try") -> None:
-        self.source = source
+    """``source``: the sky without a weather forecast; ``weather``: the forecast, when one is
+    configured (``settings.weather_forecast``), with the clear sky as its fallback."""
 
-    def _pv(self, site: ForecastSite, times: Sequence[datetime]) -> np.ndarray:
+    def __init__(
+        self, source: WeatherSource = "try", weather: WeatherForecast | None = None
+    ) -> None:
+        self.source: WeatherSource = source
+        self.weather = weather
+
+    def _sky(
+        self, site: ForecastSite, times: Sequence[datetime]
+    ) -> tuple[WeatherSource | HourlyWeather, str, str]:
+        """The sky the PV comes from for ``times`` (those ahead and the measured ones), its
+        name, and why the forecast was not used (``""`` when it was, or none is configured)."""
+        if self.weather is None:
+            return self.source, self.source, ""
+        assert site.latitude is not None and site.longitude is not None
+        first, last = min(times), max(times) + 2 * HALF_STEP
+        try:
+            got = self.weather.hourly(site.latitude, site.longitude, first, last)
+        except Unavailable as exc:
+            reason = exc.message
+        else:
+            if got.covers(first, last):
+                return got, self.weather.name, ""
+            span = f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
+            reason = f"{self.weather.name} does not cover {span}"
+        log.warning("PV forecast falls back to the clear sky: %s", reason)
+        return "clearsky", "clearsky", reason
+
+    def _pv(
+        self,
+        site: ForecastSite,
+        times: Sequence[datetime],
+        sky: WeatherSource | HourlyWeather | None = None,
+    ) -> np.ndarray:
         assert site.latitude is not None and site.longitude is not None
         # the mean over each quarter hour, taken at its middle
         mid = tuple(t + HALF_STEP for t in times)
-        irr = irradiance(self.source, mid, site.latitude, site.longitude)
+        sky = self.source if sky is None else sky
+        irr: Irradiance
+        if isinstance(sky, str):
+            irr = irradiance(sky, mid, site.latitude, site.longitude)
+        else:
+            irr = irradiance_at(sky, mid, site.latitude, site.longitude)
         spec = PvSpec(
             capacity_wp=site.capacity_kwp * 1000,
             tilt_deg=site.tilt_deg,
@@ -52,15 +105,17 @@ class SiteForecaster:
     def forecast(self, site: ForecastSite, times: Sequence[datetime]) -> SiteForecast:
         tz = ZoneInfo(site.timezone)
         if site.capacity_kwp > 0 and site.latitude is not None and site.longitude is not None:
-            pv = self._pv(site, times)
+            both = [*times, *(t for t, _ in site.pv_history)]  # ahead, and the measured
+            sky, name, note = self._sky(site, both)
+            modelled = self._pv(site, both, sky)
+            pv = modelled[: len(times)]
             factor = 1.0
             if site.pv_history:
-                modelled = self._pv(site, [t for t, _ in site.pv_history])
-                factor = pv_correction([w for _, w in site.pv_history], modelled)
+                factor = pv_correction([w for _, w in site.pv_history], modelled[len(times) :])
             pv = pv * factor
-            pv_source = self.source if factor == 1.0 else f"{self.source} x {factor:.2f}"
+            pv_source = name if factor == 1.0 else f"{name} x {factor:.2f}"
         else:
-            pv, factor, pv_source = np.zeros(len(times)), 1.0, "none"
+            pv, factor, pv_source, note = np.zeros(len(times)), 1.0, "none", ""
         years = sorted(
             {t.astimezone(tz).year for t in times} | {t.year for t, _ in site.load_history}
         )
@@ -86,4 +141,5 @@ class SiteForecaster:
             pv_source=pv_source,
             load_source=load_source,
             pv_correction=factor,
+            pv_note=note,
         )

@@ -85,6 +85,9 @@ class PlanOut(BaseModel):
     cost_no_battery: float = Field(description="the same site without a battery")
     cost_self_consumption: float = Field(description="the battery in plain self-consumption")
     pv_source: str
+    pv_note: str = Field(
+        "", description="why the weather forecast was not used (the PV forecast is clear sky)"
+    )
     load_source: str
     charge_kwh: float
     discharge_kwh: float
@@ -142,6 +145,7 @@ def create_plan(
         cost_no_battery=plan.cost_no_battery,
         cost_self_consumption=plan.cost_self_consumption,
         pv_source=plan.pv_source,
+        pv_note=plan.pv_note,
         load_source=plan.load_source,
         steps=[
             PlanStepOut(

@@ -84,6 +84,7 @@ class DayPlan:
     pv_source: str
     load_source: str
     row_id: str
+    pv_note: str = ""  # why the weather forecast was not used (clear sky instead)
 
     @property
     def charge_kwh(self) -> float:
@@ -256,6 +257,7 @@ def plan_site(
             "grid_w": list(plan.grid_power_w),
             "soc": list(plan.soc),
             "soc_init": battery.soc_init,
+            "pv_note": fc.pv_note,  # why the weather forecast was not used ("": it was)
         },
     )
     session.add(row)
@@ -293,6 +295,7 @@ def plan_site(
         pv_source=fc.pv_source,
         load_source=fc.load_source,
         row_id=row.id,
+        pv_note=fc.pv_note,
     )
     return day, rows
 

@@ -69,6 +69,13 @@ class Planner:
 _DEFAULT: Planner | None = None
 
 
+def use_planner(planner: Planner) -> None:
+    """Make ``planner`` the one of this process (bootstrap: the jobs that have no runtime at
+    hand plan with the configured forecaster)."""
+    global _DEFAULT
+    _DEFAULT = planner
+
+
 def planner_of(runtime: object | None) -> Planner:
     """The runtime's planner (``Runtime.planner``), or one per process when none was wired."""
     got = getattr(runtime, "planner", None)

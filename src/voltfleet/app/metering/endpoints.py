@@ -17,15 +17,20 @@ from voltfleet.app.metering.schemas import (
     MeterRecordIn,
     Rate,
     SavingsBucketOut,
+    SavingsDayOut,
     SavingsLineOut,
     SavingsOut,
+    SavingsProvenanceOut,
+    SavingsSource,
     WindowIn,
 )
+from voltfleet.app.metering.telemetry_report import DATA, LIMIT, TelemetryReport, telemetry_report
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.tariffs.endpoints import EndTime, StartTime
 from voltfleet.app.tariffs.schemas import Direction
 from voltfleet.domain.access import Action
 from voltfleet.domain.accounting import CostLine, SavingsLine
+from voltfleet.usecases.errors import Conflict
 
 router = APIRouter(prefix="/api/v1", tags=["metering, costs and savings"])
 
@@ -118,6 +123,16 @@ def _savings(x: SavingsLine) -> SavingsLineOut:
     )
 
 
+METER_DATA = (
+    "the metered intervals uploaded with PUT /api/v1/meters/interval (IMPORT and EXPORT records "
+    "of the storage system), each priced at its tariff_rate"
+)
+METER_LIMIT = (
+    "only uploaded records count; the energy left in the battery and the round-trip losses "
+    "are separate lines only when stored_energy_start_kwh and stored_energy_end_kwh are given"
+)
+
+
 @router.get(
     "/sites/{site_id}/savings",
     response_model=SavingsOut,
@@ -134,34 +149,101 @@ def savings(
     stored_energy_start_kwh: Annotated[float | None, Query(ge=0)] = None,
     stored_energy_end_kwh: Annotated[float | None, Query(ge=0)] = None,
     stored_energy_price_per_kwh: float | None = None,
+    source: SavingsSource = "auto",
 ) -> SavingsOut:
-    """From device-level records: import cost (direction IMPORT), value of energy supplied
-    from storage (EXPORT valued at IMPORT or LOCAL), export earnings (EXPORT at EXPORT).
-    Give the battery's stored energy at the window's start and end to see the energy left in
-    it and the round-trip losses as separate lines."""
+    """``source=meter_records``: from device-level records: import cost (direction IMPORT),
+    value of energy supplied from storage (EXPORT valued at IMPORT or LOCAL), export earnings
+    (EXPORT at EXPORT). Give the battery's stored energy at the window's start and end to see
+    the energy left in it and the round-trip losses as separate lines.
+    ``source=telemetry``: from the site's own telemetry, what the home paid with its battery
+    against what it would have paid without it, per local day, the figures of the portal's
+    Savings tab, with each day's provenance (measured quarter hours, the stored-energy
+    ledger's origin of the energy delivered). ``auto`` (default): the meter records when the
+    window has any, else the telemetry of a site with a battery. ``provenance`` says which
+    method and data were used and what the method leaves out."""
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    report = service.savings(
-        session,
-        site,
-        start_time,
-        end_time,
-        aggregation,
-        device_id,
-        stored_energy_start_kwh,
-        stored_energy_end_kwh,
-        stored_energy_price_per_kwh,
-    )
+    if source != "telemetry":
+        report = service.savings(
+            session,
+            site,
+            start_time,
+            end_time,
+            aggregation,
+            device_id,
+            stored_energy_start_kwh,
+            stored_energy_end_kwh,
+            stored_energy_price_per_kwh,
+        )
+        t = report.total
+        empty = t.imported_kwh == 0 and t.supplied_kwh == 0 and t.exported_kwh == 0
+        if source == "meter_records" or not empty:
+            return SavingsOut(
+                site_id=site.id,
+                currency=report.currency,
+                aggregation=aggregation,
+                start_time=report.start,
+                end_time=report.end,
+                total=_savings(report.total),
+                buckets=[
+                    SavingsBucketOut(
+                        start_time=b.start,
+                        end_time=b.end,
+                        label=b.label,
+                        savings=_savings(b.savings),
+                    )
+                    for b in report.buckets
+                ],
+                provenance=SavingsProvenanceOut(
+                    method="meter_records", data=METER_DATA, limit=METER_LIMIT
+                ),
+            )
+    got = telemetry_report(session, site, start_time, end_time, aggregation)
+    if got is None:
+        if source == "auto":  # no records, no battery: the (empty) meter report
+            return savings(
+                session, caller, site_id, start_time, end_time, aggregation, device_id,
+                stored_energy_start_kwh, stored_energy_end_kwh, stored_energy_price_per_kwh,
+                "meter_records",
+            )  # fmt: skip
+        raise Conflict("the site has no battery: no savings from telemetry", code="no_battery")
+    return _telemetry_out(site.id, aggregation, got)
+
+
+def _telemetry_out(site_id: str, aggregation: Aggregation, got: TelemetryReport) -> SavingsOut:
     return SavingsOut(
-        site_id=site.id,
-        currency=report.currency,
+        site_id=site_id,
+        currency=got.currency,
         aggregation=aggregation,
-        start_time=report.start,
-        end_time=report.end,
-        total=_savings(report.total),
+        start_time=got.start,
+        end_time=got.end,
+        total=_savings(got.total),
         buckets=[
             SavingsBucketOut(
-                start_time=b.start, end_time=b.end, label=b.label, savings=_savings(b.savings)
+                start_time=b.start, end_time=b.end, label=b.label, savings=_savings(b.line)
             )
-            for b in report.buckets
+            for b in got.buckets
         ],
+        provenance=SavingsProvenanceOut(
+            method="telemetry", data=DATA.format(grid=got.grid_from or "grid_power_w"), limit=LIMIT
+        ),
+        days=[
+            SavingsDayOut(
+                day=d.day,
+                steps=d.steps,
+                steps_in_day=d.steps_in_day,
+                imported_kwh=d.imported_kwh,
+                exported_kwh=d.exported_kwh,
+                charged_kwh=d.charged_kwh,
+                discharged_kwh=d.discharged_kwh,
+                import_cost=d.import_cost,
+                export_earnings=d.export_earnings,
+                cost_with_battery=d.cost_with_battery,
+                cost_without_battery=d.cost_without_battery,
+                savings=d.savings,
+                delivered_kwh=d.delivered_kwh,
+                losses_kwh=d.losses_kwh,
+            )
+            for d in got.days
+        ],
+        reason=got.reason,
     )

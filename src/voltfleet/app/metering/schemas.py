@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,6 +10,10 @@ from voltfleet.app.tariffs.schemas import Direction
 
 Aggregation = Literal["DAY", "WEEK", "MONTH", "YEAR"]
 Rate = Literal["IMPORT", "EXPORT", "LOCAL"]
+# where a savings report's figures come from: the uploaded meter records, the site's own
+# telemetry (as the portal's Savings tab), or auto: the records when the window has any, else
+# the telemetry of a site with a battery
+SavingsSource = Literal["auto", "meter_records", "telemetry"]
 
 
 class MeterRecordIn(BaseModel):
@@ -119,6 +123,36 @@ class SavingsBucketOut(BaseModel):
     savings: SavingsLineOut
 
 
+class SavingsProvenanceOut(BaseModel):
+    method: Literal["meter_records", "telemetry"] = Field(description="how the figures were made")
+    data: str = Field(description="which data they were made from")
+    limit: str = Field(description="what the method leaves out")
+
+
+class SavingsDayOut(BaseModel):
+    """A local day of a telemetry report, as the portal's Savings tab shows it, with where its
+    figures and the battery's energy came from."""
+
+    day: date
+    steps: int = Field(description="quarter hours with measured grid power")
+    steps_in_day: int = Field(description="quarter hours of the local day within the window")
+    imported_kwh: float
+    exported_kwh: float
+    charged_kwh: float
+    discharged_kwh: float
+    import_cost: float
+    export_earnings: float
+    cost_with_battery: float = Field(description="import cost - export earnings, as metered")
+    cost_without_battery: float = Field(description="the same home's grid flow less the battery's")
+    savings: float = Field(description="cost_without_battery - cost_with_battery")
+    delivered_kwh: dict[str, float] = Field(
+        description="the stored-energy ledger (FIFO over the window): kWh the battery delivered "
+        "by origin and destination (solar_to_home, grid_to_grid, initial_to_home: stored before "
+        "the window, ...)"
+    )
+    losses_kwh: float = Field(description="round-trip losses the ledger counted that day")
+
+
 class SavingsOut(BaseModel):
     site_id: str
     currency: str
@@ -127,3 +161,8 @@ class SavingsOut(BaseModel):
     end_time: datetime
     total: SavingsLineOut
     buckets: list[SavingsBucketOut]
+    provenance: SavingsProvenanceOut
+    days: list[SavingsDayOut] = Field(
+        default_factory=list, description="per local day, with method telemetry"
+    )
+    reason: str | None = Field(None, description="why a telemetry report has no figures")

@@ -12,7 +12,7 @@ devices', else whatever counted device reports it), and the site's import and ex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,8 @@ class TelemetrySavings:
     days: list[DaySavings]
     currency: str
     reason: str | None = None  # why there are no figures
+    steps: list[Step] = field(default_factory=list)  # the measured quarter hours priced
+    grid_from: str = ""  # the grid power measured, or the balance it was computed from
 
     @property
     def total(self) -> DaySavings | None:
@@ -70,6 +72,19 @@ def telemetry_savings(
     session: Session, site: Site, now: datetime, days: int = DAYS
 ) -> TelemetrySavings | None:
     """The last ``days`` local days up to now (today so far included); None without a battery."""
+    tz = ZoneInfo(site.timezone or "UTC")
+    today = now.astimezone(tz).date()
+    first = today - timedelta(days=days - 1)
+    start = datetime(first.year, first.month, first.day, tzinfo=tz).astimezone(now.tzinfo)
+    end = datetime.fromtimestamp(now.timestamp() // 900 * 900, now.tzinfo)
+    return telemetry_between(session, site, start, end)
+
+
+def telemetry_between(
+    session: Session, site: Site, start: datetime, end: datetime
+) -> TelemetrySavings | None:
+    """The quarter hours in [start, end) (aligned to 15 minutes), per local day; None without
+    a battery. The money API's savings report (``source=telemetry``) reads the same."""
     devices = [
         d
         for d in session.scalars(
@@ -80,11 +95,6 @@ def telemetry_savings(
     batteries = [d for d in devices if d.kind == "battery"]
     if not batteries:
         return None
-    tz = ZoneInfo(site.timezone or "UTC")
-    today = now.astimezone(tz).date()
-    first = today - timedelta(days=days - 1)
-    start = datetime(first.year, first.month, first.day, tzinfo=tz).astimezone(now.tzinfo)
-    end = datetime.fromtimestamp(now.timestamp() // 900 * 900, now.tzinfo)
     currency = site.currency or "EUR"
     if end <= start:
         return TelemetrySavings([], currency)
@@ -93,10 +103,12 @@ def telemetry_savings(
         others = [d for d in devices if d.kind != "battery"]
         battery = dict(measured(session, others, "battery_power_w", start, end))
     grid = dict(measured(session, devices, "grid_power_w", start, end))
+    grid_from = "grid_power_w"
     if not grid:
         pv = dict(measured(session, devices, "pv_power_w", start, end))
         load = dict(measured(session, devices, "load_power_w", start, end))
         grid = {t: load[t] + battery.get(t, 0.0) - pv.get(t, 0.0) for t in load}
+        grid_from = "load_power_w + battery_power_w - pv_power_w"
     if not battery or not grid:
         return TelemetrySavings([], currency, _("No battery and grid power measured yet."))
     try:
@@ -111,4 +123,4 @@ def telemetry_savings(
         if t in grid:
             steps.append(Step(t, grid[t], battery.get(t, 0.0), pi, pe))
     lines = daily_savings(steps, STEP.total_seconds() / 3600, site.timezone or "UTC")
-    return TelemetrySavings(lines, currency)
+    return TelemetrySavings(lines, currency, steps=steps, grid_from=grid_from)

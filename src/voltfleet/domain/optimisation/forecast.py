@@ -145,3 +145,4 @@ class SiteForecast:
     pv_source: str  # "none", "clearsky", "try" (+ " x 0.85" when corrected)
     load_source: str  # "history (21 days)", "standard profile H25, 4000 kWh/a"
     pv_correction: float = 1.0
+    pv_note: str = ""  # why the weather forecast was not used (its fallback), else empty
