@@ -7,6 +7,8 @@
   ``{"address", "words"}`` (a vendor register, already scaled by the platform) -> details
   ``{"before", "after"}``, ``after`` read back from the device once written;
 - ``scan``: ``{}`` or ``{"unit_ids": [...]}`` -> details ``{"found": n}``, then the inventory;
+- ``work_mode`` / ``power_switch`` / ``intelligent_load``: SunSpec control points written and
+  read back (edge/mode_commands.py, the mapping in edge/sunspec_modes.py);
 - ``battery_mode`` / ``battery_setpoint`` (domain/commands.py): through the storage control
   model 124 of the inverter the battery hangs on (the battery itself, model 802, has none):
   ``StorCtl_Mod`` bit 0 charges at ``InWRte`` % of ``WChaMax``, bit 1 discharges at ``OutWRte`` %,
@@ -24,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from voltfleet.edge.mode_commands import OPERATIONS, operate
 from voltfleet.protocols.modbus.link import MAX_READ, ModbusLinkError
 from voltfleet.protocols.sunspec import models as ss
 from voltfleet.protocols.sunspec.scan import FoundDevice, RegisterReader
@@ -71,10 +74,14 @@ class Executor:
                 return await self._scan(params)
             if kind in ("battery_mode", "battery_setpoint"):
                 return await self._battery(str(kind), str(body.get("device")), params)
+            if kind in OPERATIONS:  # modes and the power switch (edge/mode_commands.py)
+                serial = str(body.get("device"))
+                return await operate(self.link, self.devices(), kind, serial, params, self.now)
             if kind not in ("register_read", "register_write"):
                 return failed(
                     f"unsupported command kind {kind!r} (this gateway: register_read, "
-                    "register_write, scan)"
+                    "register_write, scan, battery_mode, battery_setpoint, work_mode, "
+                    "power_switch, intelligent_load)"
                 )
             device = self.devices().get(str(body.get("device")))
             if device is None:

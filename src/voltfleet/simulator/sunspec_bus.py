@@ -41,9 +41,17 @@ class SunSpecBus:
         port: int = 0,
         tick_s: float = 1.0,
         source: WeatherSource = "clearsky",
+        controls: bool = False,
+        grid_charge_allowed: bool = True,
     ) -> None:
         self.homes = [
-            SunSpecHome(spec, f"{serial_tag}{i + 1:05d}", first_unit=1 + 3 * i)
+            SunSpecHome(
+                spec,
+                f"{serial_tag}{i + 1:05d}",
+                first_unit=1 + 3 * i,
+                controls=controls,
+                grid_charge_allowed=grid_charge_allowed,
+            )
             for i, spec in enumerate(specs)
         ]
         banks = {d.unit_id: d.bank for h in self.homes for d in h.devices}
