@@ -115,11 +115,11 @@ async def agent_rate(port: int, broker: int, units: list[int], outbox: Path) -> 
     found = len(agent.plans)
     await asyncio.sleep(2.0)  # warm-up
     t0 = agent.outbox.tally()
-    r0 = agent.link.reads
+    r0 = sum(link.reads for link in agent.pollers)
     start = time.perf_counter()
     await asyncio.sleep(SECONDS)
     t1 = agent.outbox.tally()
-    r1 = agent.link.reads
+    r1 = sum(link.reads for link in agent.pollers)
     elapsed = time.perf_counter() - start
     pending = agent.outbox.pending()
     task.cancel()

@@ -117,20 +117,36 @@ class EdgeAgent:
         self._last_ts = ts
         return iso(ts)
 
+    async def _read_share(
+        self, link: ModbusLink, plans: list[mapping.Plan]
+    ) -> list[tuple[mapping.Plan, list[int] | ModbusLinkError]]:
+        out: list[tuple[mapping.Plan, list[int] | ModbusLinkError]] = []
+        for p in plans:
+            try:
+                out.append((p, await link.read(p.device.unit_id, p.first, p.count)))
+            except ModbusLinkError as exc:
+                out.append((p, exc))
+        return out
+
     async def poll_once(self) -> int:
-        """Read every device once; returns the readings put into the outbox."""
+        """Read every device once; returns the readings put into the outbox. With several
+        connections each reads its share of the devices (every n-th) side by side."""
         ts = self._stamp()
         polled: list[tuple[sunspec.FoundDevice, list[dict[str, Any]]]] = []
         out: list[dict[str, Any]] = []
+        n = len(self.pollers)
+        shares = await asyncio.gather(
+            *(self._read_share(link, self.plans[i::n]) for i, link in enumerate(self.pollers))
+        )
+        got = {id(p): r for share in shares for p, r in share}
         for p in self.plans:
             unit = p.device.unit_id
-            try:
-                regs = await self.link.read(unit, p.first, p.count)
-            except ModbusLinkError as exc:
+            regs = got[id(p)]
+            if isinstance(regs, ModbusLinkError):
                 if unit not in self._silent:
                     self._silent.add(unit)
                     log.warning(
-                        "edge: %s (unit %s) does not answer: %s", p.device.serial, unit, exc
+                        "edge: %s (unit %s) does not answer: %s", p.device.serial, unit, regs
                     )
                 continue
             if unit in self._silent:
