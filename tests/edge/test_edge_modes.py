@@ -7,6 +7,7 @@ says (edge/sunspec_modes.py, docs/edge-modes.md)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,10 @@ from voltfleet.app.mqtt_adapter import MqttBridgeService
 from voltfleet.domain.work_modes import WorkModeError
 from voltfleet.edge import sunspec_modes as sm
 from voltfleet.edge.agent import EdgeAgent
+from voltfleet.edge.mode_commands import operate
+from voltfleet.protocols.modbus.link import LinkConfig, ModbusLink
 from voltfleet.protocols.mqtt.bridge import Bridge
+from voltfleet.protocols.sunspec import scan
 from voltfleet.simulator.fleet import make_homes
 from voltfleet.simulator.model import Mode, StepInput, step
 from voltfleet.simulator.sunspec_bus import SunSpecBus
@@ -236,3 +240,58 @@ def test_the_simulated_inverter_follows_the_written_points() -> None:
     assert go().pv_w == 0 and not home.state.inverter_on
     home.grid_charge_allowed = False
     assert "not permitted" in (write(124, "ChaGriSet", 1) or "")
+
+
+def test_a_point_the_device_does_not_implement_is_refused_before_anything_is_written() -> None:
+    """The executor against a real pymodbus server (no broker): an inverter whose ``ChaGriSet``
+    reads SunSpec's "not implemented" value gets no write at all for a work mode that needs it,
+    and one whose write is answered by a value it does not keep fails as not applied."""
+    bus = SunSpecBus(make_homes(1, seed=5), "SIMN")
+    inv = bus.homes[0].inverter
+    at = inv.address(124, "ChaGriSet") - BASE
+    inv.bank.regs[at] = 0xFFFF  # enum16 "not implemented"
+    writes: list[int] = []
+    hook = inv.bank.on_write
+    assert hook is not None
+
+    def counting(address: int, words: list[int]) -> str | None:
+        writes.append(address)
+        return hook(address, words)
+
+    inv.bank.on_write = counting
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        await bus.server.start()
+        bus.advance(datetime.now(UTC))
+        link = ModbusLink(LinkConfig(host="127.0.0.1", port=bus.port))
+        try:
+            found = {d.serial: d for d in [await scan.scan(link, u) for u in (1, 2, 3)]}
+            lacks = await operate(
+                link, found, "work_mode", inv.serial, {"mode": "pv"}, lambda: datetime.now(UTC)
+            )
+            inv.bank.regs[at] = 0
+            inv.bank.on_write = lambda address, words: (  # takes OutWRte, keeps the old value
+                None if address != inv.address(124, "OutWRte") else _keep(inv, address)
+            )
+            feed_in = {"mode": "full_feed_in"}
+            ignored = await operate(
+                link, found, "work_mode", inv.serial, feed_in, lambda: datetime.now(UTC)
+            )
+            return lacks, ignored
+        finally:
+            link.close()
+            await bus.server.stop()
+
+    lacks, ignored = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert lacks["status"] == "failed" and writes == []
+    assert "does not implement ChaGriSet of model 124" in lacks["message"]
+    assert "not supported by this device over SunSpec" in lacks["message"]
+    assert ignored["status"] == "failed", ignored
+    assert "did not apply full_feed_in: OutWRte reads 0.0 after 100" in ignored["message"]
+
+
+def _keep(inv: Any, address: int) -> None:
+    """A device that acknowledges a write and drops it: the register is put back after the
+    server stored the new value."""
+    old = inv.bank.regs[address - BASE]
+    asyncio.get_running_loop().call_soon(inv.bank.regs.__setitem__, address - BASE, old)
