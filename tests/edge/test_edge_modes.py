@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,10 +20,14 @@ from tests.app.test_money_pages import sign_in
 from tests.edge.test_edge_agent import agent_config, agent_running, devices, run_value
 from tests.protocols.test_mqtt_bridge import Env, env, running, until
 from voltfleet.app.mqtt_adapter import MqttBridgeService
-from voltfleet.domain.work_modes import WorkModeError
+from voltfleet.domain.work_modes import WorkMode, WorkModeError, check_tou
 from voltfleet.edge import sunspec_modes as sm
 from voltfleet.edge.agent import EdgeAgent
+from voltfleet.edge.commands import Executor
+from voltfleet.edge.config import ConfigError, from_mapping
 from voltfleet.edge.mode_commands import operate
+from voltfleet.edge.outbox import Outbox
+from voltfleet.edge.tou_runner import TouRunner
 from voltfleet.protocols.modbus.link import LinkConfig, ModbusLink
 from voltfleet.protocols.mqtt.bridge import Bridge
 from voltfleet.protocols.sunspec import scan
@@ -59,9 +64,8 @@ def test_what_sunspec_cannot_say_is_refused_in_words() -> None:
     for mode in ("forced_off_grid",):
         with pytest.raises(sm.NotOverSunSpec, match="not supported by this device over SunSpec"):
             sm.work_mode({"mode": mode}, models)
-    tou = {"seasons": [{"weekday": [{"start": "00:00", "end": "24:00", "mode": "pv"}]}]}
-    with pytest.raises(sm.NotOverSunSpec, match="TOU mode is not supported"):
-        sm.work_mode({"mode": "tou", "tou": tou}, models)
+    with pytest.raises(sm.NotOverSunSpec, match="TOU with anti-feedback is not supported"):
+        sm.tou_plan(check_tou({**TOU, "anti_feedback": True}), NOON, models)  # no WMax
     with pytest.raises(sm.NotOverSunSpec, match="intelligent load is not supported"):
         sm.intelligent_load({"mode": "manual", "on": True}, models)
     with pytest.raises(sm.NotOverSunSpec, match="no model 124"):
@@ -72,6 +76,116 @@ def test_what_sunspec_cannot_say_is_refused_in_words() -> None:
         sm.work_mode({"mode": "turbo"}, models)
     with pytest.raises(WorkModeError):
         sm.intelligent_load({"mode": "manual"}, models)
+
+
+TOU = {
+    "grid_charge": True,
+    "grid_charge_power_w": 3500,
+    "grid_charge_start": "23:00",
+    "grid_charge_end": "05:00",
+    "seasons": [
+        {
+            "weekday": [{"start": "00:00", "end": "24:00", "mode": "pv"}],
+            "weekend": [{"start": "00:00", "end": "24:00", "mode": "full_feed_in"}],
+        }
+    ],
+}
+BERLIN = ZoneInfo("Europe/Berlin")
+NOON = datetime(2031, 6, 4, 12, 0, tzinfo=BERLIN)  # a Wednesday
+
+
+def test_a_tou_table_is_the_points_of_its_slot() -> None:
+    table = check_tou(TOU)
+    models = [1, 103, 124]
+    noon = sm.tou_plan(table, NOON, models, wchamax_w=5000)
+    assert noon.details == {"work_mode": "tou", "active_mode": "pv"}
+    assert [(w.point, w.value) for w in noon.writes] == list(sm.MODE_POINTS[WorkMode.PV])
+    night = sm.tou_plan(table, NOON.replace(hour=23, minute=30), models, wchamax_w=5000)
+    assert night.details["active_mode"] == "grid_charge"
+    assert [(w.point, w.value) for w in night.writes] == [
+        ("ChaGriSet", 1),
+        ("InWRte", 70.0),  # 3,500 W of a WChaMax of 5,000 W
+        ("StorCtl_Mod", 1),
+    ]
+    saturday = sm.tou_plan(table, NOON.replace(day=7), models, wchamax_w=5000)
+    assert saturday.details["active_mode"] == "full_feed_in"
+    capped = sm.tou_plan(
+        check_tou({**TOU, "anti_feedback": True, "feed_in_limit_w": 3000}),
+        NOON,
+        [1, 701, 704, 124],
+        wchamax_w=5000,
+        wmax_w=6000,
+    )
+    assert [(w.model, w.point, w.value) for w in capped.writes[:2]] == [
+        (704, "WMaxLimPct", 50.0),
+        (704, "WMaxLimPctEna", 1),
+    ]
+
+
+def test_the_agent_runs_a_tou_table_slot_by_slot_and_keeps_it_across_a_restart(
+    tmp_path: Path,
+) -> None:
+    """TouRunner and the executor against a real pymodbus server (no broker): the slot's points
+    at once, the next slot's when its time comes, the table still run after a restart, and
+    ended by another work mode."""
+    bus = SunSpecBus(make_homes(1, seed=5), "SIMU")
+    home = bus.homes[0]
+    inv = home.inverter.serial
+    clock = [NOON.astimezone(UTC)]
+
+    def now() -> datetime:
+        return clock[0]
+
+    async def scenario() -> dict[str, Any]:
+        await bus.server.start()
+        bus.advance(datetime.now(UTC))
+        link = ModbusLink(LinkConfig(host="127.0.0.1", port=bus.port))
+        outbox = Outbox(tmp_path / "o.db")
+        out: dict[str, Any] = {}
+        try:
+            found = {d.serial: d for d in [await scan.scan(link, u) for u in (1, 2, 3)]}
+
+            async def rescan(units: list[int] | None) -> int:
+                return 3
+
+            tou = TouRunner(link, lambda: found, BERLIN, outbox, now)
+            ex = Executor(link, lambda: found, rescan, now, tou)
+            body = {"kind": "work_mode", "device": inv, "params": {"mode": "tou", "tou": TOU}}
+            out["start"] = await ex.run(body)
+            out["noon"] = home.state.command
+            await tou.tick()  # the same slot: nothing written
+            clock[0] = NOON.replace(hour=23, minute=30).astimezone(UTC)
+            await tou.tick()
+            out["night"] = home.state.command
+            again = TouRunner(link, lambda: found, BERLIN, outbox, now)  # the agent restarted
+            out["kept"] = (again.serial, again.table == tou.table)
+            clock[0] = NOON.replace(day=5, hour=9).astimezone(UTC)  # Thursday morning: pv
+            await again.tick()
+            out["morning"] = home.state.command
+            ex = Executor(link, lambda: found, rescan, now, again)
+            body = {"kind": "work_mode", "device": inv, "params": {"mode": "self_consumption"}}
+            out["other"] = await ex.run(body)
+            restarted = TouRunner(link, lambda: found, BERLIN, outbox, now)
+            out["after"] = (again.serial, restarted.serial)
+            return out
+        finally:
+            outbox.close()
+            link.close()
+            await bus.server.stop()
+
+    out = asyncio.run(asyncio.wait_for(scenario(), 30))
+    start = out["start"]
+    assert start["status"] == "acknowledged", start
+    assert start["details"]["work_mode"] == "tou" and start["details"]["active_mode"] == "pv"
+    assert start["details"]["device_mode"] == "pv" and start["details"]["zone"] == "Europe/Berlin"
+    assert out["noon"].charge_cap_w == 0.0 and out["noon"].discharge_cap_w == 0.0
+    night = out["night"]
+    assert night.mode is Mode.SETPOINT
+    assert night.setpoint_w == pytest.approx(0.7 * home.battery.max_charge_w, rel=0.01)
+    assert out["kept"] == (inv, True)
+    assert out["morning"].mode is Mode.SELF_CONSUMPTION and out["morning"].charge_cap_w == 0.0
+    assert out["other"]["status"] == "acknowledged"
+    assert out["after"] == (None, None)  # the table no longer runs, nor after a restart
 
 
 # ---- through the agent --------------------------------------------------------------------------
@@ -295,3 +409,11 @@ def _keep(inv: Any, address: int) -> None:
     server stored the new value."""
     old = inv.bank.regs[address - BASE]
     asyncio.get_running_loop().call_soon(inv.bank.regs.__setitem__, address - BASE, old)
+
+
+def test_the_agent_takes_its_zone_for_tou_from_the_configuration() -> None:
+    base = {"serial": "G", "token": "t", "broker_url": "mqtt://h:1883"}
+    assert from_mapping(base).zone == "UTC"
+    assert from_mapping({**base, "zone": "Europe/Berlin"}).zone == "Europe/Berlin"
+    with pytest.raises(ConfigError, match="IANA time zone"):
+        from_mapping({**base, "zone": "Mars/Olympus"})

@@ -18,11 +18,13 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from voltfleet.edge import mapping
 from voltfleet.edge.commands import Executor, failed
 from voltfleet.edge.config import EdgeConfig
 from voltfleet.edge.outbox import Outbox
+from voltfleet.edge.tou_runner import TouRunner
 from voltfleet.protocols.modbus.link import ModbusLink, ModbusLinkError
 from voltfleet.protocols.sunspec import scan as sunspec
 
@@ -50,7 +52,8 @@ class EdgeAgent:
         ]
         self.found: dict[int, sunspec.FoundDevice] = {}
         self.plans: list[mapping.Plan] = []
-        self.executor = Executor(self.link, self.devices, self.rescan, now)
+        self.tou = TouRunner(self.link, self.devices, ZoneInfo(config.zone), self.outbox, now)
+        self.executor = Executor(self.link, self.devices, self.rescan, now, self.tou)
         self.transport: Transport = self._transport()
         self.polls = 0
         self._silent: set[int] = set()
@@ -192,6 +195,7 @@ class EdgeAgent:
                     await self.rescan()
                     last_scan = time.monotonic()
                 await self.poll_once()
+                await self.tou.tick()  # a TOU table's next slot (edge/tou_runner.py)
                 if transport.done():
                     transport.result()  # a transport that died takes the agent with it
                 left = self.config.poll_s - (time.monotonic() - started)

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from voltfleet.edge.mode_commands import OPERATIONS, operate
+from voltfleet.edge.tou_runner import TouRunner
 from voltfleet.protocols.modbus.link import MAX_READ, ModbusLinkError
 from voltfleet.protocols.sunspec import models as ss
 from voltfleet.protocols.sunspec.scan import FoundDevice, RegisterReader
@@ -55,13 +56,29 @@ class Executor:
         devices: Callable[[], dict[str, FoundDevice]],
         rescan: Callable[[list[int] | None], Awaitable[int]],
         now: Callable[[], datetime],
+        tou: TouRunner | None = None,
     ) -> None:
+        self.tou = tou  # runs TOU tables (edge/tou_runner.py); None: TOU is refused
         self.link = link
         self.devices = devices
         self.rescan = rescan
         self.now = now
 
     async def run(self, body: Any) -> dict[str, Any]:
+        reply = await self._run(body)
+        kind = body.get("kind") if isinstance(body, dict) else None
+        params = body.get("params") if isinstance(body, dict) else None
+        tou = isinstance(params, dict) and params.get("mode") == "tou"
+        if (
+            self.tou is not None
+            and reply["status"] == "acknowledged"
+            and kind in ("work_mode", "battery_mode", "battery_setpoint")
+            and not (kind == "work_mode" and tou)
+        ):
+            self.tou.stop(str(body.get("device")))  # another mode ends the TOU table
+        return reply
+
+    async def _run(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
             return failed("unreadable command: a JSON object was expected")
         params = body.get("params")
@@ -74,6 +91,8 @@ class Executor:
                 return await self._scan(params)
             if kind in ("battery_mode", "battery_setpoint"):
                 return await self._battery(str(kind), str(body.get("device")), params)
+            if kind == "work_mode" and params.get("mode") == "tou" and self.tou is not None:
+                return await self.tou.start(str(body.get("device")), params)
             if kind in OPERATIONS:  # modes and the power switch (edge/mode_commands.py)
                 serial = str(body.get("device"))
                 return await operate(self.link, self.devices(), kind, serial, params, self.now)

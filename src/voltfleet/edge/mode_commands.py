@@ -69,6 +69,13 @@ async def operate(
         return _failed(str(exc))
     except ValueError as exc:
         return _failed(str(exc))
+    return await apply(link, device, plan, now)
+
+
+async def apply(
+    link: Any, device: FoundDevice, plan: sm.OperationPlan, now: Callable[[], datetime]
+) -> dict[str, Any]:
+    """Check, write and read back the points of ``plan`` on ``device``; the reply."""
     models = await _read_models(link, device, plan.models)
     for w in plan.writes:
         _, regs, lay = models[w.model]
@@ -103,10 +110,12 @@ async def operate(
     details["read_back"] = {
         f"{w.model}.{w.point}": _json(read.get((w.model, w.point))) for w in plan.writes
     }
-    if kind == "work_mode":
-        storage = {name: v for (mid, name), v in read.items() if mid == sm.STORAGE}
+    storage = {name: v for (mid, name), v in read.items() if mid == sm.STORAGE}
+    if plan.details.get("work_mode") == "tou":
+        details["device_mode"] = sm.reported_mode(storage)  # the base mode's points
+    elif "work_mode" in plan.details:
         details["work_mode"] = sm.reported_mode(storage)
-    if kind == "power_switch":
+    if "on" in plan.details:
         w = plan.writes[0]
         details["on"] = read.get((w.model, w.point)) == 1
     details["device"] = device.serial

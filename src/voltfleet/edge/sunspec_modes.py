@@ -16,7 +16,10 @@ previous mode running) and reports what ``reported`` reads back.
     emergency_charging   124 ChaGriSet 1 (grid), InWRte 100 %, StorCtl_Mod 1 (charge at WChaMax)
     feed-in limit        123 WMaxLimPct (% of WMax) + WMaxLim_Ena 1, or 704 WMaxLimPct +
                          WMaxLimPctEna 1; off: the enable 0
-    forced_off_grid, tou, intelligent_load: SunSpec has no point for them -> ``NotOverSunSpec``.
+    tou                  no SunSpec table: the agent keeps it and writes the points of the slot's
+                         base mode as slots begin (grid_charge: ChaGriSet 1, InWRte = power as %
+                         of WChaMax, StorCtl_Mod 1); anti-feedback: the feed-in limit above
+    forced_off_grid, intelligent_load: SunSpec has no point for them -> ``NotOverSunSpec``.
 """
 
 from __future__ import annotations
@@ -24,9 +27,17 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from voltfleet.domain.work_modes import WorkMode, check_load, check_work_mode
+from voltfleet.domain.work_modes import (
+    BaseMode,
+    TouSettings,
+    WorkMode,
+    check_load,
+    check_work_mode,
+    tou_mode_at,
+)
 
 Value = float | int | str | None
 
@@ -87,12 +98,16 @@ NOT_OVER_SUNSPEC: dict[WorkMode, str] = {
         "forced off-grid is not supported by this device over SunSpec: no SunSpec model has a "
         "point that islands an inverter on purpose"
     ),
-    WorkMode.TOU: (
-        "TOU mode is not supported by this device over SunSpec: SunSpec has no time-of-use "
-        "table (set the inverter's own TOU through its vendor registers, or send the base "
-        "modes as they fall due)"
-    ),
 }
+TOU_APPROXIMATION = (
+    "SunSpec has no time-of-use table: the agent keeps the table and writes the points of the "
+    "slot's base mode when the slot begins (on the agent's clock, in its configured zone)"
+)
+TOU_NO_FEED_IN_LIMIT = (
+    "TOU with anti-feedback is not supported by this device over SunSpec: the feed-in limit "
+    "needs output-limit controls (model 123 or 704) and the rated power (WMax of model 121 or "
+    "WMaxRtg of model 702)"
+)
 LOAD_NOT_OVER_SUNSPEC = (
     "intelligent load is not supported by this device over SunSpec: no SunSpec model has a "
     "point for a load relay"
@@ -127,11 +142,47 @@ def work_mode(params: Any, models: Collection[int]) -> OperationPlan:
     """``WorkModeError`` for bad parameters (checked as the platform did: a device never trusts
     its link), ``NotOverSunSpec`` where SunSpec has no point for the mode."""
     mode = WorkMode(check_work_mode(params)["mode"])
+    if mode is WorkMode.TOU:
+        raise ValueError("TOU is planned slot by slot: tou_plan")
     if mode in NOT_OVER_SUNSPEC:
         raise NotOverSunSpec(NOT_OVER_SUNSPEC[mode])
     _require(models, STORAGE, f"work mode {mode.value} (storage control)")
     writes = tuple(Write(STORAGE, p, v) for p, v in MODE_POINTS[mode])
     return OperationPlan(mode.value, writes, {"work_mode": mode.value}, APPROXIMATIONS[mode])
+
+
+def tou_plan(
+    tou: TouSettings,
+    local: datetime,
+    models: Collection[int],
+    *,
+    holiday: bool = False,
+    wchamax_w: float | None = None,
+    wmax_w: float | None = None,
+) -> OperationPlan:
+    """The points of the TOU table's base mode at ``local`` (the site's wall-clock time), and
+    the feed-in limit when anti-feedback is on. ``wchamax_w``: the storage's ``WChaMax`` (for
+    the grid-charging power); ``wmax_w``: the inverter's rated power (for the limit)."""
+    _require(models, STORAGE, "TOU mode (storage control)")
+    base = tou_mode_at(tou, local, holiday=holiday)
+    if base is BaseMode.GRID_CHARGE:
+        if not wchamax_w or wchamax_w <= 0:
+            raise NotOverSunSpec("TOU grid charging needs the storage's WChaMax (model 124)")
+        pct = round(min(tou.grid_charge_power_w / wchamax_w * 100, 100.0), 1)
+        points: tuple[tuple[str, float | int], ...] = (
+            ("ChaGriSet", 1),
+            ("InWRte", pct),
+            ("StorCtl_Mod", 1),
+        )
+    else:
+        points = MODE_POINTS[WorkMode(base.value)]
+    writes = [Write(STORAGE, p, v) for p, v in points]
+    if tou.anti_feedback:
+        if wmax_w is None or not ({CONTROLS, DER_AC} & set(models)):
+            raise NotOverSunSpec(TOU_NO_FEED_IN_LIMIT)
+        writes = list(feed_in_limit(tou.feed_in_limit_w, wmax_w, models).writes) + writes
+    details = {"work_mode": WorkMode.TOU.value, "active_mode": base.value}
+    return OperationPlan(f"TOU ({base.value} now)", tuple(writes), details, TOU_APPROXIMATION)
 
 
 def intelligent_load(params: Any, models: Collection[int]) -> OperationPlan:
