@@ -105,6 +105,7 @@ def start(runtime: Runtime, url: str) -> Callable[[], None]:
         poll_s=10.0,
         outbox=runtime.settings.data_dir / "edge-outbox.sqlite3",
         command_poll_s=5.0,
+        zone="Europe/Berlin",  # the site's zone: TOU slots run on it
     ).check()
     stop_agent = threading.Event()
 

@@ -143,7 +143,7 @@ def work_mode(params: Any, models: Collection[int]) -> OperationPlan:
     its link), ``NotOverSunSpec`` where SunSpec has no point for the mode."""
     mode = WorkMode(check_work_mode(params)["mode"])
     if mode is WorkMode.TOU:
-        raise ValueError("TOU is planned slot by slot: tou_plan")
+        raise ValueError("TOU mode needs the agent's TOU runner (edge/tou_runner.py)")
     if mode in NOT_OVER_SUNSPEC:
         raise NotOverSunSpec(NOT_OVER_SUNSPEC[mode])
     _require(models, STORAGE, f"work mode {mode.value} (storage control)")
