@@ -225,9 +225,19 @@ def test_work_modes_round_trip_through_the_agent_to_a_sunspec_device(
         assert r.status_code == 200, r.text
         return dict(r.json())
 
+    async def order(serial: str, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+        return await done(await asyncio.to_thread(send, serial, kind, params))
+
     async def done(cid: str) -> dict[str, Any]:
-        await until(lambda: state(cid)["state"] in ("acknowledged", "failed"), what=cid)
-        return state(cid)
+        """The command's final state; the HTTP calls off the loop, so the bridge and the agent
+        (on this loop) go on meanwhile."""
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
+            got = await asyncio.to_thread(state, cid)
+            if got["state"] in ("acknowledged", "failed"):
+                return got
+            assert asyncio.get_running_loop().time() < deadline, f"{cid} still {got['state']}"
+            await asyncio.sleep(0.1)
 
     async def scenario() -> dict[str, Any]:
         await bus.server.start()
@@ -251,31 +261,29 @@ def test_work_modes_round_trip_through_the_agent_to_a_sunspec_device(
                         lambda: set(serials) <= set(devices(env, "GWM1")), what="auto-detect"
                     )
                     inv = home.inverter.serial
-                    out["pv"] = await done(send(inv, "work_mode", {"mode": "pv"}))
+                    out["pv"] = await order(inv, "work_mode", {"mode": "pv"})
                     out["pv_command"] = home.state.command
                     n = len(writes)
                     # the same command id delivered again: answered, not applied again
                     again = {"mode": "self_consumption"}
                     out["again"] = await direct(out["pv"]["id"], "work_mode", inv, again)
                     out["writes_again"] = len(writes) - n
-                    out["feed_in"] = await done(send(inv, "work_mode", {"mode": "full_feed_in"}))
+                    out["feed_in"] = await order(inv, "work_mode", {"mode": "full_feed_in"})
                     out["feed_in_command"] = home.state.command
-                    out["off"] = await done(send(inv, "power_switch", {"on": False}))
+                    out["off"] = await order(inv, "power_switch", {"on": False})
                     out["on_after_off"] = home.state.inverter_on
-                    out["on"] = await done(send(inv, "power_switch", {"on": True}))
+                    out["on"] = await order(inv, "power_switch", {"on": True})
                     limit = {"model": 123, "point": "WMaxLim_Ena", "value": 1}
                     out["limit"] = await direct("lim1", "register_write", inv, limit)
-                    out["refused"] = await done(
-                        send(strict.inverter.serial, "work_mode", {"mode": "emergency_charging"})
+                    out["refused"] = await order(
+                        strict.inverter.serial, "work_mode", {"mode": "emergency_charging"}
                     )
                     out["strict_command"] = strict.state.command
                     meter = home.meter.serial
                     out["lacks"] = await direct("ps1", "power_switch", meter, {"on": False})
-                    out["off_grid"] = await done(
-                        send(inv, "work_mode", {"mode": "forced_off_grid"})
-                    )
-                    out["load"] = await done(
-                        send(inv, "intelligent_load", {"mode": "manual", "on": True})
+                    out["off_grid"] = await order(inv, "work_mode", {"mode": "forced_off_grid"})
+                    out["load"] = await order(
+                        inv, "intelligent_load", {"mode": "manual", "on": True}
                     )
             sign_in(env.client, env.world, "admin@I1")
             page = env.client.get(f"/device/{devices(env, 'GWM1')[home.inverter.serial].id}/mode")
