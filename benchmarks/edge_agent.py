@@ -50,6 +50,9 @@ HOMES = int(os.environ.get("BENCH_HOMES", "20"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
 BACKLOG = int(os.environ.get("BENCH_BACKLOG", "200000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+# simulated bus processes serving the same homes on one port (SO_REUSEPORT): the server side's
+# share of the CPU; 1 is one Modbus TCP gateway process as before
+SERVERS = int(os.environ.get("BENCH_SERVERS", "1"))
 
 
 def wait_port(port: int, timeout_s: float = 30.0) -> None:
@@ -93,7 +96,20 @@ async def raw_rate(port: int, units: list[int], connections: int) -> float:
     return sum(counts) / (time.perf_counter() - start)
 
 
-async def agent_rate(port: int, broker: int, units: list[int], outbox: Path) -> dict[str, float]:
+def cpu_s(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+async def agent_rate(
+    port: int, broker: int, units: list[int], outbox: Path, others: dict[str, list[int]]
+) -> dict[str, float]:
+    """``others``: processes (the bus, the broker) whose CPU time is measured too."""
     config = EdgeConfig(
         serial="BENCHEDGE",
         token="anonymous",
@@ -115,12 +131,16 @@ async def agent_rate(port: int, broker: int, units: list[int], outbox: Path) -> 
     found = len(agent.plans)
     await asyncio.sleep(2.0)  # warm-up
     t0 = agent.outbox.tally()
-    r0 = agent.link.reads
+    r0 = sum(link.reads for link in agent.pollers)
+    c0 = {name: cpu_s(pids) for name, pids in others.items()}
+    own0 = time.process_time()
     start = time.perf_counter()
     await asyncio.sleep(SECONDS)
     t1 = agent.outbox.tally()
-    r1 = agent.link.reads
+    r1 = sum(link.reads for link in agent.pollers)
     elapsed = time.perf_counter() - start
+    own = (time.process_time() - own0) / elapsed
+    cpu = {name: (cpu_s(pids) - c0[name]) / elapsed for name, pids in others.items()}
     pending = agent.outbox.pending()
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, TimeoutError):
@@ -131,6 +151,8 @@ async def agent_rate(port: int, broker: int, units: list[int], outbox: Path) -> 
         "sent": (t1["sent"] - t0["sent"]) / elapsed,
         "reads": (r1 - r0) / elapsed,
         "pending": pending,
+        "cpu_agent": own,
+        **{f"cpu_{name}": v for name, v in cpu.items()},
     }
 
 
@@ -185,25 +207,34 @@ def main() -> None:
             "max_inflight_messages 100\nmax_queued_messages 100000\n"
         )
         mosq = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stderr=subprocess.DEVNULL)
-        bus = subprocess.Popen(
-            [sys.executable, "-m", "voltfleet.simulator.sunspec_bus", "--port", str(port),
-             "--homes", str(HOMES), "--tick", "5"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        reuse = ["--reuse-port"] if SERVERS > 1 else []
+        cmd = [sys.executable, "-m", "voltfleet.simulator.sunspec_bus", "--port", str(port),
+               "--homes", str(HOMES), "--tick", "5", *reuse]  # fmt: skip
+        buses = [
+            subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(SERVERS)
+        ]
         try:
             wait_port(broker)
             wait_port(port)
             raw1 = asyncio.run(raw_rate(port, units, 1))
             raw = asyncio.run(raw_rate(port, units, CONNECTIONS))
-            agent = asyncio.run(agent_rate(port, broker, units, Path(tmp) / "outbox.sqlite3"))
+            others = {"bus": [b.pid for b in buses], "broker": [mosq.pid]}
+            agent = asyncio.run(
+                agent_rate(port, broker, units, Path(tmp) / "outbox.sqlite3", others)
+            )
             drain = asyncio.run(drain_rate(broker, Path(tmp) / "backlog.sqlite3"))
         finally:
-            bus.terminate()
+            for bus in buses:
+                bus.terminate()
             mosq.terminate()
-            bus.wait(10)
+            for bus in buses:
+                bus.wait(10)
             mosq.wait(10)
     per_read = 15 / 3  # readings per device read (15 per home, 3 reads)
-    print(f"edge agent, {HOMES} simulated homes ({3 * HOMES} SunSpec devices), {SECONDS:g} s each")
+    load = os.getloadavg()[0]
+    print(f"edge agent, {HOMES} simulated homes ({3 * HOMES} SunSpec devices), {SECONDS:g} s "
+          f"each, {SERVERS} simulated bus process(es), load average {load:.1f}")  # fmt: skip
     for n, r in ((1, raw1), (CONNECTIONS, raw)):
         print(f"  raw pymodbus reads, {n} connection(s)   : {r:8,.0f} reads/s "
               f"(= {r * per_read:,.0f} readings/s if every read were mapped)")  # fmt: skip
@@ -213,6 +244,18 @@ def main() -> None:
     print(f"  agent readings acknowledged (PUBACK)   : {agent['sent']:8,.0f} readings/s "
           f"({agent['pending']:,.0f} still in the outbox at the end)")  # fmt: skip
     print(f"  agent draining a backlog of {BACKLOG:,} : {drain:8,.0f} readings/s (PUBACKed)")
+    # CPU per unit of work: what a machine with free cores would need for the target
+    put, reads = max(agent["put"], 1.0), max(agent["reads"], 1.0)
+    us_reading = agent["cpu_agent"] / put * 1e6
+    us_read = agent["cpu_bus"] / reads * 1e6
+    us_broker = agent["cpu_broker"] / put * 1e6
+    need = 20_000 * (us_reading + us_broker) / 1e6 + 20_000 / per_read * us_read / 1e6
+    print(f"  CPU in the agent window: agent {agent['cpu_agent']:.2f} core(s) "
+          f"({us_reading:.0f} us/reading), bus {agent['cpu_bus']:.2f} ({us_read:.0f} us/read), "
+          f"broker {agent['cpu_broker']:.2f}")  # fmt: skip
+    alone = 20_000 * us_reading / 1e6
+    print(f"  at these costs 20,000 readings/s needs about {need:.1f} cores "
+          f"(agent alone {alone:.1f}), this machine has {os.cpu_count()}")  # fmt: skip
 
 
 if __name__ == "__main__":

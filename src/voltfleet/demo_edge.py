@@ -94,7 +94,7 @@ def start(runtime: Runtime, url: str) -> Callable[[], None]:
     if token is None:
         return lambda: None
     spec = make_homes(1, seed=2026)[0]
-    bus = SunSpecBus([spec], TAG, tick_s=5.0, source="try")
+    bus = SunSpecBus([spec], TAG, tick_s=5.0, source="try", controls=True)  # 123: power switch
     bus_thread, stop_bus = run_in_thread(bus)
     config = EdgeConfig(
         serial=GATEWAY,
@@ -105,6 +105,7 @@ def start(runtime: Runtime, url: str) -> Callable[[], None]:
         poll_s=10.0,
         outbox=runtime.settings.data_dir / "edge-outbox.sqlite3",
         command_poll_s=5.0,
+        zone="Europe/Berlin",  # the site's zone: TOU slots run on it
     ).check()
     stop_agent = threading.Event()
 

@@ -18,11 +18,13 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from voltfleet.edge import mapping
 from voltfleet.edge.commands import Executor, failed
 from voltfleet.edge.config import EdgeConfig
 from voltfleet.edge.outbox import Outbox
+from voltfleet.edge.tou_runner import TouRunner
 from voltfleet.protocols.modbus.link import ModbusLink, ModbusLinkError
 from voltfleet.protocols.sunspec import scan as sunspec
 
@@ -50,7 +52,8 @@ class EdgeAgent:
         ]
         self.found: dict[int, sunspec.FoundDevice] = {}
         self.plans: list[mapping.Plan] = []
-        self.executor = Executor(self.link, self.devices, self.rescan, now)
+        self.tou = TouRunner(self.link, self.devices, ZoneInfo(config.zone), self.outbox, now)
+        self.executor = Executor(self.link, self.devices, self.rescan, now, self.tou)
         self.transport: Transport = self._transport()
         self.polls = 0
         self._silent: set[int] = set()
@@ -117,20 +120,36 @@ class EdgeAgent:
         self._last_ts = ts
         return iso(ts)
 
+    async def _read_share(
+        self, link: ModbusLink, plans: list[mapping.Plan]
+    ) -> list[tuple[mapping.Plan, list[int] | ModbusLinkError]]:
+        out: list[tuple[mapping.Plan, list[int] | ModbusLinkError]] = []
+        for p in plans:
+            try:
+                out.append((p, await link.read(p.device.unit_id, p.first, p.count)))
+            except ModbusLinkError as exc:
+                out.append((p, exc))
+        return out
+
     async def poll_once(self) -> int:
-        """Read every device once; returns the readings put into the outbox."""
+        """Read every device once; returns the readings put into the outbox. With several
+        connections each reads its share of the devices (every n-th) side by side."""
         ts = self._stamp()
         polled: list[tuple[sunspec.FoundDevice, list[dict[str, Any]]]] = []
         out: list[dict[str, Any]] = []
+        n = len(self.pollers)
+        shares = await asyncio.gather(
+            *(self._read_share(link, self.plans[i::n]) for i, link in enumerate(self.pollers))
+        )
+        got = {id(p): r for share in shares for p, r in share}
         for p in self.plans:
             unit = p.device.unit_id
-            try:
-                regs = await self.link.read(unit, p.first, p.count)
-            except ModbusLinkError as exc:
+            regs = got[id(p)]
+            if isinstance(regs, ModbusLinkError):
                 if unit not in self._silent:
                     self._silent.add(unit)
                     log.warning(
-                        "edge: %s (unit %s) does not answer: %s", p.device.serial, unit, exc
+                        "edge: %s (unit %s) does not answer: %s", p.device.serial, unit, regs
                     )
                 continue
             if unit in self._silent:
@@ -176,6 +195,7 @@ class EdgeAgent:
                     await self.rescan()
                     last_scan = time.monotonic()
                 await self.poll_once()
+                await self.tou.tick()  # a TOU table's next slot (edge/tou_runner.py)
                 if transport.done():
                     transport.result()  # a transport that died takes the agent with it
                 left = self.config.poll_s - (time.monotonic() - started)

@@ -37,6 +37,7 @@ def add_parser(sub: Any) -> None:
     e.add_argument("--outbox", help="the outbox file (SQLite)")
     e.add_argument("--batch-readings", type=int, help="readings in one message")
     e.add_argument("--connections", type=int, help="Modbus TCP connections polling side by side")
+    e.add_argument("--zone", help="the site's time zone, e.g. Europe/Berlin (TOU mode's clock)")
     e.set_defaults(fn=main)
 
 
@@ -60,6 +61,7 @@ def main(args: argparse.Namespace) -> None:
         "outbox",
         "batch_readings",
         "connections",
+        "zone",
     ]
     try:
         config = load(args.config, {k: getattr(args, k) for k in keys})

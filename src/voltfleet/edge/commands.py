@@ -7,6 +7,8 @@
   ``{"address", "words"}`` (a vendor register, already scaled by the platform) -> details
   ``{"before", "after"}``, ``after`` read back from the device once written;
 - ``scan``: ``{}`` or ``{"unit_ids": [...]}`` -> details ``{"found": n}``, then the inventory;
+- ``work_mode`` / ``power_switch`` / ``intelligent_load``: SunSpec control points written and
+  read back (edge/mode_commands.py, the mapping in edge/sunspec_modes.py);
 - ``battery_mode`` / ``battery_setpoint`` (domain/commands.py): through the storage control
   model 124 of the inverter the battery hangs on (the battery itself, model 802, has none):
   ``StorCtl_Mod`` bit 0 charges at ``InWRte`` % of ``WChaMax``, bit 1 discharges at ``OutWRte`` %,
@@ -24,6 +26,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from voltfleet.edge.mode_commands import OPERATIONS, operate
+from voltfleet.edge.tou_runner import TouRunner
 from voltfleet.protocols.modbus.link import MAX_READ, ModbusLinkError
 from voltfleet.protocols.sunspec import models as ss
 from voltfleet.protocols.sunspec.scan import FoundDevice, RegisterReader
@@ -52,13 +56,29 @@ class Executor:
         devices: Callable[[], dict[str, FoundDevice]],
         rescan: Callable[[list[int] | None], Awaitable[int]],
         now: Callable[[], datetime],
+        tou: TouRunner | None = None,
     ) -> None:
+        self.tou = tou  # runs TOU tables (edge/tou_runner.py); None: TOU is refused
         self.link = link
         self.devices = devices
         self.rescan = rescan
         self.now = now
 
     async def run(self, body: Any) -> dict[str, Any]:
+        reply = await self._run(body)
+        kind = body.get("kind") if isinstance(body, dict) else None
+        params = body.get("params") if isinstance(body, dict) else None
+        tou = isinstance(params, dict) and params.get("mode") == "tou"
+        if (
+            self.tou is not None
+            and reply["status"] == "acknowledged"
+            and kind in ("work_mode", "battery_mode", "battery_setpoint")
+            and not (kind == "work_mode" and tou)
+        ):
+            self.tou.stop(str(body.get("device")))  # another mode ends the TOU table
+        return reply
+
+    async def _run(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
             return failed("unreadable command: a JSON object was expected")
         params = body.get("params")
@@ -71,10 +91,16 @@ class Executor:
                 return await self._scan(params)
             if kind in ("battery_mode", "battery_setpoint"):
                 return await self._battery(str(kind), str(body.get("device")), params)
+            if kind == "work_mode" and params.get("mode") == "tou" and self.tou is not None:
+                return await self.tou.start(str(body.get("device")), params)
+            if kind in OPERATIONS:  # modes and the power switch (edge/mode_commands.py)
+                serial = str(body.get("device"))
+                return await operate(self.link, self.devices(), kind, serial, params, self.now)
             if kind not in ("register_read", "register_write"):
                 return failed(
                     f"unsupported command kind {kind!r} (this gateway: register_read, "
-                    "register_write, scan)"
+                    "register_write, scan, battery_mode, battery_setpoint, work_mode, "
+                    "power_switch, intelligent_load)"
                 )
             device = self.devices().get(str(body.get("device")))
             if device is None:

@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from voltfleet.protocols.modbus.link import LinkConfig
 
@@ -29,6 +30,7 @@ class EdgeConfig:
     rescan_s: float = 3600.0  # look for devices again (new ones, replaced ones)
     command_poll_s: float = 5.0  # HTTP only: how often commands are fetched
     connections: int = 1  # Modbus TCP: connections polling the devices side by side
+    zone: str = "UTC"  # the site's time zone (IANA): the clock a TOU table runs on
 
     def check(self) -> EdgeConfig:
         if not self.serial or not self.token:
@@ -45,6 +47,10 @@ class EdgeConfig:
             raise ConfigError("connections must be 1..16 (1 on a serial port)")
         if not 1 <= self.batch_readings <= 20_000:
             raise ConfigError("batch_readings must be 1..20000")
+        try:
+            ZoneInfo(self.zone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ConfigError(f"zone must be an IANA time zone, got {self.zone!r}") from None
         return self
 
 

@@ -18,7 +18,9 @@ idle; self-consumption and forced off-grid charge from surplus and discharge to 
 simulated grid stays as backup in off-grid); full feed-in exports surplus PV and discharges the
 battery at its limit when PV is short; emergency charging charges at the limit (from the grid
 too) until full; TOU runs the base mode of the table's slot for the home's local time. With
-anti-feedback the export is capped by curtailing PV. A stopped inverter (power switch off)
+anti-feedback the export is capped by curtailing PV; an output limit (``ac_limit_w``) caps the
+inverter's AC output the same way, and without grid charging (``grid_charge``) a charging
+setpoint takes surplus PV only. A stopped inverter (power switch off)
 produces nothing and leaves the battery idle. The intelligent-load relay switches a
 ``SMART_LOAD_W`` load (a heating rod) by the domain's rule.
 
@@ -65,6 +67,9 @@ class Command:
     mode: Mode = Mode.SELF_CONSUMPTION
     setpoint_w: float = 0.0  # battery power asked for in SETPOINT mode; > 0 is charging
     tou: TouSettings | None = None  # the table, in TOU mode
+    # caps of self-consumption (SunSpec 124 with both StorCtl_Mod bits: InWRte / OutWRte)
+    charge_cap_w: float | None = None
+    discharge_cap_w: float | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,8 @@ class HomeState:
     load: LoadSettings | None = None  # the intelligent-load relay's settings
     load_on: bool = False
     load_on_s: float = 0.0  # how long the relay has been on
+    ac_limit_w: float | None = None  # the inverter's output capped (SunSpec 123 WMaxLimPct)
+    grid_charge: bool = True  # the battery may charge from the grid (SunSpec 124 ChaGriSet)
 
 
 @dataclass(frozen=True)
@@ -267,6 +274,10 @@ def step(
             cmd = _tou_command(cmd.tou, local, spec.country)
         surplus = pv - load - ev
         if cmd.mode is Mode.SELF_CONSUMPTION:
+            if cmd.charge_cap_w is not None:
+                max_c = min(max_c, max(cmd.charge_cap_w, 0.0))
+            if cmd.discharge_cap_w is not None:
+                max_d = min(max_d, max(cmd.discharge_cap_w, 0.0))
             if surplus > 0:
                 charge = min(surplus, max_c)
             else:
@@ -277,11 +288,15 @@ def step(
         elif cmd.mode is Mode.SETPOINT:
             if cmd.setpoint_w > 0:
                 charge = min(cmd.setpoint_w, max_c)
+                if not state.grid_charge:  # from surplus PV only
+                    charge = min(charge, max(surplus, 0.0))
             elif cmd.setpoint_w < 0:
                 discharge = min(-cmd.setpoint_w, max_d)
         stored = stored + charge * h * eta - discharge * h / eta
         stored = min(max(stored, b.min_wh), b.max_wh)  # float dust only
 
+    if state.ac_limit_w is not None and pv - charge + discharge > state.ac_limit_w:
+        pv -= min(pv - charge + discharge - state.ac_limit_w, pv)  # PV curtailed
     grid = load + ev + charge - discharge - pv
     tou = state.command.tou if state.command.mode is Mode.TOU else None
     if tou is not None and tou.anti_feedback and -grid > tou.feed_in_limit_w:

@@ -41,13 +41,22 @@ class SunSpecBus:
         port: int = 0,
         tick_s: float = 1.0,
         source: WeatherSource = "clearsky",
+        controls: bool = False,
+        grid_charge_allowed: bool = True,
+        reuse_port: bool = False,
     ) -> None:
         self.homes = [
-            SunSpecHome(spec, f"{serial_tag}{i + 1:05d}", first_unit=1 + 3 * i)
+            SunSpecHome(
+                spec,
+                f"{serial_tag}{i + 1:05d}",
+                first_unit=1 + 3 * i,
+                controls=controls,
+                grid_charge_allowed=grid_charge_allowed,
+            )
             for i, spec in enumerate(specs)
         ]
         banks = {d.unit_id: d.bank for h in self.homes for d in h.devices}
-        self.server = BusServer(banks, host, port)
+        self.server = BusServer(banks, host, port, reuse_port=reuse_port)
         self.tick_s = tick_s
         self.source: WeatherSource = source
         self._inputs: list[tuple[datetime, Inputs] | None] = [None] * len(self.homes)
@@ -126,9 +135,22 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tag", default="SIMSS", help="serial prefix of the devices")
     ap.add_argument("--tick", type=float, default=1.0, help="seconds between model steps")
+    ap.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="share the port with other processes serving the same homes (SO_REUSEPORT; a load "
+        "generator's option: each process moves its own copy of the homes)",
+    )
     a = ap.parse_args()
     logging.basicConfig(level=logging.INFO)
-    bus = SunSpecBus(make_homes(a.homes, a.seed), a.tag, host=a.host, port=a.port, tick_s=a.tick)
+    bus = SunSpecBus(
+        make_homes(a.homes, a.seed),
+        a.tag,
+        host=a.host,
+        port=a.port,
+        tick_s=a.tick,
+        reuse_port=a.reuse_port,
+    )
     print(f"SunSpec bus on {a.host}:{a.port}: {', '.join(bus.serials)}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(bus.run())

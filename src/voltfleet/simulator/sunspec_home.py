@@ -4,7 +4,9 @@ them to a gateway on its RS485 bus:
 
 - the hybrid inverter: common model 1, inverter 103 (AC ``W`` is what it feeds to the house, PV
   less what went into the battery; ``DCW`` is the PV array's power; ``WH`` its lifetime PV yield)
-  and storage control 124 (writable: ``WChaMax``, ``StorCtl_Mod``, ``InWRte``, ``OutWRte`` ...);
+  and storage control 124 (writable: ``WChaMax``, ``StorCtl_Mod``, ``InWRte``, ``OutWRte`` ...),
+  with ``controls`` also immediate controls 123 (``Conn`` starts and stops it, ``WMaxLimPct``
+  with ``WMaxLim_Ena`` caps its AC output at a percentage of its rated power, curtailing PV);
 - the battery: common 1 and lithium-ion battery 802 (``SoC`` %, ``W`` > 0 discharging as a DER
   counts power out of the device, ``V``, ``A``);
 - the house meter at the grid connection: common 1 and three-phase meter 203 (``W`` > 0 import,
@@ -15,15 +17,17 @@ Scale factors are those a real device would choose (``ChaState`` in 0.1 %, ``Hz`
 
 Writes to 124 steer the battery, as SunSpec describes it: ``StorCtl_Mod`` bit 0 set charges at
 ``InWRte`` % of ``WChaMax``, bit 1 set discharges at ``OutWRte`` % of it, neither returns the
-inverter to self-consumption. A value out of range (a rate beyond +-100 %, a ``WChaMax`` above
-the battery's rating) is refused with Modbus exception 3, a write to a read-only register with
-exception 2 (protocols/modbus/server.py).
+inverter to self-consumption; both bits set run self-consumption with charging capped at
+``InWRte`` % and discharging at ``OutWRte`` % (0/0 holds the battery: PV mode). ``ChaGriSet`` 0
+lets a charging setpoint take surplus PV only. A value out of range (a rate beyond +-100 %, a
+``WChaMax`` above the battery's rating) is refused with Modbus exception 3, a write to a
+read-only register with exception 2 (protocols/modbus/server.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from voltfleet.protocols.modbus.server import RegisterBank
@@ -103,6 +107,20 @@ def _common(name: str, serial: str, unit_id: int) -> tuple[int, dict[str, ss.Val
     }
 
 
+def _controls() -> tuple[int, dict[str, ss.Value]]:
+    """Immediate controls (123): connected, no output limit."""
+    return 123, {
+        "Conn": 1,
+        "WMaxLimPct": 100,
+        "WMaxLim_Ena": 0,
+        "OutPFSet_Ena": 0,
+        "VArPct_Ena": 0,
+        "WMaxLimPct_SF": 0,
+        "OutPFSet_SF": -3,
+        "VArPct_SF": 0,
+    }
+
+
 def _r(x: float, sf: int) -> int:
     """A value as its raw register number at scale factor ``sf``."""
     return round(x / 10.0**sf)
@@ -111,7 +129,19 @@ def _r(x: float, sf: int) -> int:
 class SunSpecHome:
     """The home model behind three SunSpec devices (unit ids ``first_unit`` .. +2)."""
 
-    def __init__(self, spec: HomeSpec, serial_prefix: str, first_unit: int = 1, soc: float = 0.5):
+    def __init__(
+        self,
+        spec: HomeSpec,
+        serial_prefix: str,
+        first_unit: int = 1,
+        soc: float = 0.5,
+        *,
+        controls: bool = False,
+        grid_charge_allowed: bool = True,
+    ):
+        """``controls``: the inverter has immediate controls (model 123: ``Conn``,
+        ``WMaxLimPct``); ``grid_charge_allowed`` False: it refuses ``ChaGriSet`` 1 (exception 3),
+        as an inverter whose grid code forbids charging from the grid."""
         if spec.battery is None:
             raise ValueError("a SunSpec home here has a battery (a hybrid inverter)")
         self.spec = spec
@@ -168,11 +198,14 @@ class SunSpecHome:
                         "InOutWRte_WinTms": 0,
                         "InOutWRte_RvrtTms": 0,
                         "InOutWRte_RmpTms": 0,
-                        "ChaGriSet": 1,
+                        "ChaGriSet": 1 if grid_charge_allowed else 0,
                     },
                 ),
+                *([_controls()] if controls else []),
             ],
         )
+        self.grid_charge_allowed = grid_charge_allowed
+        self.wmax_w = float(spec.pv.inverter_ac_w or spec.pv.capacity_wp)
         kwh = round(b.capacity_wh / 1000, 1)
         self.battery_device = Device(
             first_unit + 1,
@@ -348,14 +381,47 @@ class SunSpecHome:
             return "StorCtl_Mod takes bits 0 (charge) and 1 (discharge)"
         if not 0 <= get("MinRsvPct") <= 100:
             return "MinRsvPct must be 0..100 %"
+        grid = int(get("ChaGriSet"))
+        if grid not in (0, 1):
+            return "ChaGriSet takes 0 (PV) or 1 (grid)"
+        if grid == 1 and not self.grid_charge_allowed:
+            return "grid charging is not permitted on this inverter (ChaGriSet must be 0)"
+        state = replace(self.state, grid_charge=grid == 1)
+        if 123 in self.inverter._at:
+            why = self._controls_write(regs)
+            if why is not None:
+                return why
+            on = self.inverter.get(123, "Conn", regs) == 1
+            ena = self.inverter.get(123, "WMaxLim_Ena", regs) == 1
+            pct = self.inverter.get(123, "WMaxLimPct", regs)
+            capped = ena and isinstance(pct, int | float)
+            limit_w = self.wmax_w * float(pct or 0) / 100 if capped else None
+            state = replace(state, inverter_on=on, ac_limit_w=limit_w)
+        self.state = state
         limit = get("WChaMax")
-        if mode & 1:
+        if mode == 3:  # both limits: self-consumption within InWRte / OutWRte % of WChaMax
+            cmd = Command(
+                Mode.SELF_CONSUMPTION,
+                charge_cap_w=limit * get("InWRte") / 100.0,
+                discharge_cap_w=limit * get("OutWRte") / 100.0,
+            )
+        elif mode & 1:
             cmd = Command(Mode.SETPOINT, limit * get("InWRte") / 100.0)
         elif mode & 2:
             cmd = Command(Mode.SETPOINT, -limit * get("OutWRte") / 100.0)
         else:
             cmd = Command(Mode.SELF_CONSUMPTION)
         self.state = command(self.state, cmd)
+        return None
+
+    def _controls_write(self, regs: list[int]) -> str | None:
+        """Model 123's points checked (None: acceptable)."""
+        for name in ("Conn", "WMaxLim_Ena"):
+            if self.inverter.get(123, name, regs) not in (0, 1):
+                return f"{name} takes 0 or 1"
+        pct = self.inverter.get(123, "WMaxLimPct", regs)
+        if not isinstance(pct, float | int) or not 0 <= pct <= 100:
+            return "WMaxLimPct must be 0..100 %"
         return None
 
     def _battery_write(self, address: int, words: list[int]) -> str | None:

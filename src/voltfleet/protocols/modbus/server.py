@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -80,7 +81,18 @@ class RegisterBank:
 class BusServer:
     """``await start()``, ``await stop()``; ``port`` is known once started (0 picks a free one)."""
 
-    def __init__(self, banks: dict[int, RegisterBank], host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        banks: dict[int, RegisterBank],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        reuse_port: bool = False,
+    ):
+        """``reuse_port``: listen with SO_REUSEPORT, so several processes serving the same
+        devices share one port and the kernel spreads the connections over them (a load
+        generator's option: each process has its own copy of the devices)."""
+        self.reuse_port = reuse_port
         self.banks = banks
         self.host = host
         self.port = port
@@ -110,6 +122,13 @@ class BusServer:
                 s.bind((self.host, 0))
                 self.port = int(s.getsockname()[1])
         self._server = ModbusTcpServer(self.devices(), address=(self.host, self.port))
+        if self.reuse_port:
+            # pymodbus has no reuse_port option: its prepared create_server call gets it added
+            create = self._server.call_create
+            assert isinstance(create, functools.partial)
+            self._server.call_create = functools.partial(
+                create.func, *create.args, **{**create.keywords, "reuse_port": True}
+            )
         self._task = asyncio.create_task(self._server.serve_forever())
         for _ in range(200):  # until it listens
             try:
