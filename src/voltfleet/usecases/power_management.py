@@ -29,7 +29,7 @@ from voltfleet.domain.power.fallback import fallback_limits
 from voltfleet.domain.power.hysteresis import Held, smooth
 from voltfleet.domain.power.modes import PowerSettings
 from voltfleet.domain.power.phase_switch import PhaseState, PhaseTimers, step, target_phases
-from voltfleet.domain.power.tree import PHASES, Tree, watts_per_a
+from voltfleet.domain.power.tree import PHASES, GridType, Tree, watts_per_a
 from voltfleet.ports import ChargerLink
 
 log = logging.getLogger(__name__)
@@ -137,22 +137,29 @@ class Outcome:
 
 
 def _with_phases(
-    demands: Sequence[Demand], states: Mapping[str, PhaseState], now_s: float
+    demands: Sequence[Demand], states: Mapping[str, PhaseState], now_s: float, grid: GridType
 ) -> list[Demand]:
     """The demands with the phases a switchable connector is set to: one when switched to one
-    (whatever the car could do), three just after a switch to three."""
+    (whatever the car could do), three just after a switch to three. What the car draws keeps
+    its power (the same watts, per phase of the new count)."""
     out = []
     for d in demands:
         st = states.get(d.connector_id)
-        if st is not None and st.phases == 1 and d.car_phases != 1:
-            d = replace(d, car_phases=1)
+        phases = d.car_phases
+        if st is not None and st.phases == 1:
+            phases = 1
         elif (
             st is not None
             and st.phases == PHASES
             and st.switched_s is not None
             and now_s - st.switched_s < SWITCHED_S
         ):
-            d = replace(d, car_phases=PHASES)
+            phases = PHASES
+        if phases != d.car_phases:
+            drawn = d.drawn_a
+            if drawn is not None:
+                drawn = drawn * watts_per_a(grid, d.car_phases) / watts_per_a(grid, phases)
+            d = replace(d, car_phases=phases, drawn_a=drawn)
         out.append(d)
     return out
 
@@ -198,7 +205,7 @@ def _switch(
 def decide(snap: Snapshot, now: datetime) -> Decision:
     """One cycle's answer for ``snap``: the allocation, the smoothed limits and what to send."""
     now_s = now.timestamp()
-    demands = _with_phases(snap.demands, snap.phase_states, now_s)
+    demands = _with_phases(snap.demands, snap.phase_states, now_s, snap.tree.grid)
     situation = Situation(
         snap.tree,
         snap.settings,
@@ -215,7 +222,9 @@ def decide(snap: Snapshot, now: datetime) -> Decision:
         switched = _switch(snap, a, demands, now_s)
         if any(st.phases != snap.phase_states[cid].phases for cid, st in switched.items()):
             states = {**snap.phase_states, **switched}  # a switch applies in this cycle
-            situation = replace(situation, demands=_with_phases(snap.demands, states, now_s))
+            situation = replace(
+                situation, demands=_with_phases(snap.demands, states, now_s, snap.tree.grid)
+            )
             a = allocate(situation)
     held = smooth(snap.held, a.limits_a, now_s, snap.settings.raise_hold_s)
     commands: list[Command] = []
