@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from voltfleet.app.deps import Caller, DbSession, request_now
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
-from voltfleet.app.power import service
+from voltfleet.app.power import ev_modes, service
 from voltfleet.app.power.schemas import ConnectorIn, GroupIn, SettingsIn, SetupIn
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.domain.access import Action, Kind
@@ -104,6 +104,7 @@ def _page(
         rotations=ROTATION_TEXT,
         error=error,
         notice=notice,
+        **ev_modes.page_context(session, caller, site, request_now(request)),
     )
 
 
