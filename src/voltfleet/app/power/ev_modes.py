@@ -23,6 +23,7 @@ from voltfleet.app.power.service import _require, _site_connector, location_of
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.power.departure import Need, outlook, remaining_wh
 from voltfleet.domain.power.tree import PHASES, GridType, watts_per_a
+from voltfleet.protocols.ocpp.messages import ChargingNeeds
 from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.ev_modes_models import PhaseSwitching, SessionDeparture
 from voltfleet.store.fleet_models import Connector, Device
@@ -116,6 +117,35 @@ def clear_departure(session: Session, caller: Caller, session_id: str) -> None:
     assert site is not None
     _audit(session, caller, site.id, site.org_id, "departure.clear", {"session_id": row.id})
     _recompute(session, site.id)
+
+
+def departure_from_car(
+    session: Session, device: Device, needs: ChargingNeeds, now: datetime
+) -> bool:
+    """A car's own departure and energy need (OCPP 2.0.1 NotifyEVChargingNeeds) on the running
+    session of its EVSE: the need is what it has charged plus what it still asks for. False
+    (the station hears Rejected) without a running session or with a departure gone."""
+    if needs.departure_at is None or needs.energy_wh is None or needs.departure_at <= now:
+        return False
+    row = session.scalar(
+        select(ChargingSession).where(
+            ChargingSession.device_id == device.id,
+            ChargingSession.connector_id == needs.evse_id,
+            ChargingSession.stopped_at.is_(None),
+        )
+    )
+    if row is None:
+        return False
+    dep = session.get(SessionDeparture, row.id)
+    if dep is None:
+        dep = SessionDeparture(session_id=row.id)
+        session.add(dep)
+    dep.departure_at = needs.departure_at
+    dep.energy_need_wh = _charged_wh(row) + needs.energy_wh
+    dep.source = "car"
+    dep.updated_at = now
+    _recompute(session, row.site_id)
+    return True
 
 
 def departure_view(
