@@ -114,6 +114,8 @@ def test_a_departure_gives_the_car_what_it_needs_and_the_screen_says_if_it_will_
         "will be ready at" in page.text
         and "Departure time saved." in client.get(r.headers["location"]).text
     )
+    german = client.get(r.headers["location"], headers={"Accept-Language": "de"}).text
+    assert "Abfahrtszeit gespeichert." in german and "fertig um" in german
     bad = client.post(
         f"/sites/{ids['site']}/power/departures/{sb}",
         data={"csrf": csrf, "departure_at": "tomorrow", "energy_need_kwh": "10"},
