@@ -152,9 +152,10 @@ def _split_urgent(s: Situation, classes: list[_Class]) -> list[_Class]:
     """Each car with a departure that still needs energy in a class of its own, with the
     current it needs (its required average power over its watts per ampere)."""
     needs = s.needs
+    urgent = {cid for cid, n in needs.items() if n.urgent}
     out: list[_Class] = []
     for cls in classes:
-        if not any(cid in needs and needs[cid].urgent for cid in cls.ids):
+        if urgent.isdisjoint(cls.ids):
             out.append(cls)
             continue
         rest: list[tuple[Demand, Connector]] = []
