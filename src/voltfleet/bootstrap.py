@@ -54,6 +54,8 @@ from voltfleet.app.portal.session import (
     PasswordChangeRequired,
 )
 from voltfleet.app.power.endpoints import router as power_router
+from voltfleet.app.power.ev_modes_endpoints import router as ev_modes_router
+from voltfleet.app.power.ev_modes_pages import router as ev_modes_pages_router
 from voltfleet.app.power.pages import router as power_pages_router
 from voltfleet.app.ratelimit import AttemptLimiter
 from voltfleet.app.registers.endpoints import router as registers_router
@@ -273,7 +275,9 @@ def create_app(
         charging_router,
         charging_pages_router,
         power_router,
+        ev_modes_router,
         power_pages_router,
+        ev_modes_pages_router,
         commands_pages_router,
         registers_router,
         registers_pages_router,

@@ -17,6 +17,7 @@ from voltfleet.app.runtime import Runtime
 from voltfleet.app.tariffs import service as tariffs
 from voltfleet.app.users.service import new_user
 from voltfleet.demo_alarms import seed_alarm_notifications
+from voltfleet.demo_ev_modes import seed_ev_modes_demo
 from voltfleet.demo_money import seed_exchange_rates
 from voltfleet.demo_power import seed_power_demo
 from voltfleet.domain.access import OrgType
@@ -122,7 +123,8 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
         seed_money(s, sites, now)
         seed_exchange_rates(s)  # revenue in another currency at once (demo_money.py)
         seed_plan_history(s, sites[DYNAMIC_HOME], gateways[DYNAMIC_HOME], now)
-        seed_power_demo(s, sites[0], gateways[0], now)  # EV power management (demo_power.py)
+        power_loc = seed_power_demo(s, sites[0], gateways[0], now)  # EV power (demo_power.py)
+        seed_ev_modes_demo(s, power_loc, now)  # departure time, 1p/3p (demo_ev_modes.py)
         seed_firmware(s, inst, gateways[:4], now)  # Upgrade: releases and a finished campaign
         seed_alarm_notifications(s, inst, owner, sites, gateways, now)  # demo_alarms.py
     return logins

@@ -372,6 +372,31 @@ SITE_CASES = [
         "/api/v1/sites/{site_id}/power/connectors/{connector_id}",
         target="power",
     ),
+    # 1p/3p switching of a connector in the tree; a running session's departure time.
+    Case(
+        S,
+        Action.UPDATE,
+        "PUT",
+        "/api/v1/sites/{site_id}/power/connectors/{connector_id}/phase-switching",
+        lambda _: {"enabled": True},
+        "power",
+    ),
+    Case(D, Action.READ, "GET", "/api/v1/charging/sessions/{session_id}/departure", target="site"),
+    Case(
+        D,
+        Action.UPDATE,
+        "PUT",
+        "/api/v1/charging/sessions/{session_id}/departure",
+        lambda _: {"departure_at": "2099-01-01T08:00:00+01:00", "energy_need_kwh": 20},
+        target="site",
+    ),
+    Case(
+        D,
+        Action.UPDATE,
+        "DELETE",
+        "/api/v1/charging/sessions/{session_id}/departure",
+        target="site",
+    ),
     # Commands to the site's battery (one standing battery and command per standing site).
     Case(
         D,

@@ -6,6 +6,7 @@ from voltfleet.store import (  # noqa: F401
     charging_models,
     command_models,
     discovery_models,
+    ev_modes_models,
     firmware_models,
     fleet_models,
     models,

@@ -16,6 +16,7 @@ from voltfleet.domain.fleet import zone
 from voltfleet.domain.power.allocate import Demand, MeterReading
 from voltfleet.domain.power.hysteresis import Held
 from voltfleet.domain.power.modes import Mode, PowerSettings
+from voltfleet.domain.power.phase_switch import PhaseState
 from voltfleet.domain.power.tree import (
     PHASES,
     Connector,
@@ -28,6 +29,7 @@ from voltfleet.domain.power.tree import (
 )
 from voltfleet.ports import TimeSeriesStore
 from voltfleet.store.charging_models import ChargingSession
+from voltfleet.store.ev_modes_repository import needs_of, phases_of, save_phase_states
 from voltfleet.store.fleet_models import Connector as ConnectorRow
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
@@ -245,10 +247,13 @@ class SqlPowerRepository:
                 (cs.device_id, cs.connector_id): cs
                 for cs in s.execute(
                     select(
+                        ChargingSession.id,
                         ChargingSession.device_id,
                         ChargingSession.connector_id,
                         ChargingSession.started_at,
                         ChargingSession.power_w,
+                        ChargingSession.meter_start_wh,
+                        ChargingSession.meter_last_wh,
                     ).where(
                         ChargingSession.device_id.in_(chargers),
                         ChargingSession.stopped_at.is_(None),
@@ -301,6 +306,12 @@ class SqlPowerRepository:
                 if m is not None:
                     meters[g.id] = m
         local = now.astimezone(zone(loc.timezone or "UTC"))
+        session_of = {
+            r.id: open_sessions[(r.device_id, r.connector_no)]
+            for r in rows
+            if (r.device_id, r.connector_no) in open_sessions
+        }
+        phase_states, phase_timers = phases_of(s, loc.id)
         return Snapshot(
             location_id=loc.id,
             tree=tree,
@@ -312,6 +323,9 @@ class SqlPowerRepository:
             held=held,
             sent=sent,
             surplus_seen_s=_epoch(loc.surplus_seen_at),
+            needs=needs_of(s, session_of),
+            phase_states=phase_states,
+            phase_timers=phase_timers,
         )
 
     def save(
@@ -351,6 +365,9 @@ class SqlPowerRepository:
                 )
         for cols, batch in _by_columns(changes):
             self.session.connection().execute(_update(cols), batch)
+
+    def save_phases(self, location_id: str, states: Mapping[str, PhaseState]) -> None:
+        save_phase_states(self.session, states)
 
     def record_sent(
         self,

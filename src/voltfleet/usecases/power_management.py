@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -24,15 +24,20 @@ from voltfleet.domain.power.allocate import (
     Situation,
     allocate,
 )
+from voltfleet.domain.power.departure import Need
 from voltfleet.domain.power.fallback import fallback_limits
 from voltfleet.domain.power.hysteresis import Held, smooth
 from voltfleet.domain.power.modes import PowerSettings
-from voltfleet.domain.power.tree import Tree
+from voltfleet.domain.power.phase_switch import PhaseState, PhaseTimers, step, target_phases
+from voltfleet.domain.power.tree import PHASES, GridType, Tree, watts_per_a
 from voltfleet.ports import ChargerLink
 
 log = logging.getLogger(__name__)
 
 CYCLE_S = 5.0  # every location is recomputed at least this often
+# after a switch to three phases the car is taken for a three-phase one for this long (until
+# its meter values show all its lines), so a stale one-phase reading does not switch it back
+SWITCHED_S = 120.0
 SEND_TIMEOUT_S = 10.0  # a charger that does not answer within this is tried again next cycle
 
 
@@ -67,6 +72,10 @@ class Snapshot:
     held: Mapping[str, Held]  # the hysteresis state, instants in epoch seconds
     sent: Mapping[str, Sent]
     surplus_seen_s: float | None = None
+    needs: Mapping[str, Need] = field(default_factory=dict)  # departure times, by connector
+    # connectors that can switch between one and three phases: their state and timers
+    phase_states: Mapping[str, PhaseState] = field(default_factory=dict)
+    phase_timers: Mapping[str, PhaseTimers] = field(default_factory=dict)
 
 
 class PowerRepository(Protocol):
@@ -95,6 +104,10 @@ class PowerRepository(Protocol):
         """What chargers accepted: limits (current, phases) and fallback limits, by connector."""
         ...
 
+    def save_phases(self, location_id: str, states: Mapping[str, PhaseState]) -> None:
+        """Keep the 1p/3p switching state of these connectors."""
+        ...
+
 
 @dataclass(frozen=True)
 class Command:
@@ -112,6 +125,7 @@ class Decision:
     commands: list[Command]  # changed limits to send
     fallbacks: list[Command]  # changed fallback limits to send
     surplus_seen_s: float | None
+    phase_states: dict[str, PhaseState] = field(default_factory=dict)  # changed ones only
 
 
 @dataclass
@@ -122,19 +136,96 @@ class Outcome:
     failed: list[str] = field(default_factory=list)  # not connected, refused or no answer
 
 
+def _with_phases(
+    demands: Sequence[Demand], states: Mapping[str, PhaseState], now_s: float, grid: GridType
+) -> list[Demand]:
+    """The demands with the phases a switchable connector is set to: one when switched to one
+    (whatever the car could do), three just after a switch to three. What the car draws keeps
+    its power (the same watts, per phase of the new count)."""
+    out = []
+    for d in demands:
+        st = states.get(d.connector_id)
+        phases = d.car_phases
+        if st is not None and st.phases == 1:
+            phases = 1
+        elif (
+            st is not None
+            and st.phases == PHASES
+            and st.switched_s is not None
+            and now_s - st.switched_s < SWITCHED_S
+        ):
+            phases = PHASES
+        if phases != d.car_phases:
+            drawn = d.drawn_a
+            if drawn is not None:
+                drawn = drawn * watts_per_a(grid, d.car_phases) / watts_per_a(grid, phases)
+            d = replace(d, car_phases=phases, drawn_a=drawn)
+        out.append(d)
+    return out
+
+
+def _switch(
+    snap: Snapshot, a: Allocation, demands: Sequence[Demand], now_s: float
+) -> dict[str, PhaseState]:
+    """The switching state after this cycle of every switchable connector with a car.
+
+    A connector's available power is the surplus less what the other cars are given; its car is
+    worth switching when it is known to take three phases, or is on one phase by a switch (then
+    it is tried on three, and a one-phase car shows itself)."""
+    grid = snap.tree.grid
+    solar = snap.settings.mode.solar
+    given = {
+        d.connector_id: a.limits_a.get(d.connector_id, 0.0)
+        * watts_per_a(grid, a.phases.get(d.connector_id, PHASES))
+        for d in demands
+    }
+    total_w = sum(given.values())
+    surplus_w = a.surplus_w or 0.0
+    out: dict[str, PhaseState] = {}
+    for d in snap.demands:  # as measured
+        st = snap.phase_states.get(d.connector_id)
+        if st is None:
+            continue
+        if (
+            d.car_phases < PHASES
+            and st.phases == PHASES
+            and (st.switched_s is None or now_s - st.switched_s >= SWITCHED_S)
+        ):
+            new = PhaseState(st.phases, None, None, st.switched_s)  # a one-phase car
+        else:
+            available_w = max(0.0, surplus_w - (total_w - given.get(d.connector_id, 0.0)))
+            target = target_phases(available_w, grid, snap.settings.min_charge_a)
+            timers = snap.phase_timers.get(d.connector_id, PhaseTimers())
+            new = step(st, target, now_s, timers, solar)
+        if new != st:
+            out[d.connector_id] = new
+    return out
+
+
 def decide(snap: Snapshot, now: datetime) -> Decision:
     """One cycle's answer for ``snap``: the allocation, the smoothed limits and what to send."""
     now_s = now.timestamp()
+    demands = _with_phases(snap.demands, snap.phase_states, now_s, snap.tree.grid)
     situation = Situation(
         snap.tree,
         snap.settings,
-        snap.demands,
+        demands,
         snap.meters,
         minute_of_day=snap.minute_of_day,
         now_s=now_s,
         surplus_seen_s=snap.surplus_seen_s,
+        needs=snap.needs,
     )
     a = allocate(situation)
+    switched: dict[str, PhaseState] = {}
+    if snap.phase_states:
+        switched = _switch(snap, a, demands, now_s)
+        if any(st.phases != snap.phase_states[cid].phases for cid, st in switched.items()):
+            states = {**snap.phase_states, **switched}  # a switch applies in this cycle
+            situation = replace(
+                situation, demands=_with_phases(snap.demands, states, now_s, snap.tree.grid)
+            )
+            a = allocate(situation)
     held = smooth(snap.held, a.limits_a, now_s, snap.settings.raise_hold_s)
     commands: list[Command] = []
     for cid, h in held.items():
@@ -150,7 +241,7 @@ def decide(snap: Snapshot, now: datetime) -> Decision:
         outlet = snap.outlets.get(cid)
         if outlet is not None and snap.sent.get(cid, Sent()).fallback_a != limit:
             fallbacks.append(Command(cid, outlet, limit, snap.tree.grid.phases))
-    return Decision(snap.location_id, a, held, commands, fallbacks, a.surplus_seen_s)
+    return Decision(snap.location_id, a, held, commands, fallbacks, a.surplus_seen_s, switched)
 
 
 async def _send(link: ChargerLink, c: Command, fallback: bool) -> bool:
@@ -199,6 +290,8 @@ def plan(repo: PowerRepository, location_id: str, now: datetime) -> Decision | N
         return None
     d = decide(snap, now)
     repo.save(location_id, d.held, d.surplus_seen_s)
+    if d.phase_states:
+        repo.save_phases(location_id, d.phase_states)
     return d
 
 
@@ -219,4 +312,6 @@ def keep(repo: PowerRepository, d: Decision, outcome: Outcome, now: datetime) ->
     work. (A crash between the two loses nothing a cycle cannot redo: the limits are decided
     again and whatever is not recorded as accepted is sent again.)"""
     repo.save(d.location_id, d.held, d.surplus_seen_s)
+    if d.phase_states:
+        repo.save_phases(d.location_id, d.phase_states)
     record(repo, outcome, now)

@@ -23,8 +23,10 @@ from starlette.concurrency import run_in_threadpool
 from voltfleet.app.charging import id_tags, service
 from voltfleet.app.charging.alarm_hooks import charger_fault_cleared, charger_fault_raised
 from voltfleet.app.firmware import chargers as charger_firmware
+from voltfleet.app.power.ev_modes import departure_from_car
 from voltfleet.app.runtime import Runtime
 from voltfleet.domain.telemetry.quarantine import IncomingReading
+from voltfleet.protocols.ocpp.messages import ChargingNeeds
 from voltfleet.store.charging_repository import SqlChargingRepository
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.telemetry_models import DeviceCredential
@@ -223,3 +225,11 @@ class AppChargerLink:
 
     async def stop_transaction(self, request: StopRequest) -> None:
         await self._run(charging.stop_transaction, request)
+
+    async def charging_needs(self, needs: ChargingNeeds) -> bool:
+        """A car's departure and energy need (2.0.1) on its running session (ev_modes)."""
+
+        def take(repo: SqlChargingRepository, device: Device, *, now: datetime) -> bool:
+            return departure_from_car(repo.session, device, needs, now)
+
+        return await self._run(take)

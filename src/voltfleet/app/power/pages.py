@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, DbSession, request_now
+from voltfleet.app.i18n import gettext
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
-from voltfleet.app.power import service
+from voltfleet.app.power import ev_modes, service
 from voltfleet.app.power.schemas import ConnectorIn, GroupIn, SettingsIn, SetupIn
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.domain.access import Action, Kind
@@ -104,6 +105,7 @@ def _page(
         rotations=ROTATION_TEXT,
         error=error,
         notice=notice,
+        **ev_modes.page_context(session, caller, site, request_now(request)),
     )
 
 
@@ -111,7 +113,9 @@ def _page(
 def power_page(request: Request, session: DbSession, site_id: str, done: str = "") -> HTMLResponse:
     caller = require_caller(request, session)
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    return _page(request, session, caller, site, notice=DONE.get(done))
+    return _page(
+        request, session, caller, site, notice=gettext(DONE[done]) if done in DONE else None
+    )
 
 
 @router.get("/sites/{site_id}/power/live", response_class=HTMLResponse)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
 
+from voltfleet.domain.power.departure import Need, required_w
 from voltfleet.domain.power.modes import Mode, PowerSettings
 from voltfleet.domain.power.tree import (
     PHASES,
@@ -69,6 +70,8 @@ class Situation:
     minute_of_day: int = 0  # local time, for peak shaving windows
     now_s: float = 0.0
     surplus_seen_s: float | None = None  # solar only: when the surplus last covered a car
+    # departure times (domain.power.departure): connector id -> what its car still needs by when
+    needs: Mapping[str, Need] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ class _Class:
     ks: tuple[int, ...] | None = None  # when every constraint is a line's (coefficient 1): theirs
     admitted: list[str] | None = None  # fair sharing: the members that charge
     level_a: float = 0.0  # fair sharing: what each admitted member gets
+    need_a: float = 0.0  # a car with a departure (alone in its class): the current it needs
+    floor_a: float = 0.0  # ... and what of it was reserved (0: no floor above the minimum)
 
     @property
     def members(self) -> list[tuple[Demand, Connector]]:
@@ -123,6 +128,64 @@ class _Class:
 
 def _order(m: tuple[Demand, Connector]) -> tuple[int, float, str]:
     return (-m[1].priority, m[0].arrived_s, m[1].id)
+
+
+Order = Callable[[tuple[Demand, Connector]], tuple[object, ...]]
+
+
+def _order_by(needs: Mapping[str, Need]) -> Order:
+    """Who comes first: priority, then cars with a departure that still need energy (earliest
+    departure first), then arrival."""
+    if not needs:
+        return _order
+
+    def key(m: tuple[Demand, Connector]) -> tuple[int, int, float, float, str]:
+        need = needs.get(m[1].id)
+        if need is not None and need.urgent:
+            return (-m[1].priority, 0, need.departure_s, m[0].arrived_s, m[1].id)
+        return (-m[1].priority, 1, 0.0, m[0].arrived_s, m[1].id)
+
+    return key
+
+
+def _split_urgent(s: Situation, classes: list[_Class]) -> list[_Class]:
+    """Each car with a departure that still needs energy in a class of its own, with the
+    current it needs (its required average power over its watts per ampere)."""
+    needs = s.needs
+    urgent = {cid for cid, n in needs.items() if n.urgent}
+    out: list[_Class] = []
+    for cls in classes:
+        if urgent.isdisjoint(cls.ids):
+            out.append(cls)
+            continue
+        rest: list[tuple[Demand, Connector]] = []
+        alone: list[_Class] = []
+        for d, c in cls.members:
+            need = needs.get(c.id)
+            if need is None or not need.urgent:
+                rest.append((d, c))
+                continue
+            drawn = d.drawn_a if d.drawn_a is not None else 0.0
+            one = _Class(
+                cls.group_id, cls.lines, cls.w_per_a, cls.max_a, cls.phases, [(d, c)], [c.id]
+            )
+            one.drawn_a = drawn if drawn > 0 and math.isfinite(drawn) else 0.0
+            one.need_a = min(cls.max_a, required_w(need, s.now_s) / cls.w_per_a)
+            alone.append(one)
+        if rest:
+            kept = _Class(
+                cls.group_id,
+                cls.lines,
+                cls.w_per_a,
+                cls.max_a,
+                cls.phases,
+                rest,
+                [c.id for _, c in rest],
+            )
+            kept.drawn_a = max(0.0, cls.drawn_a - sum(a.drawn_a for a in alone))
+            out.append(kept)
+        out.extend(alone)
+    return out
 
 
 def allocate(s: Situation) -> Allocation:
@@ -293,6 +356,9 @@ def _classes_fast(s: Situation) -> list[_Class]:
 
 def _allocate(s: Situation, classes: list[_Class]) -> Allocation:
     tree, cfg = s.tree, s.settings
+    order = _order_by(s.needs)
+    if s.needs:
+        classes = _split_urgent(s, classes)
     grid = tree.grid
     n_lines = grid.phases
     min_a = cfg.min_charge_a
@@ -414,11 +480,15 @@ def _allocate(s: Situation, classes: list[_Class]) -> Allocation:
     paused: list[tuple[Demand, Connector]] = []
     values: dict[str, float] = {}
     if cfg.mode is Mode.FAST:
-        _first_come(classes, cap_k, min_a, values, paused)
+        _first_come(classes, cap_k, min_a, values, paused, order)
     else:
-        _admit(classes, cap_k, min_a, paused)
+        used = _admit(classes, cap_k, min_a, paused, order)
+        if s.needs:
+            _reserve(classes, cap_k, used, min_a, order)
         if solar_k >= 0 and solar_fill is not None:
-            used_min_w = sum(min_a * c.w_per_a * len(c.admitted or ()) for c in classes)
+            used_min_w = sum(
+                max(min_a, c.floor_a) * c.w_per_a * len(c.admitted or ()) for c in classes
+            )
             keep_to_surplus = cfg.mode is Mode.SOLAR_ONLY and not bridging
             cap_k[solar_k] = solar_fill if keep_to_surplus else max(solar_fill, used_min_w)
         _fill(classes, cap_k, min_a)
@@ -468,7 +538,7 @@ def _allocate(s: Situation, classes: list[_Class]) -> Allocation:
         )
         for g in tree.groups
     }
-    refused = tuple(c.id for _, c in sorted(paused, key=_order))
+    refused = tuple(c.id for _, c in sorted(paused, key=order))
     limits = dict(zip(all_ids, all_limits, strict=True))
     phases = dict(zip(all_ids, all_phases, strict=True))
     return Allocation(limits, phases, refused, groups, surplus_w, seen_s)
@@ -485,12 +555,13 @@ def _first_come(
     min_a: float,
     values: dict[str, float],
     paused: list[tuple[Demand, Connector]],
+    order: Order = _order,
 ) -> None:
     """Fast mode: in order of arrival (priority first), each car the most the tree still
     allows; a car that cannot get its minimum waits."""
     left = list(cap_k)
-    order = sorted(((m, cls) for cls in classes for m in cls.members), key=lambda x: _order(x[0]))
-    for m, cls in order:
+    walk = sorted(((m, cls) for cls in classes for m in cls.members), key=lambda x: order(x[0]))
+    for m, cls in walk:
         room = min((left[k] / a for k, a in cls.cons), default=INF)
         got = min(cls.max_a, room)
         if got + EPS < min_a:
@@ -507,7 +578,8 @@ def _admit(
     cap_k: list[float],
     min_a: float,
     paused: list[tuple[Demand, Connector]],
-) -> None:
+    order: Order = _order,
+) -> list[float]:
     """Who charges at all: in order (priority, then arrival), each car whose minimum still fits
     every constraint on its path; the others are paused. Only constraints that cannot hold
     everyone's minimum need the walk in order; cars on none of them are all admitted."""
@@ -543,7 +615,7 @@ def _admit(
                 continue
             for k, a in cls.cons:
                 used[k] += a * min_a * n
-    contested.sort(key=lambda x: _order(x[0]))
+    contested.sort(key=lambda x: order(x[0]))
     for m, cls in contested:
         if all(used[k] + a * min_a <= cap_k[k] + 1e-6 for k, a in cls.cons if k in tight):
             for k, a in cls.cons:
@@ -552,6 +624,38 @@ def _admit(
             cls.admitted.append(m[1].id)
         else:
             paused.append(m)
+    return used
+
+
+def _reserve(
+    classes: list[_Class], cap_k: list[float], used: list[float], min_a: float, order: Order
+) -> None:
+    """Departure times: each admitted car that needs more than its minimum to be ready in
+    time gets what the constraints still hold once every admitted car has its minimum, up to
+    its need, in order (earliest departure first). No one is paused for it, and no constraint
+    is exceeded: the reservation is what is left."""
+    urgent = [c for c in classes if c.need_a > min_a and c.admitted]
+    urgent.sort(key=lambda c: order(c.members[0]))
+    for cls in urgent:
+        room = min(((cap_k[k] - used[k]) / a for k, a in cls.cons if a > 0), default=INF)
+        extra = max(0.0, min(cls.need_a - min_a, room))
+        if extra <= EPS:
+            continue
+        for k, a in cls.cons:
+            used[k] += a * extra
+        cls.floor_a = min_a + extra
+
+
+def _scaled(
+    ci: int,
+    cons_of: list[list[tuple[int, float]] | None],
+    ks_of: list[tuple[tuple[int, ...], float] | None],
+) -> list[tuple[int, float]]:
+    """A live class's constraints with their coefficients scaled by its admitted count."""
+    unit = ks_of[ci]
+    if unit is not None:
+        return [(k, unit[1]) for k in unit[0]]
+    return list(cons_of[ci] or ())
 
 
 def _fill(classes: list[_Class], cap_k: list[float], min_a: float) -> None:
@@ -587,6 +691,19 @@ def _fill(classes: list[_Class], cap_k: list[float], min_a: float) -> None:
             members[k].append(ci)
     level_of = [0.0] * n_c
     frozen = [False] * n_c
+    # departure times: a class with a reserved floor waits at it (its use counted, its
+    # coefficient not) until the common level reaches the floor, then rises with the others
+    parked = [False] * n_c
+    by_floor: list[int] = []
+    for ci, cls in enumerate(live):
+        if cls.floor_a > min_a:
+            parked[ci] = True
+            by_floor.append(ci)
+            for k, a in _scaled(ci, cons_of, ks_of):
+                frozen_use[k] += a * cls.floor_a
+                coef[k] -= a
+    by_floor.sort(key=lambda ci: live[ci].floor_a)
+    nxt_floor = 0
 
     def level(k: int) -> float:
         return (cap_k[k] - frozen_use[k]) / coef[k] if coef[k] > EPS else INF
@@ -615,7 +732,10 @@ def _fill(classes: list[_Class], cap_k: list[float], min_a: float) -> None:
     while left:
         while nxt < n_c and frozen[by_max[nxt]]:
             nxt += 1
-        next_max = live[by_max[nxt]].max_a if nxt < n_c else INF
+        at_max = nxt
+        while at_max < n_c and (frozen[by_max[at_max]] or parked[by_max[at_max]]):
+            at_max += 1  # a parked class is above the level: not the next to reach its maximum
+        next_max = live[by_max[at_max]].max_a if at_max < n_c else INF
         top = INF
         top_k = -1
         while heap:
@@ -629,15 +749,31 @@ def _fill(classes: list[_Class], cap_k: list[float], min_a: float) -> None:
                 continue
             top, top_k = actual, k
             break
+        while nxt_floor < len(by_floor) and not parked[by_floor[nxt_floor]]:
+            nxt_floor += 1
+        if nxt_floor < len(by_floor):
+            ci = by_floor[nxt_floor]
+            if live[ci].floor_a <= min(next_max, top):  # the level reached its floor: it joins
+                parked[ci] = False
+                for k, a in _scaled(ci, cons_of, ks_of):
+                    frozen_use[k] -= a * live[ci].floor_a
+                    coef[k] += a
+                    heapq.heappush(heap, (level(k), k))  # its level may have dropped
+                continue
         if next_max <= top:
-            freeze(by_max[nxt], max(min_a, next_max))
+            freeze(by_max[at_max], max(min_a, next_max))
             left -= 1
             continue
+        if top_k < 0:  # only parked classes are left, on full constraints: they keep floors
+            break
         heapq.heappop(heap)
         v = max(min_a, top)  # admission guarantees the minimum fits
         for ci in members[top_k]:
-            if not frozen[ci]:
+            if not frozen[ci] and not parked[ci]:
                 freeze(ci, v)
                 left -= 1
+    for ci in range(n_c):
+        if parked[ci]:
+            level_of[ci] = live[ci].floor_a
     for ci, cls in enumerate(live):
         cls.level_a = level_of[ci]

@@ -34,6 +34,7 @@ from voltfleet.protocols.ocpp.faults import is_fault
 from voltfleet.protocols.ocpp.messages import (
     BootInfo,
     ChargerLink,
+    ChargingNeeds,
     CommandError,
     Reply,
     StartRequest,
@@ -228,6 +229,29 @@ class CentralSystem201(ChargePoint):
             self._charging[evse_id] = state
             await self.link.status(StatusReport(evse_id, state, "NoError", at))
         return call_result.TransactionEvent(id_token_info=info)
+
+    @on("NotifyEVChargingNeeds")
+    async def on_notify_ev_charging_needs(
+        self, charging_needs: dict[str, Any], evse_id: int, **_: Any
+    ) -> call_result.NotifyEVChargingNeeds:
+        """The car's departure time and energy amount (AC or DC parameters) become its
+        session's departure (docs/power-management.md); the platform plans the current itself,
+        so it answers Accepted or Rejected, never Processing."""
+        evse_id = self._evse(evse_id, lo=1)
+        departure_text = charging_needs.get("departure_time")
+        departure = _when(departure_text, "departureTime") if departure_text else None
+        params = (
+            charging_needs.get("ac_charging_parameters")
+            or charging_needs.get("dc_charging_parameters")
+            or {}
+        )
+        amount = params.get("energy_amount")
+        energy_wh = float(amount) if isinstance(amount, int | float) and amount >= 0 else None
+        handler = getattr(self.link, "charging_needs", None)
+        ok = False
+        if handler is not None and departure is not None and energy_wh is not None:
+            ok = bool(await handler(ChargingNeeds(evse_id, departure, energy_wh)))
+        return call_result.NotifyEVChargingNeeds(status="Accepted" if ok else "Rejected")
 
     @on("DataTransfer")
     async def on_data_transfer(self, vendor_id: str, **_: Any) -> call_result.DataTransfer:

@@ -68,6 +68,16 @@ def meter_report(values: Sequence[MeterSample]) -> MeterReport:
     )
 
 
+@dataclass(frozen=True)
+class ChargingNeeds:
+    """What a car told its charging station (2.0.1 NotifyEVChargingNeeds, ISO 15118): when it
+    leaves and how much energy it still wants (Wh); either may be unknown."""
+
+    evse_id: int
+    departure_at: datetime | None
+    energy_wh: float | None
+
+
 class ChargerLink(Protocol):
     """What the platform does with one charger's messages; each returns after committing."""
 
@@ -98,6 +108,11 @@ class ChargerLink(Protocol):
     async def firmware_status(self, status: str, request_id: int | None) -> None:
         """The charger's firmware status (OCPP's word, already checked against the schema) and,
         in 2.0.1, the UpdateFirmware request it is about."""
+        ...
+
+    async def charging_needs(self, needs: ChargingNeeds) -> bool:
+        """A car's departure time and energy need (2.0.1); True when the platform takes them
+        (a running session on that EVSE, a departure in the future)."""
         ...
 
 
