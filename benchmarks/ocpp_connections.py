@@ -14,6 +14,11 @@ boots, reports its connector, then sends MeterValues every ``METER_S`` and a Hea
 ``HEARTBEAT_S`` (jittered). The server's memory is its resident set (/proc VmRSS) before the
 chargers connect and in the steady window; its CPU is utime+stime over the steady window.
 Bounded in time: connecting has ``CONNECT_BUDGET_S``; whatever connected by then is measured.
+
+Also in the same run (``VOLTFLEET_BENCH_BASELINE``, a git revision, default ``main``; empty: not
+run): the same ``voltfleet serve`` with that revision's code (its ``src`` from ``git archive``
+put first on PYTHONPATH) on the same database, so this branch's server costs are compared with
+the code before it under the same load on the same busy machine.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ CHARGERS = int(os.environ.get("VOLTFLEET_BENCH_CHARGERS", "5000"))
 STEADY_S = float(os.environ.get("VOLTFLEET_BENCH_STEADY_S", "60"))
 CLIENT_PROCS = int(os.environ.get("VOLTFLEET_BENCH_CLIENTS", "4"))
 CONNECT_BUDGET_S = float(os.environ.get("VOLTFLEET_BENCH_CONNECT_S", "180"))
+BASELINE = os.environ.get("VOLTFLEET_BENCH_BASELINE", "main")
+RUN_PEER = os.environ.get("VOLTFLEET_BENCH_PEER", "1") == "1"
 METER_S = 60.0
 HEARTBEAT_S = 120.0
 TOKEN = "vfg_bench-ocpp-{n:06d}-" + "x" * 20
@@ -346,19 +353,31 @@ def main() -> None:
         t = time.time()
         seed(url, data, CHARGERS)
         print(f"seeded in {time.time() - t:.0f} s", flush=True)
-        server = ServerProcess(url, data)
-        server.start()
-        assert server.proc is not None
-        try:
-            mine = drive(
-                "voltfleet serve (SQLite)",
-                server.url.replace("http", "ws") + "/ocpp",
-                server.proc.pid,
-                CHARGERS,
-            )
-        finally:
-            server.stop()
-        show(mine)
+        runs: list[tuple[str, dict[str, str]]] = [("voltfleet serve (SQLite)", {})]
+        if BASELINE:
+            old_src = data / "baseline"
+            old_src.mkdir()
+            repo = Path(__file__).resolve().parents[1]
+            archive = subprocess.run(
+                ["git", "-C", str(repo), "archive", BASELINE, "src"],
+                check=True,
+                capture_output=True,
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(old_src)], input=archive, check=True)
+            runs.append((f"the same, {BASELINE}'s code", {"PYTHONPATH": str(old_src / "src")}))
+        for name, env in runs:
+            server = ServerProcess(url, data, env=env)
+            server.start()
+            assert server.proc is not None
+            try:
+                result = drive(
+                    name, server.url.replace("http", "ws") + "/ocpp", server.proc.pid, CHARGERS
+                )
+            finally:
+                server.stop()
+            show(result)
+    if not RUN_PEER:
+        return
     from tests.support.pg_server import free_port
 
     port = free_port()

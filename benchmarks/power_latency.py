@@ -17,9 +17,15 @@ first is seen in one run. The first version (ORM rows, write first) measured p99
 2026-12-06 (BENCHMARKS.md).
 
 With ``--ocpp`` the limits go all the way: the platform is served by uvicorn on loopback (in a
-thread of this process), the 100 chargers are OCPP 1.6J clients of the ``ocpp`` library
-connected to it (in this process too, so they share its interpreter), and the figure is from
-just before the reading's commit to the 100th charger receiving its SetChargingProfile.
+thread of this process), the 100 chargers are OCPP 1.6J clients of the ``ocpp`` library in
+``--client-procs`` other processes (each with its own event loop), and the figure is from just
+before the reading's commit to the 100th charger's frame arriving at its client (the instant
+the client's loop reads it off the socket, before the library parses it); beside it the same to
+the client's handler (after the library's parsing: that part is the client's cost). Also printed:
+the server process's CPU time per reading (``time.process_time``: the recompute, 100 calls and
+their 100 answers), which the busy shared machine does not distort the way it does wall time;
+and, in the same run, the same readings with the ``ocpp`` library's own send and receive path
+(``protocols.ocpp.fastpath`` switched off), as on main before it.
 """
 
 from __future__ import annotations
@@ -181,8 +187,8 @@ class Arrivals:
     def __init__(self, out: Any) -> None:
         self.out = out
 
-    def arrived(self, limit_a: float) -> None:
-        self.out.put((time.monotonic(), limit_a))
+    def arrived(self, at: float, limit_a: float) -> None:
+        self.out.put((at, time.monotonic(), limit_a))
 
 
 async def station(base: str, i: int, arrivals: Arrivals) -> Any:
@@ -193,13 +199,20 @@ async def station(base: str, i: int, arrivals: Arrivals) -> Any:
     from websockets.typing import Subprotocol
 
     class Station(ChargePoint):  # type: ignore[misc]
+        read_at = 0.0
+
+        async def route_message(self, raw_msg: str) -> Any:
+            self.read_at = time.monotonic()  # off the socket, before the library parses it
+            return await super().route_message(raw_msg)
+
         # no schema check here: 100 chargers' checks in one process would measure this
         # process, where each real charger has its own CPU
         @on("SetChargingProfile", skip_schema_validation=True)  # type: ignore[untyped-decorator]
         def on_set(self, connector_id: int, cs_charging_profiles: dict[str, Any]) -> Any:
             if cs_charging_profiles.get("stack_level") == 1:  # a live limit, not the fallback
                 schedule = cs_charging_profiles["charging_schedule"]
-                arrivals.arrived(float(schedule["charging_schedule_period"][0]["limit"]))
+                limit = float(schedule["charging_schedule_period"][0]["limit"])
+                arrivals.arrived(self.read_at, limit)
             return call_result.SetChargingProfile(status="Accepted")
 
     cp_id = f"LAT-EVC-{i:03d}"
@@ -217,17 +230,17 @@ async def station(base: str, i: int, arrivals: Arrivals) -> Any:
     return ws, task
 
 
-def clients(base: str, out: Any, stop: Any) -> None:
-    """The chargers' process: connect them all, say so (None), note the arrivals until told."""
+def clients(base: str, out: Any, stop: Any, which: range) -> None:
+    """A chargers' process: connect its chargers, say so (None), note the arrivals until told."""
     logging.getLogger("bench.quiet").setLevel(logging.WARNING)
     logging.getLogger("ocpp").setLevel(logging.WARNING)
 
     async def run() -> None:
         arrivals = Arrivals(out)
         conns = []
-        for first in range(0, N, 20):
+        for first in range(which.start, which.stop, 20):
             conns += await asyncio.gather(
-                *(station(base, i, arrivals) for i in range(first, min(N, first + 20)))
+                *(station(base, i, arrivals) for i in range(first, min(which.stop, first + 20)))
             )
         out.put(None)
         while not stop.is_set():
@@ -239,7 +252,70 @@ def clients(base: str, out: Any, stop: Any) -> None:
     asyncio.run(run())
 
 
-def over_ocpp(runtime: Any, app: Any, gw_id: str, loc_id: str, readings: int) -> None:
+def library_path(on: bool) -> None:
+    """Switch ``protocols.ocpp.fastpath`` off (on=True) or back on, in this process: sends
+    and handled calls take the ``ocpp`` library's own path, as before the fast path."""
+    from ocpp.v16 import ChargePoint
+
+    import voltfleet.protocols.ocpp.commands as commands
+    from voltfleet.protocols.ocpp import fastpath
+
+    if on:
+        commands.CallsFast = type("Off", (), {})  # type: ignore[misc,assignment]
+        fastpath.CallsFast._handle_call = (  # type: ignore[method-assign]
+            lambda self, msg: ChargePoint._handle_call(self, msg)
+        )
+    else:
+        commands.CallsFast = fastpath.CallsFast  # type: ignore[misc]
+        fastpath.CallsFast._handle_call = FAST_HANDLE  # type: ignore[method-assign]
+
+
+def _fast_handle() -> Any:
+    from voltfleet.protocols.ocpp import fastpath
+
+    return fastpath.CallsFast._handle_call
+
+
+FAST_HANDLE = _fast_handle()
+
+
+def readings_over_ocpp(
+    runtime: Any, gw_id: str, out: Any, readings: int, first: int
+) -> tuple[list[float], list[float], float]:
+    """Latency to the clients' sockets and to their handlers (ms), and server CPU per reading."""
+    at = datetime.now(UTC)
+    lat, handled = [], []
+    previous = None
+    cpu0 = time.process_time()
+    for i in range(first, first + readings):
+        at = max(at + timedelta(milliseconds=100), datetime.now(UTC))  # a fresh reading
+        amps = 150.0 if i % 2 == 0 else 50.0
+        reading_at(runtime, gw_id, at, amps)
+        t0 = LAST_COMMIT[0]
+        seen: dict[float, int] = {}
+        last_read = last_handled = t0
+        while True:  # until every charger has the reading's new limit
+            try:
+                read, when, limit_a = out.get(timeout=10)
+            except Exception:
+                raise SystemExit(
+                    f"reading {i}: not every limit within 10 s ({seen}, before {previous})"
+                ) from None
+            if when < t0 or limit_a == previous:
+                continue  # a late one of the reading before
+            seen[limit_a] = seen.get(limit_a, 0) + 1
+            last_read, last_handled = max(last_read, read), max(last_handled, when)
+            if seen[limit_a] == N:
+                break
+        previous = limit_a
+        lat.append((last_read - t0) * 1000)
+        handled.append((last_handled - t0) * 1000)
+        time.sleep(0.2)  # the answers come back; the next reading starts from quiet
+    cpu_ms = (time.process_time() - cpu0) / readings * 1000
+    return lat, handled, cpu_ms
+
+
+def over_ocpp(runtime: Any, app: Any, gw_id: str, loc_id: str, readings: int, procs: int) -> None:
     import multiprocessing as mp
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -247,47 +323,54 @@ def over_ocpp(runtime: Any, app: Any, gw_id: str, loc_id: str, readings: int) ->
 
     ctx = mp.get_context("spawn")
     out, stop = ctx.Queue(), ctx.Event()
+    per = -(-N // procs)
+    parts = [range(k, min(N, k + per)) for k in range(0, N, per)]
     with live_server(app) as base:
-        proc = ctx.Process(target=clients, args=(base, out, stop), daemon=True)
-        proc.start()
+        workers = [
+            ctx.Process(target=clients, args=(base, out, stop, part), daemon=True) for part in parts
+        ]
+        for proc in workers:
+            proc.start()
         try:
-            while out.get(timeout=120) is not None:  # limits sent as they connect
-                pass
-            print(f"{N} chargers connected; the readings follow", file=sys.stderr, flush=True)
+            ready = 0
+            while ready < len(parts):  # limits sent as they connect
+                if out.get(timeout=120) is None:
+                    ready += 1
+            print(
+                f"{N} chargers connected ({len(parts)} client processes); the readings follow",
+                file=sys.stderr,
+                flush=True,
+            )
             runtime.power.recompute(loc_id)  # every first limit sent
             time.sleep(2)
             while not out.empty():
                 out.get()
-            at = datetime.now(UTC)
-            lat = []
-            previous = None
-            for i in range(readings):
-                at = max(at + timedelta(milliseconds=100), datetime.now(UTC))  # a fresh reading
-                amps = 150.0 if i % 2 == 0 else 50.0
-                reading_at(runtime, gw_id, at, amps)
-                t0 = LAST_COMMIT[0]
-                seen: dict[float, int] = {}
-                while True:  # until every charger has the reading's new limit
-                    try:
-                        when, limit_a = out.get(timeout=10)
-                    except Exception:
-                        raise SystemExit(
-                            f"reading {i}: not every limit within 10 s ({seen}, before {previous})"
-                        ) from None
-                    if when < t0 or limit_a == previous:
-                        continue  # a late one of the reading before
-                    seen[limit_a] = seen.get(limit_a, 0) + 1
-                    if seen[limit_a] == N:
-                        break
-                previous = limit_a
-                lat.append((when - t0) * 1000)
+            results: dict[str, tuple[list[float], list[float], list[float]]] = {}
+            first = 0
+            for name, library in (
+                ("fast path", False),
+                ("library path", True),
+                ("fast path", False),
+            ):
+                library_path(library)
+                lat, handled, cpu = readings_over_ocpp(runtime, gw_id, out, readings // 2, first)
+                first += readings // 2
+                results.setdefault(name, ([], [], []))
+                results[name][0].extend(lat)
+                results[name][1].extend(handled)
+                results[name][2].append(cpu)
         finally:
+            library_path(False)
             stop.set()
-            proc.join(10)
-    print(
-        f"meter reading -> {N} chargers (OCPP 1.6J clients in another process) received their "
-        f"new limit: {percentiles(lat)}"
-    )
+            for proc in workers:
+                proc.join(10)
+    for name, (lat, handled, cpus) in results.items():
+        cpu = statistics.mean(cpus)
+        print(
+            f"{name}: meter reading -> {N} chargers (OCPP 1.6J clients, {len(parts)} processes) "
+            f"read their new limit off the socket: {percentiles(lat)}; to their handlers: "
+            f"{percentiles(handled)}; server process CPU {cpu:.0f} ms per reading"
+        )
 
 
 def main() -> None:
@@ -295,6 +378,7 @@ def main() -> None:
     ap.add_argument("--readings", type=int, default=60)
     ap.add_argument("--polled", type=int, default=6)
     ap.add_argument("--ocpp", action="store_true", help="to real OCPP clients (see above)")
+    ap.add_argument("--client-procs", type=int, default=4, help="with --ocpp")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
@@ -311,7 +395,7 @@ def main() -> None:
             runtime.jobs = jobs
             jobs.start()
             try:
-                over_ocpp(runtime, app, gw_id, loc_id, args.readings)
+                over_ocpp(runtime, app, gw_id, loc_id, args.readings, args.client_procs)
             finally:
                 jobs.stop()
                 runtime.db.engine.dispose()

@@ -37,6 +37,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         log_level="info",
         proxy_headers=False,
         ws_max_size=settings.ocpp_max_frame_bytes,  # OCPP: the only WebSocket endpoint
+        # OCPP frames are a few hundred bytes: deflate saves little and costs zlib state and CPU
+        # per charger (benchmarks/ocpp_connections.py); a charger offering it goes without.
+        ws_per_message_deflate=False,
         **_uvicorn_logs(settings),
         **tls,  # type: ignore[arg-type]
     )
@@ -75,6 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         log_level="info",
         proxy_headers=False,
         ws_max_size=runtime.settings.ocpp_max_frame_bytes,  # OCPP: the only WebSocket endpoint
+        ws_per_message_deflate=False,  # as in _serve
         **_uvicorn_logs(runtime.settings),
     )
 

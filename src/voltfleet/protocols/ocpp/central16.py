@@ -26,6 +26,7 @@ from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus  # ty
 
 from voltfleet.protocols.ocpp.bounds import INT32_MAX, Bounds, check_range
 from voltfleet.protocols.ocpp.commands16 import Commands16
+from voltfleet.protocols.ocpp.fastpath import CallsFast
 from voltfleet.protocols.ocpp.faults import alarm_code, is_fault
 from voltfleet.protocols.ocpp.messages import (
     BootInfo,
@@ -81,7 +82,7 @@ def meter_samples(meter_value: Sequence[Mapping[str, Any]] | None) -> tuple[Mete
     return tuple(out)
 
 
-class CentralSystem16(Commands16, ChargePoint):
+class CentralSystem16(Commands16, CallsFast, ChargePoint):
     """One connected charger, as seen by the central system (OCPP 1.6J)."""
 
     def __init__(

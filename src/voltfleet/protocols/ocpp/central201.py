@@ -30,6 +30,7 @@ from voltfleet.protocols.ocpp.commands import (
     send,
     text,
 )
+from voltfleet.protocols.ocpp.fastpath import CallsFast
 from voltfleet.protocols.ocpp.faults import is_fault
 from voltfleet.protocols.ocpp.messages import (
     BootInfo,
@@ -87,7 +88,7 @@ def _id_token_info(ok: bool) -> dict[str, Any]:
     return {"status": "Accepted" if ok else "Invalid"}
 
 
-class CentralSystem201(ChargePoint):
+class CentralSystem201(CallsFast, ChargePoint):
     """One connected charging station, as seen by the central system (OCPP 2.0.1)."""
 
     version = "2.0.1"

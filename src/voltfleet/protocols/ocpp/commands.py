@@ -23,6 +23,7 @@ from voltfleet.domain.charging_limits import (
     Purpose,
     check_limit,
 )
+from voltfleet.protocols.ocpp.fastpath import CallsFast, plain
 from voltfleet.protocols.ocpp.messages import CommandError, Reply
 
 ACTIONS: tuple[str, ...] = (
@@ -89,6 +90,8 @@ async def send(cp: Any, payload: Any, statuses: frozenset[str] | None = None) ->
     try:
         if statuses is None:
             result = await cp.call(payload, suppress=False)
+        elif isinstance(cp, CallsFast):  # written as its frame directly (protocols.ocpp.fastpath)
+            result = await cp.call_built(type(payload).__name__, plain(payload))
         else:
             result = await cp.call(payload, suppress=False, skip_schema_validation=True)
     except OCPPError as exc:  # the charger's CallError, or our payload against the schema

@@ -429,10 +429,14 @@ class Channel:
         await self._bad_frame()
 
     def _await(self, message: str) -> None:
-        try:
-            unique_id = json.loads(message)[1]
-        except (ValueError, IndexError, TypeError):
-            return
+        m = _LEADING_ID.match(message[:128])  # our own frame: its id is at its start
+        if m is not None:
+            unique_id: object = m.group(2)
+        else:
+            try:
+                unique_id = json.loads(message)[1]
+            except (ValueError, IndexError, TypeError):
+                return
         now = time.monotonic()
         for key, until in list(self._awaited.items()):
             if until < now:
