@@ -41,6 +41,20 @@ class Charger:
         return out
 
 
+def adopt(c: Charger, cp: Any) -> None:
+    """Give the new connection's station the charger's memory, with what it received before
+    this point (a limit may arrive before the boot's answer does): no await in here."""
+    c.received.extend(cp.received)
+    for connector, kept in cp.profiles.items():
+        mine = c.profiles.setdefault(connector, [])
+        for profile in kept:
+            mine[:] = [
+                p for p in mine if p["charging_profile_id"] != profile["charging_profile_id"]
+            ]
+            mine.append(profile)
+    cp.received, cp.profiles = c.received, c.profiles
+
+
 class ChargerFleet:
     """``chargers`` connected to ``base`` (http(s)://host:port) until ``stop``."""
 
@@ -74,7 +88,7 @@ class ChargerFleet:
             try:
                 kw: dict[str, Any] = {"ssl": self.tls} if self.tls is not None else {}
                 async with station(self.base, c.serial, c.token, **kw) as cp:
-                    cp.received, cp.profiles = c.received, c.profiles  # its memory, kept
+                    adopt(c, cp)
                     c.connections += 1
                     c.connected = True
                     closed = asyncio.create_task(cp._connection.wait_closed())
