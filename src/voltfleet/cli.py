@@ -104,7 +104,10 @@ def cmd_worker(args: argparse.Namespace) -> None:
     upgrade(runtime.db.url)
     ensure_job_queue(settings.model_copy(update={"jobs": "worker"}))
     registry = all_jobs(runtime.db, settings, runtime.power)
-    jobs = ProcrastinateJobs(registry, runtime.db.url, runtime.clock)
+    # --keep-jobs: finished jobs stay in the queue's tables with their events (an audit of
+    # which worker ran what, when; tests/e2e/test_production_set.py reads it)
+    keep = "never" if args.keep_jobs else "successful"
+    jobs = ProcrastinateJobs(registry, runtime.db.url, runtime.clock, delete_jobs=keep)
     bind_firmware(registry, jobs)  # a campaign step defers the next one
     runtime.jobs = jobs
     names = ", ".join(spec.name for spec in registry.periodic())
@@ -331,6 +334,9 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--name", default="", help="the worker's name in logs and the queue")
     worker.add_argument(
         "--concurrency", type=int, default=2, help="jobs run at once, in threads (default 2)"
+    )
+    worker.add_argument(
+        "--keep-jobs", action="store_true", help="keep finished jobs (an audit; grows the queue)"
     )
     worker.set_defaults(fn=cmd_worker)
     sub.add_parser(

@@ -236,3 +236,34 @@ def test_a_charger_held_by_a_process_that_died_is_not_connected(
     assert asyncio.run(link.set_current_limit(charger["serial"], 1, 6.0)) is False
     with pytest.raises(Unavailable, match="not connected to any voltfleet process"):
         asyncio.run(link.remote(charger["serial"], "reset", {}))
+
+
+def test_a_holder_alive_but_silent_is_a_503_after_the_timeout_and_leaves_no_call_behind(
+    runtime: Runtime, charger: dict[str, str]
+) -> None:
+    """docs/scaling.md: "a 503 when the holder does not answer within 40 s". A holder whose
+    heartbeat is fresh but which answers nothing (hung, or killed less than ``STALE_S`` ago): the
+    asker waits for the timeout only, says so, and deletes its call."""
+    from sqlalchemy import text
+
+    from voltfleet.usecases.errors import Unavailable
+
+    with runtime.db.session() as s:
+        s.execute(
+            text(
+                "insert into ocpp_relay_processes values ('silent', 'vf_ocpp_silent', now(), now())"
+            )
+        )
+        s.execute(
+            text("insert into ocpp_relay_holders values (:d, :s, 'silent', '1.6', now())"),
+            {"d": charger["charger"], "s": charger["serial"]},
+        )
+    link = charger_link(runtime)
+    assert isinstance(link, RoutedChargerLink)
+    assert link.connected(charger["serial"]) is True  # a live holder, as far as anyone knows
+    started = datetime.now(UTC)
+    with pytest.raises(Unavailable, match="did not answer within 1 s"):
+        asyncio.run(link.relay.call(charger["serial"], "remote", {"action": "reset"}, 1.0))
+    assert (datetime.now(UTC) - started).total_seconds() < 10
+    with runtime.db.session() as s:
+        assert s.execute(text("select count(*) from ocpp_relay_calls")).scalar_one() == 0

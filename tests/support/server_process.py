@@ -104,6 +104,11 @@ class ServerProcess:
     def start(self, timeout_s: float = 40.0) -> None:
         """Start the server and return once it answers HTTP (its start-up migrated the database
         and reached it)."""
+        self.launch()
+        self.wait_up(timeout_s)
+
+    def launch(self) -> None:
+        """Start the process and return at once (``wait_up`` waits for it to answer)."""
         assert self.proc is None, "already running"
         with open(self.log_path, "ab") as log:
             log.write(f"---- start {self.starts + 1} ----\n".encode())
@@ -114,6 +119,23 @@ class ServerProcess:
                 env=self._env(), stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         self.starts += 1
+
+    def cpu_s(self) -> float:
+        """CPU seconds the running process has used (0 when it is not running)."""
+        if self.proc is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    def wait_up(self, timeout_s: float = 40.0) -> None:
+        """Return once the launched server answers HTTP. A start costs about 4 s of CPU (the
+        imports: FastAPI and pydantic build every route's models), which takes 30-60 s of wall
+        time on a 2-core machine at load 12-20; the error says how much CPU it had, so a starved
+        start and a stuck one can be told apart."""
+        assert self.proc is not None, "not launched"
         deadline = time.monotonic() + timeout_s
         with httpx.Client(base_url=self.url, timeout=2.0, trust_env=False) as http:
             while True:
@@ -127,11 +149,13 @@ class ServerProcess:
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline:
+                    cpu, load = self.cpu_s(), os.getloadavg()[0]
                     self.kill()
                     raise TimeoutError(
-                        f"voltfleet serve not up in {timeout_s} s: {self.log_tail()}"
+                        f"voltfleet serve not up in {timeout_s} s (it had {cpu:.1f} s of CPU; "
+                        f"load average {load:.1f}): {self.log_tail()}"
                     )
-                time.sleep(0.05)
+                time.sleep(0.1)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush, open requests cut off."""
