@@ -18,4 +18,5 @@ from voltfleet.store import (  # noqa: F401
     relay_models,
     telemetry_models,
     virtual_battery_models,
+    yield_models,
 )
