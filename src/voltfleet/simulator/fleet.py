@@ -275,6 +275,9 @@ class FleetConfig:
     ev: EvSpec | None = None  # the EV of the homes that have one (default EvSpec())
     places: tuple[Place, ...] = ()  # where the homes are (default: German TRY stations)
     reattach: bool = True  # find and go on with homes an earlier run made with the same tag
+    # the inverters also report their lifetime yield register (the demo's do); off by default,
+    # so a run's readings are as many as the tests count
+    lifetime_counter: bool = False
     # battery communication faults, raised and cleared as alarms (the demo uses FaultSpec());
     # none by default, so a run's readings are complete and countable
     faults: FaultSpec | None = None
@@ -420,10 +423,13 @@ def readings_for(
     soc: float,
     *,
     battery: bool = True,
+    lifetime: bool = False,
 ) -> list[dict[str, Any]]:
     """The readings a gateway sends for one instant: lifetime counters ``c``, the step's powers
     (none for the baseline at the run's start) and the state of charge; nothing of the battery
-    without ``battery`` (its communication is down).
+    without ``battery`` (its communication is down). With ``lifetime`` the inverter also reports
+    its lifetime yield register (``lifetime_yield_wh``: all it made since manufacture, the
+    "total yield" the portal shows).
 
     The inverter's load is all the site consumes, the EV's charging included: a hybrid inverter
     measures it from its grid meter, so at the site pv + grid = load + battery (DESIGN.md)
@@ -443,6 +449,8 @@ def readings_for(
         r(mtr, "grid_import_energy_wh", round(c.import_wh, 3), "Wh"),
         r(mtr, "grid_export_energy_wh", round(c.export_wh, 3), "Wh"),
     ]
+    if lifetime:
+        out.append(r(inv, "lifetime_yield_wh", round(c.pv_wh, 3), "Wh"))
     if s is not None:
         out += [
             r(inv, "pv_power_w", round(s.pv_w, 1), "W"),
@@ -843,6 +851,7 @@ async def run_fleet(
                         r.offset,
                         None,
                         r.state.stored_wh / r.spec.battery.capacity_wh if r.spec.battery else 0.0,
+                        lifetime=config.lifetime_counter,
                     ),
                 )
                 for r in runs
@@ -1005,6 +1014,7 @@ async def run_fleet(
                         s,
                         s.soc,
                         battery=not s.battery_fault,
+                        lifetime=config.lifetime_counter,
                     )
                     run.alarms += fault_events(run, s)
                     ev_steps.append((s.ts, inp.ev_plugged, s.ev_w))
