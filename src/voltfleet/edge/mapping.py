@@ -1,6 +1,7 @@
 """SunSpec points to the platform's data points (DESIGN.md names, units and signs).
 
-    inverter (101-103)  DCW -> pv_power_w, W -> ac_power_w, WH -> pv_energy_wh,
+    inverter (101-103)  DCW -> pv_power_w, W -> ac_power_w, WH -> pv_energy_wh and
+                        lifetime_yield_wh (WH is the lifetime register: the total yield),
                         PhVphA -> grid_voltage_v, Hz -> grid_frequency_hz,
                         TmpCab -> inverter_temperature_c, St -> device_status
     storage (124)       ChaState -> soc (%), InBatV -> battery_voltage_v  (only when no battery
@@ -31,6 +32,7 @@ _INVERTER = [
     ("DCW", "pv_power_w", "W", 1.0),
     ("W", "ac_power_w", "W", 1.0),
     ("WH", "pv_energy_wh", "Wh", 1.0),
+    ("WH", "lifetime_yield_wh", "Wh", 1.0),  # SunSpec WH is the lifetime register: total yield
     ("PhVphA", "grid_voltage_v", "V", 1.0),
     ("Hz", "grid_frequency_hz", "Hz", 1.0),
     ("TmpCab", "inverter_temperature_c", "°C", 1.0),

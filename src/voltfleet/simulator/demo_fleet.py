@@ -202,6 +202,7 @@ class DemoFleet:
             ev_homes=(0,),
             ev=demo_ev(now),
             faults=FaultSpec(),  # a few battery faults per home and week, each for minutes
+            lifetime_counter=True,  # the portal's "total yield" from the inverters' registers
             forced_fault_at=None
             if self.early_fault_minutes is None
             else now - timedelta(minutes=self.paced_minutes - 1),

@@ -275,6 +275,9 @@ class FleetConfig:
     ev: EvSpec | None = None  # the EV of the homes that have one (default EvSpec())
     places: tuple[Place, ...] = ()  # where the homes are (default: German TRY stations)
     reattach: bool = True  # find and go on with homes an earlier run made with the same tag
+    # the inverters also report their lifetime yield register (the demo's do); off by default,
+    # so a run's readings are as many as the tests count
+    lifetime_counter: bool = False
     # battery communication faults, raised and cleared as alarms (the demo uses FaultSpec());
     # none by default, so a run's readings are complete and countable
     faults: FaultSpec | None = None
@@ -344,6 +347,7 @@ class HomeRun:
     replay: list[tuple[datetime, Command]] = field(default_factory=list)
     firmware: Installer = field(default_factory=Installer)  # firmware_update commands
     reporting: Reporting = field(default_factory=Reporting)  # live_data commands change it
+    newest: Step | None = None  # its newest simulated step (what a live batch reports)
 
 
 @dataclass
@@ -420,10 +424,13 @@ def readings_for(
     soc: float,
     *,
     battery: bool = True,
+    lifetime: bool = False,
 ) -> list[dict[str, Any]]:
     """The readings a gateway sends for one instant: lifetime counters ``c``, the step's powers
     (none for the baseline at the run's start) and the state of charge; nothing of the battery
-    without ``battery`` (its communication is down).
+    without ``battery`` (its communication is down). With ``lifetime`` the inverter also reports
+    its lifetime yield register (``lifetime_yield_wh``: all it made since manufacture, the
+    "total yield" the portal shows).
 
     The inverter's load is all the site consumes, the EV's charging included: a hybrid inverter
     measures it from its grid meter, so at the site pv + grid = load + battery (DESIGN.md)
@@ -443,6 +450,8 @@ def readings_for(
         r(mtr, "grid_import_energy_wh", round(c.import_wh, 3), "Wh"),
         r(mtr, "grid_export_energy_wh", round(c.export_wh, 3), "Wh"),
     ]
+    if lifetime:
+        out.append(r(inv, "lifetime_yield_wh", round(c.pv_wh, 3), "Wh"))
     if s is not None:
         out += [
             r(inv, "pv_power_w", round(s.pv_w, 1), "W"),
@@ -454,6 +463,21 @@ def readings_for(
     if not battery:
         out = [x for x in out if x["device"] != bat]
     return out
+
+
+def live_readings(acc: HomeAccount, ts: datetime, s: Step) -> list[dict[str, Any]]:
+    """A live batch at ``ts``: the newest step's powers and state of charge (no counters: they
+    come with the steps' own batches), what a gateway asked for live data sends between them."""
+    return [
+        x
+        for x in readings_for(acc, ts, s.counters, s, s.soc, battery=not s.battery_fault)
+        if x["point"] in LIVE_POINTS
+    ]
+
+
+LIVE_POINTS = frozenset(
+    {"pv_power_w", "load_power_w", "ac_power_w", "battery_power_w", "grid_power_w", "soc"}
+)
 
 
 BATTERY_FAULT = "BAT_COMM_LOST"  # domain.alarms' code for the simulated fault
@@ -843,6 +867,7 @@ async def run_fleet(
                         r.offset,
                         None,
                         r.state.stored_wh / r.spec.battery.capacity_wh if r.spec.battery else 0.0,
+                        lifetime=config.lifetime_counter,
                     ),
                 )
                 for r in runs
@@ -914,12 +939,43 @@ async def run_fleet(
             # the gateways on MQTT get their commands pushed by the platform's bridge
             await asyncio.gather(*(poll(r) for r in runs if r.gateway is None))
 
+        def live_runs() -> list[HomeRun]:
+            """The homes a live batch can come from: past the back-fill, a step simulated."""
+            if not caught_up:
+                return []
+            return [r for r in runs if r.newest is not None and r.account is not None]
+
+        async def live_batches() -> None:
+            """The homes whose gateway was asked for live data (a ``live_data`` command) send
+            their newest values at the interval it was told, between the steps' batches; the
+            others keep the fleet's pace."""
+            wall = time.monotonic()
+            due = [r for r in live_runs() if r.reporting.live_due(wall)]
+            if not due:
+                return
+            ts = datetime.now(UTC)
+            ts = ts.replace(microsecond=ts.microsecond // 1000 * 1000)
+            for r in due:
+                r.reporting.sent_live(wall)
+            await asyncio.gather(
+                *(send(r, live_readings(r.account, ts, r.newest)) for r in due)  # type: ignore[arg-type]
+            )
+
+        def next_live() -> float | None:
+            wall = time.monotonic()
+            found = [r.reporting.next_live(wall) for r in live_runs()]
+            return min((t for t in found if t is not None), default=None)
+
         async def wait_until(due: float) -> bool:
-            """Sleep until ``due`` (monotonic), fetching commands meanwhile; False on stop."""
+            """Sleep until ``due`` (monotonic), fetching commands and sending live batches
+            meanwhile; False on stop."""
             while True:
                 await commands_due()
+                await live_batches()
                 poll_s = config.command_poll_s
                 nxt = due if poll_s is None else min(due, last_poll + poll_s)
+                live_at = next_live()
+                nxt = nxt if live_at is None else min(nxt, live_at)
                 if not await _sleep_until(nxt, stop):
                     return False
                 if time.monotonic() >= due:
@@ -1005,8 +1061,10 @@ async def run_fleet(
                         s,
                         s.soc,
                         battery=not s.battery_fault,
+                        lifetime=config.lifetime_counter,
                     )
                     run.alarms += fault_events(run, s)
+                    run.newest = s
                     ev_steps.append((s.ts, inp.ev_plugged, s.ev_w))
                 batches.append((run, batch))
                 ev_batches.append((run, ev_steps))

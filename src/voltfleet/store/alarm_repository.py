@@ -227,3 +227,11 @@ class SqlAlarmRepository:
             .group_by(Alarm.severity)
         ).all()
         return [(severity, n) for severity, n in rows]
+
+    def active_levels(self) -> list[tuple[str, int]]:
+        rows = self.session.execute(
+            select(Alarm.level, func.count())
+            .where(Alarm.cleared_at.is_(None), Alarm.site_id.in_(self.viewer.owned_site_ids))
+            .group_by(Alarm.level)
+        ).all()
+        return [(level, n) for level, n in rows]

@@ -19,4 +19,5 @@ from voltfleet.store import (  # noqa: F401
     relay_models,
     telemetry_models,
     virtual_battery_models,
+    yield_models,
 )

@@ -24,6 +24,7 @@ from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 from voltfleet.store.telemetry_models import CounterRestart, QuarantinedReading
 from voltfleet.store.timeseries import store_for
+from voltfleet.store.yield_models import LifetimeYield
 
 _LOCK_SPACE = 1986  # the advisory-lock key space of ingest (two-int form)
 
@@ -136,6 +137,13 @@ class SqlIngestRepository:
     def newest_power(self, device: Device, at: datetime, value: float) -> None:
         if device.pv_power_at is None or at > device.pv_power_at:
             device.pv_power_at, device.pv_power_w = at, value
+
+    def newest_lifetime_yield(self, device: Device, at: datetime, value: float) -> None:
+        row = self.session.get(LifetimeYield, device.id)
+        if row is None:
+            self.session.add(LifetimeYield(device_id=device.id, yield_wh=value, at=at))
+        elif at > row.at:
+            row.yield_wh, row.at = value, at
 
     def fold_summaries(
         self, root: Device, deltas: Sequence[RollupDelta], devices: Sequence[Device]

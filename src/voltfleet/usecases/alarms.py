@@ -30,6 +30,7 @@ from voltfleet.domain.alarms import (
     Refusal,
     Severity,
     codes_matching,
+    count_by_level,
     count_by_severity,
     parse_event,
     read_level,
@@ -400,6 +401,25 @@ def acknowledge(repo: AlarmRepository[A], actor: Actor, alarm_id: str, now: date
     if alarm.acknowledged_at is None:
         repo.acknowledge(alarm, now)
     return alarm
+
+
+class ActiveLevels(Protocol):
+    """The active alarms of one person's *own* sites, counted by level."""
+
+    def active_levels(self) -> list[tuple[str, int]]:
+        """(level, count) of the active alarms of the person's own sites."""
+        ...
+
+
+def active_level_counts(repo: ActiveLevels) -> dict[str, int]:
+    """Active alarms by the manual's four levels over the person's own sites (sites shared to
+    them are not counted): {urgent, important, common, prompt, total} (domain count_by_level)."""
+    counts = count_by_level([])
+    for level, n in repo.active_levels():
+        if level in counts and level != "total":
+            counts[level] += n
+            counts["total"] += n
+    return counts
 
 
 def active_counts(repo: AlarmRepository[A]) -> dict[str, int]:

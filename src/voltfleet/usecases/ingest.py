@@ -28,6 +28,7 @@ from typing import Protocol
 from voltfleet.domain.device_status import after_spoke
 from voltfleet.domain.fleet import DeviceStatus, normalise_serial
 from voltfleet.domain.telemetry import restarts as counter_restarts
+from voltfleet.domain.telemetry import total_yield
 from voltfleet.domain.telemetry.batch import Series, check_group, from_us, join
 from voltfleet.domain.telemetry.quarantine import QuarantineEntry, of_reading
 from voltfleet.domain.telemetry.restarts import Restart
@@ -37,6 +38,7 @@ from voltfleet.ports import RollupDelta, SeriesKey, SeriesRows, TimeSeriesStore
 from voltfleet.usecases.rollups import refresh, rolled_up
 
 POWER_POINT = "pv_power_w"  # kept per device for the fleet home page (store/summaries.py)
+LIFETIME_POINT = total_yield.LIFETIME_POINT  # kept per device: its total yield
 
 
 class ReadingLike(Protocol):
@@ -101,6 +103,11 @@ class IngestRepository(Protocol):
 
     def newest_power(self, device: DeviceLike, at: datetime, value: float) -> None:
         """Remember a device's newest PV power (the fleet home page) if newer than the kept one."""
+        ...
+
+    def newest_lifetime_yield(self, device: DeviceLike, at: datetime, value: float) -> None:
+        """Remember a device's newest lifetime yield counter reading (its total yield) if newer
+        than the kept one."""
         ...
 
     def fold_summaries(
@@ -221,6 +228,10 @@ def ingest(
     for (device_id, name), series in by_series.items():
         if name == POWER_POINT and series.ts_us:
             repo.newest_power(mine[device_id], from_us(series.ts_us[-1]), series.values[-1])
+    for series, *_ in plans:  # a counter's readings that passed its check
+        if series.point.name == LIFETIME_POINT and series.ts_us:
+            device = mine[series.device_id]
+            repo.newest_lifetime_yield(device, from_us(series.ts_us[-1]), series.values[-1])
 
     if stored_now == fresh_count:
         deltas = [d for plan in plans for d in _deltas(*plan, tz)]

@@ -24,6 +24,7 @@ __all__ = [
     "STATUSES",
     "AlarmFilters",
     "active_counts",
+    "active_level_counts",
     "alarm_table",
     "out",
     "translated_titles",
@@ -42,6 +43,11 @@ def out(views: list[AlarmView]) -> list[AlarmOut]:
 def active_counts(session: Session, caller: Caller) -> dict[str, int]:
     """Active alarms by severity over the caller's own sites (usecases.alarms.active_counts)."""
     return usecase.active_counts(repository(session, caller))
+
+
+def active_level_counts(session: Session, caller: Caller) -> dict[str, int]:
+    """Active alarms by level over the caller's own sites (usecases.alarms.active_level_counts)."""
+    return usecase.active_level_counts(repository(session, caller))
 
 
 def alarm_columns(zone: str = "UTC") -> list[Column[AlarmOut]]:

@@ -80,3 +80,13 @@ class AlarmCountsOut(BaseModel):
     minor: int = 0
     warning: int = 0
     total: int = 0
+
+
+class AlarmLevelCountsOut(BaseModel):
+    """Active alarms by the manual's four levels, most pressing first."""
+
+    urgent: int = 0
+    important: int = 0
+    common: int = 0
+    prompt: int = 0
+    total: int = 0

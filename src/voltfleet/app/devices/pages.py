@@ -21,8 +21,12 @@ from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.detail_pages import Csrf, short_error
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
+from voltfleet.app.telemetry.total_yield import inverter_total
 from voltfleet.domain.access import Action, Kind
-from voltfleet.domain.fleet import LiveData
+from voltfleet.domain.fleet import DeviceKind, LiveData
+from voltfleet.domain.telemetry.total_yield import TotalYield
+from voltfleet.store.fleet_models import Device
+from voltfleet.store.models import Site
 
 router = APIRouter()
 PAGE = 25
@@ -59,6 +63,7 @@ def device_details(
         supported=device.live_data == LiveData.SUPPORTED,
         can_upgrade=caller.can(Kind.FIRMWARE, Action.CREATE),
         site_zone=site_zone(session, device.site_id),  # one clock: the site's (issue 19)
+        total_yield=_total_yield(session, device),
         error=error,
         notice=notice,
     )
@@ -143,3 +148,11 @@ def move_device(
         target = SiteRepository(session, caller).get(site_id)
         notice = f"{moved.serial} moved to {target.name}, with the devices below it."
     return device_details(request, session, device_id, error=error, notice=notice)
+
+
+def _total_yield(session: Session, device: Device) -> TotalYield | None:
+    """An inverter's total yield (lifetime counter, else since it joined); None for others."""
+    site = session.get(Site, device.site_id)
+    if device.kind != DeviceKind.INVERTER.value or site is None:
+        return None
+    return inverter_total(session, device, site)

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from voltfleet.app.alarms.repository import active_counts as active_alarm_counts
+from voltfleet.app.alarms.repository import active_level_counts
 from voltfleet.app.deps import DbSession, RuntimeDep
 from voltfleet.app.exchange.revenue import money_text, revenue_in
 from voltfleet.app.orgs.repository import visible_orgs
@@ -47,6 +48,7 @@ def home(request: Request, session: DbSession, runtime: RuntimeDep) -> HTMLRespo
         money=money,
         trend_json=fleet_service.trend_json(figures, caller.user.currency),
         alarm_counts=active_alarm_counts(session, caller),
+        alarm_levels=active_level_counts(session, caller),
         revenue=revenue,
         money_text=money_text,
         ranking_tab="year" if request.query_params.get("ranking") == "year" else "total",

@@ -25,6 +25,7 @@ from voltfleet.app.sites import service
 from voltfleet.app.sites.endpoints import PICTURE_MAX_BYTES, PICTURE_TYPES
 from voltfleet.app.sites.repository import SiteRepository, visible_sites
 from voltfleet.app.sites.schemas import SiteUpdate, StatisticalRangeIn
+from voltfleet.app.telemetry.total_yield import site_totals
 from voltfleet.app.users.repository import UserRepository
 from voltfleet.domain.access import Action, Kind
 from voltfleet.store.models import Org, Site, SiteShare
@@ -73,6 +74,7 @@ def site_overview(
         shares=[o for _, o in shares],
         my_shares=_my_shares(session, caller, site_row) if shared_in else [],
         stats=service.statistical_range(session, caller, site_id),
+        total_yield=site_totals(session, [site_row])[site_row.id],
         day_status=_day_status(session, caller, site_id, day, request_now(request)),
         can_edit=caller.can(Kind.SITE, Action.UPDATE),
         can_share=can_share,

@@ -26,9 +26,11 @@ from voltfleet.app.deps import Caller
 from voltfleet.app.pagination import PageParams, window
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
 from voltfleet.app.telemetry.fleet_revenue import calendar
+from voltfleet.app.telemetry.total_yield import site_totals
 from voltfleet.domain.fleet import UP
 from voltfleet.domain.telemetry import summary as sm
 from voltfleet.domain.telemetry.batch import to_us
+from voltfleet.domain.telemetry.total_yield import TotalYield
 from voltfleet.store.alarm_models import Alarm
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Org, Site
@@ -64,6 +66,7 @@ class SiteFigures:
     yield_today_wh: float | None = None
     active_alarms: int = 0
     superior: str = ""
+    total_yield: TotalYield | None = None  # lifetime counters, else since the site joined
 
 
 def _zones_today(session: Session, stmt: Any, now: datetime) -> dict[str, int]:
@@ -178,7 +181,7 @@ def page_of_sites(
 
 
 def figures(session: Session, sites: Sequence[Site], now: datetime) -> dict[str, SiteFigures]:
-    """Each site's figures, in four grouped queries over these sites only."""
+    """Each site's figures, in a few grouped queries over these sites only."""
     if not sites:
         return {}
     ids = [site.id for site in sites]
@@ -211,6 +214,7 @@ def figures(session: Session, sites: Sequence[Site], now: datetime) -> dict[str,
     superiors = dict(
         session.execute(select(Org.id, Org.name).where(Org.id.in_({x.org_id for x in sites}))).all()
     )
+    totals = site_totals(session, sites)
     fresh_us = to_us(now - sm.POWER_WINDOW)
     today = {tz: to_us(calendar(tz, now).day) for tz in {x.timezone for x in sites}}
     out = {}
@@ -233,6 +237,7 @@ def figures(session: Session, sites: Sequence[Site], now: datetime) -> dict[str,
             ),
             active_alarms=int(alarms.get(site.id, 0)),
             superior=superiors.get(site.org_id, ""),
+            total_yield=totals.get(site.id),
         )
     return out
 
@@ -248,4 +253,10 @@ def with_figures(
         view.power_w = f.power_w
         view.yield_today_wh = f.yield_today_wh
         view.active_alarms = f.active_alarms
+        if f.total_yield is not None:
+            view.total_yield_wh = f.total_yield.wh
+            view.total_yield_source = (
+                "lifetime_counter" if f.total_yield.lifetime else "since_joined"
+            )
+            view.total_yield_since = f.total_yield.since
     return views

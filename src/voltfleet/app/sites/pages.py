@@ -40,6 +40,7 @@ COLUMNS = {
     "capacity": "Capacity",
     "power": "Power now",
     "yield_today": "Yield today",
+    "total_yield": "Total yield",
     "alarms": "Active alarms",
     "company": "Superior",
     "owner": "Owner",

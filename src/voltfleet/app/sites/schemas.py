@@ -115,6 +115,15 @@ class SiteOut(BaseModel):
     power_w: float | None = Field(default=None, description="PV power now (last 15 minutes)")
     yield_today_wh: float | None = Field(default=None, description="PV yield of the local day")
     active_alarms: int | None = None
+    total_yield_wh: float | None = Field(
+        default=None,
+        description="total yield: the inverters' lifetime counters, or (total_yield_source "
+        "since_joined) the yield since the site joined on total_yield_since",
+    )
+    total_yield_source: Literal["lifetime_counter", "since_joined"] | None = None
+    total_yield_since: date | None = Field(
+        default=None, description="the local date the site joined (since_joined only)"
+    )
 
 
 class SiteCreated(SiteOut):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import CallerDep, DbSession, NowDep
 from voltfleet.app.instants import Instant
@@ -22,10 +23,13 @@ from voltfleet.app.tariffs.schemas import (
     TariffDirection,
     TariffIn,
     TariffOut,
+    TariffWarningOut,
 )
 from voltfleet.app.tariffs.set_by import SetBy, setters, tariff_site
+from voltfleet.app.tariffs.tomorrow import NO_PRICES_TOMORROW, in_force_tomorrow, missing_tomorrow
 from voltfleet.domain.access import Action
 from voltfleet.domain.tariffs import from_us
+from voltfleet.store.models import Site
 from voltfleet.store.money_models import TariffVersion as TariffRow
 from voltfleet.usecases.errors import Forbidden
 
@@ -37,7 +41,11 @@ StartTime = Annotated[
 EndTime = Annotated[Instant, Query(description="exclusive")]
 
 
-def tariff_out(row: TariffRow, by: dict[str, SetBy] | None = None) -> TariffOut:
+def tariff_out(
+    row: TariffRow,
+    by: dict[str, SetBy] | None = None,
+    warnings: list[TariffWarningOut] | None = None,
+) -> TariffOut:
     body = from_definition(row.valid_from, row.definition)
     who = (by or {}).get(row.created_by or "")
     return TariffOut(
@@ -46,7 +54,28 @@ def tariff_out(row: TariffRow, by: dict[str, SetBy] | None = None) -> TariffOut:
         direction=row.direction,  # type: ignore[arg-type]
         created_at=row.created_at,
         set_by=SetByOut(user_id=who.user_id, name=who.name, role=who.role) if who else None,
+        warnings=warnings or [],
     )
+
+
+def _warnings(
+    session: Session, site: Site, body: TariffIn, now: datetime
+) -> list[TariffWarningOut]:
+    """The warning of a market tariff with no stored prices for the site's tomorrow (the check
+    the portal asks with before saving: app/tariffs/tomorrow.py)."""
+    if body.kind != "market":
+        return []
+    day = missing_tomorrow(session, site, body.source or "", body.area or "", now)
+    if day is None:
+        return []
+    return [
+        TariffWarningOut(
+            code=NO_PRICES_TOMORROW,
+            message=f"no {body.source} prices for {body.area} cover {day.isoformat()} (the "
+            "site's tomorrow) yet: until they are fetched, that day is priced without them",
+            day=day,
+        )
+    ]
 
 
 @router.get(
@@ -55,12 +84,23 @@ def tariff_out(row: TariffRow, by: dict[str, SetBy] | None = None) -> TariffOut:
     summary="A site's tariff versions (history kept)",
 )
 def list_tariffs(
-    session: DbSession, caller: CallerDep, site_id: str, direction: TariffDirection | None = None
+    session: DbSession,
+    caller: CallerDep,
+    now: NowDep,
+    site_id: str,
+    direction: TariffDirection | None = None,
 ) -> list[TariffOut]:
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     rows = repository.tariff_rows(session, site.id, direction)
     by = setters(session, rows)
-    return [tariff_out(r, by) for r in rows]
+    current = in_force_tomorrow(site, [(r.id, r.direction, r.valid_from) for r in rows], now)
+    out = []
+    for r in rows:
+        warn = []
+        if r.id in current and r.kind == "market":
+            warn = _warnings(session, site, from_definition(r.valid_from, r.definition), now)
+        out.append(tariff_out(r, by, warn))
+    return out
 
 
 @router.put(
@@ -81,7 +121,7 @@ def set_tariff(
     the error names the period and slot at fault."""
     site = tariff_site(session, caller, site_id, Action.UPDATE)
     row = service.set_tariff(session, caller, site, direction, body, now)
-    return tariff_out(row, setters(session, [row]))
+    return tariff_out(row, setters(session, [row]), _warnings(session, site, body, now))
 
 
 @router.delete("/sites/{site_id}/tariffs/{tariff_id}", status_code=status.HTTP_204_NO_CONTENT)

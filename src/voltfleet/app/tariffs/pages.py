@@ -51,6 +51,7 @@ from voltfleet.app.tariffs.tariff_form import (
     site_area,
     whole_day,
 )
+from voltfleet.app.tariffs.tomorrow import missing_tomorrow
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.fleet import zone
 from voltfleet.market import AREAS
@@ -299,12 +300,8 @@ def save_tariff(
         )
     now = request_now(request)
     if body.kind == "market" and data.get("confirm_missing") != "yes":
-        tomorrow = site_today(site, now) + timedelta(days=1)
-        start, end = (
-            site_midnight(site, tomorrow),
-            site_midnight(site, tomorrow + timedelta(days=1)),
-        )
-        if not market_status.covers_day(session, body.source or "", body.area or "", start, end):
+        tomorrow = missing_tomorrow(session, site, body.source or "", body.area or "", now)
+        if tomorrow is not None:
             return _tariff_page(
                 request,
                 session,

@@ -103,12 +103,23 @@ class SetByOut(BaseModel):
     role: str = Field(description="admin, om or owner: an owner sets the tariff of their home")
 
 
+class TariffWarningOut(BaseModel):
+    code: str = Field(description="no_prices_tomorrow: no stored market prices cover `day`")
+    message: str
+    day: date = Field(description="the site's local date the warning is about")
+
+
 class TariffOut(TariffIn):
     id: str
     direction: TariffDirection
     created_at: datetime = Field(description="when this version was saved")
     set_by: SetByOut | None = Field(
         default=None, description="who saved this version (none: a job, or a deleted user)"
+    )
+    warnings: list[TariffWarningOut] = Field(
+        default_factory=list,
+        description="for a market tariff (on save, or in force tomorrow when read): no stored "
+        "prices cover the site's tomorrow yet; the portal asks before saving for the same reason",
     )
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from voltfleet.app.alarms.repository import active_counts as active_alarm_counts
-from voltfleet.app.alarms.schemas import AlarmCountsOut
+from voltfleet.app.alarms.repository import active_level_counts
+from voltfleet.app.alarms.schemas import AlarmCountsOut, AlarmLevelCountsOut
 from voltfleet.app.deps import CallerDep, DbSession, NowDep, RuntimeDep
+from voltfleet.app.exchange.rates import Converted
+from voltfleet.app.exchange.revenue import revenue_in
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.tables import Format
 from voltfleet.app.telemetry import fleet_service, read_tables, site_figures
@@ -30,8 +34,10 @@ from voltfleet.app.telemetry.read_schemas import (
     PeriodsOut,
     PointOut,
     RankedOut,
+    RateUsedOut,
     ReadingOut,
     ReadingsOut,
+    RevenueConvertedOut,
     RevenueTrendOut,
     RollupOut,
     SeriesOut,
@@ -40,6 +46,7 @@ from voltfleet.app.telemetry.read_schemas import (
     TrendOut,
 )
 from voltfleet.domain.access import Action, Kind
+from voltfleet.domain.exchange_rates import for_display
 from voltfleet.domain.telemetry import kpi
 from voltfleet.domain.telemetry.energy import Period
 from voltfleet.domain.telemetry.points import CATALOGUE, Point
@@ -319,4 +326,22 @@ def fleet_kpis(
             for x in k.ranking_cumulative
         ],
         alarms=AlarmCountsOut(**active_alarm_counts(session, caller)),
+        alarm_levels=AlarmLevelCountsOut(**active_level_counts(session, caller)),
+        revenue_converted=_converted(revenue_in(session, k.revenue, mine, now)),
+    )
+
+
+def _converted(c: Converted) -> RevenueConvertedOut:
+    """The home page's converted revenue (app/exchange/revenue.py) as the API gives it."""
+    return RevenueConvertedOut(
+        currency=c.currency,
+        **{p: for_display(c.periods.get(p, Decimal(0)), c.currency) for p in kpi.PERIODS},
+        rates=[
+            RateUsedOut(source=u.source, target=u.target, rate=u.rate, rate_date=u.day)
+            for u in c.used
+        ],
+        unconverted=[
+            MoneyOut(currency=cur, **{p: float(v) for p, v in periods.items()})
+            for cur, periods in c.unconverted.items()
+        ],
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from voltfleet.app.alarms.schemas import AlarmCountsOut
+from voltfleet.app.alarms.schemas import AlarmCountsOut, AlarmLevelCountsOut
 
 
 class PointOut(BaseModel):
@@ -152,6 +153,31 @@ class RevenueTrendOut(BaseModel):
     months: list[TrendMoneyOut] = Field(description="the months of the yield trend")
 
 
+class RateUsedOut(BaseModel):
+    """A reference rate used: 1 ``source`` = ``rate`` ``target``, the ECB's rate of
+    ``rate_date``."""
+
+    source: str
+    target: str
+    rate: Decimal = Field(description="6 significant digits, as the portal shows it")
+    rate_date: date = Field(description="the ECB reference day whose rate was used")
+
+
+class RevenueConvertedOut(BaseModel):
+    """The revenue of every currency converted into the caller's (``currency``), as the home
+    page shows it; amounts rounded once, half-even, to the currency's minor unit."""
+
+    currency: str
+    day: Decimal
+    month: Decimal
+    year: Decimal
+    total: Decimal
+    rates: list[RateUsedOut] = Field(description="the rates used, one per converted currency")
+    unconverted: list[MoneyOut] = Field(
+        description="currencies with no stored reference rate, left out of the sums above"
+    )
+
+
 class FleetKpisOut(BaseModel):
     sites: int
     status: dict[str, int]
@@ -170,5 +196,15 @@ class FleetKpisOut(BaseModel):
         default_factory=list, description="the top sites by cumulative yield"
     )
     alarms: AlarmCountsOut = Field(
-        default_factory=AlarmCountsOut, description="active alarms of your sites, by severity"
+        default_factory=AlarmCountsOut,
+        description="active alarms of your sites by the old severities (kept for existing "
+        "clients; see alarm_levels)",
+    )
+    alarm_levels: AlarmLevelCountsOut = Field(
+        default_factory=AlarmLevelCountsOut,
+        description="active alarms of your sites by the manual's four levels",
+    )
+    revenue_converted: RevenueConvertedOut | None = Field(
+        default=None,
+        description="the revenue of all your sites in your currency, with the rates used",
     )
