@@ -367,7 +367,7 @@ def test_home_revenue_tiles_and_trend(page: Any, fleet: dict[str, str], live_ser
     statuses = ("online", "offline", "abnormal", "no_device")
     counts = [int(page.locator(f"#status-{k}").inner_text()) for k in statuses]
     assert sum(counts) == int(page.locator("#count-sites").inner_text()) == 1
-    expect(page.locator("#active-alarms .big")).to_have_text(["0", "0", "0"])
+    expect(page.locator("#active-alarms .big")).to_have_text(["0", "0", "0", "0"])  # four levels
     tiles = page.locator("#kpi-revenue-tiles")
     expect(tiles).to_have_attribute("data-currency", "EUR")
     expect(page.locator("#revenue-total")).to_have_text(f"{6.0 * price:.2f}")
