@@ -7,7 +7,9 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
 from voltfleet.domain.access import Role
+from voltfleet.store.firmware_models import FirmwareRelease
 from voltfleet.store.models import Org, Site, User
+from voltfleet.store.virtual_battery_models import VirtualBattery
 from voltfleet.usecases.errors import NotFound
 
 
@@ -53,6 +55,12 @@ class OrgRepository:
         # to its superior on deletion (see orgs.service.delete_org) until they are purged.
         if s.scalar(select(exists().where(Site.org_id == org.id, Site.deleted_at.is_(None)))):
             found.append("sites")
+        # Firmware releases would go with the company (a cascade) and virtual batteries hold it
+        # by a foreign key: both are named here instead of a silent loss or a database error.
+        if s.scalar(select(exists().where(FirmwareRelease.org_id == org.id))):
+            found.append("firmware releases")
+        if s.scalar(select(exists().where(VirtualBattery.org_id == org.id))):
+            found.append("virtual batteries")
         return found
 
 
