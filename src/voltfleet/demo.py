@@ -36,6 +36,7 @@ from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Org, Site, User
 from voltfleet.store.money_models import MarketPriceRow, TariffVersion
 
+GATEWAY_FIRMWARE = "3.0.2"  # the simulated gateway's firmware (wifi: live data from 3.0)
 DEMO_PASSWORD = "Demo#2026"  # satisfies the password rules; the demo says so when it starts
 INSTALLER = "Bright Roofs Installers"
 
@@ -113,6 +114,7 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
                 serial=demo_serial(i, "GW"),
                 model="voltfleet simulator",
                 name="Gateway",
+                fw_arm=GATEWAY_FIRMWARE,  # new enough for 10-second live data
             )
             for i, site in enumerate(sites)
         ]
@@ -125,6 +127,8 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
         seed_power_demo(s, sites[0], gateways[0], now)  # EV power management (demo_power.py)
         seed_firmware(s, inst, gateways[:4], now)  # Upgrade: releases and a finished campaign
         seed_alarm_notifications(s, inst, owner, sites, gateways, now)  # demo_alarms.py
+        for site in sites:  # live data follows each gateway's firmware (seeded above)
+            refresh_live_data(s, site.id)
     return logins
 
 

@@ -322,8 +322,8 @@ def test_the_demo_shows_a_new_release_and_a_finished_campaign(
     auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
     got = client.get("/api/v1/firmware/releases", headers=auth).json()
     assert {(x["version"], x["new"], x["devices_running"]) for x in got} == {
-        ("1.1.0", True, 3),
-        ("1.0.0", False, 1),
+        ("3.1.0", True, 3),
+        ("3.0.0", False, 1),
     }
     tasks = client.get("/api/v1/firmware/tasks", headers=auth).json()["items"]
     assert [(t["state"], t["stats"]["succeeded"], t["stats"]["failed"]) for t in tasks] == [

@@ -143,7 +143,7 @@ def day_status(request: Request, session: DbSession, site_id: str, day: str = ""
 def back_to_site(
     request: Request, session: Session, site_id: str, outcome: tuple[Any, str | None], ok: str
 ) -> HTMLResponse:
-    _, error = outcome
+    _done, error = outcome
     return site_overview(request, session, site_id, error=error, notice=None if error else ok)
 
 
@@ -242,7 +242,7 @@ def delete_site(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(
+    _done, error = attempt(
         session, lambda: service.delete_site(session, runtime, caller, site_id, code or None)
     )
     if error:
@@ -259,7 +259,7 @@ def remove_share(
     check_csrf(request, csrf)
     repo = SiteRepository(session, caller)
     receiver = repo.is_shared_in(repo.get(site_id))
-    _, error = attempt(session, lambda: service.unshare(session, caller, site_id, org_id))
+    _done, error = attempt(session, lambda: service.unshare(session, caller, site_id, org_id))
     if error:
         return site_overview(request, session, site_id, error=error)
     if receiver:
