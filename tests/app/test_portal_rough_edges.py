@@ -1,0 +1,60 @@
+"""Rough edges of the portal (issue 19, part B): a register's read time on the site's clock with
+its offset, and the header's role as a readable, translated name rather than its code."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from tests.app.test_alarms import home
+from tests.app.test_device_settings import clock, serve, world  # noqa: F401 - fixtures
+from tests.app.test_money_pages import sign_in
+from tests.app.test_telemetry import h
+from tests.support.world import World
+from voltfleet.clock import ManualClock
+from voltfleet.simulator.register_bank import RegisterBank
+
+
+def test_a_registers_read_time_is_on_the_sites_clock_with_its_offset(
+    client: TestClient,
+    world: World,
+    clock: ManualClock,  # noqa: F811
+) -> None:
+    ids, token = home(client, world, "GWRT1")
+    inv = ids["GWRT1-INV"]
+    r = client.post(
+        f"/api/v1/devices/{inv}/registers/read",
+        json={"keys": ["124.WChaMax"]},
+        headers=h(world, "om@I1"),
+    )
+    assert r.status_code == 201, r.text
+    clock.advance(timedelta(seconds=3))
+    bank, serials = RegisterBank(), {"GWRT1-INV", "GWRT1-BAT", "GWRT1-MTR"}
+    assert serve(client, token, bank, serials, "2031-05-01T08:00:03Z") == 1
+
+    sign_in(client, world, "om@I1")
+    page = client.get(f"/device/{inv}/settings", params={"q": "WChaMax"}).text
+    assert "Read at (Europe/Berlin)" in page and "Read at (UTC)" not in page
+    row = page[page.index('data-key="124.WChaMax"') :]
+    cell = re.search(r'<td class="read-at">([^<]*)</td>', row)
+    assert cell is not None
+    # 08:00:03 UTC is 10:00:03 in Berlin in May (summer time, +02:00)
+    assert "10:00:03 +02:00" in cell.group(1), cell.group(1)
+
+
+def test_the_header_names_the_role_in_words_and_in_the_readers_language(
+    client: TestClient,
+    world: World,  # noqa: F811
+) -> None:
+    sign_in(client, world, "om@I1")
+    header = client.get("/home").text.split("</header>")[0]
+    assert "O&amp;M engineer" in header and "· om<" not in header
+    client.patch("/api/v1/me", json={"language": "de"}, headers=h(world, "om@I1"))
+    sign_in(client, world, "admin@I1")
+    header = client.get("/home", headers={"Accept-Language": "de"}).text.split("</header>")[0]
+    assert "Administrator" in header and "· admin<" not in header
+    sign_in(client, world, "owner@I1")
+    header = client.get("/home", headers={"Accept-Language": "de"}).text.split("</header>")[0]
+    assert "Eigentümer" in header or "Besitzer" in header, header[-400:]
