@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures imported from test_device_settings are parameters here
 """Rough edges of the portal (issue 19, part B): a register's read time on the site's clock with
 its offset, and the header's role as a readable, translated name rather than its code."""
 
@@ -20,7 +21,7 @@ from voltfleet.simulator.register_bank import RegisterBank
 def test_a_registers_read_time_is_on_the_sites_clock_with_its_offset(
     client: TestClient,
     world: World,
-    clock: ManualClock,  # noqa: F811
+    clock: ManualClock,
 ) -> None:
     ids, token = home(client, world, "GWRT1")
     inv = ids["GWRT1-INV"]
@@ -46,7 +47,7 @@ def test_a_registers_read_time_is_on_the_sites_clock_with_its_offset(
 
 def test_the_header_names_the_role_in_words_and_in_the_readers_language(
     client: TestClient,
-    world: World,  # noqa: F811
+    world: World,
 ) -> None:
     sign_in(client, world, "om@I1")
     header = client.get("/home").text.split("</header>")[0]
