@@ -4,11 +4,15 @@ its offset, and the header's role as a readable, translated name rather than its
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
+import voltfleet.app
 from tests.app.test_alarms import home
 from tests.app.test_device_settings import clock, serve, world  # noqa: F401 - fixtures
 from tests.app.test_money_pages import sign_in
@@ -59,3 +63,37 @@ def test_the_header_names_the_role_in_words_and_in_the_readers_language(
     sign_in(client, world, "owner@I1")
     header = client.get("/home", headers={"Accept-Language": "de"}).text.split("</header>")[0]
     assert "Eigentümer" in header or "Besitzer" in header, header[-400:]
+
+
+LIVE_JS = Path(voltfleet.app.__file__).parent / "static" / "js" / "live.js"
+
+
+def _live_text(html: str) -> dict[str, Any]:
+    found = re.search(r'<script type="application/json" id="live-text">(.*?)</script>', html, re.S)
+    assert found is not None, "the live panel carries no texts for live.js"
+    return json.loads(found.group(1))  # type: ignore[no-any-return]
+
+
+def test_the_live_panel_writes_in_the_readers_language(client: TestClient, world: World) -> None:
+    ids, _token = home(client, world, "GWLT1")
+    r = client.patch("/api/v1/me", json={"language": "de"}, headers=h(world, "om@I1"))
+    assert r.status_code == 200, r.text
+    sign_in(client, world, "om@I1")
+    text = _live_text(client.get(f"/site/{ids['site']}").text)
+    assert text["grid_import"] == "Netzbezug"
+    assert text["battery_charging"] == "Batterie lädt"
+    assert text["no_readings"] == "noch keine Messwerte"
+    assert text["reconnecting"] == "verbindet neu…"
+    assert (text["status"]["fault"], text["status"]["unknown"]) == ("Störung", "unbekannt")
+    assert text["points"]["pv_energy_wh"] == "PV-Ertrag"
+    # the script itself holds no English sentence any more: it writes what the page gave it
+    script = LIVE_JS.read_text()
+    for english in (
+        "Grid import",
+        "Battery charging",
+        "no readings yet",
+        "reconnecting…",
+        "disconnected: reload the page",
+        '"stopped: "',
+    ):
+        assert english not in script, english
