@@ -15,9 +15,10 @@ from fastapi.testclient import TestClient
 import voltfleet.app
 from tests.app.test_alarms import home
 from tests.app.test_device_settings import clock, serve, world  # noqa: F401 - fixtures
-from tests.app.test_money_pages import sign_in
+from tests.app.test_money_pages import make_site, set_tariffs, sign_in
 from tests.app.test_telemetry import h
-from tests.support.world import World
+from tests.support.world import World, build_world
+from voltfleet.app.runtime import Runtime
 from voltfleet.clock import ManualClock
 from voltfleet.simulator.register_bank import RegisterBank
 
@@ -97,3 +98,15 @@ def test_the_live_panel_writes_in_the_readers_language(client: TestClient, world
         '"stopped: "',
     ):
         assert english not in script, english
+
+
+def test_a_tariffs_summary_is_in_the_readers_language(client: TestClient, runtime: Runtime) -> None:
+    w = build_world(runtime)
+    site = make_site(runtime, w)
+    set_tariffs(client, w, site)
+    r = client.patch("/api/v1/me", json={"language": "de"}, headers=h(w, "admin@I1"))
+    assert r.status_code == 200, r.text
+    sign_in(client, w, "admin@I1")
+    html = client.get(f"/sites/{site}/tariff?direction=IMPORT").text
+    assert "1 Zeitraum, 0.10 bis 0.36875 EUR/kWh" in html  # was "1 period, 0.10 to ..."
+    assert "1 period" not in html
