@@ -110,3 +110,35 @@ def test_a_tariffs_summary_is_in_the_readers_language(client: TestClient, runtim
     html = client.get(f"/sites/{site}/tariff?direction=IMPORT").text
     assert "1 Zeitraum, 0.10 bis 0.36875 EUR/kWh" in html  # was "1 period, 0.10 to ..."
     assert "1 period" not in html
+
+
+def test_the_overview_is_the_flow_and_the_sites_actions_are_on_its_settings_tab(
+    client: TestClient, world: World
+) -> None:
+    ids, _token = home(client, world, "GWMG1")
+    sign_in(client, world, "admin@I1")
+    overview = client.get(f"/site/{ids['site']}").text
+    assert 'id="power-flow"' in overview and 'id="site-weather"' in overview
+    for form in ("edit-site", "distribute-site", "share-site", "share-outside", "delete-site"):
+        assert f'id="{form}"' not in overview, form
+    assert f'href="/site/{ids["site"]}/settings"' in overview  # the function bar's Settings tab
+    settings = client.get(f"/site/{ids['site']}/settings").text
+    # (the picker of share-site needs another organisation in scope: I1 has none)
+    for form in ("edit-site", "distribute-site", "share-outside", "delete-site"):
+        assert f'id="{form}"' in settings, form
+    # a form's answer stays on the tab, with its message
+    csrf = re.search(r'name="csrf" value="([^"]+)"', settings)
+    assert csrf is not None
+    r = client.post(
+        f"/site/{ids['site']}/edit",
+        data={
+            "csrf": csrf.group(1),
+            "name": "Renamed home",
+            "country": "DE",
+            "timezone": "Europe/Berlin",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert "Site saved." in r.text, re.findall(r"<h1.*?</h1>|id=\"error\">[^<]*", r.text)
+    assert 'id="edit-site"' in r.text
+    assert 'value="Renamed home"' in r.text

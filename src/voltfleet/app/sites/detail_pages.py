@@ -55,8 +55,6 @@ def site_overview(
     site = service.site_views(session, caller, [site_row])[0]
     rows = DeviceRepository(session, caller).of_site(site_id)
     shared_in = site.shared
-    can_share = caller.can(Kind.SITE, Action.SHARE) and not shared_in
-    shares = service.shares(session, caller, site_id) if can_share else []
     return render(
         request,
         "portal/site.html",
@@ -64,26 +62,55 @@ def site_overview(
         site=site,
         devices=device_views(session, rows),
         tree=topology(session, site_row, rows),
-        owners=list(session.scalars(UserRepository(session, caller).query(role="owner").limit(200)))
-        if caller.can(Kind.USER, Action.LIST)
-        else [],
-        share_targets=_share_targets(session, caller, site_row, {o.id for _, o in shares})
-        if can_share
-        else [],
-        shares=[o for _, o in shares],
         my_shares=_my_shares(session, caller, site_row) if shared_in else [],
         stats=service.statistical_range(session, caller, site_id),
         day_status=_day_status(session, caller, site_id, day, request_now(request)),
         can_edit=caller.can(Kind.SITE, Action.UPDATE),
-        can_share=can_share,
-        can_distribute=caller.can(Kind.SITE, Action.DISTRIBUTE) and not shared_in,
-        can_delete=caller.can(Kind.SITE, Action.DELETE) and not shared_in,
         can_leave=caller.can(Kind.SITE, Action.DELETE) and shared_in,
         can_devices=caller.can(Kind.DEVICE, Action.CREATE),
         report=report,
         error=error,
         notice=notice,
     )
+
+
+def manage_context(session: Session, caller: Caller, site_id: str) -> dict[str, Any]:
+    """What the site's management cards (edit, distribute, share, delete: _site_manage.html, on
+    the Settings tab) need."""
+    site_row = SiteRepository(session, caller).get_for(site_id, Action.READ)
+    site = service.site_views(session, caller, [site_row])[0]
+    shared_in = site.shared
+    can_share = caller.can(Kind.SITE, Action.SHARE) and not shared_in
+    shares = service.shares(session, caller, site_id) if can_share else []
+    return {
+        "site": site,
+        "owners": list(
+            session.scalars(UserRepository(session, caller).query(role="owner").limit(200))
+        )
+        if caller.can(Kind.USER, Action.LIST)
+        else [],
+        "share_targets": _share_targets(session, caller, site_row, {o.id for _, o in shares})
+        if can_share
+        else [],
+        "shares": [o for _, o in shares],
+        "can_edit": caller.can(Kind.SITE, Action.UPDATE),
+        "can_share": can_share,
+        "can_distribute": caller.can(Kind.SITE, Action.DISTRIBUTE) and not shared_in,
+        "can_delete": caller.can(Kind.SITE, Action.DELETE) and not shared_in,
+    }
+
+
+def site_settings_page(
+    request: Request,
+    session: Session,
+    site_id: str,
+    error: str | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
+    """The Settings tab, where a site's management forms answer (registers/pages.py)."""
+    from voltfleet.app.registers.pages import site_settings
+
+    return site_settings(request, session, site_id, error=error or "", notice=notice or "")
 
 
 def _share_targets(session: Session, caller: Caller, site: Site, shared: set[str]) -> list[Org]:
@@ -147,6 +174,13 @@ def back_to_site(
     return site_overview(request, session, site_id, error=error, notice=None if error else ok)
 
 
+def back_to_settings(
+    request: Request, session: Session, site_id: str, outcome: tuple[Any, str | None], ok: str
+) -> HTMLResponse:
+    _done, error = outcome
+    return site_settings_page(request, session, site_id, error=error, notice=None if error else ok)
+
+
 @router.post("/site/{site_id}/edit", response_class=HTMLResponse)
 def edit_site(
     request: Request,
@@ -174,9 +208,9 @@ def edit_site(
             }
         )
     except ValidationError as exc:
-        return site_overview(request, session, site_id, error=short_error(exc))
+        return site_settings_page(request, session, site_id, error=short_error(exc))
     outcome = attempt(session, lambda: service.update_site(session, caller, site_id, data))
-    return back_to_site(request, session, site_id, outcome, "Site saved.")
+    return back_to_settings(request, session, site_id, outcome, "Site saved.")
 
 
 @router.post("/site/{site_id}/share", response_class=HTMLResponse)
@@ -190,11 +224,13 @@ def share_site(
     caller = require_caller(request, session)
     check_csrf(request, csrf)
     if not org_id.strip():
-        return site_overview(request, session, site_id, error="pick the organisation to share with")
+        return site_settings_page(
+            request, session, site_id, error="pick the organisation to share with"
+        )
     outcome = attempt(session, lambda: service.share(session, caller, site_id, org_id.strip()))
     org = session.get(Org, org_id.strip())
     ok = f"Site shared with {org.name}." if org else "Site shared."
-    return back_to_site(request, session, site_id, outcome, ok)
+    return back_to_settings(request, session, site_id, outcome, ok)
 
 
 @router.post("/site/{site_id}/distribute", response_class=HTMLResponse)
@@ -210,7 +246,7 @@ def distribute_site(
     outcome = attempt(
         session, lambda: service.distribute(session, caller, site_id, user_id or None)
     )
-    return back_to_site(request, session, site_id, outcome, "Owner changed.")
+    return back_to_settings(request, session, site_id, outcome, "Owner changed.")
 
 
 @router.post("/site/{site_id}/deletion-code", response_class=HTMLResponse)
@@ -222,7 +258,7 @@ def deletion_code(
     to, error = attempt(
         session, lambda: service.request_deletion_code(session, runtime, caller, site_id)
     )
-    return site_overview(
+    return site_settings_page(
         request,
         session,
         site_id,
@@ -246,7 +282,7 @@ def delete_site(
         session, lambda: service.delete_site(session, runtime, caller, site_id, code or None)
     )
     if error:
-        return site_overview(request, session, site_id, error=error)
+        return site_settings_page(request, session, site_id, error=error)
     return RedirectResponse("/site?notice=Site+deleted", 303)
 
 
@@ -271,7 +307,7 @@ def remove_share(
             return RedirectResponse("/site?notice=Site+removed+from+your+list", 303)
         return site_overview(request, session, site_id, notice="Removed from your list.")
     org = session.get(Org, org_id)
-    return site_overview(
+    return site_settings_page(
         request, session, site_id, notice=f"No longer shared with {org.name if org else org_id}."
     )
 
