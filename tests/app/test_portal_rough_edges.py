@@ -142,3 +142,19 @@ def test_the_overview_is_the_flow_and_the_sites_actions_are_on_its_settings_tab(
     assert "Site saved." in r.text, re.findall(r"<h1.*?</h1>|id=\"error\">[^<]*", r.text)
     assert 'id="edit-site"' in r.text
     assert 'value="Renamed home"' in r.text
+
+
+def test_a_sites_form_answers_in_the_readers_language(client: TestClient, world: World) -> None:
+    # the notices were English sentences built in Python, whatever the reader's language
+    ids, _token = home(client, world, "GWMG2")
+    r = client.patch("/api/v1/me", json={"language": "de"}, headers=h(world, "admin@I1"))
+    assert r.status_code == 200, r.text
+    sign_in(client, world, "admin@I1")
+    settings = client.get(f"/site/{ids['site']}/settings").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', settings)
+    assert csrf is not None
+    form = {"csrf": csrf.group(1), "name": "Haus", "country": "DE", "timezone": "Europe/Berlin"}
+    r = client.post(f"/site/{ids['site']}/edit", data=form)
+    assert 'id="notice">Anlage gespeichert.<' in r.text
+    r = client.post(f"/site/{ids['site']}/share", data={"csrf": csrf.group(1), "org_id": ""})
+    assert "Wählen Sie die Organisation, mit der geteilt werden soll" in r.text

@@ -18,6 +18,7 @@ from voltfleet.app.devices import service as device_service
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn
 from voltfleet.app.devices.views import device_views, topology
+from voltfleet.app.i18n import gettext as _
 from voltfleet.app.orgs.repository import OrgRepository, visible_orgs
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
@@ -210,7 +211,7 @@ def edit_site(
     except ValidationError as exc:
         return site_settings_page(request, session, site_id, error=short_error(exc))
     outcome = attempt(session, lambda: service.update_site(session, caller, site_id, data))
-    return back_to_settings(request, session, site_id, outcome, "Site saved.")
+    return back_to_settings(request, session, site_id, outcome, _("Site saved."))
 
 
 @router.post("/site/{site_id}/share", response_class=HTMLResponse)
@@ -225,11 +226,11 @@ def share_site(
     check_csrf(request, csrf)
     if not org_id.strip():
         return site_settings_page(
-            request, session, site_id, error="pick the organisation to share with"
+            request, session, site_id, error=_("pick the organisation to share with")
         )
     outcome = attempt(session, lambda: service.share(session, caller, site_id, org_id.strip()))
     org = session.get(Org, org_id.strip())
-    ok = f"Site shared with {org.name}." if org else "Site shared."
+    ok = _("Site shared with %(name)s.") % {"name": org.name} if org else _("Site shared.")
     return back_to_settings(request, session, site_id, outcome, ok)
 
 
@@ -246,7 +247,7 @@ def distribute_site(
     outcome = attempt(
         session, lambda: service.distribute(session, caller, site_id, user_id or None)
     )
-    return back_to_settings(request, session, site_id, outcome, "Owner changed.")
+    return back_to_settings(request, session, site_id, outcome, _("Owner changed."))
 
 
 @router.post("/site/{site_id}/deletion-code", response_class=HTMLResponse)
@@ -263,7 +264,9 @@ def deletion_code(
         session,
         site_id,
         error=error,
-        notice=None if error else f"A code was mailed to the owner ({to}): enter it to delete.",
+        notice=None
+        if error
+        else _("A code was mailed to the owner (%(to)s): enter it to delete.") % {"to": to},
     )
 
 
@@ -305,10 +308,13 @@ def remove_share(
         )
         if still_visible is None:
             return RedirectResponse("/site?notice=Site+removed+from+your+list", 303)
-        return site_overview(request, session, site_id, notice="Removed from your list.")
+        return site_overview(request, session, site_id, notice=_("Removed from your list."))
     org = session.get(Org, org_id)
     return site_settings_page(
-        request, session, site_id, notice=f"No longer shared with {org.name if org else org_id}."
+        request,
+        session,
+        site_id,
+        notice=_("No longer shared with %(name)s.") % {"name": org.name if org else org_id},
     )
 
 
@@ -330,7 +336,7 @@ def upload_picture(
         return site_overview(request, session, site_id, error=error)
     media = str(file.content_type)
     outcome = attempt(session, lambda: service.set_picture(session, caller, site_id, data, media))
-    return back_to_site(request, session, site_id, outcome, "Picture saved.")
+    return back_to_site(request, session, site_id, outcome, _("Picture saved."))
 
 
 @router.get("/site/{site_id}/picture")
@@ -368,7 +374,7 @@ def statistical_range(
     outcome = attempt(
         session, lambda: service.set_statistical_range(session, caller, site_id, data)
     )
-    return back_to_site(request, session, site_id, outcome, "Statistical range saved.")
+    return back_to_site(request, session, site_id, outcome, _("Statistical range saved."))
 
 
 @router.post("/site/{site_id}/devices", response_class=HTMLResponse)
@@ -406,7 +412,13 @@ def add_device(
     except ValidationError as exc:
         return site_overview(request, session, site_id, error=short_error(exc))
     outcome = attempt(session, lambda: device_service.add_device(session, caller, site_id, data))
-    return back_to_site(request, session, site_id, outcome, f"{data.kind.title()} {serial} bound.")
+    return back_to_site(
+        request,
+        session,
+        site_id,
+        outcome,
+        _("%(kind)s %(serial)s bound.") % {"kind": _(data.kind.title()), "serial": serial},
+    )
 
 
 @router.post("/site/{site_id}/import", response_class=HTMLResponse)
@@ -433,4 +445,6 @@ def delete_device(request: Request, session: DbSession, device_id: str, csrf: Cs
     outcome = attempt(
         session, lambda: device_service.delete_device(session, caller, device_id, now)
     )
-    return back_to_site(request, session, site_id, outcome, f"{device.serial} removed.")
+    return back_to_site(
+        request, session, site_id, outcome, _("%(serial)s removed.") % {"serial": device.serial}
+    )
