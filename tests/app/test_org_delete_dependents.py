@@ -48,6 +48,11 @@ def test_company_with_firmware_releases_is_not_deleted(
     r = client.delete(f"/api/v1/orgs/{org_id}", headers=admin.headers())
     assert r.status_code == 409, r.text
     assert "firmware releases" in r.json()["detail"]
+    # the sentence is in the reader's language
+    r = client.delete(
+        f"/api/v1/orgs/{org_id}", headers={**admin.headers(), "Accept-Language": "de"}
+    )
+    assert r.status_code == 409 and "hat noch Firmware-Versionen" in r.json()["detail"]
     assert client.get(f"/api/v1/orgs/{org_id}", headers=admin.headers()).status_code == 200
 
 
