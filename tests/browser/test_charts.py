@@ -159,7 +159,7 @@ def test_device_data_table_and_csv(page: Any, fleet: dict[str, str]) -> None:
     with page.expect_download() as info:
         page.locator("#download-csv").click()
     lines = Path(info.value.path()).read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "ts,pv_energy_wh (Wh)" and len(lines) == 14
+    assert lines[0] == "ts (UTC),pv_energy_wh (Wh)" and len(lines) == 14
 
 
 def test_site_energy_page_shows_bars_and_numbers(
@@ -315,7 +315,7 @@ def test_data_table_pages_and_picks_points(
     with page.expect_download() as info:
         page.locator("#download-csv").click()
     lines = Path(info.value.path()).read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "ts,pv_energy_wh (Wh),soc (fraction)" and len(lines) == 14
+    assert lines[0] == "ts (UTC),pv_energy_wh (Wh),soc (fraction)" and len(lines) == 14
 
 
 def test_device_energy_from_the_site_energy_page(

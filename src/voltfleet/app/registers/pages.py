@@ -17,6 +17,7 @@ from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.registers import service
+from voltfleet.app.sites.manage import manage_context
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.domain.access import Action, Kind
 from voltfleet.store.command_models import Command
@@ -107,8 +108,6 @@ def site_settings(
 ) -> HTMLResponse:
     """The site's management (edit, distribute, share, delete) and its devices to pick from; the
     picked one's settings below."""
-    from voltfleet.app.sites.detail_pages import manage_context
-
     caller = require_caller(request, session)
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     caller.require(Kind.DEVICE, Action.UPDATE)

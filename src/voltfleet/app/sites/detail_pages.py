@@ -19,14 +19,13 @@ from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn
 from voltfleet.app.devices.views import device_views, topology
 from voltfleet.app.i18n import gettext as _
-from voltfleet.app.orgs.repository import OrgRepository, visible_orgs
+from voltfleet.app.orgs.repository import visible_orgs
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites import service
 from voltfleet.app.sites.endpoints import PICTURE_MAX_BYTES, PICTURE_TYPES
 from voltfleet.app.sites.repository import SiteRepository, visible_sites
 from voltfleet.app.sites.schemas import SiteUpdate, StatisticalRangeIn
-from voltfleet.app.users.repository import UserRepository
 from voltfleet.domain.access import Action, Kind
 from voltfleet.store.models import Org, Site, SiteShare
 
@@ -75,32 +74,6 @@ def site_overview(
     )
 
 
-def manage_context(session: Session, caller: Caller, site_id: str) -> dict[str, Any]:
-    """What the site's management cards (edit, distribute, share, delete: _site_manage.html, on
-    the Settings tab) need."""
-    site_row = SiteRepository(session, caller).get_for(site_id, Action.READ)
-    site = service.site_views(session, caller, [site_row])[0]
-    shared_in = site.shared
-    can_share = caller.can(Kind.SITE, Action.SHARE) and not shared_in
-    shares = service.shares(session, caller, site_id) if can_share else []
-    return {
-        "site": site,
-        "owners": list(
-            session.scalars(UserRepository(session, caller).query(role="owner").limit(200))
-        )
-        if caller.can(Kind.USER, Action.LIST)
-        else [],
-        "share_targets": _share_targets(session, caller, site_row, {o.id for _, o in shares})
-        if can_share
-        else [],
-        "shares": [o for _, o in shares],
-        "can_edit": caller.can(Kind.SITE, Action.UPDATE),
-        "can_share": can_share,
-        "can_distribute": caller.can(Kind.SITE, Action.DISTRIBUTE) and not shared_in,
-        "can_delete": caller.can(Kind.SITE, Action.DELETE) and not shared_in,
-    }
-
-
 def site_settings_page(
     request: Request,
     session: Session,
@@ -109,21 +82,9 @@ def site_settings_page(
     notice: str | None = None,
 ) -> HTMLResponse:
     """The Settings tab, where a site's management forms answer (registers/pages.py)."""
-    from voltfleet.app.registers.pages import site_settings
+    from voltfleet.app.registers.pages import site_settings  # (registers.pages: sites.manage)
 
     return site_settings(request, session, site_id, error=error or "", notice=notice or "")
-
-
-def _share_targets(session: Session, caller: Caller, site: Site, shared: set[str]) -> list[Org]:
-    """The organisations the caller sees that could receive the site: not its own organisation
-    or a superior of it (they see it already), and not one it is already shared with."""
-    site_org = session.get(Org, site.org_id)
-    own_path = site_org.path if site_org else ""
-    return [
-        o
-        for o in session.scalars(OrgRepository(session, caller).query())
-        if o.id not in shared and not own_path.startswith(o.path)
-    ]
 
 
 def _my_shares(session: Session, caller: Caller, site: Site) -> list[str]:
