@@ -37,6 +37,7 @@ from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Org, Site, User
 from voltfleet.store.money_models import MarketPriceRow, TariffVersion
 
+GATEWAY_FIRMWARE = "3.0.2"  # the simulated gateway's firmware (wifi: live data from 3.0)
 DEMO_PASSWORD = "Demo#2026"  # satisfies the password rules; the demo says so when it starts
 INSTALLER = "Bright Roofs Installers"
 
@@ -114,6 +115,7 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
                 serial=demo_serial(i, "GW"),
                 model="voltfleet simulator",
                 name="Gateway",
+                fw_arm=GATEWAY_FIRMWARE,  # new enough for 10-second live data
             )
             for i, site in enumerate(sites)
         ]
@@ -127,6 +129,8 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
         seed_ev_modes_demo(s, power_loc, now)  # departure time, 1p/3p (demo_ev_modes.py)
         seed_firmware(s, inst, gateways[:4], now)  # Upgrade: releases and a finished campaign
         seed_alarm_notifications(s, inst, owner, sites, gateways, now)  # demo_alarms.py
+        for site in sites:  # live data follows each gateway's firmware (seeded above)
+            refresh_live_data(s, site.id)
     return logins
 
 

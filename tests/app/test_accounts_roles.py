@@ -526,7 +526,7 @@ def test_the_site_page_shares_with_a_company_found_by_its_access_code(
     w = build_world(runtime)
     csrf = _portal(client, runtime, w.accounts["admin@I1"])
     site_id = _site(runtime, w.org_id("I1"))
-    page = client.get(f"/site/{site_id}").text
+    page = client.get(f"/site/{site_id}/settings").text  # the site's actions: its Settings tab
     assert 'id="share-outside"' in page and "Org I2" not in page  # no other tenant listed
     r = client.post(f"/site/{site_id}/share-outside", data={"csrf": csrf, "org": "Org I"})
     assert "no organisation has exactly this name or access code" in r.text

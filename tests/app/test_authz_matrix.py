@@ -1676,3 +1676,22 @@ def test_authorisation_matrix(
         )
     assert not failures, "\n".join(failures[:40]) + f"\n({len(failures)} failures)"
     assert tally["403"] > 0 and tally["404"] > 0 and tally["2xx"] > 0
+
+
+def test_only_who_manages_a_company_reads_its_access_code(
+    client: TestClient, runtime: Runtime
+) -> None:
+    # An owner may read their own organisation, but the access code lets others register under
+    # it or find it to share sites with: only those who manage the company (Kind.ORG UPDATE) see it.
+    world = build_world(runtime)
+    org_id = world.org_id("I1")
+    for label in ("admin@I1", "om@I1", "admin@D1", "super"):
+        r = client.get(f"/api/v1/orgs/{org_id}", headers=world.accounts[label].headers())
+        assert r.status_code == 200 and len(r.json()["access_code"]) == 8, label
+    r = client.get(f"/api/v1/orgs/{org_id}", headers=world.accounts["owner@I1"].headers())
+    assert r.status_code == 200 and r.json()["name"] == "Org I1"
+    assert r.json()["access_code"] is None
+    me = client.get("/api/v1/me", headers=world.accounts["owner@I1"].headers()).json()
+    assert me["org"]["id"] == org_id and me["org"]["access_code"] is None
+    me = client.get("/api/v1/me", headers=world.accounts["om@I1"].headers()).json()
+    assert len(me["org"]["access_code"]) == 8

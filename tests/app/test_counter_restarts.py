@@ -106,7 +106,7 @@ def test_a_meter_replaced_mid_day_restart_recorded_and_readings_released(
     r = client.get("/api/v1/quarantine", params={**params, "format": "csv"}, headers=om)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows[0][:3] == ["id", "received_at", "site_id"] and len(rows) == after_swap + 1
+    assert rows[0][:3] == ["id", "received_at (UTC)", "site_id"] and len(rows) == after_swap + 1
     assert {row[11] for row in rows[1:]} == {"counter_reset"}
 
     # Releasing before the restart is recorded changes nothing: refused again, kept.

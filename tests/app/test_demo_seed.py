@@ -91,3 +91,16 @@ def test_the_seed_runs_once(runtime: Runtime) -> None:
     with runtime.db.session() as s:
         assert len(list(s.scalars(select(Device).where(Device.kind == "battery")))) == 1
         assert len(list(s.scalars(select(Site)))) == len(HOMES)
+
+
+def test_demo_gateways_run_a_current_firmware_so_live_data_is_supported(runtime: Runtime) -> None:
+    # Seeded without a firmware version, every demo device said "firmware too old" for live data.
+    seed_demo(runtime)
+    with runtime.db.session() as s:
+        gateways = list(s.scalars(select(Device).where(Device.kind == "gateway")))
+        assert gateways
+        for gateway in gateways:
+            assert gateway.fw_arm, gateway.serial
+            assert gateway.live_data == "supported", (gateway.serial, gateway.fw_arm)
+        battery = s.scalar(select(Device).where(Device.serial == demo_serial(DYNAMIC_HOME, "BAT")))
+        assert battery is not None and battery.live_data == "supported"

@@ -324,8 +324,8 @@ def test_the_demo_shows_a_new_release_and_a_finished_campaign(
         "/api/v1/firmware/releases", params={"device_kind": "gateway"}, headers=auth
     ).json()
     assert {(x["version"], x["new"], x["devices_running"]) for x in got} == {
-        ("1.1.0", True, 3),
-        ("1.0.0", False, 1),
+        ("3.1.0", True, 3),
+        ("3.0.0", False, 1),
     }
     # Upgrade > Charger has one release of the simulated wallbox (issue 16's leftover).
     chargers = client.get(

@@ -563,7 +563,7 @@ def test_savings_table_and_csv(client: TestClient, runtime: Runtime) -> None:
     )
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [x["bucket"] for x in rows] == ["2026-03-02", "2026-03-03", "total"]
-    assert rows[0]["start_time"] == "2026-03-02T00:00:00+01:00"
+    assert rows[0]["start_time (Europe/Berlin)"] == "2026-03-02T00:00:00+01:00"
     assert (rows[1]["import_cost"], rows[1]["supplied_value"]) == ("0.4400", "0.7375")
     total = rows[2]
     assert (total["imported_kwh"], total["import_cost"]) == ("5.500", "0.6400")

@@ -372,6 +372,8 @@ def test_a_charging_session_end_to_end(
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     lines = r.text.strip().splitlines()
     assert lines[0].startswith("id,site_id,charger_serial") and len(lines) == 2
+    header = lines[0].split(",")  # its instants are UTC, and the headers say so
+    assert "started_at (UTC)" in header and "stopped_at (UTC)" in header
     assert ",EVDisconnected" in lines[1] and ",300.0," in lines[1]
 
 

@@ -98,10 +98,15 @@ def test_error_answers_match_the_declared_schema(
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
     _conforms(spec, "POST", "/api/v1/ingest", r)
 
-    # Invalid (400), NotFound (404)
+    # a sort key the list does not have: 422 naming the field, like any invalid parameter
     r = client.get("/api/v1/sites", params={"sort": "colour"}, headers=h)
-    assert r.status_code == 400 and r.json()["code"] == "bad_request"
+    assert r.status_code == 422 and r.json()["code"] == "invalid"
+    assert r.json()["errors"][0]["field"] == "sort" and "colour" in r.json()["detail"]
     _conforms(spec, "GET", "/api/v1/sites", r)
+    # Invalid (400), NotFound (404)
+    r = client.post("/api/v1/orgs", json={"name": "Sub", "type": "distributor"}, headers=h)
+    assert r.status_code == 400 and r.json()["code"] == "bad_request"
+    _conforms(spec, "POST", "/api/v1/orgs", r)
     r = client.get("/api/v1/sites/no-such-site", headers=h)
     assert r.status_code == 404 and r.json() == {"detail": "site not found", "code": "not_found"}
     _conforms(spec, "GET", "/api/v1/sites/{site_id}", r)

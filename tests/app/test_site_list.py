@@ -134,7 +134,7 @@ def test_natural_order_and_sorting_by_each_figure(
     assert listed("name") == [h10, h2, h6]
 
     r = client.get("/api/v1/sites", params={"sort": "colour"}, headers=admin)
-    assert r.status_code == 400 and "yield_today" in r.text
+    assert r.status_code == 422 and "yield_today" in r.text
 
 
 def test_portal_list_shows_the_manuals_columns(

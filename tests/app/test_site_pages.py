@@ -149,12 +149,12 @@ def test_share_with_the_picker_withdraw_and_remove_from_my_list(
     csrf = login(client, "admin.d1@example.com")
     own = create_site(client, csrf, name="Distributor home")
     child = create_site(client, csrf, name="Installer home", org_id=world.org_id("I1"))
-    page = client.get(f"/site/{own}").text
+    page = client.get(f"/site/{own}/settings").text  # the Settings tab holds the site's actions
     picker = page.split('id="share-site"')[1].split("</select>")[0]
     # The picker offers the organisations in the caller's scope that do not see the site yet.
     assert world.org_id("I1") in picker and world.org_id("D1") not in picker
     assert world.org_id("I2") not in picker
-    page = client.get(f"/site/{child}").text
+    page = client.get(f"/site/{child}/settings").text
     assert 'id="share-site"' not in page and "no other organisation in your scope" in page
 
     r = client.post(f"/site/{own}/share", data={"csrf": csrf, "org_id": ""})
@@ -176,6 +176,8 @@ def test_share_with_the_picker_withdraw_and_remove_from_my_list(
     page = client.get(f"/site/{own}").text
     assert 'id="leave-site"' in page and 'id="share-site"' not in page
     assert 'id="delete-site"' not in page
+    settings = client.get(f"/site/{own}/settings").text
+    assert 'id="share-site"' not in settings and 'id="delete-site"' not in settings
     r = client.post(
         f"/site/{own}/shares/{world.org_id('I1')}/remove",
         data={"csrf": csrf},

@@ -141,7 +141,7 @@ def test_search_by_every_key(client: TestClient, world: World) -> None:
     assert ids(q="%") == []
     assert c["id"] not in ids(q="Sonnenhof")
     r = client.get("/api/v1/sites", params={"sort": "owner"}, headers=admin)
-    assert r.status_code == 400 and "cannot sort" in r.json()["detail"]
+    assert r.status_code == 422 and "cannot sort" in r.json()["detail"]
     r = client.get("/api/v1/sites", params={"org_id": world.org_id("D2")}, headers=admin)
     assert r.status_code == 404
     page = client.get("/api/v1/sites", params={"page_size": 1, "page": 2}, headers=admin).json()

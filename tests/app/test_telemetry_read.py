@@ -84,7 +84,7 @@ def test_raw_readings_json_csv_and_cap(
     assert r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows[0] == ["ts", "pv_power_w (W)", "pv_energy_wh (Wh)"]
+    assert rows[0] == ["ts (UTC)", "pv_power_w (W)", "pv_energy_wh (Wh)"]
     assert rows[1][0] == iso(T0)
     assert float(rows[1][1]) == 2000 and float(rows[1][2]) == 10_000
     assert len(rows) == 5
@@ -151,7 +151,7 @@ def test_series_rollups_and_csv(client: TestClient, world: World, site: dict[str
     )
     rows = list(csv.reader(io.StringIO(r.text)))
     assert rows[0] == [
-        "start_time",
+        "start_time (UTC)",
         "resolution",
         "pv_energy_wh (Wh, energy)",
         "pv_power_w (W, mean)",
@@ -221,7 +221,7 @@ def test_site_energy_day_month_year_total(
         headers=h(world, "admin@I1"),
     )
     rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows[0][:5] == ["bar", "start_time", "end_time", "pv_kwh", "consumption_kwh"]
+    assert rows[0][:5] == ["bar", "start_time (UTC)", "end_time (UTC)", "pv_kwh", "consumption_kwh"]
     ten = next(x for x in rows if x[0] == "10:00")
     assert ten[3:7] == ["2.000", "1.600", "0.400", "0.800"]
     assert ten[-2:] == ["60.0", "75.0"]
@@ -419,7 +419,7 @@ def test_device_energy_bars_from_its_own_counters(
     )
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows[0] == ["bar", "start_time", "end_time", "pv_energy_kwh"]
+    assert rows[0] == ["bar", "start_time (UTC)", "end_time (UTC)", "pv_energy_kwh"]
     assert next(x for x in rows if x[0] == "10:00")[3] == "2.000"
     assert rows[-1][0] == "total" and rows[-1][3] == "6.000"
     for who in ("admin@I2", "owner@I2"):

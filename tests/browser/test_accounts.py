@@ -94,4 +94,4 @@ def test_register_with_the_terms_of_use(
     page.check("#accept-terms")
     page.get_by_role("button", name="Create account").click()
     expect(page).to_have_url(re.compile(r"/home$"))
-    expect(page.locator("header .who")).to_contain_text(f"{INSTALLER_ORG} · owner")
+    expect(page.locator("header .who")).to_contain_text(f"{INSTALLER_ORG} · Owner")

@@ -146,7 +146,7 @@ def test_device_chart_draws_the_chosen_series(
     with page.expect_download() as info:
         page.locator("#download-csv").click()
     text = Path(info.value.path()).read_text(encoding="utf-8")
-    assert text.splitlines()[0].startswith('start_time,resolution,"pv_power_w (W, mean)"')
+    assert text.splitlines()[0].startswith('start_time (UTC),resolution,"pv_power_w (W, mean)"')
     assert not errors, errors
 
 
@@ -159,7 +159,7 @@ def test_device_data_table_and_csv(page: Any, fleet: dict[str, str]) -> None:
     with page.expect_download() as info:
         page.locator("#download-csv").click()
     lines = Path(info.value.path()).read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "ts,pv_energy_wh (Wh)" and len(lines) == 14
+    assert lines[0] == "ts (UTC),pv_energy_wh (Wh)" and len(lines) == 14
 
 
 def test_site_energy_page_shows_bars_and_numbers(
@@ -196,7 +196,9 @@ def test_site_energy_page_shows_bars_and_numbers(
     with page.expect_download() as info:
         page.locator("#download-csv").click()
     lines = Path(info.value.path()).read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("bar,start_time,end_time,pv_kwh") and lines[-1].startswith("total")
+    assert lines[0].startswith("bar,start_time (UTC),end_time (UTC),pv_kwh") and lines[
+        -1
+    ].startswith("total")
     assert not errors, errors
 
 
@@ -313,7 +315,7 @@ def test_data_table_pages_and_picks_points(
     with page.expect_download() as info:
         page.locator("#download-csv").click()
     lines = Path(info.value.path()).read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "ts,pv_energy_wh (Wh),soc (fraction)" and len(lines) == 14
+    assert lines[0] == "ts (UTC),pv_energy_wh (Wh),soc (fraction)" and len(lines) == 14
 
 
 def test_device_energy_from_the_site_energy_page(
@@ -352,7 +354,9 @@ def test_device_energy_from_the_site_energy_page(
     with page.expect_download() as info:
         page.locator("#download-csv").click()
     lines = Path(info.value.path()).read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "bar,start_time,end_time,pv_energy_kwh" and lines[-1].startswith("total")
+    assert lines[0] == "bar,start_time (UTC),end_time (UTC),pv_energy_kwh" and lines[-1].startswith(
+        "total"
+    )
     assert lines[-1].endswith(",6.000")
 
     page.goto(f"/device/{fleet['inverter2']}/energy")

@@ -24,20 +24,20 @@ def test_release_upload_and_a_reserved_batch_task(installer_page: Any) -> None:
     page = installer_page
     page.goto("/upgrade/releases")
     rows = page.locator("#release-rows tbody tr")
-    expect(rows.filter(has_text="1.1.0")).to_contain_text("NEW")  # the demo's newest
+    expect(rows.filter(has_text="3.1.0")).to_contain_text("NEW")  # the demo's newest
     form = page.locator("#release-upload")
     form.locator("input[name=model]").fill("voltfleet simulator")
-    form.locator("input[name=version]").fill("1.2.0")
+    form.locator("input[name=version]").fill("3.2.0")
     form.locator("input[name=description]").fill("browser test release")
     form.locator("input[name=file]").set_input_files(
-        {"name": "gw-1.2.0.bin", "mimeType": "application/octet-stream", "buffer": b"FW" * 500}
+        {"name": "gw-3.2.0.bin", "mimeType": "application/octet-stream", "buffer": b"FW" * 500}
     )
     form.locator("button[type=submit]").click()
-    expect(page.locator("#release-notice")).to_contain_text("1.2.0 uploaded")
-    expect(rows.filter(has_text="1.2.0")).to_contain_text("NEW")
-    expect(rows.filter(has_text="1.1.0")).not_to_contain_text("NEW")
+    expect(page.locator("#release-notice")).to_contain_text("3.2.0 uploaded")
+    expect(rows.filter(has_text="3.2.0")).to_contain_text("NEW")
+    expect(rows.filter(has_text="3.1.0")).not_to_contain_text("NEW")
 
-    rows.filter(has_text="1.2.0").get_by_role("link", name="Upgrade devices").click()
+    rows.filter(has_text="3.2.0").get_by_role("link", name="Upgrade devices").click()
     picker = page.locator("#device-picker tbody tr[data-serial]")
     expect(picker.first).to_be_visible()
     assert picker.count() >= 2

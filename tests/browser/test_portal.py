@@ -61,7 +61,7 @@ def test_installer_admin_signs_in_and_sees_home(page: Any) -> None:
     expect(page).to_have_url(re.compile(r"/home$"))
     expect(page.locator("h1")).to_have_text("Home")
     expect(page.locator("#who")).to_have_text("Ingo Installer")
-    expect(page.locator("header .who")).to_contain_text(f"{INSTALLER_ORG} · admin")
+    expect(page.locator("header .who")).to_contain_text(f"{INSTALLER_ORG} · Administrator")
     # The installer's own organisation holds four of the five demo homes (the fifth belongs to
     # another installer), and the users tile counts what the Users page lists.
     expect(page.locator("#count-sites")).to_have_text("4")
@@ -164,7 +164,7 @@ def test_manage_a_user(installer_page: Any, new_context: Callable[..., Any]) -> 
     form.get_by_role("button", name="Change password").click()
     expect(fresh).to_have_url(re.compile(r"/home$"))
     expect(fresh.locator("#who")).to_have_text("Pat Newcomer")
-    expect(fresh.locator("header .who")).to_contain_text(f"{INSTALLER_ORG} · om")
+    expect(fresh.locator("header .who")).to_contain_text(f"{INSTALLER_ORG} · O&M engineer")
 
     # Delete it; the confirmation dialog names the user.
     page.goto(f"/account/users?q={email}")
@@ -282,7 +282,7 @@ def test_owner_registers_with_the_installers_access_code(
     expect(page).to_have_url(re.compile(r"/home$"))
     expect(page.locator("#who")).to_have_text("Nora Newowner")
     # The owner lands under the installer whose access code it used.
-    expect(page.locator("header .who")).to_contain_text(f"{INSTALLER_ORG} · owner")
+    expect(page.locator("header .who")).to_contain_text(f"{INSTALLER_ORG} · Owner")
 
     # The installer now sees the new owner among its users.
     installer_page.goto(f"/account/users?q={email}")

@@ -347,6 +347,7 @@ def test_share_with_the_picker_and_the_receiver_removes_it(
 ) -> None:
     page = installer
     page.goto(site["url"])
+    page.click("#nav-settings")  # the site's actions are on its Settings tab
     share = page.locator("#share-site")
     share.locator("select[name=org_id]").select_option(label=f"{PARTNER_ORG} (installer, DE)")
     share.get_by_role("button", name="Share").click()
@@ -371,6 +372,7 @@ def test_share_with_the_picker_and_the_receiver_removes_it(
 
     # The sharer sees the share gone, and shares it again for good.
     page.goto(site["url"])
+    page.click("#nav-settings")
     expect(page.locator("#shares")).to_have_count(0)
     share = page.locator("#share-site")
     share.locator("select[name=org_id]").select_option(partner["id"])

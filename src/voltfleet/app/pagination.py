@@ -6,12 +6,15 @@ number from the address), so the offset it sends the database always fits a 64-b
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
+
+from voltfleet.usecases.errors import Rejected
 
 T = TypeVar("T")
 
@@ -57,3 +60,11 @@ def paginate(session: Session, stmt: Select[tuple[T]], params: PageParams) -> tu
     offset, size = window(params)
     rows = session.scalars(stmt.limit(size).offset(offset)).all()
     return list(rows), total
+
+
+def bad_sort(sort: str, keys: Iterable[str]) -> Rejected:
+    """The answer to a sort key a list does not have: a 422 naming the ``sort`` field, like
+    every other invalid query parameter (code ``invalid``), with the keys there are."""
+    key = sort.lstrip("-")
+    message = f"cannot sort by '{key}': use one of {', '.join(keys)} (prefix - for descending)"
+    return Rejected(message, [{"field": "sort", "message": message}], code="invalid")

@@ -72,6 +72,12 @@ def csv_text(header: Sequence[object], rows: Iterable[Sequence[object]]) -> str:
     return out.getvalue()
 
 
+def zoned(title: str, zone: str) -> str:
+    """The CSV title of a column of instants, naming the zone they are written in, in the
+    reader's language: "start_time (UTC)", "Beginn (Europe/Berlin)"."""
+    return f"{gettext(title)} ({zone})"
+
+
 def csv_download(text: str, filename: str) -> Response:
     """CSV text (from ``csv_text`` or a ``Table``) as a download named ``filename``."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", filename) or "download.csv"

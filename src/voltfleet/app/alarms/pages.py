@@ -216,7 +216,7 @@ def site_alarms(request: Request, session: DbSession, site_id: str, page: int = 
 @router.get("/site/{site_id}/alarms.csv")
 def site_alarms_csv(request: Request, session: DbSession, site_id: str) -> Response:
     caller = require_caller(request, session)
-    scope, _ = _site_scope(session, caller, site_id)
+    scope, _site = _site_scope(session, caller, site_id)
     return _csv(request, session, caller, scope)
 
 
@@ -245,7 +245,7 @@ def device_alarms(
 @router.get("/device/{device_id}/alarms.csv")
 def device_alarms_csv(request: Request, session: DbSession, device_id: str) -> Response:
     caller = require_caller(request, session)
-    scope, _ = _device_scope(session, caller, device_id)
+    scope, _device = _device_scope(session, caller, device_id)
     return _csv(request, session, caller, scope)
 
 

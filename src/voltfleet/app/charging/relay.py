@@ -278,7 +278,7 @@ class Relay:
             holder = await cur.fetchone()
             if holder is None:
                 raise Unavailable(f"charger {serial} is not connected to any voltfleet process")
-            process_id, channel, _ = holder
+            process_id, channel, _holder = holder
             call_id = uuid.uuid4().hex
             reply_channel = f"vf_ocpp_reply_{call_id}"
             await conn.execute(f'LISTEN "{reply_channel}"')

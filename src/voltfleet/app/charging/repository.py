@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from voltfleet.app.charging.schemas import ChargingSessionOut
 from voltfleet.app.deps import Caller
 from voltfleet.app.sites.repository import visible_sites
-from voltfleet.app.tables import Column, Table
+from voltfleet.app.tables import Column, Table, zoned
 from voltfleet.domain.charging import session_energy_wh
 from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.fleet_models import Device
@@ -117,8 +117,12 @@ COLUMNS = [
 ]
 
 
+TIMES = {"started_at", "stopped_at"}  # instants in UTC, which their headers say
+
+
 def _field(name: str) -> Column[ChargingSessionOut]:
-    return Column(name, lambda r: getattr(r, name))
+    title = zoned(name, "UTC") if name in TIMES else name
+    return Column(title, lambda r: getattr(r, name))
 
 
 def session_table(rows: Sequence[ChargingSessionOut]) -> Table[ChargingSessionOut]:

@@ -43,9 +43,11 @@ def _fragment(
     rows = session.scalars(
         CommandRepository(session, caller).of_device(device.id).limit(HISTORY)
     ).all()
+    # htmx swaps the card in; a person who opens its address gets it inside the portal's layout
+    fragment = request.headers.get("hx-request") == "true" or request.method != "GET"
     return render(
         request,
-        "portal/_device_commands.html",
+        "portal/_device_commands.html" if fragment else "portal/device_commands_page.html",
         caller,
         device=device,
         commands=rows,

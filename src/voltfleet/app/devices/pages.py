@@ -91,7 +91,7 @@ def _update(
     request: Request, session: Session, device_id: str, data: DeviceUpdate, ok: str
 ) -> HTMLResponse:
     caller = require_caller(request, session)
-    _, error = attempt(
+    _done, error = attempt(
         session, lambda: device_service.update_device(session, caller, device_id, data)
     )
     return device_details(request, session, device_id, error=error, notice=None if error else ok)

@@ -8,6 +8,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
+from voltfleet.app.pagination import bad_sort
 from voltfleet.app.sites.repository import visible_sites
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.fleet import LiveData, normalise_serial
@@ -95,9 +96,7 @@ class DeviceRepository:
             stmt = stmt.where(*_live_data_filter(f.live_data))
         key = sort.lstrip("-")
         if key not in SORTS:
-            raise Invalid(
-                f"cannot sort by '{key}': use one of {', '.join(SORTS)} (prefix - for desc)"
-            )
+            raise bad_sort(sort, SORTS)
         column = SORTS[key]
         return stmt.order_by(column.desc() if sort.startswith("-") else column.asc(), Device.id)
 

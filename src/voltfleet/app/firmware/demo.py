@@ -60,9 +60,11 @@ def _release(
 
 def seed_firmware(s: Session, org: Org, gateways: list[Device], now: datetime) -> None:
     by = s.scalar(select(User).where(User.org_id == org.id, User.role == "om"))
-    _release(s, org, by, "1.0.0", "first release", now - timedelta(days=30))
+    _release(
+        s, org, by, "3.0.0", "first release with 10-second live data", now - timedelta(days=30)
+    )
     new = _release(
-        s, org, by, "1.1.0", "faster reconnect after a broker restart", now - timedelta(days=3)
+        s, org, by, "3.1.0", "faster reconnect after a broker restart", now - timedelta(days=3)
     )
     # The charger's versions share the simulator's "sim-" prefix: versions compare as text after
     # their numbers, so "sim-1.1" is above "sim-1.0" (and would sort below a bare "2.0").
@@ -106,13 +108,13 @@ def seed_firmware(s: Session, org: Org, gateways: list[Device], now: datetime) -
                 position=i,
                 wave=0 if i == 0 else 1,
                 state="succeeded" if ok else "failed",
-                from_version="1.0.0",
+                from_version="3.0.0",
                 started_at=began,
                 updated_at=began + timedelta(minutes=4),
                 message="" if ok else "sha256 mismatch: the file is corrupt, not installed",
             )
         )
-        version = new.version if ok else "1.0.0"
+        version = new.version if ok else "3.0.0"
         gw.fw_arm = version
         s.add(
             DeviceFirmware(

@@ -327,7 +327,7 @@ def task_operate(
     check_csrf(request, csrf)
     now = request_now(request)
     if op == "delete":
-        _, error = attempt(session, lambda: tasks.delete(session, caller, task_id))
+        _done, error = attempt(session, lambda: tasks.delete(session, caller, task_id))
         if error:
             return task_details(request, session, task_id, error=error)
         return RedirectResponse("/upgrade/tasks?notice=Task+deleted", 303)

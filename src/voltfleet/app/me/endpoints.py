@@ -17,11 +17,11 @@ from voltfleet.app.me.schemas import (
     PasswordChange,
     ProfileUpdate,
 )
-from voltfleet.app.orgs.schemas import OrgOut
+from voltfleet.app.orgs.schemas import org_out
 from voltfleet.app.security import new_api_key
 from voltfleet.app.users.repository import UserRepository
 from voltfleet.app.users.schemas import UserOut
-from voltfleet.domain.access import POLICY, Kind
+from voltfleet.domain.access import POLICY, Action, Kind
 from voltfleet.store.models import ApiKey, User
 from voltfleet.usecases.errors import NotFound, TooLarge, UnsupportedMedia
 
@@ -39,7 +39,7 @@ def _me(session: DbSession, caller: CallerDep) -> Me:
     has_avatar = session.scalar(select(User.avatar_type).where(User.id == caller.user.id))
     return Me(
         user=UserOut.model_validate(caller.user),
-        org=OrgOut.model_validate(caller.org),
+        org=org_out(caller.org, may_manage=caller.can(Kind.ORG, Action.UPDATE)),
         permissions=perms,
         has_avatar=bool(has_avatar),
     )

@@ -7,12 +7,17 @@ from fastapi import APIRouter, Query, Response, UploadFile, status
 from voltfleet.app.deps import CallerDep, DbSession
 from voltfleet.app.orgs import service
 from voltfleet.app.orgs.repository import OrgRepository
-from voltfleet.app.orgs.schemas import OrgCreate, OrgOut, OrgUpdate
+from voltfleet.app.orgs.schemas import OrgCreate, OrgOut, OrgUpdate, org_out
 from voltfleet.app.pagination import Page, Paging, paginate
 from voltfleet.domain.access import Action, Kind
+from voltfleet.store.models import Org
 from voltfleet.usecases.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/orgs", tags=["organisations"])
+
+
+def _out(caller: CallerDep, org: Org) -> OrgOut:
+    return org_out(org, may_manage=caller.can(Kind.ORG, Action.UPDATE))
 
 
 @router.get("", response_model=Page[OrgOut], summary="Organisations you can see")
@@ -29,25 +34,25 @@ def list_orgs(
     caller.require(Kind.ORG, Action.LIST)
     stmt = OrgRepository(session, caller).query(type=type, parent_id=parent_id, q=q)
     rows, total = paginate(session, stmt, paging)
-    items = [OrgOut.model_validate(r) for r in rows]
+    items = [_out(caller, r) for r in rows]
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
 @router.post("", response_model=OrgOut, status_code=status.HTTP_201_CREATED)
 def create_org(session: DbSession, caller: CallerDep, body: OrgCreate) -> OrgOut:
-    return OrgOut.model_validate(service.create_org(session, caller, body))
+    return _out(caller, service.create_org(session, caller, body))
 
 
 @router.get("/{org_id}", response_model=OrgOut)
 def read_org(session: DbSession, caller: CallerDep, org_id: str) -> OrgOut:
     org = OrgRepository(session, caller).get(org_id)
     caller.require(Kind.ORG, Action.READ)
-    return OrgOut.model_validate(org)
+    return _out(caller, org)
 
 
 @router.patch("/{org_id}", response_model=OrgOut)
 def update_org(session: DbSession, caller: CallerDep, org_id: str, body: OrgUpdate) -> OrgOut:
-    return OrgOut.model_validate(service.update_org(session, caller, org_id, body))
+    return _out(caller, service.update_org(session, caller, org_id, body))
 
 
 @router.delete("/{org_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -77,4 +82,4 @@ def read_logo(session: DbSession, caller: CallerDep, org_id: str) -> Response:
     summary="A new access code for the organisation (the old one stops working)",
 )
 def regenerate_access_code(session: DbSession, caller: CallerDep, org_id: str) -> OrgOut:
-    return OrgOut.model_validate(service.regenerate_access_code(session, caller, org_id))
+    return _out(caller, service.regenerate_access_code(session, caller, org_id))

@@ -164,7 +164,7 @@ def share_outside(
     """Share a site with an organisation outside one's own, found by its exact name or access
     code (never listed: see orgs.sharing)."""
     from voltfleet.app.sites import service as site_service
-    from voltfleet.app.sites.detail_pages import site_overview
+    from voltfleet.app.sites.detail_pages import site_settings_page
 
     caller = require_caller(request, session)
     check_csrf(request, csrf)
@@ -176,4 +176,4 @@ def share_outside(
 
     receiver, error = attempt(session, share)
     notice = None if receiver is None else _("Site shared with %(name)s.") % {"name": receiver.name}
-    return site_overview(request, session, site_id, error=error, notice=notice)
+    return site_settings_page(request, session, site_id, error=error, notice=notice)

@@ -6,8 +6,11 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
+from voltfleet.app.i18n import gettext_noop as N_
 from voltfleet.domain.access import Role
+from voltfleet.store.firmware_models import FirmwareRelease
 from voltfleet.store.models import Org, Site, User
+from voltfleet.store.virtual_battery_models import VirtualBattery
 from voltfleet.usecases.errors import NotFound
 
 
@@ -46,13 +49,19 @@ class OrgRepository:
         found = []
         s = self.session
         if s.scalar(select(exists().where(Org.parent_id == org.id))):
-            found.append("subordinate organisations")
+            found.append(N_("subordinate organisations"))
         if s.scalar(select(exists().where(User.org_id == org.id))):
-            found.append("users")
+            found.append(N_("users"))
         # Deleted sites kept for the retention period do not hold the organisation: they move
         # to its superior on deletion (see orgs.service.delete_org) until they are purged.
         if s.scalar(select(exists().where(Site.org_id == org.id, Site.deleted_at.is_(None)))):
-            found.append("sites")
+            found.append(N_("sites"))
+        # Firmware releases would go with the company (a cascade) and virtual batteries hold it
+        # by a foreign key: both are named here instead of a silent loss or a database error.
+        if s.scalar(select(exists().where(FirmwareRelease.org_id == org.id))):
+            found.append(N_("firmware releases"))
+        if s.scalar(select(exists().where(VirtualBattery.org_id == org.id))):
+            found.append(N_("virtual batteries"))
         return found
 
 

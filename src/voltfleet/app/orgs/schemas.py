@@ -35,5 +35,18 @@ class OrgOut(BaseModel):
     country: str
     description: str
     address: str = ""
-    access_code: str = Field(description="give this to a subordinate so it can register under you")
+    access_code: str | None = Field(
+        default=None,
+        description="give this to a subordinate so it can register under you; only those who "
+        "may manage the organisation see it (null for owners)",
+    )
     created_at: datetime
+
+
+def org_out(org: object, *, may_manage: bool) -> OrgOut:
+    """An organisation as a caller may read it: the access code (which lets others register
+    under it or find it to share sites with) only for those who may manage it."""
+    out = OrgOut.model_validate(org)
+    if not may_manage:
+        out.access_code = None
+    return out

@@ -86,8 +86,8 @@ def delete_org(session: Session, caller: Caller, org_id: str) -> None:
     dependents = repo.has_dependents(org)
     if dependents:
         raise Conflict(
-            f"organisation '{org.name}' still has {', '.join(dependents)}: "
-            "move or delete them first"
+            _("organisation '%(name)s' still has %(what)s: move or delete them first")
+            % {"name": org.name, "what": ", ".join(_(d) for d in dependents)}
         )
     audit.record(
         session,

@@ -33,6 +33,9 @@ quantity_filters.install(templates.env)  # {{ w|power }}, {{ wh|energy }} ... (i
 formatting.install(templates.env)  # site_time, user_time, local_date, number (app/formatting.py)
 N_ = i18n.gettext_noop
 T = TypeVar("T")
+# A role as people read it (the header, lists), translated where it is shown.
+ROLE_NAMES = {"admin": N_("Administrator"), "om": N_("O&M engineer"), "owner": N_("Owner")}
+templates.env.globals["role_name"] = lambda code: i18n.gettext(ROLE_NAMES.get(code, code))
 _ALWAYS = (Kind.ORG, Action.READ)  # every signed-in user reads their own organisation
 
 NAV = [

@@ -163,7 +163,7 @@ def _act(
         return _page(
             request, session, caller, site, error=f"Not saved: {first_error(exc)}", status_code=422
         )
-    _, error = attempt(session, lambda: run(caller, site, body))
+    _done, error = attempt(session, lambda: run(caller, site, body))
     if error:
         return _page(request, session, caller, site, error=f"Not saved: {error}", status_code=422)
     return RedirectResponse(f"/sites/{site.id}/power?done={done}", status_code=303)

@@ -5,7 +5,7 @@ and administrators only; owners are refused and never see the menu."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, UploadFile
@@ -17,6 +17,7 @@ from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.registers import service
+from voltfleet.app.sites.manage import manage_context
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.domain.access import Action, Kind
 from voltfleet.store.command_models import Command
@@ -45,6 +46,7 @@ def _page(
     group: str = "",
     error: str | None = None,
     notice: str | None = None,
+    manage: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     caller.require(Kind.DEVICE, Action.UPDATE)
@@ -74,6 +76,7 @@ def _page(
         can_upload=caller.can(Kind.REGISTER_MAP, Action.CREATE),
         error=error,
         notice=notice,
+        manage=manage,
     )
 
 
@@ -103,10 +106,12 @@ def site_settings(
     error: str = "",
     notice: str = "",
 ) -> HTMLResponse:
-    """The site's devices to pick from; the picked one's settings below."""
+    """The site's management (edit, distribute, share, delete) and its devices to pick from; the
+    picked one's settings below."""
     caller = require_caller(request, session)
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     caller.require(Kind.DEVICE, Action.UPDATE)
+    manage = manage_context(session, caller, site.id)
     devices = settable(DeviceRepository(session, caller).of_site(site.id))
     if not device and devices:
         device = devices[0].id
@@ -118,6 +123,9 @@ def site_settings(
             device=None,
             site_id=site.id,
             siblings=[],
+            manage=manage,
+            error=error or None,
+            notice=notice or None,
         )
     return _page(
         request,
@@ -128,6 +136,7 @@ def site_settings(
         group=group,
         error=error or None,
         notice=notice or None,
+        manage=manage,
     )
 
 

@@ -18,7 +18,8 @@ from voltfleet.app.devices import service as device_service
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceIn
 from voltfleet.app.devices.views import device_views, topology
-from voltfleet.app.orgs.repository import OrgRepository, visible_orgs
+from voltfleet.app.i18n import gettext as _
+from voltfleet.app.orgs.repository import visible_orgs
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites import service
@@ -26,7 +27,6 @@ from voltfleet.app.sites.endpoints import PICTURE_MAX_BYTES, PICTURE_TYPES
 from voltfleet.app.sites.repository import SiteRepository, visible_sites
 from voltfleet.app.sites.schemas import SiteUpdate, StatisticalRangeIn
 from voltfleet.app.telemetry.total_yield import site_totals
-from voltfleet.app.users.repository import UserRepository
 from voltfleet.domain.access import Action, Kind
 from voltfleet.store.models import Org, Site, SiteShare
 
@@ -56,8 +56,6 @@ def site_overview(
     site = service.site_views(session, caller, [site_row])[0]
     rows = DeviceRepository(session, caller).of_site(site_id)
     shared_in = site.shared
-    can_share = caller.can(Kind.SITE, Action.SHARE) and not shared_in
-    shares = service.shares(session, caller, site_id) if can_share else []
     return render(
         request,
         "portal/site.html",
@@ -65,21 +63,11 @@ def site_overview(
         site=site,
         devices=device_views(session, rows),
         tree=topology(session, site_row, rows),
-        owners=list(session.scalars(UserRepository(session, caller).query(role="owner").limit(200)))
-        if caller.can(Kind.USER, Action.LIST)
-        else [],
-        share_targets=_share_targets(session, caller, site_row, {o.id for _, o in shares})
-        if can_share
-        else [],
-        shares=[o for _, o in shares],
         my_shares=_my_shares(session, caller, site_row) if shared_in else [],
         stats=service.statistical_range(session, caller, site_id),
         total_yield=site_totals(session, [site_row])[site_row.id],
         day_status=_day_status(session, caller, site_id, day, request_now(request)),
         can_edit=caller.can(Kind.SITE, Action.UPDATE),
-        can_share=can_share,
-        can_distribute=caller.can(Kind.SITE, Action.DISTRIBUTE) and not shared_in,
-        can_delete=caller.can(Kind.SITE, Action.DELETE) and not shared_in,
         can_leave=caller.can(Kind.SITE, Action.DELETE) and shared_in,
         can_devices=caller.can(Kind.DEVICE, Action.CREATE),
         report=report,
@@ -88,16 +76,17 @@ def site_overview(
     )
 
 
-def _share_targets(session: Session, caller: Caller, site: Site, shared: set[str]) -> list[Org]:
-    """The organisations the caller sees that could receive the site: not its own organisation
-    or a superior of it (they see it already), and not one it is already shared with."""
-    site_org = session.get(Org, site.org_id)
-    own_path = site_org.path if site_org else ""
-    return [
-        o
-        for o in session.scalars(OrgRepository(session, caller).query())
-        if o.id not in shared and not own_path.startswith(o.path)
-    ]
+def site_settings_page(
+    request: Request,
+    session: Session,
+    site_id: str,
+    error: str | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
+    """The Settings tab, where a site's management forms answer (registers/pages.py)."""
+    from voltfleet.app.registers.pages import site_settings  # (registers.pages: sites.manage)
+
+    return site_settings(request, session, site_id, error=error or "", notice=notice or "")
 
 
 def _my_shares(session: Session, caller: Caller, site: Site) -> list[str]:
@@ -145,8 +134,15 @@ def day_status(request: Request, session: DbSession, site_id: str, day: str = ""
 def back_to_site(
     request: Request, session: Session, site_id: str, outcome: tuple[Any, str | None], ok: str
 ) -> HTMLResponse:
-    _, error = outcome
+    _done, error = outcome
     return site_overview(request, session, site_id, error=error, notice=None if error else ok)
+
+
+def back_to_settings(
+    request: Request, session: Session, site_id: str, outcome: tuple[Any, str | None], ok: str
+) -> HTMLResponse:
+    _done, error = outcome
+    return site_settings_page(request, session, site_id, error=error, notice=None if error else ok)
 
 
 @router.post("/site/{site_id}/edit", response_class=HTMLResponse)
@@ -176,9 +172,9 @@ def edit_site(
             }
         )
     except ValidationError as exc:
-        return site_overview(request, session, site_id, error=short_error(exc))
+        return site_settings_page(request, session, site_id, error=short_error(exc))
     outcome = attempt(session, lambda: service.update_site(session, caller, site_id, data))
-    return back_to_site(request, session, site_id, outcome, "Site saved.")
+    return back_to_settings(request, session, site_id, outcome, _("Site saved."))
 
 
 @router.post("/site/{site_id}/share", response_class=HTMLResponse)
@@ -192,11 +188,13 @@ def share_site(
     caller = require_caller(request, session)
     check_csrf(request, csrf)
     if not org_id.strip():
-        return site_overview(request, session, site_id, error="pick the organisation to share with")
+        return site_settings_page(
+            request, session, site_id, error=_("pick the organisation to share with")
+        )
     outcome = attempt(session, lambda: service.share(session, caller, site_id, org_id.strip()))
     org = session.get(Org, org_id.strip())
-    ok = f"Site shared with {org.name}." if org else "Site shared."
-    return back_to_site(request, session, site_id, outcome, ok)
+    ok = _("Site shared with %(name)s.") % {"name": org.name} if org else _("Site shared.")
+    return back_to_settings(request, session, site_id, outcome, ok)
 
 
 @router.post("/site/{site_id}/distribute", response_class=HTMLResponse)
@@ -212,7 +210,7 @@ def distribute_site(
     outcome = attempt(
         session, lambda: service.distribute(session, caller, site_id, user_id or None)
     )
-    return back_to_site(request, session, site_id, outcome, "Owner changed.")
+    return back_to_settings(request, session, site_id, outcome, _("Owner changed."))
 
 
 @router.post("/site/{site_id}/deletion-code", response_class=HTMLResponse)
@@ -224,12 +222,14 @@ def deletion_code(
     to, error = attempt(
         session, lambda: service.request_deletion_code(session, runtime, caller, site_id)
     )
-    return site_overview(
+    return site_settings_page(
         request,
         session,
         site_id,
         error=error,
-        notice=None if error else f"A code was mailed to the owner ({to}): enter it to delete.",
+        notice=None
+        if error
+        else _("A code was mailed to the owner (%(to)s): enter it to delete.") % {"to": to},
     )
 
 
@@ -244,11 +244,11 @@ def delete_site(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(
+    _done, error = attempt(
         session, lambda: service.delete_site(session, runtime, caller, site_id, code or None)
     )
     if error:
-        return site_overview(request, session, site_id, error=error)
+        return site_settings_page(request, session, site_id, error=error)
     return RedirectResponse("/site?notice=Site+deleted", 303)
 
 
@@ -261,7 +261,7 @@ def remove_share(
     check_csrf(request, csrf)
     repo = SiteRepository(session, caller)
     receiver = repo.is_shared_in(repo.get(site_id))
-    _, error = attempt(session, lambda: service.unshare(session, caller, site_id, org_id))
+    _done, error = attempt(session, lambda: service.unshare(session, caller, site_id, org_id))
     if error:
         return site_overview(request, session, site_id, error=error)
     if receiver:
@@ -271,10 +271,13 @@ def remove_share(
         )
         if still_visible is None:
             return RedirectResponse("/site?notice=Site+removed+from+your+list", 303)
-        return site_overview(request, session, site_id, notice="Removed from your list.")
+        return site_overview(request, session, site_id, notice=_("Removed from your list."))
     org = session.get(Org, org_id)
-    return site_overview(
-        request, session, site_id, notice=f"No longer shared with {org.name if org else org_id}."
+    return site_settings_page(
+        request,
+        session,
+        site_id,
+        notice=_("No longer shared with %(name)s.") % {"name": org.name if org else org_id},
     )
 
 
@@ -296,7 +299,7 @@ def upload_picture(
         return site_overview(request, session, site_id, error=error)
     media = str(file.content_type)
     outcome = attempt(session, lambda: service.set_picture(session, caller, site_id, data, media))
-    return back_to_site(request, session, site_id, outcome, "Picture saved.")
+    return back_to_site(request, session, site_id, outcome, _("Picture saved."))
 
 
 @router.get("/site/{site_id}/picture")
@@ -334,7 +337,7 @@ def statistical_range(
     outcome = attempt(
         session, lambda: service.set_statistical_range(session, caller, site_id, data)
     )
-    return back_to_site(request, session, site_id, outcome, "Statistical range saved.")
+    return back_to_site(request, session, site_id, outcome, _("Statistical range saved."))
 
 
 @router.post("/site/{site_id}/devices", response_class=HTMLResponse)
@@ -372,7 +375,13 @@ def add_device(
     except ValidationError as exc:
         return site_overview(request, session, site_id, error=short_error(exc))
     outcome = attempt(session, lambda: device_service.add_device(session, caller, site_id, data))
-    return back_to_site(request, session, site_id, outcome, f"{data.kind.title()} {serial} bound.")
+    return back_to_site(
+        request,
+        session,
+        site_id,
+        outcome,
+        _("%(kind)s %(serial)s bound.") % {"kind": _(data.kind.title()), "serial": serial},
+    )
 
 
 @router.post("/site/{site_id}/import", response_class=HTMLResponse)
@@ -399,4 +408,6 @@ def delete_device(request: Request, session: DbSession, device_id: str, csrf: Cs
     outcome = attempt(
         session, lambda: device_service.delete_device(session, caller, device_id, now)
     )
-    return back_to_site(request, session, site_id, outcome, f"{device.serial} removed.")
+    return back_to_site(
+        request, session, site_id, outcome, _("%(serial)s removed.") % {"serial": device.serial}
+    )

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Float, and_, case, cast, func, literal, se
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
-from voltfleet.app.pagination import PageParams, window
+from voltfleet.app.pagination import PageParams, bad_sort, window
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
 from voltfleet.app.telemetry.fleet_revenue import calendar
 from voltfleet.app.telemetry.total_yield import site_totals
@@ -35,7 +35,6 @@ from voltfleet.store.alarm_models import Alarm
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Org, Site
 from voltfleet.store.telemetry_models import SiteSummary
-from voltfleet.usecases.errors import Invalid
 
 # The sort keys a list takes (``-key`` for descending), beside the older names the API took.
 SORT_KEYS = (
@@ -133,10 +132,7 @@ def parse_sort(sort: str) -> tuple[str, bool]:
     key = sort.lstrip("-")
     key = ALIASES.get(key, key)
     if key not in SORT_KEYS:
-        raise Invalid(
-            f"cannot sort by '{sort.lstrip('-')}': use one of {', '.join(SORT_KEYS)} "
-            "(prefix - for descending)"
-        )
+        raise bad_sort(sort, SORT_KEYS)
     return key, sort.startswith("-")
 
 

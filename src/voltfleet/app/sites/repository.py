@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
 from voltfleet.app.orgs.repository import OrgRepository, visible_orgs
+from voltfleet.app.pagination import bad_sort
 from voltfleet.domain.access import Action, Kind, Role
 from voltfleet.domain.fleet import normalise_serial
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Org, Site, SiteShare, User
-from voltfleet.usecases.errors import Forbidden, Invalid, NotFound
+from voltfleet.usecases.errors import Forbidden, NotFound
 
 # What a shared site's receiver may not do: share it on, distribute it, delete it (it removes the
 # share instead).
@@ -174,7 +175,7 @@ class SiteRepository:
 def _order(sort: str) -> list[object]:
     key = sort.lstrip("-")
     if key not in SORTS:
-        raise Invalid(f"cannot sort by '{key}': use one of {', '.join(SORTS)} (prefix - for desc)")
+        raise bad_sort(sort, SORTS)
     column = SORTS[key]
     return [column.desc() if sort.startswith("-") else column.asc(), Site.id]
 

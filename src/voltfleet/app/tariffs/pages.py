@@ -19,7 +19,9 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, DbSession, request_now
+from voltfleet.app.i18n import gettext as _
 from voltfleet.app.i18n import gettext_noop as N_
+from voltfleet.app.i18n import ngettext
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import SiteRepository
@@ -92,7 +94,8 @@ def _sources_for(area: str | None, current: str) -> dict[str, str]:
 
 
 def summary(body: TariffIn) -> str:
-    """One line about a tariff version, for the history and the read-only view."""
+    """One line about a tariff version, for the history and the read-only view, in the reader's
+    language."""
     if body.kind == "fixed" and body.price_per_kwh is not None:
         return f"{price_text(body.price_per_kwh)} {body.currency}/kWh"
     if body.kind == "market":
@@ -102,11 +105,12 @@ def summary(body: TariffIn) -> str:
             if f.multiplier != 1:
                 parts.append(f"x {num_text(f.multiplier)}")
             if f.markup_per_kwh:
-                parts.append(f"+ {price_text(f.markup_per_kwh)} markup")
+                parts.append(_("+ %(price)s markup") % {"price": price_text(f.markup_per_kwh)})
             if f.grid_fee_per_kwh:
-                parts.append(f"+ {price_text(f.grid_fee_per_kwh)} grid fee")
+                parts.append(_("+ %(price)s grid fee") % {"price": price_text(f.grid_fee_per_kwh)})
             if f.vat_rate:
-                parts.append(f"+ {num_text(round(f.vat_rate * 100, 6))} % VAT")
+                vat = num_text(round(f.vat_rate * 100, 6))
+                parts.append(_("+ %(rate)s %% VAT") % {"rate": vat})
         return " ".join(parts) + f" ({body.currency}/kWh)"
     prices = [
         s.price_per_kwh
@@ -114,10 +118,14 @@ def summary(body: TariffIn) -> str:
         for s in (p.slots or []) + (p.weekday_slots or []) + (p.weekend_slots or [])
     ]
     n = len(body.periods or [])
-    span = ""
+    text = ngettext("%(num)s period", "%(num)s periods", n) % {"num": n}
     if prices:
-        span = f", {price_text(min(prices))} to {price_text(max(prices))} {body.currency}/kWh"
-    return f"{n} period{'s' if n != 1 else ''}{span}"
+        text += _(", %(low)s to %(high)s %(currency)s/kWh") % {
+            "low": price_text(min(prices)),
+            "high": price_text(max(prices)),
+            "currency": body.currency,
+        }
+    return text
 
 
 @dataclass

@@ -23,7 +23,7 @@ from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
-from voltfleet.app.tables import Column, Table
+from voltfleet.app.tables import Column, Table, zoned
 from voltfleet.app.tariffs.page_text import (
     decimal_text,
     money,
@@ -278,8 +278,8 @@ def savings_table(report: Any, zone: ZoneInfo, honest: bool) -> Table[SavingsRow
 
     columns: list[Column[SavingsRow]] = [
         Column("bucket", itemgetter(0), heading="Period", show=label),
-        Column("start_time", lambda row: local(row[1]), page=False),
-        Column("end_time", lambda row: local(row[2]), page=False),
+        Column(zoned("start_time", zone.key), lambda row: local(row[1]), page=False),
+        Column(zoned("end_time", zone.key), lambda row: local(row[2]), page=False),
         Column("currency", lambda row: report.currency, page=False),
     ]
     columns += [_figure(n, d) for n, d in CSV_COLUMNS + (CSV_HONEST if honest else [])]

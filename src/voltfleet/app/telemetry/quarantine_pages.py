@@ -297,6 +297,6 @@ def delete_restart(
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(session, lambda: restarts.delete(session, caller, device_id, restart_id))
+    _done, error = attempt(session, lambda: restarts.delete(session, caller, device_id, restart_id))
     notice = None if error else "Restart removed; its roll-ups were recomputed."
     return _restarts_card(request, session, device_id, error=error, notice=notice)

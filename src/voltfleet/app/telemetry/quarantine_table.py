@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from voltfleet.app.tables import Column, Table
+from voltfleet.app.tables import Column, Table, zoned
 from voltfleet.store.telemetry_models import QuarantinedReading
 
 MAX_ROWS = 100_000
@@ -37,7 +37,9 @@ def _utc(v: object) -> object:
 
 
 def _field(name: str) -> Column[QuarantinedReading]:
-    return Column(name, lambda row: _utc(getattr(row, name)))
+    # received_at and ts are instants in UTC, which their headers say (ts_text is as received)
+    title = zoned(name, "UTC") if name in ("received_at", "ts") else name
+    return Column(title, lambda row: _utc(getattr(row, name)))
 
 
 def quarantine_table(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
 
-from voltfleet.app.tables import Column, Table
+from voltfleet.app.tables import Column, Table, zoned
 from voltfleet.app.telemetry.read_service import (
     DeviceEnergy,
     DeviceReadings,
@@ -47,7 +47,7 @@ def _point(title: str, name: str, digits: int = 3) -> Column[Row]:
 def readings_table(r: DeviceReadings) -> Table[Row]:
     """One row per timestamp, one column per point (blank where the point has no sample)."""
     return Table(
-        [Column("ts", lambda row: _iso(row[0]))]
+        [Column(zoned("ts", "UTC"), lambda row: _iso(row[0]))]
         + [_point(f"{p.name} ({p.unit})", p.name, 6) for p in r.points],
         _by_time((n, s.ts, s.value) for n, v in r.samples.items() for s in v),
     )
@@ -57,7 +57,7 @@ def series_table(s: DeviceSeries) -> Table[Row]:
     """One row per period: for energy points the energy in the period, for gauges the mean."""
     return Table(
         [
-            Column("start_time", lambda row: _iso(row[0])),
+            Column(zoned("start_time", "UTC"), lambda row: _iso(row[0])),
             Column("resolution", lambda row: s.resolution.value),
         ]
         + [_point(f"{p.name} ({p.unit}, {aggregate_of(p)})", p.name) for p in s.points],
@@ -104,8 +104,8 @@ def _bar_label(label: str) -> str:
 def _bar_columns(bar_title: str) -> list[Column[Bar[Any]]]:
     return [
         Column("bar", itemgetter(0), heading=bar_title, show=_bar_label),
-        Column("start_time", lambda b: _iso(b[1]), page=False),
-        Column("end_time", lambda b: _iso(b[2]), page=False),
+        Column(zoned("start_time", "UTC"), lambda b: _iso(b[1]), page=False),
+        Column(zoned("end_time", "UTC"), lambda b: _iso(b[2]), page=False),
     ]
 
 

@@ -98,7 +98,7 @@ def site_columns(
     by_tariff = tariff_sites(session, owned_sites(caller).with_only_columns(Site.id))
     for i, site_id in enumerate(ids):
         if site_id in by_tariff:
-            money, currencies[i], _ = tariff_revenue(
+            money, currencies[i], _missing = tariff_revenue(
                 session, site_id, zones[tz_names[i]], now, price
             )
             for p in kpi.PERIODS:

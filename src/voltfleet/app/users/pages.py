@@ -379,7 +379,7 @@ def upload_avatar(request: Request, session: DbSession, csrf: Csrf, file: Upload
 @router.get("/account/avatar/{user_id}")
 def avatar(request: Request, session: DbSession, user_id: str) -> Response:
     caller = require_caller(request, session)
-    user, _ = attempt(session, lambda: UserRepository(session, caller).get(user_id))
+    user, _error = attempt(session, lambda: UserRepository(session, caller).get(user_id))
     if user is None or not user.avatar_type:
         return Response(status_code=404)
     return Response(user.avatar or b"", media_type=user.avatar_type)

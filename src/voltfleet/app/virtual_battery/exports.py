@@ -57,7 +57,7 @@ def mscons_file(
     """The MSCONS of one local day: its 92, 96 or 100 quarter hours, or its closing level."""
     ledger_views.check_day(day)
     p = partners(session, battery)
-    _, start, end = _day(session, battery, day)
+    _tz, start, end = _day(session, battery, day)
     rows = ledger_views.intervals(session, battery, start, end)
     n = int((end - start).total_seconds()) // calendar.INTERVAL_S
     if len(rows) < n:
@@ -95,7 +95,7 @@ def nightly(session: Session, data_dir: Path, now: datetime) -> list[Written]:
     yet is skipped (the next night writes it no more; its API serves it any time)."""
     out: list[Written] = []
     for battery in session.scalars(select(VirtualBattery).order_by(VirtualBattery.id)):
-        tz, _, _ = _day(session, battery, now.date())
+        tz, _start, _end = _day(session, battery, now.date())
         day = now.astimezone(zone(tz)).date() - timedelta(days=1)
         tz, start, end = _day(session, battery, day)
         folder = data_dir / "exports" / "virtual-batteries" / battery.org_id

@@ -255,7 +255,7 @@ def battery_delete(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _, error = attempt(session, lambda: service.delete(session, caller, battery_id))
+    _done, error = attempt(session, lambda: service.delete(session, caller, battery_id))
     if error:
         return battery_page(request, session, battery_id, error=error)
     return RedirectResponse(f"{BASE}?notice=Deleted", 303)

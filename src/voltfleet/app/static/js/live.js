@@ -11,19 +11,18 @@
   var panel = document.getElementById("live-panel");
   if (!panel || !window.EventSource) return;
 
-  var LABELS = {
-    pv_power_w: "PV", grid_power_w: "Grid", battery_power_w: "Battery", load_power_w: "Load",
-    ev_power_w: "EV", ac_power_w: "AC", soc: "SoC", pv_energy_wh: "PV yield",
-    grid_import_energy_wh: "Imported", grid_export_energy_wh: "Exported",
-    battery_charge_energy_wh: "Charged", battery_discharge_energy_wh: "Discharged",
-    load_energy_wh: "Consumed", ev_energy_wh: "EV energy", grid_frequency_hz: "Frequency",
-    grid_voltage_v: "Grid voltage", device_status: "State code", ev_soc: "EV SoC",
-    ev_current_a: "EV current", ev_current_l1_a: "L1", ev_current_l2_a: "L2",
-    ev_current_l3_a: "L3", ev_voltage_v: "EV voltage", ev_voltage_l1_v: "L1",
-    ev_voltage_l2_v: "L2", ev_voltage_l3_v: "L3", grid_current_a: "Grid current",
-    pv_voltage_v: "PV voltage", battery_voltage_v: "Battery voltage",
-    battery_temperature_c: "Battery", inverter_temperature_c: "Inverter"
-  };
+  // Every text this script writes comes translated from the page (the JSON in #live-text,
+  // written by _live_panel.html in the reader's language); a key it lacks shows as the key.
+  var blob = document.getElementById("live-text");
+  var T = blob ? JSON.parse(blob.textContent) : {};
+  var STATUS = T.status || {};
+  var LABELS = Object.assign({
+    ev_current_l1_a: "L1", ev_current_l2_a: "L2", ev_current_l3_a: "L3",
+    ev_voltage_l1_v: "L1", ev_voltage_l2_v: "L2", ev_voltage_l3_v: "L3"
+  }, T.points || {});
+  function t(key) {
+    return T[key] || key;
+  }
 
   function slot(name) {
     return panel.querySelector('[data-live="' + name + '"]');
@@ -34,7 +33,7 @@
   }
   function badge(el, status) {
     el.className = "badge status-" + status;
-    el.textContent = status.replace("_", " ");
+    el.textContent = STATUS[status] || status.replace("_", " ");
   }
 
   function watts(w) {
@@ -64,13 +63,13 @@
   function showFlows(f) {
     show("pv", watts(f.pv_power_w));
     show("grid", watts(f.grid_power_w));
-    show("grid-label", f.grid_power_w > 0 ? "Grid import" : f.grid_power_w < 0 ? "Grid export" : "Grid");
+    show("grid-label", t(f.grid_power_w > 0 ? "grid_import" : f.grid_power_w < 0 ? "grid_export" : "grid"));
     show("battery", watts(f.battery_power_w));
-    show("battery-label", f.battery_power_w > 0 ? "Battery charging"
-      : f.battery_power_w < 0 ? "Battery discharging" : "Battery");
-    show("soc", f.soc == null ? "" : " · SoC " + Math.round(f.soc * 100) + " %");
+    show("battery-label", t(f.battery_power_w > 0 ? "battery_charging"
+      : f.battery_power_w < 0 ? "battery_discharging" : "battery"));
+    show("soc", f.soc == null ? "" : " · " + t("soc") + " " + Math.round(f.soc * 100) + " %");
     show("load", watts(f.load_power_w));
-    show("load-label", f.load_derived ? "Load (calculated)" : "Load");
+    show("load-label", t(f.load_derived ? "load_calculated" : "load"));
   }
 
   function cell(row, text) {
@@ -98,7 +97,7 @@
       span.textContent = (LABELS[v.point] || v.point) + " " + formatted(v);
       values.appendChild(span);
     });
-    if (!d.values.length) values.textContent = "no readings yet";
+    if (!d.values.length) values.textContent = t("no_readings");
     cell(row, clock(newest(d.values), tz));
     return row;
   }
@@ -123,20 +122,20 @@
   source.addEventListener("live", function (e) {
     render(JSON.parse(e.data));
     state.className = "badge status-online";
-    state.textContent = "live";
+    state.textContent = t("live");
   });
   source.addEventListener("denied", function (e) {
     source.close();
     state.className = "badge status-fault";
-    state.textContent = "stopped: " + e.data;
+    state.textContent = t("stopped") + " " + e.data;
   });
   source.onerror = function () {
     if (source.readyState === EventSource.CLOSED) {
       state.className = "badge status-offline";
-      state.textContent = "disconnected: reload the page";
+      state.textContent = t("disconnected");
     } else {
       state.className = "badge stale";
-      state.textContent = "reconnecting…";
+      state.textContent = t("reconnecting");
     }
   };
   window.addEventListener("pagehide", function () { source.close(); });
