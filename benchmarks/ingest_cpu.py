@@ -8,6 +8,12 @@ posts. The baseline is a git worktree of the older commit (``VOLTFLEET_BENCH_BAS
 ``git worktree add /tmp/base da4f105``); runs alternate baseline and current ``ROUNDS`` times.
 
     VOLTFLEET_BENCH_BASELINE=/tmp/base .venv/bin/python benchmarks/ingest_cpu.py
+
+The HTTP figure also runs the current code with the garbage collector as CPython sets it
+("current, collector untuned": ``voltfleet.process_gc.tune_for_server`` replaced by a no-op
+through a ``sitecustomize`` on the server's path), so the run shows what the collector settings of
+the server processes are worth. The pipeline runs in this script's process, untuned in both trees,
+and once more in the current tree tuned as the server processes are ("tuned as the servers").
 """
 
 from __future__ import annotations
@@ -17,16 +23,20 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROUNDS = int(os.environ.get("VOLTFLEET_BENCH_ROUNDS", "3"))
 HERE = Path(__file__).resolve().parent.parent
 
 PIPELINE = """
-import sys, tempfile, time
+import os, sys, tempfile, time
 sys.path.insert(0, "benchmarks"); sys.path.insert(0, ".")
 time.perf_counter = time.process_time
 import bench_ingest as b
+if os.environ.get("VOLTFLEET_BENCH_TUNE"):  # as the server processes run (voltfleet.process_gc)
+    from voltfleet.process_gc import tune_for_server
+    tune_for_server()
 with tempfile.TemporaryDirectory() as d:
     for line in b.run("sqlite", f"sqlite:///{d}/b.db"):
         if "pipeline:" in line:
@@ -59,8 +69,17 @@ with tempfile.TemporaryDirectory() as tmp:
 """
 
 
-def rate(tree: Path, code: str) -> float:
-    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+UNTUNED = """
+import voltfleet.process_gc as gc_settings
+gc_settings.tune_for_server = lambda *a, **k: None
+"""
+
+
+def rate(tree: Path, code: str, untuned: Path | None = None, tuned: bool = False) -> float:
+    path = [str(tree / "src")] + ([str(untuned)] if untuned else [])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+    if tuned:
+        env["VOLTFLEET_BENCH_TUNE"] = "1"
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=tree,
@@ -81,12 +100,25 @@ def main() -> None:
     if not base:
         print("set VOLTFLEET_BENCH_BASELINE to a worktree of the older commit")
         return
-    trees = {"baseline": Path(base), "current": HERE}
+    with tempfile.TemporaryDirectory(prefix="voltfleet-untuned-") as tmp:
+        untuned = Path(tmp)
+        (untuned / "sitecustomize.py").write_text(UNTUNED)
+        compare(Path(base), untuned)
+
+
+def compare(base: Path, untuned: Path) -> None:
+    trees = {"baseline": base, "current": HERE}
     for name, code in (("pipeline", PIPELINE), ("HTTP (server CPU)", HTTP)):
-        got: dict[str, list[float]] = {"baseline": [], "current": []}
+        runs = dict(trees)
+        if (HERE / "src/voltfleet/process_gc.py").exists():
+            extra = "untuned" if code is HTTP else "tuned as the servers"
+            runs[f"current, collector {extra}"] = HERE
+        got: dict[str, list[float]] = {label: [] for label in runs}
         for _ in range(ROUNDS):
-            for label, tree in trees.items():
-                got[label].append(rate(tree, code))
+            for label, tree in runs.items():
+                got[label].append(
+                    rate(tree, code, untuned if "untuned" in label else None, "tuned " in label)
+                )
         for label, rates in got.items():
             shown = " / ".join(f"{r / 1000:.0f}k" for r in rates)
             print(
@@ -94,8 +126,10 @@ def main() -> None:
                 f"(mean {statistics.mean(rates) / 1000:.1f}k)",
                 flush=True,
             )
-        ratio = statistics.mean(got["current"]) / statistics.mean(got["baseline"])
-        print(f"{name:18} current/baseline: {ratio:.3f}", flush=True)
+        for label in got:
+            if label != "baseline":
+                ratio = statistics.mean(got[label]) / statistics.mean(got["baseline"])
+                print(f"{name:18} {label}/baseline: {ratio:.3f}", flush=True)
 
 
 if __name__ == "__main__":

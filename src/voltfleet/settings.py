@@ -182,8 +182,9 @@ class Settings(BaseSettings):
     # The ECB's euro reference rates, fetched daily (revenue in each user's currency); empty: off.
     exchange_rates_url: str = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
     # Re-planning of every site with a battery plan (app/commands/plan_cycle), checked this
-    # often (seconds; a plan is made again when 15 minutes old or drifted); 0: off
-    battery_plan_cycle_s: int = Field(default=0, ge=0)
+    # often (seconds; a plan is made again when 15 minutes old or drifted); 0: off. On by default:
+    # a site whose owner or installer asked for a plan keeps being re-planned (issue 14)
+    battery_plan_cycle_s: int = Field(default=900, ge=0)
 
     # Firmware: an Ed25519 public key (base64 or hex of the 32 raw bytes, or PEM) that every
     # uploaded release's signature must verify against; empty: releases are not signed.

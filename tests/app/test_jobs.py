@@ -19,6 +19,7 @@ from tests.app.test_alarms import home
 from tests.app.test_telemetry import bearer, h, iso
 from tests.support.world import World, build_world
 from tests.unit.market.test_fetch import VendorServer
+from voltfleet.app.commands.plan_cycle import PLAN_CYCLE
 from voltfleet.app.devices.live_switch import LIVE_DATA_RENEW
 from voltfleet.app.exchange.jobs import EXCHANGE_RATES, MARKET_PRICE_CHECK
 from voltfleet.app.runtime import Runtime
@@ -100,6 +101,7 @@ def test_a_manual_clock_moves_a_device_offline_and_a_command_to_expired(
     clock = ManualClock(datetime.now(UTC))
     jobs = InProcessJobs(platform_jobs(runtime.db, settings), clock)
     assert sorted(s.name for s in jobs.registry.periodic()) == [
+        PLAN_CYCLE,  # every 900 s: the sites whose battery plan was asked for are re-planned
         COMMAND_SWEEP,
         EXCHANGE_RATES,  # daily, 15:30 UTC (the ECB's reference rates)
         LIVE_DATA_RENEW,  # every 300 s: live-data requests renewed while enabled

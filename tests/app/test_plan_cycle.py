@@ -76,10 +76,11 @@ def test_replanned_on_the_cycle_and_on_drift(
     assert plan_cycle(runtime.db, now + timedelta(days=2, minutes=1), runtime.planner) == 0
 
 
-def test_the_cycle_is_a_job_when_configured(runtime: Runtime) -> None:
-    assert PLAN_CYCLE not in platform_jobs(runtime.db, runtime.settings)
-    on = runtime.settings.model_copy(update={"battery_plan_cycle_s": 300})
-    assert PLAN_CYCLE in platform_jobs(runtime.db, on)
+def test_the_cycle_is_a_job_by_default_and_off_at_zero(runtime: Runtime) -> None:
+    assert runtime.settings.battery_plan_cycle_s == 900  # every 15 minutes unless told otherwise
+    assert PLAN_CYCLE in platform_jobs(runtime.db, runtime.settings)
+    off = runtime.settings.model_copy(update={"battery_plan_cycle_s": 0})
+    assert PLAN_CYCLE not in platform_jobs(runtime.db, off)
 
 
 def test_the_cycle_fans_out_one_job_per_site_over_the_jobs_adapter(
