@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -249,7 +250,7 @@ def delete_site(
     )
     if error:
         return site_settings_page(request, session, site_id, error=error)
-    return RedirectResponse("/site?notice=Site+deleted", 303)
+    return RedirectResponse("/site?" + urlencode({"notice": _("Site deleted")}), 303)
 
 
 @router.post("/site/{site_id}/shares/{org_id}/remove", response_class=HTMLResponse)
