@@ -48,6 +48,13 @@ def test_pages_answer_a_german_reader_in_german(client: TestClient, runtime: Run
     refused = client.post(f"/site/{site}/delete", data={"csrf": csrf}).text
     assert "An diese Anlage sind Geräte gebunden" in refused
 
+    created = client.post("/site/new", data={"csrf": csrf, "name": "Neu"})
+    assert 'id="notice">Anlage angelegt<' in created.text
+    unnamed = client.post(
+        f"/device/{ids['GWDE1-INV']}/rename", data={"csrf": csrf, "name": " "}
+    ).text
+    assert "Geben Sie einen Namen für das Gerät ein" in unnamed
+
     # the API keeps answering in English to a client that asks for no language
     del client.headers["Accept-Language"]
     r = client.post(

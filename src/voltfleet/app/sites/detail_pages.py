@@ -271,7 +271,9 @@ def remove_share(
             visible_sites(caller).with_only_columns(Site.id).where(Site.id == site_id)
         )
         if still_visible is None:
-            return RedirectResponse("/site?notice=Site+removed+from+your+list", 303)
+            return RedirectResponse(
+                "/site?" + urlencode({"notice": _("Site removed from your list")}), 303
+            )
         return site_overview(request, session, site_id, notice=_("Removed from your list."))
     org = session.get(Org, org_id)
     return site_settings_page(
