@@ -1,7 +1,9 @@
 """The home page's money figures on 5,000 sites in four currencies (SQLite): the fleet figures as
 before (the baseline: sums per group, this year's ranking), the second ranking by cumulative yield
-the manual asks for, and the revenue converted into the user's currency with the ECB's rates (one
-query for the day's rates, Decimal arithmetic). Median of 15 runs each.
+the manual asks for (by the inverters' lifetime counters where every inverter of a site reports
+one: two inverters a site, counters on half the sites), the home tile's total yield, and the
+revenue converted into the user's currency with the ECB's rates (one query for the day's rates,
+Decimal arithmetic). Median of 15 runs each.
 
     .venv/bin/python benchmarks/bench_home_revenue.py
 """
@@ -34,9 +36,11 @@ from voltfleet.bootstrap import build_runtime
 from voltfleet.domain.exchange_rates import ReferenceRates
 from voltfleet.domain.tariffs import to_us
 from voltfleet.settings import Settings
+from voltfleet.store.fleet_models import Device
 from voltfleet.store.migrate import upgrade
 from voltfleet.store.models import Org, Site, User
 from voltfleet.store.telemetry_models import SiteSummary
+from voltfleet.store.yield_models import LifetimeYield
 
 SITES = 5_000
 RUNS = 15
@@ -78,6 +82,18 @@ def main() -> None:
                 )  # fmt: skip
             s.execute(insert(Site), sites)
             s.execute(insert(SiteSummary), rows)
+            # Two inverters a site; both report a lifetime counter on every other site.
+            inverters, counters = [], []
+            for i, site in enumerate(sites):
+                for k in range(2):
+                    did = str(uuid.uuid4())
+                    inverters.append({"id": did, "site_id": site["id"], "kind": "inverter",
+                                      "serial": f"INV-{i:05d}-{k}"})  # fmt: skip
+                    if i % 2 == 0:
+                        counters.append({"device_id": did, "yield_wh": rng.uniform(1e6, 9e7),
+                                         "at": NOW})  # fmt: skip
+            s.execute(insert(Device), inverters)
+            s.execute(insert(LifetimeYield), counters)
             per_eur = {
                 "USD": Decimal("1.0826"),
                 "GBP": Decimal("0.8328"),
@@ -107,7 +123,16 @@ def main() -> None:
             with runtime.db.session() as s:
                 return revenue_in(s, kpis.revenue, "USD", NOW)
 
+        def tile() -> object:
+            try:  # the home tile's total yield (absent before the lifetime-counter tile)
+                from voltfleet.app.telemetry.fleet_total_yield import fleet_total
+            except ImportError:
+                return None
+            with runtime.db.session() as s:
+                return fleet_total(s, caller)
+
         base = timed(figures)
+        tile_ms = timed(tile)
         year = timed(lambda: ranking(False))
         total = timed(lambda: ranking(True))
         conv = timed(converted)
@@ -115,6 +140,8 @@ def main() -> None:
         print(f"fleet figures (the page's sums, both rankings): {base:.1f} ms")
         print(f"  ranking by this year's yield (the old one):    {year:.1f} ms")
         print(f"  ranking by cumulative yield (the new tab):      {total:.1f} ms")
+        print(f"total yield tile (lifetime counters or since joining): {tile_ms:.1f} ms "
+              f"{tile()}")  # fmt: skip
         print(f"revenue in the user's currency (rates + Decimal): {conv:.2f} ms "
               f"({conv / base * 100:.1f} % of the figures)")  # fmt: skip
         print(f"converted total: {converted().periods['total']:.2f} USD")  # type: ignore[attr-defined]

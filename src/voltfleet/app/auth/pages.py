@@ -210,7 +210,7 @@ def forgot(
         "portal/login.html",
         error=None,
         email=email,
-        notice="Password changed: sign in with the new password.",
+        notice=_("Password changed: sign in with the new password."),
     )
 
 

@@ -17,6 +17,7 @@ from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceUpdate
 from voltfleet.app.devices.views import device_views
 from voltfleet.app.formatting import site_zone
+from voltfleet.app.i18n import _
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.detail_pages import Csrf, short_error
@@ -105,7 +106,7 @@ def rename_device(
     check_csrf(request, csrf)
     name = name.strip()
     if not name:
-        return device_details(request, session, device_id, error="enter a name for the device")
+        return device_details(request, session, device_id, error=_("enter a name for the device"))
     try:
         data = DeviceUpdate(name=name)
     except ValidationError as exc:
@@ -139,7 +140,7 @@ def move_device(
     caller = require_caller(request, session)
     check_csrf(request, csrf)
     if not site_id:
-        return device_details(request, session, device_id, error="pick the site to move it to")
+        return device_details(request, session, device_id, error=_("pick the site to move it to"))
     moved, error = attempt(
         session, lambda: device_service.move_device(session, caller, device_id, site_id)
     )

@@ -22,6 +22,7 @@ from voltfleet.app.firmware.endpoints import (
     task_detail,
 )
 from voltfleet.app.firmware.repository import FirmwareRepository
+from voltfleet.app.i18n import _
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
@@ -119,7 +120,12 @@ def release_upload(
         return release_list(request, session, tab=tab, error=error)
     return RedirectResponse(
         f"/upgrade/releases?tab={tab}&"
-        + urlencode({"notice": f"Release {row.model} {row.version} uploaded"}),
+        + urlencode(
+            {
+                "notice": _("Release %(model)s %(version)s uploaded")
+                % {"model": row.model, "version": row.version}
+            }
+        ),
         303,
     )
 
@@ -270,7 +276,7 @@ def task_create(
             zone = site.timezone if site else "UTC"
         start = _reserved(start_at, zone) if reservation == "yes" else None
         if reservation == "yes" and start is None:
-            raise Invalid("give the reserved time, or choose no reservation")
+            raise Invalid(_("give the reserved time, or choose no reservation"))
         policy: dict[str, object] = {}
         try:
             if first_wave.strip():
@@ -278,7 +284,7 @@ def task_create(
             if error_threshold_percent.strip():
                 policy["error_threshold"] = float(error_threshold_percent) / 100
         except ValueError:
-            raise Invalid("the first wave and the error threshold are numbers") from None
+            raise Invalid(_("the first wave and the error threshold are numbers")) from None
         return tasks.create(
             session,
             caller,
@@ -330,7 +336,7 @@ def task_operate(
         _done, error = attempt(session, lambda: tasks.delete(session, caller, task_id))
         if error:
             return task_details(request, session, task_id, error=error)
-        return RedirectResponse("/upgrade/tasks?notice=Task+deleted", 303)
+        return RedirectResponse("/upgrade/tasks?" + urlencode({"notice": _("Task deleted")}), 303)
     got, error = attempt(session, lambda: tasks.operate(session, caller, task_id, op, now))
     if got is None:
         return task_details(request, session, task_id, error=error)

@@ -17,6 +17,7 @@ from voltfleet.app import audit
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import visible_devices
 from voltfleet.app.firmware.repository import FirmwareRepository, visible_tasks
+from voltfleet.app.i18n import _
 from voltfleet.domain.access import Action, Kind
 from voltfleet.domain.firmware import campaign as fc
 from voltfleet.domain.firmware import releases as fr
@@ -53,11 +54,11 @@ def create(session: Session, caller: Caller, new: NewTask, now: datetime) -> Fir
     release = repo.release(new.release_id, None)
     ids = list(dict.fromkeys(new.device_ids))
     if not ids:
-        raise Invalid("pick at least one device", [{"field": "device_ids", "message": "empty"}])
+        raise Invalid(_("pick at least one device"), [{"field": "device_ids", "message": "empty"}])
     if len(ids) > MAX_DEVICES:
-        raise Invalid(f"at most {MAX_DEVICES} devices in one task")
+        raise Invalid(_("at most %(n)s devices in one task") % {"n": MAX_DEVICES})
     if new.start_at is not None and new.start_at.tzinfo is None:
-        raise Invalid("start_at needs a UTC offset, e.g. 2026-07-10T00:00:00+02:00")
+        raise Invalid(_("start_at needs a UTC offset, e.g. 2026-07-10T00:00:00+02:00"))
     devices = {d.id: d for d in session.scalars(visible_devices(caller).where(Device.id.in_(ids)))}
     missing = [i for i in ids if i not in devices]
     if missing:
@@ -68,22 +69,30 @@ def create(session: Session, caller: Caller, new: NewTask, now: datetime) -> Fir
     wrong = [d.serial for d in devices.values() if d.kind != release.device_kind]
     if wrong:
         raise Rejected(
-            f"{release.firmware_type} firmware installs on {release.device_kind}s; not on "
-            f"{', '.join(wrong[:5])}",
+            _("%(type)s firmware installs on %(kind)s devices; not on %(serials)s")
+            % {
+                "type": release.firmware_type,
+                "kind": release.device_kind,
+                "serials": ", ".join(wrong[:5]),
+            },
             [{"field": "device_ids", "message": "wrong device kind"}],
         )
     other_model = [d.serial for d in devices.values() if d.model != release.model]
     if other_model:
         raise Rejected(
-            f"this release is for model {release.model}; {', '.join(other_model[:5])} are not",
+            _("this release is for model %(model)s; %(serials)s are not")
+            % {"model": release.model, "serials": ", ".join(other_model[:5])},
             [{"field": "device_ids", "message": "wrong model"}],
         )
     versions = {i: current_version(session, devices[i], release.firmware_type) for i in ids}
     down = [devices[i].serial for i in ids if fr.is_downgrade(versions[i], release.version)]
     if down and not new.confirm_downgrade:
         raise Conflict(
-            f"{release.version} is older than what {len(down)} device(s) run "
-            f"({', '.join(down[:5])}): confirm the downgrade to go on",
+            _(
+                "%(version)s is older than what %(n)s device(s) run (%(serials)s): confirm the "
+                "downgrade to go on"
+            )
+            % {"version": release.version, "n": len(down), "serials": ", ".join(down[:5])},
             code="downgrade_needs_confirmation",
         )
     zones = dict(
@@ -247,7 +256,7 @@ def operate(session: Session, caller: Caller, task_id: str, op: str, now: dateti
     elif op == "cancel":
         uc.cancel(repo, task.id, now)
     else:
-        raise Invalid(f"unknown operation {op!r}: pause, resume or cancel")
+        raise Invalid(_("unknown operation '%(op)s': pause, resume or cancel") % {"op": op})
     audit.record(
         session,
         actor=caller.user,

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from voltfleet.app.deps import DbSession, request_now
-from voltfleet.app.i18n import gettext_noop
+from voltfleet.app.i18n import gettext, gettext_noop
 from voltfleet.app.portal.render import attempt, first_error
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.power import ev_modes
@@ -29,6 +29,10 @@ DONE.update(
         "phase_switching": gettext_noop("Phase switching saved."),
     }
 )
+
+
+def _not_saved(reason: str) -> str:
+    return gettext("Not saved: %(error)s") % {"error": reason}
 
 
 def _local(text: str, zone: str) -> datetime:
@@ -55,12 +59,12 @@ def post_departure(
             )
         except (ValidationError, ValueError) as exc:
             return _page(request, session, caller, site,
-                         error=f"Not saved: {first_error(exc)}", status_code=422)  # fmt: skip
+                         error=_not_saved(first_error(exc)), status_code=422)  # fmt: skip
         run = lambda: ev_modes.set_departure(session, caller, session_id, body, now, "portal")  # noqa: E731
         done = "departure"
     _, error = attempt(session, run)
     if error:
-        return _page(request, session, caller, site, error=f"Not saved: {error}", status_code=422)
+        return _page(request, session, caller, site, error=_not_saved(error), status_code=422)
     return RedirectResponse(f"/sites/{site.id}/power?done={done}", status_code=303)
 
 
@@ -79,10 +83,10 @@ def post_phase_switching(
         body = PhaseSwitchingIn.model_validate(raw)
     except ValidationError as exc:
         return _page(request, session, caller, site,
-                     error=f"Not saved: {first_error(exc)}", status_code=422)  # fmt: skip
+                     error=_not_saved(first_error(exc)), status_code=422)  # fmt: skip
     _, error = attempt(
         session, lambda: ev_modes.set_phase_switching(session, caller, site, connector_id, body)
     )
     if error:
-        return _page(request, session, caller, site, error=f"Not saved: {error}", status_code=422)
+        return _page(request, session, caller, site, error=_not_saved(error), status_code=422)
     return RedirectResponse(f"/sites/{site.id}/power?done=phase_switching", status_code=303)

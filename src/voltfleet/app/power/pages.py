@@ -161,11 +161,23 @@ def _act(
         body = build(fields)
     except (ValidationError, ValueError) as exc:
         return _page(
-            request, session, caller, site, error=f"Not saved: {first_error(exc)}", status_code=422
+            request,
+            session,
+            caller,
+            site,
+            error=gettext("Not saved: %(error)s") % {"error": first_error(exc)},
+            status_code=422,
         )
     _done, error = attempt(session, lambda: run(caller, site, body))
     if error:
-        return _page(request, session, caller, site, error=f"Not saved: {error}", status_code=422)
+        return _page(
+            request,
+            session,
+            caller,
+            site,
+            error=gettext("Not saved: %(error)s") % {"error": error},
+            status_code=422,
+        )
     return RedirectResponse(f"/sites/{site.id}/power?done={done}", status_code=303)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -249,7 +250,7 @@ def delete_site(
     )
     if error:
         return site_settings_page(request, session, site_id, error=error)
-    return RedirectResponse("/site?notice=Site+deleted", 303)
+    return RedirectResponse("/site?" + urlencode({"notice": _("Site deleted")}), 303)
 
 
 @router.post("/site/{site_id}/shares/{org_id}/remove", response_class=HTMLResponse)
@@ -270,7 +271,9 @@ def remove_share(
             visible_sites(caller).with_only_columns(Site.id).where(Site.id == site_id)
         )
         if still_visible is None:
-            return RedirectResponse("/site?notice=Site+removed+from+your+list", 303)
+            return RedirectResponse(
+                "/site?" + urlencode({"notice": _("Site removed from your list")}), 303
+            )
         return site_overview(request, session, site_id, notice=_("Removed from your list."))
     org = session.get(Org, org_id)
     return site_settings_page(

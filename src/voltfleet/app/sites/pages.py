@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, DbSession, NowDep, RuntimeDep
+from voltfleet.app.i18n import gettext
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.pagination import PageParams
 from voltfleet.app.portal.render import attempt, render
@@ -259,7 +260,9 @@ def create_site(
     result, error = attempt(session, lambda: service.create_site(session, runtime, caller, data))
     if result is None:
         return new_site_page(request, session, error=error, form=form)
-    return RedirectResponse(f"/site/{result[0].id}?notice=Site+created", 303)
+    return RedirectResponse(
+        f"/site/{result[0].id}?" + urlencode({"notice": gettext("Site created")}), 303
+    )
 
 
 def _form_values(values: dict[str, Any]) -> dict[str, Any]:

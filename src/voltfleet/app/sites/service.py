@@ -215,11 +215,14 @@ def share(session: Session, caller: Caller, site_id: str, org_id: str) -> tuple[
     site_org = session.get(Org, site.org_id)
     assert site_org is not None
     if site_org.path.startswith(org.path):
-        raise Conflict(f"'{org.name}' already sees this site: it is its own or a superior's")
+        raise Conflict(
+            _("'%(name)s' already sees this site: it is its own or a superior's")
+            % {"name": org.name}
+        )
     if session.scalar(
         select(exists().where(SiteShare.site_id == site.id, SiteShare.org_id == org.id))
     ):
-        raise Conflict(f"the site is already shared with '{org.name}'")
+        raise Conflict(_("the site is already shared with '%(name)s'") % {"name": org.name})
     row = SiteShare(site_id=site.id, org_id=org.id, shared_by=caller.user.id)
     session.add(row)
     session.flush()
@@ -264,12 +267,14 @@ def request_deletion_code(session: Session, runtime: Runtime, caller: Caller, si
     address it went to."""
     site = SiteRepository(session, caller).get_for(site_id, Action.DELETE)
     if not _has_devices(session, site):
-        raise Invalid("no device is bound to this site: it can be deleted without a code")
+        raise Invalid(_("no device is bound to this site: it can be deleted without a code"))
     owner = session.get(User, site.owner_id) if site.owner_id else None
     if owner is None:
         raise Conflict(
-            "devices are bound to this site but it has no owner to authorise the deletion: "
-            "distribute it to its owner, or unbind its devices first"
+            _(
+                "devices are bound to this site but it has no owner to authorise the deletion: "
+                "distribute it to its owner, or unbind its devices first"
+            )
         )
     codes.issue(
         session,
@@ -296,17 +301,21 @@ def delete_site(
         owner = session.get(User, site.owner_id) if site.owner_id else None
         if owner is None:
             raise Conflict(
-                "devices are bound to this site but it has no owner to authorise the deletion: "
-                "distribute it to its owner, or unbind its devices first"
+                _(
+                    "devices are bound to this site but it has no owner to authorise the "
+                    "deletion: distribute it to its owner, or unbind its devices first"
+                )
             )
         if not code:
             raise Invalid(
-                "devices are bound to this site: ask its owner for the code mailed by "
-                'POST /api/v1/sites/{id}/deletion-code and send it as {"code": ...}'
+                _(
+                    "devices are bound to this site: ask its owner for the code mailed by "
+                    'POST /api/v1/sites/{id}/deletion-code and send it as {"code": ...}'
+                )
             )
         payload = codes.consume(session, runtime, owner.email, "site_delete", code)
         if payload.get("site_id") != site.id:
-            raise Invalid("this code was issued for another site")
+            raise Invalid(_("this code was issued for another site"))
         authorised_by = owner.email
     now = runtime.clock.now()
     retention = runtime.settings.site_retention_days

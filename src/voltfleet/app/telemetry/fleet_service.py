@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller
 from voltfleet.app.sites.repository import owned_sites
+from voltfleet.app.telemetry import fleet_total_yield
 from voltfleet.app.telemetry.fleet_revenue import (
     Calendar,
     calendar,
@@ -125,8 +126,14 @@ def _ranking(
     if size <= 0 or not zones:
         return []
     s = SiteSummary
-    if cumulative:
-        this_year: Any = func.coalesce(s.pv_total, 0.0).label("this_year")
+    inv = fleet_total_yield.inverters()
+    lifetime: Any = (
+        case((fleet_total_yield.uses_lifetime(inv), True), else_=False)
+        if cumulative
+        else literal(None)
+    )
+    if cumulative:  # lifetime counters where every inverter reports one (fleet_total_yield)
+        this_year: Any = fleet_total_yield.per_site(inv).label("this_year")
     else:
         this_year = case(
             *[
@@ -138,16 +145,26 @@ def _ranking(
     name = Site.name.collate("C") if session.get_bind().dialect.name == "postgresql" else Site.name
     stmt = (
         owned_sites(caller)
-        .with_only_columns(Site.id, Site.name, Site.capacity_kwp, this_year)
+        .with_only_columns(Site.id, Site.name, Site.capacity_kwp, this_year, lifetime)
         .join(s, s.site_id == Site.id)
-        .order_by(this_year.desc(), name, Site.id)
-        .limit(size)
     )
+    if cumulative:
+        stmt = stmt.outerjoin(inv, inv.c.site_id == Site.id)
+    stmt = stmt.order_by(this_year.desc(), name, Site.id).limit(size)
     out = []
-    for site_id, site_name, capacity, wh in session.execute(stmt):
+    for site_id, site_name, capacity, wh, by_counters in session.execute(stmt):
         cap = float(capacity or 0.0)
-        specific = float(wh) / 1000.0 / cap if cap > 0 else None
-        out.append(kpi.Ranked(site_id, site_name, float(wh), cap, specific))
+        specific = float(wh or 0.0) / 1000.0 / cap if cap > 0 else None
+        out.append(
+            kpi.Ranked(
+                site_id,
+                site_name,
+                float(wh or 0.0),
+                cap,
+                specific,
+                lifetime=None if by_counters is None else bool(by_counters),
+            )
+        )
     return out
 
 

@@ -94,7 +94,10 @@ def create_company(
         return companies(request, session, error=first_error(exc))
     org, error = attempt(session, lambda: org_service.create_org(session, caller, data))
     return companies(
-        request, session, error=error, notice=f"Company '{org.name}' created." if org else None
+        request,
+        session,
+        error=error,
+        notice=_("Company '%(name)s' created.") % {"name": org.name} if org else None,
     )
 
 
@@ -103,7 +106,7 @@ def delete_company(request: Request, session: DbSession, org_id: str, csrf: Csrf
     caller = require_caller(request, session)
     check_csrf(request, csrf)
     _done, error = attempt(session, lambda: org_service.delete_org(session, caller, org_id))
-    return companies(request, session, error=error, notice=None if error else "Company deleted.")
+    return companies(request, session, error=error, notice=None if error else _("Company deleted."))
 
 
 @router.get("/account/users", response_class=HTMLResponse)
@@ -259,7 +262,7 @@ def delete_user(request: Request, session: DbSession, user_id: str, csrf: Csrf) 
     caller = require_caller(request, session)
     check_csrf(request, csrf)
     _done, error = attempt(session, lambda: user_service.delete_user(session, caller, user_id))
-    return users(request, session, error=error, notice=None if error else "User deleted.")
+    return users(request, session, error=error, notice=None if error else _("User deleted."))
 
 
 @router.get("/account/profile", response_class=HTMLResponse)
@@ -298,11 +301,13 @@ def update_profile(
     currency = currency.strip().upper()
     if not username.strip() or len(currency) != 3 or not currency.isalpha():
         return profile(
-            request, session, error="Give a username and a three-letter currency code such as EUR."
+            request,
+            session,
+            error=_("Give a username and a three-letter currency code such as EUR."),
         )
     caller.user.username = username.strip()
     caller.user.currency = currency
-    return profile(request, session, notice="Profile saved.")
+    return profile(request, session, notice=_("Profile saved."))
 
 
 @router.post("/account/profile/password", response_class=HTMLResponse)
@@ -369,11 +374,11 @@ def upload_avatar(request: Request, session: DbSession, csrf: Csrf, file: Upload
         return profile(
             request,
             session,
-            error="The avatar must be a PNG, JPEG, WebP or GIF image of at most 1 MB.",
+            error=_("The avatar must be a PNG, JPEG, WebP or GIF image of at most 1 MB."),
         )
     caller.user.avatar = data
     caller.user.avatar_type = file.content_type or ""
-    return profile(request, session, notice="Avatar saved.")
+    return profile(request, session, notice=_("Avatar saved."))
 
 
 @router.get("/account/avatar/{user_id}")
@@ -396,4 +401,4 @@ def create_api_key(
         ApiKey(user_id=caller.user.id, name=name.strip() or "key", prefix=prefix, key_hash=digest)
     )
     session.flush()
-    return profile(request, session, new_key=key, notice="API key created: copy it now.")
+    return profile(request, session, new_key=key, notice=_("API key created: copy it now."))

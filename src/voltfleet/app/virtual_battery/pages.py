@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from voltfleet.app.deps import DbSession, request_now
+from voltfleet.app.i18n import gettext
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.virtual_battery import ledger_views, service
@@ -246,7 +247,9 @@ def battery_edit(
     row, error = attempt(session, lambda: service.update(session, caller, battery_id, data, now))
     if row is None:
         return battery_page(request, session, battery_id, error=error)
-    return battery_page(request, session, battery_id, notice="Saved; the ledger was recomputed.")
+    return battery_page(
+        request, session, battery_id, notice=gettext("Saved; the ledger was recomputed.")
+    )
 
 
 @router.post(BASE + "/{battery_id}/delete")

@@ -104,6 +104,8 @@ class Ranked:
     yield_wh: float
     capacity_kwp: float
     specific_yield_kwh_per_kwp: float | None
+    # in the cumulative ranking: from the inverters' lifetime counters, or (False) since joining
+    lifetime: bool | None = None
 
 
 @dataclass(frozen=True)
