@@ -62,7 +62,7 @@ def post_departure(
                          error=_not_saved(first_error(exc)), status_code=422)  # fmt: skip
         run = lambda: ev_modes.set_departure(session, caller, session_id, body, now, "portal")  # noqa: E731
         done = "departure"
-    _, error = attempt(session, run)
+    _done, error = attempt(session, run)
     if error:
         return _page(request, session, caller, site, error=_not_saved(error), status_code=422)
     return RedirectResponse(f"/sites/{site.id}/power?done={done}", status_code=303)
@@ -84,7 +84,7 @@ def post_phase_switching(
     except ValidationError as exc:
         return _page(request, session, caller, site,
                      error=_not_saved(first_error(exc)), status_code=422)  # fmt: skip
-    _, error = attempt(
+    _done, error = attempt(
         session, lambda: ev_modes.set_phase_switching(session, caller, site, connector_id, body)
     )
     if error:
