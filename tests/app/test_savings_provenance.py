@@ -93,3 +93,23 @@ def test_a_site_without_battery_has_no_telemetry_report(client: TestClient, worl
     assert r.status_code == 200 and r.json()["provenance"]["method"] == "meter_records"
     r = client.get(url, params={**params, "source": "ledger"}, headers=h(world, "admin@I1"))
     assert r.status_code == 422
+
+
+def test_a_reversed_or_endless_window_is_refused_for_the_telemetry_source(
+    client: TestClient,
+    world: World,  # noqa: F811
+    home: dict[str, str],  # noqa: F811
+) -> None:
+    """Found by the API fuzzer: the telemetry source took a reversed window as a server error
+    and a window of three centuries as a request that never ended."""
+    url = f"/api/v1/sites/{home['site']}/savings"
+    owner = h(world, "owner@I1")
+    for start, end, said in (
+        ("2026-05-02T00:00:00Z", "2026-05-01T00:00:00Z", "end_time must be after start_time"),
+        ("0740-09-10T01:35:40Z", "1039-11-05T05:00:08Z", "at most 400 days"),
+    ):
+        for source in ("telemetry", "auto"):
+            r = client.get(
+                url, params={"start_time": start, "end_time": end, "source": source}, headers=owner
+            )
+            assert 400 <= r.status_code < 500 and said in r.json()["detail"], r.text

@@ -31,6 +31,7 @@ from voltfleet.app.tariffs.schemas import Direction
 from voltfleet.domain.access import Action
 from voltfleet.domain.accounting import CostLine, SavingsLine
 from voltfleet.usecases.errors import Conflict
+from voltfleet.usecases.tariffs import check_window
 
 router = APIRouter(prefix="/api/v1", tags=["metering, costs and savings"])
 
@@ -162,6 +163,7 @@ def savings(
     window has any, else the telemetry of a site with a battery. ``provenance`` says which
     method and data were used and what the method leaves out."""
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
+    check_window(start_time, end_time)  # both sources: not reversed, at most 400 days
     if source != "telemetry":
         report = service.savings(
             session,
