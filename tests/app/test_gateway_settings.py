@@ -229,3 +229,14 @@ def test_the_command_api_takes_gateway_settings_and_checks_them(
         headers=h(world, "owner@I1"),
     )
     assert r.status_code in (403, 404)
+
+
+def test_the_page_in_german(client: TestClient, world: World) -> None:
+    ids, _ = home(client, world, "GWD")
+    r = client.patch("/api/v1/me", json={"language": "de"}, headers=h(world, "om@I1"))
+    assert r.status_code == 200, r.text
+    sign_in(client, world, "om@I1")
+    page = client.get(f"/device/{ids['GWD']}/gateway-settings")
+    assert page.status_code == 200
+    for words in ("Gateway-Einstellungen", "Upload-Intervall", "TCP-Weiterleitung", "Stoppbits"):
+        assert words in page.text, words
