@@ -240,3 +240,24 @@ def test_the_page_in_german(client: TestClient, world: World) -> None:
     assert page.status_code == 200
     for words in ("Gateway-Einstellungen", "Upload-Intervall", "TCP-Weiterleitung", "Stoppbits"):
         assert words in page.text, words
+
+
+def test_auto_detect_sends_a_scan_to_the_gateway(
+    client: TestClient, world: World, runtime: Runtime, clock: ManualClock
+) -> None:
+    ids, token = home(client, world, "GWN")
+    gw = ids["GWN"]
+    sign_in(client, world, "om@I1")
+    csrf = csrf_of(client.get(f"/device/{gw}/gateway-settings").text)
+    r = client.post(
+        f"/device/{gw}/gateway-settings/auto-detect", data={"csrf": csrf}, follow_redirects=False
+    )
+    assert "notice=" in r.headers["location"], r.headers["location"]
+    assert 'id="pending-scan"' in client.get(f"/device/{gw}/gateway-settings").text
+    clock.advance(timedelta(seconds=5))
+    (cmd,) = poll(client, token)
+    assert (cmd["kind"], cmd["params"]) == ("scan", {})
+    r = reply(client, token, cmd["id"], {"status": "acknowledged", "details": {"found": 2}})
+    assert r.status_code == 200, r.text
+    page = client.get(f"/device/{gw}/gateway-settings")
+    assert "found=2" in page.text.split('id="reported-scan">')[1].split("</p>")[0]

@@ -73,4 +73,5 @@ BUILDERS: dict[str, Callable[[Mapping[str, str]], dict[str, Any]]] = {
     "upload_interval": upload_interval,
     "gateway_baud_rate": baud_rate,
     "gateway_reset": reset,
+    "scan": lambda form: {},  # auto-detect: the gateway scans its whole bus
 }

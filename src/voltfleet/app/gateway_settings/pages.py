@@ -39,7 +39,9 @@ SECTIONS = {
     "upload-interval": "upload_interval",
     "baud-rate": "gateway_baud_rate",
     "reset": "gateway_reset",
+    "auto-detect": "scan",  # the manual's Intellisense: the gateway scans its bus (discovery)
 }
+KINDS = (*gs.GATEWAY_SETTING_KINDS, "scan")
 
 
 def _local(at: datetime | None, zone: ZoneInfo) -> str:
@@ -54,7 +56,9 @@ def _applied(row: Any) -> dict[str, Any]:
     """The values a gateway reported applying (its reply's ``applied``; else what was sent)."""
     result = row.result if isinstance(row.result, dict) else {}
     applied = result.get("applied")
-    return applied if isinstance(applied, dict) else dict(row.params)
+    if isinstance(applied, dict):
+        return applied
+    return dict(result) if row.kind == "scan" else dict(row.params)  # a scan: what it found
 
 
 @router.get("/device/{device_id}/gateway-settings", response_class=HTMLResponse)
@@ -69,7 +73,7 @@ def settings_page(
     recent = session.scalars(
         CommandRepository(session, caller).of_device(device.id).limit(200)
     ).all()
-    rows = [r for r in recent if r.kind in gs.GATEWAY_SETTING_KINDS]
+    rows = [r for r in recent if r.kind in KINDS]
     reported: dict[str, dict[str, Any]] = {}
     reported_at: dict[str, str] = {}
     pending: dict[str, Any] = {}
@@ -122,7 +126,9 @@ async def send_setting(
         raise NotFound("setting")
     error = notice = ""
     try:
-        params = gs.check(kind, forms.BUILDERS[kind](form))  # refused here: nothing is queued
+        params = forms.BUILDERS[kind](form)
+        if kind in gs.CHECKS:
+            params = gs.check(kind, params)  # refused here: nothing is queued
         body = CommandIn(kind=kind, params=params, ttl_s=TTL_S)
         service.create(session, caller, device_id, body, now=request_now(request))
         notice = _("Sent to the gateway; its answer appears below.")
