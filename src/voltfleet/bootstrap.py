@@ -36,6 +36,7 @@ from voltfleet.app.firmware import jobs as firmware_jobs
 from voltfleet.app.firmware.endpoints import router as firmware_router
 from voltfleet.app.firmware.report_endpoints import router as commissioning_router
 from voltfleet.app.formatting import BrowserLanguage
+from voltfleet.app.gateway_settings.pages import router as gateway_settings_router
 from voltfleet.app.mail import Mailer
 from voltfleet.app.me.endpoints import avatars as avatar_router
 from voltfleet.app.me.endpoints import router as me_router
@@ -289,6 +290,7 @@ def create_app(
         ocpp_api_router,
         ocpp_pages_router,
         work_modes_pages_router,
+        gateway_settings_router,
         autotest_pages_router,
         portal_router,
     ):

@@ -30,6 +30,10 @@ Kinds (the wire contract shared with the edge agent: docs/device-settings.md):
   enabled or watched), then goes back to its own interval by itself; ``{"enabled": false}``
   goes back at once. Queued by the platform when the live-data switch changes.
 
+- ``gateway_protocol``, ``serial_forwarding``, ``tcp_forwarding``, ``upload_interval``,
+  ``gateway_baud_rate``, ``gateway_reset``: the gateway's own settings
+  (domain/gateway_settings.py); the reply's details hold the values applied (``applied``).
+
 The wire form a gateway receives is the kind and the checked parameters (``wire_body``).
 
 States: ``queued`` (waiting for its gateway) -> ``sent`` (handed to the gateway, over HTTP or
@@ -46,6 +50,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from voltfleet.domain import gateway_settings as gs
 from voltfleet.domain.autotest import AutoTestError, check_start
 from voltfleet.domain.registers import (
     MAX_POINTS_PER_READ,
@@ -73,6 +78,13 @@ class CommandKind(StrEnum):
     FIRMWARE_UPDATE = "firmware_update"  # queued by upgrade campaigns (usecases.firmware)
     LIVE_DATA = "live_data"  # queued by the live-data switch (usecases.live_data)
     SELF_TEST = "self_test"  # the inverter's grid-protection self-test (Italy: AutoTest)
+    # the gateway's own settings (domain/gateway_settings.py)
+    GATEWAY_PROTOCOL = "gateway_protocol"
+    SERIAL_FORWARDING = "serial_forwarding"
+    TCP_FORWARDING = "tcp_forwarding"
+    UPLOAD_INTERVAL = "upload_interval"
+    GATEWAY_BAUD_RATE = "gateway_baud_rate"
+    GATEWAY_RESET = "gateway_reset"
 
 
 class BatteryMode(StrEnum):
@@ -109,6 +121,7 @@ TARGETS: dict[CommandKind, frozenset[str]] = {
     # the gateway above the device sends faster (chargers speak OCPP: never through a gateway)
     CommandKind.LIVE_DATA: frozenset({"gateway", "inverter", "battery", "meter"}),
     CommandKind.SELF_TEST: frozenset({"inverter"}),  # results: domain.firmware.self_test
+    **{CommandKind(k): frozenset({"gateway"}) for k in gs.GATEWAY_SETTING_KINDS},
 }
 # Kinds only the platform queues (a person asks for them through an upgrade task).
 PLATFORM_ONLY = frozenset({CommandKind.FIRMWARE_UPDATE, CommandKind.LIVE_DATA})
@@ -213,6 +226,11 @@ def validate(
             raise CommandError(str(exc), exc.field) from exc
     if k is CommandKind.LIVE_DATA:
         return _live_data(params)
+    if k.value in gs.GATEWAY_SETTING_KINDS:
+        try:
+            return CommandRequest(k, gs.check(k.value, params))
+        except gs.GatewaySettingError as exc:
+            raise CommandError(str(exc), exc.field) from exc
     if k is CommandKind.SELF_TEST:  # no parameters: the inverter runs its own test sequence
         _no_extra(params, set())
         return CommandRequest(k, {})

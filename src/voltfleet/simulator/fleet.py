@@ -48,6 +48,8 @@ from voltfleet.simulator.client import (
     VoltfleetClient,
 )
 from voltfleet.simulator.firmware import Installer
+from voltfleet.simulator.gateway_settings import KINDS as GATEWAY_SETTING_KINDS
+from voltfleet.simulator.gateway_settings import GatewaySettings
 from voltfleet.simulator.live_data import Reporting
 from voltfleet.simulator.model import (
     BatterySpec,
@@ -347,6 +349,7 @@ class HomeRun:
     replay: list[tuple[datetime, Command]] = field(default_factory=list)
     firmware: Installer = field(default_factory=Installer)  # firmware_update commands
     reporting: Reporting = field(default_factory=Reporting)  # live_data commands change it
+    gw_settings: GatewaySettings = field(default_factory=GatewaySettings)  # its own settings
     newest: Step | None = None  # its newest simulated step (what a live batch reports)
 
 
@@ -715,6 +718,10 @@ async def run_fleet(
             client.stats.commands_received += 1
             if isinstance(body, dict) and body.get("kind") == "live_data":  # its interval
                 reply = run.reporting.apply(body.get("params"), time.monotonic())
+                run.replies[command_id] = reply
+                return reply
+            if isinstance(body, dict) and body.get("kind") in GATEWAY_SETTING_KINDS:
+                reply = run.gw_settings.apply(body, run.reporting)
                 run.replies[command_id] = reply
                 return reply
             at = datetime.now(UTC).isoformat().replace("+00:00", "Z")

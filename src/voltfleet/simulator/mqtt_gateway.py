@@ -49,6 +49,8 @@ from voltfleet.protocols.mqtt.gateway_client import announce, gateway_client
 from voltfleet.protocols.mqtt.topics import Channel
 from voltfleet.simulator.client import Stats
 from voltfleet.simulator.firmware import Installer
+from voltfleet.simulator.gateway_settings import KINDS as GATEWAY_SETTING_KINDS
+from voltfleet.simulator.gateway_settings import GatewaySettings
 from voltfleet.simulator.live_data import Reporting
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,9 @@ class MqttGateway:
         # its reporting interval, which live_data commands change (simulator/live_data.py)
         self.reporting = reporting if reporting is not None else Reporting()
         self.clock = clock  # the gateway's own clock (seconds), for a live-data request's end
+        self.settings = GatewaySettings()  # its own settings (simulator/gateway_settings.py)
+        self._reboot = False  # a reset was acknowledged: reconnect once it is acknowledged
+        self.reboots = 0
         self._installs: set[asyncio.Task[bool]] = set()
         self.connected = asyncio.Event()
         self.last_error: str | None = None  # why the last connection attempt failed or dropped
@@ -264,6 +269,10 @@ class MqttGateway:
                 log.warning("gateway %s: ignored a message on %s", self.serial, m.topic.value)
             if m.qos > 0:
                 client._client.ack(m.mid, m.qos)
+            if self._reboot:  # a gateway_reset answered: drop the session, connect again
+                self._reboot = False
+                self.reboots += 1
+                client._client.disconnect()
 
     def interval_s(self) -> float:
         """The interval this gateway reports at now (10 s while a live-data request runs)."""
@@ -274,6 +283,10 @@ class MqttGateway:
             return self._firmware(body)
         if isinstance(body, dict) and body.get("kind") == "live_data":
             return self.reporting.apply(body.get("params"), self.clock())
+        if isinstance(body, dict) and body.get("kind") in GATEWAY_SETTING_KINDS:
+            reply = self.settings.apply(body, self.reporting)
+            self._reboot = body["kind"] == "gateway_reset" and reply["status"] == "acknowledged"
+            return reply
         try:
             return self.on_command(command_id, body)
         except Exception:  # the command fails; the link and the other commands go on

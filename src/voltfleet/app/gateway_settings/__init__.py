@@ -1,0 +1,1 @@
+"""Gateway settings as commands (issue 15): the portal page and its forms."""
