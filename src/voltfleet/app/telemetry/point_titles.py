@@ -16,6 +16,7 @@ TITLES = {
     "ev_power_w": "EV charging power",
     "ac_power_w": "AC output power",
     "pv_energy_wh": "PV yield",
+    "lifetime_yield_wh": "Total yield",  # the inverter's lifetime energy counter
     "grid_import_energy_wh": "Grid import",
     "grid_export_energy_wh": "Grid export",
     "battery_charge_energy_wh": "Battery charge",
