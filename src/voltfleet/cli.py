@@ -264,6 +264,8 @@ def cmd_mqtt_bridge(_: argparse.Namespace) -> None:
             sync(session, files)
     bridge = Bridge(MqttBridgeService.of(runtime), bridge_config(settings))
     print(f"voltfleet mqtt-bridge: {settings.mqtt_url} as {settings.mqtt_username}", flush=True)
+    # procrastinate logs each job the bridge defers (alarm notifications) at INFO: as the worker
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
     tune_for_server()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(bridge.run())

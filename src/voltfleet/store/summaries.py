@@ -103,8 +103,11 @@ def fold(
         query = query.with_for_update()  # two gateways of one site: one fold at a time
     row = session.scalars(query).first()
     if row is None:
-        ensure(session, [site])
-        return
+        if site.id in ensure(session, [site]):
+            return  # built from the roll-ups, this batch's included
+        row = session.scalars(query).first()  # stored meanwhile by another transaction
+        if row is None:
+            return
     if mine:
         tz = zone(site.timezone)
         s = _to_domain(row)
@@ -127,15 +130,18 @@ def _power(site: Site, devices: Iterable[Device]) -> tuple[float | None, int | N
 # ---- rebuild --------------------------------------------------------------------------------
 
 
-def ensure(session: Session, sites: Sequence[Site], now: datetime | None = None) -> None:
-    """Build the missing summaries of ``sites`` from their counted devices' roll-ups."""
+def ensure(session: Session, sites: Sequence[Site], now: datetime | None = None) -> set[str]:
+    """Build the missing summaries of ``sites`` from their counted devices' roll-ups; the ids of
+    the sites whose summary this call stored. A summary another transaction stored meanwhile (a
+    page read and an ingest building the same new site's summary at once) is left as it is:
+    the insert does nothing on conflict instead of failing the request with a duplicate key."""
     if not sites:
-        return
+        return set()
     ids = [s.id for s in sites]
     have = set(session.scalars(select(SiteSummary.site_id).where(SiteSummary.site_id.in_(ids))))
     todo = {s.id: s for s in sites if s.id not in have}
     if not todo:
-        return
+        return set()
     devices: dict[str, str] = {}  # counted device id -> site id
     of_site: dict[str, list[Device]] = defaultdict(list)
     for d in session.scalars(select(Device).where(Device.site_id.in_(list(todo)))):
@@ -151,11 +157,29 @@ def ensure(session: Session, sites: Sequence[Site], now: datetime | None = None)
             found = read_many(session.connection(), chunk, sm.POINTS, resolution, start, _LAST)
             for device_id, point, at, value in found:
                 rows[devices[device_id]].append((point, resolution, at, value))
+    stored: set[str] = set()
     for site_id, site in todo.items():
         s = sm.rebuild(rows.get(site_id, []), zone(site.timezone))
         power_w, power_us = _power(site, of_site[site_id])
-        session.add(SiteSummary(site_id=site_id, power_w=power_w, power_us=power_us, **_values(s)))
-    session.flush()
+        values = {"site_id": site_id, "power_w": power_w, "power_us": power_us, **_values(s)}
+        if _insert_new(session, values):
+            stored.add(site_id)
+    return stored
+
+
+def _insert_new(session: Session, values: dict[str, Any]) -> bool:
+    """Insert a summary unless one for its site exists by now (both databases have ON CONFLICT DO
+    NOTHING; SQLAlchemy spells it per dialect)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(SiteSummary).values(**values).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(SiteSummary).values(**values).on_conflict_do_nothing()
+    # RETURNING says whether a row went in (rowcount is -1 on PostgreSQL here)
+    return session.execute(stmt.returning(SiteSummary.site_id)).first() is not None
 
 
 # ---- invalidation ---------------------------------------------------------------------------
