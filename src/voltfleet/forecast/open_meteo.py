@@ -92,23 +92,33 @@ class OpenMeteoWeather:
             "daily": DAILY,
             "timezone": timezone,
         }
+        body = get_json(self._client, self.url, params)
         try:
-            r = self._client.get(self.url, params=params)
-        except httpx.HTTPError as exc:
-            raise Unavailable(f"Open-Meteo cannot be reached: {exc}", retry_after_s=60) from exc
-        if r.status_code != 200:
-            reason = ""
-            with contextlib.suppress(ValueError, AttributeError):
-                reason = str(r.json().get("reason", ""))
-            raise Unavailable(
-                f"Open-Meteo answered {r.status_code}{': ' + reason if reason else ''}",
-                retry_after_s=60,
-            )
-        try:
-            days = parse_daily(r.json())
+            days = parse_daily(body)
         except ValueError as exc:
             raise Unavailable(f"Open-Meteo's answer is not understood: {exc}") from exc
         days = [d for d in days if first <= d.day <= last]
         with self._lock:
             self._cache[key] = (time.monotonic(), days)
         return days
+
+
+def get_json(client: httpx.Client, url: str, params: dict[str, str]) -> Any:
+    """One Open-Meteo request's JSON body (the history and the forecast adapters); ``Unavailable``
+    with the reason when it cannot be reached or answers an error."""
+    try:
+        r = client.get(url, params=params)
+    except httpx.HTTPError as exc:
+        raise Unavailable(f"Open-Meteo cannot be reached: {exc}", retry_after_s=60) from exc
+    if r.status_code != 200:
+        reason = ""
+        with contextlib.suppress(ValueError, AttributeError):
+            reason = str(r.json().get("reason", ""))
+        raise Unavailable(
+            f"Open-Meteo answered {r.status_code}{': ' + reason if reason else ''}",
+            retry_after_s=60,
+        )
+    try:
+        return r.json()
+    except ValueError as exc:
+        raise Unavailable(f"Open-Meteo's answer is not understood: {exc}") from exc

@@ -18,7 +18,6 @@ cycle asks a dead service once per cell, and raises ``Unavailable`` with the rea
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import threading
 import time
@@ -29,6 +28,7 @@ from typing import Any
 import httpx
 
 from voltfleet.domain.weather import HourlyWeather
+from voltfleet.forecast.open_meteo import get_json
 from voltfleet.usecases.errors import Unavailable
 
 FORECAST_URL = "https://api.open-meteo.com/v1/forecast"
@@ -140,19 +140,8 @@ class OpenMeteoForecast:
             "forecast_days": str(FORECAST_DAYS),
         }
         self.fetches += 1
+        body = get_json(self._client, self.url, params)
         try:
-            r = self._client.get(self.url, params=params)
-        except httpx.HTTPError as exc:
-            raise Unavailable(f"Open-Meteo cannot be reached: {exc}", retry_after_s=60) from exc
-        if r.status_code != 200:
-            reason = ""
-            with contextlib.suppress(ValueError, AttributeError):
-                reason = str(r.json().get("reason", ""))
-            raise Unavailable(
-                f"Open-Meteo answered {r.status_code}{': ' + reason if reason else ''}",
-                retry_after_s=60,
-            )
-        try:
-            return parse_hourly(r.json())
+            return parse_hourly(body)
         except ValueError as exc:
             raise Unavailable(f"Open-Meteo's answer is not understood: {exc}") from exc
