@@ -6,26 +6,22 @@ last acknowledgement, what waits for it, and the history. O&M engineers and admi
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voltfleet.app.commands import service
-from voltfleet.app.commands.repository import CommandRepository
+from voltfleet.app.commands.device_page import device_commands, local_time
 from voltfleet.app.commands.schemas import CommandIn
 from voltfleet.app.deps import DbSession, request_now
-from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.gateway_settings import forms
 from voltfleet.app.i18n import _
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.domain import gateway_settings as gs
 from voltfleet.domain.access import Action, Kind
-from voltfleet.store.models import Site
 from voltfleet.usecases.errors import Conflict, Forbidden, Invalid, NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -44,14 +40,6 @@ SECTIONS = {
 KINDS = (*gs.GATEWAY_SETTING_KINDS, "scan")
 
 
-def _local(at: datetime | None, zone: ZoneInfo) -> str:
-    """An instant in the site's zone with its offset (the one-clock rule)."""
-    if at is None:
-        return "—"
-    local = at.astimezone(zone)
-    return local.strftime("%Y-%m-%d %H:%M ") + local.isoformat()[-6:]
-
-
 def _applied(row: Any) -> dict[str, Any]:
     """The values a gateway reported applying (its reply's ``applied``; else what was sent)."""
     result = row.result if isinstance(row.result, dict) else {}
@@ -66,21 +54,14 @@ def settings_page(
     request: Request, session: DbSession, device_id: str, error: str = "", notice: str = ""
 ) -> HTMLResponse:
     caller = require_caller(request, session)
-    device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
-    site = session.get(Site, device.site_id)
-    zone = ZoneInfo(site.timezone if site else "UTC")
-    service.sweep(session, request_now(request), device_id=device.id)
-    recent = session.scalars(
-        CommandRepository(session, caller).of_device(device.id).limit(200)
-    ).all()
-    rows = [r for r in recent if r.kind in KINDS]
+    device, site, zone, rows = device_commands(request, session, caller, device_id, KINDS)
     reported: dict[str, dict[str, Any]] = {}
     reported_at: dict[str, str] = {}
     pending: dict[str, Any] = {}
     for r in rows:  # newest first: the first of each kind wins
         if r.state == "acknowledged" and r.kind not in reported:
             reported[r.kind] = _applied(r)
-            reported_at[r.kind] = _local(r.replied_at, zone)
+            reported_at[r.kind] = local_time(r.replied_at, zone)
         if r.state in ("queued", "sent") and r.kind not in pending:
             pending[r.kind] = r
     protocol_rows = list(reported.get("gateway_protocol", {}).get("devices", []))
@@ -106,7 +87,7 @@ def settings_page(
         stop_bits=gs.STOP_BITS,
         port_types=gs.PORT_TYPES,
         intervals=gs.UPLOAD_INTERVALS_S,
-        local=lambda at: _local(at, zone),
+        local=lambda at: local_time(at, zone),
         zone=str(zone),
         waiting=bool(pending),
         error=error,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voltfleet.app.commands import service
+from voltfleet.app.commands.device_page import local_time
 from voltfleet.app.commands.repository import CommandRepository
 from voltfleet.app.commands.schemas import CommandIn
 from voltfleet.app.deps import Caller, DbSession, request_now
@@ -20,7 +21,6 @@ from voltfleet.app.i18n import _
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.tables import csv_download, csv_text
-from voltfleet.app.work_modes.pages import _local
 from voltfleet.domain import autotest
 from voltfleet.domain.access import Action, Kind
 from voltfleet.store.command_models import Command
@@ -74,7 +74,7 @@ def autotest_page(
         done=done,
         results=results,
         passed=bool(results) and all(r.passed for r in results),
-        local=lambda at: _local(at, zone),
+        local=lambda at: local_time(at, zone),
         zone=str(zone),
         error=error,
         notice=notice,
@@ -138,6 +138,6 @@ def autotest_csv(request: Request, session: DbSession, device_id: str) -> Respon
         "result",
         "reason",
     ]
-    finished = _local(done.replied_at, zone)
+    finished = local_time(done.replied_at, zone)
     text = f"# {autotest.STANDARD} AutoTest of {device.serial}, finished {finished}\n"
     return csv_download(text + csv_text(header, rows), f"autotest-{device.serial}.csv")

@@ -4,19 +4,16 @@ commands, and their history. O&M engineers and administrators send; owners look.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voltfleet.app.commands import service
-from voltfleet.app.commands.repository import CommandRepository
+from voltfleet.app.commands.device_page import device_commands, local_time
 from voltfleet.app.commands.schemas import CommandIn
 from voltfleet.app.deps import DbSession, request_now
-from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.i18n import _
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
@@ -31,7 +28,6 @@ from voltfleet.domain.work_modes import (
     WorkMode,
     WorkModeError,
 )
-from voltfleet.store.models import Site
 from voltfleet.usecases.errors import Conflict, Forbidden, Invalid, NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -40,27 +36,13 @@ HISTORY = 15
 TTL_S = 900  # a mode change waits a quarter of an hour for an offline gateway
 
 
-def _local(at: datetime | None, zone: ZoneInfo) -> str:
-    """An instant in the site's zone with its offset (the one-clock rule)."""
-    if at is None:
-        return "—"
-    local = at.astimezone(zone)
-    return local.strftime("%Y-%m-%d %H:%M ") + local.isoformat()[-6:]
-
-
 @router.get("/device/{device_id}/mode", response_class=HTMLResponse)
 def mode_page(
     request: Request, session: DbSession, device_id: str, error: str = "", notice: str = ""
 ) -> HTMLResponse:
     caller = require_caller(request, session)
-    device = DeviceRepository(session, caller).get_for(device_id, Action.READ)
-    site = session.get(Site, device.site_id)
-    zone = ZoneInfo(site.timezone if site else "UTC")
-    service.sweep(session, request_now(request), device_id=device.id)
-    recent = session.scalars(
-        CommandRepository(session, caller).of_device(device.id).limit(200)
-    ).all()
-    rows = [r for r in recent if r.kind in KINDS][:HISTORY]
+    device, site, zone, recent = device_commands(request, session, caller, device_id, KINDS)
+    rows = recent[:HISTORY]
 
     def last(kind: str, *, acknowledged: bool) -> Any:
         return next(
@@ -88,7 +70,7 @@ def mode_page(
         is_inverter=device.kind == "inverter",
         can_command=caller.can(Kind.DEVICE, Action.UPDATE),
         reported=reported,
-        reported_at=_local(reported.replied_at if reported else None, zone),
+        reported_at=local_time(reported.replied_at if reported else None, zone),
         sent=sent,
         modes=[(m.value, WORK_MODE_LABELS[m]) for m in WorkMode],
         base_modes=[m.value for m in BaseMode],
@@ -106,7 +88,7 @@ def mode_page(
         load_modes=[(m.value, LOAD_MODE_LABELS[m]) for m in LoadMode],
         power=power,
         rows=rows,
-        local=lambda at: _local(at, zone),
+        local=lambda at: local_time(at, zone),
         zone=str(zone),
         pending=any(r.state in ("queued", "sent") for r in rows),
         error=error,
