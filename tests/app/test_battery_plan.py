@@ -15,6 +15,7 @@ from tests.app.test_site_pages import login
 from tests.app.test_telemetry import bearer, h, iso
 from tests.support.world import World, build_world
 from voltfleet.app.runtime import Runtime
+from voltfleet.clock import ManualClock
 from voltfleet.demo import TOU_IMPORT
 
 
@@ -167,3 +168,33 @@ def test_portal_command_form_history_and_plan_table(
     frag = client.get(f"/site/{ids['site']}/battery-plan").text
     assert 'id="plan-table"' in frag and "charge" in frag and 'id="plan-data"' in frag
     assert 'id="battery-plan"' in client.get(f"/site/{ids['site']}").text
+
+
+def test_a_plan_made_seconds_before_a_step_hands_over_without_overlap(
+    client: TestClient, world: World, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five seconds before a quarter hour the step under way is shorter than a command may be
+    (MIN_TTL): its command would run past the next one's start. The next step's command starts
+    at once instead, and the commands stay back to back."""
+    now = datetime(2026, 12, 6, 11, 44, 55, tzinfo=UTC)
+    monkeypatch.setattr(runtime, "clock", ManualClock(now))
+    ids, token = site_with_tariff(client, world, "GWP5")
+    body = {
+        "capacity_kwh": 10,
+        "soc_now": 0.1,
+        "max_charge_w": 4000,
+        "max_discharge_w": 4000,
+        "start_time": "2026-12-05T20:00:00Z",
+        "follow_home": False,
+    }
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan", json=body, headers=h(world, "om@I1")
+    )
+    assert r.status_code == 201, r.text
+    cmds = r.json()["commands"]
+    assert cmds[0]["not_before"] == "2026-12-06T11:44:55Z"
+    assert cmds[0]["expires_at"] > "2026-12-06T11:45:00Z"  # the 11:45 step's, begun early
+    for a, b in itertools.pairwise(cmds):
+        assert a["expires_at"] == b["not_before"]
+    due = client.get("/api/v1/gateway/commands", headers=bearer(token)).json()["commands"]
+    assert [c["id"] for c in due] == [cmds[0]["id"]]

@@ -1,5 +1,5 @@
 """Re-planning: a periodic job (``battery_plan_cycle``, every VOLTFLEET_BATTERY_PLAN_CYCLE_S
-seconds, e.g. CYCLE_S; off by default) makes each active
+seconds, 900 unless told otherwise; 0 turns it off) makes each active
 site's plan again when it is 15 minutes old or what it was made from has drifted
 (``domain.optimisation.replan``), with the same request, from the battery's reported state of
 charge; the running command is kept unless changing it pays (``plan_service.plan_site``). A site

@@ -332,14 +332,20 @@ def queue_commands(
     ):
         old.state = dc.CommandState.EXPIRED.value
         old.message = "replaced by a newer plan"
-    rows = []
+    rows: list[Command] = []
     repo = service.repo(session)
     target = target_of(session, device)
-    for it in intervals:
-        if it.end <= now:
+    ahead = [it for it in intervals if it.end > now]
+    take_over = False  # the interval under way ends within MIN_TTL: the next one starts now
+    for i, it in enumerate(ahead):
+        begin = now if take_over else max(it.start, now)
+        take_over = False
+        if it.end - begin < dc.MIN_TTL and i + 1 < len(ahead):
+            # a command is at least MIN_TTL long, so this one would run past the next one's
+            # start and the two would overlap: hand over to the next interval at once
+            take_over = True
             continue
         request = dc.validate(dc.CommandKind.BATTERY_MODE.value, it.command_params(), limits)
-        begin = max(it.start, now)
         rows.append(
             queue_checked(
                 repo,
