@@ -58,7 +58,7 @@ class EdgeAgent:
         ]
         self.found: dict[int, sunspec.FoundDevice] = {}
         self.plans: list[mapping.Plan] = []
-        self.tou = TouRunner(self.link, self.devices, ZoneInfo(config.zone), self.outbox, now)
+        self.tou = self._tou_runner()
         # the upload interval the platform set (gateway settings) outlives a restart
         self.poll_s = upload_interval_s(self.outbox) or config.poll_s
         self.restarts = 0  # the loop's restarts (reset, safe restart) since this process began
@@ -97,6 +97,13 @@ class EdgeAgent:
             command_poll_s=c.command_poll_s,
         )
 
+    def _tou_runner(self) -> TouRunner:
+        c = self.config
+        zone = ZoneInfo(c.zone)
+        return TouRunner(
+            self.link, self.devices, zone, self.outbox, self.now, c.country, c.subdivision
+        )
+
     def devices(self) -> dict[str, sunspec.FoundDevice]:
         return {d.serial: d for d in self.found.values()}
 
@@ -122,9 +129,7 @@ class EdgeAgent:
         outbox and the transport are not touched: readings waiting are sent, none is lost."""
         for link in self.pollers:
             link.close()
-        self.tou = self.executor.tou = TouRunner(
-            self.link, self.devices, ZoneInfo(self.config.zone), self.outbox, self.now
-        )
+        self.tou = self.executor.tou = self._tou_runner()
         self.found.clear()
         self.plans = []
         await self.rescan()
