@@ -128,7 +128,7 @@ class EdgeAgent:
         next request), the TOU table is read back from disk and the bus is scanned again. The
         outbox and the transport are not touched: readings waiting are sent, none is lost."""
         for link in self.pollers:
-            link.close()
+            await link.reset()  # a command's request under way is answered first
         self.tou = self.executor.tou = self._tou_runner()
         self.found.clear()
         self.plans = []
