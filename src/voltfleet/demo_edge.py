@@ -106,6 +106,7 @@ def start(runtime: Runtime, url: str) -> Callable[[], None]:
         outbox=runtime.settings.data_dir / "edge-outbox.sqlite3",
         command_poll_s=5.0,
         zone="Europe/Berlin",  # the site's zone: TOU slots run on it
+        country="DE",  # the site's country: a TOU table's public holidays
     ).check()
     stop_agent = threading.Event()
 

@@ -7,6 +7,11 @@ timestamp per poll, and put into the outbox in one transaction. A device that st
 logged once, and once again when it answers again; the others go on. The bus is scanned at start,
 every ``rescan_s``, every 30 s while nothing was found, and on a ``scan`` command; each scan
 publishes the inventory, from which the platform adds the devices to the gateway's site.
+
+The gateway's own settings (edge/gateway_commands.py) act on the loop: an upload interval
+becomes ``poll_s`` (kept across restarts), a reset or a setting with a restart flag restarts the
+loop between two polls (Modbus connections reopened, bus scanned again, TOU table reloaded),
+and the addresses set to SunSpec are scanned with the configured ``unit_ids``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from zoneinfo import ZoneInfo
 from voltfleet.edge import mapping
 from voltfleet.edge.commands import Executor, failed
 from voltfleet.edge.config import EdgeConfig
+from voltfleet.edge.gateway_commands import GatewayControl, sunspec_units, upload_interval_s
 from voltfleet.edge.outbox import Outbox
 from voltfleet.edge.tou_runner import TouRunner
 from voltfleet.protocols.modbus.link import ModbusLink, ModbusLinkError
@@ -52,8 +58,16 @@ class EdgeAgent:
         ]
         self.found: dict[int, sunspec.FoundDevice] = {}
         self.plans: list[mapping.Plan] = []
-        self.tou = TouRunner(self.link, self.devices, ZoneInfo(config.zone), self.outbox, now)
-        self.executor = Executor(self.link, self.devices, self.rescan, now, self.tou)
+        self.tou = self._tou_runner()
+        # the upload interval the platform set (gateway settings) outlives a restart
+        self.poll_s = upload_interval_s(self.outbox) or config.poll_s
+        self.restarts = 0  # the loop's restarts (reset, safe restart) since this process began
+        self._restart = asyncio.Event()  # set: the sleep between polls ends early
+        self._restart_wanted = False
+        gateway = GatewayControl(
+            self.outbox, self._set_interval, self._request_restart, self.rescan
+        )
+        self.executor = Executor(self.link, self.devices, self.rescan, now, self.tou, gateway)
         self.transport: Transport = self._transport()
         self.polls = 0
         self._silent: set[int] = set()
@@ -83,15 +97,51 @@ class EdgeAgent:
             command_poll_s=c.command_poll_s,
         )
 
+    def _tou_runner(self) -> TouRunner:
+        c = self.config
+        zone = ZoneInfo(c.zone)
+        return TouRunner(
+            self.link, self.devices, zone, self.outbox, self.now, c.country, c.subdivision
+        )
+
     def devices(self) -> dict[str, sunspec.FoundDevice]:
         return {d.serial: d for d in self.found.values()}
+
+    def unit_ids(self) -> tuple[int, ...]:
+        """The units scanned: the configured ones and those the platform set to SunSpec."""
+        return tuple(sorted({*self.config.unit_ids, *sunspec_units(self.outbox)}))
+
+    # ---- the gateway's own settings ----------------------------------------------------------
+
+    def _set_interval(self, seconds: float) -> float:
+        self.poll_s = seconds
+        self._restart.set()  # the sleep under way ends: the next poll keeps the new pace
+        return self.poll_s
+
+    def _request_restart(self, why: str) -> None:
+        log.warning("edge: the loop restarts (%s)", why)
+        self._restart_wanted = True
+        self._restart.set()
+
+    async def _restart_loop(self) -> None:
+        """Restart between two polls: the Modbus connections are closed (they open again at the
+        next request), the TOU table is read back from disk and the bus is scanned again. The
+        outbox and the transport are not touched: readings waiting are sent, none is lost."""
+        for link in self.pollers:
+            await link.reset()  # a command's request under way is answered first
+        self.tou = self.executor.tou = self._tou_runner()
+        self.found.clear()
+        self.plans = []
+        await self.rescan()
+        self.restarts += 1
+        await asyncio.to_thread(self.outbox.count, "restarts")
 
     # ---- scan --------------------------------------------------------------------------------
 
     async def rescan(self, units: list[int] | None = None) -> int:
         """Scan ``units`` (default: the configured ones); returns how many SunSpec devices were
         found among them, and publishes the inventory."""
-        for unit in units or self.config.unit_ids:
+        for unit in units or self.unit_ids():
             try:
                 d = await sunspec.scan(self.link, unit)
             except (sunspec.NotSunSpec, ModbusLinkError, ValueError) as exc:
@@ -107,7 +157,7 @@ class EdgeAgent:
         self.transport.inventory(
             {"devices": [d.inventory() for _, d in sorted(self.found.items())]}
         )
-        found = sum(1 for u in units or self.config.unit_ids if u in self.found)
+        found = sum(1 for u in units or self.unit_ids() if u in self.found)
         log.info("edge: %s SunSpec device(s) on %s", found, self.config.modbus.describe())
         return found
 
@@ -198,8 +248,14 @@ class EdgeAgent:
                 await self.tou.tick()  # a TOU table's next slot (edge/tou_runner.py)
                 if transport.done():
                     transport.result()  # a transport that died takes the agent with it
-                left = self.config.poll_s - (time.monotonic() - started)
-                await asyncio.sleep(max(left, 0.0))
+                left = self.poll_s - (time.monotonic() - started)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._restart.wait(), max(left, 0.0))
+                self._restart.clear()
+                if self._restart_wanted:
+                    self._restart_wanted = False
+                    await self._restart_loop()
+                    last_scan = time.monotonic()
         finally:
             transport.cancel()
             with contextlib.suppress(asyncio.CancelledError):

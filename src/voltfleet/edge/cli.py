@@ -38,6 +38,8 @@ def add_parser(sub: Any) -> None:
     e.add_argument("--batch-readings", type=int, help="readings in one message")
     e.add_argument("--connections", type=int, help="Modbus TCP connections polling side by side")
     e.add_argument("--zone", help="the site's time zone, e.g. Europe/Berlin (TOU mode's clock)")
+    e.add_argument("--country", help="the site's country, e.g. DE (TOU mode's public holidays)")
+    e.add_argument("--subdivision", help="the site's state or region, e.g. BY (holidays)")
     e.set_defaults(fn=main)
 
 
@@ -62,6 +64,8 @@ def main(args: argparse.Namespace) -> None:
         "batch_readings",
         "connections",
         "zone",
+        "country",
+        "subdivision",
     ]
     try:
         config = load(args.config, {k: getattr(args, k) for k in keys})

@@ -6,7 +6,10 @@
   scale factor and refuses a read-only point or a value its type cannot hold) or
   ``{"address", "words"}`` (a vendor register, already scaled by the platform) -> details
   ``{"before", "after"}``, ``after`` read back from the device once written;
-- ``scan``: ``{}`` or ``{"unit_ids": [...]}`` -> details ``{"found": n}``, then the inventory;
+- ``scan``: ``{}`` or ``{"unit_ids": [...]}`` -> details ``{"found": n}``, then the inventory
+  (what answered: unit id, kind, model, serial, from which the platform adds the devices);
+- the gateway's own settings (``upload_interval``, ``gateway_reset``, ``gateway_protocol``,
+  ``serial_forwarding``, ``tcp_forwarding``, ``gateway_baud_rate``): edge/gateway_commands.py;
 - ``work_mode`` / ``power_switch`` / ``intelligent_load``: SunSpec control points written and
   read back (edge/mode_commands.py, the mapping in edge/sunspec_modes.py);
 - ``battery_mode`` / ``battery_setpoint`` (domain/commands.py): through the storage control
@@ -26,6 +29,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from voltfleet.edge.gateway_commands import KINDS as GATEWAY_KINDS
+from voltfleet.edge.gateway_commands import GatewayControl
 from voltfleet.edge.mode_commands import OPERATIONS, operate
 from voltfleet.edge.tou_runner import TouRunner
 from voltfleet.protocols.modbus.link import MAX_READ, ModbusLinkError
@@ -57,7 +62,9 @@ class Executor:
         rescan: Callable[[list[int] | None], Awaitable[int]],
         now: Callable[[], datetime],
         tou: TouRunner | None = None,
+        gateway: GatewayControl | None = None,
     ) -> None:
+        self.gateway = gateway  # the gateway's own settings; None: refused
         self.tou = tou  # runs TOU tables (edge/tou_runner.py); None: TOU is refused
         self.link = link
         self.devices = devices
@@ -89,6 +96,8 @@ class Executor:
         try:
             if kind == "scan":
                 return await self._scan(params)
+            if kind in GATEWAY_KINDS and self.gateway is not None:
+                return await self.gateway.apply(str(kind), params)
             if kind in ("battery_mode", "battery_setpoint"):
                 return await self._battery(str(kind), str(body.get("device")), params)
             if kind == "work_mode" and params.get("mode") == "tou" and self.tou is not None:
@@ -100,7 +109,9 @@ class Executor:
                 return failed(
                     f"unsupported command kind {kind!r} (this gateway: register_read, "
                     "register_write, scan, battery_mode, battery_setpoint, work_mode, "
-                    "power_switch, intelligent_load)"
+                    "power_switch, intelligent_load"
+                    + (", " + ", ".join(sorted(GATEWAY_KINDS)) if self.gateway else "")
+                    + ")"
                 )
             device = self.devices().get(str(body.get("device")))
             if device is None:

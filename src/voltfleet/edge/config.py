@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from voltfleet.domain.tariffs.holidays_calendar import is_supported_region
 from voltfleet.protocols.modbus.link import LinkConfig
 
 
@@ -31,6 +32,8 @@ class EdgeConfig:
     command_poll_s: float = 5.0  # HTTP only: how often commands are fetched
     connections: int = 1  # Modbus TCP: connections polling the devices side by side
     zone: str = "UTC"  # the site's time zone (IANA): the clock a TOU table runs on
+    country: str = ""  # the site's country (ISO 3166-1 alpha-2): a TOU table's public holidays
+    subdivision: str = ""  # its state or region where holidays differ (e.g. BY in DE)
 
     def check(self) -> EdgeConfig:
         if not self.serial or not self.token:
@@ -47,6 +50,13 @@ class EdgeConfig:
             raise ConfigError("connections must be 1..16 (1 on a serial port)")
         if not 1 <= self.batch_readings <= 20_000:
             raise ConfigError("batch_readings must be 1..20000")
+        if (self.country or self.subdivision) and not is_supported_region(
+            self.country, self.subdivision or None
+        ):
+            raise ConfigError(
+                f"country/subdivision {self.country!r}/{self.subdivision!r} has no public "
+                "holiday calendar (ISO codes, e.g. DE and BY)"
+            )
         try:
             ZoneInfo(self.zone)
         except (ValueError, ZoneInfoNotFoundError):

@@ -12,7 +12,9 @@ power cut the last commits may be lost (``synchronous=FULL`` keeps them, at an f
 
 The ``tally`` counts readings put and sent, across restarts (the tests and the log read it).
 Applied commands and their replies are kept too (``replies``), so a command delivered twice
-(its id again) is answered with the first reply and not applied again.
+(its id again) is answered with the first reply and not applied again. The gateway settings
+the platform applied (edge/gateway_commands.py) are kept in ``settings``: the agent's local
+configuration, read back for the acknowledgement and at the next start.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, n INTE
                                    body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tally (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS replies (id TEXT PRIMARY KEY, reply TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS settings (kind TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT OR IGNORE INTO tally VALUES ('put', 0), ('sent', 0);
 """
 
@@ -111,3 +114,23 @@ class Outbox:
             self._db.execute(
                 "DELETE FROM replies WHERE rowid <= (SELECT max(rowid) FROM replies) - 1000"
             )
+
+    # ---- the gateway's own settings (edge/gateway_commands.py) ------------------------------
+
+    def keep_setting(self, kind: str, value: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO settings VALUES (?, ?)", (kind, json.dumps(value))
+            )
+
+    def setting(self, kind: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM settings WHERE kind = ?", (kind,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def count(self, key: str) -> int:
+        """Add one to the tally ``key`` (e.g. the loop's restarts); its new value."""
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO tally VALUES (?, 0)", (key,))
+            self._db.execute("UPDATE tally SET v = v + 1 WHERE k = ?", (key,))
+            return int(self._db.execute("SELECT v FROM tally WHERE k = ?", (key,)).fetchone()[0])

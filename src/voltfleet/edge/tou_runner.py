@@ -1,8 +1,9 @@
 """TOU mode on a SunSpec inverter: SunSpec has no time-of-use table, so the agent keeps the
 table and writes the points of the slot's base mode (edge/sunspec_modes.py ``tou_plan``) when
 the command arrives and again whenever the base mode changes (checked after every poll, on the
-agent's clock in its configured ``zone``; public holidays are not known here: a holiday runs as
-its weekday).
+agent's clock in its configured ``zone``). A public holiday of the configured ``country`` (and
+``subdivision``; the ``holidays`` package's calendar) follows the table's holiday rule: the
+weekend's slots or the weekday's; without a country a holiday runs as its weekday.
 
 The table survives a restart of the agent (kept in its outbox database). Another work mode or a
 battery command for the same inverter ends it; a register write does not. A base-mode change
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from voltfleet.domain.tariffs.holidays_calendar import is_public_holiday
 from voltfleet.domain.work_modes import (
     TouSettings,
     WorkModeError,
@@ -49,7 +51,11 @@ class TouRunner:
         zone: ZoneInfo,
         memory: Memory,
         now: Callable[[], datetime],
+        country: str = "",
+        subdivision: str = "",
     ) -> None:
+        self.country = country  # "" : no public holidays known
+        self.subdivision = subdivision or None
         self.link = link
         self.devices = devices
         self.zone = zone
@@ -78,6 +84,10 @@ class TouRunner:
             self.serial = self.table = self.base = None
             self.memory.remember(KEY, {})
 
+    def holiday(self, day: date) -> bool:
+        """Is ``day`` (the site's date) a public holiday where the site is?"""
+        return bool(self.country) and is_public_holiday(day, self.country, self.subdivision)
+
     async def _plan(self, device: FoundDevice, tou: TouSettings) -> sm.OperationPlan:
         models = await _read_models(self.link, device, [sm.STORAGE])
         _, regs, lay = models[sm.STORAGE]
@@ -88,10 +98,12 @@ class TouRunner:
                 _, regs, lay = (await _read_models(self.link, device, [mid]))[mid]
                 wmax = ss.value(lay, regs, point)
                 break
+        local = self.now().astimezone(self.zone)
         return sm.tou_plan(
             tou,
-            self.now().astimezone(self.zone),
+            local,
             device.model_ids,
+            holiday=self.holiday(local.date()),
             wchamax_w=float(wchamax) if isinstance(wchamax, int | float) else None,
             wmax_w=float(wmax) if isinstance(wmax, int | float) else None,
         )
@@ -128,7 +140,8 @@ class TouRunner:
         now = self.now()
         if self._retry_at is not None and now < self._retry_at:
             return
-        if tou_mode_at(self.table, now.astimezone(self.zone)).value == self.base:
+        local = now.astimezone(self.zone)
+        if tou_mode_at(self.table, local, holiday=self.holiday(local.date())).value == self.base:
             return  # the same slot's mode: nothing to write
         device = self.devices().get(self.serial)
         if device is None:

@@ -82,6 +82,17 @@ def home_serials(index: int, tag: str) -> tuple[str, str, str, str]:
     return f"{serial}-GW", f"{serial}-INV", f"{serial}-BAT", f"{serial}-MTR"
 
 
+# The firmware versions the simulated gateways run (the demo's releases are 3.0.0 and 3.1.0;
+# every one streams live data, which a Wi-Fi gateway does from 3.0): a home's is stable, so the
+# gateway dashboard's counts by firmware have three groups and Upgrade has gateways to take along.
+GATEWAY_FIRMWARE = ("3.1.0", "3.0.2", "3.0.0")
+
+
+def gateway_firmware(index: int) -> str:
+    """The firmware version home ``index``'s gateway runs (and reports when it is registered)."""
+    return GATEWAY_FIRMWARE[index % len(GATEWAY_FIRMWARE)]
+
+
 def charger_serial(index: int, tag: str) -> str:
     """The serial number (OCPP charge point id) of home ``index``'s EV charger."""
     return f"SIM{tag}{index:05d}-EVC"
@@ -230,7 +241,12 @@ class VoltfleetClient:
                 "latitude": round(latitude, 5),
                 "longitude": round(longitude, 5),
                 "address": f"simulated home {index}",
-                "gateway": {"serial": gw, "subtype": "wifi", "model": "voltfleet simulator"},
+                "gateway": {
+                    "serial": gw,
+                    "subtype": "wifi",
+                    "model": "voltfleet simulator",
+                    "fw_arm": gateway_firmware(index),  # what the gateway reports it runs
+                },
                 **({"org_id": org_id} if org_id else {}),
             },
         )
@@ -256,6 +272,13 @@ class VoltfleetClient:
         if not found:
             return None
         site_id = str(found[0]["site_id"])
+        if not found[0].get("fw_arm"):  # made by a run whose gateways reported no firmware
+            await self._json(
+                "PATCH",
+                f"/api/v1/devices/{found[0]['id']}",
+                200,
+                json={"fw_arm": gateway_firmware(index)},
+            )
         page = await self._json(
             "GET", "/api/v1/devices", 200, params={"site_id": site_id, "page_size": 500}
         )

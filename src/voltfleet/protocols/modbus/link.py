@@ -65,6 +65,12 @@ class ModbusLink:
     def close(self) -> None:
         self.client.close()
 
+    async def reset(self) -> None:
+        """Close the connection once the request under way (if any) is answered; the next
+        request opens it again."""
+        async with self._lock:
+            self.close()
+
     async def read(self, unit_id: int, address: int, count: int) -> list[int]:
         """``count`` holding registers from ``address`` (split into reads of 125)."""
         out: list[int] = []
