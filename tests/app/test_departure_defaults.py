@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from tests.app.test_power import connector_of, h, make_site
 from tests.app.test_power import link as link
@@ -18,8 +18,13 @@ from tests.app.test_power import world as world
 from tests.app.test_power_ev_modes import _session
 from tests.app.test_sites import portal_login
 from tests.support.world import World
+from voltfleet.app.charging import departure_defaults
 from voltfleet.app.runtime import Runtime
+from voltfleet.store.charging_models import ChargingSession
+from voltfleet.store.ev_modes_models import SessionDeparture
+from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import AuditEntry
+from voltfleet.usecases.charging import StartRequest
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -260,3 +265,50 @@ def test_owners_see_the_departure_but_no_forms(
               "energy_need_kwh": "5"},
     )  # fmt: skip
     assert r.status_code == 422 and "may not update" in r.text
+
+
+def test_a_start_takes_the_default_on_the_sites_clock_across_the_spring_change(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    """Berlin's clocks jump on 29 March 2026 at 02:00: a 06:00 default of a card is 04:00 UTC
+    that morning, a 07:30 default of a connector 05:30 UTC (both an hour earlier in UTC than
+    the evening before's offset would say)."""
+    ids = make_site(client, world)
+    site, om = ids["site"], h(world, "om@I1")
+    tag = _tag(client, world, site, "T")  # the tag _session's sessions start with
+    r = client.put(f"/api/v1/sites/{site}/id-tags/{tag}/departure-default",
+                   json={"departure_time": "06:00", "energy_need_kwh": 20}, headers=om)  # fmt: skip
+    assert r.status_code == 200
+    for charger in ("PWR-A", "PWR-B"):
+        r = client.put(
+            f"/api/v1/sites/{site}/connectors/{connector_of(runtime, ids[charger])}"
+            "/departure-default",
+            json={"departure_time": "07:30", "energy_need_kwh": 8},
+            headers=om,
+        )
+        assert r.status_code == 200
+    evening = datetime(2026, 3, 28, 20, 0, tzinfo=UTC)  # 21:00 CET
+    with_tag = _session(runtime, site, ids["PWR-A"], 74001, evening)
+    without = _session(runtime, site, ids["PWR-B"], 74002, evening)
+    with runtime.db.session() as s:
+        s.execute(update(ChargingSession).where(ChargingSession.id == without).values(id_tag=""))
+
+    def start(charger: str, tag: str, now: datetime) -> SessionDeparture | None:
+        with runtime.db.session() as s:
+            device = s.get(Device, ids[charger])
+            assert device is not None
+            request = StartRequest(1, tag, 1000, evening)
+            return departure_defaults.apply_at_start(s, device, request, now)
+
+    assert start("PWR-A", "T", evening) is not None
+    assert start("PWR-B", "", evening) is not None
+    assert start("PWR-A", "T", evening) is None  # a start sent again: the one it has stays
+    with runtime.db.session() as s:
+        got = {d.session_id: d for d in s.scalars(select(SessionDeparture))}
+        assert (got[with_tag].departure_at, got[with_tag].source, got[with_tag].energy_need_wh) == (
+            datetime(2026, 3, 29, 4, 0, tzinfo=UTC), "tag_default", 20_000)  # fmt: skip
+        assert (got[without].departure_at, got[without].source) == (
+            datetime(2026, 3, 29, 5, 30, tzinfo=UTC), "connector_default")  # fmt: skip
+        s.execute(delete(SessionDeparture))
+    # reported long after the fact (a charger that was offline): a departure gone is not set
+    assert start("PWR-A", "T", datetime(2026, 3, 29, 9, 0, tzinfo=UTC)) is None

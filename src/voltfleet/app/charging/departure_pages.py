@@ -25,7 +25,6 @@ from voltfleet.app.power import ev_modes
 from voltfleet.app.power.ev_modes_schemas import DepartureIn
 from voltfleet.domain.access import Action, Kind
 from voltfleet.store.charging_models import ChargingSession
-from voltfleet.store.ev_modes_models import SessionDeparture
 from voltfleet.store.fleet_models import Connector
 from voltfleet.store.models import Site
 from voltfleet.usecases.errors import AppError, NotFound
@@ -51,16 +50,6 @@ def _card(
         for d in ev_modes.departures(session, site, now, only_set=False)
         if d.charger_serial == device.serial
     }
-    sources = dict(
-        session.execute(
-            select(ChargingSession.connector_id, SessionDeparture.source)
-            .join(
-                SessionDeparture,
-                SessionDeparture.session_id == ChargingSession.id,
-            )
-            .where(ChargingSession.device_id == device.id, ChargingSession.stopped_at.is_(None))
-        ).all()
-    )
     connectors = list(
         session.scalars(
             select(Connector)
@@ -78,7 +67,6 @@ def _card(
         site=site,
         connectors=connectors,
         running=running,
-        sources=sources,
         defaults=departure_defaults.connector_defaults(session, site.id, device.id),
         can_set=caller.can(Kind.DEVICE, Action.UPDATE),
         error=error,
