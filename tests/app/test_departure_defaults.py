@@ -23,7 +23,7 @@ from voltfleet.app.runtime import Runtime
 from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.ev_modes_models import SessionDeparture
 from voltfleet.store.fleet_models import Device
-from voltfleet.store.models import AuditEntry
+from voltfleet.store.models import AuditEntry, Site
 from voltfleet.usecases.charging import StartRequest
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -312,3 +312,23 @@ def test_a_start_takes_the_default_on_the_sites_clock_across_the_spring_change(
         s.execute(delete(SessionDeparture))
     # reported long after the fact (a charger that was offline): a departure gone is not set
     assert start("PWR-A", "T", datetime(2026, 3, 29, 9, 0, tzinfo=UTC)) is None
+
+
+def test_a_bad_zone_never_costs_the_charger_its_start(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    ids = make_site(client, world)
+    conn = connector_of(runtime, ids["PWR-A"])
+    r = client.put(f"/api/v1/sites/{ids['site']}/connectors/{conn}/departure-default",
+                   json={"departure_time": "07:30", "energy_need_kwh": 8},
+                   headers=h(world, "om@I1"))  # fmt: skip
+    assert r.status_code == 200
+    now = datetime.now(UTC)
+    _session(runtime, ids["site"], ids["PWR-A"], 75001, now)
+    with runtime.db.session() as s:
+        s.execute(update(Site).where(Site.id == ids["site"]).values(timezone="Mars/Olympus"))
+    with runtime.db.session() as s:
+        device = s.get(Device, ids["PWR-A"])
+        assert device is not None
+        request = StartRequest(1, "T", 1000, now)
+        assert departure_defaults.apply_at_start(s, device, request, now) is None

@@ -6,9 +6,10 @@ NotifyEVChargingNeeds or a person replaces it later (app/power/ev_modes.py). Nev
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,7 +43,7 @@ from voltfleet.store.ocpp_models import IdTag
 from voltfleet.usecases.charging import StartRequest
 from voltfleet.usecases.errors import Invalid, NotFound
 
-SOURCES = ("tag_default", "connector_default")  # SessionDeparture.source of an applied default
+log = logging.getLogger(__name__)
 
 
 def _audit(
@@ -237,8 +238,12 @@ def apply_at_start(
     if tag_row is None and conn_row is None:
         return None
     site = session.get(Site, device.site_id)
-    zone = ZoneInfo((site.timezone if site else None) or "UTC")
-    chosen = choose(row.started_at, zone, _default(tag_row), _default(conn_row))
+    try:  # a default never costs the charger its start: a bad zone or row is logged, skipped
+        zone = ZoneInfo((site.timezone if site else None) or "UTC")
+        chosen = choose(row.started_at, zone, _default(tag_row), _default(conn_row))
+    except (ValueError, ZoneInfoNotFoundError) as exc:
+        log.warning("session %s: no default departure (%s)", row.id, exc)
+        return None
     if chosen is None or chosen.departure_at <= now:
         return None
     dep = SessionDeparture(
