@@ -20,6 +20,8 @@ from voltfleet.app.alarms.endpoints import router as alarms_router
 from voltfleet.app.audit_log.endpoints import router as audit_router
 from voltfleet.app.auth.endpoints import router as auth_router
 from voltfleet.app.charging.charger_link import charger_link
+from voltfleet.app.charging.departure_defaults_endpoints import router as departure_defaults_router
+from voltfleet.app.charging.departure_pages import router as departure_pages_router
 from voltfleet.app.charging.endpoints import router as charging_router
 from voltfleet.app.charging.ocpp_endpoints import router as ocpp_api_router
 from voltfleet.app.charging.ocpp_pages import router as ocpp_pages_router
@@ -289,6 +291,8 @@ def create_app(
         virtual_battery_live_router,
         ocpp_api_router,
         ocpp_pages_router,
+        departure_defaults_router,
+        departure_pages_router,
         work_modes_pages_router,
         gateway_settings_router,
         autotest_pages_router,

@@ -17,6 +17,7 @@ from voltfleet.app.runtime import Runtime
 from voltfleet.app.tariffs import service as tariffs
 from voltfleet.app.users.service import new_user
 from voltfleet.demo_alarms import seed_alarm_notifications
+from voltfleet.demo_departure import seed_departure_defaults
 from voltfleet.demo_ev_modes import seed_ev_modes_demo
 from voltfleet.demo_money import seed_exchange_rates
 from voltfleet.demo_power import seed_power_demo
@@ -127,6 +128,7 @@ def seed_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
         seed_plan_history(s, sites[DYNAMIC_HOME], gateways[DYNAMIC_HOME], now)
         power_loc = seed_power_demo(s, sites[0], gateways[0], now)  # EV power (demo_power.py)
         seed_ev_modes_demo(s, power_loc, now)  # departure time, 1p/3p (demo_ev_modes.py)
+        seed_departure_defaults(s, sites[0].id)  # per card and connector (demo_departure.py)
         seed_firmware(s, inst, gateways[:4], now)  # Upgrade: releases and a finished campaign
         seed_alarm_notifications(s, inst, owner, sites, gateways, now)  # demo_alarms.py
         for site in sites:  # live data follows each gateway's firmware (seeded above)

@@ -510,6 +510,38 @@ SITE_CASES = [
         S, Action.UPDATE, "PUT", "/api/v1/sites/{site_id}/id-tags", lambda _: {"tag": "T"}, "site"
     ),
     Case(S, Action.UPDATE, "DELETE", "/api/v1/sites/{site_id}/id-tags/{tag_id}", target="temp_tag"),
+    # Default departures: an id tag's (as its tag), a connector's (as a session's departure).
+    Case(S, Action.READ, "GET", "/api/v1/sites/{site_id}/departure-defaults", target="site"),
+    Case(
+        S,
+        Action.UPDATE,
+        "PUT",
+        "/api/v1/sites/{site_id}/id-tags/{tag_id}/departure-default",
+        lambda _: {"departure_time": "07:30", "energy_need_kwh": 20},
+        "temp_tag",
+    ),
+    Case(
+        S,
+        Action.UPDATE,
+        "DELETE",
+        "/api/v1/sites/{site_id}/id-tags/{tag_id}/departure-default",
+        target="temp_tag",
+    ),
+    Case(
+        D,
+        Action.UPDATE,
+        "PUT",
+        "/api/v1/sites/{site_id}/connectors/{connector_id}/departure-default",
+        lambda _: {"departure_time": "07:30", "energy_need_kwh": 20},
+        "power",
+    ),
+    Case(
+        D,
+        Action.UPDATE,
+        "DELETE",
+        "/api/v1/sites/{site_id}/connectors/{connector_id}/departure-default",
+        target="power",
+    ),
 ]
 # Endpoints whose scope is in the body (metering) or that only superusers may use.
 SPECIAL = {("PUT", "/api/v1/meters/interval"), ("PUT", "/api/v1/market-prices/{source}/{area}")}

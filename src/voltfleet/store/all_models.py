@@ -5,6 +5,7 @@ from voltfleet.store import (  # noqa: F401
     alarm_notify_models,
     charging_models,
     command_models,
+    departure_defaults_models,
     discovery_models,
     ev_modes_models,
     firmware_models,

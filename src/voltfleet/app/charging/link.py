@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from voltfleet.app.charging import id_tags, service
+from voltfleet.app.charging import departure_defaults, id_tags, service
 from voltfleet.app.charging.alarm_hooks import charger_fault_cleared, charger_fault_raised
 from voltfleet.app.firmware import chargers as charger_firmware
 from voltfleet.app.power.ev_modes import departure_from_car
@@ -210,7 +210,14 @@ class AppChargerLink:
         return await self._run(accepts)
 
     async def start_transaction(self, request: StartRequest) -> int:
-        return await self._run(charging.start_transaction, request)
+        """A new session, with its tag's or connector's default departure (departure_defaults)."""
+
+        def start(repo: SqlChargingRepository, device: Device, *, now: datetime) -> int:
+            tx = charging.start_transaction(repo, device, request, now=now)
+            departure_defaults.apply_at_start(repo.session, device, request, now)
+            return tx
+
+        return await self._run(start)
 
     async def meter_values(
         self,

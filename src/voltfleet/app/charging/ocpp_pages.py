@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from voltfleet.app.charging import id_tags, ocpp_service
+from voltfleet.app.charging import departure_defaults, id_tags, ocpp_service
 from voltfleet.app.charging.charger_link import charger_link
 from voltfleet.app.charging.connections import registry
 from voltfleet.app.charging.ocpp_schemas import IdTagIn, OcppCommandOut
@@ -50,6 +50,7 @@ def _card(
         can_command=caller.can(Kind.DEVICE, Action.UPDATE),
         can_edit_tags=caller.can(Kind.SITE, Action.UPDATE),
         tags=id_tags.of_site(session, device.site_id),
+        tag_defaults=departure_defaults.tag_defaults(session, device.site_id),
         answer=json.dumps(answer.model_dump(), indent=2) if answer else None,
         error=error,
         notice=notice,
@@ -115,15 +116,22 @@ def save_tag_from_portal(
     tag: Annotated[str, Form()],
     label: Annotated[str, Form()] = "",
     active: Annotated[str, Form()] = "",
+    departure_time: Annotated[str, Form()] = "",
+    energy_need_kwh: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
-    """Add or change an id tag of the charger's site."""
+    """Add or change an id tag of the charger's site, with its default departure (both fields
+    empty: none)."""
     check_csrf(request, csrf)
     caller = require_caller(request, session)
     error = notice = None
     try:
         device = ocpp_service.charger_for(session, caller, device_id, Action.READ)
         body = IdTagIn(tag=tag[:36] or " ", label=label[:100], active=bool(active))
-        ocpp_service.put_tag(session, caller, device.site_id, body)
+        default = departure_defaults.form_default(departure_time, energy_need_kwh)
+        saved = ocpp_service.put_tag(session, caller, device.site_id, body)
+        departure_defaults.put_or_clear_tag_default(
+            session, caller, device.site_id, saved.id, default
+        )
         session.commit()
         notice = f"id tag {tag} saved"
     except AppError as exc:

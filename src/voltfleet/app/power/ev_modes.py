@@ -229,6 +229,7 @@ def departures(
                 power_w=power,
                 ready_at=ready,
                 short_kwh=round(look.short_wh / 1000, 2),
+                source=dep.source,
             )
         )
     return out

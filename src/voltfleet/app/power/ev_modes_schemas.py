@@ -29,6 +29,11 @@ class DepartureOut(BaseModel):
         description="at that power, when the need is met (None: not by the departure)"
     )
     short_kwh: float = Field(description="what will be missing at the departure (0: ready)")
+    source: str | None = Field(
+        None,
+        description="where the departure came from: tag_default, connector_default (the "
+        "session's defaults at its start), car (NotifyEVChargingNeeds), portal or api",
+    )
 
 
 class PhaseSwitchingIn(BaseModel):
