@@ -256,45 +256,12 @@ def readings(p: Plan, regs: Sequence[int], ts: str) -> list[dict[str, Any]]:
     ]
 
 
-def site_load(
-    polled: list[tuple[FoundDevice, list[dict[str, Any]]]], ts: str
-) -> list[dict[str, Any]]:
-    """load_power_w = sum of the inverters' AC power + the meter's grid power (>= 0), on the
-    first inverter; nothing when the bus has no meter or no inverter answered."""
-    ac = [
-        r["value"]
-        for d, rs in polled
-        if d.kind == "inverter"
-        for r in rs
-        if r["point"] == "ac_power_w"
-    ]
-    grid = [
-        r["value"]
-        for d, rs in polled
-        if d.kind == "meter"
-        for r in rs
-        if r["point"] == "grid_power_w"
-    ]
-    inverters = [d for d, _ in polled if d.kind == "inverter"]
-    if not ac or len(grid) != 1 or not inverters:
-        return []
-    load = max(sum(ac) + grid[0], 0.0)
-    return [
-        {
-            "device": inverters[0].serial,
-            "point": "load_power_w",
-            "ts": ts,
-            "value": load,
-            "unit": "W",
-        }
-    ]
-
-
 def site_load_json(
     first_inverter: Plan, ac: Sequence[float], grid: Sequence[float], ts: str
 ) -> list[str]:
-    """``site_load`` from the values a poll gave (the inverters' AC powers, the meters' grid
-    powers), as the outbox's JSON text."""
+    """load_power_w = the inverters' AC power + the meter's grid power (>= 0), on the first
+    inverter that answered, from the values a poll gave, as the outbox's JSON text; nothing when
+    no inverter gave its AC power or the bus has not exactly one meter that gave its power."""
     if not ac or len(grid) != 1:
         return []
     load = max(sum(ac) + grid[0], 0.0)
