@@ -1,9 +1,11 @@
 """The edge agent: scan the bus, poll the devices, keep the readings in the outbox, let the
 transport (MQTT, or HTTP where no broker is reachable) deliver them, and answer commands.
 
-Every ``poll_s`` each SunSpec device found is read in one block (its models after the common
-model, 125 registers a read), mapped to the platform's points (edge/mapping.py) with one
-timestamp per poll, and put into the outbox in one transaction. A device that stops answering is
+Every ``poll_s`` each SunSpec device found is read in the spans its plan gives (the registers
+its mapped points and their scale factors need, gathered into as few reads of up to 125 registers
+as possible: edge/reads.py), mapped to the platform's points (edge/mapping.py, a plan worked out
+once per device at scan) with one timestamp per poll, and put into the outbox in one
+transaction as JSON text. A device that stops answering is
 logged once, and once again when it answers again; the others go on. The bus is scanned at start,
 every ``rescan_s``, every 30 s while nothing was found, and on a ``scan`` command; each scan
 publishes the inventory, from which the platform adds the devices to the gateway's site.
@@ -172,11 +174,12 @@ class EdgeAgent:
 
     async def _read_share(
         self, link: ModbusLink, plans: list[mapping.Plan]
-    ) -> list[tuple[mapping.Plan, list[int] | ModbusLinkError]]:
-        out: list[tuple[mapping.Plan, list[int] | ModbusLinkError]] = []
+    ) -> list[tuple[mapping.Plan, list[list[int]] | ModbusLinkError]]:
+        out: list[tuple[mapping.Plan, list[list[int]] | ModbusLinkError]] = []
         for p in plans:
+            unit = p.device.unit_id
             try:
-                out.append((p, await link.read(p.device.unit_id, p.first, p.count)))
+                out.append((p, [await link.read(unit, a, n) for a, n in p.spans]))
             except ModbusLinkError as exc:
                 out.append((p, exc))
         return out
@@ -185,8 +188,10 @@ class EdgeAgent:
         """Read every device once; returns the readings put into the outbox. With several
         connections each reads its share of the devices (every n-th) side by side."""
         ts = self._stamp()
-        polled: list[tuple[sunspec.FoundDevice, list[dict[str, Any]]]] = []
-        out: list[dict[str, Any]] = []
+        out: list[str] = []
+        ac: list[float] = []
+        grid: list[float] = []
+        first_inverter: mapping.Plan | None = None
         n = len(self.pollers)
         shares = await asyncio.gather(
             *(self._read_share(link, self.plans[i::n]) for i, link in enumerate(self.pollers))
@@ -194,23 +199,28 @@ class EdgeAgent:
         got = {id(p): r for share in shares for p, r in share}
         for p in self.plans:
             unit = p.device.unit_id
-            regs = got[id(p)]
-            if isinstance(regs, ModbusLinkError):
+            blocks = got[id(p)]
+            if isinstance(blocks, ModbusLinkError):
                 if unit not in self._silent:
                     self._silent.add(unit)
                     log.warning(
-                        "edge: %s (unit %s) does not answer: %s", p.device.serial, unit, regs
+                        "edge: %s (unit %s) does not answer: %s", p.device.serial, unit, blocks
                     )
                 continue
             if unit in self._silent:
                 self._silent.discard(unit)
                 log.warning("edge: %s (unit %s) answers again", p.device.serial, unit)
-            rs = mapping.readings(p, regs, ts)
-            polled.append((p.device, rs))
-            out += rs
-        out += mapping.site_load(polled, ts)
+            vals = mapping.values(p, blocks)
+            out += mapping.json_readings(p, vals, ts)
+            if p.device.kind == "inverter":
+                first_inverter = first_inverter or p
+            # (a point's value comes from one candidate at most: the first implemented one)
+            ac += [v for i in p.ac_slots if (v := vals[i]) is not None]
+            grid += [v for i in p.grid_slots if (v := vals[i]) is not None]
+        if first_inverter is not None:
+            out += mapping.site_load_json(first_inverter, ac, grid, ts)
         if out:
-            await asyncio.to_thread(self.outbox.put, out)
+            await asyncio.to_thread(self.outbox.put_json, out)
             self.transport.wake()
         self.polls += 1
         return len(out)

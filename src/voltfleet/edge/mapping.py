@@ -20,10 +20,15 @@ A point the device marks "not implemented" is not sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import sunspec2.mb as ss_mb  # type: ignore[import-untyped]
+
+from voltfleet.edge import reads
 from voltfleet.protocols.sunspec import models as ss
 from voltfleet.protocols.sunspec.scan import FoundDevice
 
@@ -59,16 +64,31 @@ MAPS: dict[int, list[tuple[str, str, str, float]]] = {
 }
 
 
+Decoder = Callable[[Sequence[int], int], Any]
+# One candidate reading of a plan: (span index, offset of its first register in that span, raw
+# decoder, scale factor as (span index, offset, decoder) or None when unscaled, or False when the
+# point names a scale factor its model lacks, platform point, unit, factor, whether the value
+# is clamped at 0 (PV power), whether another candidate of the plan gives the same point, its
+# JSON text up to its timestamp, and after its value)
+Candidate = tuple[
+    int, int, Decoder, tuple[int, int, Decoder] | bool | None, str, str, float, bool, bool,
+    str, str,
+]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Plan:
-    """What to read of one device, and which readings it makes."""
+    """What to read of one device, and which readings it makes: worked out once per device (at
+    scan), so a poll only reads the spans and decodes its registers with the decoders here."""
 
     device: FoundDevice
-    first: int  # the address of the first model read (the common model is read only at scan)
-    count: int
-    # (offset of the model's id register in the block, layout, SunSpec point, platform point,
-    #  unit, factor)
-    points: tuple[tuple[int, ss.Layout, str, str, str, float], ...]
+    first: int  # the address of the first model after the common model (``readings``' block)
+    count: int  # registers from ``first`` to the end of the last model
+    # the reads of a poll: (address, count), each at most 125 registers (reads.py)
+    spans: tuple[tuple[int, int], ...]
+    candidates: tuple[Candidate, ...]
+    ac_slots: tuple[int, ...]  # the candidates giving ac_power_w (an inverter's)
+    grid_slots: tuple[int, ...]  # the candidates giving grid_power_w (a meter's)
 
 
 def plan(device: FoundDevice, battery_on_bus: bool) -> Plan:
@@ -76,63 +96,175 @@ def plan(device: FoundDevice, battery_on_bus: bool) -> Plan:
     first = models[0].address
     last = models[-1]
     count = last.address + 2 + last.length - first
-    points = []
+    wanted: list[tuple[int, ss.Layout, ss.PointDef, ss.PointDef | None, bool, str, str, float]] = []
     for m in models:
         if m.model_id == 124 and battery_on_bus:
             continue
         lay = ss.layout(m.model_id)
         for sp, pp, unit, factor in MAPS.get(m.model_id, []):
             if sp in lay.points:
-                points.append((m.address - first, lay, sp, pp, unit, factor))
-    return Plan(device, first, count, tuple(points))
+                pd = lay.points[sp]
+                sf = lay.points.get(pd.sf) if pd.sf is not None else None
+                missing_sf = pd.sf is not None and sf is None
+                wanted.append((m.address, lay, pd, sf, missing_sf, pp, unit, factor))
+    # every register a candidate needs: its own and its scale factor's
+    needed = {(a + pd.offset, pd.size) for a, _, pd, _, _, _, _, _ in wanted}
+    needed |= {(a + sf.offset, sf.size) for a, _, _, sf, _, _, _, _ in wanted if sf is not None}
+    spans = tuple(reads.spans(needed))
+
+    def where(address: int) -> tuple[int, int]:
+        for i, (start, n) in enumerate(spans):
+            if start <= address < start + n:
+                return i, address - start
+        raise AssertionError(f"register {address} is in no span")  # spans cover every need
+
+    points = [pp for *_, pp, _, _ in wanted]
+    candidates: list[Candidate] = []
+    for a, _, pd, sf, missing_sf, pp, unit, factor in wanted:
+        span, at = where(a + pd.offset)
+        scale: tuple[int, int, Decoder] | bool | None = None
+        if missing_sf:
+            scale = False
+        elif sf is not None:
+            scale = (*where(a + sf.offset), decoder(sf))
+        head = json.dumps({"device": device.serial, "point": pp, "ts": ""}, separators=(",", ":"))
+        candidates.append(
+            (span, at, decoder(pd), scale, pp, unit, factor, pp == "pv_power_w",
+             points.count(pp) > 1, head[:-3], f',"unit":{json.dumps(unit)}}}')
+        )  # fmt: skip
+
+    def slots(kind: str, point: str) -> tuple[int, ...]:
+        if device.kind != kind:
+            return ()
+        return tuple(i for i, c in enumerate(candidates) if c[4] == point)
+
+    return Plan(
+        device, first, count, spans, tuple(candidates),
+        slots("inverter", "ac_power_w"), slots("meter", "grid_power_w"),
+    )  # fmt: skip
 
 
-def readings(p: Plan, regs: Sequence[int], ts: str) -> list[dict[str, Any]]:
-    """The readings of one poll of a device (its registers from ``p.first``)."""
-    serial = p.device.serial
-    out: list[dict[str, Any]] = []
+def decoder(p: ss.PointDef) -> Decoder:
+    """The raw value of ``p`` from registers (its first at the index given), None when the
+    device marks it not implemented: pysunspec2's codec (``ss.raw``), with the integer types
+    (all the points mapped here) decoded without packing bytes first."""
+    info = ss_mb.point_type_info[p.type]
+    impl = info.is_impl
+    conv = info.data_to
+    if conv is ss_mb.data_to_u16 and p.size == 1:
+
+        def u16(regs: Sequence[int], i: int) -> Any:
+            v = regs[i]
+            return v if impl(v) else None
+
+        return u16
+    if conv is ss_mb.data_to_s16 and p.size == 1:
+
+        def s16(regs: Sequence[int], i: int) -> Any:
+            v = regs[i]
+            if v & 0x8000:
+                v -= 0x10000
+            return v if impl(v) else None
+
+        return s16
+    if conv is ss_mb.data_to_u32 and p.size == 2:
+
+        def u32(regs: Sequence[int], i: int) -> Any:
+            v = regs[i] << 16 | regs[i + 1]
+            return v if impl(v) else None
+
+        return u32
+    if conv is ss_mb.data_to_s32 and p.size == 2:
+
+        def s32(regs: Sequence[int], i: int) -> Any:
+            v = regs[i] << 16 | regs[i + 1]
+            if v & 0x80000000:
+                v -= 0x100000000
+            return v if impl(v) else None
+
+        return s32
+
+    def other(regs: Sequence[int], i: int) -> Any:
+        return ss.raw(regs, p, i - p.offset)
+
+    return other
+
+
+# scale factors SunSpec allows (-10..10), and a margin; any other is not sent (a device that
+# sends 32767 would otherwise overflow the float)
+_POW10 = {k: 10.0**k for k in range(-20, 21)}
+
+
+def values(p: Plan, blocks: Sequence[Sequence[int]]) -> list[float | None]:
+    """One value per candidate of the plan from one poll's reads (``blocks``, one per span):
+    scaled, signed and clamped as the platform counts; None when not sent (not implemented, or
+    the point was given by an earlier candidate)."""
+    out: list[float | None] = []
     seen: set[str] = set()
-    for at, lay, sp, pp, unit, factor in p.points:
-        if pp in seen:
+    for span, at, raw, scale, pp, _, factor, clamp, shared, _, _ in p.candidates:
+        if shared and pp in seen:
+            out.append(None)
             continue
-        v = ss.value(lay, regs, sp, at)
-        if isinstance(v, int | float):
-            if pp == "pv_power_w" and v < 0:
-                v = 0.0
+        v = raw(blocks[span], at)
+        if v is not None and scale is not None:
+            if scale is False:
+                v = None
+            else:
+                s_span, s_at, s_raw = scale  # type: ignore[misc]
+                sf = s_raw(blocks[s_span], s_at)
+                if sf:
+                    # None (not implemented) or out of SunSpec's -10..10: nothing is sent
+                    mul = _POW10.get(sf)
+                    v = None if mul is None else float(v) * mul
+                else:
+                    v = None if sf is None else float(v)
+        if not isinstance(v, int | float):
+            out.append(None)
+            continue
+        if clamp and v < 0:
+            v = 0.0
+        if shared:
             seen.add(pp)
-            out.append({"device": serial, "point": pp, "ts": ts, "value": v * factor, "unit": unit})
+        out.append(v * factor)
     return out
 
 
-def site_load(
-    polled: list[tuple[FoundDevice, list[dict[str, Any]]]], ts: str
-) -> list[dict[str, Any]]:
-    """load_power_w = sum of the inverters' AC power + the meter's grid power (>= 0), on the
-    first inverter; nothing when the bus has no meter or no inverter answered."""
-    ac = [
-        r["value"]
-        for d, rs in polled
-        if d.kind == "inverter"
-        for r in rs
-        if r["point"] == "ac_power_w"
+def json_readings(p: Plan, vals: Sequence[float | None], ts: str) -> list[str]:
+    """The readings of ``values`` as JSON texts (the outbox's), as ``json.dumps`` of
+    ``readings``' dicts writes them, without making the dicts."""
+    t = json.dumps(ts)
+    out = []
+    for c, v in zip(p.candidates, vals, strict=True):
+        if v is not None:
+            num = repr(v) if math.isfinite(v) else json.dumps(v)
+            out.append(f'{c[9]}{t},"value":{num}{c[10]}')
+    return out
+
+
+def blocks_of(p: Plan, regs: Sequence[int]) -> list[Sequence[int]]:
+    """The spans' registers cut from one block read from ``p.first``."""
+    return [regs[a - p.first : a - p.first + n] for a, n in p.spans]
+
+
+def readings(p: Plan, regs: Sequence[int], ts: str) -> list[dict[str, Any]]:
+    """The readings of one poll of a device, from its registers from ``p.first``."""
+    serial = p.device.serial
+    return [
+        {"device": serial, "point": c[4], "ts": ts, "value": v, "unit": c[5]}
+        for c, v in zip(p.candidates, values(p, blocks_of(p, regs)), strict=True)
+        if v is not None
     ]
-    grid = [
-        r["value"]
-        for d, rs in polled
-        if d.kind == "meter"
-        for r in rs
-        if r["point"] == "grid_power_w"
-    ]
-    inverters = [d for d, _ in polled if d.kind == "inverter"]
-    if not ac or len(grid) != 1 or not inverters:
+
+
+def site_load_json(
+    first_inverter: Plan, ac: Sequence[float], grid: Sequence[float], ts: str
+) -> list[str]:
+    """load_power_w = the inverters' AC power + the meter's grid power (>= 0), on the first
+    inverter that answered, from the values a poll gave, as the outbox's JSON text; nothing when
+    no inverter gave its AC power or the bus has not exactly one meter that gave its power."""
+    if not ac or len(grid) != 1:
         return []
     load = max(sum(ac) + grid[0], 0.0)
-    return [
-        {
-            "device": inverters[0].serial,
-            "point": "load_power_w",
-            "ts": ts,
-            "value": load,
-            "unit": "W",
-        }
-    ]
+    body = {"device": first_inverter.device.serial, "point": "load_power_w", "ts": ts,
+            "value": load, "unit": "W"}  # fmt: skip
+    return [json.dumps(body, separators=(",", ":"))]

@@ -52,11 +52,18 @@ class Outbox:
     def put(self, readings: Sequence[dict[str, Any]]) -> None:
         if not readings:
             return
-        body = json.dumps(list(readings), separators=(",", ":"))
+        self._insert(json.dumps(list(readings), separators=(",", ":")), len(readings))
+
+    def put_json(self, readings: Sequence[str]) -> None:
+        """``put`` of readings already written as JSON objects (the agent's polls)."""
+        if readings:
+            self._insert("[" + ",".join(readings) + "]", len(readings))
+
+    def _insert(self, body: str, n: int) -> None:
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.execute("INSERT INTO outbox (n, body) VALUES (?, ?)", (len(readings), body))
-            self._db.execute("UPDATE tally SET v = v + ? WHERE k = 'put'", (len(readings),))
+            self._db.execute("INSERT INTO outbox (n, body) VALUES (?, ?)", (n, body))
+            self._db.execute("UPDATE tally SET v = v + ? WHERE k = 'put'", (n,))
             self._db.execute("COMMIT")
 
     def peek(self, max_readings: int) -> tuple[list[int], str, int]:

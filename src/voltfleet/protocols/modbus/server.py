@@ -15,9 +15,11 @@ import contextlib
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
+from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 # (address, words written) -> None to accept, or a reason to refuse
@@ -121,7 +123,8 @@ class BusServer:
             with socket.socket() as s:
                 s.bind((self.host, 0))
                 self.port = int(s.getsockname()[1])
-        self._server = ModbusTcpServer(self.devices(), address=(self.host, self.port))
+        self._server = _TcpServer(self.devices(), address=(self.host, self.port))
+        self._server.context = FastReads(self._server.context, self.banks)  # type: ignore[assignment]
         if self.reuse_port:
             # pymodbus has no reuse_port option: its prepared create_server call gets it added
             create = self._server.call_create
@@ -147,6 +150,51 @@ class BusServer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         self._server = self._task = None
+
+
+class FastReads:
+    """pymodbus's simulator datastore (``SimCore``) with the hot request, a read of a bank's
+    holding registers within the bank, answered from the bank itself: the same registers, without
+    the simulator's per-register flag checks, its copy of the bank and its three awaited layers
+    (about a quarter of the simulated bus's work per read). Anything else (writes, other
+    function codes, reads outside a bank, other unit ids) goes to ``SimCore`` as before."""
+
+    def __init__(self, core: Any, banks: dict[int, RegisterBank]) -> None:
+        self.core = core
+        self.banks = banks
+
+    async def async_getValues(
+        self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> Any:
+        bank = self.banks.get(device_id)
+        if func_code == 3 and bank is not None:
+            lo = address - bank.base
+            if lo >= 0 and lo + count <= len(bank.regs):
+                return bank.regs[lo : lo + count]
+        return await self.core.async_getValues(device_id, func_code, address, count)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.core, name)
+
+
+class _Handler(ServerRequestHandler):
+    """pymodbus 3.16's handler passes each request to its own loop with
+    ``run_coroutine_threadsafe`` from that loop's thread: a self-pipe write and read and a
+    concurrent future a request (about a sixth of the simulated bus's work per read). Here it is
+    a task on the loop, started the same way (in turn, after the data that brought it)."""
+
+    def handle_later(self) -> None:
+        task = self.loop.create_task(self.handle_request())  # type: ignore[no-untyped-call]
+        _running.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(_running.discard)
+
+
+_running: set[asyncio.Task[None]] = set()
+
+
+class _TcpServer(ModbusTcpServer):
+    def callback_new_connection(self) -> _Handler:
+        return _Handler(self, self.trace_packet, self.trace_pdu, self.trace_connect)  # type: ignore[no-untyped-call]
 
 
 async def _absent(*_: object) -> ExcCodes:

@@ -98,6 +98,9 @@ def _raw(regs: Sequence[int], p: PointDef, at: int) -> Any:
     return v if info.is_impl(v) else None
 
 
+raw = _raw  # a point's raw value (the edge agent's plans decode with it)
+
+
 def value(lay: Layout, regs: Sequence[int], name: str, at: int = 0) -> Value:
     """A point's value, scaled by its scale factor (None: not implemented)."""
     p = lay.point(name)
