@@ -2,7 +2,8 @@
 opens the gateway dashboard and follows a count into the filtered gateway list, filters it, hides
 a column (kept after a reload), finds an inverter in the inverter list and walks its function
 bar; on the Mode page sends a TOU table, sees it waiting and then what the simulated gateway
-acknowledged without a reload; runs AutoTest at an Italian site and sees the page refuse it at a
+acknowledged without a reload; sets the intelligent load (refused without a hysteresis band,
+then sent and acknowledged); runs AutoTest at an Italian site and sees the page refuse it at a
 German one.
 
 This module runs its own demo server with its own installer, so the other modules' counts stay."""
@@ -241,6 +242,33 @@ def test_mode_tou_is_pending_then_acknowledged(
     expect(page.locator("#mode-pending")).to_have_count(0, timeout=8_000)
     expect(page.locator("#mode-reported")).to_contain_text("TOU mode")
     expect(page.locator("#mode-reported")).to_contain_text("+01:00")  # the site's clock
+
+
+def test_intelligent_load_refused_out_of_band_then_sent_and_acknowledged(
+    om: Any, server: DemoServer, fleet: dict[str, str]
+) -> None:
+    page, tag = om, fleet["tag"]
+    page.goto(f"/device/{fleet['de_inv']}")
+    page.locator("#device-tabs").get_by_role("link", name="Intelligent load").click()
+    form = page.locator("#load-form")
+    form.locator("input[name=load_mode][value=battery]").check()
+    form.locator("input[name=on_above_soc_pct]").fill("40")
+    form.locator("input[name=off_below_soc_pct]").fill("60")  # no hysteresis band: refused
+    form.get_by_role("button", name="Send load settings").click()
+    expect(page.locator("#mode-error")).to_contain_text("off_below_soc_pct must be below")
+    expect(page.locator("#load-state")).to_have_text("Intelligent load off")
+    form.locator("input[name=load_mode][value=battery]").check()
+    form.locator("input[name=on_above_soc_pct]").fill("85")
+    form.locator("input[name=off_below_soc_pct]").fill("55")
+    form.get_by_role("button", name="Send load settings").click()
+    expect(page.locator("#mode-notice")).to_be_visible()
+    expect(page.locator("#load-state")).to_have_text("Battery energy control (queued)")
+    assert answer(server, fleet["de_token"], {f"DEINV{tag}"}) == ["intelligent_load"]
+    page.reload()
+    expect(page.locator("#load-state")).to_have_text("Battery energy control")
+    form = page.locator("#load-form")  # the form shows the settings now in force
+    expect(form.locator("input[name=load_mode][value=battery]")).to_be_checked()
+    expect(form.locator("input[name=on_above_soc_pct]")).to_have_value("85")
 
 
 def test_autotest_at_an_italian_site_and_refused_elsewhere(
