@@ -114,7 +114,7 @@ def test_device_chart_draws_the_chosen_series(
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"/device/{fleet['inverter']}")
-    page.locator("#device-telemetry-links").get_by_role("link", name="Chart").click()
+    page.locator("#device-tabs").get_by_role("link", name="Chart").click()
     page.wait_for_url("**/chart")
     expect(page.locator("#chart-device")).to_contain_text(fleet["serial"])
     expect(page.locator("#chart-device")).to_contain_text("VF-6K")
