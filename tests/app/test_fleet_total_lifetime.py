@@ -72,9 +72,10 @@ def test_the_fleet_kpis_total_is_the_lifetime_total_of_the_site_list(
 
 
 def _tile(html: str, tile: str) -> str:
-    found = re.search(rf'id="{tile}"[^>]*>([^<]*)<', html)
+    """The tile's text as a reader sees it (the unit is in a smaller element of its own)."""
+    found = re.search(rf'id="{tile}"[^>]*>(.*?)</span>', html)
     assert found, html
-    return found.group(1)
+    return re.sub(r"<[^>]+>", "", found.group(1)).replace("&nbsp;", NBSP)
 
 
 def test_the_home_tiles_are_scaled_for_people_in_english_and_german(

@@ -20,7 +20,7 @@ T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
 
 def _tile(html: str) -> tuple[str, str, str]:
     found = re.search(
-        r'id="kpi-yield-total" data-source="([a-z_]+)" data-wh="([\d.]+)">[^<]*</span>.*?'
+        r'id="kpi-yield-total" data-source="([a-z_]+)" data-wh="([\d.]+)">.*?</span>.*?'
         r'id="kpi-yield-total-source">([^<]*)<',
         html,
         re.S,
