@@ -11,7 +11,9 @@ one site in five. Then times, p50 and p95 of 30 runs after a warm-up:
 * the JSON list ``GET /api/v1/sites`` (50 rows with the same figures), the same orders;
 * in the same run, the baseline: the list as main computed it (the repository's query in plain
   name order, count and page, and the old column set's views), beside the new one at the same
-  level (page of sites in natural order and its figures). Target: under 200 ms.
+  level (page of sites in natural order and its figures). Target: under 200 ms;
+* in the same run again, the page and JSON requests without migration 0036's covering indexes
+  (``no 0036:`` rows), the list as it was before them.
 
     .venv/bin/python benchmarks/bench_site_list.py     # SQLite, and PostgreSQL if found
 """
@@ -122,7 +124,9 @@ def percentiles(fn: Callable[[], object]) -> tuple[float, float, float]:
     return statistics.median(times), times[round(0.95 * (len(times) - 1))], statistics.median(cpu)
 
 
-def measure(settings: Settings, admin_id: str) -> list[str]:
+def measure(
+    settings: Settings, admin_id: str, label: str = "", requests_only: bool = False
+) -> list[str]:
     runtime = build_runtime(settings)
     app = create_app(runtime=runtime, migrate=False)
     with runtime.db.session() as s:
@@ -139,9 +143,9 @@ def measure(settings: Settings, admin_id: str) -> list[str]:
         f"{'what':<44}{'p50':>9}{'p95':>10}{'CPU p50':>11}  p95 under {TARGET_MS:.0f} ms",
     ]
 
-    def line(label: str, p50: float, p95: float, cpu: float) -> None:
+    def line(what: str, p50: float, p95: float, cpu: float) -> None:
         ok = "yes" if p95 < TARGET_MS else "NO"
-        lines.append(f"{label:<44}{p50:>6.1f} ms{p95:>7.1f} ms{cpu:>8.1f} ms  {ok}")
+        lines.append(f"{label + what:<44}{p50:>6.1f} ms{p95:>7.1f} ms{cpu:>8.1f} ms  {ok}")
 
     with TestClient(app) as client:
         client.cookies.set(COOKIE, cookie)
@@ -162,6 +166,9 @@ def measure(settings: Settings, admin_id: str) -> list[str]:
                 assert r.json()["items"][0]["yield_today_wh"] is not None
 
             line(f"JSON GET /api/v1/sites?sort={sort}", *percentiles(api))
+    if requests_only:
+        runtime.db.engine.dispose()
+        return lines
 
     def caller(s: object) -> Caller:
         me, my_org = s.get(User, admin_id), s.get(Org, org_id)  # type: ignore[attr-defined]
@@ -205,7 +212,30 @@ def run_backend(name: str, url: str, data_dir: Path) -> list[str]:
         f"\n{name}: {SITES:,} sites, 50,000 devices, summaries and alarms "
         f"(seeded in {seeded:.1f} s); {RUNS} runs each"
     )
-    return [head, *measure(settings, admin_id)]
+    lines = [head, *measure(settings, admin_id)]
+    # The same requests in the same run without the covering indexes of migration 0036 (what
+    # the list cost before them), then the indexes back.
+    with_indexes(settings, drop=True)
+    lines += measure(settings, admin_id, label="no 0036: ", requests_only=True)[1:]
+    with_indexes(settings, drop=False)
+    return lines
+
+
+INDEXES_0036 = {
+    "ix_sites_scope_list": ("sites", "org_id, deleted_at, status, name_key, timezone"),
+    "ix_site_summaries_now": ("site_summaries", "site_id, power_us, power_w, day_us, pv_day"),
+}
+
+
+def with_indexes(settings: Settings, drop: bool) -> None:
+    """Drop (or create again) migration 0036's covering indexes of the site list."""
+    runtime = build_runtime(settings)
+    with runtime.db.engine.begin() as conn:
+        for index, (table, columns) in INDEXES_0036.items():
+            sql = f"DROP INDEX {index}" if drop else f"CREATE INDEX {index} ON {table} ({columns})"
+            conn.execute(text(sql))
+        conn.execute(text("ANALYZE"))
+    runtime.db.engine.dispose()
 
 
 def main() -> None:

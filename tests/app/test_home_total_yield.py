@@ -20,13 +20,14 @@ T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
 
 def _tile(html: str) -> tuple[str, str, str]:
     found = re.search(
-        r'id="kpi-yield-total" data-source="([a-z_]+)">([\d.]+)</span>.*?'
+        r'id="kpi-yield-total" data-source="([a-z_]+)" data-wh="([\d.]+)">.*?</span>.*?'
         r'id="kpi-yield-total-source">([^<]*)<',
         html,
         re.S,
     )
     assert found, html
-    return found.group(1), found.group(2), found.group(3)
+    # the tile shows the figure scaled (test_fleet_total_lifetime.py): its Wh in data-wh, in kWh
+    return found.group(1), f"{float(found.group(2)) / 1000:.1f}", found.group(3)
 
 
 def _ranking(html: str) -> list[tuple[str, str, bool]]:

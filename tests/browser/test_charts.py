@@ -114,7 +114,7 @@ def test_device_chart_draws_the_chosen_series(
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"/device/{fleet['inverter']}")
-    page.locator("#device-telemetry-links").get_by_role("link", name="Chart").click()
+    page.locator("#device-tabs").get_by_role("link", name="Chart").click()
     page.wait_for_url("**/chart")
     expect(page.locator("#chart-device")).to_contain_text(fleet["serial"])
     expect(page.locator("#chart-device")).to_contain_text("VF-6K")
@@ -207,7 +207,7 @@ def test_home_page_shows_the_fleet_kpis(page: Any, fleet: dict[str, str], artifa
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto("/home")
     expect(page.locator("#kpi-capacity")).to_have_text("6.50")
-    expect(page.locator("#kpi-yield-total")).to_have_text("6.0")
+    expect(page.locator("#kpi-yield-total")).to_have_text("6.00\u00a0kWh")  # scaled for people
     expect(page.locator("#kpi-co2")).not_to_have_text("0.0 kg")
     expect(page.locator("#ranking li").first).to_contain_text("Chart Home")
     expect(page.locator("#ranking li .specific").first).to_have_text("0.92 kWh/kWp")  # 6 / 6.5

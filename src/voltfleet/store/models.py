@@ -151,6 +151,8 @@ class Site(Base):
     __table_args__ = (
         Index("ix_sites_country_region", "country", "region"),
         Index("ix_sites_org_status", "org_id", "status"),
+        # covering: the site list counts and sorts a scope's sites from the index (0036)
+        Index("ix_sites_scope_list", "org_id", "deleted_at", "status", "name_key", "timezone"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

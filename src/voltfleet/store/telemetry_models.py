@@ -104,6 +104,10 @@ class SiteSummary(Base):
     from the roll-ups (store/summaries.py)."""
 
     __tablename__ = "site_summaries"
+    # covering: the site list sorts by power now and today's yield from the index (0036)
+    __table_args__ = (
+        Index("ix_site_summaries_now", "site_id", "power_us", "power_w", "day_us", "pv_day"),
+    )
 
     site_id: Mapped[str] = mapped_column(
         ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True

@@ -13,6 +13,7 @@ from voltfleet.app.alarms.subscriptions import SubscriptionInput, SubscriptionSe
 from voltfleet.app.alarms.zones import shown, user_zone
 from voltfleet.app.deps import DbSession
 from voltfleet.app.i18n import _, current_language
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import visible_sites
@@ -31,8 +32,8 @@ def subscriptions_page(
     request: Request,
     session: DbSession,
     status: str = "",
-    error: str | None = None,
-    notice: str | None = None,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
     secret: str | None = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)

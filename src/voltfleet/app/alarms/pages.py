@@ -21,6 +21,7 @@ from voltfleet.app.alarms.zones import day, day_range, shown, user_zone, zone
 from voltfleet.app.deps import Caller, DbSession, request_now
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.pagination import PageParams, window
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import SiteRepository, visible_sites
@@ -153,8 +154,8 @@ def alarm_list(
     request: Request,
     session: DbSession,
     page: int = 1,
-    error: str | None = None,
-    notice: str | None = None,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     scope = _fleet(caller)

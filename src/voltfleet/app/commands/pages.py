@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from voltfleet.app.commands import plan_service, service
@@ -19,6 +18,7 @@ from voltfleet.app.commands.schemas import CommandIn
 from voltfleet.app.deps import DbSession, request_now
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.formatting import site_zone
+from voltfleet.app.portal import notices
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.domain.access import Action, Kind
@@ -94,8 +94,9 @@ def send_from_portal(
         session.rollback()
         error = exc.message
     if request.headers.get("hx-request") != "true":
-        where = f"/device/{device_id}?" + ("error=" if error else "notice=")
-        return RedirectResponse(where + quote(error or notice or ""), status_code=303)
+        return notices.redirect(
+            request, f"/device/{device_id}", notice="command_queued", error=error
+        )
     return _fragment(request, session, device_id, error=error, notice=notice)
 
 

@@ -18,6 +18,7 @@ from voltfleet.app.devices.schemas import DeviceUpdate
 from voltfleet.app.devices.views import device_views
 from voltfleet.app.formatting import site_zone
 from voltfleet.app.i18n import _
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.detail_pages import Csrf, short_error
@@ -39,8 +40,8 @@ def device_details(
     request: Request,
     session: DbSession,
     device_id: str,
-    error: str | None = None,
-    notice: str | None = None,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     repo = DeviceRepository(session, caller)

@@ -24,6 +24,8 @@ from voltfleet.app.firmware.endpoints import (
 from voltfleet.app.firmware.repository import FirmwareRepository
 from voltfleet.app.i18n import _
 from voltfleet.app.pagination import PageParams, paginate
+from voltfleet.app.portal import notices
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import visible_sites
@@ -55,8 +57,9 @@ def release_list(
     tab: str = "gateway",
     model: str = "",
     version: str = "",
-    error: str | None = None,
-    notice: str | None = None,
+    uploaded: str = "",
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     caller.require(Kind.FIRMWARE, Action.LIST)
@@ -64,6 +67,13 @@ def release_list(
     views = releases.listing(
         session, caller, device_kind=tab, model=model or None, version=version or None
     )
+    if notice == notices.notice_of("release_uploaded"):  # name it, if the caller sees it
+        for v in views:
+            if uploaded and v.row.id == uploaded:
+                notice = _("Release %(model)s %(version)s uploaded") % {
+                    "model": v.row.model,
+                    "version": v.row.version,
+                }
     return render(
         request,
         "portal/firmware_releases.html",
@@ -118,15 +128,11 @@ def release_upload(
         tab = "gateway"
     if row is None:
         return release_list(request, session, tab=tab, error=error)
-    return RedirectResponse(
-        f"/upgrade/releases?tab={tab}&"
-        + urlencode(
-            {
-                "notice": _("Release %(model)s %(version)s uploaded")
-                % {"model": row.model, "version": row.version}
-            }
-        ),
-        303,
+    # The notice names the release the list shows (by its id), never text from the link.
+    return notices.redirect(
+        request,
+        f"/upgrade/releases?{urlencode({'tab': tab, 'uploaded': row.id})}",
+        notice="release_uploaded",
     )
 
 
@@ -144,8 +150,8 @@ def task_list(
     model: str = "",
     version: str = "",
     page: int = 1,
-    error: str | None = None,
-    notice: str | None = None,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     tab = _tab(tab)
@@ -179,7 +185,7 @@ def task_new(
     serial: str = "",
     page: int = 1,
     tab: str = "gateway",
-    error: str | None = None,
+    error: ErrorArg = None,
 ) -> HTMLResponse:
     """The new task's form: a release, then its devices from a paged list with filters."""
     caller = require_caller(request, session)
@@ -304,7 +310,7 @@ def task_create(
 
 @router.get("/upgrade/tasks/{task_id}", response_class=HTMLResponse)
 def task_details(
-    request: Request, session: DbSession, task_id: str, error: str | None = None
+    request: Request, session: DbSession, task_id: str, error: ErrorArg = None
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     task = FirmwareRepository(session, caller).task(task_id)
@@ -336,7 +342,7 @@ def task_operate(
         _done, error = attempt(session, lambda: tasks.delete(session, caller, task_id))
         if error:
             return task_details(request, session, task_id, error=error)
-        return RedirectResponse("/upgrade/tasks?" + urlencode({"notice": _("Task deleted")}), 303)
+        return notices.redirect(request, "/upgrade/tasks", notice="task_deleted")
     got, error = attempt(session, lambda: tasks.operate(session, caller, task_id, op, now))
     if got is None:
         return task_details(request, session, task_id, error=error)

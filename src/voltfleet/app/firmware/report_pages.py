@@ -13,6 +13,7 @@ from voltfleet.app.deps import DbSession, RuntimeDep, request_now
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.firmware import commissioning
 from voltfleet.app.firmware.report_endpoints import queue
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import SiteRepository
@@ -29,8 +30,8 @@ def report_list(
     session: DbSession,
     site_id: str,
     fragment: bool = False,
-    error: str | None = None,
-    notice: str | None = None,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)

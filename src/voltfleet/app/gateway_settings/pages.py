@@ -7,17 +7,17 @@ last acknowledgement, what waits for it, and the history. O&M engineers and admi
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from voltfleet.app.commands import service
 from voltfleet.app.commands.device_page import device_commands, local_time
 from voltfleet.app.commands.schemas import CommandIn
 from voltfleet.app.deps import DbSession, request_now
 from voltfleet.app.gateway_settings import forms
-from voltfleet.app.i18n import _
+from voltfleet.app.portal import notices
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.domain import gateway_settings as gs
@@ -51,7 +51,11 @@ def _applied(row: Any) -> dict[str, Any]:
 
 @router.get("/device/{device_id}/gateway-settings", response_class=HTMLResponse)
 def settings_page(
-    request: Request, session: DbSession, device_id: str, error: str = "", notice: str = ""
+    request: Request,
+    session: DbSession,
+    device_id: str,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     device, site, zone, rows = device_commands(request, session, caller, device_id, KINDS)
@@ -105,18 +109,18 @@ async def send_setting(
     kind = SECTIONS.get(section)
     if kind is None:
         raise NotFound("setting")
-    error = notice = ""
+    error = ""
     try:
         params = forms.BUILDERS[kind](form)
         if kind in gs.CHECKS:
             params = gs.check(kind, params)  # refused here: nothing is queued
         body = CommandIn(kind=kind, params=params, ttl_s=TTL_S)
         service.create(session, caller, device_id, body, now=request_now(request))
-        notice = _("Sent to the gateway; its answer appears below.")
     except gs.GatewaySettingError as exc:
         error = str(exc)
     except (Invalid, Conflict, Forbidden, NotFound) as exc:
         session.rollback()
         error = exc.message
-    where = f"/device/{device_id}/gateway-settings?" + ("error=" if error else "notice=")
-    return RedirectResponse(where + quote(error or notice), status_code=303)
+    return notices.redirect(
+        request, f"/device/{device_id}/gateway-settings", notice="sent_to_gateway", error=error
+    )

@@ -15,7 +15,6 @@ from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.app.telemetry import fleet_service
-from voltfleet.app.telemetry.fleet_total_yield import fleet_total
 from voltfleet.app.users.repository import visible_users
 
 router = APIRouter()
@@ -51,7 +50,7 @@ def home(request: Request, session: DbSession, runtime: RuntimeDep) -> HTMLRespo
         alarm_counts=active_alarm_counts(session, caller),
         alarm_levels=active_level_counts(session, caller),
         revenue=revenue,
-        total_yield=fleet_total(session, caller),
+        total_yield=figures.total_yield,
         money_text=money_text,
         ranking_tab="year" if request.query_params.get("ranking") == "year" else "total",
     )

@@ -15,7 +15,7 @@ from voltfleet import __version__
 from voltfleet.app import formatting, i18n
 from voltfleet.app.deps import Caller, get_runtime
 from voltfleet.app.device_lists.tabs import device_tabs
-from voltfleet.app.portal import quantity_filters
+from voltfleet.app.portal import notices, quantity_filters
 from voltfleet.app.portal.session import csrf_for
 from voltfleet.app.siteview.tabs import site_tabs
 from voltfleet.domain.access import Action, Kind
@@ -80,7 +80,9 @@ def render(
         demo=runtime.settings.mode == "demo",
         path=request.url.path,
     )
-    return templates.TemplateResponse(request, template, context, status_code=status_code)
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    notices.forget(request, response)  # a flashed error is shown once
+    return response
 
 
 TITLES = {

@@ -9,11 +9,13 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from voltfleet.app.deps import DbSession, request_now
 from voltfleet.app.devices.repository import DeviceRepository
+from voltfleet.app.portal import notices
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.registers import service
@@ -87,8 +89,8 @@ def device_settings(
     device_id: str,
     q: str = "",
     group: str = "",
-    error: str = "",
-    notice: str = "",
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
 ) -> HTMLResponse:
     return _page(
         request, session, device_id, q=q, group=group, error=error or None, notice=notice or None
@@ -103,8 +105,8 @@ def site_settings(
     device: str = "",
     q: str = "",
     group: str = "",
-    error: str = "",
-    notice: str = "",
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
 ) -> HTMLResponse:
     """The site's management (edit, distribute, share, delete) and its devices to pick from; the
     picked one's settings below."""
@@ -140,8 +142,8 @@ def site_settings(
     )
 
 
-def _back(request: Request, device_id: str, site_id: str, q: str, group: str, **msg: str) -> str:
-    query = {k: v for k, v in {"q": q, "group": group, **msg}.items() if v}
+def _back(request: Request, device_id: str, site_id: str, q: str, group: str) -> str:
+    query = {k: v for k, v in {"q": q, "group": group}.items() if v}
     if site_id:
         query["device"] = device_id
         return f"/site/{site_id}/settings?{urlencode(query)}"
@@ -178,8 +180,8 @@ def _act(
         session.rollback()
         error = exc.message
     if request.headers.get("hx-request") != "true":
-        msg = {"error": error} if error else {"notice": notice or ""}
-        return RedirectResponse(_back(request, device_id, site_id, q, group, **msg), 303)
+        where = _back(request, device_id, site_id, q, group)
+        return notices.redirect(request, where, error=error, said=notice)
     return _page(
         request,
         session,
@@ -258,5 +260,5 @@ def upload_from_portal(
     except (Invalid, Conflict, Forbidden, NotFound) as exc:
         session.rollback()
         error = exc.message
-    msg = {"error": error} if error else {"notice": notice or ""}
-    return RedirectResponse(_back(request, device_id, site_id, "", "", **msg), 303)
+    where = _back(request, device_id, site_id, "", "")
+    return notices.redirect(request, where, error=error, said=notice)

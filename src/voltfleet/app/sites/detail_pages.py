@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +20,8 @@ from voltfleet.app.devices.schemas import DeviceIn
 from voltfleet.app.devices.views import device_views, topology
 from voltfleet.app.i18n import gettext as _
 from voltfleet.app.orgs.repository import visible_orgs
+from voltfleet.app.portal import notices
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites import service
@@ -47,8 +48,8 @@ def site_overview(
     request: Request,
     session: DbSession,
     site_id: str,
-    error: str | None = None,
-    notice: str | None = None,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
     report: Any = None,
     day: str = "",
 ) -> HTMLResponse:
@@ -250,7 +251,7 @@ def delete_site(
     )
     if error:
         return site_settings_page(request, session, site_id, error=error)
-    return RedirectResponse("/site?" + urlencode({"notice": _("Site deleted")}), 303)
+    return notices.redirect(request, "/site", notice="site_deleted")
 
 
 @router.post("/site/{site_id}/shares/{org_id}/remove", response_class=HTMLResponse)
@@ -271,9 +272,7 @@ def remove_share(
             visible_sites(caller).with_only_columns(Site.id).where(Site.id == site_id)
         )
         if still_visible is None:
-            return RedirectResponse(
-                "/site?" + urlencode({"notice": _("Site removed from your list")}), 303
-            )
+            return notices.redirect(request, "/site", notice="site_removed")
         return site_overview(request, session, site_id, notice=_("Removed from your list."))
     org = session.get(Org, org_id)
     return site_settings_page(

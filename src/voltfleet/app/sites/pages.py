@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, DbSession, NowDep, RuntimeDep
-from voltfleet.app.i18n import gettext
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.pagination import PageParams
+from voltfleet.app.portal import notices
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites import listing, service
@@ -98,8 +99,8 @@ def site_list(
     org_id: str = "",
     sort: str = "name",
     page: int = 1,
-    error: str | None = None,
-    notice: str | None = None,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     filters = SiteFilters(
@@ -181,7 +182,7 @@ def save_columns(
 def new_site_page(
     request: Request,
     session: DbSession,
-    error: str | None = None,
+    error: ErrorArg = None,
     form: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
@@ -260,9 +261,7 @@ def create_site(
     result, error = attempt(session, lambda: service.create_site(session, runtime, caller, data))
     if result is None:
         return new_site_page(request, session, error=error, form=form)
-    return RedirectResponse(
-        f"/site/{result[0].id}?" + urlencode({"notice": gettext("Site created")}), 303
-    )
+    return notices.redirect(request, f"/site/{result[0].id}", notice="site_created")
 
 
 def _form_values(values: dict[str, Any]) -> dict[str, Any]:

@@ -167,8 +167,8 @@ class SiteRepository:
 
     def status_counts(self) -> dict[str, int]:
         """Sites per status, without the sites shared to the caller (not in its statistics)."""
-        sub = owned_sites(self.caller).subquery()
-        rows = self.session.execute(select(sub.c.status, func.count()).group_by(sub.c.status))
+        stmt = owned_sites(self.caller).with_only_columns(Site.status, func.count())
+        rows = self.session.execute(stmt.group_by(Site.status))  # an index's entries (0036)
         return {status: int(n) for status, n in rows}
 
 

@@ -9,7 +9,9 @@ top sites (by cumulative yield, the manual's ranking, and by this year's yield).
 periods are then compared with the calendar of its zone, so a site's day, month and year are
 those of its own time zone and a site silent since yesterday adds 0 to today
 (domain.telemetry.kpi.fleet_of_groups). PV power is the sum of the summaries' power measured in
-the last 15 minutes.
+the last 15 minutes. The total yield is counted as the site list counts it
+(fleet_total_yield.py: the inverters' lifetime counters where a site has them, else its yield
+since it joined), and so are the green figures made from it.
 
 Revenue (domain.telemetry.kpi.revenue): a site with tariffs is valued hour by hour with
 ``tariffs.service.rates`` (app/telemetry/fleet_revenue.py, one site at a time); the others at the
@@ -60,6 +62,8 @@ class FleetFigures:
 
     kpis: kpi.FleetKpis
     revenue_trend: dict[str, Trend]
+    # How ``kpis.yield_wh.total`` was counted: lifetime counters, since joining, or mixed.
+    total_yield: fleet_total_yield.FleetTotalYield
 
 
 def _positive(x: Any) -> ColumnElement[float]:
@@ -241,6 +245,9 @@ def fleet_figures(
         for label, value in by_month.items():
             money_trend[currency][label] += value
 
+    # The total as the site list and the site pages count it (lifetime counters where every
+    # counted inverter of a site reports one), not only the yield since each site joined.
+    total = fleet_total_yield.fleet_total(session, caller)
     factors = kpi.GreenFactors(
         settings.green_coal_kg_per_kwh,
         settings.green_co2_kg_per_kwh,
@@ -253,9 +260,10 @@ def fleet_figures(
         ranking=_ranking(session, caller, zones, ranking_size),
         trend=trend_of,
         ranking_cumulative=_ranking(session, caller, zones, ranking_size, cumulative=True),
+        total_wh=total.wh,
     )
     revenue_trend = {c: [(m, by[m]) for m in labels] for c, by in sorted(money_trend.items())}
-    return FleetFigures(kpis, revenue_trend)
+    return FleetFigures(kpis, revenue_trend, total)
 
 
 def _trend(groups: Sequence[tuple[str, int, Sequence[float]]], now: datetime) -> Trend:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from voltfleet.app.deps import DbSession, get_runtime, request_now
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.pagination import PageParams, paginate
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import visible_sites
@@ -73,8 +74,8 @@ def quarantine_list(
     since: str = "",
     until: str = "",
     page: int = 1,
-    error: str | None = None,
-    notice: str | None = None,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
     refusals: list[quarantine.StillRefused] | None = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)

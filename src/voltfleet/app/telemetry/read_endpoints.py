@@ -275,7 +275,8 @@ def fleet_kpis(
 ) -> FleetKpisOut | Response:
     """Over your own sites (sites shared to your organisation are not in your statistics).
     Revenue is per currency, yours first; a site without tariffs is valued at the default price
-    of the settings."""
+    of the settings. The total yield is the lifetime yield, as the site list counts it: a site's
+    inverters' lifetime counters where they all report one, else its yield since it joined."""
     caller.require(Kind.SITE, Action.LIST)
     if format == "csv":
         columns = site_figures.site_columns(session, caller, runtime.settings, now)
@@ -293,6 +294,8 @@ def fleet_kpis(
         power_w=k.power_w,
         sites_reporting_power=k.sites_reporting_power,
         yield_wh=_periods(k.yield_wh),
+        yield_total_source=f.total_yield.source,
+        yield_total_lifetime_sites=f.total_yield.lifetime_sites,
         revenue=[
             MoneyOut(currency=c, **_periods(p).model_dump())
             for c, p in fleet_service.ordered_currencies(k.revenue, caller.user.currency)

@@ -184,7 +184,20 @@ class FleetKpisOut(BaseModel):
     capacity_kwp: float
     power_w: float
     sites_reporting_power: int
-    yield_wh: PeriodsOut
+    yield_wh: PeriodsOut = Field(
+        description="PV yield (Wh) of today, this month and this year in each site's own "
+        "calendar; `total` is the lifetime yield as the site list counts it: the sum of a site's "
+        "inverters' lifetime counters where every inverter counted in its statistics reports "
+        "one, else its yield since it joined the platform (see `yield_total_source`)"
+    )
+    yield_total_source: str = Field(
+        default="since_joined",
+        description='how `yield_wh.total` was counted: "lifetime_counter" (every site by its '
+        'inverters\' lifetime counters), "since_joined" (no site has them) or "mixed"',
+    )
+    yield_total_lifetime_sites: int = Field(
+        default=0, description="how many of the sites are counted by their lifetime counters"
+    )
     revenue: list[MoneyOut] = Field(description="per currency, the caller's currency first")
     green: GreenOut
     trend: list[TrendOut]

@@ -38,8 +38,17 @@ def site_totals(session: Session, sites: Sequence[Site]) -> dict[str, TotalYield
         return {}
     by_id = {s.id: s for s in sites}
     lifetime: dict[str, dict[str, float | None]] = defaultdict(dict)
+    # The columns ``summaries.counted`` reads, not whole devices: a page of 50 sites loaded a
+    # few hundred wide ORM rows for this (py-spy, benchmarks/bench_site_list.py).
     rows = session.execute(
-        select(Device, LifetimeYield.yield_wh)
+        select(
+            Device.id,
+            Device.site_id,
+            Device.kind,
+            Device.in_statistics,
+            Device.deleted_at,
+            LifetimeYield.yield_wh,
+        )
         .outerjoin(LifetimeYield, LifetimeYield.device_id == Device.id)
         .where(
             Device.site_id.in_(list(by_id)),
@@ -47,9 +56,9 @@ def site_totals(session: Session, sites: Sequence[Site]) -> dict[str, TotalYield
             Device.deleted_at.is_(None),
         )
     )
-    for device, wh in rows:
-        if summaries.counted(by_id[device.site_id], device):
-            lifetime[device.site_id][device.id] = wh
+    for device in rows:
+        if summaries.counted(by_id[device.site_id], device):  # type: ignore[arg-type]
+            lifetime[device.site_id][device.id] = device.yield_wh
     missing = [s for s in sites if not all(v is not None for v in lifetime[s.id].values())]
     since: dict[str, float] = {}
     if missing:

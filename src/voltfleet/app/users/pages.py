@@ -16,6 +16,7 @@ from voltfleet.app.orgs.pages import company_tree
 from voltfleet.app.orgs.repository import OrgRepository
 from voltfleet.app.orgs.schemas import OrgCreate
 from voltfleet.app.pagination import PageParams, paginate
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.regions import regions
@@ -42,8 +43,8 @@ def companies(
     session: DbSession,
     q: str = "",
     page: int = 1,
-    error: str | None = None,
-    notice: str | None = None,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     if not caller.can(Kind.ORG, Action.LIST):
@@ -116,8 +117,8 @@ def users(
     q: str = "",
     role: str = "",
     page: int = 1,
-    error: str | None = None,
-    notice: str | None = None,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
     org_id: str = "",
 ) -> HTMLResponse:
     caller = require_caller(request, session)
@@ -269,8 +270,8 @@ def delete_user(request: Request, session: DbSession, user_id: str, csrf: Csrf) 
 def profile(
     request: Request,
     session: DbSession,
-    error: str | None = None,
-    notice: str | None = None,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
     new_key: str | None = None,
     email_step: str = "",
 ) -> HTMLResponse:
@@ -335,7 +336,7 @@ def change_password(
 
 
 @router.get("/account/password", response_class=HTMLResponse)
-def password_page(request: Request, session: DbSession, error: str | None = None) -> HTMLResponse:
+def password_page(request: Request, session: DbSession, error: ErrorArg = None) -> HTMLResponse:
     """Choose a new password; where a user whose password was reset is sent before anything."""
     caller = require_caller(request, session, reset_pending=True)
     return render(request, "portal/change_password.html", caller, error=error)

@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from voltfleet.app.deps import DbSession, request_now
 from voltfleet.app.i18n import gettext
+from voltfleet.app.portal import notices
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.virtual_battery import ledger_views, service
@@ -51,7 +53,7 @@ def _choices(session: DbSession, org: Org) -> tuple[list[User], list[tuple[Devic
 
 @router.get(BASE, response_class=HTMLResponse)
 def battery_list(
-    request: Request, session: DbSession, error: str | None = None, notice: str | None = None
+    request: Request, session: DbSession, error: ErrorArg = None, notice: NoticeArg = None
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     batteries = [service.view(session, b) for b in service.list_for(session, caller)]
@@ -125,8 +127,8 @@ def battery_page(
     battery_id: str,
     period: str = "day",
     day: str = "",
-    error: str | None = None,
-    notice: str | None = None,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     row = service.get(session, caller, battery_id, Action.READ)
@@ -261,4 +263,4 @@ def battery_delete(
     _done, error = attempt(session, lambda: service.delete(session, caller, battery_id))
     if error:
         return battery_page(request, session, battery_id, error=error)
-    return RedirectResponse(f"{BASE}?notice=Deleted", 303)
+    return notices.redirect(request, BASE, notice="deleted")

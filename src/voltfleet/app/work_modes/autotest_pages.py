@@ -5,11 +5,10 @@ platform judged from the inverter's trip values (domain/autotest.py), also as CS
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from voltfleet.app.commands import service
 from voltfleet.app.commands.device_page import local_time
@@ -18,6 +17,8 @@ from voltfleet.app.commands.schemas import CommandIn
 from voltfleet.app.deps import Caller, DbSession, request_now
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.i18n import _
+from voltfleet.app.portal import notices
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.tables import csv_download, csv_text
@@ -50,7 +51,11 @@ def _context(
 
 @router.get("/device/{device_id}/autotest", response_class=HTMLResponse)
 def autotest_page(
-    request: Request, session: DbSession, device_id: str, error: str = "", notice: str = ""
+    request: Request,
+    session: DbSession,
+    device_id: str,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     service.sweep(session, request_now(request), device_id=device_id)
@@ -86,7 +91,7 @@ async def start_autotest(request: Request, session: DbSession, device_id: str) -
     form = await request.form()
     check_csrf(request, str(form.get("csrf", "")))
     caller = require_caller(request, session)
-    error = notice = ""
+    error = ""
     try:
         device, _site, _zone, runs = _context(session, caller, device_id)
         if any(r.state in ("queued", "sent") for r in runs):
@@ -96,14 +101,14 @@ async def start_autotest(request: Request, session: DbSession, device_id: str) -
         )
         body = CommandIn(kind="autotest", params={"standard": autotest.STANDARD}, ttl_s=TTL_S)
         service.create(session, caller, device.id, body, now=request_now(request))
-        notice = _("The test was sent to the inverter; this page shows its progress.")
     except autotest.AutoTestError as exc:
         error = str(exc)
     except (Invalid, Conflict, Forbidden, NotFound) as exc:
         session.rollback()
         error = exc.message
-    where = f"/device/{device_id}/autotest?" + ("error=" if error else "notice=")
-    return RedirectResponse(where + quote(error or notice), status_code=303)
+    return notices.redirect(
+        request, f"/device/{device_id}/autotest", notice="autotest_sent", error=error
+    )
 
 
 @router.get("/device/{device_id}/autotest.csv")

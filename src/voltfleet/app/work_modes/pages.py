@@ -5,16 +5,16 @@ commands, and their history. O&M engineers and administrators send; owners look.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from voltfleet.app.commands import service
 from voltfleet.app.commands.device_page import device_commands, local_time
 from voltfleet.app.commands.schemas import CommandIn
 from voltfleet.app.deps import DbSession, request_now
-from voltfleet.app.i18n import _
+from voltfleet.app.portal import notices
+from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.work_modes import forms
@@ -38,7 +38,11 @@ TTL_S = 900  # a mode change waits a quarter of an hour for an offline gateway
 
 @router.get("/device/{device_id}/mode", response_class=HTMLResponse)
 def mode_page(
-    request: Request, session: DbSession, device_id: str, error: str = "", notice: str = ""
+    request: Request,
+    session: DbSession,
+    device_id: str,
+    error: ErrorArg = None,
+    notice: NoticeArg = None,
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     device, site, zone, recent = device_commands(request, session, caller, device_id, KINDS)
@@ -102,19 +106,19 @@ async def _send(
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     check_csrf(request, form.get("csrf", ""))
     caller = require_caller(request, session)
-    error = notice = ""
+    error = ""
     try:
         params = build(form)
         body = CommandIn(kind=kind, params=params, ttl_s=TTL_S)
         service.create(session, caller, device_id, body, now=request_now(request))
-        notice = _("Sent to the inverter; its answer appears below.")
     except WorkModeError as exc:
         error = str(exc)
     except (Invalid, Conflict, Forbidden, NotFound) as exc:
         session.rollback()
         error = exc.message
-    where = f"/device/{device_id}/mode?" + ("error=" if error else "notice=")
-    return RedirectResponse(where + quote(error or notice), status_code=303)
+    return notices.redirect(
+        request, f"/device/{device_id}/mode", notice="sent_to_inverter", error=error
+    )
 
 
 @router.post("/device/{device_id}/mode")

@@ -322,13 +322,20 @@ def fleet_of_groups(
     ranking: Sequence[Ranked] = (),
     trend: Sequence[tuple[str, float]] = (),
     ranking_cumulative: Sequence[Ranked] = (),
+    total_wh: float | None = None,
 ) -> FleetKpis:
-    """``fleet`` from sums over groups of sites, with the ranking found elsewhere."""
+    """``fleet`` from sums over groups of sites, with the ranking found elsewhere.
+    ``total_wh``: the fleet's total yield counted elsewhere (the sites' lifetime counters where
+    they have them, as the site list counts it); without it, the groups' yields since joining.
+    The green figures stay on the yield measured since joining (as the revenue does)."""
     yields = Periods()
     money: dict[str, Periods] = {}
     for g in groups:
         yields = yields + g.yield_wh
         money[g.currency] = money.get(g.currency, Periods()) + group_revenue(g, price_per_kwh)
+    measured = yields.total
+    if total_wh is not None:
+        yields = Periods(yields.day, yields.month, yields.year, total_wh)
     return FleetKpis(
         sites=sum(g.sites for g in groups),
         capacity_kwp=sum(g.capacity_kwp for g in groups),
@@ -336,7 +343,7 @@ def fleet_of_groups(
         sites_reporting_power=sum(g.reporting for g in groups),
         yield_wh=yields,
         revenue=dict(sorted(money.items())),
-        green=green(yields.total, factors),
+        green=green(measured, factors),
         ranking=list(ranking),
         trend=list(trend),
         ranking_cumulative=list(ranking_cumulative),
