@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0036"
-down_revision = "0027"
+down_revision = "0034"
 branch_labels = None
 depends_on = None
 
