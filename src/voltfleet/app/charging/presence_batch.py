@@ -29,8 +29,9 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from voltfleet.app.charging.connections import registry
@@ -59,7 +60,7 @@ def write_seen(
     live devices' ``last_seen`` where it is newer, and the presence rule for connected chargers
     whose status it changes. Returns how many devices were written."""
     ids = sorted(pending)
-    rows = []
+    rows: list[Any] = []
     for k in range(0, len(ids), CHUNK):
         rows += session.execute(
             select(Device.id, Device.status, Device.last_seen).where(
@@ -75,7 +76,7 @@ def write_seen(
         elif last_seen is None or last_seen < at:
             plain.append({"device_id": device_id, "at": at})
     if plain:
-        table = Device.__table__
+        table = cast(Table, Device.__table__)
         session.execute(
             update(table)
             .where(table.c.id == bindparam("device_id"))
