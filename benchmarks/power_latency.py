@@ -25,7 +25,14 @@ the client's handler (after the library's parsing: that part is the client's cos
 the server process's CPU time per reading (``time.process_time``: the recompute, 100 calls and
 their 100 answers), which the busy shared machine does not distort the way it does wall time;
 and, in the same run, the same readings with the ``ocpp`` library's own send and receive path
-(``protocols.ocpp.fastpath`` switched off), as on main before it.
+(``protocols.ocpp.fastpath`` switched off), as on main before it. The server runs without
+WebSocket permessage-deflate, as ``voltfleet serve`` does (until 2026-12-06's third session this
+benchmark's server had it on).
+
+``VOLTFLEET_BENCH_BASELINE`` (with ``--ocpp``; a git revision, default ``main``; empty: not run):
+first the same benchmark with that revision's code (its ``src`` from ``git archive`` put first on
+PYTHONPATH, as benchmarks/ocpp_connections.py does), in a process of its own, then this code's,
+so the two are compared in one run on the same busy machine.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -325,7 +334,8 @@ def over_ocpp(runtime: Any, app: Any, gw_id: str, loc_id: str, readings: int, pr
     out, stop = ctx.Queue(), ctx.Event()
     per = -(-N // procs)
     parts = [range(k, min(N, k + per)) for k in range(0, N, per)]
-    with live_server(app) as base:
+    # served as ``voltfleet serve`` serves (cli.py): no WebSocket permessage-deflate
+    with live_server(app, ws_per_message_deflate=False) as base:
         workers = [
             ctx.Process(target=clients, args=(base, out, stop, part), daemon=True) for part in parts
         ]
@@ -373,6 +383,25 @@ def over_ocpp(runtime: Any, app: Any, gw_id: str, loc_id: str, readings: int, pr
         )
 
 
+def baseline(revision: str) -> None:
+    """This benchmark with ``revision``'s code, in a child process; its figures printed."""
+    repo = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as old:
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", revision, "src"], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
+        env = {**os.environ, "PYTHONPATH": f"{old}/src", "VOLTFLEET_BENCH_BASELINE": ""}
+        print(f"baseline: {revision}'s code first, in a process of its own", file=sys.stderr)
+        run = subprocess.run(
+            [sys.executable, __file__, *sys.argv[1:]], env=env, capture_output=True, text=True
+        )
+    if run.returncode != 0:
+        print(f"baseline ({revision}) failed: {run.stderr[-2000:]}", file=sys.stderr)
+    for line in run.stdout.splitlines():
+        print(f"[{revision}'s code] {line}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--readings", type=int, default=60)
@@ -380,6 +409,10 @@ def main() -> None:
     ap.add_argument("--ocpp", action="store_true", help="to real OCPP clients (see above)")
     ap.add_argument("--client-procs", type=int, default=4, help="with --ocpp")
     args = ap.parse_args()
+    revision = os.environ.get("VOLTFLEET_BENCH_BASELINE", "main")
+    if args.ocpp and revision:
+        baseline(revision)
+        print("[this code] (the same benchmark, now with this branch's code)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             mode="test",

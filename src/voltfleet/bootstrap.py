@@ -216,6 +216,8 @@ def create_app(
         finally:
             if runner is not None:
                 runner.stop()
+            if runtime.ocpp_presence is not None:  # the chargers' last heartbeats written
+                runtime.ocpp_presence.stop()
             if (relay := getattr(runtime.ocpp_link, "relay", None)) is not None:
                 await relay.stop()  # the other processes stop relaying to this one at once
             close = getattr(runtime.jobs, "close", None)

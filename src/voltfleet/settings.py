@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     # OCPP chargers: the heartbeat interval (s) a charger is told at BootNotification; keep it
     # well below offline_after_s, or idle chargers are marked offline between heartbeats.
     ocpp_heartbeat_s: int = Field(default=120, ge=10, le=86400)
+    # Heartbeats are written in batches this often (s; at most offline_after_s / 10), not one
+    # transaction each (app/charging/presence_batch.py).
+    ocpp_presence_flush_s: float = Field(default=5.0, gt=0, le=60)
     # What one charger may send: the largest frame (also the server's WebSocket limit: a larger
     # one closes the connection with 1009); messages per second with a burst (a charger over the
     # limit is slowed down, not refused); and frames refused or dropped (malformed, unsolicited

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -20,11 +21,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(app: FastAPI, timeout_s: float = 15.0) -> Iterator[str]:
-    """Serve ``app`` while the block runs; yields its base URL (http://127.0.0.1:port)."""
+def live_server(app: FastAPI, timeout_s: float = 15.0, **options: Any) -> Iterator[str]:
+    """Serve ``app`` while the block runs; yields its base URL (http://127.0.0.1:port).
+    ``options``: more of uvicorn's settings (a benchmark serves as ``voltfleet serve`` does)."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        **options,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)

@@ -34,6 +34,7 @@ class Runtime:
     weather: WeatherHistory | None = None  # past days' weather at a site, chosen by bootstrap
     ocpp_connections: Any = None  # app.charging.connections.registry: the chargers connected here
     ocpp_link: Any = None  # app.charging.charger_link: here, and through other processes (relay)
+    ocpp_presence: Any = None  # app.charging.presence_batch: chargers' heartbeats, batched
     ingest: IngestWiring = field(init=False)  # the use case, the settings' limits, the clock
     power: PowerWiring = field(init=False)  # EV power management: its jobs, hooks and link
 

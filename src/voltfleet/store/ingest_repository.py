@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from voltfleet.domain.fleet import DeviceStatus, family, zone
@@ -29,13 +29,35 @@ from voltfleet.store.yield_models import LifetimeYield
 _LOCK_SPACE = 1986  # the advisory-lock key space of ingest (two-int form)
 
 
+# What is read of a site's other devices (refusing a reading that names one; the site's summary
+# of its counted devices): plain rows, not ORM objects (a charger's site may hold hundreds, and
+# each of its meter values read them all).
+_SITE_DEVICES = select(
+    Device.id,
+    Device.serial,
+    Device.parent_id,
+    Device.site_id,
+    Device.status,
+    Device.kind,
+    Device.in_statistics,
+    Device.deleted_at,
+    Device.pv_power_at,
+    Device.pv_power_w,
+).where(Device.site_id == bindparam("site_id"), Device.deleted_at.is_(None))
+
+
 def devices_below(session: Session, root: Device) -> tuple[dict[str, Device], dict[str, Device]]:
     """Which devices sit below a credential's device (domain.fleet.family over its site's live
-    devices): (below it, itself included; the site's others), each keyed by id and by serial."""
-    site_devices = session.scalars(
-        select(Device).where(Device.site_id == root.site_id, Device.deleted_at.is_(None))
-    )
-    return family(root, site_devices)
+    devices): (below it, itself included, as the session's objects; the site's others, as read-only
+    rows with the fields ingest and the site's summary read), each keyed by id and by serial."""
+    rows = session.execute(_SITE_DEVICES, {"site_id": root.site_id}).all()
+    below, others = family(root, [r for r in rows if r.id != root.id])
+    ids = sorted({d.id for d in below.values()} - {root.id})
+    loaded: dict[str, Device] = {root.id: root}
+    if ids:
+        loaded.update((d.id, d) for d in session.scalars(select(Device).where(Device.id.in_(ids))))
+    mine = {key: loaded[d.id] for key, d in below.items() if d.id in loaded}
+    return mine, others  # type: ignore[return-value]
 
 
 def write_quarantine(

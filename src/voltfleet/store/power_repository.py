@@ -167,6 +167,73 @@ def car_phases(latest: Latest, charger_id: str, sent_phases: int | None = None) 
     return PHASES
 
 
+# A cycle's queries, built once (a statement made per cycle costs its construction and its
+# cache key each time); run on the session's connection.
+_LOCATION = (
+    select(
+        PowerLocation.id,
+        PowerLocation.grid_type,
+        PowerLocation.mode,
+        PowerLocation.solar_backup_s,
+        PowerLocation.min_solar_share,
+        PowerLocation.meter_stale_s,
+        PowerLocation.raise_hold_s,
+        PowerLocation.surplus_seen_at,
+        Site.timezone,
+    )
+    .outerjoin(Site, Site.id == PowerLocation.site_id)
+    .where(PowerLocation.id == bindparam("location_id"))
+)
+_GROUPS = (
+    select(
+        PowerGroup.id,
+        PowerGroup.parent_id,
+        PowerGroup.fuse_a,
+        PowerGroup.fallback_a,
+        PowerGroup.meter_device_id,
+        PowerGroup.peak_current_a,
+        PowerGroup.peak_power_kw,
+        PowerGroup.peak_start_min,
+        PowerGroup.peak_end_min,
+    )
+    .where(PowerGroup.location_id == bindparam("location_id"))
+    .order_by(PowerGroup.position)
+)
+_CONNECTORS = (
+    select(
+        PowerConnector.id,
+        PowerConnector.group_id,
+        PowerConnector.rotation,
+        PowerConnector.priority,
+        PowerConnector.applied_a,
+        PowerConnector.raise_since,
+        PowerConnector.sent_a,
+        PowerConnector.sent_phases,
+        PowerConnector.fallback_sent_a,
+        ConnectorRow.max_current_a,
+        ConnectorRow.connector_no,
+        ConnectorRow.status,
+        Device.id.label("device_id"),
+        Device.serial,
+    )
+    .join(ConnectorRow, ConnectorRow.id == PowerConnector.connector_id)
+    .join(Device, Device.id == ConnectorRow.charger_id)
+    .where(PowerConnector.location_id == bindparam("location_id"), Device.deleted_at.is_(None))
+)
+_OPEN_SESSIONS = select(
+    ChargingSession.id,
+    ChargingSession.device_id,
+    ChargingSession.connector_id,
+    ChargingSession.started_at,
+    ChargingSession.power_w,
+    ChargingSession.meter_start_wh,
+    ChargingSession.meter_last_wh,
+).where(
+    ChargingSession.device_id.in_(bindparam("devices", expanding=True)),
+    ChargingSession.stopped_at.is_(None),
+)
+
+
 class SqlPowerRepository:
     def __init__(self, session: Session, series: TimeSeriesStore | None = None) -> None:
         self.session = session
@@ -183,82 +250,20 @@ class SqlPowerRepository:
 
     def snapshot(self, location_id: str, now: datetime) -> Snapshot | None:
         s = self.session
-        # plain rows, not ORM objects (each of those costs more to build than to read)
-        loc = s.execute(
-            select(
-                PowerLocation.id,
-                PowerLocation.grid_type,
-                PowerLocation.mode,
-                PowerLocation.solar_backup_s,
-                PowerLocation.min_solar_share,
-                PowerLocation.meter_stale_s,
-                PowerLocation.raise_hold_s,
-                PowerLocation.surplus_seen_at,
-                Site.timezone,
-            )
-            .outerjoin(Site, Site.id == PowerLocation.site_id)
-            .where(PowerLocation.id == location_id)
-        ).first()
+        s.flush()  # the queries below go to the connection: what the session holds first
+        conn = s.connection()  # plain rows, not ORM objects or ORM execution (each costs more)
+        loc = conn.execute(_LOCATION, {"location_id": location_id}).first()
         if loc is None:
             return None
         grid = GridType(loc.grid_type)
-        groups: list[Any] = list(
-            s.execute(
-                select(
-                    PowerGroup.id,
-                    PowerGroup.parent_id,
-                    PowerGroup.fuse_a,
-                    PowerGroup.fallback_a,
-                    PowerGroup.meter_device_id,
-                    PowerGroup.peak_current_a,
-                    PowerGroup.peak_power_kw,
-                    PowerGroup.peak_start_min,
-                    PowerGroup.peak_end_min,
-                )
-                .where(PowerGroup.location_id == loc.id)
-                .order_by(PowerGroup.position)
-            )
-        )
-        rows = s.execute(
-            select(
-                PowerConnector.id,
-                PowerConnector.group_id,
-                PowerConnector.rotation,
-                PowerConnector.priority,
-                PowerConnector.applied_a,
-                PowerConnector.raise_since,
-                PowerConnector.sent_a,
-                PowerConnector.sent_phases,
-                PowerConnector.fallback_sent_a,
-                ConnectorRow.max_current_a,
-                ConnectorRow.connector_no,
-                ConnectorRow.status,
-                Device.id.label("device_id"),
-                Device.serial,
-            )
-            .join(ConnectorRow, ConnectorRow.id == PowerConnector.connector_id)
-            .join(Device, Device.id == ConnectorRow.charger_id)
-            .where(PowerConnector.location_id == loc.id, Device.deleted_at.is_(None))
-        ).all()
+        groups: list[Any] = list(conn.execute(_GROUPS, {"location_id": loc.id}))
+        rows = conn.execute(_CONNECTORS, {"location_id": loc.id}).all()
         tree = tree_of(grid, groups, [(r, r.max_current_a) for r in rows])
         chargers = {r.device_id for r in rows}
         open_sessions = (
             {
                 (cs.device_id, cs.connector_id): cs
-                for cs in s.execute(
-                    select(
-                        ChargingSession.id,
-                        ChargingSession.device_id,
-                        ChargingSession.connector_id,
-                        ChargingSession.started_at,
-                        ChargingSession.power_w,
-                        ChargingSession.meter_start_wh,
-                        ChargingSession.meter_last_wh,
-                    ).where(
-                        ChargingSession.device_id.in_(chargers),
-                        ChargingSession.stopped_at.is_(None),
-                    )
-                )
+                for cs in conn.execute(_OPEN_SESSIONS, {"devices": sorted(chargers)})
             }
             if chargers
             else {}

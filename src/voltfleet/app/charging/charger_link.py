@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import text
@@ -34,6 +35,21 @@ T = TypeVar("T")
 
 LIMIT_STACK_LEVEL = 1  # the allocator's limits; O&M's own profiles may sit above or below
 FALLBACK_PROFILE_ID = 4  # the allocator's fallback limit, below its live ones (stack level 0)
+
+
+@lru_cache(maxsize=1024)
+def _one_period(
+    profile_id: int, purpose: Purpose, limit_a: float, phases: int | None, stack_level: int
+) -> ChargingLimit:
+    """A limit of one period, checked (the same few limits go to many connectors: made once)."""
+    return check_limit(
+        ChargingLimit(
+            profile_id=profile_id,
+            purpose=purpose,
+            periods=(LimitPeriod(0, limit_a, phases),),
+            stack_level=stack_level,
+        )
+    )
 
 
 class OcppChargerLink:
@@ -101,14 +117,7 @@ class OcppChargerLink:
         profile_id: int,
         stack_level: int,
     ) -> bool:
-        limit = check_limit(
-            ChargingLimit(
-                profile_id=profile_id,
-                purpose=purpose,
-                periods=(LimitPeriod(0, max(0.0, float(limit_a)), phases),),
-                stack_level=stack_level,
-            )
-        )
+        limit = _one_period(profile_id, purpose, max(0.0, float(limit_a)), phases, stack_level)
         try:
             cp = self._cp(serial)
             reply = await self._on_its_loop(serial, lambda: cp.set_limit(connector_id, limit))

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from voltfleet.app.charging import departure_defaults, id_tags, service
 from voltfleet.app.charging.alarm_hooks import charger_fault_cleared, charger_fault_raised
+from voltfleet.app.charging.presence_batch import presence_batch
 from voltfleet.app.firmware import chargers as charger_firmware
 from voltfleet.app.power.ev_modes import departure_from_car
 from voltfleet.app.runtime import Runtime
@@ -129,11 +130,21 @@ def repository(runtime: Runtime, session: Session) -> SqlChargingRepository:
 
 
 def mark_offline(runtime: Runtime, device_id: str) -> None:
-    """The charger's connection ended (its own unit of work)."""
-    with runtime.db.session() as s:
-        device = s.get(Device, device_id)
-        if device is not None and device.deleted_at is None:
-            charging.mark_offline(repository(runtime, s), device, now=runtime.clock.now())
+    """The charger's connection ended (its own unit of work, with its last heartbeat not yet
+    written: ``presence_batch``)."""
+    batch = presence_batch(runtime)
+    heard = batch.take(device_id)
+    try:
+        with runtime.db.session() as s:
+            device = s.get(Device, device_id)
+            if device is not None and device.deleted_at is None:
+                if heard is not None and (device.last_seen is None or device.last_seen < heard):
+                    device.last_seen = heard
+                charging.mark_offline(repository(runtime, s), device, now=runtime.clock.now())
+    except Exception:
+        if heard is not None:
+            batch.seen(device_id, heard)  # written by the next flush instead
+        raise
 
 
 def _booted(repo: SqlChargingRepository, device: Device, version: str, *, now: datetime) -> None:
@@ -149,6 +160,11 @@ def _firmware_status(
     now: datetime,
 ) -> None:
     charger_firmware.status_report(repo.session, device, status, request_id, now)
+
+
+def _checked(_repo: SqlChargingRepository, _device: Device, *, now: datetime) -> datetime:
+    """A unit of work that only checks the charger (``AppChargerLink._unit``); writes nothing."""
+    return now
 
 
 class AppChargerLink:
@@ -195,7 +211,10 @@ class AppChargerLink:
         await self._run(_firmware_status, status, request_id)
 
     async def heartbeat(self) -> None:
-        await self._run(charging.heartbeat)
+        """Checked (the charger is still bound, its credential valid) but not written: noted
+        for the next batch of presence writes (``presence_batch``)."""
+        now = await self._run(_checked)
+        presence_batch(self.runtime).seen(self.device_id, now)
 
     async def status(self, report: StatusReport) -> None:
         await self._run(charging.status, report)

@@ -28,6 +28,7 @@ from voltfleet.protocols.ocpp.commands import (
     limit_from_params,
     optional_int,
     send,
+    send_built,
     text,
 )
 from voltfleet.protocols.ocpp.fastpath import CallsFast
@@ -267,10 +268,14 @@ class CentralSystem201(CallsFast, ChargePoint):
     ) -> Reply:
         if limit.purpose is Purpose.TX and transaction_ref is None:
             raise CommandError("a TxProfile needs the station's transaction id")
-        payload = call.SetChargingProfile(
-            evse_id=connector_id, charging_profile=profile_201(limit, transaction_ref)
-        )
-        return await send(self, payload, LIMIT_STATUSES_201)
+
+        def build() -> Any:
+            return call.SetChargingProfile(
+                evse_id=connector_id, charging_profile=profile_201(limit, transaction_ref)
+            )
+
+        key = ("2.0.1", connector_id, limit, transaction_ref)
+        return await send_built(self, key, build, LIMIT_STATUSES_201)
 
     async def clear_limits(
         self,

@@ -10,7 +10,7 @@ a ``CommandError`` naming the version's equivalent.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ from voltfleet.domain.charging_limits import (
     Purpose,
     check_limit,
 )
-from voltfleet.protocols.ocpp.fastpath import CallsFast, plain
+from voltfleet.protocols.ocpp.fastpath import CallsFast, payload_json, plain
 from voltfleet.protocols.ocpp.messages import CommandError, Reply
 
 ACTIONS: tuple[str, ...] = (
@@ -79,21 +79,41 @@ def as_dict(result: Any) -> dict[str, Any]:
     return {k: _plain(v) for k, v in data.items() if v is not None}
 
 
-async def send(cp: Any, payload: Any, statuses: frozenset[str] | None = None) -> Reply:
-    """``payload`` sent as a call of the library's ChargePoint ``cp``; the charger's answer.
+# A limit's call as JSON, by what makes it (the version, the connector, the limit): a location's
+# chargers mostly get the same few limits, so each is written once (bounded: cleared when full).
+_WRITTEN: dict[Hashable, tuple[str, str]] = {}
+WRITTEN_MAX = 4096
 
-    ``statuses``: a message the platform builds itself from checked values (a charging limit,
-    ``domain.charging_limits.check_limit``) goes without the library's JSON-schema checks of
-    the call and of its answer, and the answer's status must be one of these. Those checks run
-    in the default thread pool, two hops per message: with the limits of a whole location sent
-    at once they were most of the time to the chargers (benchmarks/power_latency.py --ocpp)."""
+
+def written(key: Hashable, build: Callable[[], Any]) -> tuple[str, str]:
+    """(action, payload JSON) of the call ``build()`` makes, kept under ``key``."""
+    found = _WRITTEN.get(key)
+    if found is None:
+        if len(_WRITTEN) >= WRITTEN_MAX:
+            _WRITTEN.clear()
+        payload = build()
+        found = _WRITTEN[key] = (type(payload).__name__, payload_json(payload))
+    return found
+
+
+async def send_built(
+    cp: Any, key: Hashable, build: Callable[[], Any], statuses: frozenset[str]
+) -> Reply:
+    """``send`` of a call the platform builds from checked values that is the same whenever
+    ``key`` is (a charging limit): on the fast path its JSON is written once (``written``)."""
     try:
-        if statuses is None:
-            result = await cp.call(payload, suppress=False)
-        elif isinstance(cp, CallsFast):  # written as its frame directly (protocols.ocpp.fastpath)
-            result = await cp.call_built(type(payload).__name__, plain(payload))
-        else:
-            result = await cp.call(payload, suppress=False, skip_schema_validation=True)
+        hash(key)
+    except TypeError:  # a limit built with lists: not kept
+        return await send(cp, build(), statuses)
+    if not isinstance(cp, CallsFast):
+        return await send(cp, build(), statuses)
+    action, body = written(key, build)
+    return await _answer(cp.call_json(action, body), statuses)
+
+
+async def _answer(calling: Awaitable[Any], statuses: frozenset[str] | None) -> Reply:
+    try:
+        result = await calling
     except OCPPError as exc:  # the charger's CallError, or our payload against the schema
         raise CommandError(f"{type(exc).__name__}: {exc.description}") from None
     except TimeoutError:
@@ -105,6 +125,23 @@ async def send(cp: Any, payload: Any, statuses: frozenset[str] | None = None) ->
     if statuses is not None and status not in statuses:
         raise CommandError(f"the charger answered with an unknown status {status[:40]!r}")
     return Reply(status, data)
+
+
+async def send(cp: Any, payload: Any, statuses: frozenset[str] | None = None) -> Reply:
+    """``payload`` sent as a call of the library's ChargePoint ``cp``; the charger's answer.
+
+    ``statuses``: a message the platform builds itself from checked values (a charging limit,
+    ``domain.charging_limits.check_limit``) goes without the library's JSON-schema checks of
+    the call and of its answer, and the answer's status must be one of these. Those checks run
+    in the default thread pool, two hops per message: with the limits of a whole location sent
+    at once they were most of the time to the chargers (benchmarks/power_latency.py --ocpp)."""
+    if statuses is None:
+        calling = cp.call(payload, suppress=False)
+    elif isinstance(cp, CallsFast):  # written as its frame directly (protocols.ocpp.fastpath)
+        calling = cp.call_built(type(payload).__name__, plain(payload))
+    else:
+        calling = cp.call(payload, suppress=False, skip_schema_validation=True)
+    return await _answer(calling, statuses)
 
 
 def integer(params: Mapping[str, Any], name: str, default: int | None = None) -> int:

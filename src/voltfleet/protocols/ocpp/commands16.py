@@ -15,6 +15,7 @@ from voltfleet.protocols.ocpp.commands import (
     limit_from_params,
     optional_int,
     send,
+    send_built,
     text,
 )
 from voltfleet.protocols.ocpp.messages import CommandError, Reply
@@ -39,11 +40,13 @@ class Commands16:
     async def set_limit(
         self, connector_id: int, limit: ChargingLimit, transaction_ref: str | None = None
     ) -> Reply:
-        payload = call.SetChargingProfile(
-            connector_id=connector_id,
-            cs_charging_profiles=profile_16(limit, limit.transaction_id),
-        )
-        return await send(self, payload, LIMIT_STATUSES_16)
+        def build() -> Any:
+            return call.SetChargingProfile(
+                connector_id=connector_id,
+                cs_charging_profiles=profile_16(limit, limit.transaction_id),
+            )
+
+        return await send_built(self, ("1.6", connector_id, limit), build, LIMIT_STATUSES_16)
 
     async def clear_limits(
         self,
