@@ -1,7 +1,8 @@
 """Default departures (docs/departure-defaults.md): an id tag's and a connector's usual
 departure time of day and energy need, set by those who manage the site's cards and chargers,
 and applied to a session when it starts (OCPP 1.6 StartTransaction, 2.0.1 TransactionEvent
-Started): the tag's default, else the connector's, on the site's clock. The car's own
+Started; or when a 2.0.1 card arrives after the start, app/charging/card_later.py): the tag's
+default, else the connector's, on the site's clock. The car's own
 NotifyEVChargingNeeds or a person replaces it later (app/power/ev_modes.py). Never commits."""
 
 from __future__ import annotations
