@@ -1,7 +1,8 @@
 """Default departures (docs/departure-defaults.md): an id tag's and a connector's usual
 departure time of day and energy need, set by those who manage the site's cards and chargers,
 and applied to a session when it starts (OCPP 1.6 StartTransaction, 2.0.1 TransactionEvent
-Started): the tag's default, else the connector's, on the site's clock. The car's own
+Started; or when a 2.0.1 card arrives after the start, app/charging/card_later.py): the tag's
+default, else the connector's, on the site's clock. The car's own
 NotifyEVChargingNeeds or a person replaces it later (app/power/ev_modes.py). Never commits."""
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from voltfleet.domain.power.departure_defaults import (
     choose,
     parse_time_of_day,
 )
+from voltfleet.store.charging_models import ChargingSession
 from voltfleet.store.departure_defaults_models import (
     ConnectorDepartureDefault,
     TagDepartureDefault,
@@ -221,19 +223,30 @@ def apply_at_start(
     tag's, else its connector's (None: neither has one, the session already has a departure,
     e.g. a start sent again, or the default's time has passed by now)."""
     row = service.open_session(session, device, request.connector_id)
-    if row is None or session.get(SessionDeparture, row.id) is not None:
+    if row is None:
+        return None
+    return apply_to_session(session, device, row, request.id_tag, now)
+
+
+def apply_to_session(
+    session: Session, device: Device, row: ChargingSession, id_tag: str, now: datetime
+) -> SessionDeparture | None:
+    """``apply_at_start`` on a running session ``row`` with the card ``id_tag`` (also when the
+    card arrives after the start: app/charging/card_later.py); the departure is the default's
+    next time of day after the session's start."""
+    if session.get(SessionDeparture, row.id) is not None:
         return None
     tag_row = None
-    if request.id_tag:
+    if id_tag:
         tag_row = session.scalar(
             select(TagDepartureDefault)
             .join(IdTag, IdTag.id == TagDepartureDefault.id_tag_id)
-            .where(IdTag.site_id == device.site_id, IdTag.tag == request.id_tag)
+            .where(IdTag.site_id == device.site_id, IdTag.tag == id_tag)
         )
     conn_row = session.scalar(
         select(ConnectorDepartureDefault)
         .join(Connector, Connector.id == ConnectorDepartureDefault.connector_id)
-        .where(Connector.charger_id == device.id, Connector.connector_no == request.connector_id)
+        .where(Connector.charger_id == device.id, Connector.connector_no == row.connector_id)
     )
     if tag_row is None and conn_row is None:
         return None

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from voltfleet.app.charging import departure_defaults, id_tags, service
+from voltfleet.app.charging import card_later, departure_defaults, id_tags, service
 from voltfleet.app.charging.alarm_hooks import charger_fault_cleared, charger_fault_raised
 from voltfleet.app.charging.presence_batch import presence_batch
 from voltfleet.app.firmware import chargers as charger_firmware
@@ -237,6 +237,17 @@ class AppChargerLink:
             return tx
 
         return await self._run(start)
+
+    async def card_later(self, connector_id: int, transaction_ref: str, id_tag: str) -> bool:
+        """An accepted card shown after the start (2.0.1 TransactionEvent Updated): on the
+        session, with its default departure (card_later)."""
+
+        def take(repo: SqlChargingRepository, device: Device, *, now: datetime) -> bool:
+            return card_later.card_arrived(
+                repo.session, device, connector_id, transaction_ref, id_tag, now
+            )
+
+        return await self._run(take)
 
     async def meter_values(
         self,

@@ -198,9 +198,11 @@ class CentralSystem201(CallsFast, ChargePoint):
         report = meter_report(samples)
         tag = str(id_token.get("id_token", "")) if id_token else None
         info = None
-        if tag and event_type == "Started":
+        if tag:  # any event carrying an idToken is answered with its idTokenInfo (E01-E03)
             ok = await self.link.authorize(tag)
             info = _id_token_info(ok)
+            if event_type == "Updated":
+                await self._card_later(evse_id, ref, tag, ok, trigger_reason)
         state = charging_state(transaction_info.get("charging_state"))
         if event_type == "Started":
             register = last_register_wh(samples) or 0
@@ -231,6 +233,24 @@ class CentralSystem201(CallsFast, ChargePoint):
             self._charging[evse_id] = state
             await self.link.status(StatusReport(evse_id, state, "NoError", at))
         return call_result.TransactionEvent(id_token_info=info)
+
+    async def _card_later(
+        self, evse_id: int, ref: str, tag: str, ok: bool, trigger_reason: str
+    ) -> None:
+        """A card shown after the start (E02/E03, cable plugin first): an accepted one goes on
+        the session; a refused one is only logged (stopping is the station's business)."""
+        if not ok:
+            log.info(
+                "station %s: card %r refused in TransactionEvent Updated (transaction %r, %s)",
+                self.id,
+                tag[:36],
+                ref,
+                trigger_reason,
+            )
+            return
+        handler = getattr(self.link, "card_later", None)
+        if handler is not None:
+            await handler(evse_id, ref, tag)
 
     @on("NotifyEVChargingNeeds")
     async def on_notify_ev_charging_needs(

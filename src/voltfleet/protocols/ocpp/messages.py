@@ -105,6 +105,11 @@ class ChargerLink(Protocol):
 
     async def stop_transaction(self, request: StopRequest) -> None: ...
 
+    async def card_later(self, connector_id: int, transaction_ref: str, id_tag: str) -> bool:
+        """An accepted card shown after the transaction started (2.0.1 TransactionEvent
+        Updated, E02/E03 cable plugin first): True when the session took it as its card."""
+        ...
+
     async def firmware_status(self, status: str, request_id: int | None) -> None:
         """The charger's firmware status (OCPP's word, already checked against the schema) and,
         in 2.0.1, the UpdateFirmware request it is about."""
