@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.app.test_power import connector_of
 from tests.ocpp.stations import station
 from tests.ocpp.test_ocpp201 import meter, tx_event
 from tests.support.world import World
@@ -146,3 +147,40 @@ def test_e03_a_later_card_does_not_replace_the_card_the_session_started_with(
     assert updated.id_token_info == {"status": "Accepted"}
     row, _dep = _session(runtime, "tx-e03-3")
     assert row.id_tag == "CARD-FIRST"
+
+
+def test_e03_a_later_cards_default_replaces_the_connectors_default(
+    base_url: str,
+    charger: dict[str, str],
+    client: TestClient,
+    world: World,
+    om: dict[str, str],
+    runtime: Runtime,
+) -> None:
+    """At a start the card's default comes before the connector's; a card shown after the
+    start keeps that order: it replaces the connector's default the session began with."""
+    site = charger["site"]
+    card = _tag(client, om, site, "CARD-LATE-DEF")
+    soon = (datetime.now(UTC) + timedelta(hours=2)).astimezone(BERLIN)
+    later = (datetime.now(UTC) + timedelta(hours=5)).astimezone(BERLIN)
+    conn = connector_of(runtime, charger["charger"])
+    r = client.put(
+        f"/api/v1/sites/{site}/connectors/{conn}/departure-default",
+        json={"departure_time": soon.strftime("%H:%M"), "energy_need_kwh": 5},
+        headers=om,
+    )
+    assert r.status_code == 200, r.text
+    r = client.put(
+        f"/api/v1/sites/{site}/id-tags/{card}/departure-default",
+        json={"departure_time": later.strftime("%H:%M"), "energy_need_kwh": 30},
+        headers=om,
+    )
+    assert r.status_code == 200, r.text
+
+    _started, updated = _plug_in_then_card(base_url, charger, "tx-e03-4", "CARD-LATE-DEF")
+
+    assert updated.id_token_info == {"status": "Accepted"}
+    _row, dep = _session(runtime, "tx-e03-4")
+    assert dep is not None and dep.source == "tag_default" and dep.energy_need_wh == 30_000
+    got = dep.departure_at.astimezone(BERLIN)
+    assert (got.hour, got.minute) == (later.hour, later.minute)

@@ -233,9 +233,11 @@ def apply_to_session(
 ) -> SessionDeparture | None:
     """``apply_at_start`` on a running session ``row`` with the card ``id_tag`` (also when the
     card arrives after the start: app/charging/card_later.py); the departure is the default's
-    next time of day after the session's start."""
-    if session.get(SessionDeparture, row.id) is not None:
-        return None
+    next time of day after the session's start. A session that already has a departure keeps
+    it, except a connector's default, which a card with a default of its own replaces."""
+    existing = session.get(SessionDeparture, row.id)
+    if existing is not None and existing.source != "connector_default":
+        return None  # the car's, a person's or the card's own departure stays
     tag_row = None
     if id_tag:
         tag_row = session.scalar(
@@ -243,6 +245,8 @@ def apply_to_session(
             .join(IdTag, IdTag.id == TagDepartureDefault.id_tag_id)
             .where(IdTag.site_id == device.site_id, IdTag.tag == id_tag)
         )
+    if existing is not None and tag_row is None:
+        return None  # the connector's default stays unless a card with its own arrives
     conn_row = session.scalar(
         select(ConnectorDepartureDefault)
         .join(Connector, Connector.id == ConnectorDepartureDefault.connector_id)
@@ -259,14 +263,23 @@ def apply_to_session(
         return None
     if chosen is None or chosen.departure_at <= now:
         return None
-    dep = SessionDeparture(
-        session_id=row.id,
-        departure_at=chosen.departure_at,
-        energy_need_wh=chosen.energy_need_wh,
-        source=f"{chosen.source}_default",
-        updated_at=now,
-    )
-    session.add(dep)
+    if existing is not None:
+        # a card shown after the start (cable plugin first): its default is the more specific,
+        # as it would have been at the start
+        dep = existing
+        dep.departure_at = chosen.departure_at
+        dep.energy_need_wh = chosen.energy_need_wh
+        dep.source = f"{chosen.source}_default"
+        dep.updated_at = now
+    else:
+        dep = SessionDeparture(
+            session_id=row.id,
+            departure_at=chosen.departure_at,
+            energy_need_wh=chosen.energy_need_wh,
+            source=f"{chosen.source}_default",
+            updated_at=now,
+        )
+        session.add(dep)
     loc = location_of(session, device.site_id)
     if loc is not None:
         changed(session, loc.id)
