@@ -1,4 +1,4 @@
-"""``validate.check_counter_us`` tries a whole counter series on arrays first (``_rising``): when
+"""``validate.check_counter_us`` tries a whole counter series on arrays first (``rising_us``): when
 the stored and the new readings together never fall, all new ones are accepted at once;
 otherwise the loop judges them. Either way the outcome is the loop's."""
 
@@ -79,13 +79,13 @@ def test_a_rising_counter_is_accepted_in_one_pass_on_arrays(
     new = [(i, us(2 * i), 1000.0 + i) for i in range(500)]
     stored = [(us(-2), 999.0), (us(10), 1005.0), (us(20), 1010.0), (us(1000), 1500.0)]
     passes: list[bool] = []
-    rising = validate._rising
+    rising = validate.rising_us
 
     def watched(*args: object) -> bool:
         passes.append(rising(*args))  # type: ignore[arg-type]
         return passes[-1]
 
-    monkeypatch.setattr(validate, "_rising", watched)
+    monkeypatch.setattr(validate, "rising_us", watched)
     arrays_first, loop_only = _both(new, stored)
     assert passes == [True]
     assert arrays_first == loop_only == (list(range(500)), [])
