@@ -9,6 +9,8 @@ posts. The baseline is a git worktree of the older commit (``VOLTFLEET_BENCH_BAS
 
     VOLTFLEET_BENCH_BASELINE=/tmp/base .venv/bin/python benchmarks/ingest_cpu.py
 
+``VOLTFLEET_BENCH_PARTS=http`` (or ``pipeline``) runs one of the two figures only.
+
 The HTTP figure also runs the current code with the garbage collector as CPython sets it
 ("current, collector untuned": ``voltfleet.process_gc.tune_for_server`` replaced by a no-op
 through a ``sitecustomize`` on the server's path), so the run shows what the collector settings of
@@ -108,7 +110,10 @@ def main() -> None:
 
 def compare(base: Path, untuned: Path) -> None:
     trees = {"baseline": base, "current": HERE}
-    for name, code in (("pipeline", PIPELINE), ("HTTP (server CPU)", HTTP)):
+    parts = os.environ.get("VOLTFLEET_BENCH_PARTS", "pipeline,http").split(",")
+    chosen = [("pipeline", PIPELINE)] if "pipeline" in parts else []
+    chosen += [("HTTP (server CPU)", HTTP)] if "http" in parts else []
+    for name, code in chosen:
         runs = dict(trees)
         if (HERE / "src/voltfleet/process_gc.py").exists():
             extra = "untuned" if code is HTTP else "tuned as the servers"

@@ -33,7 +33,7 @@ from voltfleet.domain.telemetry.batch import Series, check_group, from_us, join
 from voltfleet.domain.telemetry.quarantine import QuarantineEntry, of_reading
 from voltfleet.domain.telemetry.restarts import Restart
 from voltfleet.domain.telemetry.rollup import energy_delta, gauge_delta_us, ladder_deltas
-from voltfleet.domain.telemetry.validate import Limits, Reason, Rejection
+from voltfleet.domain.telemetry.validate import RISING_MIN, Limits, Reason, Rejection, rising_us
 from voltfleet.ports import RollupDelta, SeriesKey, SeriesRows, TimeSeriesStore
 from voltfleet.usecases.rollups import refresh, rolled_up
 
@@ -310,6 +310,12 @@ def _check_counter(
     """An energy counter's new readings against its stored neighbours ``old`` (instant, value)
     and its recorded restarts (domain.telemetry.restarts.check_counter_us): the series without
     the refused ones, and the refusals with their instants."""
+    if (  # the common case, all accepted: seen on arrays, no tuple per reading
+        not restarts
+        and len(series.ts_us) >= RISING_MIN
+        and rising_us(series.ts_us, series.values, old)
+    ):
+        return series, []
     new = list(zip(series.indexes, series.ts_us, series.values, strict=True))
     keep, bad = counter_restarts.check_counter_us(series.point.name, new, old, restarts)
     if len(keep) == len(new):

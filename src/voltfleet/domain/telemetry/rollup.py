@@ -341,9 +341,9 @@ def energy_delta(
 
     def run(samples: Sequence[tuple[int, float]]) -> tuple[dict[float, float], dict[float, int]]:
         if offset is not None:  # the common case, on arrays
-            t = np.asarray([us for us, _ in samples], dtype=np.float64) / 1_000_000
-            v = np.asarray([x for _, x in samples], dtype=np.float64)
-            return fast_energy(t, v, lo, hi, offset, gap)
+            # one (n, 2) array from the pairs (epoch microseconds are exact in a float64)
+            both = np.asarray(samples, dtype=np.float64).reshape(-1, 2)
+            return fast_energy(both[:, 0] / 1_000_000, both[:, 1], lo, hi, offset, gap)
         times = [us / 1_000_000 for us, _ in samples]
         return _energy(times, [v for _, v in samples], lo, hi, buckets, gap)
 
