@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from voltfleet.edge import mapping, mode_commands
 from voltfleet.edge import sunspec_modes as sm
+from voltfleet.edge.commands import Executor
+from voltfleet.edge.outbox import Outbox
+from voltfleet.edge.tou_runner import TouRunner
 from voltfleet.protocols.modbus.link import LinkConfig, ModbusLink, ModbusLinkError
 from voltfleet.protocols.sunspec import models as ss
 from voltfleet.protocols.sunspec import scan
 from voltfleet.simulator.fleet import make_homes
 from voltfleet.simulator.model import StepInput
 from voltfleet.simulator.sunspec_bus import SunSpecBus
-
-TS = "2026-12-06T12:00:00.000Z"
 
 
 def _bus() -> SunSpecBus:
@@ -163,3 +165,43 @@ def test_feed_in_limit_over_704_is_read_back_and_caps_the_output() -> None:
     assert "refused" in out
     assert out["off"]["status"] == "acknowledged", out["off"]
     assert out["limit_after"] is None
+
+
+def test_a_tou_table_with_anti_feedback_limits_the_der_inverter_over_704(tmp_path: Path) -> None:
+    """The agent's own path: a ``work_mode`` ``tou`` command with anti-feedback, run by the
+    executor and the TOU runner, takes the rated power from 702 and writes the limit to 704."""
+    from tests.edge.test_edge_modes import BERLIN, NOON, TOU
+
+    bus = SunSpecBus(make_homes(1, seed=5), "SIMDT", der_homes={0})
+    home = bus.homes[0]
+
+    def now() -> datetime:
+        return NOON.astimezone(UTC)
+
+    async def scenario() -> dict[str, Any]:
+        await bus.server.start()
+        bus.advance(datetime.now(UTC))
+        link = ModbusLink(LinkConfig(host="127.0.0.1", port=bus.port))
+        outbox = Outbox(tmp_path / "o.db")
+        try:
+            found = {d.serial: d for d in [await scan.scan(link, u) for u in (1, 2, 3)]}
+
+            async def rescan(units: list[int] | None) -> int:
+                return 3
+
+            tou = TouRunner(link, lambda: found, BERLIN, outbox, now)
+            ex = Executor(link, lambda: found, rescan, now, tou)
+            params = {"mode": "tou", "tou": {**TOU, "anti_feedback": True, "feed_in_limit_w": 3000}}
+            body = {"kind": "work_mode", "device": home.inverter.serial, "params": params}
+            return await ex.run(body)
+        finally:
+            outbox.close()
+            link.close()
+            await bus.server.stop()
+
+    reply = asyncio.run(asyncio.wait_for(scenario(), 30))
+    pct = round(3000 / home.wmax_w * 100, 1)
+    assert reply["status"] == "acknowledged", reply
+    assert reply["details"]["read_back"]["704.WMaxLimPct"] == pct
+    assert reply["details"]["read_back"]["704.WMaxLimPctEna"] == 1
+    assert home.state.ac_limit_w == pytest.approx(home.wmax_w * pct / 100)

@@ -146,6 +146,12 @@ def main() -> None:
         help="share the port with other processes serving the same homes (SO_REUSEPORT; a load "
         "generator's option: each process moves its own copy of the homes)",
     )
+    ap.add_argument(
+        "--der",
+        action="store_true",
+        help="the inverters speak the SunSpec DER information model (701, 702, 704) instead of "
+        "103 and 123",
+    )
     a = ap.parse_args()
     logging.basicConfig(level=logging.INFO)
     bus = SunSpecBus(
@@ -155,6 +161,7 @@ def main() -> None:
         port=a.port,
         tick_s=a.tick,
         reuse_port=a.reuse_port,
+        der_homes=range(a.homes) if a.der else (),
     )
     print(f"SunSpec bus on {a.host}:{a.port}: {', '.join(bus.serials)}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
