@@ -125,6 +125,29 @@ def _controls() -> tuple[int, dict[str, ss.Value]]:
     }
 
 
+def _inverter_103() -> tuple[int, dict[str, ss.Value]]:
+    """Three-phase inverter (103): scale factors and what does not move."""
+    values: dict[str, ss.Value] = {
+        "A_SF": -2,
+        "V_SF": -1,
+        "W_SF": 0,
+        "Hz_SF": -2,
+        "VA_SF": 0,
+        "VAr_SF": 0,
+        "PF_SF": 0,
+        "WH_SF": 0,
+        "DCA_SF": -2,
+        "DCV_SF": -1,
+        "DCW_SF": 0,
+        "Tmp_SF": -1,
+        "St": 2,
+        "Evt1": 0,
+        "PF": 100,
+        "VAr": 0,
+    }
+    return 103, values
+
+
 def _der_capacity(
     wmax_w: float, charge_w: float, discharge_w: float
 ) -> tuple[int, dict[str, ss.Value]]:
@@ -245,34 +268,7 @@ class SunSpecHome:
                         _der_capacity(self.wmax_w, b.max_charge_w, b.max_discharge_w),
                     ]
                     if der
-                    else []
-                ),
-                *(
-                    []
-                    if der
-                    else [
-                        (
-                            103,
-                            {
-                                "A_SF": -2,
-                                "V_SF": -1,
-                                "W_SF": 0,
-                                "Hz_SF": -2,
-                                "VA_SF": 0,
-                                "VAr_SF": 0,
-                                "PF_SF": 0,
-                                "WH_SF": 0,
-                                "DCA_SF": -2,
-                                "DCV_SF": -1,
-                                "DCW_SF": 0,
-                                "Tmp_SF": -1,
-                                "St": 2,
-                                "Evt1": 0,
-                                "PF": 100,
-                                "VAr": 0,
-                            },
-                        )
-                    ]
+                    else [_inverter_103()]
                 ),
                 (
                     124,
@@ -540,9 +536,10 @@ class SunSpecHome:
             ena = self.inverter.get(704, "WMaxLimPctEna", regs) == 1
             pct = self.inverter.get(704, "WMaxLimPct", regs)
             wmax = self.inverter.get(702, "WMax", regs)
-            capped = ena and isinstance(pct, int | float) and isinstance(wmax, int | float)
-            limit_w = float(wmax) * float(pct) / 100 if capped else None  # type: ignore[arg-type]
-            state = replace(state, ac_limit_w=limit_w)
+            der_limit_w = None
+            if ena and isinstance(pct, int | float) and isinstance(wmax, int | float):
+                der_limit_w = float(wmax) * float(pct) / 100
+            state = replace(state, ac_limit_w=der_limit_w)
         self.state = state
         limit = get("WChaMax")
         if mode == 3:  # both limits: self-consumption within InWRte / OutWRte % of WChaMax
