@@ -1,9 +1,9 @@
 """A home whose inverter speaks the SunSpec DER information model (common 1, DER AC measurement
-701, DER capacity 702, storage control 124, DER AC controls 704: simulator/sunspec_home.py with
-``der``) on a real pymodbus Modbus TCP server: the agent's scan finds it with its models
-(pysunspec2's own client parses it too), its readings are the physics' and the same as the same
-home served through model 103 gives, and the feed-in limit over 704 is written, read back and
-caps the inverter's AC output."""
+701, DER capacity 702, DER DC measurement 714, storage control 124, DER AC controls 704:
+simulator/sunspec_home.py with ``der``) on a real pymodbus Modbus TCP server: the agent's scan
+finds it with its models (pysunspec2's own client parses it too), its readings are the physics'
+and the same as the same home served through model 103 gives, and the feed-in limit over 704
+is written, read back and caps the inverter's AC output."""
 
 from __future__ import annotations
 
@@ -73,10 +73,10 @@ def test_scan_finds_the_der_inverter_with_its_models_and_pysunspec2_parses_it() 
 
     dev, own = asyncio.run(asyncio.wait_for(scenario(), 30))
     assert dev.serial == "SIMD00002-INV" and dev.kind == "inverter"
-    assert dev.model_ids == [1, 701, 702, 124, 704]
+    assert dev.model_ids == [1, 701, 702, 714, 124, 704]
     m704 = dev.find(704)
     assert m704 is not None and m704.length == 65  # its fixed groups (PFWInj ...) counted
-    assert sorted(own["models"]) == [1, 124, 701, 702, 704]
+    assert sorted(own["models"]) == [1, 124, 701, 702, 704, 714]
     assert own["W"] == 987
     assert own["WMaxRtg"] > 0 and own["WMaxLimPct"] == 100.0
 
@@ -100,6 +100,7 @@ def test_der_readings_are_the_physics_and_equal_the_10x_homes() -> None:
 
     tenx, der, step = asyncio.run(asyncio.wait_for(scenario(), 30))
     assert set(der) == {
+        "pv_power_w",
         "ac_power_w",
         "pv_energy_wh",
         "lifetime_yield_wh",
@@ -109,6 +110,7 @@ def test_der_readings_are_the_physics_and_equal_the_10x_homes() -> None:
     }
     assert der == {k: tenx[k] for k in der}
     assert der["ac_power_w"] == round(step.ac_w)
+    assert der["pv_power_w"] == round(step.pv_w) > 0
     assert der["grid_voltage_v"] == pytest.approx(230.0)
     assert der["grid_frequency_hz"] in (pytest.approx(49.99), pytest.approx(50.01))
     assert der["lifetime_yield_wh"] > 1_250_000  # the counter moved on from its start

@@ -9,7 +9,8 @@ them to a gateway on its RS485 bus:
   with ``WMaxLim_Ena`` caps its AC output at a percentage of its rated power, curtailing PV);
   or, with ``der``, the newer DER information model instead of 103/123: DER AC measurement 701
   (``W``, ``TotWhInj`` the lifetime counter, ``LNV``/``VL1``, ``Hz``, ``TmpCab``), DER capacity
-  702 (``WMaxRtg``, ``WMax`` ...) and DER AC controls 704 (``WMaxLimPct`` with
+  702 (``WMaxRtg``, ``WMax`` ...), DER DC measurement 714 (``DCW``: the PV array's power; no
+  ports listed) and DER AC controls 704 (``WMaxLimPct`` with
   ``WMaxLimPctEna`` caps its AC output at a percentage of ``WMax``), storage control 124 kept;
 - the battery: common 1 and lithium-ion battery 802 (``SoC`` %, ``W`` > 0 discharging as a DER
   counts power out of the device, ``V``, ``A``);
@@ -220,6 +221,17 @@ _DER_AC_SF: dict[str, ss.Value] = {
     "TotWhAbs": 0,
 }
 
+# DER DC measurement (714): the PV array's side, its ports not listed (NPrt 0)
+_DER_DC_SF: dict[str, ss.Value] = {
+    "NPrt": 0,
+    "PrtAlrms": 0,
+    "DCA_SF": -2,
+    "DCV_SF": -1,
+    "DCW_SF": 0,
+    "DCWH_SF": 0,
+    "Tmp_SF": -1,
+}
+
 # 704's functions this inverter does not have: enabling one is refused
 _DER_UNSUPPORTED = ("WSetEna", "VarSetEna", "PFWInjEna", "PFWAbsEna")
 
@@ -246,7 +258,7 @@ class SunSpecHome:
         """``controls``: the inverter has immediate controls (model 123: ``Conn``,
         ``WMaxLimPct``); ``grid_charge_allowed`` False: it refuses ``ChaGriSet`` 1 (exception 3),
         as an inverter whose grid code forbids charging from the grid; ``der``: the inverter
-        speaks the DER information model (701, 702, 704 in place of 103 and 123)."""
+        speaks the DER information model (701, 702, 714, 704 in place of 103 and 123)."""
         if spec.battery is None:
             raise ValueError("a SunSpec home here has a battery (a hybrid inverter)")
         self.spec = spec
@@ -266,6 +278,7 @@ class SunSpecHome:
                     [
                         (701, _DER_AC_SF),
                         _der_capacity(self.wmax_w, b.max_charge_w, b.max_discharge_w),
+                        (714, _DER_DC_SF),
                     ]
                     if der
                     else [_inverter_103()]
@@ -425,6 +438,7 @@ class SunSpecHome:
                 "ThrotPct": round(self._limit_pct()) if throttled else 0,
             },
         )
+        self.inverter.set(714, {"DCW": _r(pv, 0), "DCA": _r(pv / 380.0, -2)})
 
     def _limit_pct(self) -> float:
         limit = self.state.ac_limit_w

@@ -178,7 +178,9 @@ def model_image(model_id: int, point_values: Mapping[str, Value]) -> list[int]:
     """The registers of one model (id and length included) holding raw ``point_values`` (scale
     factors are points too; unset points read as not implemented): pysunspec2 encodes it."""
     lay = layout(model_id)
-    m = ss_device.Model(model_id, model_len=lay.length)
+    # made from zeros, so the count of a repeating group (714's NPrt ...) is 0, not unset
+    zeros = struct.pack(f">{lay.length + 2}H", model_id, lay.length, *([0] * lay.length))
+    m = ss_device.Model(model_id, model_len=lay.length, data=zeros)
     for name in lay.points:
         m.points[name].value = None
     m.points["ID"].value = model_id
