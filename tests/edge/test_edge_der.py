@@ -1,9 +1,9 @@
 """A home whose inverter speaks the SunSpec DER information model (common 1, DER AC measurement
-701, DER capacity 702, DER DC measurement 714, storage control 124, DER AC controls 704:
-simulator/sunspec_home.py with ``der``) on a real pymodbus Modbus TCP server: the agent's scan
-finds it with its models (pysunspec2's own client parses it too), its readings are the physics'
-and the same as the same home served through model 103 gives, and the feed-in limit over 704
-is written, read back and caps the inverter's AC output."""
+701, DER capacity 702, DER DC measurement 714, storage control 124, enter service 703, DER AC
+controls 704: simulator/sunspec_home.py with ``der``) on a real pymodbus Modbus TCP server: the
+agent's scan finds it with its models (pysunspec2's own client parses it too), its readings are
+the physics' and the same as the same home served through model 103 gives, the feed-in limit
+over 704 is written, read back and caps the inverter's AC output, and 703's ES switches it."""
 
 from __future__ import annotations
 
@@ -73,10 +73,10 @@ def test_scan_finds_the_der_inverter_with_its_models_and_pysunspec2_parses_it() 
 
     dev, own = asyncio.run(asyncio.wait_for(scenario(), 30))
     assert dev.serial == "SIMD00002-INV" and dev.kind == "inverter"
-    assert dev.model_ids == [1, 701, 702, 714, 124, 704]
+    assert dev.model_ids == [1, 701, 702, 714, 124, 703, 704]
     m704 = dev.find(704)
     assert m704 is not None and m704.length == 65  # its fixed groups (PFWInj ...) counted
-    assert sorted(own["models"]) == [1, 124, 701, 702, 704, 714]
+    assert sorted(own["models"]) == [1, 124, 701, 702, 703, 704, 714]
     assert own["W"] == 987
     assert own["WMaxRtg"] > 0 and own["WMaxLimPct"] == 100.0
 
@@ -207,3 +207,41 @@ def test_a_tou_table_with_anti_feedback_limits_the_der_inverter_over_704(tmp_pat
     assert reply["details"]["read_back"]["704.WMaxLimPct"] == pct
     assert reply["details"]["read_back"]["704.WMaxLimPctEna"] == 1
     assert home.state.ac_limit_w == pytest.approx(home.wmax_w * pct / 100)
+
+
+def test_the_power_switch_over_703_stops_and_starts_the_der_inverter() -> None:
+    async def scenario() -> dict[str, Any]:
+        bus = _bus()
+        home = bus.homes[1]
+        await bus.server.start()
+        link = ModbusLink(LinkConfig(host="127.0.0.1", port=bus.port))
+        out: dict[str, Any] = {}
+        try:
+            found = {d.serial: d for d in [await scan.scan(link, u) for u in (4, 5, 6)]}
+            inv = home.inverter.serial
+
+            def now() -> datetime:
+                return datetime.now(UTC)
+
+            out["off"] = await mode_commands.operate(
+                link, found, "power_switch", inv, {"on": False}, now
+            )
+            out["off_state"] = home.state.inverter_on
+            out["off_ac_w"] = home.advance(StepInput(5000.0, 300.0), now(), 10.0).ac_w
+            out["on"] = await mode_commands.operate(
+                link, found, "power_switch", inv, {"on": True}, now
+            )
+            out["on_state"] = home.state.inverter_on
+        finally:
+            link.close()
+            await bus.server.stop()
+        return out
+
+    out = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert out["off"]["status"] == "acknowledged", out["off"]
+    assert (
+        out["off"]["details"]["read_back"] == {"703.ES": 0} and out["off"]["details"]["on"] is False
+    )
+    assert out["off_state"] is False and out["off_ac_w"] == 0.0
+    assert out["on"]["status"] == "acknowledged", out["on"]
+    assert out["on_state"] is True

@@ -10,7 +10,8 @@ them to a gateway on its RS485 bus:
   or, with ``der``, the newer DER information model instead of 103/123: DER AC measurement 701
   (``W``, ``TotWhInj`` the lifetime counter, ``LNV``/``VL1``, ``Hz``, ``TmpCab``), DER capacity
   702 (``WMaxRtg``, ``WMax`` ...), DER DC measurement 714 (``DCW``: the PV array's power; no
-  ports listed) and DER AC controls 704 (``WMaxLimPct`` with
+  ports listed), enter service 703 (``ES`` starts and stops it) and DER AC controls 704
+  (``WMaxLimPct`` with
   ``WMaxLimPctEna`` caps its AC output at a percentage of ``WMax``), storage control 124 kept;
 - the battery: common 1 and lithium-ion battery 802 (``SoC`` %, ``W`` > 0 discharging as a DER
   counts power out of the device, ``V``, ``A``);
@@ -175,30 +176,47 @@ def _der_capacity(
     }
 
 
-def _der_controls() -> tuple[int, dict[str, ss.Value]]:
-    """DER AC controls (704): no output limit, no power setpoint, no reactive power function.
-    ``WMaxLimPct`` in 0.1 % (a feed-in limit of 2.5 kW on 6 kW is 41.7 %)."""
-    return 704, {
-        "WMaxLimPctEna": 0,
-        "WMaxLimPct": 1000,
-        "WMaxLimPctRvrt": 1000,
-        "WMaxLimPctEnaRvrt": 0,
-        "WMaxLimPctRvrtTms": 0,
-        "WSetEna": 0,
-        "WSetMod": 0,
-        "WSet": 0,
-        "WSetPct": 0,
-        "VarSetEna": 0,
-        "PFWInjEna": 0,
-        "PFWAbsEna": 0,
-        "AntiIslEna": 1,
-        "PF_SF": -3,
-        "WMaxLimPct_SF": -1,
-        "WSet_SF": 0,
-        "WSetPct_SF": 0,
-        "VarSet_SF": 0,
-        "VarSetPct_SF": 0,
+def _der_controls() -> list[tuple[int, dict[str, ss.Value]]]:
+    """Enter service (703: ``ES`` 1, in service; 0 stops the inverter) and DER AC controls (704:
+    no output limit, no power setpoint, no reactive power function; ``WMaxLimPct`` in 0.1 %, so
+    a feed-in limit of 2.5 kW on 6 kW is 41.7 %)."""
+    enter: dict[str, ss.Value] = {
+        "ES": 1,
+        "ESVHi": _r(NOMINAL_V * 1.1, -1),
+        "ESVLo": _r(NOMINAL_V * 0.88, -1),
+        "ESHzHi": _r(50.1, -2),
+        "ESHzLo": _r(49.5, -2),
+        "ESDlyTms": 300,
+        "ESRndTms": 0,
+        "ESRmpTms": 300,
+        "ESDlyRemTms": 0,
+        "V_SF": -1,
+        "Hz_SF": -2,
     }
+    return [(703, enter), (704, _DER_AC_CONTROLS)]
+
+
+_DER_AC_CONTROLS: dict[str, ss.Value] = {
+    "WMaxLimPctEna": 0,
+    "WMaxLimPct": 1000,
+    "WMaxLimPctRvrt": 1000,
+    "WMaxLimPctEnaRvrt": 0,
+    "WMaxLimPctRvrtTms": 0,
+    "WSetEna": 0,
+    "WSetMod": 0,
+    "WSet": 0,
+    "WSetPct": 0,
+    "VarSetEna": 0,
+    "PFWInjEna": 0,
+    "PFWAbsEna": 0,
+    "AntiIslEna": 1,
+    "PF_SF": -3,
+    "WMaxLimPct_SF": -1,
+    "WSet_SF": 0,
+    "WSetPct_SF": 0,
+    "VarSet_SF": 0,
+    "VarSetPct_SF": 0,
+}
 
 
 # DER AC measurement (701): scale factors and what does not move (a single-phase inverter)
@@ -258,7 +276,7 @@ class SunSpecHome:
         """``controls``: the inverter has immediate controls (model 123: ``Conn``,
         ``WMaxLimPct``); ``grid_charge_allowed`` False: it refuses ``ChaGriSet`` 1 (exception 3),
         as an inverter whose grid code forbids charging from the grid; ``der``: the inverter
-        speaks the DER information model (701, 702, 714, 704 in place of 103 and 123)."""
+        speaks the DER information model (701, 702, 714, 703, 704 in place of 103 and 123)."""
         if spec.battery is None:
             raise ValueError("a SunSpec home here has a battery (a hybrid inverter)")
         self.spec = spec
@@ -308,7 +326,7 @@ class SunSpecHome:
                         "ChaGriSet": 1 if grid_charge_allowed else 0,
                     },
                 ),
-                *([_der_controls()] if der else [_controls()] if controls else []),
+                *(_der_controls() if der else [_controls()] if controls else []),
             ],
         )
         self.grid_charge_allowed = grid_charge_allowed
@@ -553,7 +571,8 @@ class SunSpecHome:
             der_limit_w = None
             if ena and isinstance(pct, int | float) and isinstance(wmax, int | float):
                 der_limit_w = float(wmax) * float(pct) / 100
-            state = replace(state, ac_limit_w=der_limit_w)
+            on = self.inverter.get(703, "ES", regs) == 1
+            state = replace(state, inverter_on=on, ac_limit_w=der_limit_w)
         self.state = state
         limit = get("WChaMax")
         if mode == 3:  # both limits: self-consumption within InWRte / OutWRte % of WChaMax
@@ -582,7 +601,9 @@ class SunSpecHome:
         return None
 
     def _der_write(self, regs: list[int]) -> str | None:
-        """Models 702 and 704's points checked (None: acceptable)."""
+        """Models 702, 703 and 704's points checked (None: acceptable)."""
+        if self.inverter.get(703, "ES", regs) not in (0, 1):
+            return "ES takes 0 (cease to energize) or 1 (enter service)"
         if self.inverter.get(704, "WMaxLimPctEna", regs) not in (0, 1):
             return "WMaxLimPctEna takes 0 or 1"
         pct = self.inverter.get(704, "WMaxLimPct", regs)
