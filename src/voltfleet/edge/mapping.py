@@ -4,6 +4,11 @@
                         lifetime_yield_wh (WH is the lifetime register: the total yield),
                         PhVphA -> grid_voltage_v, Hz -> grid_frequency_hz,
                         TmpCab -> inverter_temperature_c, St -> device_status
+    DER AC (701)        W -> ac_power_w, TotWhInj -> pv_energy_wh and lifetime_yield_wh (the
+                        lifetime counter, as 10x's WH), VL1 (or LNV) -> grid_voltage_v (10x's
+                        PhVphA), Hz -> grid_frequency_hz, TmpCab -> inverter_temperature_c;
+                        no device_status (701's St and InvSt are other codes than 10x's St)
+    DER DC (714)        DCW -> pv_power_w (the DC side of a 7xx DER)
     storage (124)       ChaState -> soc (%), InBatV -> battery_voltage_v  (only when no battery
                         model 802 is on the bus, so a state of charge is reported once)
     battery (802)       SoC -> soc (%), W -> battery_power_w with its sign turned (SunSpec counts
@@ -43,6 +48,15 @@ _INVERTER = [
     ("TmpCab", "inverter_temperature_c", "°C", 1.0),
     ("St", "device_status", "code", 1.0),
 ]
+_DER_AC = [
+    ("W", "ac_power_w", "W", 1.0),
+    ("TotWhInj", "pv_energy_wh", "Wh", 1.0),
+    ("TotWhInj", "lifetime_yield_wh", "Wh", 1.0),
+    ("VL1", "grid_voltage_v", "V", 1.0),
+    ("LNV", "grid_voltage_v", "V", 1.0),  # when VL1 is not implemented
+    ("Hz", "grid_frequency_hz", "Hz", 1.0),
+    ("TmpCab", "inverter_temperature_c", "°C", 1.0),
+]
 _STORAGE = [("ChaState", "soc", "%", 1.0), ("InBatV", "battery_voltage_v", "V", 1.0)]
 _BATTERY = [
     ("SoC", "soc", "%", 1.0),
@@ -58,6 +72,8 @@ _METER = [
 ]
 MAPS: dict[int, list[tuple[str, str, str, float]]] = {
     **{m: _INVERTER for m in (101, 102, 103)},
+    701: _DER_AC,
+    714: [("DCW", "pv_power_w", "W", 1.0)],
     124: _STORAGE,
     802: _BATTERY,
     **{m: _METER for m in (201, 202, 203, 204)},

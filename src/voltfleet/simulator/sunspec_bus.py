@@ -18,6 +18,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 from voltfleet.protocols.modbus.server import BusServer
@@ -44,7 +45,10 @@ class SunSpecBus:
         controls: bool = False,
         grid_charge_allowed: bool = True,
         reuse_port: bool = False,
+        der_homes: Collection[int] = (),
     ) -> None:
+        """``der_homes``: the indexes of the homes whose inverter speaks the DER information
+        model (701, 702, 704: simulator/sunspec_home.py) in place of 103 and 123."""
         self.homes = [
             SunSpecHome(
                 spec,
@@ -52,6 +56,7 @@ class SunSpecBus:
                 first_unit=1 + 3 * i,
                 controls=controls,
                 grid_charge_allowed=grid_charge_allowed,
+                der=i in der_homes,
             )
             for i, spec in enumerate(specs)
         ]
@@ -141,6 +146,12 @@ def main() -> None:
         help="share the port with other processes serving the same homes (SO_REUSEPORT; a load "
         "generator's option: each process moves its own copy of the homes)",
     )
+    ap.add_argument(
+        "--der",
+        action="store_true",
+        help="the inverters speak the SunSpec DER information model (701, 702, 704) instead of "
+        "103 and 123",
+    )
     a = ap.parse_args()
     logging.basicConfig(level=logging.INFO)
     bus = SunSpecBus(
@@ -150,6 +161,7 @@ def main() -> None:
         port=a.port,
         tick_s=a.tick,
         reuse_port=a.reuse_port,
+        der_homes=range(a.homes) if a.der else (),
     )
     print(f"SunSpec bus on {a.host}:{a.port}: {', '.join(bus.serials)}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):

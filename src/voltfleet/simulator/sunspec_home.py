@@ -7,6 +7,12 @@ them to a gateway on its RS485 bus:
   and storage control 124 (writable: ``WChaMax``, ``StorCtl_Mod``, ``InWRte``, ``OutWRte`` ...),
   with ``controls`` also immediate controls 123 (``Conn`` starts and stops it, ``WMaxLimPct``
   with ``WMaxLim_Ena`` caps its AC output at a percentage of its rated power, curtailing PV);
+  or, with ``der``, the newer DER information model instead of 103/123: DER AC measurement 701
+  (``W``, ``TotWhInj`` the lifetime counter, ``LNV``/``VL1``, ``Hz``, ``TmpCab``), DER capacity
+  702 (``WMaxRtg``, ``WMax`` ...), DER DC measurement 714 (``DCW``: the PV array's power; no
+  ports listed), enter service 703 (``ES`` starts and stops it) and DER AC controls 704
+  (``WMaxLimPct`` with
+  ``WMaxLimPctEna`` caps its AC output at a percentage of ``WMax``), storage control 124 kept;
 - the battery: common 1 and lithium-ion battery 802 (``SoC`` %, ``W`` > 0 discharging as a DER
   counts power out of the device, ``V``, ``A``);
 - the house meter at the grid connection: common 1 and three-phase meter 203 (``W`` > 0 import,
@@ -121,6 +127,133 @@ def _controls() -> tuple[int, dict[str, ss.Value]]:
     }
 
 
+def _inverter_103() -> tuple[int, dict[str, ss.Value]]:
+    """Three-phase inverter (103): scale factors and what does not move."""
+    values: dict[str, ss.Value] = {
+        "A_SF": -2,
+        "V_SF": -1,
+        "W_SF": 0,
+        "Hz_SF": -2,
+        "VA_SF": 0,
+        "VAr_SF": 0,
+        "PF_SF": 0,
+        "WH_SF": 0,
+        "DCA_SF": -2,
+        "DCV_SF": -1,
+        "DCW_SF": 0,
+        "Tmp_SF": -1,
+        "St": 2,
+        "Evt1": 0,
+        "PF": 100,
+        "VAr": 0,
+    }
+    return 103, values
+
+
+def _der_capacity(
+    wmax_w: float, charge_w: float, discharge_w: float
+) -> tuple[int, dict[str, ss.Value]]:
+    """DER capacity (702): the ratings and the settings (``WMax`` writable, = the rating)."""
+    return 702, {
+        "W_SF": 0,
+        "PF_SF": -3,
+        "VA_SF": 0,
+        "Var_SF": 0,
+        "V_SF": -1,
+        "A_SF": -2,
+        "S_SF": 0,
+        "WMaxRtg": round(wmax_w),
+        "VAMaxRtg": round(wmax_w),
+        "WChaRteMaxRtg": round(charge_w),
+        "WDisChaRteMaxRtg": round(discharge_w),
+        "VNomRtg": _r(NOMINAL_V, -1),
+        "VMaxRtg": _r(NOMINAL_V * 1.1, -1),
+        "VMinRtg": _r(NOMINAL_V * 0.9, -1),
+        "AMaxRtg": _r(wmax_w / NOMINAL_V, -2),
+        "WMax": round(wmax_w),
+        "VAMax": round(wmax_w),
+        "VNom": _r(NOMINAL_V, -1),
+    }
+
+
+def _der_controls() -> list[tuple[int, dict[str, ss.Value]]]:
+    """Enter service (703: ``ES`` 1, in service; 0 stops the inverter) and DER AC controls (704:
+    no output limit, no power setpoint, no reactive power function; ``WMaxLimPct`` in 0.1 %, so
+    a feed-in limit of 2.5 kW on 6 kW is 41.7 %)."""
+    enter: dict[str, ss.Value] = {
+        "ES": 1,
+        "ESVHi": _r(NOMINAL_V * 1.1, -1),
+        "ESVLo": _r(NOMINAL_V * 0.88, -1),
+        "ESHzHi": _r(50.1, -2),
+        "ESHzLo": _r(49.5, -2),
+        "ESDlyTms": 300,
+        "ESRndTms": 0,
+        "ESRmpTms": 300,
+        "ESDlyRemTms": 0,
+        "V_SF": -1,
+        "Hz_SF": -2,
+    }
+    return [(703, enter), (704, _DER_AC_CONTROLS)]
+
+
+_DER_AC_CONTROLS: dict[str, ss.Value] = {
+    "WMaxLimPctEna": 0,
+    "WMaxLimPct": 1000,
+    "WMaxLimPctRvrt": 1000,
+    "WMaxLimPctEnaRvrt": 0,
+    "WMaxLimPctRvrtTms": 0,
+    "WSetEna": 0,
+    "WSetMod": 0,
+    "WSet": 0,
+    "WSetPct": 0,
+    "VarSetEna": 0,
+    "PFWInjEna": 0,
+    "PFWAbsEna": 0,
+    "AntiIslEna": 1,
+    "PF_SF": -3,
+    "WMaxLimPct_SF": -1,
+    "WSet_SF": 0,
+    "WSetPct_SF": 0,
+    "VarSet_SF": 0,
+    "VarSetPct_SF": 0,
+}
+
+
+# DER AC measurement (701): scale factors and what does not move (a single-phase inverter)
+_DER_AC_SF: dict[str, ss.Value] = {
+    "A_SF": -2,
+    "V_SF": -1,
+    "Hz_SF": -2,
+    "W_SF": 0,
+    "PF_SF": -3,
+    "VA_SF": 0,
+    "Var_SF": 0,
+    "TotWh_SF": 0,
+    "TotVarh_SF": 0,
+    "Tmp_SF": -1,
+    "ACType": 0,
+    "ConnSt": 1,
+    "Alrm": 0,
+    "PF": 1000,
+    "Var": 0,
+    "TotWhAbs": 0,
+}
+
+# DER DC measurement (714): the PV array's side, its ports not listed (NPrt 0)
+_DER_DC_SF: dict[str, ss.Value] = {
+    "NPrt": 0,
+    "PrtAlrms": 0,
+    "DCA_SF": -2,
+    "DCV_SF": -1,
+    "DCW_SF": 0,
+    "DCWH_SF": 0,
+    "Tmp_SF": -1,
+}
+
+# 704's functions this inverter does not have: enabling one is refused
+_DER_UNSUPPORTED = ("WSetEna", "VarSetEna", "PFWInjEna", "PFWAbsEna")
+
+
 def _r(x: float, sf: int) -> int:
     """A value as its raw register number at scale factor ``sf``."""
     return round(x / 10.0**sf)
@@ -138,10 +271,12 @@ class SunSpecHome:
         *,
         controls: bool = False,
         grid_charge_allowed: bool = True,
+        der: bool = False,
     ):
         """``controls``: the inverter has immediate controls (model 123: ``Conn``,
         ``WMaxLimPct``); ``grid_charge_allowed`` False: it refuses ``ChaGriSet`` 1 (exception 3),
-        as an inverter whose grid code forbids charging from the grid."""
+        as an inverter whose grid code forbids charging from the grid; ``der``: the inverter
+        speaks the DER information model (701, 702, 714, 703, 704 in place of 103 and 123)."""
         if spec.battery is None:
             raise ValueError("a SunSpec home here has a battery (a hybrid inverter)")
         self.spec = spec
@@ -150,31 +285,21 @@ class SunSpecHome:
         self.last: Step | None = None
         b = self.battery
         kw = round(spec.pv.capacity_wp / 1000)
+        self.wmax_w = float(spec.pv.inverter_ac_w or spec.pv.capacity_wp)
+        self.der = der
         self.inverter = Device(
             first_unit,
             f"{serial_prefix}-INV",
             [
-                _common(f"SIM-HYB-{kw}K", f"{serial_prefix}-INV", first_unit),
-                (
-                    103,
-                    {
-                        "A_SF": -2,
-                        "V_SF": -1,
-                        "W_SF": 0,
-                        "Hz_SF": -2,
-                        "VA_SF": 0,
-                        "VAr_SF": 0,
-                        "PF_SF": 0,
-                        "WH_SF": 0,
-                        "DCA_SF": -2,
-                        "DCV_SF": -1,
-                        "DCW_SF": 0,
-                        "Tmp_SF": -1,
-                        "St": 2,
-                        "Evt1": 0,
-                        "PF": 100,
-                        "VAr": 0,
-                    },
+                _common(f"SIM-{'DER' if der else 'HYB'}-{kw}K", f"{serial_prefix}-INV", first_unit),
+                *(
+                    [
+                        (701, _DER_AC_SF),
+                        _der_capacity(self.wmax_w, b.max_charge_w, b.max_discharge_w),
+                        (714, _DER_DC_SF),
+                    ]
+                    if der
+                    else [_inverter_103()]
                 ),
                 (
                     124,
@@ -201,11 +326,10 @@ class SunSpecHome:
                         "ChaGriSet": 1 if grid_charge_allowed else 0,
                     },
                 ),
-                *([_controls()] if controls else []),
+                *(_der_controls() if der else [_controls()] if controls else []),
             ],
         )
         self.grid_charge_allowed = grid_charge_allowed
-        self.wmax_w = float(spec.pv.inverter_ac_w or spec.pv.capacity_wp)
         kwh = round(b.capacity_wh / 1000, 1)
         self.battery_device = Device(
             first_unit + 1,
@@ -302,6 +426,43 @@ class SunSpecHome:
         bat = s.battery_w if s else 0.0
         hz = 50.0 + (0.01 if int(c.pv_wh) % 3 == 0 else -0.01)
         a_ac = ac / NOMINAL_V
+        if self.der:
+            self._show_der(pv, ac, hz, PV_START_WH + c.pv_wh)
+        else:
+            self._show_10x(pv, ac, hz, a_ac, PV_START_WH + c.pv_wh)
+        self._show_storage(soc, bat, grid, hz)
+
+    def _show_der(self, pv: float, ac: float, hz: float, lifetime_wh: float) -> None:
+        """701 with the values 103 would show (``TotWhInj`` is 103's ``WH``)."""
+        a_ac = abs(ac) / NOMINAL_V
+        throttled = self.state.ac_limit_w is not None and pv > 0
+        self.inverter.set(
+            701,
+            {
+                "St": 1 if pv > 0 else 0,
+                "InvSt": (4 if throttled else 3) if pv > 0 else 1,
+                "W": _r(ac, 0),
+                "VA": _r(abs(ac), 0),
+                "A": _r(a_ac, -2),
+                "LNV": _r(NOMINAL_V, -1),
+                "Hz": _r(hz, -2),
+                "TotWhInj": _r(lifetime_wh, 0),
+                "TmpCab": _r(30.0 + pv / 1000.0, -1),
+                "WL1": _r(ac, 0),
+                "VAL1": _r(abs(ac), 0),
+                "AL1": _r(a_ac, -2),
+                "VL1": _r(NOMINAL_V, -1),
+                "TotWhInjL1": _r(lifetime_wh, 0),
+                "ThrotPct": round(self._limit_pct()) if throttled else 0,
+            },
+        )
+        self.inverter.set(714, {"DCW": _r(pv, 0), "DCA": _r(pv / 380.0, -2)})
+
+    def _limit_pct(self) -> float:
+        limit = self.state.ac_limit_w
+        return 100.0 if limit is None else min(limit / self.wmax_w * 100, 100.0)
+
+    def _show_10x(self, pv: float, ac: float, hz: float, a_ac: float, lifetime_wh: float) -> None:
         self.inverter.set(
             103,
             {
@@ -311,7 +472,7 @@ class SunSpecHome:
                 "W": _r(ac, 0),
                 "Hz": _r(hz, -2),
                 "VA": _r(abs(ac), 0),
-                "WH": _r(PV_START_WH + c.pv_wh, 0),
+                "WH": _r(lifetime_wh, 0),
                 "DCW": _r(pv, 0),
                 "DCV": _r(380.0 if pv > 0 else 0.0, -1),
                 "DCA": _r(pv / 380.0, -2),
@@ -319,6 +480,9 @@ class SunSpecHome:
                 "St": 4 if pv > 0 else 2,
             },
         )
+
+    def _show_storage(self, soc: float, bat: float, grid: float, hz: float) -> None:
+        c = self.state.counters
         self.inverter.set(
             124,
             {
@@ -397,6 +561,18 @@ class SunSpecHome:
             capped = ena and isinstance(pct, int | float)
             limit_w = self.wmax_w * float(pct or 0) / 100 if capped else None
             state = replace(state, inverter_on=on, ac_limit_w=limit_w)
+        if 704 in self.inverter._at:
+            why = self._der_write(regs)
+            if why is not None:
+                return why
+            ena = self.inverter.get(704, "WMaxLimPctEna", regs) == 1
+            pct = self.inverter.get(704, "WMaxLimPct", regs)
+            wmax = self.inverter.get(702, "WMax", regs)
+            der_limit_w = None
+            if ena and isinstance(pct, int | float) and isinstance(wmax, int | float):
+                der_limit_w = float(wmax) * float(pct) / 100
+            on = self.inverter.get(703, "ES", regs) == 1
+            state = replace(state, inverter_on=on, ac_limit_w=der_limit_w)
         self.state = state
         limit = get("WChaMax")
         if mode == 3:  # both limits: self-consumption within InWRte / OutWRte % of WChaMax
@@ -422,6 +598,23 @@ class SunSpecHome:
         pct = self.inverter.get(123, "WMaxLimPct", regs)
         if not isinstance(pct, float | int) or not 0 <= pct <= 100:
             return "WMaxLimPct must be 0..100 %"
+        return None
+
+    def _der_write(self, regs: list[int]) -> str | None:
+        """Models 702, 703 and 704's points checked (None: acceptable)."""
+        if self.inverter.get(703, "ES", regs) not in (0, 1):
+            return "ES takes 0 (cease to energize) or 1 (enter service)"
+        if self.inverter.get(704, "WMaxLimPctEna", regs) not in (0, 1):
+            return "WMaxLimPctEna takes 0 or 1"
+        pct = self.inverter.get(704, "WMaxLimPct", regs)
+        if not isinstance(pct, float | int) or not 0 <= pct <= 100:
+            return "WMaxLimPct must be 0..100 %"
+        for name in _DER_UNSUPPORTED:
+            if self.inverter.get(704, name, regs) != 0:
+                return f"{name}: this inverter has no such function (it takes 0)"
+        wmax = self.inverter.get(702, "WMax", regs)
+        if not isinstance(wmax, float | int) or not 0 < wmax <= self.wmax_w:
+            return f"WMax must be 1..{self.wmax_w:g} W (WMaxRtg)"
         return None
 
     def _battery_write(self, address: int, words: list[int]) -> str | None:

@@ -7,7 +7,7 @@ unpacks each SunSpec type and knows its "not implemented" sentinel). Decoding a 
 through ``sunspec2.device.Model`` costs about half a millisecond; the edge agent decodes
 thousands of models a second, so a model's layout (offset, size, type, scale factor, access of
 each top-level point) is read once from pysunspec2 and reused (``layout``). Repeating groups are
-not laid out: the models read here have none.
+not laid out (a fixed group's registers count in the model's length).
 
 Addresses: a point's ``offset`` counts from its model's first register (the model id, then the
 length), so the point lives at ``model address + offset``. Values are *scaled* (``raw * 10**sf``)
@@ -85,6 +85,13 @@ def layout(model_id: int) -> Layout:
             label=str(p.get("label", p["name"])),
         )
         offset += size
+    # Groups follow the top-level points. A fixed group (no count, or a number: 704's PFWInj
+    # ...) is always there and counts in the model's length; a repeating group counted by a
+    # point (714's ports, ``NPrt``) is not laid out: the devices here serve none of it.
+    for g in mdef["group"].get("groups", []):
+        count = g.get("count", 1)
+        if isinstance(count, int):
+            offset += count * sum(int(q.get("size", 1)) for q in g.get("points", []))
     return Layout(model_id, offset - 2, points)
 
 
@@ -171,7 +178,9 @@ def model_image(model_id: int, point_values: Mapping[str, Value]) -> list[int]:
     """The registers of one model (id and length included) holding raw ``point_values`` (scale
     factors are points too; unset points read as not implemented): pysunspec2 encodes it."""
     lay = layout(model_id)
-    m = ss_device.Model(model_id, model_len=lay.length)
+    # made from zeros, so the count of a repeating group (714's NPrt ...) is 0, not unset
+    zeros = struct.pack(f">{lay.length + 2}H", model_id, lay.length, *([0] * lay.length))
+    m = ss_device.Model(model_id, model_len=lay.length, data=zeros)
     for name in lay.points:
         m.points[name].value = None
     m.points["ID"].value = model_id
