@@ -34,7 +34,6 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from voltfleet.app.charging.connections import registry
 from voltfleet.app.runtime import Runtime
 from voltfleet.domain.device_status import StatusEvent, after_spoke
 from voltfleet.domain.fleet import DeviceStatus
@@ -180,10 +179,17 @@ def presence_batch(runtime: Runtime) -> PresenceBatch:
     found: PresenceBatch | None = runtime.ocpp_presence
     if found is None:
         settings = runtime.settings
-        connections = registry(runtime)
+
+        def connected(device_id: str) -> bool:
+            # the registry of open connections (app/charging/connections.py), read through the
+            # runtime: none made yet means no charger is connected (importing the module here
+            # would close an import circle connections -> link -> presence_batch)
+            open_now = runtime.ocpp_connections
+            return open_now is not None and open_now.get(device_id) is not None
+
         found = runtime.ocpp_presence = PresenceBatch(
             runtime.db,
-            lambda device_id: connections.get(device_id) is not None,
+            connected,
             interval_for(settings.ocpp_presence_flush_s, settings.offline_after_s),
         )
     return found
