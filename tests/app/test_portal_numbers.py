@@ -6,14 +6,19 @@ figures (app/formatting.py)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.app.test_live import ingest
 from tests.app.test_site_pages import login
 from tests.app.test_siteview import FakeWeather, home, place, values, world  # noqa: F401
+from tests.support.world import World
 from voltfleet.app.runtime import Runtime
+from voltfleet.store.alarm_models import Alarm
+from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 
 
@@ -67,3 +72,40 @@ def test_the_weather_card_writes_days_and_figures_as_the_reader_does(
     rows = re.findall(r'<tr data-day="([0-9-]+)">(.*?)</tr>', html, re.S)
     cells = re.findall(r"<td>([^<]*)</td>", rows[0][1])
     assert cells == [first.strftime("%d.%m.%Y"), "-1,5", "4,0", "0,61", "87"]
+
+
+def test_the_site_and_alarm_lists_group_their_counts(
+    client: TestClient,
+    runtime: Runtime,
+    home: dict[str, str],  # noqa: F811
+    world: World,  # noqa: F811
+) -> None:
+    site = home["site"]
+    raised = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    with runtime.db.session() as s:
+        inverter = s.scalar(select(Device.id).where(Device.serial == "GWS-INV"))
+        assert inverter is not None
+        s.add_all(
+            Site(org_id=world.org_id("I1"), name=f"Bulk {i}", country="DE", timezone="UTC")
+            for i in range(1000)
+        )
+        s.add_all(
+            Alarm(site_id=site, device_id=inverter, code="INV_OVER_TEMPERATURE", severity="minor",
+                  raised_at=raised, cleared_at=raised + timedelta(minutes=1))
+            for _i in range(1000)
+        )  # fmt: skip
+        s.commit()
+    login(client, world.accounts["admin@I1"].email)
+    sites = client.get("/site").text
+    tile = re.search(r'href="/site\?status=no_device"><span class="big">([^<]*)<', sites)
+    assert tile and tile.group(1) == "1,000"
+    assert "1,001 sites · " in sites
+    alarms = client.get(f"/site/{site}/alarms", params={"status": "all"}).text
+    assert "1,000 alarms · " in alarms
+
+    client.headers["Accept-Language"] = "de"
+    sites = client.get("/site").text
+    tile = re.search(r'href="/site\?status=no_device"><span class="big">([^<]*)<', sites)
+    assert tile and tile.group(1) == "1.000"
+    assert "1.001 Anlagen · " in sites
+    assert "1.000 Alarme · " in client.get(f"/site/{site}/alarms", params={"status": "all"}).text
