@@ -33,9 +33,18 @@ def _tile(html: str) -> tuple[str, str, str]:
 def _ranking(html: str) -> list[tuple[str, str, bool]]:
     ranking = re.search(r'<ol id="ranking" data-by="total">(.*?)</ol>', html, re.S)
     assert ranking
-    rows = re.findall(r'<li><a href="/site/([^/]+)/energy[^"]*">[^<]*</a> · ([\d.]+) kWh(.*?)</li>',
-                      ranking.group(1), re.S)  # fmt: skip
-    return [(sid, kwh, "since-joined" in rest) for sid, kwh, rest in rows]
+    row = (r'<li data-wh="([\d.]+)"><a href="/site/([^/]+)/energy[^"]*">[^<]*</a> · '
+           r'<span class="yield">([^<]*)</span>(.*?)</li>')  # fmt: skip
+    rows = re.findall(row, ranking.group(1), re.S)
+    # each row shows its figure scaled like the tiles (_shown below): its Wh in data-wh, in kWh
+    return [(sid, f"{float(wh) / 1000:.1f}", "since-joined" in rest) for wh, sid, _t, rest in rows]
+
+
+def _shown(html: str) -> list[str]:
+    """The yields of the cumulative ranking as a person reads them."""
+    ranking = re.search(r'<ol id="ranking" data-by="total">(.*?)</ol>', html, re.S)
+    assert ranking
+    return re.findall(r'<span class="yield">([^<]*)</span>', ranking.group(1))
 
 
 def test_the_home_total_yield_uses_lifetime_counters_where_every_inverter_has_one(
@@ -60,6 +69,8 @@ def test_the_home_total_yield_uses_lifetime_counters_where_every_inverter_has_on
     assert (source, kwh) == ("mixed", "9005.0")
     assert words == "Gesamtzähler bei 1 von 2 Anlagen, die übrigen seit dem Beitritt"
     assert _ranking(page) == [(a["site"], "9000.0", False), (b["site"], "5.0", True)]
+    # scaled for people with the reader's (German) marks, not "9000.0 kWh"
+    assert _shown(page) == ["9,00\u00a0MWh", "5,00\u00a0kWh"]
 
     # Both report one: the tile is the counters' sum, and says so.
     ingest(client, tokens["GWTB"], [reading("GWTB-INV", "lifetime_yield_wh", T0, 12_000_000.0)])

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 from voltfleet.app.deps import Caller
 from voltfleet.app.orgs.repository import OrgRepository, visible_orgs
 from voltfleet.app.pagination import bad_sort
+from voltfleet.app.refusals import SharedInRefusal
 from voltfleet.domain.access import Action, Kind, Role
 from voltfleet.domain.fleet import normalise_serial
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Org, Site, SiteShare, User
-from voltfleet.usecases.errors import Forbidden, NotFound
+from voltfleet.usecases.errors import NotFound
 
 # What a shared site's receiver may not do: share it on, distribute it, delete it (it removes the
 # share instead).
@@ -90,7 +91,7 @@ class SiteRepository:
         site = self.get(site_id)
         self.caller.require(Kind.SITE, action)
         if action in OWNING_SIDE_ONLY and self.is_shared_in(site):
-            raise Forbidden(
+            raise SharedInRefusal(
                 "this site is shared with your organisation: you may view and edit it, or remove "
                 "it from your list (DELETE /api/v1/sites/{id}/shares/{org_id}), but not "
                 f"{action.value} it"

@@ -17,6 +17,7 @@ from voltfleet.app.devices.schemas import DeviceIn
 from voltfleet.app.devices.service import Binder, refresh_site_status
 from voltfleet.app.i18n import _
 from voltfleet.app.orgs.repository import OrgRepository
+from voltfleet.app.refusals import DeletionCodeNeeded
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import new_temporary_password
 from voltfleet.app.sites.repository import SiteRepository
@@ -307,7 +308,7 @@ def delete_site(
                 )
             )
         if not code:
-            raise Invalid(
+            raise DeletionCodeNeeded(
                 _(
                     "devices are bound to this site: ask its owner for the code mailed by "
                     'POST /api/v1/sites/{id}/deletion-code and send it as {"code": ...}'

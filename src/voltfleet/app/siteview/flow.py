@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from voltfleet.app.i18n import gettext as _
+from voltfleet.app.portal import quantity_filters
 from voltfleet.app.telemetry.live_schemas import LiveOut
 
 IDLE_W = 10.0  # below this a line is shown at rest (sensor noise, standby)
@@ -39,7 +40,9 @@ class Node:
 
     @property
     def kw(self) -> str:
-        return "\u2013" if self.power_w is None else f"{self.power_w / 1000:.2f} kW"
+        """The power scaled for people in the reader's language ("4,20 kW" in German, "1.25 MW"
+        for a large site), as the portal's ``power`` filter writes it."""
+        return "\u2013" if self.power_w is None else quantity_filters.power(self.power_w)
 
 
 @dataclass(frozen=True)

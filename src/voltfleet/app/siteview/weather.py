@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from voltfleet.app import formatting
 from voltfleet.app.i18n import gettext as _
 from voltfleet.domain.weather import DayWeather
 from voltfleet.ports import WeatherHistory
@@ -32,7 +33,7 @@ class WeatherCard:
         if celsius is None:
             return "\u2013"
         value = celsius * 9 / 5 + 32 if self.unit == "F" else celsius
-        return f"{value:.1f}"
+        return formatting.number(value, 1)  # the reader's decimal mark
 
 
 def weather_card(site: Site, source: WeatherHistory | None, now: datetime) -> WeatherCard:

@@ -10,6 +10,7 @@ from voltfleet.app.deps import Caller
 from voltfleet.app.i18n import _, speaking
 from voltfleet.app.mail import link
 from voltfleet.app.orgs.repository import OrgRepository
+from voltfleet.app.refusals import OwnAccountDelete, OwnPasswordReset
 from voltfleet.app.runtime import Runtime
 from voltfleet.app.security import new_temporary_password
 from voltfleet.app.users.repository import UserRepository, owns_sites, user_by_email
@@ -181,7 +182,9 @@ def delete_user(session: Session, caller: Caller, user_id: str) -> None:
     caller.require(Kind.USER, Action.DELETE)
     _guard_rank(caller, user)
     if user.id == caller.user.id:
-        raise Forbidden("use 'deregister account' (DELETE /api/v1/me) to delete your own account")
+        raise OwnAccountDelete(
+            "use 'deregister account' (DELETE /api/v1/me) to delete your own account"
+        )
     if owns_sites(session, user):
         raise Conflict(f"{user.email} still owns sites: distribute them to someone else first")
     audit.record(
@@ -205,7 +208,7 @@ def reset_password(session: Session, runtime: Runtime, caller: Caller, user_id: 
     user = UserRepository(session, caller).get(user_id)
     caller.require(Kind.USER, Action.RESET_PASSWORD)
     if user.id == caller.user.id:
-        raise Forbidden(
+        raise OwnPasswordReset(
             "you cannot reset your own password here: change it with your current password "
             "(POST /api/v1/me/password), or use 'forgot password' when signed out"
         )

@@ -36,16 +36,48 @@
     el.textContent = STATUS[status] || status.replace("_", " ");
   }
 
+  // Numbers with the reader's decimal and grouping marks (the page's language, T.locale), and
+  // power and energy scaled for people as the server's filters do (domain/quantities.py: the
+  // first unit where the figure rounds to under a thousand): "1,25 MW", "9,00 MWh" in German.
+  var LOCALE = T.locale || "en";
+  var numberFormats = {};
+  function num(value, decimals, upTo) {
+    var most = upTo == null ? decimals : upTo;
+    var key = decimals + ":" + most;
+    if (!numberFormats[key]) {
+      var options = { minimumFractionDigits: decimals, maximumFractionDigits: most };
+      try {
+        numberFormats[key] = new Intl.NumberFormat(LOCALE, options);
+      } catch (e) {  // a tag the browser does not know
+        numberFormats[key] = new Intl.NumberFormat("en", options);
+      }
+    }
+    return numberFormats[key].format(value);
+  }
+  var POWER = [["kW", 1e3, 2], ["MW", 1e6, 2], ["GW", 1e9, 2]];
+  var ENERGY = [["kWh", 1e3, 2], ["MWh", 1e6, 2], ["GWh", 1e9, 2]];
+  function scaled(base, units) {
+    var chosen = units[units.length - 1];
+    for (var i = 0; i < units.length; i++) {
+      var places = Math.pow(10, units[i][2]);
+      if (Math.round(Math.abs(base) / units[i][1] * places) / places < 1000) {
+        chosen = units[i];
+        break;
+      }
+    }
+    return num(base / chosen[1], chosen[2]) + " " + chosen[0];
+  }
+
   function watts(w) {
     if (w == null) return "–";
     var a = Math.abs(w);
-    return a >= 1000 ? (a / 1000).toFixed(2) + " kW" : Math.round(a) + " W";
+    return a >= 1000 ? scaled(a, POWER) : num(Math.round(a), 0) + " W";
   }
   function formatted(v) {
     if (v.unit === "W") return (v.value < 0 ? "−" : "") + watts(v.value);
-    if (v.unit === "Wh") return (v.value / 1000).toFixed(1) + " kWh";
+    if (v.unit === "Wh") return scaled(v.value, ENERGY);
     if (v.unit === "fraction") return Math.round(v.value * 100) + " %";
-    return Number(v.value.toFixed(2)) + " " + v.unit;
+    return num(v.value, 0, 2) + " " + v.unit;
   }
   function clock(iso, tz) {
     if (!iso) return "–";
