@@ -236,12 +236,20 @@ def local_date(day: date | None) -> str:
     return current().date_text(day)
 
 
+def number_locale() -> str:
+    """The locale whose decimal and grouping marks every number on a page uses: the reader's
+    chosen formats (which follow the language unless chosen), or the language where nothing was
+    set for this context (mail, a background render)."""
+    prefs = _current.get()
+    return prefs.babel_locale if prefs is not None else i18n.current_language()
+
+
 def number(value: float | int | Decimal | None, decimals: int = 0) -> str:
     """A number with the reader's decimal and grouping marks, rounded to ``decimals``."""
     if value is None:
         return "—"
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return format_decimal(value, format=pattern, locale=current().babel_locale)
+    return format_decimal(value, format=pattern, locale=number_locale())
 
 
 def zone_label(site_or_zone: Any = None) -> str:

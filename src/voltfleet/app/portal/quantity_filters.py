@@ -1,9 +1,11 @@
-"""Jinja filters that show power, energy, capacity and rates for people, in the page's language.
+"""Jinja filters that show power, energy, capacity and rates for people, in the reader's format.
 
 ``{{ w|power }}`` (watts), ``{{ wh|energy }}`` (watt-hours), ``{{ kwp|capacity }}`` (kWp) and
 ``{{ fraction|percent }}`` scale with domain.quantities (unit and decimals) and write the number
-with Babel for the language of the request (app/i18n.py): "1.50 kWh" in English, "1,50 kWh" in
-German. A missing figure (None) is a dash. ``render.py`` installs them on the portal's templates.
+with Babel in the reader's number format (``formatting.number_locale``: the formats they chose,
+which follow the language unless chosen), as ``|number`` and the dates do: "1.50 kWh" in
+English, "1,50 kWh" in German. A missing figure (None) is a dash. ``render.py`` installs them
+on the portal's templates.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from babel.numbers import format_decimal, format_percent
 from jinja2 import Environment
 
-from voltfleet.app.i18n import current_language
+from voltfleet.app.formatting import number_locale
 from voltfleet.domain import quantities as q
 
 MISSING = "—"
@@ -23,7 +25,7 @@ MISSING = "—"
 def number(value: float, decimals: int) -> str:
     """``value`` with exactly ``decimals`` places and the locale's separators."""
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return format_decimal(value, format=pattern, locale=current_language())
+    return format_decimal(value, format=pattern, locale=number_locale())
 
 
 def _shown(scaled: q.Scaled) -> str:
@@ -46,7 +48,7 @@ def percent(fraction: Any) -> str:
     """A fraction 0..1 as a whole percentage, as the locale writes it ("87 %" in German)."""
     if fraction is None:
         return MISSING
-    return format_percent(float(fraction), locale=current_language())
+    return format_percent(float(fraction), locale=number_locale())
 
 
 def install(env: Environment) -> None:
