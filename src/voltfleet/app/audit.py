@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from voltfleet.store.models import AuditEntry, User
+from voltfleet.store.models import AuditEntry, Site, User
 
 
 def record(
@@ -31,4 +31,30 @@ def record(
             address=address,
             detail=detail or {},
         )
+    )
+
+
+class Person(Protocol):
+    """Who acts (``app.deps.Caller``): the user and the address they came from."""
+
+    @property
+    def user(self) -> User: ...
+
+    @property
+    def address(self) -> str: ...
+
+
+def on_site(
+    session: Session, person: Person, site: Site, action: str, detail: dict[str, Any]
+) -> None:
+    """A person's change to something of ``site``, recorded against the site and its org."""
+    record(
+        session,
+        actor=person.user,
+        action=action,
+        object_type="site",
+        object_id=site.id,
+        org_id=site.org_id,
+        address=person.address,
+        detail=detail,
     )

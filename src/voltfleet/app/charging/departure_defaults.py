@@ -51,16 +51,7 @@ log = logging.getLogger(__name__)
 def _audit(
     session: Session, caller: Caller, site: Site, action: str, detail: dict[str, Any]
 ) -> None:
-    audit.record(
-        session,
-        actor=caller.user,
-        action=f"departure_default.{action}",
-        object_type="site",
-        object_id=site.id,
-        org_id=site.org_id,
-        address=caller.address,
-        detail=detail,
-    )
+    audit.on_site(session, caller, site, f"departure_default.{action}", detail)
 
 
 def _hhmm(text: str) -> str:

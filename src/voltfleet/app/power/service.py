@@ -92,16 +92,7 @@ def _check(session: Session, loc: PowerLocation) -> None:
 def _audit(
     session: Session, caller: Caller, site: Site, action: str, detail: dict[str, Any]
 ) -> None:
-    audit.record(
-        session,
-        actor=caller.user,
-        action=f"power.{action}",
-        object_type="site",
-        object_id=site.id,
-        org_id=site.org_id,
-        address=caller.address,
-        detail=detail,
-    )
+    audit.on_site(session, caller, site, f"power.{action}", detail)
 
 
 def setup(
