@@ -58,7 +58,7 @@ def test_the_fleet_kpis_total_is_the_lifetime_total_of_the_site_list(
     by_list = sum(s["total_yield_wh"] for s in listed if s["id"] in (a["site"], b["site"]))
     assert body["yield_wh"]["total"] == pytest.approx(9_005_000.0) == pytest.approx(by_list)
     assert (body["yield_total_source"], body["yield_total_lifetime_sites"]) == ("mixed", 1)
-    assert body["yield_wh"]["day"] <= 7000.0  # today's yield is still measured here
+    assert body["yield_wh"]["day"] <= 7000.0 + 1e-6  # today's yield is still measured (a float sum)
     assert body["green"] == green_before  # green figures stay on the measured yield
 
     ingest(client, tokens["GWLB"], [reading("GWLB-INV", "lifetime_yield_wh", T0, 400_809_500.0)])
