@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from voltfleet.store.db import Base, UTCDateTime, clock_now, new_id
 
+# The longest card a session keeps: OCPP 2.0.1's IdToken (identifierString[36]); 1.6's is 20.
+ID_TOKEN_CHARS = 36
+
 
 class ChargingSession(Base):
     """A charging session (OCPP 1.6 transaction) from StartTransaction to StopTransaction.
@@ -33,7 +36,7 @@ class ChargingSession(Base):
     transaction_id: Mapped[int] = mapped_column(Integer, unique=True)
     # OCPP 2.0.1: the charger's own transaction id (1.6: None, the charger uses ``transaction_id``)
     transaction_ref: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    id_tag: Mapped[str] = mapped_column(String(20), default="")
+    id_tag: Mapped[str] = mapped_column(String(ID_TOKEN_CHARS), default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     meter_start_wh: Mapped[float] = mapped_column(Float)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from voltfleet.domain.charging import ConnectorStatus
 from voltfleet.domain.device_status import StatusEvent
 from voltfleet.domain.telemetry.quarantine import IncomingReading
-from voltfleet.store.charging_models import ChargingSession
+from voltfleet.store.charging_models import ID_TOKEN_CHARS, ChargingSession
 from voltfleet.store.device_status import apply_event
 from voltfleet.store.fleet_models import Connector, Device
 from voltfleet.usecases.charging import StartRequest, StatusReport
@@ -136,7 +136,7 @@ class SqlChargingRepository:
             connector_id=request.connector_id,
             transaction_id=self._new_transaction_id(),
             transaction_ref=request.transaction_ref,
-            id_tag=request.id_tag[:20],
+            id_tag=request.id_tag[:ID_TOKEN_CHARS],
             started_at=request.timestamp,
             meter_start_wh=float(request.meter_start_wh),
             meter_last_wh=float(request.meter_start_wh),

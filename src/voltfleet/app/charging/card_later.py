@@ -14,13 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.charging import departure_defaults, service
-from voltfleet.store.charging_models import ChargingSession
+from voltfleet.store.charging_models import ID_TOKEN_CHARS, ChargingSession
 from voltfleet.store.fleet_models import Device
 
 log = logging.getLogger(__name__)
-
-# ChargingSession.id_tag holds 20 characters (OCPP 1.6's IdToken; 2.0.1's are up to 36)
-SESSION_TAG_CHARS = 20
 
 
 def _running(
@@ -55,10 +52,10 @@ def card_arrived(
         )
         return False
     if row.id_tag:
-        if row.id_tag != id_tag[:SESSION_TAG_CHARS]:
+        if row.id_tag != id_tag[:ID_TOKEN_CHARS]:
             log.info("session %s keeps its card; another card was shown later", row.id)
         return False
-    row.id_tag = id_tag[:SESSION_TAG_CHARS]
+    row.id_tag = id_tag[:ID_TOKEN_CHARS]
     row.updated_at = now
     session.flush()
     departure_defaults.apply_to_session(session, device, row, id_tag, now)
