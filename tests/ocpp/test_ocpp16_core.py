@@ -95,7 +95,7 @@ def test_authorize_against_the_sites_id_tags(
         client.put(tags, json={"tag": "CARD-2", "active": False}, headers=admin).status_code == 200
     )
     assert asyncio.run(authorize("CARD-1")) == "Accepted"
-    assert asyncio.run(authorize("CARD-2")) == "Invalid"  # blocked
+    assert asyncio.run(authorize("CARD-2")) == "Blocked"  # on the list, switched off
     assert asyncio.run(authorize("ANY-CARD")) == "Invalid"  # not on the list
     assert [t["tag"] for t in client.get(tags, headers=admin).json()] == ["CARD-1", "CARD-2"]
 

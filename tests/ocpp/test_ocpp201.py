@@ -142,6 +142,26 @@ def test_c01_authorization_with_id_token(
     assert asyncio.run(run()) == ["Accepted", "Invalid"]
 
 
+def test_c01_a_card_switched_off_by_the_installer_is_blocked(
+    base_url: str, charger: dict[str, str], client: TestClient, world: World
+) -> None:
+    admin = world.accounts["admin@I1"].headers()
+    tags = f"/api/v1/sites/{charger['site']}/id-tags"
+    assert client.put(tags, json={"tag": "RFID-OFF", "active": False}, headers=admin).is_success
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+
+    async def run() -> list[Any]:
+        async with station(base_url, charger["serial"], charger["token"], "2.0.1") as cp:
+            token = {"id_token": "RFID-OFF", "type": "ISO14443"}
+            authorized = await cp.call(call.Authorize(id_token=token), suppress=False)
+            started = await cp.call(
+                tx_event("Started", 0, at, "tx-blocked", id_token=token), suppress=False
+            )
+            return [authorized.id_token_info, started.id_token_info]
+
+    assert asyncio.run(run()) == [{"status": "Blocked"}, {"status": "Blocked"}]
+
+
 def test_e01_e06_transaction_started_updated_ended_feeds_telemetry(
     base_url: str, charger: dict[str, str], runtime: Runtime
 ) -> None:

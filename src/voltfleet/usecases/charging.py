@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from voltfleet.domain.charging import ConnectorStatus, charger_status, session_energy_wh
@@ -56,6 +57,15 @@ class MeterReport:
     readings: tuple[IncomingReading, ...] = ()
     register_wh: float | None = None
     power_w: float | None = None
+
+
+class CardVerdict(StrEnum):
+    """What the platform says of a card a charger shows: each protocol says it in its own words
+    (OCPP 1.6 idTagInfo / 2.0.1 idTokenInfo status Accepted, Blocked, Invalid)."""
+
+    ACCEPTED = "accepted"
+    BLOCKED = "blocked"  # on the site's list, switched off by an installer
+    UNKNOWN = "unknown"  # the site keeps a list and the card is not on it
 
 
 @dataclass(frozen=True)

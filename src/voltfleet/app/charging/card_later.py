@@ -1,7 +1,7 @@
 """A card shown after the start (OCPP 2.0.1 E02/E03, "cable plugin first"): the station starts
 its transaction when the cable is plugged in, with no idToken, and sends the card later in a
 TransactionEvent Updated (triggerReason Authorized). The central checks the card as at a start
-(``id_tags.accepts``, in ``AppChargerLink.authorize``); an accepted card is recorded on the
+(``id_tags.verdict``, in ``AppChargerLink.authorize``); an accepted card is recorded on the
 running session when it had none, and the card's default departure (departure_defaults) is
 applied when the session has no departure yet. Never commits."""
 

@@ -9,21 +9,25 @@ from sqlalchemy.orm import Session
 
 from voltfleet.store.fleet_models import Device
 from voltfleet.store.ocpp_models import IdTag
+from voltfleet.usecases.charging import CardVerdict
 
 MAX_TAG_CHARS = 36  # OCPP 2.0.1's IdToken (1.6: 20)
 
 
-def accepts(session: Session, device: Device, id_tag: str, *, now: datetime) -> bool:
-    """Whether the charger ``device`` accepts ``id_tag``: an active tag of its site, or any tag
-    when the site has no tags."""
+def verdict(session: Session, device: Device, id_tag: str, *, now: datetime) -> CardVerdict:
+    """What the charger ``device`` is told of ``id_tag``: accepted when it is an active tag of
+    its site or the site keeps no tags; blocked when it is on the list but switched off;
+    unknown when the site keeps a list without it."""
     del now
     site_has_tags = session.scalar(select(exists().where(IdTag.site_id == device.site_id)))
     if not site_has_tags:
-        return True
-    found = session.scalar(
+        return CardVerdict.ACCEPTED
+    active = session.scalar(
         select(IdTag.active).where(IdTag.site_id == device.site_id, IdTag.tag == id_tag)
     )
-    return bool(found)
+    if active is None:
+        return CardVerdict.UNKNOWN
+    return CardVerdict.ACCEPTED if active else CardVerdict.BLOCKED
 
 
 def of_site(session: Session, site_id: str) -> list[IdTag]:

@@ -34,6 +34,7 @@ from voltfleet.store.telemetry_models import DeviceCredential
 from voltfleet.usecases import charging
 from voltfleet.usecases.charging import (
     BootInfo,
+    CardVerdict,
     MeterReport,
     StartRequest,
     StatusReport,
@@ -219,14 +220,15 @@ class AppChargerLink:
     async def status(self, report: StatusReport) -> None:
         await self._run(charging.status, report)
 
-    async def authorize(self, id_tag: str) -> bool:
+    async def authorize(self, id_tag: str) -> CardVerdict:
         """Accepted when the tag is an active id tag of the charger's site, or the site keeps no
-        list of tags (a home charger's owner plugs in their own car)."""
+        list of tags (a home charger's owner plugs in their own car); blocked when an installer
+        switched the tag off; unknown when the site's list does not have it."""
 
-        def accepts(repo: SqlChargingRepository, device: Device, *, now: datetime) -> bool:
-            return id_tags.accepts(repo.session, device, id_tag, now=now)
+        def judge(repo: SqlChargingRepository, device: Device, *, now: datetime) -> CardVerdict:
+            return id_tags.verdict(repo.session, device, id_tag, now=now)
 
-        return await self._run(accepts)
+        return await self._run(judge)
 
     async def start_transaction(self, request: StartRequest) -> int:
         """A new session, with its tag's or connector's default departure (departure_defaults)."""

@@ -30,6 +30,7 @@ from voltfleet.protocols.ocpp.fastpath import CallsFast
 from voltfleet.protocols.ocpp.faults import alarm_code, is_fault
 from voltfleet.protocols.ocpp.messages import (
     BootInfo,
+    CardVerdict,
     ChargerLink,
     StartRequest,
     StatusReport,
@@ -46,6 +47,13 @@ from voltfleet.protocols.ocpp.v16_words import (
 __all__ = ["BootInfo", "ChargerLink", "StartRequest", "StatusReport", "StopRequest"]
 
 log = logging.getLogger(__name__)
+
+# the platform's verdict on a card in 1.6's AuthorizationStatus (a card not on the list: Invalid)
+_STATUS = {
+    CardVerdict.ACCEPTED: AuthorizationStatus.accepted,
+    CardVerdict.BLOCKED: AuthorizationStatus.blocked,
+    CardVerdict.UNKNOWN: AuthorizationStatus.invalid,
+}
 SUBPROTOCOL = "ocpp1.6"
 
 
@@ -169,9 +177,8 @@ class CentralSystem16(Commands16, CallsFast, ChargePoint):
 
     @on(Action.authorize)
     async def on_authorize(self, id_tag: str) -> call_result.Authorize:
-        ok = await self.link.authorize(id_tag)
-        status = AuthorizationStatus.accepted if ok else AuthorizationStatus.invalid
-        return call_result.Authorize(id_tag_info=IdTagInfo(status=status))
+        verdict = await self.link.authorize(id_tag)
+        return call_result.Authorize(id_tag_info=IdTagInfo(status=_STATUS[verdict]))
 
     @on(Action.start_transaction)
     async def on_start_transaction(
@@ -186,10 +193,9 @@ class CentralSystem16(Commands16, CallsFast, ChargePoint):
         self._meter(meter_start, "meterStart")
         request = StartRequest(connector_id, id_tag, meter_start, _when(timestamp, "timestamp"))
         transaction_id = await self.link.start_transaction(request)
-        ok = await self.link.authorize(id_tag)  # recorded either way; an Invalid tag stops it
-        status = AuthorizationStatus.accepted if ok else AuthorizationStatus.invalid
+        verdict = await self.link.authorize(id_tag)  # recorded either way; a refused tag stops it
         return call_result.StartTransaction(
-            transaction_id=transaction_id, id_tag_info=IdTagInfo(status=status)
+            transaction_id=transaction_id, id_tag_info=IdTagInfo(status=_STATUS[verdict])
         )
 
     @on(Action.meter_values)

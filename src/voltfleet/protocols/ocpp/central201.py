@@ -35,6 +35,7 @@ from voltfleet.protocols.ocpp.fastpath import CallsFast
 from voltfleet.protocols.ocpp.faults import is_fault
 from voltfleet.protocols.ocpp.messages import (
     BootInfo,
+    CardVerdict,
     ChargerLink,
     ChargingNeeds,
     CommandError,
@@ -85,8 +86,17 @@ def _when(text_: str, field: str) -> datetime:
     return ts
 
 
-def _id_token_info(ok: bool) -> dict[str, Any]:
-    return {"status": "Accepted" if ok else "Invalid"}
+# 2.0.1's AuthorizationStatusEnumType; "Invalid" for a card not on the list, as in 1.6
+# ("Unknown" would say the same, but stations display Invalid more widely)
+_STATUS = {
+    CardVerdict.ACCEPTED: "Accepted",
+    CardVerdict.BLOCKED: "Blocked",
+    CardVerdict.UNKNOWN: "Invalid",
+}
+
+
+def _id_token_info(verdict: CardVerdict) -> dict[str, Any]:
+    return {"status": _STATUS[verdict]}
 
 
 class CentralSystem201(CallsFast, ChargePoint):
@@ -167,8 +177,8 @@ class CentralSystem201(CallsFast, ChargePoint):
 
     @on("Authorize")
     async def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call_result.Authorize:
-        ok = await self.link.authorize(str(id_token.get("id_token", "")))
-        return call_result.Authorize(id_token_info=_id_token_info(ok))
+        verdict = await self.link.authorize(str(id_token.get("id_token", "")))
+        return call_result.Authorize(id_token_info=_id_token_info(verdict))
 
     @on("MeterValues")
     async def on_meter_values(
@@ -199,10 +209,12 @@ class CentralSystem201(CallsFast, ChargePoint):
         tag = str(id_token.get("id_token", "")) if id_token else None
         info = None
         if tag:  # any event carrying an idToken is answered with its idTokenInfo (E01-E03)
-            ok = await self.link.authorize(tag)
-            info = _id_token_info(ok)
+            verdict = await self.link.authorize(tag)
+            info = _id_token_info(verdict)
             if event_type == "Updated":
-                await self._card_later(evse_id, ref, tag, ok, trigger_reason)
+                await self._card_later(
+                    evse_id, ref, tag, verdict is CardVerdict.ACCEPTED, trigger_reason
+                )
         state = charging_state(transaction_info.get("charging_state"))
         if event_type == "Started":
             register = last_register_wh(samples) or 0

@@ -26,6 +26,7 @@ from voltfleet.protocols.ocpp.v16_words import (
 )
 from voltfleet.usecases.charging import (
     BootInfo,
+    CardVerdict,
     MeterReport,
     StartRequest,
     StatusReport,
@@ -34,6 +35,7 @@ from voltfleet.usecases.charging import (
 
 __all__ = [
     "BootInfo",
+    "CardVerdict",
     "ChargePointCommands",
     "ChargerLink",
     "CommandError",
@@ -89,7 +91,7 @@ class ChargerLink(Protocol):
 
     async def status(self, report: StatusReport) -> None: ...
 
-    async def authorize(self, id_tag: str) -> bool: ...
+    async def authorize(self, id_tag: str) -> CardVerdict: ...
 
     async def start_transaction(self, request: StartRequest) -> int:
         """The platform's transaction id (1.6: the one the charger is to use)."""
