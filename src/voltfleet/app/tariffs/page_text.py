@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from voltfleet.app import formatting
 from voltfleet.domain.tariffs.local_time import local_midnight_us
 from voltfleet.domain.tariffs.series import from_us
 from voltfleet.store.models import Site
@@ -46,7 +47,8 @@ def script_json(data: Any) -> str:
 
 
 def money(value: float | None, digits: int = 2) -> str:
-    return "" if value is None else f"{value:,.{digits}f}"
+    """An amount on a page, with the reader's decimal and grouping marks (a CSV keeps its own)."""
+    return "" if value is None else formatting.number(value, digits)
 
 
 def price_text(value: float) -> str:

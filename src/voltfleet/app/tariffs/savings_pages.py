@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from voltfleet.app import formatting
 from voltfleet.app.deps import DbSession, request_now
 from voltfleet.app.errors import status_of
 from voltfleet.app.metering import service as metering
@@ -236,14 +237,14 @@ SavingsRow = tuple[str, datetime, datetime, dict[str, Any]]
 
 # How the page shows each figure the CSV holds (the honest lines have a section of their own).
 PAGE_FIGURES: dict[str, tuple[str, Callable[[Any], str]]] = {
-    "imported_kwh": ("Imported kWh", lambda v: f"{v:.2f}"),
+    "imported_kwh": ("Imported kWh", lambda v: formatting.number(v, 2)),
     "import_cost": ("Import cost", money),
-    "supplied_kwh": ("Supplied kWh", lambda v: f"{v:.2f}"),
+    "supplied_kwh": ("Supplied kWh", lambda v: formatting.number(v, 2)),
     "supplied_value": ("Supplied value", money),
-    "exported_kwh": ("Exported kWh", lambda v: f"{v:.2f}"),
+    "exported_kwh": ("Exported kWh", lambda v: formatting.number(v, 2)),
     "export_earnings": ("Export earnings", money),
     "savings": ("Savings", money),
-    "percent": ("%", lambda v: "\u2013" if v is None else f"{v:.1f}"),
+    "percent": ("%", lambda v: "\u2013" if v is None else formatting.number(v, 1)),
 }
 
 
