@@ -97,9 +97,11 @@ def test_a_tariffs_slots_follow_the_readers_clock() -> None:
     formatting.use_preferences("en", formats="en-US")
     html = render("_tariff_readonly.html", t=tou_tariff(), price_text=price_text)
     assert slot_times(html) == ["12:00 AM", "1:00 PM", "1:00 PM", "12:00 AM"]
+    assert "<td>0.10</td>" in html and "<td>0.30</td>" in html
     german()
     html = render("_tariff_readonly.html", t=tou_tariff(), price_text=price_text)
     assert slot_times(html) == ["00:00", "13:00", "13:00", "00:00"]
+    assert "<td>0,10</td>" in html and "<td>0,30</td>" in html  # prices with a decimal comma
 
 
 def test_the_weather_cards_coordinates_in_german() -> None:
