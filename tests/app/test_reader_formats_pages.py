@@ -54,14 +54,19 @@ def test_a_german_reader_sees_savings_with_decimal_commas(
     assert bucket_cells(html, "2026-03-02")[1:] == [
         "2,00", "0,20", "1,20", "0,44", "0,00", "0,00", "0,24", "54,8",
     ]  # fmt: skip
+    assert bucket_cells(html, "2026-03-02")[0] == "02.03.2026"  # the day in German order
+    assert bucket_cells(html, "total")[0] == "Gesamt (EUR)"
     assert re.search(r'id="total-savings" data-value="[0-9.]+">0,54<', html)
     assert "45,8 %" in html  # of the avoided cost
     assert re.search(r'id="stored-change">\+1,50 kWh \(Wert 0,15 EUR\)', html), html
     losses = re.search(r'data-kwh="([0-9.]+)" id="round-trip-losses">0,80 kWh<', html)
     assert losses and abs(float(losses.group(1)) - 0.8) < 1e-9  # the raw figure for scripts
 
+    monthly = client.get(f"/sites/{site}/savings", params={**params, "aggregation": "MONTH"})
+    assert bucket_cells(monthly.text, "2026-03")[0] == "03.2026"
     fleet = client.get("/savings", params={"start": "2026-03-01", "end": "2026-03-31"}).text
     assert fleet_cells(fleet, site) == ["5,50", "0,64", "1,18", "0,00", "0,54", "45,8"]
+    assert "vom 01.03.2026 bis einschließlich 31.03.2026" in fleet
 
     prefer(client, w, "om@I1", formats="en-US")  # German words, US marks
     html = client.get(f"/sites/{site}/savings", params=params).text
@@ -148,3 +153,22 @@ def test_site_list_and_api_keys_show_dates_in_the_readers_order_and_zone(
     assert cell and cell.group(1) == "1/15/2026"  # New York's date, US order
     profile = client.get("/account/profile").text.replace("\u202f", " ")
     assert "1/15/2026 6:30 PM -05:00" in profile
+
+
+def test_a_tariffs_dates_and_prices_in_the_readers_formats(
+    client: TestClient, runtime: Runtime
+) -> None:
+    w = build_world(runtime)
+    site = make_site(runtime, w)
+    set_tariffs(client, w, site)  # import: valid from 2026-01-01, 0.10 to 0.36875 EUR/kWh
+    prefer(client, w, "om@I1", language="de")
+    sign_in(client, w, "om@I1")
+    html = client.get(f"/sites/{site}/tariff", params={"direction": "IMPORT"}).text
+    history = re.search(r'<tr data-valid-from="2026-01-01"[^>]*>(.*?)</tr>', html, re.S)
+    assert history and "<td>01.01.2026</td>" in history.group(1), html
+    assert "0,10 bis 0,36875 EUR/kWh" in history.group(1)
+    prefer(client, w, "om@I1", formats="en-US")
+    html = client.get(f"/sites/{site}/tariff", params={"direction": "IMPORT"}).text
+    history = re.search(r'<tr data-valid-from="2026-01-01"[^>]*>(.*?)</tr>', html, re.S)
+    assert history and "<td>1/1/2026</td>" in history.group(1)
+    assert "0.10 bis 0.36875 EUR/kWh" in history.group(1)

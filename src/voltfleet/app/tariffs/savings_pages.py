@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from voltfleet.app import formatting
 from voltfleet.app.deps import DbSession, request_now
 from voltfleet.app.errors import status_of
+from voltfleet.app.i18n import gettext
 from voltfleet.app.metering import service as metering
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import render
@@ -272,7 +273,15 @@ def savings_table(report: Any, zone: ZoneInfo, honest: bool) -> Table[SavingsRow
     energy, losses) when asked for."""
 
     def label(text: str) -> str:
-        return f"Total ({report.currency})" if text == "total" else text
+        """A bucket as its reader writes it: a day "02.03.2026", a month "03.2026" in German; an
+        ISO week ("2026-W10") as it is."""
+        if text == "total":
+            return gettext("Total (%(currency)s)") % {"currency": report.currency}
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return formatting.local_date(date.fromisoformat(text))
+        if re.fullmatch(r"\d{4}-\d{2}", text):
+            return formatting.current().month_text(date.fromisoformat(f"{text}-01"))
+        return text
 
     def local(instant: datetime) -> str:
         return instant.astimezone(zone).isoformat()
