@@ -204,8 +204,8 @@ def test_the_price_fetch_records_its_state_and_raises_an_operator_alarm(
         r'<li data-source="awattar" data-area="DE" class="fault">(.*?)</li>', page, re.S
     )
     assert item, page
-    assert "prices last fetched 2024-06-15 16:30 +0200" in item.group(1)
-    assert "known until 2024-06-17 00:00 +0200" in item.group(1)
+    assert "prices last fetched 2024-06-15 16:30 +02:00" in item.group(1)
+    assert "known until 2024-06-17 00:00 +02:00" in item.group(1)
     assert "prices for 2024-06-17 are still missing" in item.group(1)
 
 

@@ -108,7 +108,7 @@ def test_a_tariffs_summary_is_in_the_readers_language(client: TestClient, runtim
     assert r.status_code == 200, r.text
     sign_in(client, w, "admin@I1")
     html = client.get(f"/sites/{site}/tariff?direction=IMPORT").text
-    assert "1 Zeitraum, 0.10 bis 0.36875 EUR/kWh" in html  # was "1 period, 0.10 to ..."
+    assert "1 Zeitraum, 0,10 bis 0,36875 EUR/kWh" in html  # was "1 period, 0.10 to ..."
     assert "1 period" not in html
 
 

@@ -236,7 +236,7 @@ def test_the_weather_card_shows_coordinates_and_seven_local_days(
     html = client.get(f"/site/{site}/weather").text
     ((lat, lon, zone, first, last),) = weather.asked
     assert (lat, lon, zone) == (52.52, 13.405, "Europe/Berlin") and (last - first).days == 6
-    assert "52.5200, 13.4050" in html and "test weather" in html
+    assert "52.5200° N · 13.4050° E" in html and "test weather" in html
     rows = re.findall(r'<tr data-day="([0-9-]+)">(.*?)</tr>', html, re.S)
     assert [d for d, _ in rows] == [first.isoformat(), last.isoformat()]
     cells = re.findall(r"<td>([^<]*)</td>", rows[0][1])

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from functools import cache
 from typing import Any, Literal
@@ -42,7 +42,7 @@ FORMATS = {
 DEFAULT_FORMATS = {"en": "iso", "de": "de-DE"}
 DEFAULT_ZONE = "UTC"
 
-Style = Literal["datetime", "seconds", "time", "time_seconds", "date"]
+Style = Literal["datetime", "seconds", "time", "time_seconds", "date", "month"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,12 @@ class Preferences:
         if self.formats == "iso":
             return day.isoformat()
         return format_date(day, _patterns(self.babel_locale)[0], locale=self.babel_locale)
+
+    def month_text(self, day: date) -> str:
+        """A month of a year ("2026-03", "03/2026", "03.2026")."""
+        if self.formats == "iso":
+            return f"{day.year:04d}-{day.month:02d}"
+        return format_date(day, _month_pattern(self.babel_locale), locale=self.babel_locale)
 
     def clock_text(self, local: datetime, seconds: bool) -> str:
         if self.formats == "iso":
@@ -76,6 +82,13 @@ def _patterns(babel_locale: str) -> tuple[str, str, str]:
     short = get_time_format("short", locale).pattern
     medium = get_time_format("medium", locale).pattern
     return day, short, medium
+
+
+@cache
+def _month_pattern(babel_locale: str) -> str:
+    """The locale's CLDR pattern of a numeric month with a 4-digit year ("MM/y", "MM.y")."""
+    skeletons = Locale.parse(babel_locale).datetime_skeletons
+    return str(skeletons[match_skeleton("yMM", skeletons) or "yM"].pattern)
 
 
 _DEFAULT = Preferences()
@@ -196,6 +209,8 @@ def in_zone(instant: datetime, zone: str, style: Style = "datetime") -> str:
     prefs = current()
     if style == "date":
         return prefs.date_text(local.date())
+    if style == "month":
+        return prefs.month_text(local.date())
     clock = prefs.clock_text(local, style in ("seconds", "time_seconds"))
     if style in ("time", "time_seconds"):
         return clock
@@ -244,12 +259,38 @@ def number_locale() -> str:
     return prefs.babel_locale if prefs is not None else i18n.current_language()
 
 
-def number(value: float | int | Decimal | None, decimals: int = 0) -> str:
-    """A number with the reader's decimal and grouping marks, rounded to ``decimals``."""
+def number(value: float | int | Decimal | None, decimals: int = 0, signed: bool = False) -> str:
+    """A number with the reader's decimal and grouping marks, rounded to ``decimals``; with
+    ``signed``, a plus sign before a positive one ("+1.234,5")."""
     if value is None:
         return "—"
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    if signed:
+        pattern = f"+{pattern};-{pattern}"
     return format_decimal(value, format=pattern, locale=number_locale())
+
+
+def clock(value: time | datetime | None) -> str:
+    """A time of day as it stands (a tariff slot's "13:00"; no zone to convert), on the reader's
+    12- or 24-hour clock: "1:00 PM" for a US reader. Seconds only when there are some."""
+    if value is None:
+        return "—"
+    wall = value if isinstance(value, datetime) else datetime.combine(date(2000, 1, 1), value)
+    return current().clock_text(wall, seconds=bool(wall.second))
+
+
+def coordinates(latitude: float | None, longitude: float | None) -> str:
+    """A place as "52.5200° N · 13.4050° E" ("52,5200° N · 13,4050° O" in German): the
+    hemisphere letters instead of signs and a separator no decimal mark can be taken for."""
+    if latitude is None or longitude is None:
+        return "—"
+    north = (
+        i18n.gettext("%(degrees)s° N") if latitude >= 0 else i18n.gettext("%(degrees)s° S")
+    ) % {"degrees": number(abs(latitude), 4)}
+    east = (
+        i18n.gettext("%(degrees)s° E") if longitude >= 0 else i18n.gettext("%(degrees)s° W")
+    ) % {"degrees": number(abs(longitude), 4)}
+    return f"{north} · {east}"
 
 
 def zone_label(site_or_zone: Any = None) -> str:
@@ -296,9 +337,11 @@ def install(env: Any) -> None:
         user_time=user_time,
         local_date=local_date,
         number=number,
+        clock=clock,
     )
     env.globals.update(
         zone_label=zone_label,
+        coordinates=coordinates,
         time_column=time_column,
         formats=current,
         format_choices=FORMATS,

@@ -8,6 +8,9 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
+
+from voltfleet.app import formatting
 from voltfleet.domain.tariffs.local_time import local_midnight_us
 from voltfleet.domain.tariffs.series import from_us
 from voltfleet.store.models import Site
@@ -46,11 +49,11 @@ def script_json(data: Any) -> str:
 
 
 def money(value: float | None, digits: int = 2) -> str:
-    return "" if value is None else f"{value:,.{digits}f}"
+    """An amount on a page, with the reader's decimal and grouping marks (a CSV keeps its own)."""
+    return "" if value is None else formatting.number(value, digits)
 
 
 def price_text(value: float) -> str:
-    """A price per kWh: at least two decimals, at most five."""
-    text = f"{value:.5f}".rstrip("0")
-    head, _, tail = text.partition(".")
-    return f"{head}.{tail.ljust(2, '0')}"
+    """A price per kWh as a page shows it: at least two decimals, at most five, with the reader's
+    decimal and grouping marks ("0,36875" in German)."""
+    return format_decimal(value, format="#,##0.00###", locale=formatting.number_locale())

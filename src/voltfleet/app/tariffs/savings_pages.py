@@ -16,8 +16,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from voltfleet.app import formatting
 from voltfleet.app.deps import DbSession, request_now
 from voltfleet.app.errors import status_of
+from voltfleet.app.i18n import gettext
 from voltfleet.app.metering import service as metering
 from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.render import render
@@ -236,14 +238,14 @@ SavingsRow = tuple[str, datetime, datetime, dict[str, Any]]
 
 # How the page shows each figure the CSV holds (the honest lines have a section of their own).
 PAGE_FIGURES: dict[str, tuple[str, Callable[[Any], str]]] = {
-    "imported_kwh": ("Imported kWh", lambda v: f"{v:.2f}"),
+    "imported_kwh": ("Imported kWh", lambda v: formatting.number(v, 2)),
     "import_cost": ("Import cost", money),
-    "supplied_kwh": ("Supplied kWh", lambda v: f"{v:.2f}"),
+    "supplied_kwh": ("Supplied kWh", lambda v: formatting.number(v, 2)),
     "supplied_value": ("Supplied value", money),
-    "exported_kwh": ("Exported kWh", lambda v: f"{v:.2f}"),
+    "exported_kwh": ("Exported kWh", lambda v: formatting.number(v, 2)),
     "export_earnings": ("Export earnings", money),
     "savings": ("Savings", money),
-    "percent": ("%", lambda v: "\u2013" if v is None else f"{v:.1f}"),
+    "percent": ("%", lambda v: "\u2013" if v is None else formatting.number(v, 1)),
 }
 
 
@@ -271,7 +273,15 @@ def savings_table(report: Any, zone: ZoneInfo, honest: bool) -> Table[SavingsRow
     energy, losses) when asked for."""
 
     def label(text: str) -> str:
-        return f"Total ({report.currency})" if text == "total" else text
+        """A bucket as its reader writes it: a day "02.03.2026", a month "03.2026" in German; an
+        ISO week ("2026-W10") as it is."""
+        if text == "total":
+            return gettext("Total (%(currency)s)") % {"currency": report.currency}
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return formatting.local_date(date.fromisoformat(text))
+        if re.fullmatch(r"\d{4}-\d{2}", text):
+            return formatting.current().month_text(date.fromisoformat(f"{text}-01"))
+        return text
 
     def local(instant: datetime) -> str:
         return instant.astimezone(zone).isoformat()
