@@ -310,3 +310,29 @@ def test_a_site_without_battery_has_no_telemetry_savings(client: TestClient, wor
     ids = make_site(client, world, "GWN")
     login(client, "admin.i1@example.com")
     assert "This site has no battery" in client.get(f"/sites/{ids['site']}/savings/telemetry").text
+
+
+def test_the_power_flows_time_is_on_the_sites_clock_in_the_readers_formats(
+    client: TestClient, world: World, home: dict[str, str]
+) -> None:
+    """The time under the picture: the site's clock with its offset, written as the reader
+    chose (it was ISO text, "2026-12-06 08:40:00+01:00", whatever the reader's formats)."""
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
+    ingest(client, home["token"], [("GWS-INV", "pv_power_w", 1.5, "kW")], at=at)
+    local = at.astimezone(BERLIN)
+    site = home["site"]
+    login(client, "owner.i1@example.com")
+    for formats, date_text, clock in (
+        ("en-US", f"{local.month}/{local.day}/{local.year}", local.strftime("%-I:%M:%S\\s?%p")),
+        ("de-DE", local.strftime("%d.%m.%Y"), local.strftime("%H:%M:%S")),
+    ):
+        r = client.patch("/api/v1/me", json={"formats": formats}, headers=h(world, "owner@I1"))
+        assert r.status_code == 200, r.text
+        html = client.get(f"/site/{site}/flow").text
+        time = re.search(r'id="power-flow-time">([^<]*)<', html)
+        assert time, html
+        text = time.group(1).replace("\u202f", " ").replace("\xa0", " ")
+        offset = local.strftime("%z")
+        zone = re.escape(f"{offset[:3]}:{offset[3:]} (Europe/Berlin)")
+        pattern = f"{re.escape(date_text)} {clock} {zone}"
+        assert re.search(pattern, text), (formats, ascii(text), pattern)

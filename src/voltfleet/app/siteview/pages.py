@@ -3,8 +3,6 @@ site's weather of the last seven days."""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
@@ -35,15 +33,13 @@ def site_flow(
         session.scalars(select(Device.kind).where(Device.site_id == live.site_id).distinct())
     )
     flow = power_flow(live, kinds, settings.offline_after_s)
-    zone = ZoneInfo(live.timezone)
-    measured = flow.measured_at.astimezone(zone) if flow.measured_at else None
     return render(
         request,
         "portal/_power_flow.html",
         caller,
         site_id=live.site_id,
         flow=flow,
-        measured=measured.isoformat(sep=" ", timespec="seconds") if measured else None,
+        measured=flow.measured_at,
         zone=live.timezone,
         interval_s=settings.live_interval_s,
     )
