@@ -40,18 +40,13 @@
     return chart;
   }
 
+  // Values and tick labels with the reader's marks, not the browser's (clock.js).
   function fixed(digits) {
-    return function (u, v) {
-      return v == null ? "–" : v.toFixed(digits);
-    };
+    return VF.legendValue(digits);
   }
 
   function axisValues(digits) {
-    return function (u, splits) {
-      return splits.map(function (v) {
-        return v == null ? "" : v.toFixed(digits);
-      });
-    };
+    return VF.axisValues(digits);
   }
 
   function priceChart(el, data) {
@@ -61,13 +56,11 @@
     var opts = {
       width: widthOf(el),
       height: 260,
-      tzDate: function (ts) {
-        return uPlot.tzDate(new Date(ts * 1e3), tz);
-      },
+      tzDate: VF.tzDate(tz),
       scales: { x: { time: true } },
       axes: [
-        {},
-        { size: 60, label: data.currency + " per kWh", values: axisValues(2) },
+        { values: VF.timeAxis() },
+        { size: 60, label: data.currency + "/kWh", values: axisValues(2) },
       ],
       series: [
         {},
@@ -89,7 +82,7 @@
         },
       ],
     };
-    return follow(el, new uPlot(opts, [data.x, data.IMPORT, data.EXPORT], el));
+    return follow(el, VF.plot(opts, [data.x, data.IMPORT, data.EXPORT], el));
   }
 
   function groupedBars(k, of) {
@@ -197,7 +190,7 @@
       data.export_earnings,
       data.savings,
     ];
-    return follow(el, new uPlot(opts, columns, el));
+    return follow(el, VF.plot(opts, columns, el));
   }
 
   window.VF = Object.assign(window.VF || {}, {  // keeps clock.js's VF.tzDate, VF.timeAxis
