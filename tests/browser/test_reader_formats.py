@@ -173,6 +173,9 @@ def test_chart_ticks_use_the_readers_german_marks_in_an_american_browser(
     page.mouse.move(box["x"] + box["width"] * 0.44, box["y"] + box["height"] / 2)
     expect(legend.nth(1).locator(".u-value")).to_have_text(re.compile(r"^\d\.\d{3},\d{2} kW$"))
     expect(legend.nth(0).locator(".u-value")).to_contain_text(f"{DAY:%d.%m.%Y} 10:")
+    # uPlot's month names (a year's axis) in German too, not its own English ones.
+    march = "VF.fmtDate('{MMMM} {MMM}')(new Date(2026, 2, 15))"
+    assert page.evaluate(march).startswith("März Mär"), page.evaluate(march)
     assert not errors, errors
 
 

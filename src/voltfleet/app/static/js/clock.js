@@ -13,8 +13,9 @@
  *   VF.legendValue(decimals[, unit])  uPlot series `value`: the hovered value, then its unit
  *   VF.legendTime()               uPlot time series `value`: date and time as the reader writes
  *   VF.plot(opts, data, el)       new uPlot(...) with the above filled in for every value axis
- *                                 and series that has none: uPlot's own defaults write numbers
- *                                 in the BROWSER's language (navigator.language)
+ *                                 and series that has none (uPlot's own defaults write numbers
+ *                                 in the BROWSER's language, navigator.language), and month and
+ *                                 weekday names in the reader's locale (VF.fmtDate)
  */
 (function () {
   var VF = (window.VF = window.VF || {});
@@ -110,7 +111,42 @@
   function anyValue(u, v) {
     return VF.number(0, 4)(v);
   }
+  // Month and weekday names for uPlot's {MMM}, {WWW} ... in the reader's locale (uPlot's own are
+  // English), from the browser's Intl data; uPlot wants Sunday first.
+  var dateNames = {};
+  function namesFor(locale) {
+    if (!dateNames[locale]) {
+      var names = { MMMM: [], MMM: [], WWWW: [], WWW: [] };
+      var long = new Intl.DateTimeFormat(locale, { month: "long", timeZone: "UTC" });
+      var short = new Intl.DateTimeFormat(locale, { month: "short", timeZone: "UTC" });
+      var day = new Intl.DateTimeFormat(locale, { weekday: "long", timeZone: "UTC" });
+      var dy = new Intl.DateTimeFormat(locale, { weekday: "short", timeZone: "UTC" });
+      for (var m = 0; m < 12; m++) {
+        var first = new Date(Date.UTC(2024, m, 15));
+        names.MMMM.push(long.format(first));
+        names.MMM.push(short.format(first));
+      }
+      for (var w = 0; w < 7; w++) {
+        var sunday = new Date(Date.UTC(2024, 0, 7 + w));  // 7 January 2024 was a Sunday
+        names.WWWW.push(day.format(sunday));
+        names.WWW.push(dy.format(sunday));
+      }
+      dateNames[locale] = names;
+    }
+    return dateNames[locale];
+  }
+  VF.fmtDate = function (template) {
+    var names;
+    try {
+      names = namesFor(VF.numberLocale());
+    } catch (e) {  // a tag the browser does not know: uPlot's English names
+      return uPlot.fmtDate(template);
+    }
+    return uPlot.fmtDate(template, names);
+  };
+
   VF.plot = function (opts, data, el) {
+    if (!opts.fmtDate) opts.fmtDate = VF.fmtDate;
     var time = !opts.scales || !opts.scales.x || opts.scales.x.time !== false;
     (opts.axes || []).forEach(function (axis, i) {
       var isTime = time && (axis.scale ? axis.scale === "x" : i === 0);
