@@ -195,3 +195,19 @@ def test_us_reader_reads_twelve_hour_times_on_the_live_panel_and_the_chart(
     time_axis, power_axis, _volts = axes(page)
     assert any(re.search(r"\d:\d{2} [AP]M", v) for v in time_axis["values"]), time_axis
     assert any(re.fullmatch(r"\d,\d{3}", v) for v in power_axis["values"]), power_axis
+
+
+def test_chart_legend_words_in_the_readers_language(
+    reader: Callable[..., Any],
+    chart_day: None,
+    home: dict[str, str],  # noqa: F811
+) -> None:
+    """The words the chart script writes itself (the time's title) follow the page's language,
+    here German chosen in the profile in an English browser."""
+    page = reader("de", "", browser="en-US")
+    page.goto(chart_url(home))
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    legend = page.locator("#series-chart .u-legend .u-series")
+    expect(legend.nth(0).locator("th")).to_have_text("Zeit")  # not "Time"
+    assert page.evaluate("VF.word('savings', 'Savings')") == "Einsparungen"
+    assert page.evaluate("VF.word('nothing', 'Nothing')") == "Nothing"

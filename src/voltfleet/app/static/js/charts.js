@@ -65,7 +65,7 @@
       series: [
         {},
         {
-          label: "Import price",
+          label: VF.word("import_price", "Import price"),
           stroke: COLORS.import,
           width: 2,
           paths: stepped,
@@ -73,7 +73,7 @@
           value: fixed(4),
         },
         {
-          label: "Export price",
+          label: VF.word("export_price", "Export price"),
           stroke: COLORS.export,
           width: 2,
           paths: stepped,
@@ -166,16 +166,16 @@
       ],
       series: [
         {
-          label: "Period",
+          label: VF.word("period", "Period"),
           value: function (u, v) {
             return v == null ? "–" : data.labels[v];
           },
         },
-        bar("Import cost", COLORS.import, 0),
-        bar("Supplied value", COLORS.supplied, 1),
-        bar("Export earnings", COLORS.export, 2),
+        bar(VF.word("import_cost", "Import cost"), COLORS.import, 0),
+        bar(VF.word("supplied_value", "Supplied value"), COLORS.supplied, 1),
+        bar(VF.word("export_earnings", "Export earnings"), COLORS.export, 2),
         {
-          label: "Savings",
+          label: VF.word("savings", "Savings"),
           stroke: COLORS.savings,
           width: 2,
           points: { show: true, size: 6 },

@@ -5,6 +5,7 @@
  * chart of a site passes the site's zone. VF.tzDate(zone) and VF.timeAxis() are given to uPlot as
  * its `tzDate` and the time axis's `values`: 12-hour clock for en-US, day before month elsewhere.
  *
+ *   VF.word(key, english)         a word of the charts in the page's language (data-words)
  *   VF.number(decimals[, upTo])   a function writing a number with the reader's marks
  *                                 ("1.500,5" for de-DE, "1,500.5" for en-US)
  *   VF.time(instant, zone, seconds)  a time of day in `zone` on the reader's 12- or 24-hour clock
@@ -33,6 +34,20 @@
       return uPlot.tzDate(new Date(ts * 1e3), tz);
     };
   };
+  // The words the charts write themselves, in the page's language (portal/chart_words.py puts
+  // them on <html> as data-words); the English given when a page has none.
+  var words = null;
+  VF.word = function (key, english) {
+    if (words === null) {
+      try {
+        words = JSON.parse(root.getAttribute("data-words") || "{}");
+      } catch (e) {
+        words = {};
+      }
+    }
+    return words[key] || english;
+  };
+
   // "iso" writes numbers as en-GB does (app/formatting.py's babel_locale).
   VF.numberLocale = function () {
     var chosen = VF.locale();

@@ -59,7 +59,7 @@
         incrs: NICE_STEPS, space: 40, values: tickLabels,
       });
     });
-    var series = [{ label: "Time", value: VF.legendTime() }];
+    var series = [{ label: VF.word("time", "Time"), value: VF.legendTime() }];
     data.series.forEach(function (s, i) {
       series.push({
         label: s.label,
@@ -92,7 +92,7 @@
     var xs = indexes(labels);
     var series = [
       {
-        label: "Period",
+        label: VF.word("period", "Period"),
         value: function (u, v) {
           return v == null ? "–" : labels[v];
         },
@@ -163,13 +163,13 @@
       ],
       series: [
         {
-          label: "Month",
+          label: VF.word("month", "Month"),
           value: function (u, v) {
             return v == null ? "–" : labels[v];
           },
         },
         {
-          label: "PV yield",
+          label: VF.word("pv_yield", "PV yield"),
           scale: "kWh",
           fill: "#e0a800cc",
           stroke: "#e0a800",
@@ -179,7 +179,7 @@
           value: fixed(1, "kWh"),
         },
         {
-          label: "Revenue",
+          label: VF.word("revenue", "Revenue"),
           scale: "money",
           stroke: "#0a7d5a",
           width: 2,
