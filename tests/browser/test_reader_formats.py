@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from tests.browser import PASSWORD, DemoServer
 from tests.browser.conftest import sign_in
@@ -57,15 +58,15 @@ def reader(
     server: DemoServer,  # noqa: F811
     home: dict[str, str],  # noqa: F811
 ) -> Iterator[Callable[..., Any]]:
-    """A page signed in as a new user of the site's installer, with the language and formats
-    given, in a Chromium whose own locale is ``browser``."""
+    """A page signed in as a new user of the installer of the site (``site_id``, else the live
+    test's), with the language and formats given, in a Chromium whose own locale is ``browser``."""
     contexts: list[Any] = []
 
-    def make(language: str, formats: str, browser: str = "en-US") -> Any:
+    def make(language: str, formats: str, browser: str = "en-US", site_id: str = "") -> Any:
         email = f"formats-{uuid.uuid4().hex[:8]}@example.org"
         runtime = server.runtime
         with runtime.db.session() as s:
-            site = s.get(Site, home["site"])
+            site = s.get(Site, site_id or home["site"])
             assert site is not None
             user = new_user(
                 s, runtime, email=email, username="Fran Formats", password=PASSWORD,
@@ -211,3 +212,29 @@ def test_chart_legend_words_in_the_readers_language(
     expect(legend.nth(0).locator("th")).to_have_text("Zeit")  # not "Time"
     assert page.evaluate("VF.word('savings', 'Savings')") == "Einsparungen"
     assert page.evaluate("VF.word('nothing', 'Nothing')") == "Nothing"
+
+
+def test_battery_plan_chart_in_the_readers_formats(
+    reader: Callable[..., Any],
+    server: DemoServer,  # noqa: F811
+) -> None:
+    """The battery plan's inline chart (the demo's dynamic-tariff home): power ticks with the
+    reader's grouping, times on their clock, the unit on the axis, the legend in their language."""
+    with server.runtime.db.session() as s:
+        site_id = s.scalar(select(Site.id).where(Site.name == "Haus am See Potsdam"))
+    assert site_id is not None
+    plan_axes = "() => document.getElementById('plan-chart').__uplot.axes.map(a => a._values)"
+    page = reader("de", "de-DE", browser="en-US", site_id=site_id)
+    page.goto(f"/site/{site_id}/battery-plan")
+    expect(page.locator("#plan-chart canvas").first).to_be_visible()
+    times, watts = page.evaluate(plan_axes)
+    assert any(re.fullmatch(r"-?\d\.\d{3}", v) for v in watts), watts  # "3.000" W
+    assert any(re.fullmatch(r"\d{2}:00", v) for v in times), times
+    expect(page.locator("#plan-chart .u-legend th").first).to_have_text("Zeit")
+    page = reader("en", "en-US", browser="de-DE", site_id=site_id)
+    page.goto(f"/site/{site_id}/battery-plan")
+    expect(page.locator("#plan-chart canvas").first).to_be_visible()
+    times, watts = page.evaluate(plan_axes)
+    assert any(re.fullmatch(r"-?\d,\d{3}", v) for v in watts), watts  # "3,000" W
+    assert any(re.fullmatch(r"\d{1,2}:00 [AP]M", v) for v in times), times
+    assert page.evaluate("document.getElementById('plan-chart').__uplot.axes[1].label") == "W"

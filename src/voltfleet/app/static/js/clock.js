@@ -169,8 +169,11 @@
     });
     (opts.series || []).forEach(function (s, i) {
       if (!s.value) s.value = i === 0 && time ? VF.legendTime() : anyValue;
+      if (i === 0 && time && !s.label) s.label = VF.word("time", "Time");
     });
-    return new uPlot(opts, data, el);
+    var chart = new uPlot(opts, data, el);
+    if (el) el.__uplot = chart;  // as charts.js's follow does: tests read the ticks from it
+    return chart;
   };
 
   VF.timeAxis = function () {
