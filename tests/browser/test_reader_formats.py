@@ -36,8 +36,9 @@ TWELVE_HOUR = re.compile(r"^\d{1,2}:\d{2}:\d{2}\s[AP]M$")  # Chromium may put U+
 
 @pytest.fixture(scope="module")
 def chart_day(server: DemoServer, home: dict[str, str]) -> None:  # noqa: F811
-    """Three hours of the inverter's PV power (1,000 to 2,200 kW) and PV voltage (230.0 to
-    230.6 V) on DAY from 10:00 Berlin, so that the chart's ticks need grouping and decimals."""
+    """Three hours of the inverter's PV power (1,000 to 2,200 kW), PV voltage (230.0 to 230.6 V)
+    and PV energy counter (+2 kWh an hour) on DAY from 10:00 Berlin, so that the chart's ticks
+    need grouping and decimals and the energy page has hourly bars."""
     with server.runtime.db.session() as s:
         gateway = s.get(Device, home["gw"])
         assert gateway is not None
@@ -48,6 +49,8 @@ def chart_day(server: DemoServer, home: dict[str, str]) -> None:  # noqa: F811
                                       value=1_000_000 + 100_000 * q, unit="W"))  # fmt: skip
             readings.append(ReadingIn(device=home["inv_serial"], point="pv_voltage_v", ts=ts,
                                       value=230.0 + 0.05 * q, unit="V"))  # fmt: skip
+            readings.append(ReadingIn(device=home["inv_serial"], point="pv_energy_wh", ts=ts,
+                                      value=10_000 + 500 * q, unit="Wh"))  # fmt: skip
         result = ingest(s, gateway, readings)
         assert not result.rejections, result.rejections
 
@@ -196,6 +199,11 @@ def test_us_reader_reads_twelve_hour_times_on_the_live_panel_and_the_chart(
     time_axis, power_axis, _volts = axes(page)
     assert any(re.search(r"\d:\d{2} [AP]M", v) for v in time_axis["values"]), time_axis
     assert any(re.fullmatch(r"\d,\d{3}", v) for v in power_axis["values"]), power_axis
+    # The energy page's hourly bars are labelled on the 12-hour clock too, in the legend as well.
+    page.goto(f"/device/{home['inv']}/energy?period=day&day={DAY.isoformat()}")
+    expect(page.locator("#energy-chart canvas").first).to_be_visible()
+    bars = page.evaluate("document.getElementById('energy-chart').__uplot.axes[0]._values")
+    assert "12:00 AM" in bars and "12:00 PM" in bars and "10:00" not in bars, bars
 
 
 def test_chart_legend_words_in_the_readers_language(

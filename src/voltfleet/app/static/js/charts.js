@@ -125,11 +125,18 @@
     };
   }
 
+  // The bars' labels on the axis and in the legend, in the reader's formats (clock.js).
   function labelTicks(labels) {
     return function (u, splits) {
       return splits.map(function (v) {
-        return Number.isInteger(v) && v >= 0 && v < labels.length ? labels[v] : "";
+        return Number.isInteger(v) && v >= 0 && v < labels.length ? VF.periodLabel(labels[v], true) : "";
       });
+    };
+  }
+
+  function labelValue(labels) {
+    return function (u, v) {
+      return v == null ? "–" : VF.periodLabel(labels[v]);
     };
   }
 
@@ -167,9 +174,7 @@
       series: [
         {
           label: VF.word("period", "Period"),
-          value: function (u, v) {
-            return v == null ? "–" : data.labels[v];
-          },
+          value: labelValue(data.labels),
         },
         bar(VF.word("import_cost", "Import cost"), COLORS.import, 0),
         bar(VF.word("supplied_value", "Supplied value"), COLORS.supplied, 1),
@@ -201,6 +206,7 @@
     indexes: indexes,
     indexScale: indexScale,
     labelTicks: labelTicks,
+    labelValue: labelValue,
     withZero: withZero,
     priceChart: priceChart,
     savingsChart: savingsChart,

@@ -13,6 +13,7 @@
  *                                 many decimals as the step needs when not given)
  *   VF.legendValue(decimals[, unit])  uPlot series `value`: the hovered value, then its unit
  *   VF.legendTime()               uPlot time series `value`: date and time as the reader writes
+ *   VF.periodLabel(label, short)  a bar's label ("14:00", "2026-12-06") in the reader's formats
  *   VF.plot(opts, data, el)       new uPlot(...) with the above filled in for every value axis
  *                                 and series that has none (uPlot's own defaults write numbers
  *                                 in the BROWSER's language, navigator.language), and month and
@@ -158,6 +159,30 @@
       return uPlot.fmtDate(template);
     }
     return uPlot.fmtDate(template, names);
+  };
+
+  // A bar's label as the server writes it ("14:00", "2026-12-06", "2026-12") on the reader's
+  // clock and in their date order ("2:00 PM", "06.12.2026", "Dez. 2026"); `short` leaves out
+  // the year of a day (an axis). "iso" readers, and any other label, get it unchanged.
+  VF.periodLabel = function (label, short) {
+    var chosen = VF.locale();
+    if (chosen === "iso" || typeof label !== "string") return label;
+    var m = /^(\d{2}):(\d{2})$/.exec(label);
+    if (m) {
+      if (chosen !== "en-US") return label;
+      var h = parseInt(m[1], 10);
+      return (h % 12 || 12) + ":" + m[2] + " " + (h < 12 ? "AM" : "PM");
+    }
+    m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(label);
+    if (m) {
+      var y = short ? "" : m[1];
+      if (chosen === "en-US") return m[2] + "/" + m[3] + (short ? "" : "/" + y);
+      if (chosen === "de-DE") return m[3] + "." + m[2] + "." + y;
+      return m[3] + "/" + m[2] + (short ? "" : "/" + y);
+    }
+    m = /^(\d{4})-(\d{2})$/.exec(label);
+    if (m) return VF.fmtDate("{MMM} {YYYY}")(new Date(parseInt(m[1], 10), parseInt(m[2], 10) - 1, 1));
+    return label;
   };
 
   VF.plot = function (opts, data, el) {

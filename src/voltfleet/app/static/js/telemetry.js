@@ -93,9 +93,7 @@
     var series = [
       {
         label: VF.word("period", "Period"),
-        value: function (u, v) {
-          return v == null ? "–" : labels[v];
-        },
+        value: VF.labelValue(labels),
       },
     ];
     bars.forEach(function (b, k) {
@@ -116,7 +114,9 @@
       axes: [
         {
           // room for the longest label (7 px a character), so that none overlap
-          space: 10 + 7 * Math.max.apply(null, labels.map(function (l) { return l.length; })),
+          space: 10 + 7 * Math.max.apply(null, labels.map(function (l) {
+            return String(VF.periodLabel(l, true)).length;
+          })),
           incrs: [1, 2, 3, 4, 6, 12, 24, 50, 100],
           values: labelTicks(labels),
         },
@@ -164,9 +164,7 @@
       series: [
         {
           label: VF.word("month", "Month"),
-          value: function (u, v) {
-            return v == null ? "–" : labels[v];
-          },
+          value: VF.labelValue(labels),
         },
         {
           label: VF.word("pv_yield", "PV yield"),
