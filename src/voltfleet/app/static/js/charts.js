@@ -40,18 +40,13 @@
     return chart;
   }
 
+  // Values and tick labels with the reader's marks, not the browser's (clock.js).
   function fixed(digits) {
-    return function (u, v) {
-      return v == null ? "–" : v.toFixed(digits);
-    };
+    return VF.legendValue(digits);
   }
 
   function axisValues(digits) {
-    return function (u, splits) {
-      return splits.map(function (v) {
-        return v == null ? "" : v.toFixed(digits);
-      });
-    };
+    return VF.axisValues(digits);
   }
 
   function priceChart(el, data) {
@@ -61,18 +56,16 @@
     var opts = {
       width: widthOf(el),
       height: 260,
-      tzDate: function (ts) {
-        return uPlot.tzDate(new Date(ts * 1e3), tz);
-      },
+      tzDate: VF.tzDate(tz),
       scales: { x: { time: true } },
       axes: [
-        {},
-        { size: 60, label: data.currency + " per kWh", values: axisValues(2) },
+        { values: VF.timeAxis() },
+        { size: 60, label: data.currency + "/kWh", values: axisValues(2) },
       ],
       series: [
         {},
         {
-          label: "Import price",
+          label: VF.word("import_price", "Import price"),
           stroke: COLORS.import,
           width: 2,
           paths: stepped,
@@ -80,7 +73,7 @@
           value: fixed(4),
         },
         {
-          label: "Export price",
+          label: VF.word("export_price", "Export price"),
           stroke: COLORS.export,
           width: 2,
           paths: stepped,
@@ -89,7 +82,7 @@
         },
       ],
     };
-    return follow(el, new uPlot(opts, [data.x, data.IMPORT, data.EXPORT], el));
+    return follow(el, VF.plot(opts, [data.x, data.IMPORT, data.EXPORT], el));
   }
 
   function groupedBars(k, of) {
@@ -132,11 +125,18 @@
     };
   }
 
+  // The bars' labels on the axis and in the legend, in the reader's formats (clock.js).
   function labelTicks(labels) {
     return function (u, splits) {
       return splits.map(function (v) {
-        return Number.isInteger(v) && v >= 0 && v < labels.length ? labels[v] : "";
+        return Number.isInteger(v) && v >= 0 && v < labels.length ? VF.periodLabel(labels[v], true) : "";
       });
+    };
+  }
+
+  function labelValue(labels) {
+    return function (u, v) {
+      return v == null ? "–" : VF.periodLabel(labels[v]);
     };
   }
 
@@ -173,16 +173,14 @@
       ],
       series: [
         {
-          label: "Period",
-          value: function (u, v) {
-            return v == null ? "–" : data.labels[v];
-          },
+          label: VF.word("period", "Period"),
+          value: labelValue(data.labels),
         },
-        bar("Import cost", COLORS.import, 0),
-        bar("Supplied value", COLORS.supplied, 1),
-        bar("Export earnings", COLORS.export, 2),
+        bar(VF.word("import_cost", "Import cost"), COLORS.import, 0),
+        bar(VF.word("supplied_value", "Supplied value"), COLORS.supplied, 1),
+        bar(VF.word("export_earnings", "Export earnings"), COLORS.export, 2),
         {
-          label: "Savings",
+          label: VF.word("savings", "Savings"),
           stroke: COLORS.savings,
           width: 2,
           points: { show: true, size: 6 },
@@ -197,7 +195,7 @@
       data.export_earnings,
       data.savings,
     ];
-    return follow(el, new uPlot(opts, columns, el));
+    return follow(el, VF.plot(opts, columns, el));
   }
 
   window.VF = Object.assign(window.VF || {}, {  // keeps clock.js's VF.tzDate, VF.timeAxis
@@ -208,6 +206,7 @@
     indexes: indexes,
     indexScale: indexScale,
     labelTicks: labelTicks,
+    labelValue: labelValue,
     withZero: withZero,
     priceChart: priceChart,
     savingsChart: savingsChart,

@@ -9,7 +9,7 @@
 (function () {
   "use strict";
   var panel = document.getElementById("live-panel");
-  if (!panel || !window.EventSource) return;
+  if (!panel || !window.EventSource || !window.VF || !VF.number) return;
 
   // Every text this script writes comes translated from the page (the JSON in #live-text,
   // written by _live_panel.html in the reader's language); a key it lacks shows as the key.
@@ -36,23 +36,13 @@
     el.textContent = STATUS[status] || status.replace("_", " ");
   }
 
-  // Numbers with the reader's decimal and grouping marks (the page's language, T.locale), and
-  // power and energy scaled for people as the server's filters do (domain/quantities.py: the
-  // first unit where the figure rounds to under a thousand): "1,25 MW", "9,00 MWh" in German.
-  var LOCALE = T.locale || "en";
-  var numberFormats = {};
+  // Numbers with the decimal and grouping marks of the formats the reader chose (clock.js's
+  // VF.number: data-locale on <html>, not the page's language: a German reader with US formats
+  // reads "1.25 kW" here as everywhere else on the page), and power and energy scaled for people
+  // as the server's filters do (domain/quantities.py: the first unit where the figure rounds to
+  // under a thousand): "1,25 MW", "9,00 MWh" with German formats.
   function num(value, decimals, upTo) {
-    var most = upTo == null ? decimals : upTo;
-    var key = decimals + ":" + most;
-    if (!numberFormats[key]) {
-      var options = { minimumFractionDigits: decimals, maximumFractionDigits: most };
-      try {
-        numberFormats[key] = new Intl.NumberFormat(LOCALE, options);
-      } catch (e) {  // a tag the browser does not know
-        numberFormats[key] = new Intl.NumberFormat("en", options);
-      }
-    }
-    return numberFormats[key].format(value);
+    return VF.number(decimals, upTo)(value);
   }
   var POWER = [["kW", 1e3, 2], ["MW", 1e6, 2], ["GW", 1e9, 2]];
   var ENERGY = [["kWh", 1e3, 2], ["MWh", 1e6, 2], ["GWh", 1e9, 2]];
@@ -76,17 +66,12 @@
   function formatted(v) {
     if (v.unit === "W") return (v.value < 0 ? "−" : "") + watts(v.value);
     if (v.unit === "Wh") return scaled(v.value, ENERGY);
-    if (v.unit === "fraction") return Math.round(v.value * 100) + " %";
+    if (v.unit === "fraction") return num(Math.round(v.value * 100), 0) + " %";
     return num(v.value, 0, 2) + " " + v.unit;
   }
+  // The time of a reading in the site's zone on the reader's 12- or 24-hour clock.
   function clock(iso, tz) {
-    if (!iso) return "–";
-    var d = new Date(iso);
-    try {
-      return d.toLocaleTimeString("en-GB", { timeZone: tz, hour12: false });
-    } catch (e) {  // an unknown zone: the browser's own
-      return d.toLocaleTimeString("en-GB", { hour12: false });
-    }
+    return VF.time(iso, tz, true);
   }
   function newest(values) {
     return values.reduce(function (m, v) { return !m || v.ts > m ? v.ts : m; }, null);
@@ -99,7 +84,7 @@
     show("battery", watts(f.battery_power_w));
     show("battery-label", t(f.battery_power_w > 0 ? "battery_charging"
       : f.battery_power_w < 0 ? "battery_discharging" : "battery"));
-    show("soc", f.soc == null ? "" : " · " + t("soc") + " " + Math.round(f.soc * 100) + " %");
+    show("soc", f.soc == null ? "" : " · " + t("soc") + " " + num(Math.round(f.soc * 100), 0) + " %");
     show("load", watts(f.load_power_w));
     show("load-label", t(f.load_derived ? "load_calculated" : "load"));
   }

@@ -1,8 +1,9 @@
 /* uPlot charts of telemetry, beside charts.js (whose VF.readJSON they use). Plain JS.
  *
  *   VF.seriesChart(el, data)   lines of a device's data points over time, in the site's zone
- *                              (24-hour clock); data: {x: [epoch s], tz, series: [{label, unit,
- *                              values: [..]}]}; hover shows each point's value in the legend.
+ *                              (the reader's clock and number marks, clock.js); data: {x: [epoch
+ *                              s], tz, series: [{label, unit, values: [..]}]}; hover shows each
+ *                              point's value in the legend.
  *   VF.energyChart(el, data)   grouped bars per period, one per series (click a name in the
  *                              legend to hide it); data: {labels: [..], series: [{label, color,
  *                              values}]} in kWh
@@ -27,33 +28,18 @@
   var labelTicks = VF.labelTicks;
   var withZero = VF.withZero;
 
+  // The hovered value with the reader's marks, then its unit (clock.js).
   function fixed(digits, unit) {
-    return function (u, v) {
-      return v == null ? "–" : v.toFixed(digits) + (unit ? " " + unit : "");
-    };
+    return VF.legendValue(digits, unit);
   }
 
-  // Time axis labels on a 24-hour clock, day before month (uPlot's defaults are American).
-  var TIME_AXIS = [
-    [3600 * 24 * 365, "{YYYY}", null, null, null, null, null, null, 1],
-    [3600 * 24 * 28, "{MMM}", "\n{YYYY}", null, null, null, null, null, 1],
-    [3600 * 24, "{D} {MMM}", "\n{YYYY}", null, null, null, null, null, 1],
-    [3600, "{HH}:{mm}", "\n{D} {MMM} {YYYY}", null, "\n{D} {MMM}", null, null, null, 1],
-    [60, "{HH}:{mm}", "\n{D} {MMM} {YYYY}", null, "\n{D} {MMM}", null, null, null, 1],
-    [1, "{HH}:{mm}:{ss}", "\n{D} {MMM} {YYYY}", null, "\n{D} {MMM}", null, null, null, 1],
-  ];
-
-  // Value axes: ticks at 1, 2 or 5 times a power of ten, labelled with as many decimals as the
-  // step needs (0.5 kW steps read "0.5", "1.0"; 200 W steps read "200", "400").
+  // Value axes: ticks at 1, 2 or 5 times a power of ten.
   var NICE_STEPS = [];
   for (var e = -3; e <= 7; e++) {
     [1, 2, 5].forEach(function (m) { NICE_STEPS.push(m * Math.pow(10, e)); });
   }
-  function tickLabels(u, splits) {
-    var step = splits.length > 1 ? Math.abs(splits[1] - splits[0]) : 1;
-    var digits = step >= 1 ? 0 : Math.min(3, Math.ceil(-Math.log10(step) - 1e-9));
-    return splits.map(function (v) { return v == null ? "" : v.toFixed(digits); });
-  }
+  // Labelled with as many decimals as the step needs, with the reader's marks (clock.js).
+  var tickLabels = VF.axisValues();
   // Decimals of a hovered value per unit: the same for every value of a unit (issue 19).
   var DECIMALS = { kW: 2, kWh: 2, W: 0, Wh: 0, "%": 1, V: 1, A: 2, Hz: 2, C: 1 };
 
@@ -65,7 +51,7 @@
       if (units.indexOf(s.unit) < 0) units.push(s.unit);
     });
     var scales = { x: { time: true } };
-    var axes = [{ values: VF.timeAxis ? VF.timeAxis() : TIME_AXIS, space: 70 }];  // the reader's formats
+    var axes = [{ values: VF.timeAxis(), space: 70 }];  // the reader's clock and date order
     units.forEach(function (unit, i) {
       scales[unit] = {};
       axes.push({
@@ -73,7 +59,7 @@
         incrs: NICE_STEPS, space: 40, values: tickLabels,
       });
     });
-    var series = [{ label: "Time", value: "{YYYY}-{MM}-{DD} {HH}:{mm}" }];
+    var series = [{ label: VF.word("time", "Time"), value: VF.legendTime() }];
     data.series.forEach(function (s, i) {
       series.push({
         label: s.label,
@@ -88,9 +74,7 @@
     var opts = {
       width: widthOf(el),
       height: 300,
-      tzDate: function (ts) {
-        return uPlot.tzDate(new Date(ts * 1e3), tz);
-      },
+      tzDate: VF.tzDate(tz),
       cursor: { drag: { x: true, y: false } },
       scales: scales,
       axes: axes,
@@ -101,17 +85,15 @@
         return s.values;
       })
     );
-    return follow(el, new uPlot(opts, columns, el));
+    return follow(el, VF.plot(opts, columns, el));
   }
 
   function barChart(el, labels, bars, unit) {
     var xs = indexes(labels);
     var series = [
       {
-        label: "Period",
-        value: function (u, v) {
-          return v == null ? "–" : labels[v];
-        },
+        label: VF.word("period", "Period"),
+        value: VF.labelValue(labels),
       },
     ];
     bars.forEach(function (b, k) {
@@ -132,11 +114,13 @@
       axes: [
         {
           // room for the longest label (7 px a character), so that none overlap
-          space: 10 + 7 * Math.max.apply(null, labels.map(function (l) { return l.length; })),
+          space: 10 + 7 * Math.max.apply(null, labels.map(function (l) {
+            return String(VF.periodLabel(l, true)).length;
+          })),
           incrs: [1, 2, 3, 4, 6, 12, 24, 50, 100],
           values: labelTicks(labels),
         },
-        { size: 60, label: unit },
+        { size: 60, label: unit, values: VF.axisValues() },
       ],
       series: series,
     };
@@ -145,7 +129,7 @@
         return b.values;
       })
     );
-    return follow(el, new uPlot(opts, columns, el));
+    return follow(el, VF.plot(opts, columns, el));
   }
 
   function energyChart(el, data) {
@@ -171,18 +155,19 @@
       },
       axes: [
         { space: 40, values: labelTicks(labels) },
-        { scale: "kWh", size: 60, label: "kWh" },
-        { scale: "money", size: 60, label: data.currency, side: 1, grid: { show: false } },
+        { scale: "kWh", size: 60, label: "kWh", values: VF.axisValues() },
+        {
+          scale: "money", size: 60, label: data.currency, side: 1, grid: { show: false },
+          values: VF.axisValues(),
+        },
       ],
       series: [
         {
-          label: "Month",
-          value: function (u, v) {
-            return v == null ? "–" : labels[v];
-          },
+          label: VF.word("month", "Month"),
+          value: VF.labelValue(labels),
         },
         {
-          label: "PV yield",
+          label: VF.word("pv_yield", "PV yield"),
           scale: "kWh",
           fill: "#e0a800cc",
           stroke: "#e0a800",
@@ -192,7 +177,7 @@
           value: fixed(1, "kWh"),
         },
         {
-          label: "Revenue",
+          label: VF.word("revenue", "Revenue"),
           scale: "money",
           stroke: "#0a7d5a",
           width: 2,
@@ -201,7 +186,7 @@
         },
       ],
     };
-    return follow(el, new uPlot(opts, [xs, data.values, data.revenue], el));
+    return follow(el, VF.plot(opts, [xs, data.values, data.revenue], el));
   }
 
   function devicePicker(model, serial, page) {
