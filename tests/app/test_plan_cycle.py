@@ -4,6 +4,7 @@ registered when VOLTFLEET_BATTERY_PLAN_CYCLE_S is set."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.app.test_battery_plan import site_with_tariff
+from tests.app.test_live import ingest
+from tests.app.test_site_pages import login
 from tests.app.test_telemetry import h, iso
 from tests.support.world import World, build_world
 from voltfleet.app.commands.plan_cycle import PLAN_CYCLE, PLAN_SITE, plan_cycle
@@ -63,7 +66,7 @@ def test_replanned_on_the_cycle_and_on_drift(
     # the battery reports a state of charge far from the plan's: re-planned from it
     with runtime.db.session() as s:
         store_for(s.connection()).write(
-            [Reading(ids["GWC1-BAT"], "soc", now + timedelta(minutes=6), 80.0)]
+            [Reading(ids["GWC1-BAT"], "soc", now + timedelta(minutes=6), 0.8)]  # stored: 0..1
         )
     assert plan_cycle(runtime.db, now + timedelta(minutes=7), runtime.planner) == 1
     drift = plans(runtime, ids["site"])[-1]
@@ -74,6 +77,33 @@ def test_replanned_on_the_cycle_and_on_drift(
     assert [p.trigger for p in plans(runtime, ids["site"])] == ["request", "drift", "cycle"]
     # a site whose last requested plan is two days old is no longer planned
     assert plan_cycle(runtime.db, now + timedelta(days=2, minutes=1), runtime.planner) == 0
+
+
+def test_a_state_of_charge_reported_in_percent_is_planned_from_as_a_fraction(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    """The battery reports "SoC 80 %" through the ingest API (which keeps a fraction, 0.8): the
+    cycle re-plans from 0.8, and the plan page draws it as 80 %. Both read it as a percentage
+    before: the plan started from 0.008 (an empty battery) and the chart drew 0.8 %."""
+    ids, token = site_with_tariff(client, world, "GWC2")
+    now = datetime.now(UTC).replace(microsecond=0)
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan",
+        json={"capacity_kwh": 10, "soc_now": 0.1, "max_charge_w": 4000, "max_discharge_w": 4000,
+              "start_time": iso(now - timedelta(minutes=1))},
+        headers=h(world, "om@I1"),
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    ingest(client, token, [("GWC2-BAT", "soc", 80, "%")], at=now - timedelta(seconds=5))
+
+    assert plan_cycle(runtime.db, now + timedelta(seconds=5), runtime.planner) == 1
+    drift = plans(runtime, ids["site"])[-1]
+    assert drift.trigger == "drift"
+    assert drift.steps["soc_init"] == pytest.approx(0.8)
+    login(client, world.accounts["om@I1"].email)
+    html = client.get(f"/site/{ids['site']}/battery-plan").text
+    chart = json.loads(html.split('id="plan-forecast">', 1)[1].split("</script>", 1)[0])
+    assert chart["soc_measured"][0] == pytest.approx(80.0)
 
 
 def test_the_cycle_is_a_job_by_default_and_off_at_zero(runtime: Runtime) -> None:

@@ -98,6 +98,7 @@ def test_words_in_the_site_list_break_only_between_words(
     page.wait_for_url("**/home")
     page.goto("/site")
     page.wait_for_selector("#sites tbody tr")
-    assert page.locator("#sites td[data-col=site_type]").first.text_content() == "Residential storage"
+    kind = page.locator("#sites td[data-col=site_type]").first
+    assert kind.text_content() == "Residential storage"
     assert page.evaluate(BROKEN_WORDS, "site_type") == []
     assert page.evaluate(BROKEN_WORDS, "company") == []

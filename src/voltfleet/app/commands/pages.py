@@ -176,5 +176,7 @@ def _forecast_chart(session: Session, made: BatteryPlanRow, now: datetime) -> di
         "load": steps["load_w"],
         "battery": steps["battery_w"],
         "soc": [round(v * 100, 2) for v in steps["soc"]],
-        "soc_measured": [(sum(v) / len(v)) if (v := by_quarter.get(t)) else None for t in x],
+        "soc_measured": [
+            round(sum(v) / len(v) * 100, 2) if (v := by_quarter.get(t)) else None for t in x
+        ],
     }

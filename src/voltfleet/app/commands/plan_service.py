@@ -109,10 +109,12 @@ def battery_of(session: Session, caller: Caller, site: Site, battery_id: str | N
 
 
 def latest_soc(session: Session, device: Device, now: datetime) -> float | None:
+    """The battery's last reported state of charge in the last 6 hours, a fraction 0..1 as the
+    store keeps it (ingest turns a reported "%" into a fraction: domain/telemetry/points.py)."""
     samples = store_for(session.connection()).read(
         device.id, "soc", now - timedelta(hours=6), now + timedelta(seconds=1)
     )
-    return samples[-1].value / 100 if samples else None
+    return samples[-1].value if samples else None
 
 
 def _battery(req: PlanRequest, device: Device, soc: float | None) -> Battery:
@@ -415,7 +417,8 @@ def latest_plan(
 
 
 def measured_soc(session: Session, device_id: str, start: datetime, end: datetime) -> list[Rollup]:
-    """The battery's reported state of charge (%, 5-minute means) in [start, end)."""
+    """The battery's reported state of charge (a fraction 0..1, 5-minute means) in
+    [start, end)."""
     return list(
         store_for(session.connection()).read_rollups(
             device_id, "soc", Resolution.FIVE_MIN, start, end
