@@ -198,3 +198,35 @@ def test_a_plan_made_seconds_before_a_step_hands_over_without_overlap(
         assert a["expires_at"] == b["not_before"]
     due = client.get("/api/v1/gateway/commands", headers=bearer(token)).json()["commands"]
     assert [c["id"] for c in due] == [cmds[0]["id"]]
+
+
+def test_the_overview_shows_the_plan_in_brief_and_the_tab_in_full(
+    client: TestClient, world: World
+) -> None:
+    """The overview's plan card: when it was made, its expected cost against plain
+    self-consumption and no battery, and what the battery is told now, with a link to the tab
+    (the charts and commands made the overview a 4,900-pixel scroll). Another tenant: 404."""
+    ids, _token = site_with_tariff(client, world, "GWP9")
+    site = ids["site"]
+    login(client, next(a.email for k, a in world.accounts.items() if k == "om@I1"))
+    assert "No day plan yet" in client.get(f"/site/{site}/battery-plan/summary").text
+    r = client.post(
+        f"/api/v1/sites/{site}/battery-plan",
+        json={"capacity_kwh": 10, "soc_now": 0.2, "max_charge_w": 3000, "max_discharge_w": 3000,
+              "start_time": iso(evening_start())},
+        headers=h(world, "om@I1"),
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    plan = r.json()
+
+    overview = client.get(f"/site/{site}").text
+    assert f'hx-get="/site/{site}/battery-plan/summary"' in overview
+    assert 'id="plan-forecast"' not in overview  # the charts stay on the tab
+    card = client.get(f"/site/{site}/battery-plan/summary").text
+    assert f'data-cost="{plan["expected_cost"]}"' in card
+    assert f'href="/site/{site}/battery-plan"' in card
+    now = card.split('id="plan-summary-now">', 1)[1].split("</dd>", 1)[0]
+    assert any(w in now for w in ("self-consumption", "charge", "discharge", "idle")), now
+    assert "until" in now
+    login(client, next(a.email for k, a in world.accounts.items() if k == "om@I2"))
+    assert client.get(f"/site/{site}/battery-plan/summary").status_code == 404

@@ -100,6 +100,29 @@ def send_from_portal(
     return _fragment(request, session, device_id, error=error, notice=notice)
 
 
+@router.get("/site/{site_id}/battery-plan/summary", response_class=HTMLResponse)
+def battery_plan_summary(request: Request, session: DbSession, site_id: str) -> HTMLResponse:
+    """htmx: the overview's card of the plan: when it was made, what it expects to cost against
+    plain self-consumption and no battery, and what the battery is told now; the charts and the
+    commands are on the Battery plan tab (the overview was a 4,900-pixel scroll with them)."""
+    caller = require_caller(request, session)
+    now = request_now(request)
+    got = plan_service.plan_vs_actual(session, caller, site_id, now, now + STEP, now=now)
+    current = None
+    if got is not None:
+        running = [c for c in got.commands if c.not_before <= now < c.expires_at]
+        current = running[-1] if running else None
+    return render(
+        request,
+        "portal/_battery_plan_summary.html",
+        caller,
+        site_id=site_id,
+        made=plan_service.latest_plan(session, caller, site_id, now),
+        current=current,
+        site_zone=site_zone(session, site_id),
+    )
+
+
 @router.get("/site/{site_id}/battery-plan", response_class=HTMLResponse)
 def battery_plan(request: Request, session: DbSession, site_id: str) -> HTMLResponse:
     """The plan's commands (each an interval with a mode and power) over the last and next 12
