@@ -336,3 +336,12 @@ def test_the_power_flows_time_is_on_the_sites_clock_in_the_readers_formats(
         zone = re.escape(f"{offset[:3]}:{offset[3:]} (Europe/Berlin)")
         pattern = f"{re.escape(date_text)} {clock} {zone}"
         assert re.search(pattern, text), (formats, ascii(text), pattern)
+
+
+def test_the_overview_names_the_sites_type_in_words(
+    client: TestClient, world: World, home: dict[str, str]
+) -> None:
+    """The words of the site list ("Residential storage"), not the code residential_ess."""
+    login(client, "owner.i1@example.com")
+    html = client.get(f"/site/{home['site']}").text
+    assert 'id="site-type">Residential storage · on-grid<' in html

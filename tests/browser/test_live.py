@@ -152,7 +152,7 @@ def test_site_panel_follows_new_readings_without_reload(
     expect(live(page, "grid")).to_have_text("1.20 kW")
     expect(live(page, "battery-label")).to_have_text("Battery charging")
     expect(live(page, "battery")).to_have_text("2.00 kW")
-    expect(live(page, "soc")).to_have_text(" · SoC 63 %")
+    expect(live(page, "soc")).to_have_text("SoC 63 %")
     expect(live(page, "load")).to_have_text("1.00 kW")
     measured = (now - timedelta(seconds=5)).astimezone(ZoneInfo("Europe/Berlin"))
     expect(live(page, "updated")).to_have_text(measured.strftime("%H:%M:%S"))

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -259,11 +259,21 @@ def number_locale() -> str:
     return prefs.babel_locale if prefs is not None else i18n.current_language()
 
 
+def _rounds_to_zero(value: float | int | Decimal, decimals: int) -> bool:
+    """Whether ``value`` shows as zero with ``decimals`` (rounded half to even, as Babel does)."""
+    try:
+        return Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_EVEN) == 0
+    except InvalidOperation:  # NaN, infinity: shown as Babel writes them
+        return False
+
+
 def number(value: float | int | Decimal | None, decimals: int = 0, signed: bool = False) -> str:
     """A number with the reader's decimal and grouping marks, rounded to ``decimals``; with
     ``signed``, a plus sign before a positive one ("+1.234,5")."""
     if value is None:
         return "—"
+    if _rounds_to_zero(value, decimals):
+        value = 0  # -0.04 to one decimal is "0.0", not "-0.0"
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
     if signed:
         pattern = f"+{pattern};-{pattern}"

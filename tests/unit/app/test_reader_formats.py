@@ -61,6 +61,15 @@ def test_signed_numbers_months_and_wall_clock_times() -> None:
     assert formatting.clock(None) == "—"
 
 
+def test_a_number_that_rounds_to_zero_has_no_minus_sign() -> None:
+    """A day's highest temperature of -0.04 °C read "-0.0" in the weather card."""
+    german()
+    assert formatting.number(-0.04, 1) == "0,0"
+    assert formatting.number(-0.4, 0) == "0"
+    assert formatting.number(-0.06, 1) == "-0,1"  # a real minus
+    assert formatting.number(-0.04, 1, signed=True) == "+0,0"
+
+
 def test_coordinates_use_hemispheres_and_a_separator_no_decimal_mark_clashes_with() -> None:
     german()
     text = formatting.coordinates(52.52, 13.405)

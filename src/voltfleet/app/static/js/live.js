@@ -84,7 +84,8 @@
     show("battery", watts(f.battery_power_w));
     show("battery-label", t(f.battery_power_w > 0 ? "battery_charging"
       : f.battery_power_w < 0 ? "battery_discharging" : "battery"));
-    show("soc", f.soc == null ? "" : " · " + t("soc") + " " + num(Math.round(f.soc * 100), 0) + " %");
+    // on its own line under the battery's power (a leading " · " read as a stray dot)
+    show("soc", f.soc == null ? "" : t("soc") + " " + num(Math.round(f.soc * 100), 0) + " %");
     show("load", watts(f.load_power_w));
     show("load-label", t(f.load_derived ? "load_calculated" : "load"));
   }
