@@ -98,3 +98,7 @@ def test_the_home_tiles_are_scaled_for_people_in_english_and_german(
     assert _tile(german, "kpi-yield-day") == f"7,00{NBSP}kWh"
     assert "Gesamtertrag" in german and "Ertrag heute" in german
     assert "Ertrag in diesem Monat" in german and "PV-Leistung jetzt" in german
+    # the green figures are from the measured yield (7 kWh), and the card says so: not "from
+    # the total yield" beside a 409.81 MWh total
+    assert "From the total yield" not in english
+    assert "measured since each site joined" in english
