@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from types import SimpleNamespace as NS
 from typing import Any
 
 import pytest
 
 from voltfleet.app import formatting, i18n
+from voltfleet.app.exchange.revenue import money_text
 from voltfleet.app.portal.render import templates
 from voltfleet.app.tariffs.page_text import price_text
 
@@ -240,3 +242,12 @@ def test_savings_from_telemetry(formats: str | None, figure: str) -> None:
     assert (">02.03.2026<" if formats is None else ">3/2/2026<") in row  # the reader's date order
     total = html.split('id="telemetry-savings-total">')[1].split("</tr>")[0]
     assert f'<td class="saved" data-value="1234.567">{figure}</td>' in total
+
+
+def test_the_home_pages_revenue_in_the_readers_marks() -> None:
+    """The revenue tiles ("28.32" on a German home page, Python's own grouping for everyone)."""
+    german()
+    assert money_text(Decimal("1234.565"), "EUR") == "1.234,56"  # half-even, to the cent
+    assert money_text(Decimal("1234.5"), "JPY") == "1.234"  # no minor unit
+    german("en-US")
+    assert money_text(Decimal("1234.565"), "EUR") == "1,234.56"

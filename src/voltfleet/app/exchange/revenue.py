@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from voltfleet.app.exchange.rates import Converted, in_currency, rates_on
+from voltfleet.app.formatting import number
 from voltfleet.domain.exchange_rates import for_display
 from voltfleet.domain.telemetry.kpi import PERIODS, Periods
 
@@ -29,5 +30,8 @@ def revenue_in(
 
 
 def money_text(amount: Decimal, currency: str) -> str:
-    """An amount for display: rounded once, half-even, to the currency's minor unit."""
-    return f"{for_display(amount, currency):,}"
+    """An amount for display: rounded once, half-even, to the currency's minor unit, with the
+    reader's marks ("1.234,56" for a German reader; it was Python's "1,234.56" for everyone)."""
+    shown = for_display(amount, currency)
+    exponent = shown.as_tuple().exponent
+    return number(shown, -exponent if isinstance(exponent, int) and exponent < 0 else 0)
