@@ -230,3 +230,39 @@ def test_the_overview_shows_the_plan_in_brief_and_the_tab_in_full(
     assert "until" in now
     login(client, next(a.email for k, a in world.accounts.items() if k == "om@I2"))
     assert client.get(f"/site/{site}/battery-plan/summary").status_code == 404
+
+
+def test_a_german_reader_reads_command_states_and_modes_in_german(
+    client: TestClient, world: World
+) -> None:
+    """A command's state and a plan's mode are codes ("acknowledged", "self_consumption"); the
+    pages showed them as such to a German reader."""
+    ids, token = site_with_tariff(client, world, "GWP8")
+    r = client.patch("/api/v1/me", json={"language": "de"}, headers=h(world, "om@I1"))
+    assert r.status_code == 200, r.text
+    csrf = login(client, world.accounts["om@I1"].email)
+    r = client.post(
+        f"/device/{ids['GWP8-BAT']}/commands",
+        data={"csrf": csrf, "mode": "idle", "ttl_s": "300"},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 200 and "in der Warteschlange" in r.text, r.text
+    got = client.get("/api/v1/gateway/commands", headers=bearer(token)).json()["commands"]
+    client.post(
+        f"/api/v1/gateway/commands/{got[0]['id']}/reply",
+        json={"status": "acknowledged", "message": "idle"},
+        headers=bearer(token),
+    )
+    frag = client.get(f"/device/{ids['GWP8-BAT']}/commands").text
+    assert ">bestätigt<" in frag and ">acknowledged<" not in frag
+    r = client.post(
+        f"/api/v1/sites/{ids['site']}/battery-plan",
+        json={"capacity_kwh": 10, "soc_now": 0.2, "max_charge_w": 3000, "max_discharge_w": 3000,
+              "start_time": iso(evening_start())},
+        headers=h(world, "om@I1"),
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    table = client.get(f"/site/{ids['site']}/battery-plan").text.split('id="plan-table"', 1)[1]
+    modes = {"Eigenverbrauch", "laden", "entladen", "Ruhe"}
+    assert any(f"<td>{m}</td>" in table for m in modes), table[:2000]
+    assert "self_consumption" not in table and "self consumption" not in table
