@@ -30,14 +30,20 @@ from sqlalchemy import select
 from voltfleet.app import i18n
 from voltfleet.store.models import Site
 
-# The formats a person can choose, by the way they write (BCP 47 tag: label). "iso": ISO 8601
-# order on a 24-hour clock, unambiguous across a fleet's countries (English's default).
+# The formats a person can choose, by the way they write (BCP 47 tag: name). "iso": ISO 8601
+# order on a 24-hour clock, unambiguous across a fleet's countries (English's default). The menu
+# shows each with an example the formatter itself writes (``format_example``), so it cannot
+# promise "12/31/2026" where the pages write "3/5/2026".
 FORMATS = {
-    "iso": i18n.gettext_noop("2026-12-31 14:05 (ISO 8601)"),
-    "en-GB": i18n.gettext_noop("31/12/2026 14:05 (English, UK)"),
-    "en-US": i18n.gettext_noop("12/31/2026 2:05 PM (English, US)"),
-    "de-DE": i18n.gettext_noop("31.12.2026 14:05 (German)"),
+    "iso": i18n.gettext_noop("ISO 8601"),
+    "en-GB": i18n.gettext_noop("English, UK"),
+    "en-US": i18n.gettext_noop("English, US"),
+    "de-DE": i18n.gettext_noop("German"),
 }
+# The example's instant and figure: a day and month below ten, so a format that drops the
+# leading zero ("3/5/2026") shows that it does; an afternoon, so a 12-hour clock shows itself.
+SAMPLE_TIME = datetime(2026, 3, 5, 14, 5)
+SAMPLE_NUMBER = 1234.5
 # Without a choice, the formats follow the language.
 DEFAULT_FORMATS = {"en": "iso", "de": "de-DE"}
 DEFAULT_ZONE = "UTC"
@@ -279,6 +285,17 @@ def clock(value: time | datetime | None) -> str:
     return current().clock_text(wall, seconds=bool(wall.second))
 
 
+def format_example(formats: str) -> str:
+    """What ``formats`` makes of the sample instant and figure, written by the same functions
+    the pages use: "3/5/2026 2:05 PM · 1,234.5" for "en-US"."""
+    token = _current.set(Preferences(zone=current().zone, formats=formats))
+    try:
+        shown = f"{local_date(SAMPLE_TIME.date())} {clock(SAMPLE_TIME)}"
+        return f"{shown} · {number(SAMPLE_NUMBER, 1)}"
+    finally:
+        _current.reset(token)
+
+
 def coordinates(latitude: float | None, longitude: float | None) -> str:
     """A place as "52.5200° N · 13.4050° E" ("52,5200° N · 13,4050° O" in German): the
     hemisphere letters instead of signs and a separator no decimal mark can be taken for."""
@@ -345,6 +362,7 @@ def install(env: Any) -> None:
         time_column=time_column,
         formats=current,
         format_choices=FORMATS,
+        format_example=format_example,
         zone_names=zone_names,
         language=i18n.current_language,
     )
