@@ -223,6 +223,16 @@ def in_zone(instant: datetime, zone: str, style: Style = "datetime") -> str:
     return f"{prefs.date_text(local.date())} {clock} {_offset(local)}"
 
 
+def document_time(instant: datetime, zone: str, style: Style = "datetime") -> str:
+    """An instant in ``zone`` with its offset for a document that has no reader (a PDF a job
+    writes in English): ISO order on a 24-hour clock, whatever context the job runs in."""
+    token = _current.set(Preferences(formats="iso"))
+    try:
+        return in_zone(instant, zone, style)
+    finally:
+        _current.reset(token)
+
+
 def _offset(local: datetime) -> str:
     """The UTC offset as ISO 8601 writes it, "+01:00" (the same in every locale)."""
     minutes = int((local.utcoffset() or timedelta(0)).total_seconds() // 60)

@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from types import SimpleNamespace as NS
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from voltfleet.app import formatting, i18n
+from voltfleet.app.commands.device_page import local_time
+from voltfleet.app.firmware import self_tests
+from voltfleet.app.firmware.tasks import reservation_shown, reservation_text
 from voltfleet.app.portal.render import templates
 
 
@@ -54,3 +60,46 @@ def test_each_example_is_the_formatters_own_output() -> None:
         )
         formatting.use_preferences("en")
         assert formatting.format_example(tag) == written, tag
+
+
+# -- site-bound instants written in Python (one clock) ------------------------------------------
+
+# 23:30 UTC on 15 January is already 16 January in Berlin.
+LATE = datetime(2026, 1, 15, 23, 30, tzinfo=UTC)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def plain(text: str) -> str:
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def test_command_times_on_device_pages_are_on_the_sites_clock_in_the_readers_formats() -> None:
+    formatting.use_preferences("de")
+    assert local_time(LATE, BERLIN) == "16.01.2026 00:30 +01:00"
+    formatting.use_preferences("de", formats="en-US")
+    assert plain(local_time(LATE, BERLIN)) == "1/16/2026 12:30 AM +01:00"
+    formatting.use_preferences("en")
+    assert local_time(LATE, BERLIN) == "2026-01-16 00:30 +01:00"  # ISO readers: as before
+    assert local_time(None, BERLIN) == "—"
+
+
+def test_a_firmware_reservation_on_a_page_follows_the_reader_and_the_api_stays_iso() -> None:
+    task = cast(Any, NS(reserved=True, start_at=LATE, zone="Europe/Berlin"))
+    formatting.use_preferences("de")
+    assert reservation_shown(task) == "16.01.2026 00:30:00 +01:00"
+    assert reservation_text(task) == "2026-01-16 00:30:00 +01:00"  # the API's field
+    formatting.use_preferences("en", formats="en-US")
+    assert plain(reservation_shown(task)) == "1/16/2026 12:30:00 AM +01:00"
+    assert reservation_shown(cast(Any, NS(reserved=False, start_at=LATE, zone="UTC"))) == "-"
+
+
+def test_the_commissioning_reports_self_test_time_has_the_sites_offset() -> None:
+    """The PDF is an English document a job writes (no reader): ISO order, with the offset the
+    one-clock rule asks for (it had none), on a line of its own in the narrow column."""
+    formatting.use_preferences("de")  # whatever context the job runs in
+    command = NS(kind="self_test", replied_at=LATE, result=None)
+    session = NS(scalars=lambda _stmt: NS(first=lambda: command))
+    device = NS(kind="inverter", serial="INV1", id="d1")
+    (row,) = self_tests.rows(cast(Any, session), [cast(Any, device)], BERLIN)
+    assert row.when == "2026-01-16 00:30\n+01:00"
+    assert row.result.startswith("unreadable")
