@@ -112,3 +112,23 @@ def test_the_live_panel_no_longer_sends_a_locale_live_js_does_not_read(
     login(client, "om.i1@example.com")
     text = _live_text(client.get(f"/site/{site['site']}").text)
     assert text["grid_import"] == "Netzbezug" and "locale" not in text
+
+
+def test_a_devices_readings_table_in_the_readers_marks(
+    client: TestClient, world: World, site: dict[str, str]
+) -> None:
+    """The readings page printed values with Python's "%g" ("10500" for every reader)."""
+    prefer(client, world, language="de")
+    login(client, "om.i1@example.com")
+    html = client.get(
+        f"/device/{site['GWF1-INV']}/data",
+        params={"points": "pv_energy_wh", "start": DAY.isoformat(), "end": DAY.isoformat()},
+    ).text
+    table = html.split('id="data-table"')[1].split("</table>")[0]
+    assert '<td class="num">10.500</td>' in table, table[:1500]
+    prefer(client, world, language="de", formats="en-US")
+    html = client.get(
+        f"/device/{site['GWF1-INV']}/data",
+        params={"points": "pv_energy_wh", "start": DAY.isoformat(), "end": DAY.isoformat()},
+    ).text
+    assert '<td class="num">10,500</td>' in html

@@ -286,6 +286,17 @@ def number(value: float | int | Decimal | None, decimals: int = 0, signed: bool 
     return format_decimal(value, format=pattern, locale=number_locale())
 
 
+def decimal(value: float | int | Decimal | None, up_to: int = 6, grouping: bool = True) -> str:
+    """A number with as many decimals as it has, at most ``up_to``, in the reader's marks: a
+    VAT of 7.7 % is "7,7" for a German reader, 19 % "19" (Python's "%g" wrote "7.7" for all).
+    ``grouping=False`` for a form field the reader sends back ("1234,5": the portal's forms
+    read either decimal mark, tariffs.page_text.decimal_text, but no grouping mark)."""
+    if value is None:
+        return "—"
+    pattern = ("#,##0" if grouping else "0") + ("." + "#" * up_to if up_to > 0 else "")
+    return format_decimal(value or 0, format=pattern, locale=number_locale())  # no "-0"
+
+
 def clock(value: time | datetime | None) -> str:
     """A time of day as it stands (a tariff slot's "13:00"; no zone to convert), on the reader's
     12- or 24-hour clock: "1:00 PM" for a US reader. Seconds only when there are some."""
@@ -364,6 +375,7 @@ def install(env: Any) -> None:
         user_time=user_time,
         local_date=local_date,
         number=number,
+        decimal=decimal,
         clock=clock,
     )
     env.globals.update(

@@ -19,6 +19,7 @@ from voltfleet.app.commands.device_page import local_time
 from voltfleet.app.firmware import self_tests
 from voltfleet.app.firmware.tasks import reservation_shown, reservation_text
 from voltfleet.app.portal.render import templates
+from voltfleet.app.tariffs.page_text import price_text
 
 
 @pytest.fixture(autouse=True)
@@ -103,3 +104,38 @@ def test_the_commissioning_reports_self_test_time_has_the_sites_offset() -> None
     (row,) = self_tests.rows(cast(Any, session), [cast(Any, device)], BERLIN)
     assert row.when == "2026-01-16 00:30\n+01:00"
     assert row.result.startswith("unreadable")
+
+
+# -- numbers with as many decimals as they have ---------------------------------------------------
+
+
+def market_tariff(vat_rate: float) -> NS:
+    formula = NS(multiplier=1.05, markup_per_kwh=0.02, grid_fee_per_kwh=0.08, vat_rate=vat_rate)
+    return NS(kind="market", source="entsoe", area="DE-LU", currency="EUR", formula=formula)
+
+
+def test_a_market_tariffs_vat_and_multiplier_in_the_readers_marks() -> None:
+    formatting.use_preferences("de")
+    html = render_tariff(market_tariff(0.077))
+    assert "<dd>7,7 %</dd>" in html and "<dd>1,05</dd>" in html  # '%g' wrote "7.7" for all
+    assert "<dd>19 %</dd>" in render_tariff(market_tariff(0.19))  # no ",00" on a whole rate
+    formatting.use_preferences("de", formats="en-US")
+    html = render_tariff(market_tariff(0.077))
+    assert "<dd>7.7 %</dd>" in html and "<dd>1.05</dd>" in html
+
+
+def test_decimal_drops_trailing_zeros_and_groups_unless_told_not_to() -> None:
+    formatting.use_preferences("de")
+    assert formatting.decimal(1234.5) == "1.234,5"
+    assert formatting.decimal(1234.5, grouping=False) == "1234,5"  # a form field read back
+    assert formatting.decimal(0.1 + 0.2) == "0,3" and formatting.decimal(-0.0) == "0"
+    assert formatting.decimal(7.123456789, 2) == "7,12" and formatting.decimal(None) == "—"
+    formatting.use_preferences("en")
+    assert formatting.decimal(1234.5) == "1,234.5" and formatting.decimal(5.0) == "5"
+
+
+def render_tariff(tariff: NS) -> str:
+    html = templates.env.get_template("portal/_tariff_readonly.html").render(
+        t=tariff, price_text=price_text
+    )
+    return html.replace("\u00a0", " ")

@@ -1,0 +1,59 @@
+"""A form's numbers are shown as the reader writes them and read back as shown (issue 19, "two
+languages: numbers and dates by locale"): the savings page's stored-energy fields give a German
+reader "2,5" (Python's "%g" wrote "2.5" for everyone), with no grouping mark, and sending the
+fields back unchanged gives the same savings. The fields stay text inputs that accept either
+decimal mark (tariffs.page_text.decimal_text): an <input type=number> would show its '.'-value in
+the browser's locale, not the reader's chosen formats, and reject the "2,5" the existing pages
+and tests accept."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from tests.app.test_money_pages import make_site, meter_worked_example, set_tariffs, sign_in
+from tests.app.test_reader_formats_pages import prefer
+from tests.support.world import build_world
+from voltfleet.app.runtime import Runtime
+
+
+def fields(html: str) -> dict[str, str]:
+    found = re.findall(r'<input name="(stored_[a-z]+)" value="([^"]*)"', html)
+    return dict(found)
+
+
+def stored_change(html: str) -> str:
+    found = re.search(r'id="stored-change">([^<]*)<', html)
+    assert found, html[-3000:]
+    return found.group(1).replace("\u00a0", " ")
+
+
+def test_the_savings_forms_numbers_round_trip_in_the_readers_marks(
+    client: TestClient, runtime: Runtime
+) -> None:
+    w = build_world(runtime)
+    site = make_site(runtime, w, name="Haus Form")
+    set_tariffs(client, w, site)
+    meter_worked_example(client, w, site)
+    prefer(client, w, "om@I1", language="de")
+    sign_in(client, w, "om@I1")
+    url = f"/sites/{site}/savings"
+    dates = {"start": "2026-03-02", "end": "2026-03-03"}
+    html = client.get(
+        url, params={**dates, "stored_start": "1", "stored_end": "2,5", "stored_price": "0.1"}
+    ).text
+    shown = fields(html)
+    assert shown == {"stored_start": "1", "stored_end": "2,5", "stored_price": "0,1"}, shown
+    assert stored_change(html) == "+1,50 kWh (Wert 0,15 EUR)"
+    again = client.get(url, params={**dates, **shown}).text  # sent back as shown
+    assert fields(again) == shown and stored_change(again) == "+1,50 kWh (Wert 0,15 EUR)"
+
+    big = client.get(url, params={**dates, **shown, "stored_end": "1234,5"}).text
+    assert fields(big)["stored_end"] == "1234,5"  # no grouping mark to misread on the way back
+    assert fields(client.get(url, params={**dates, **fields(big)}).text) == fields(big)
+
+    prefer(client, w, "om@I1", formats="en-US")  # German words, US marks
+    html = client.get(url, params={**dates, **shown}).text
+    assert fields(html) == {"stored_start": "1", "stored_end": "2.5", "stored_price": "0.1"}
+    assert stored_change(html) == "+1.50 kWh (Wert 0.15 EUR)"
