@@ -132,3 +132,13 @@ def test_a_devices_readings_table_in_the_readers_marks(
         params={"points": "pv_energy_wh", "start": DAY.isoformat(), "end": DAY.isoformat()},
     ).text
     assert '<td class="num">10,500</td>' in html
+
+
+def test_a_devices_chart_says_its_last_day_in_the_readers_order(
+    client: TestClient, world: World, site: dict[str, str]
+) -> None:
+    prefer(client, world, language="de")
+    login(client, "om.i1@example.com")
+    html = client.get(f"/device/{site['GWF1-INV']}/chart", params={"day": DAY.isoformat()}).text
+    window = re.search(r'id="chart-window">([^<]*)<', html)
+    assert window and window.group(1).endswith(f"{DAY:%d.%m.%Y}"), window

@@ -9,13 +9,20 @@ and tests accept."""
 from __future__ import annotations
 
 import re
+import uuid
 
 from fastapi.testclient import TestClient
+from sqlalchemy import insert
 
 from tests.app.test_money_pages import make_site, meter_worked_example, set_tariffs, sign_in
+from tests.app.test_money_rates import ECB, _summary
 from tests.app.test_reader_formats_pages import prefer
 from tests.support.world import build_world
+from voltfleet.app.exchange import rates as fx
 from voltfleet.app.runtime import Runtime
+from voltfleet.market.ecb import parse_ecb
+from voltfleet.store.models import Site, User
+from voltfleet.store.telemetry_models import SiteSummary
 
 
 def fields(html: str) -> dict[str, str]:
@@ -57,3 +64,27 @@ def test_the_savings_forms_numbers_round_trip_in_the_readers_marks(
     html = client.get(url, params={**dates, **shown}).text
     assert fields(html) == {"stored_start": "1", "stored_end": "2.5", "stored_price": "0.1"}
     assert stored_change(html) == "+1.50 kWh (Wert 0.15 EUR)"
+
+
+def test_the_exchange_rate_line_in_the_readers_marks_and_date_order(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """The home page's "1 EUR = 1.0826 USD (rate of 2022-04-13)" was written with the rate's
+    Python text and an ISO date for every reader."""
+    w = build_world(runtime)
+    with runtime.db.session() as s:
+        fx.store(s, parse_ecb(ECB.read_bytes()))
+        site_id = str(uuid.uuid4())
+        s.execute(
+            insert(Site),
+            [{"id": site_id, "org_id": w.org_id("I1"), "name": "Euro home", "currency": "EUR",
+              "timezone": "Europe/Berlin"}],
+        )  # fmt: skip
+        s.execute(insert(SiteSummary), [_summary(site_id, 10_000.0)])
+        user = s.get(User, w.accounts["admin@I1"].id)
+        assert user is not None
+        user.currency, user.language = "USD", "de"
+    sign_in(client, w, "admin@I1")
+    rates = re.search(r'id="revenue-rates">(.*?)</p>', client.get("/home").text, re.S)
+    assert rates and "1 EUR = 1,0826 USD" in rates.group(1), rates
+    assert "13.04.2022" in rates.group(1)
