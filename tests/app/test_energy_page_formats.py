@@ -7,6 +7,7 @@ and the CSV download stays machine-readable ('.' decimals, ISO times with their 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,8 @@ from fastapi.testclient import TestClient
 import voltfleet.app
 from tests.app.test_portal_rough_edges import _live_text
 from tests.app.test_site_pages import login
-from tests.app.test_telemetry import bearer, make_site, token_for
-from tests.app.test_telemetry_read import DAY, counters
+from tests.app.test_telemetry import bearer, iso, make_site, token_for
+from tests.app.test_telemetry_read import DAY, T0, counters
 from tests.support.world import World, build_world
 from voltfleet.app.runtime import Runtime
 
@@ -117,21 +118,26 @@ def test_the_live_panel_no_longer_sends_a_locale_live_js_does_not_read(
 def test_a_devices_readings_table_in_the_readers_marks(
     client: TestClient, world: World, site: dict[str, str]
 ) -> None:
-    """The readings page printed values with Python's "%g" ("10500" for every reader)."""
+    """The readings page printed values with Python's "%g": "1.23457e+06" for a counter at
+    1234567.5 Wh, for every reader. Now every digit, the reader's decimal mark, and no grouping
+    (a raw device value, as the browser test of this table reads it: "10000")."""
+    token = token_for(client, world, site["GWF1"])
+    late = iso(T0 + timedelta(hours=3, minutes=5))
+    reading = {"device": "GWF1-INV", "point": "pv_energy_wh", "ts": late, "value": 1234567.5}
+    r = client.post(
+        "/api/v1/ingest", json={"readings": [{**reading, "unit": "Wh"}]}, headers=bearer(token)
+    )
+    assert r.status_code == 200 and r.json()["quarantined"] == 0, r.text
     prefer(client, world, language="de")
     login(client, "om.i1@example.com")
-    html = client.get(
-        f"/device/{site['GWF1-INV']}/data",
-        params={"points": "pv_energy_wh", "start": DAY.isoformat(), "end": DAY.isoformat()},
-    ).text
+    params = {"points": "pv_energy_wh", "start": DAY.isoformat(), "end": DAY.isoformat()}
+    html = client.get(f"/device/{site['GWF1-INV']}/data", params=params).text
     table = html.split('id="data-table"')[1].split("</table>")[0]
-    assert '<td class="num">10.500</td>' in table, table[:1500]
+    assert '<td class="num">1234567,5</td>' in table and "e+06" not in table, table[-1500:]
+    assert '<td class="num">10500</td>' in table
     prefer(client, world, language="de", formats="en-US")
-    html = client.get(
-        f"/device/{site['GWF1-INV']}/data",
-        params={"points": "pv_energy_wh", "start": DAY.isoformat(), "end": DAY.isoformat()},
-    ).text
-    assert '<td class="num">10,500</td>' in html
+    html = client.get(f"/device/{site['GWF1-INV']}/data", params=params).text
+    assert '<td class="num">1234567.5</td>' in html
 
 
 def test_a_devices_chart_says_its_last_day_in_the_readers_order(

@@ -14,9 +14,17 @@ import uuid
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from tests.app.test_money_pages import make_site, meter_worked_example, set_tariffs, sign_in
+from tests.app.test_alarms import home
+from tests.app.test_money_pages import (
+    csrf_of,
+    make_site,
+    meter_worked_example,
+    set_tariffs,
+    sign_in,
+)
 from tests.app.test_money_rates import ECB, _summary
 from tests.app.test_reader_formats_pages import prefer
+from tests.app.test_telemetry import h
 from tests.support.world import build_world
 from voltfleet.app.exchange import rates as fx
 from voltfleet.app.runtime import Runtime
@@ -88,3 +96,33 @@ def test_the_exchange_rate_line_in_the_readers_marks_and_date_order(
     rates = re.search(r'id="revenue-rates">(.*?)</p>', client.get("/home").text, re.S)
     assert rates and "1 EUR = 1,0826 USD" in rates.group(1), rates
     assert "13.04.2022" in rates.group(1)
+
+
+FRACTIONAL_MAP = """group,address,name,label,unit,type,scale,min,max,step,register,access
+Grid,40102,PowerFactor,Power factor,,int16,0.001,-0.8,0.8,0.01,holding,RW
+Grid,40100,ExportLimit,Export limit,W,uint16,10,0,12000,100,holding,RW
+"""
+
+
+def test_a_settings_range_in_the_readers_marks(client: TestClient, runtime: Runtime) -> None:
+    """A register's range and step were printed with Python's "%g" ("-0.8..0.8 step 0.01" for
+    every reader); a reader types against them, so no grouping ("0..12000")."""
+    w = build_world(runtime)
+    ids, _token = home(client, w, "GWFR")
+    inv = ids["GWFR-INV"]
+    p = client.patch(f"/api/v1/devices/{inv}", json={"model": "VX-9"}, headers=h(w, "admin@I1"))
+    assert p.status_code == 200, p.text
+    prefer(client, w, "admin@I1", language="de")
+    sign_in(client, w, "admin@I1")
+    page = client.get(f"/device/{inv}/settings")
+    r = client.post(
+        f"/device/{inv}/settings/map",
+        data={"csrf": csrf_of(page.text)},
+        files={"file": ("vx9.csv", FRACTIONAL_MAP.encode(), "text/csv")},
+        follow_redirects=True,
+    )
+    assert r.status_code == 200, r.text
+    row = re.search(r'<tr data-key="@40102">(.*?)</tr>', r.text, re.S)
+    assert row and "-0,8..0,8" in row.group(1) and "0,01" in row.group(1), row
+    limit = re.search(r'<tr data-key="@40100">(.*?)</tr>', r.text, re.S)
+    assert limit and "0..12000" in limit.group(1), limit
