@@ -1,5 +1,6 @@
 """The power screen's fuses in the reader's marks (issue 19, "two languages: numbers and dates by
-locale"): a 25.5 A main fuse is "25,5 A" for a German reader ("|round(1)" wrote "25.5" for all)."""
+locale"): a 25.5 A main fuse is "25,5 A" for a German reader ("|round(1)" wrote "25.5" for all),
+with one decimal as the live table writes its limits ("35,0 A")."""
 
 from __future__ import annotations
 
