@@ -297,11 +297,17 @@ def decimal(value: float | int | Decimal | None, up_to: int = 6, grouping: bool 
     return format_decimal(value or 0, format=pattern, locale=number_locale())  # no "-0"
 
 
-def clock(value: time | datetime | None) -> str:
+def clock(value: time | datetime | str | None) -> str:
     """A time of day as it stands (a tariff slot's "13:00"; no zone to convert), on the reader's
-    12- or 24-hour clock: "1:00 PM" for a US reader. Seconds only when there are some."""
-    if value is None:
+    12- or 24-hour clock: "1:00 PM" for a US reader. Seconds only when there are some. A text
+    "HH:MM" (a stored departure or peak-shaving time) is read first; other text stays as is."""
+    if value is None or value == "":
         return "—"
+    if isinstance(value, str):
+        try:
+            value = time.fromisoformat(value)
+        except ValueError:
+            return value
     wall = value if isinstance(value, datetime) else datetime.combine(date(2000, 1, 1), value)
     return current().clock_text(wall, seconds=bool(wall.second))
 

@@ -139,3 +139,19 @@ def render_tariff(tariff: NS) -> str:
         t=tariff, price_text=price_text
     )
     return html.replace("\u00a0", " ")
+
+
+def test_a_connectors_default_departure_on_the_readers_clock() -> None:
+    """Stored as "07:30" text and shown as it was to every reader."""
+    formatting.use_preferences("de", formats="en-US")
+    html = templates.env.get_template("portal/_charger_departure.html").render(
+        connectors=[NS(connector_no=1, id="c1")],
+        running={},
+        defaults={"c1": NS(departure_time="19:30", energy_need_kwh=20.0)},
+        can_set=False,
+        site=NS(id="s1", timezone="Europe/Berlin"),
+    )
+    cell = re.search(r'<td class="departure-default">([^<]*)</td>', html)
+    assert cell and plain(cell.group(1)) == "7:30 PM, 20.0 kWh", cell
+    assert plain(formatting.clock("19:30:15")) == "7:30:15 PM"
+    assert formatting.clock("not a time") == "not a time" and formatting.clock("") == "—"
