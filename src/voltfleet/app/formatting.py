@@ -30,14 +30,20 @@ from sqlalchemy import select
 from voltfleet.app import i18n
 from voltfleet.store.models import Site
 
-# The formats a person can choose, by the way they write (BCP 47 tag: label). "iso": ISO 8601
-# order on a 24-hour clock, unambiguous across a fleet's countries (English's default).
+# The formats a person can choose, by the way they write (BCP 47 tag: name). "iso": ISO 8601
+# order on a 24-hour clock, unambiguous across a fleet's countries (English's default). The menu
+# shows each with an example the formatter itself writes (``format_example``), so it cannot
+# promise "12/31/2026" where the pages write "3/5/2026".
 FORMATS = {
-    "iso": i18n.gettext_noop("2026-12-31 14:05 (ISO 8601)"),
-    "en-GB": i18n.gettext_noop("31/12/2026 14:05 (English, UK)"),
-    "en-US": i18n.gettext_noop("12/31/2026 2:05 PM (English, US)"),
-    "de-DE": i18n.gettext_noop("31.12.2026 14:05 (German)"),
+    "iso": i18n.gettext_noop("ISO 8601"),
+    "en-GB": i18n.gettext_noop("English, UK"),
+    "en-US": i18n.gettext_noop("English, US"),
+    "de-DE": i18n.gettext_noop("German"),
 }
+# The example's instant and figure: a day and month below ten, so a format that drops the
+# leading zero ("3/5/2026") shows that it does; an afternoon, so a 12-hour clock shows itself.
+SAMPLE_TIME = datetime(2026, 3, 5, 14, 5)
+SAMPLE_NUMBER = 1234.5
 # Without a choice, the formats follow the language.
 DEFAULT_FORMATS = {"en": "iso", "de": "de-DE"}
 DEFAULT_ZONE = "UTC"
@@ -217,6 +223,16 @@ def in_zone(instant: datetime, zone: str, style: Style = "datetime") -> str:
     return f"{prefs.date_text(local.date())} {clock} {_offset(local)}"
 
 
+def document_time(instant: datetime, zone: str, style: Style = "datetime") -> str:
+    """An instant in ``zone`` with its offset for a document that has no reader (a PDF a job
+    writes in English): ISO order on a 24-hour clock, whatever context the job runs in."""
+    token = _current.set(Preferences(formats="iso"))
+    try:
+        return in_zone(instant, zone, style)
+    finally:
+        _current.reset(token)
+
+
 def _offset(local: datetime) -> str:
     """The UTC offset as ISO 8601 writes it, "+01:00" (the same in every locale)."""
     minutes = int((local.utcoffset() or timedelta(0)).total_seconds() // 60)
@@ -280,13 +296,41 @@ def number(value: float | int | Decimal | None, decimals: int = 0, signed: bool 
     return format_decimal(value, format=pattern, locale=number_locale())
 
 
-def clock(value: time | datetime | None) -> str:
-    """A time of day as it stands (a tariff slot's "13:00"; no zone to convert), on the reader's
-    12- or 24-hour clock: "1:00 PM" for a US reader. Seconds only when there are some."""
+def decimal(value: float | int | Decimal | None, up_to: int = 6, grouping: bool = True) -> str:
+    """A number with as many decimals as it has, at most ``up_to``, in the reader's marks: a
+    VAT of 7.7 % is "7,7" for a German reader, 19 % "19" (Python's "%g" wrote "7.7" for all).
+    ``grouping=False`` for a form field the reader sends back ("1234,5": the portal's forms
+    read either decimal mark, tariffs.page_text.decimal_text, but no grouping mark)."""
     if value is None:
         return "—"
+    pattern = ("#,##0" if grouping else "0") + ("." + "#" * up_to if up_to > 0 else "")
+    return format_decimal(value or 0, format=pattern, locale=number_locale())  # no "-0"
+
+
+def clock(value: time | datetime | str | None) -> str:
+    """A time of day as it stands (a tariff slot's "13:00"; no zone to convert), on the reader's
+    12- or 24-hour clock: "1:00 PM" for a US reader. Seconds only when there are some. A text
+    "HH:MM" (a stored departure or peak-shaving time) is read first; other text stays as is."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = time.fromisoformat(value)
+        except ValueError:
+            return value
     wall = value if isinstance(value, datetime) else datetime.combine(date(2000, 1, 1), value)
     return current().clock_text(wall, seconds=bool(wall.second))
+
+
+def format_example(formats: str) -> str:
+    """What ``formats`` makes of the sample instant and figure, written by the same functions
+    the pages use: "3/5/2026 2:05 PM · 1,234.5" for "en-US"."""
+    token = _current.set(Preferences(zone=current().zone, formats=formats))
+    try:
+        shown = f"{local_date(SAMPLE_TIME.date())} {clock(SAMPLE_TIME)}"
+        return f"{shown} · {number(SAMPLE_NUMBER, 1)}"
+    finally:
+        _current.reset(token)
 
 
 def coordinates(latitude: float | None, longitude: float | None) -> str:
@@ -347,6 +391,7 @@ def install(env: Any) -> None:
         user_time=user_time,
         local_date=local_date,
         number=number,
+        decimal=decimal,
         clock=clock,
     )
     env.globals.update(
@@ -355,6 +400,7 @@ def install(env: Any) -> None:
         time_column=time_column,
         formats=current,
         format_choices=FORMATS,
+        format_example=format_example,
         zone_names=zone_names,
         language=i18n.current_language,
     )

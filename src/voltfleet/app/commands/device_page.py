@@ -15,6 +15,7 @@ from voltfleet.app.commands import service
 from voltfleet.app.commands.repository import CommandRepository
 from voltfleet.app.deps import Caller, request_now
 from voltfleet.app.devices.repository import DeviceRepository
+from voltfleet.app.formatting import site_time
 from voltfleet.domain.access import Action
 from voltfleet.store.models import Site
 
@@ -22,11 +23,9 @@ RECENT = 200  # commands read back to find the newest of each kind
 
 
 def local_time(at: datetime | None, zone: ZoneInfo) -> str:
-    """An instant in the site's zone with its offset (the one-clock rule)."""
-    if at is None:
-        return "—"
-    local = at.astimezone(zone)
-    return local.strftime("%Y-%m-%d %H:%M ") + local.isoformat()[-6:]
+    """An instant in the site's zone with its offset (the one-clock rule), in the reader's
+    date order and clock ("06.12.2026 14:05 +01:00"; "—" for none)."""
+    return site_time(at, zone.key)
 
 
 def device_commands(

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.firmware.report_pdf import SelfTestRow
+from voltfleet.app.formatting import document_time
 from voltfleet.domain import autotest
 from voltfleet.domain.commands import CommandKind, CommandState
 from voltfleet.domain.firmware.self_test import SelfTestError, read_results, verdict
@@ -43,7 +44,12 @@ def rows(session: Session, devices: Sequence[Device], zone: ZoneInfo) -> list[Se
         ).first()
         if c is None:
             continue
-        when = c.replied_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if c.replied_at else ""
+        # on the site's clock with its offset (one clock), the offset on a line of its own to
+        # fit the report's narrow column
+        when = ""
+        if c.replied_at:
+            day_and_clock, offset = document_time(c.replied_at, zone.key).rsplit(" ", 1)
+            when = f"{day_and_clock}\n{offset}"
         if c.kind == CommandKind.AUTOTEST.value:
             out.extend(_judged(d.serial, when, c.result))
             continue

@@ -13,7 +13,7 @@ from sqlalchemy import Delete, Select, func, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
-from voltfleet.app import audit
+from voltfleet.app import audit, formatting
 from voltfleet.app.deps import Caller
 from voltfleet.app.devices.repository import visible_devices
 from voltfleet.app.firmware.repository import FirmwareRepository, visible_tasks
@@ -292,8 +292,15 @@ def delete_runs(task_id: str) -> Delete:
     return sql_delete(FirmwareRun).where(FirmwareRun.task_id == task_id)
 
 
+def reservation_shown(task: FirmwareTask) -> str:
+    """The reservation for a page: on the site's clock with its offset, in the reader's date
+    order and clock ("10.07.2031 00:00:00 +02:00"; "-" for now)."""
+    return formatting.in_zone(task.start_at, task.zone, "seconds") if task.reserved else "-"
+
+
 def reservation_text(task: FirmwareTask) -> str:
-    """The reservation in the site's zone with its offset, as people read it ("-" for now)."""
+    """The reservation in the site's zone with its offset, as the API gives it: ISO order
+    whatever the caller's language ("-" for now). Pages use ``reservation_shown``."""
     if not task.reserved:
         return "-"
     try:

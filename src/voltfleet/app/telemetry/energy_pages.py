@@ -13,8 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from voltfleet.app import formatting
 from voltfleet.app.deps import Caller, DbSession, request_now
 from voltfleet.app.devices.repository import DeviceRepository
+from voltfleet.app.i18n import gettext
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
 from voltfleet.app.sites.repository import SiteRepository
@@ -66,7 +68,8 @@ def kwh(wh: float) -> float:
 
 
 def pct(v: float | None) -> str:
-    return "-" if v is None else f"{100 * v:.1f} %"
+    """A rate in percent with one decimal in the reader's marks ("45,8 %")."""
+    return "-" if v is None else f"{formatting.number(100 * v, 1)} %"
 
 
 def _period(text: str) -> tuple[Period, str | None]:
@@ -109,14 +112,17 @@ def _neighbours(period: Period, day: date, tz_name: str, now: datetime) -> dict[
 
 
 def _shown_window(period: Period, day: date, labels: list[str]) -> str:
-    """What the bars cover, as a person names it: 2026-05-04, 2026-05, 2026, 2024 to 2026."""
+    """What the bars cover, as the reader names it: 2026-05-04, 2026-05, 2026, 2024 to 2026
+    (04.05.2026, 05.2026, 2026, 2024 bis 2026 for a German reader)."""
     if period is Period.DAY:
-        return day.isoformat()
+        return formatting.local_date(day)
     if period is Period.MONTH:
-        return f"{day:%Y-%m}"
+        return formatting.current().month_text(day)
     if period is Period.YEAR:
         return str(day.year)
-    return f"{labels[0]} to {labels[-1]}" if len(labels) > 1 else "".join(labels)
+    if len(labels) > 1:
+        return gettext("%(start)s to %(end)s") % {"start": labels[0], "end": labels[-1]}
+    return "".join(labels)
 
 
 def _choice(session: DbSession, caller: Caller, site_id: str) -> list[Device]:

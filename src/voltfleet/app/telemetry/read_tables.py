@@ -5,10 +5,12 @@ and roll-ups (one row per instant, one column per point), a site's and a device'
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
 
+from voltfleet.app import formatting
+from voltfleet.app.i18n import gettext, gettext_noop
 from voltfleet.app.tables import Column, Table, zoned
 from voltfleet.app.telemetry.read_service import (
     DeviceEnergy,
@@ -86,7 +88,8 @@ def _kwh_csv(wh: float) -> str:
 
 
 def _kwh_page(wh: float) -> str:
-    return f"{round(wh / 1000.0, 3):.2f}"
+    """Two decimals with the reader's marks ("1.234,50" for a German reader)."""
+    return formatting.number(round(wh / 1000.0, 3), 2)
 
 
 def _pct_csv(rate: float | None) -> str:
@@ -94,16 +97,33 @@ def _pct_csv(rate: float | None) -> str:
 
 
 def _pct_page(rate: float | None) -> str:
-    return "-" if rate is None else f"{100 * rate:.1f} %"
+    return "-" if rate is None else f"{formatting.number(100 * rate, 1)} %"
 
 
-def _bar_label(label: str) -> str:
-    return "Total" if label == "total" else label
+TOTAL = gettext_noop("Total")
+
+
+def bar_label(label: str) -> str:
+    """A bar's label as the reader writes it: the domain labels bars on the site's calendar as
+    "10:00", "2026-12-06", "2026-12" or "2026" (domain.telemetry.energy), which the CSV keeps;
+    a page shows "10:00 AM", "06.12.2026", "12.2026" (a year is a year everywhere)."""
+    if label == "total":
+        return gettext(TOTAL)
+    try:
+        if len(label) == 5 and label[2] == ":":
+            return formatting.clock(time.fromisoformat(label))
+        if len(label) == 10:
+            return formatting.local_date(date.fromisoformat(label))
+        if len(label) == 7:
+            return formatting.current().month_text(date.fromisoformat(label + "-01"))
+    except ValueError:
+        pass
+    return label
 
 
 def _bar_columns(bar_title: str) -> list[Column[Bar[Any]]]:
     return [
-        Column("bar", itemgetter(0), heading=bar_title, show=_bar_label),
+        Column("bar", itemgetter(0), heading=bar_title, show=bar_label),
         Column(zoned("start_time", "UTC"), lambda b: _iso(b[1]), page=False),
         Column(zoned("end_time", "UTC"), lambda b: _iso(b[2]), page=False),
     ]
