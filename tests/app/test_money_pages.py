@@ -603,6 +603,27 @@ def test_savings_honest_lines_and_weeks(client: TestClient, runtime: Runtime) ->
     assert csv_rows[-1]["stored_energy_change_value"] == "0.1500"
 
 
+def test_savings_without_metered_energy_say_so_instead_of_a_table_of_zeros(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Tariffs but no meter intervals in the window: a sentence says where the report's data
+    comes from (and that the telemetry card above counts the savings), not thirty rows of 0.00;
+    the aggregation's words are in the reader's language."""
+    w = build_world(runtime)
+    site = make_site(runtime, w)
+    set_tariffs(client, w, site)
+    sign_in(client, w, "om@I1")
+    window = {"start": "2026-03-02", "end": "2026-03-03"}
+    r = client.get(f"/sites/{site}/savings", params=window)
+    assert r.status_code == 200 and 'id="no-metered"' in r.text
+    assert 'id="savings-table"' not in r.text and 'id="savings-totals"' not in r.text
+    meter_worked_example(client, w, site)
+    r = client.get(f"/sites/{site}/savings", params=window)
+    assert 'id="no-metered"' not in r.text and 'id="savings-table"' in r.text
+    r = client.get(f"/sites/{site}/savings", params=window, headers={"Accept-Language": "de"})
+    assert ">Woche</option>" in r.text and "Abgabe kWh" in r.text
+
+
 def test_savings_refusals_are_shown(client: TestClient, runtime: Runtime) -> None:
     w = build_world(runtime)
     site = make_site(runtime, w)

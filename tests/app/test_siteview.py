@@ -345,3 +345,13 @@ def test_the_overview_names_the_sites_type_in_words(
     login(client, "owner.i1@example.com")
     html = client.get(f"/site/{home['site']}").text
     assert 'id="site-type">Residential storage · on-grid<' in html
+
+
+def test_a_device_page_names_its_kind_in_the_readers_language(
+    client: TestClient, world: World, home: dict[str, str]
+) -> None:
+    r = client.patch("/api/v1/me", json={"language": "de"}, headers=h(world, "owner@I1"))
+    assert r.status_code == 200, r.text
+    login(client, "owner.i1@example.com")
+    html = client.get(f"/device/{home['GWS-INV']}").text
+    assert re.search(r"<h1>Wechselrichter GWS-INV ", html), html[:3000]

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from voltfleet.app import formatting
+from voltfleet.app import formatting, i18n
 from voltfleet.app.deps import DbSession, request_now
 from voltfleet.app.errors import status_of
 from voltfleet.app.i18n import gettext
@@ -41,7 +41,8 @@ from voltfleet.usecases.errors import Conflict, Invalid
 
 router = APIRouter()
 
-AGGREGATIONS = {"DAY": "Day", "WEEK": "Week", "MONTH": "Month", "YEAR": "Year"}
+N_ = i18n.gettext_noop
+AGGREGATIONS = {"DAY": N_("Day"), "WEEK": N_("Week"), "MONTH": N_("Month"), "YEAR": N_("Year")}
 FLEET_PAGE = 25
 FLEET_TOTAL_LIMIT = 200  # sites priced for the fleet total; beyond it only the page is summed
 
@@ -202,6 +203,9 @@ def savings_page(
         rows=rows,
         table=savings_table(report, ZoneInfo(site.timezone), False) if report else None,
         total=_line_view(report.total) if report else None,
+        # no metered energy at all in the window: a message, not a table of zeros
+        metered=bool(report)
+        and any(getattr(report.total, k) for k in ("imported_kwh", "supplied_kwh", "exported_kwh")),
         currency=chart["currency"],
         chart_json=script_json(chart),
         money=money,
@@ -238,13 +242,13 @@ SavingsRow = tuple[str, datetime, datetime, dict[str, Any]]
 
 # How the page shows each figure the CSV holds (the honest lines have a section of their own).
 PAGE_FIGURES: dict[str, tuple[str, Callable[[Any], str]]] = {
-    "imported_kwh": ("Imported kWh", lambda v: formatting.number(v, 2)),
-    "import_cost": ("Import cost", money),
-    "supplied_kwh": ("Supplied kWh", lambda v: formatting.number(v, 2)),
-    "supplied_value": ("Supplied value", money),
-    "exported_kwh": ("Exported kWh", lambda v: formatting.number(v, 2)),
-    "export_earnings": ("Export earnings", money),
-    "savings": ("Savings", money),
+    "imported_kwh": (N_("Imported kWh"), lambda v: formatting.number(v, 2)),
+    "import_cost": (N_("Import cost"), money),
+    "supplied_kwh": (N_("Supplied kWh"), lambda v: formatting.number(v, 2)),
+    "supplied_value": (N_("Supplied value"), money),
+    "exported_kwh": (N_("Exported kWh"), lambda v: formatting.number(v, 2)),
+    "export_earnings": (N_("Export earnings"), money),
+    "savings": (N_("Savings"), money),
     "percent": ("%", lambda v: "\u2013" if v is None else formatting.number(v, 1)),
 }
 
