@@ -1,0 +1,123 @@
+"""The last walk through the portal (issue 19, tour19) as a German installer and a utility's
+customer would take it: what they tripped over on the device pages and the virtual battery's.
+
+- the charger's OCPP card named its commands by their wire codes ("set charging profile") on a
+  German page, and its fifty-frame message log made the page 7,600 px tall (18,000 on a phone):
+  the log is now folded, its size in the summary;
+- the settings' register column read "Registrieren" (the verb of the sign-up page's msgid);
+  the device menu and the mode page named device kinds by their codes ("meter");
+- the virtual battery's load profile was headed with an ISO date, and a day without readings
+  showed a heading over nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace as NS
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.app.test_alarms import home
+from tests.app.test_money_pages import sign_in
+from tests.app.test_telemetry import h
+from tests.app.test_virtual_battery import DAY0, Utility, counters
+from tests.support.world import PASSWORD, World, build_world
+from voltfleet.app import formatting, i18n
+from voltfleet.app.portal.render import templates
+from voltfleet.app.runtime import Runtime
+from voltfleet.protocols.ocpp.commands import ACTIONS
+
+
+@pytest.fixture
+def reader() -> Iterator[None]:
+    token = formatting._current.set(None)
+    yield
+    formatting._current.reset(token)
+    i18n.use_language("en")
+
+
+def ocpp_card(messages: list[NS]) -> str:
+    from voltfleet.app.charging.ocpp_words import action_word
+
+    device = NS(id="c1", site_id="s1", timezone="Europe/Berlin", kind="charger")
+    return templates.env.get_template("portal/_charger_ocpp.html").render(
+        device=device,
+        version="1.6",
+        messages=messages,
+        actions=ACTIONS,
+        action_word=action_word,
+        can_command=True,
+        can_edit_tags=False,
+        tags=[],
+        tag_defaults={},
+        csrf="x",
+        action="",
+        params="{}",
+    )
+
+
+def test_the_ocpp_card_names_its_commands_in_german_and_folds_its_log(reader: None) -> None:
+    formatting.use_preferences("de")
+    at = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)
+    frames = [NS(at=at, direction="in", text=f'[2,"{k}","MeterValues",{{}}]') for k in range(50)]
+    html = ocpp_card(frames)
+    options = dict(re.findall(r'<option value="([a-z_]+)"[^>]*>([^<]*)</option>', html))
+    assert options["set_charging_profile"] == "Ladeprofil setzen"
+    assert options["unlock"] == "Anschluss entriegeln"
+    assert set(options) == set(ACTIONS)  # the value the endpoint reads stays the code
+    assert not [w for w in options.values() if "_" in w or w.startswith(("set ", "get "))]
+    fold = re.search(r'<details id="ocpp-log-fold">\s*<summary>(.*?)</summary>', html, re.S)
+    assert fold and "Nachrichtenprotokoll (50 Nachrichten)" in fold.group(1), html[-3000:]
+    assert 'id="ocpp-log"' in html.split('<details id="ocpp-log-fold">')[1]
+    empty = ocpp_card([])
+    assert "ocpp-log-fold" not in empty and "Noch keine Nachrichten" in empty
+
+
+@pytest.fixture
+def world(client: TestClient, runtime: Runtime) -> World:
+    return build_world(runtime)
+
+
+def test_device_pages_name_kinds_and_the_register_column_in_german(
+    client: TestClient, world: World
+) -> None:
+    ids, _ = home(client, world, "GWT19")
+    r = client.patch("/api/v1/me", json={"language": "de"}, headers=h(world, "om@I1"))
+    assert r.status_code == 200, r.text
+    sign_in(client, world, "om@I1")
+    page = client.get(f"/site/{ids['site']}/settings", params={"device": ids["GWT19-MTR"]}).text
+    head = page.split('id="settings-search"')[1]
+    assert ">Zähler GWT19-MTR<" in head and ">meter GWT19-MTR<" not in head
+    assert "<th>Modbus-Register</th>" in page and "Registrieren" not in page
+    mode = client.get(f"/device/{ids['GWT19-MTR']}/mode").text
+    note = re.search(r'id="mode-not-inverter">([^<]*)<', mode)
+    assert note and note.group(1).endswith("ein(e) Zähler."), note
+
+
+def test_the_load_profile_is_dated_as_the_reader_writes_and_says_why_it_is_empty(
+    client: TestClient, runtime: Runtime, world: World
+) -> None:
+    u = Utility(client, runtime, world)
+    readings, _, _ = counters(DAY0, 1000.0, 5000.0, f"{u.anna['gw']}-MTR")
+    u.ingest(u.anna, readings)
+    r = u.create(u.anna, 5, DAY0)
+    assert r.status_code == 201, r.text
+    bid = r.json()["id"]
+    r = client.patch("/api/v1/me", json={"language": "de"}, headers=h(world, "owner@U"))
+    assert r.status_code == 200, r.text
+    client.cookies.clear()
+    r = client.post(
+        "/login", data={"email": "anna@example.com", "password": PASSWORD}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    page = client.get(f"/virtual-batteries/{bid}", params={"day": DAY0.isoformat()}).text
+    assert f"Lastprofil vom {DAY0:%d.%m.%Y}</h2>" in page, page
+    svg = re.search(r'<svg id="level-chart"[^>]*>', page)
+    assert svg and "max-width:100%" in svg.group(0) and "Füllstand im Tagesverlauf" in svg.group(0)
+    later = (DAY0 + timedelta(days=40)).isoformat()
+    empty = client.get(f"/virtual-batteries/{bid}", params={"day": later}).text
+    assert 'id="level-chart"' not in empty and 'id="no-profile"' in empty
+    assert "kein Füllstand erfasst" in empty
