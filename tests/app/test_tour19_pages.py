@@ -121,3 +121,45 @@ def test_the_load_profile_is_dated_as_the_reader_writes_and_says_why_it_is_empty
     empty = client.get(f"/virtual-batteries/{bid}", params={"day": later}).text
     assert 'id="level-chart"' not in empty and 'id="no-profile"' in empty
     assert "kein Füllstand erfasst" in empty
+
+
+def test_the_power_screen_and_the_chargers_card_speak_german(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    """Were 'Modus: solar balancing', 'suspended evse', 'Three phase, 400 V (with neutral)' and
+    'meter PWR-MTR' on a German page."""
+    from tests.app.test_power import connector_of, make_site, set_status
+    from tests.app.test_sites import portal_login
+
+    ids = make_site(client, world)
+    base = f"/api/v1/sites/{ids['site']}/power"
+    setup = {"grid_type": "3x400", "main_fuse_a": 25, "meter_device_id": ids["PWR-MTR"]}
+    assert client.put(base, json=setup, headers=h(world, "admin@I1")).status_code == 200
+    root = client.get(base, headers=h(world, "admin@I1")).json()["groups"][0]
+    ca = connector_of(runtime, ids["PWR-A"])
+    r = client.put(
+        f"{base}/connectors/{ca}", json={"group_id": root["id"]}, headers=h(world, "om@I1")
+    )
+    assert r.status_code == 200, r.text
+    r = client.patch(
+        f"{base}/settings", json={"mode": "solar_balancing"}, headers=h(world, "om@I1")
+    )
+    assert r.status_code == 200, r.text
+    set_status(runtime, ids["PWR-A"], "suspended_evse")
+    r = client.patch("/api/v1/me", json={"language": "de"}, headers=h(world, "om@I1"))
+    assert r.status_code == 200, r.text
+    portal_login(client, "om.i1@example.com")
+
+    page = client.get(f"/sites/{ids['site']}/power?done=group").text
+    summary = re.search(r'id="power-summary">([^<]*)', page)
+    assert summary and summary.group(1).startswith("Modus: Solarausgleich"), summary
+    row = re.search(rf'data-connector="{ca}"[^>]*>\s*<td>[^<]*</td>\s*<td>([^<]*)<', page)
+    assert row and row.group(1).strip() == "von der Wallbox pausiert", row
+    assert "Dreiphasig, 400 V (mit Neutralleiter)" in page and "Three phase" not in page
+    assert ">Solarausgleich</option>" in page and "Solar balancing" not in page
+    assert "Zähler PWR-MTR" in page and "meter PWR-MTR" not in page
+    assert "Gruppe gespeichert." in page
+    live = client.get(f"/sites/{ids['site']}/power/live").text
+    assert "Modus: Solarausgleich" in live and "von der Wallbox pausiert" in live
+    chargers = client.get(f"/site/{ids['site']}/chargers").text
+    assert "von der Wallbox pausiert" in chargers and "suspended" not in chargers
