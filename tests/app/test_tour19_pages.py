@@ -163,3 +163,41 @@ def test_the_power_screen_and_the_chargers_card_speak_german(
     assert "Modus: Solarausgleich" in live and "von der Wallbox pausiert" in live
     chargers = client.get(f"/site/{ids['site']}/chargers").text
     assert "von der Wallbox pausiert" in chargers and "suspended" not in chargers
+
+
+def test_a_devices_readings_name_their_points_and_count_in_the_readers_marks(
+    client: TestClient, world: World
+) -> None:
+    """The data table's columns were the stored names ('battery_power_w (W)') and its pager
+    said '1 bis 500 von 1030' on a German page."""
+    from tests.app.test_energy_page_formats import prefer
+    from tests.app.test_site_pages import login
+    from tests.app.test_telemetry import bearer, iso, make_site, token_for
+    from tests.app.test_telemetry_read import DAY, T0
+
+    ids = make_site(client, world, "GWD19")
+    token = token_for(client, world, ids["GWD19"])
+    for batch in range(3):
+        readings = [
+            {
+                "device": "GWD19-INV",
+                "point": "pv_power_w",
+                "ts": iso(T0 + timedelta(minutes=batch * 400 + k)),
+                "value": 1500.0,
+                "unit": "W",
+            }
+            for k in range(400)
+        ]
+        r = client.post("/api/v1/ingest", json={"readings": readings}, headers=bearer(token))
+        assert r.status_code == 200 and r.json()["quarantined"] == 0, r.text
+    prefer(client, world, language="de")
+    login(client, "om.i1@example.com")
+    end = (DAY + timedelta(days=1)).isoformat()
+    params = {"points": "pv_power_w", "start": DAY.isoformat(), "end": end}
+    html = client.get(f"/device/{ids['GWD19-INV']}/data", params=params).text
+    head = html.split('id="data-table"')[1].split("</thead>")[0]
+    assert '<th class="num" title="pv_power_w">PV-Leistung (W)</th>' in head, head
+    count = re.search(r'id="row-count">([^<]*)<', html)
+    assert count and count.group(1).startswith("Zeilen 1 bis 500 von 1.200"), count
+    picker = html.split('id="points-reported"')[1].split("</div>")[0]
+    assert "PV-Leistung" in picker and "pv_power_w" in picker  # the code beside the name
