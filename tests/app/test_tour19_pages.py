@@ -196,7 +196,8 @@ def test_a_devices_readings_name_their_points_and_count_in_the_readers_marks(
     params = {"points": "pv_power_w", "start": DAY.isoformat(), "end": end}
     html = client.get(f"/device/{ids['GWD19-INV']}/data", params=params).text
     head = html.split('id="data-table"')[1].split("</thead>")[0]
-    assert '<th class="num" title="pv_power_w">PV-Leistung (W)</th>' in head, head
+    # the name people read, the stored name (as the CSV's column) and the unit beside it
+    assert '<th class="num">PV-Leistung <span class="point-code">pv_power_w (W)</span></th>' in head
     count = re.search(r'id="row-count">([^<]*)<', html)
     assert count and count.group(1).startswith("Zeilen 1 bis 500 von 1.200"), count
     picker = html.split('id="points-reported"')[1].split("</div>")[0]
