@@ -202,3 +202,26 @@ def test_a_devices_readings_name_their_points_and_count_in_the_readers_marks(
     assert count and count.group(1).startswith("Zeilen 1 bis 500 von 1.200"), count
     picker = html.split('id="points-reported"')[1].split("</div>")[0]
     assert "PV-Leistung" in picker and "pv_power_w" in picker  # the code beside the name
+
+
+def test_a_devices_type_battery_modes_and_counters_in_german(
+    client: TestClient, world: World
+) -> None:
+    """Were 'inverter · hybrid', 'self consumption' and 'pv_energy_wh' on a German page."""
+    from tests.app.test_energy_page_formats import prefer
+    from tests.app.test_site_pages import login
+    from tests.app.test_telemetry import make_site
+
+    ids = make_site(client, world, "GWK19")
+    inv = ids["GWK19-INV"]
+    prefer(client, world, language="de")
+    login(client, "om.i1@example.com")
+    page = client.get(f"/device/{inv}").text
+    kind = re.search(r"<dt>Typ</dt><dd>([^<]*)</dd>", page)
+    assert kind and kind.group(1) == "Wechselrichter · Hybrid (mit Batterie)", kind
+    commands = client.get(f"/device/{inv}/commands").text
+    modes = dict(re.findall(r'<option value="([a-z_]+)">([^<]*)</option>', commands))
+    assert modes["self_consumption"] == "Eigenverbrauch" and modes["discharge"] == "entladen"
+    restarts = client.get(f"/device/{inv}/counter-restarts").text
+    counters = dict(re.findall(r'<option value="([a-z_]+)">([^<]*)</option>', restarts))
+    assert counters["pv_energy_wh"] == "PV-Ertrag (pv_energy_wh)", counters

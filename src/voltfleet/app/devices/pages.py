@@ -15,6 +15,7 @@ from voltfleet.app.deps import Caller, DbSession
 from voltfleet.app.devices import service as device_service
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceUpdate
+from voltfleet.app.devices.subtype_words import subtype_word
 from voltfleet.app.devices.views import device_views
 from voltfleet.app.formatting import site_zone
 from voltfleet.app.i18n import _
@@ -57,6 +58,7 @@ def device_details(
         "portal/device.html",
         caller,
         device=view,
+        subtype_word=subtype_word,
         children=children,
         can_edit=can_edit,
         can_delete=caller.can(Kind.DEVICE, Action.DELETE),  # the devices below a gateway
