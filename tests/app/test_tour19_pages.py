@@ -117,6 +117,19 @@ def test_the_load_profile_is_dated_as_the_reader_writes_and_says_why_it_is_empty
     assert f"Lastprofil vom {DAY0:%d.%m.%Y}</h2>" in page, page
     svg = re.search(r'<svg id="level-chart"[^>]*>', page)
     assert svg and "max-width:100%" in svg.group(0) and "Füllstand im Tagesverlauf" in svg.group(0)
+    # the list: the battery's capacity, not a PV system's "Leistung (kWp)" of the site list
+    r = client.patch("/api/v1/me", json={"language": "de"}, headers=h(world, "admin@U"))
+    assert r.status_code == 200, r.text
+    client.cookies.clear()
+    r = client.post(
+        "/login",
+        data={"email": "admin.u@example.com", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    listing = client.get("/virtual-batteries").text
+    assert '<th class="num">Speicherkapazität</th>' in listing and "kWp" not in listing
+    assert '<label class="check"><input type="checkbox" name="reset_yearly"' in listing
     later = (DAY0 + timedelta(days=40)).isoformat()
     empty = client.get(f"/virtual-batteries/{bid}", params={"day": later}).text
     assert 'id="level-chart"' not in empty and 'id="no-profile"' in empty
