@@ -176,6 +176,8 @@ def test_the_power_screen_and_the_chargers_card_speak_german(
     assert "Modus: Solarausgleich" in live and "von der Wallbox pausiert" in live
     chargers = client.get(f"/site/{ids['site']}/chargers").text
     assert "von der Wallbox pausiert" in chargers and "suspended" not in chargers
+    device = client.get(f"/device/{ids['PWR-A']}").text
+    assert re.search(r"<li>1: [^<]* · von der Wallbox pausiert</li>", device), device[-2500:]
 
 
 def test_a_devices_readings_name_their_points_and_count_in_the_readers_marks(
