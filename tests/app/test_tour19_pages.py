@@ -115,6 +115,17 @@ def test_the_load_profile_is_dated_as_the_reader_writes_and_says_why_it_is_empty
     assert r.status_code == 303, r.text
     page = client.get(f"/virtual-batteries/{bid}", params={"day": DAY0.isoformat()}).text
     assert f"Lastprofil vom {DAY0:%d.%m.%Y}</h2>" in page, page
+    # the live panel's time on the site's clock, as the ledger's hours (was the reader's zone)
+    r = client.patch(
+        "/api/v1/me", json={"timezone": "America/New_York"}, headers=h(world, "owner@U")
+    )
+    assert r.status_code == 200, r.text
+    for html in (
+        client.get(f"/virtual-batteries/{bid}").text,
+        client.get(f"/virtual-batteries/{bid}/live").text,
+    ):
+        at = re.search(r'id="vb-live".*?<span class="muted">([^<]*)</span>', html, re.S)
+        assert at and at.group(1).endswith(("+01:00", "+02:00")), at
     svg = re.search(r'<svg id="level-chart"[^>]*>', page)
     assert svg and "max-width:100%" in svg.group(0) and "Füllstand im Tagesverlauf" in svg.group(0)
     # the list: the battery's capacity, not a PV system's "Leistung (kWp)" of the site list

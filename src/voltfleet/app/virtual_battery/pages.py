@@ -198,6 +198,7 @@ def battery_live(request: Request, session: DbSession, battery_id: str) -> HTMLR
         caller,
         b=service.view(session, row),
         live=service.live(session, row),
+        tz=service.site_zone_name(session, row),  # one clock: the site's, as the ledger's hours
     )
 
 
