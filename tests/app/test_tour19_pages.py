@@ -251,3 +251,37 @@ def test_a_devices_type_battery_modes_and_counters_in_german(
     restarts = client.get(f"/device/{inv}/counter-restarts").text
     counters = dict(re.findall(r'<option value="([a-z_]+)">([^<]*)</option>', restarts))
     assert counters["pv_energy_wh"] == "PV-Ertrag (pv_energy_wh)", counters
+
+
+def test_a_devices_energy_names_its_counters_in_german(client: TestClient, world: World) -> None:
+    """Were 'PV yield (kWh)', 'lifetime_yield_wh (kWh)' and 'inverter · …' on a German page."""
+    from tests.app.test_energy_page_formats import prefer
+    from tests.app.test_site_pages import login
+    from tests.app.test_telemetry import bearer, iso, make_site, token_for
+    from tests.app.test_telemetry_read import DAY, T0
+
+    ids = make_site(client, world, "GWE19")
+    token = token_for(client, world, ids["GWE19"])
+    readings = [
+        {
+            "device": "GWE19-INV",
+            "point": point,
+            "ts": iso(T0 + timedelta(hours=k)),
+            "value": 1000.0 * (k + 1) + offset,
+            "unit": "Wh",
+        }
+        for k in range(3)
+        for point, offset in (("pv_energy_wh", 0.0), ("lifetime_yield_wh", 5e6))
+    ]
+    r = client.post("/api/v1/ingest", json={"readings": readings}, headers=bearer(token))
+    assert r.status_code == 200 and r.json()["quarantined"] == 0, r.text
+    prefer(client, world, language="de")
+    login(client, "om.i1@example.com")
+    html = client.get(f"/device/{ids['GWE19-INV']}/energy", params={"day": DAY.isoformat()}).text
+    tiles = re.findall(r'data-total="([a-z_]+)">[^<]*</span><span>([^<]*)</span>', html)
+    assert dict(tiles) == {
+        "pv_energy_wh": "PV-Ertrag (kWh)",
+        "lifetime_yield_wh": "Gesamtertrag (kWh)",
+    }, tiles
+    assert "lifetime_yield_wh kWh" not in html and "PV yield" not in html
+    assert ">Wechselrichter · GWE19-INV" in html and ">inverter · " not in html
