@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voltfleet.app.deps import Caller, DbSession, request_now
-from voltfleet.app.i18n import gettext
+from voltfleet.app.i18n import gettext, gettext_noop
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.power import ev_modes, service
+from voltfleet.app.power.power_words import GRID_WORDS, MODE_WORDS, connector_word, mode_word
 from voltfleet.app.power.schemas import ConnectorIn, GroupIn, SettingsIn, SetupIn
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.domain.access import Action, Kind
@@ -29,28 +30,20 @@ from voltfleet.store.fleet_models import Device
 from voltfleet.store.models import Site
 
 router = APIRouter(include_in_schema=False)
+N_ = gettext_noop
 
-GRID_LABELS = {
-    GridType.SINGLE_230: "Single phase, 230 V",
-    GridType.THREE_400: "Three phase, 400 V (with neutral)",
-    GridType.THREE_230: "Three phase, 230 V (without neutral)",
-}
-MODE_LABELS = {
-    Mode.SHARING: "Load balancing / power sharing",
-    Mode.FAST: "Fast mode (first come, first served)",
-    Mode.SOLAR_BALANCING: "Solar balancing",
-    Mode.SOLAR_ONLY: "Solar only",
-    Mode.SMART_SOLAR: "Smart solar",
-}
+# the menus' labels, in the reader's language when the page is drawn (power_words.py)
+GRID_LABELS = {g: GRID_WORDS[g.value] for g in GridType}
+MODE_LABELS = {m: MODE_WORDS[m.value] for m in Mode}
 FUSES_A = (16, 20, 25, 32, 35, 40, 50, 63, 80, 100, 125, 160, 200, 250)
 ROTATION_TEXT = ["".join(str(p + 1) for p in r) for r in ROTATIONS]
 DONE = {
-    "setup": "Power management is set up: the main fuse is the first group.",
-    "settings": "Mode and settings saved.",
-    "group": "Group saved.",
-    "deleted": "Group deleted; what was in it moved up to its parent.",
-    "connector": "Connector saved.",
-    "removed": "Connector taken out of the tree.",
+    "setup": N_("Power management is set up: the main fuse is the first group."),
+    "settings": N_("Mode and settings saved."),
+    "group": N_("Group saved."),
+    "deleted": N_("Group deleted; what was in it moved up to its parent."),
+    "connector": N_("Connector saved."),
+    "removed": N_("Connector taken out of the tree."),
 }
 
 
@@ -99,8 +92,10 @@ def _page(
         children=children,
         meters=_meters(session, site),
         can_edit=caller.can(Kind.SITE, Action.UPDATE),
-        grid_labels=GRID_LABELS,
-        mode_labels=MODE_LABELS,
+        grid_labels={g: gettext(label) for g, label in GRID_LABELS.items()},
+        mode_labels={m: gettext(label) for m, label in MODE_LABELS.items()},
+        connector_word=connector_word,
+        mode_word=mode_word,
         fuses=FUSES_A,
         rotations=ROTATION_TEXT,
         error=error,
@@ -125,7 +120,15 @@ def power_live(request: Request, session: DbSession, site_id: str) -> HTMLRespon
     caller = require_caller(request, session)
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
     power = service.view(session, site, request_now(request))
-    return render(request, "portal/_power_live.html", caller, site=site, power=power)
+    return render(
+        request,
+        "portal/_power_live.html",
+        caller,
+        site=site,
+        power=power,
+        connector_word=connector_word,
+        mode_word=mode_word,
+    )
 
 
 def _blank(v: str | None) -> str | None:

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from voltfleet.app import formatting
 from voltfleet.app.deps import Caller, DbSession, request_now
 from voltfleet.app.devices.repository import DeviceRepository
-from voltfleet.app.i18n import gettext
+from voltfleet.app.i18n import gettext, gettext_noop
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
 from voltfleet.app.sites.repository import SiteRepository
@@ -30,6 +30,7 @@ from voltfleet.store.models import Site
 from voltfleet.usecases.errors import Invalid
 
 router = APIRouter()
+N_ = gettext_noop
 
 PERIOD_TITLES = {"day": "Day", "month": "Month", "year": "Year", "total": "Total"}
 BAR_TITLES = {"day": "Hour", "month": "Day", "year": "Month", "total": "Year"}
@@ -52,15 +53,23 @@ COUNTER_COLORS = {
     "battery_discharge_energy_wh": COLORS["discharge"],
     "ev_energy_wh": COLORS["ev"],
 }
+# marked for the catalogue, translated when a page is drawn (counter_titles)
 COUNTER_TITLES = {
-    "pv_energy_wh": "PV yield",
-    "load_energy_wh": "Consumption",
-    "grid_import_energy_wh": "Grid import",
-    "grid_export_energy_wh": "Grid export",
-    "battery_charge_energy_wh": "Battery charge",
-    "battery_discharge_energy_wh": "Battery discharge",
-    "ev_energy_wh": "EV charging",
+    "pv_energy_wh": N_("PV yield"),
+    "lifetime_yield_wh": N_("Total yield"),  # the inverter's lifetime counter
+    "load_energy_wh": N_("Consumption"),
+    "grid_import_energy_wh": N_("Grid import"),
+    "grid_export_energy_wh": N_("Grid export"),
+    "battery_charge_energy_wh": N_("Battery charge"),
+    "battery_discharge_energy_wh": N_("Battery discharge"),
+    "ev_energy_wh": N_("EV charging"),
 }
+
+
+def counter_titles() -> dict[str, str]:
+    """The counters' names in the reader's language ("PV-Ertrag"; were English on German pages,
+    and the lifetime counter was 'lifetime_yield_wh')."""
+    return {name: gettext(title) for name, title in COUNTER_TITLES.items()}
 
 
 def kwh(wh: float) -> float:
@@ -263,12 +272,13 @@ def device_energy(
     chosen, chosen_day, error = _chosen(period, day, site.timezone, now)
     e = None if error else rs.device_energy(session, caller, device.id, chosen, chosen_day, now=now)
     chart: dict[str, Any] = {"labels": [], "series": []}
+    titles = counter_titles()
     if e is not None:
         chart = {
             "labels": [b.label for b in e.bars],
             "series": [
                 {
-                    "label": COUNTER_TITLES.get(p.name, p.name),
+                    "label": titles.get(p.name, p.name),
                     "color": COUNTER_COLORS.get(p.name, COLORS["ev"]),
                     "values": [kwh(b.wh[p.name]) for b in e.bars],
                 }
@@ -290,8 +300,8 @@ def device_energy(
         energy=e,
         table=None
         if e is None
-        else read_tables.device_energy_table(e, BAR_TITLES[chosen.value], COUNTER_TITLES),
-        titles=COUNTER_TITLES,
+        else read_tables.device_energy_table(e, BAR_TITLES[chosen.value], titles),
+        titles=titles,
     )
 
 

@@ -42,7 +42,11 @@ _PHASE = {"_l1_": " L1", "_l2_": " L2", "_l3_": " L3"}
 
 def title(point: Point) -> str:
     """The point's name for people; a phase's point is its total's name with the phase."""
-    name = point.name
+    return name_title(point.name)
+
+
+def name_title(name: str) -> str:
+    """``title`` for a point known by its stored name (a counter restart's ``pv_energy_wh``)."""
     for marker, phase in _PHASE.items():
         if marker in name:
             total = name.replace(marker, "_")

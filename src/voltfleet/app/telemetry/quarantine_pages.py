@@ -20,7 +20,7 @@ from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.sites.repository import visible_sites
-from voltfleet.app.telemetry import quarantine, restarts
+from voltfleet.app.telemetry import point_titles, quarantine, restarts
 from voltfleet.app.telemetry.quarantine_table import quarantine_table
 from voltfleet.app.telemetry.read_service import zone
 from voltfleet.domain.access import Action, Kind
@@ -234,6 +234,7 @@ def _restarts_card(
         tz=zone(tz_name),
         tz_name=tz_name,
         counters=restarts.COUNTERS,
+        counter_title=point_titles.name_title,
         can_edit=caller.can(Kind.DEVICE, Action.UPDATE),
         held=held,
         error=error,

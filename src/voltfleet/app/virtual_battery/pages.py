@@ -5,6 +5,7 @@ per day/month/year, savings, CSV downloads)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -178,8 +179,10 @@ def _svg(
         f"{k * step:.1f},{height - r.level_wh / top * (height - 4):.1f}" for k, r in enumerate(rows)
     )
     return (
+        # as wide as the phone allows (was a fixed 480 px: wider than a 390 px screen's box)
         f'<svg id="level-chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'role="img" aria-label="level over the day"><polyline fill="none" stroke="#2a7" '
+        f'style="max-width:100%;height:auto" role="img" '
+        f'aria-label="{escape(gettext("level over the day"))}"><polyline fill="none" stroke="#2a7" '
         f'stroke-width="2" points="{points}"/></svg>'
     )
 
@@ -195,6 +198,7 @@ def battery_live(request: Request, session: DbSession, battery_id: str) -> HTMLR
         caller,
         b=service.view(session, row),
         live=service.live(session, row),
+        tz=service.site_zone_name(session, row),  # one clock: the site's, as the ledger's hours
     )
 
 
