@@ -67,3 +67,25 @@ def test_untranslated_texts_are_reported(tmp_path: object, monkeypatch: pytest.M
     monkeypatch.setattr(cat, "LOCALE_DIR", root)
     assert "Home" in cat.translated("de") and "Sign in" not in cat.translated("de")
     assert "Sign in" in {m.msgid for m in cat.untranslated("de")}
+
+
+def test_no_text_has_two_german_translations() -> None:
+    """The catalogues are merged first-come (app/i18n.py): a msgid translated in two files one
+    way and another showed whichever file sorted first: the power flow's "Home" (a house) read
+    "Start" (the home page), the savings' "Saved" (money) read "Gespeichert" (stored). A text
+    with two meanings needs two msgids."""
+    from babel.messages.pofile import read_po
+
+    from voltfleet.app.i18n import LOCALE_DIR
+
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for po in sorted((LOCALE_DIR / "de" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fh:
+            for m in read_po(fh):
+                if not m.id or not m.string or isinstance(m.id, tuple):
+                    continue
+                first = seen.setdefault(m.id, (po.name, str(m.string)))
+                if first[1] != m.string:
+                    clashes.append(f"{m.id!r}: {first} vs {(po.name, m.string)}")
+    assert not clashes, "\n".join(clashes)

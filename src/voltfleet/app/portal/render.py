@@ -19,6 +19,7 @@ from voltfleet.app.portal import notices, quantity_filters
 from voltfleet.app.portal.chart_words import chart_words
 from voltfleet.app.portal.session import csrf_for
 from voltfleet.app.portal.state_words import state_word
+from voltfleet.app.power.power_words import connector_word, mode_word
 from voltfleet.app.siteview.tabs import site_tabs
 from voltfleet.domain.access import Action, Kind
 from voltfleet.usecases.errors import AppError
@@ -35,6 +36,8 @@ quantity_filters.install(templates.env)  # {{ w|power }}, {{ wh|energy }} ... (i
 formatting.install(templates.env)  # site_time, user_time, local_date, number (app/formatting.py)
 templates.env.globals["chart_words"] = chart_words  # the charts' legend words (base.html)
 templates.env.filters["state_word"] = state_word  # a command's or campaign's state, translated
+templates.env.globals["mode_word"] = mode_word  # a site's power-management mode, translated
+templates.env.globals["connector_word"] = connector_word  # a connector's status, translated
 N_ = i18n.gettext_noop
 T = TypeVar("T")
 # A role as people read it (the header, lists), translated where it is shown.

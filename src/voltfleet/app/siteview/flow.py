@@ -108,7 +108,7 @@ def power_flow(live: LiveOut, kinds: set[str], fresh_s: float) -> PowerFlow:
     nodes = [
         node("pv", _("PV"), f.pv_power_w),
         node("grid", grid_label, f.grid_power_w),
-        node("home", _("Home"), home),
+        node("home", _("Household"), home),
     ]
     lines = [
         _line("pv", True if _sign(f.pv_power_w) else None),
