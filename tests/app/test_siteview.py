@@ -355,3 +355,5 @@ def test_a_device_page_names_its_kind_in_the_readers_language(
     login(client, "owner.i1@example.com")
     html = client.get(f"/device/{home['GWS-INV']}").text
     assert re.search(r"<h1>Wechselrichter GWS-INV ", html), html[:3000]
+    overview = client.get(f"/site/{home['site']}").text  # the devices card: kind and variant
+    assert "<td>Wechselrichter · " in overview and "<td>inverter" not in overview

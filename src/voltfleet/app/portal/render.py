@@ -15,6 +15,7 @@ from voltfleet import __version__
 from voltfleet.app import formatting, i18n
 from voltfleet.app.deps import Caller, get_runtime
 from voltfleet.app.device_lists.tabs import device_tabs
+from voltfleet.app.devices.subtype_words import subtype_word
 from voltfleet.app.portal import notices, quantity_filters
 from voltfleet.app.portal.chart_words import chart_words
 from voltfleet.app.portal.session import csrf_for
@@ -38,6 +39,7 @@ templates.env.globals["chart_words"] = chart_words  # the charts' legend words (
 templates.env.filters["state_word"] = state_word  # a command's or campaign's state, translated
 templates.env.globals["mode_word"] = mode_word  # a site's power-management mode, translated
 templates.env.globals["connector_word"] = connector_word  # a connector's status, translated
+templates.env.globals["subtype_word"] = subtype_word  # a device's variant ("hybrid"), translated
 N_ = i18n.gettext_noop
 T = TypeVar("T")
 # A role as people read it (the header, lists), translated where it is shown.
