@@ -81,4 +81,15 @@ def gettext_noop(message: str) -> str:
     return message
 
 
+def word(words: dict[str, str], code: object, unknown: str | None = None) -> str:
+    """The word for ``code`` (a string or an enum member) in ``words`` (msgids marked with
+    ``gettext_noop``), translated; a code the table does not know is shown as it is, its
+    underscores as spaces (or as ``unknown`` when given). The *_words modules' one lookup."""
+    text = str(getattr(code, "value", code) or "")
+    msgid = words.get(text)
+    if msgid:
+        return gettext(msgid)
+    return text.replace("_", " ") if unknown is None or text else unknown
+
+
 _ = gettext

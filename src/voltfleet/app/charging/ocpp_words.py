@@ -29,5 +29,4 @@ ACTION_WORDS = {
 
 def action_word(action: str) -> str:
     """The command in the reader's language; an unknown code as it is."""
-    word = ACTION_WORDS.get(action)
-    return i18n.gettext(word) if word else action.replace("_", " ")
+    return i18n.word(ACTION_WORDS, action)

@@ -33,5 +33,4 @@ SUBTYPE_WORDS = {
 
 def subtype_word(subtype: str | None) -> str:
     """A device's variant in the reader's language ("Hybrid (mit Batterie)")."""
-    word = SUBTYPE_WORDS.get(subtype or "")
-    return i18n.gettext(word) if word else (subtype or "—")
+    return i18n.word(SUBTYPE_WORDS, subtype, unknown="—")

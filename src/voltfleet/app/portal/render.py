@@ -19,7 +19,7 @@ from voltfleet.app.devices.subtype_words import subtype_word
 from voltfleet.app.portal import notices, quantity_filters
 from voltfleet.app.portal.chart_words import chart_words
 from voltfleet.app.portal.session import csrf_for
-from voltfleet.app.portal.state_words import state_word
+from voltfleet.app.portal.state_words import battery_mode_word, site_type_word, state_word
 from voltfleet.app.power.power_words import connector_word, mode_word
 from voltfleet.app.siteview.tabs import site_tabs
 from voltfleet.domain.access import Action, Kind
@@ -37,6 +37,8 @@ quantity_filters.install(templates.env)  # {{ w|power }}, {{ wh|energy }} ... (i
 formatting.install(templates.env)  # site_time, user_time, local_date, number (app/formatting.py)
 templates.env.globals["chart_words"] = chart_words  # the charts' legend words (base.html)
 templates.env.filters["state_word"] = state_word  # a command's or campaign's state, translated
+templates.env.globals["battery_mode_word"] = battery_mode_word  # charge, idle ... translated
+templates.env.globals["site_type_word"] = site_type_word  # "Residential storage"
 templates.env.globals["mode_word"] = mode_word  # a site's power-management mode, translated
 templates.env.globals["connector_word"] = connector_word  # a connector's status, translated
 templates.env.globals["subtype_word"] = subtype_word  # a device's variant ("hybrid"), translated

@@ -1,11 +1,12 @@
-"""The words a page shows for the states of commands, firmware campaigns and their devices, and
-notification deliveries (issue 19, "two languages"): the states are codes in the database and the
-API ("acknowledged", "finished"), and a German page showed them in English.
+"""The words a page shows for the states of commands, firmware campaigns and their devices,
+notification deliveries, battery modes and site types (issue 19, "two languages"): they are
+codes in the database and the API ("acknowledged", "finished", "self_consumption"), and a
+German page showed them in English.
 
-``{{ c.state|state_word }}`` in a template: the state in the reader's language, or the code
-itself for a state this table does not know. Device and site statuses have their own words
-(``statuses`` on the list pages); a campaign's "running" is "in progress" here, not a device's
-"running" (in operation).
+``{{ c.state|state_word }}``, ``battery_mode_word(m)``, ``site_type_word(t)`` in a template:
+the word in the reader's language, or the code itself for one these tables do not know. Device
+and site statuses have their own words (``statuses`` on the list pages); a campaign's
+"running" is "in progress" here, not a device's "running" (in operation).
 """
 
 from __future__ import annotations
@@ -39,8 +40,32 @@ STATE_WORDS = {
 }
 
 
+# a battery's mode in a command or a plan (domain/commands.BatteryMode)
+BATTERY_MODE_WORDS = {
+    "self_consumption": N_("self-consumption"),
+    "charge": N_("charge"),
+    "discharge": N_("discharge"),
+    "idle": N_("idle"),
+}
+
+# a site's type (store/models.Site.site_type), as the site list and the overview name it
+SITE_TYPE_WORDS = {
+    "residential_ess": N_("Residential storage"),
+    "pv": N_("PV"),
+    "ci": N_("Commercial"),
+}
+
+
 def state_word(code: object) -> str:
     """The state ``code`` in the reader's language (the code itself when unknown)."""
-    text = str(code or "")
-    word = STATE_WORDS.get(text)
-    return i18n.gettext(word) if word else text
+    return i18n.word(STATE_WORDS, code)
+
+
+def battery_mode_word(mode: object) -> str:
+    """A battery mode in the reader's language ("Eigenverbrauch" for self_consumption)."""
+    return i18n.word(BATTERY_MODE_WORDS, mode)
+
+
+def site_type_word(site_type: object) -> str:
+    """A site's type in the reader's language ("Residential storage", not residential_ess)."""
+    return i18n.word(SITE_TYPE_WORDS, site_type)

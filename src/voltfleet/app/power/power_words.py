@@ -42,22 +42,16 @@ GRID_WORDS = {
 }
 
 
-def _word(words: dict[str, str], code: object) -> str:
-    text = str(getattr(code, "value", code) or "")
-    word = words.get(text)
-    return i18n.gettext(word) if word else text.replace("_", " ")
-
-
 def connector_word(status: object) -> str:
     """A connector's status in the reader's language ("lädt" for "charging")."""
-    return _word(CONNECTOR_WORDS, status)
+    return i18n.word(CONNECTOR_WORDS, status)
 
 
 def mode_word(mode: object) -> str:
     """A site's charging mode in the reader's language."""
-    return _word(MODE_WORDS, mode)
+    return i18n.word(MODE_WORDS, mode)
 
 
 def grid_word(grid_type: object) -> str:
     """A grid connection type in the reader's language."""
-    return _word(GRID_WORDS, grid_type)
+    return i18n.word(GRID_WORDS, grid_type)
