@@ -11,8 +11,6 @@ from voltfleet.store.fleet_models import Device
 from voltfleet.store.ocpp_models import IdTag
 from voltfleet.usecases.charging import CardVerdict
 
-MAX_TAG_CHARS = 36  # OCPP 2.0.1's IdToken (1.6: 20)
-
 
 def verdict(session: Session, device: Device, id_tag: str, *, now: datetime) -> CardVerdict:
     """What the charger ``device`` is told of ``id_tag``: accepted when it is an active tag of

@@ -14,7 +14,6 @@ from voltfleet.app.charging import departure_defaults, id_tags, ocpp_service
 from voltfleet.app.charging.charger_link import charger_link
 from voltfleet.app.charging.connections import registry
 from voltfleet.app.charging.ocpp_schemas import IdTagIn, OcppCommandOut
-from voltfleet.app.charging.ocpp_words import action_word
 from voltfleet.app.deps import DbSession
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import check_csrf, require_caller
@@ -48,7 +47,6 @@ def _card(
         version=ocpp_service.version_of(connections, device.id),
         messages=list(reversed(journal.entries() if journal else []))[:50],
         actions=ACTIONS,
-        action_word=action_word,
         can_command=caller.can(Kind.DEVICE, Action.UPDATE),
         can_edit_tags=caller.can(Kind.SITE, Action.UPDATE),
         tags=id_tags.of_site(session, device.site_id),

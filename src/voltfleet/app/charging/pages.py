@@ -12,7 +12,6 @@ from voltfleet.app.deps import DbSession
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.portal.render import render
 from voltfleet.app.portal.session import require_caller
-from voltfleet.app.power.power_words import connector_word
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.domain.access import Action
 from voltfleet.domain.fleet import DeviceKind
@@ -49,5 +48,4 @@ def site_chargers(request: Request, session: DbSession, site_id: str) -> HTMLRes
         connectors=connectors,
         active=active,
         site_zone=site.timezone,  # one clock: the site's (issue 19)
-        connector_word=connector_word,
     )

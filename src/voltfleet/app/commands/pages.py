@@ -106,20 +106,15 @@ def battery_plan_summary(request: Request, session: DbSession, site_id: str) -> 
     plain self-consumption and no battery, and what the battery is told now; the charts and the
     commands are on the Battery plan tab (the overview was a 4,900-pixel scroll with them)."""
     caller = require_caller(request, session)
-    now = request_now(request)
-    got = plan_service.plan_vs_actual(session, caller, site_id, now, now + STEP, now=now)
-    current = None
-    if got is not None:
-        running = [c for c in got.commands if c.not_before <= now < c.expires_at]
-        current = running[-1] if running else None
+    got = plan_service.plan_now(session, caller, site_id, request_now(request))
     return render(
         request,
         "portal/_battery_plan_summary.html",
         caller,
         site_id=site_id,
-        made=plan_service.latest_plan(session, caller, site_id, now),
-        current=current,
-        site_zone=site_zone(session, site_id),
+        made=got.plan,
+        current=got.command,
+        site_zone=got.zone,
     )
 
 

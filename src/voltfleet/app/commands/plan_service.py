@@ -408,12 +408,47 @@ def latest_plan(
 ) -> BatteryPlanRow | None:
     """The site's most recent plan made before ``now`` (the caller must see the site)."""
     site = SiteRepository(session, caller).get_for(site_id, Action.READ)
+    return _latest_plan(session, site.id, now)
+
+
+def _latest_plan(session: Session, site_id: str, now: datetime) -> BatteryPlanRow | None:
     return session.scalars(
         select(BatteryPlanRow)
-        .where(BatteryPlanRow.site_id == site.id, BatteryPlanRow.created_at <= now)
+        .where(BatteryPlanRow.site_id == site_id, BatteryPlanRow.created_at <= now)
         .order_by(BatteryPlanRow.created_at.desc())
         .limit(1)
     ).first()
+
+
+@dataclass(frozen=True)
+class PlanNow:
+    """The overview's card of a site's plan: its latest plan, the plan's command running now
+    (None: the home decides) and the site's zone."""
+
+    plan: BatteryPlanRow | None
+    command: Command | None
+    zone: str
+
+
+def plan_now(session: Session, caller: Caller, site_id: str, now: datetime) -> PlanNow:
+    """``PlanNow`` from one scoped load of the site: a read only (no sweep of the commands, no
+    telemetry, which the plan tab's ``plan_vs_actual`` needs and the card does not)."""
+    site = SiteRepository(session, caller).get_for(site_id, Action.READ)
+    command = session.scalars(
+        select(Command)
+        .join(Device, Device.id == Command.device_id)
+        .where(
+            Command.site_id == site.id,
+            Device.kind == "battery",
+            Command.source == PLAN,
+            Command.not_before <= now,
+            Command.expires_at > now,
+            Command.state != dc.CommandState.EXPIRED.value,
+        )
+        .order_by(Command.not_before.desc(), Command.created_at.desc())
+        .limit(1)
+    ).first()
+    return PlanNow(_latest_plan(session, site.id, now), command, site.timezone)
 
 
 def measured_soc(session: Session, device_id: str, start: datetime, end: datetime) -> list[Rollup]:

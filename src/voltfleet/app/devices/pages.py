@@ -15,14 +15,12 @@ from voltfleet.app.deps import Caller, DbSession
 from voltfleet.app.devices import service as device_service
 from voltfleet.app.devices.repository import DeviceRepository
 from voltfleet.app.devices.schemas import DeviceUpdate
-from voltfleet.app.devices.subtype_words import subtype_word
 from voltfleet.app.devices.views import device_views
 from voltfleet.app.formatting import site_zone
 from voltfleet.app.i18n import _
 from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
-from voltfleet.app.power.power_words import connector_word
 from voltfleet.app.sites.detail_pages import Csrf, short_error
 from voltfleet.app.sites.repository import SiteFilters, SiteRepository
 from voltfleet.app.telemetry.total_yield import inverter_total
@@ -59,8 +57,6 @@ def device_details(
         "portal/device.html",
         caller,
         device=view,
-        subtype_word=subtype_word,
-        connector_word=connector_word,
         children=children,
         can_edit=can_edit,
         can_delete=caller.can(Kind.DEVICE, Action.DELETE),  # the devices below a gateway

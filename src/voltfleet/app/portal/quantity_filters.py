@@ -13,19 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_percent
 from jinja2 import Environment
 
-from voltfleet.app.formatting import number_locale
+from voltfleet.app.formatting import number, number_locale
 from voltfleet.domain import quantities as q
 
 MISSING = "—"
-
-
-def number(value: float, decimals: int) -> str:
-    """``value`` with exactly ``decimals`` places and the locale's separators."""
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return format_decimal(value, format=pattern, locale=number_locale())
 
 
 def _shown(scaled: q.Scaled) -> str:

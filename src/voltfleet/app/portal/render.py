@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from voltfleet import __version__
 from voltfleet.app import formatting, i18n
+from voltfleet.app.charging.ocpp_words import action_word
 from voltfleet.app.deps import Caller, get_runtime
 from voltfleet.app.device_lists.tabs import device_tabs
 from voltfleet.app.devices.subtype_words import subtype_word
@@ -42,6 +43,7 @@ templates.env.globals["site_type_word"] = site_type_word  # "Residential storage
 templates.env.globals["mode_word"] = mode_word  # a site's power-management mode, translated
 templates.env.globals["connector_word"] = connector_word  # a connector's status, translated
 templates.env.globals["subtype_word"] = subtype_word  # a device's variant ("hybrid"), translated
+templates.env.globals["action_word"] = action_word  # an OCPP command's name, translated
 N_ = i18n.gettext_noop
 T = TypeVar("T")
 # A role as people read it (the header, lists), translated where it is shown.

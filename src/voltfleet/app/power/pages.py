@@ -19,7 +19,7 @@ from voltfleet.app.i18n import gettext, gettext_noop
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
 from voltfleet.app.power import ev_modes, service
-from voltfleet.app.power.power_words import GRID_WORDS, MODE_WORDS, connector_word, mode_word
+from voltfleet.app.power.power_words import grid_word, mode_word
 from voltfleet.app.power.schemas import ConnectorIn, GroupIn, SettingsIn, SetupIn
 from voltfleet.app.sites.repository import SiteRepository
 from voltfleet.domain.access import Action, Kind
@@ -33,8 +33,6 @@ router = APIRouter(include_in_schema=False)
 N_ = gettext_noop
 
 # the menus' labels, in the reader's language when the page is drawn (power_words.py)
-GRID_LABELS = {g: GRID_WORDS[g.value] for g in GridType}
-MODE_LABELS = {m: MODE_WORDS[m.value] for m in Mode}
 FUSES_A = (16, 20, 25, 32, 35, 40, 50, 63, 80, 100, 125, 160, 200, 250)
 ROTATION_TEXT = ["".join(str(p + 1) for p in r) for r in ROTATIONS]
 DONE = {
@@ -92,10 +90,8 @@ def _page(
         children=children,
         meters=_meters(session, site),
         can_edit=caller.can(Kind.SITE, Action.UPDATE),
-        grid_labels={g: gettext(label) for g, label in GRID_LABELS.items()},
-        mode_labels={m: gettext(label) for m, label in MODE_LABELS.items()},
-        connector_word=connector_word,
-        mode_word=mode_word,
+        grid_labels={g: grid_word(g) for g in GridType},
+        mode_labels={m: mode_word(m) for m in Mode},
         fuses=FUSES_A,
         rotations=ROTATION_TEXT,
         error=error,
@@ -126,8 +122,6 @@ def power_live(request: Request, session: DbSession, site_id: str) -> HTMLRespon
         caller,
         site=site,
         power=power,
-        connector_word=connector_word,
-        mode_word=mode_word,
     )
 
 

@@ -204,8 +204,7 @@ def savings_page(
         table=savings_table(report, ZoneInfo(site.timezone), False) if report else None,
         total=_line_view(report.total) if report else None,
         # no metered energy at all in the window: a message, not a table of zeros
-        metered=bool(report)
-        and any(getattr(report.total, k) for k in ("imported_kwh", "supplied_kwh", "exported_kwh")),
+        metered=report is not None and report.total.has_energy,
         currency=chart["currency"],
         chart_json=script_json(chart),
         money=money,

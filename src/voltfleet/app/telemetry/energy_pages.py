@@ -76,11 +76,6 @@ def kwh(wh: float) -> float:
     return round(wh / 1000.0, 3)
 
 
-def pct(v: float | None) -> str:
-    """A rate in percent with one decimal in the reader's marks ("45,8 %")."""
-    return "-" if v is None else f"{formatting.number(100 * v, 1)} %"
-
-
 def _period(text: str) -> tuple[Period, str | None]:
     if text in Period.__members__.values():
         return Period(text), None
@@ -232,7 +227,7 @@ def site_energy(
         error=error,
         energy=e,
         table=None if e is None else read_tables.energy_table(e, BAR_TITLES[chosen.value]),
-        pct=pct,
+        pct=read_tables.pct_page,
     )
 
 

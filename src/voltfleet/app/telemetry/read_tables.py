@@ -96,7 +96,8 @@ def _pct_csv(rate: float | None) -> str:
     return _num(None if rate is None else 100 * rate, 1)
 
 
-def _pct_page(rate: float | None) -> str:
+def pct_page(rate: float | None) -> str:
+    """A rate in percent with one decimal in the reader's marks ("45,8 %")."""
     return "-" if rate is None else f"{formatting.number(100 * rate, 1)} %"
 
 
@@ -144,7 +145,7 @@ def _kwh(title: str, wh: Callable[[T], float], heading: str | None) -> Column[Ba
 def _pct(
     title: str, heading: str, rate: Callable[[en.Balance], float | None]
 ) -> Column[Bar[en.Balance]]:
-    return Column(title, lambda b: rate(b[3]), _pct_csv, heading=heading, show=_pct_page, num=True)
+    return Column(title, lambda b: rate(b[3]), _pct_csv, heading=heading, show=pct_page, num=True)
 
 
 def _bar_attrs(b: Bar[Any]) -> dict[str, str]:

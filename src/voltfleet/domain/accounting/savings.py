@@ -59,6 +59,11 @@ class SavingsLine:
     stored_energy_change_value: float | None = None
     round_trip_losses_kwh: float | None = None
 
+    @property
+    def has_energy(self) -> bool:
+        """Whether any energy was metered: imported, supplied or exported."""
+        return bool(self.imported_kwh or self.supplied_kwh or self.exported_kwh)
+
 
 @dataclass(frozen=True, slots=True)
 class SavingsBucket:

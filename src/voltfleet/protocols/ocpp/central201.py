@@ -260,9 +260,7 @@ class CentralSystem201(CallsFast, ChargePoint):
                 trigger_reason,
             )
             return
-        handler = getattr(self.link, "card_later", None)
-        if handler is not None:
-            await handler(evse_id, ref, tag)
+        await self.link.card_later(evse_id, ref, tag)
 
     @on("NotifyEVChargingNeeds")
     async def on_notify_ev_charging_needs(
