@@ -148,3 +148,19 @@ def test_a_devices_chart_says_its_last_day_in_the_readers_order(
     html = client.get(f"/device/{site['GWF1-INV']}/chart", params={"day": DAY.isoformat()}).text
     window = re.search(r'id="chart-window">([^<]*)<', html)
     assert window and window.group(1).endswith(f"{DAY:%d.%m.%Y}"), window
+
+
+def test_the_bars_sentence_names_the_bar_in_the_readers_language(
+    client: TestClient, world: World, site: dict[str, str]
+) -> None:
+    """ "kWh per hour" / "kWh pro Stunde": the bar's word has its own msgid for the sentence
+    (the template had a German special case: the title translated in German, lowered in
+    English)."""
+    login(client, "om.i1@example.com")
+    url = f"/site/{site['site']}/energy"
+    prefer(client, world, language="en")
+    assert "kWh per hour ·" in client.get(url, params={"day": DAY.isoformat()}).text
+    month = client.get(url, params={"day": DAY.isoformat(), "period": "month"}).text
+    assert "kWh per day ·" in month
+    prefer(client, world, language="de")
+    assert "kWh je Stunde ·" in client.get(url, params={"day": DAY.isoformat()}).text

@@ -32,8 +32,10 @@ from voltfleet.usecases.errors import Invalid
 router = APIRouter()
 N_ = gettext_noop
 
-PERIOD_TITLES = {"day": "Day", "month": "Month", "year": "Year", "total": "Total"}
-BAR_TITLES = {"day": "Hour", "month": "Day", "year": "Month", "total": "Year"}
+PERIOD_TITLES = {"day": N_("Day"), "month": N_("Month"), "year": N_("Year"), "total": N_("Total")}
+BAR_TITLES = {"day": N_("Hour"), "month": N_("Day"), "year": N_("Month"), "total": N_("Year")}
+# the bar in a sentence ("kWh per hour"; German capitalises its nouns: "kWh je Stunde")
+BAR_WORDS = {"day": N_("hour"), "month": N_("day"), "year": N_("month"), "total": N_("year")}
 # Colours of the bars, shared by the site's balance and a device's counters.
 COLORS = {
     "pv": "#e0a800",
@@ -167,6 +169,7 @@ def _page(
         period=chosen,
         periods=PERIOD_TITLES,
         bar_title=BAR_TITLES[chosen.value],
+        bar_word=BAR_WORDS[chosen.value],
         day=chosen_day,
         chart_json=json.dumps(chart),
         shown_window=_shown_window(chosen, chosen_day, chart["labels"]),
