@@ -128,16 +128,7 @@ def put_tag(session: Session, caller: Caller, site_id: str, body: IdTagIn) -> Id
     else:
         row.label, row.active = body.label, body.active
     session.flush()
-    audit.record(
-        session,
-        actor=caller.user,
-        action="id_tag.saved",
-        object_type="site",
-        object_id=site.id,
-        org_id=site.org_id,
-        address=caller.address,
-        detail={"tag": tag, "active": body.active},
-    )
+    audit.on_site(session, caller, site, "id_tag.saved", {"tag": tag, "active": body.active})
     return tag_out(row)
 
 
@@ -147,13 +138,4 @@ def delete_tag(session: Session, caller: Caller, site_id: str, tag_id: str) -> N
     if row is None or row.site_id != site.id:
         raise NotFound("id tag")
     session.delete(row)
-    audit.record(
-        session,
-        actor=caller.user,
-        action="id_tag.deleted",
-        object_type="site",
-        object_id=site.id,
-        org_id=site.org_id,
-        address=caller.address,
-        detail={"tag": row.tag},
-    )
+    audit.on_site(session, caller, site, "id_tag.deleted", {"tag": row.tag})

@@ -283,15 +283,8 @@ def import_devices(session: Session, caller: Caller, site_id: str, content: byte
         )
     refresh_site_status(session, site)
     added = sum(1 for r in report if r.result == "added")
-    audit.record(
-        session,
-        actor=caller.user,
-        action="device.import",
-        object_type="site",
-        object_id=site.id,
-        org_id=site.org_id,
-        address=caller.address,
-        detail={"added": added, "refused": len(report) - added},
+    audit.on_site(
+        session, caller, site, "device.import", {"added": added, "refused": len(report) - added}
     )
     return ImportReport(added=added, refused=len(report) - added, rows=report)
 

@@ -34,18 +34,9 @@ from voltfleet.usecases.errors import Conflict, Rejected
 
 
 def _audit(
-    session: Session, caller: Caller, site_id: str, org_id: str, action: str, detail: dict[str, Any]
+    session: Session, caller: Caller, site: Site, action: str, detail: dict[str, Any]
 ) -> None:
-    audit.record(
-        session,
-        actor=caller.user,
-        action=f"power.{action}",
-        object_type="site",
-        object_id=site_id,
-        org_id=org_id,
-        address=caller.address,
-        detail=detail,
-    )
+    audit.on_site(session, caller, site, f"power.{action}", detail)
 
 
 # ---- departure times --------------------------------------------------------------------------
@@ -93,8 +84,7 @@ def set_departure(
     _audit(
         session,
         caller,
-        site.id,
-        site.org_id,
+        site,
         "departure.set",
         {
             "session_id": row.id,
@@ -115,7 +105,7 @@ def clear_departure(session: Session, caller: Caller, session_id: str) -> None:
     session.delete(dep)
     site = session.get(Site, row.site_id)
     assert site is not None
-    _audit(session, caller, site.id, site.org_id, "departure.clear", {"session_id": row.id})
+    _audit(session, caller, site, "departure.clear", {"session_id": row.id})
     _recompute(session, site.id)
 
 
@@ -288,8 +278,7 @@ def set_phase_switching(
     _audit(
         session,
         caller,
-        site.id,
-        site.org_id,
+        site,
         "phase_switching",
         {"connector_id": conn.id, **body.model_dump()},
     )

@@ -42,16 +42,7 @@ from voltfleet.usecases.errors import Conflict, Invalid, NotFound
 
 
 def _audit(session: Session, caller: Caller, action: str, site: Site, **detail: object) -> None:
-    audit.record(
-        session,
-        actor=caller.user,
-        action=action,
-        object_type="site",
-        object_id=site.id,
-        org_id=site.org_id,
-        address=caller.address,
-        detail=dict(detail),
-    )
+    audit.on_site(session, caller, site, action, dict(detail))
 
 
 def site_views(session: Session, caller: Caller, sites: Sequence[Site]) -> list[SiteOut]:
