@@ -3,21 +3,14 @@
 The API tells an integrator which endpoint to call next (its detail names the path); a person in
 the portal gets the way on the page instead (a button, a form, the profile page), never an API
 path. A service raises one of these subclasses (same HTTP status and ``code`` as its base, so an
-API client sees no change) and a portal page that runs the service with ``attempt_worded`` shows
-the portal's words.
+API client sees no change); a portal page that runs the service with ``portal.render.attempt``
+shows the portal's words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
-from sqlalchemy.orm import Session
-
 from voltfleet.app.i18n import gettext as _
 from voltfleet.usecases.errors import AppError, Forbidden, Invalid
-
-T = TypeVar("T")
 
 
 class SharedInRefusal(Forbidden):
@@ -65,13 +58,3 @@ def for_person(exc: AppError) -> str:
     """The message a person in the portal reads for a refusal."""
     words = getattr(exc, "for_person", None)
     return words() if callable(words) else exc.message
-
-
-def attempt_worded(session: Session, action: Callable[[], T]) -> tuple[T | None, str | None]:
-    """Like ``portal.render.attempt`` (run, on a refusal roll back and return its message), with
-    the portal's words for the refusals above."""
-    try:
-        return action(), None
-    except AppError as exc:
-        session.rollback()
-        return None, for_person(exc)

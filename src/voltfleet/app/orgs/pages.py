@@ -163,7 +163,6 @@ def share_outside(
 ) -> HTMLResponse:
     """Share a site with an organisation outside one's own, found by its exact name or access
     code (never listed: see orgs.sharing)."""
-    from voltfleet.app.refusals import attempt_worded
     from voltfleet.app.sites import service as site_service
     from voltfleet.app.sites.detail_pages import site_settings_page
 
@@ -175,6 +174,6 @@ def share_outside(
         site_service.share(session, caller, site_id, receiver.id)
         return receiver
 
-    receiver, error = attempt_worded(session, share)
+    receiver, error = attempt(session, share)
     notice = None if receiver is None else _("Site shared with %(name)s.") % {"name": receiver.name}
     return site_settings_page(request, session, site_id, error=error, notice=notice)

@@ -22,6 +22,7 @@ from voltfleet.app.portal.chart_words import chart_words
 from voltfleet.app.portal.session import csrf_for
 from voltfleet.app.portal.state_words import battery_mode_word, site_type_word, state_word
 from voltfleet.app.power.power_words import connector_word, mode_word
+from voltfleet.app.refusals import for_person
 from voltfleet.app.siteview.tabs import site_tabs
 from voltfleet.domain.access import Action, Kind
 from voltfleet.usecases.errors import AppError
@@ -118,12 +119,14 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
 
 
 def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, str | None]:
-    """Run a service call; on a refusal roll back and return its message for the page."""
+    """Run a service call; on a refusal roll back and return its message for the page, in the
+    portal's words where the refusal has them (``refusals.for_person``: a button on the page,
+    not an API path)."""
     try:
         return action(), None
     except AppError as exc:
         session.rollback()
-        return None, exc.message
+        return None, for_person(exc)
 
 
 def first_error(exc: ValueError) -> str:

@@ -24,7 +24,6 @@ from voltfleet.app.portal import notices
 from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, render
 from voltfleet.app.portal.session import check_csrf, require_caller
-from voltfleet.app.refusals import attempt_worded
 from voltfleet.app.sites import service
 from voltfleet.app.sites.endpoints import PICTURE_MAX_BYTES, PICTURE_TYPES
 from voltfleet.app.sites.repository import SiteRepository, visible_sites
@@ -194,9 +193,7 @@ def share_site(
         return site_settings_page(
             request, session, site_id, error=_("pick the organisation to share with")
         )
-    outcome = attempt_worded(
-        session, lambda: service.share(session, caller, site_id, org_id.strip())
-    )
+    outcome = attempt(session, lambda: service.share(session, caller, site_id, org_id.strip()))
     org = session.get(Org, org_id.strip())
     ok = _("Site shared with %(name)s.") % {"name": org.name} if org else _("Site shared.")
     return back_to_settings(request, session, site_id, outcome, ok)
@@ -212,7 +209,7 @@ def distribute_site(
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    outcome = attempt_worded(
+    outcome = attempt(
         session, lambda: service.distribute(session, caller, site_id, user_id or None)
     )
     return back_to_settings(request, session, site_id, outcome, _("Owner changed."))
@@ -224,7 +221,7 @@ def deletion_code(
 ) -> HTMLResponse:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    to, error = attempt_worded(
+    to, error = attempt(
         session, lambda: service.request_deletion_code(session, runtime, caller, site_id)
     )
     return site_settings_page(
@@ -249,7 +246,7 @@ def delete_site(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _done, error = attempt_worded(
+    _done, error = attempt(
         session, lambda: service.delete_site(session, runtime, caller, site_id, code or None)
     )
     if error:

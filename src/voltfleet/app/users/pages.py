@@ -19,7 +19,6 @@ from voltfleet.app.pagination import PageParams, paginate
 from voltfleet.app.portal.notices import ErrorArg, NoticeArg
 from voltfleet.app.portal.render import attempt, first_error, render
 from voltfleet.app.portal.session import check_csrf, require_caller
-from voltfleet.app.refusals import attempt_worded
 from voltfleet.app.regions import regions
 from voltfleet.app.security import new_api_key
 from voltfleet.app.users import service as user_service
@@ -247,7 +246,7 @@ def reset_password(
 ) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _done, error = attempt_worded(
+    _done, error = attempt(
         session,
         lambda: user_service.reset_password(session, runtime, caller, user_id),
     )
@@ -263,9 +262,7 @@ def reset_password(
 def delete_user(request: Request, session: DbSession, user_id: str, csrf: Csrf) -> Response:
     caller = require_caller(request, session)
     check_csrf(request, csrf)
-    _done, error = attempt_worded(
-        session, lambda: user_service.delete_user(session, caller, user_id)
-    )
+    _done, error = attempt(session, lambda: user_service.delete_user(session, caller, user_id))
     return users(request, session, error=error, notice=None if error else _("User deleted."))
 
 
